@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The NvError object: an errno and a message, filled at most once. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+static char *vformat(const char *fmt, va_list ap) {
+        char *s = NULL;
+
+        if (vasprintf(&s, fmt, ap) < 0)
+                return NULL;
+        return s;
+}
+
+int nv_error_set(NvError **reterr, int code, const char *fmt, ...) {
+        va_list ap;
+        NvError *e;
+
+        if (!reterr || *reterr)
+                return code;
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return code;
+        va_start(ap, fmt);
+        e->message = vformat(fmt, ap);
+        va_end(ap);
+        e->code = code;
+        *reterr = e;
+        return code;
+}
+
+int nv_error_wrap(NvError **reterr, int code, const char *fmt, ...) {
+        _cleanup_free_ char *prefix = NULL;
+        char *joined = NULL;
+        va_list ap;
+
+        if (!reterr)
+                return code;
+        if (!*reterr)
+                nv_error_set(reterr, code, "%s", strerror(-code));
+        if (!*reterr)
+                return code;
+        va_start(ap, fmt);
+        prefix = vformat(fmt, ap);
+        va_end(ap);
+        if (!prefix || asprintf(&joined, "%s: %s", prefix, (*reterr)->message ? (*reterr)->message : "") < 0)
+                return code;
+        free((*reterr)->message);
+        (*reterr)->message = joined;
+        return code;
+}
+
+NvError *nv_error_free(NvError *err) {
+        if (err) {
+                free(err->message);
+                free(err);
+        }
+        return NULL;
+}
+
+const char *nv_error_message(const NvError *err, int code) {
+        if (err && err->message)
+                return err->message;
+        return strerror(code < 0 ? -code : code);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared between the validator's generic, VMX and SVM parts; not installed. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nested-state.h"
+#include "validate.h"
+
+typedef enum Rule {
+        R_G1, R_G2, R_G3, R_G4,
+        R_V1, R_V2a, R_V2b, R_V2c, R_V2d, R_V2e, R_V3, R_V4, R_V5, R_V6, R_V7, R_V8,
+        R_V11, R_V12a, R_V12c, R_V13, R_V14, R_V16, R_V17, R_V18,
+        R_S1, R_S2, R_S3, R_S4, R_S6, R_S7, R_S8,
+        R_S9_VMRUN, R_S9_ASID, R_S9_NP, R_S9_MSRPM, R_S9_IOPM, R_S10,
+        R_S11_PG, R_S11_PE, R_S11_VM, R_S11_SVME, R_S11_CDNW, R_S11_CR0HI, R_S11_DR6, R_S11_DR7,
+        R_S11_PAE, R_S11_CR3, R_S11_CR4, R_S11_EFER,
+        _R_MAX,
+} Rule;
+
+/* Bits no kernel accepts in CR4 / EFER; the rest depend on guest CPUID. */
+#define CR4_DEFINED (0x1FFFFFFull | (1ull << 28) | (1ull << 32))
+#define CR4_ALWAYS_RESERVED (~CR4_DEFINED | (1ull << 15))
+#define EFER_ALWAYS_RESERVED (~((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11) | (1ull << 12) | \
+                                (1ull << 13) | (1ull << 14) | (1ull << 15) | (1ull << 17) | (1ull << 18) | \
+                                (1ull << 21)))
+#define ARCH_MAXPHYADDR 52
+#define PAGE_SIZE 4096ull
+#define MSRPM_SIZE 8192ull
+#define IOPM_SIZE 12288ull
+
+typedef struct Checker {
+        const uint8_t *b;
+        size_t len;
+        NvNestedHeader h;
+        const NvValidateContext *ctx;
+        NvValidateResult *res;
+} Checker;
+
+int validate_reject(Checker *c, Rule r, uint64_t value);
+void validate_unchecked(Checker *c, const char *why);
+bool validate_gpa_legal(Checker *c, uint64_t gpa);
+bool validate_page_address(Checker *c, uint64_t gpa);
+bool validate_fact(Checker *c, NvTristate t, bool if_unknown, const char *why);
+int validate_vmx(Checker *c);
+int validate_svm(Checker *c);

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The SVM half of the validator: svm_set_nested_state(), check by check.
+ * In an SVM blob the vmcb12 control area is L1's controls and the save area
+ * is L1's state saved at VMRUN (not L2's registers).
+ */
+#include "byteorder.h"
+#include "validate-private.h"
+
+#define VMCB_CTL(off) (c->b + NV_OFF_DATA + (off))
+#define VMCB_SAVE(off) (c->b + NV_OFF_DATA + 0x400 + (off))
+
+#define X86_CR0_PE (1ull << 0)
+#define X86_CR0_NW (1ull << 29)
+#define X86_CR0_CD (1ull << 30)
+#define X86_CR0_PG (1ull << 31)
+#define X86_CR4_PAE (1ull << 5)
+#define X86_EFLAGS_VM (1ull << 17)
+#define EFER_LME (1ull << 8)
+#define EFER_SVME (1ull << 12)
+#define NESTED_CTL_NP_ENABLE 1ull
+
+static bool cr0_cd_nw_bad(uint64_t cr0) {
+        return !(cr0 & X86_CR0_CD) && (cr0 & X86_CR0_NW);
+}
+
+/* S3/S4: state allowed for the vCPU's current EFER.SVME and SMM. */
+static int svm_check_vcpu(Checker *c) {
+        uint16_t flags = c->h.flags;
+
+        /* GIF_SET alone is fine whatever EFER.SVME is; ask only when it matters. */
+        if (flags != NV_NESTED_GIF_SET &&
+            !validate_fact(c, c->ctx->svme, true, N_("S3: the vCPU's EFER.SVME is unknown"))) {
+                if (flags & NV_NESTED_GUEST_MODE)
+                        return validate_reject(c, R_S3, flags);
+                /* Kernels before the late-2025 fix demanded exactly GIF_SET here. */
+                if (flags == 0 && !validate_fact(c, c->ctx->svme0_gif0_ok, true,
+                                                 N_("S3: whether this kernel accepts GIF clear with EFER.SVME clear is unknown")))
+                        return validate_reject(c, R_S3, flags);
+        }
+        if ((flags & NV_NESTED_GUEST_MODE) &&
+            validate_fact(c, c->ctx->in_smm, false, N_("S4: whether the vCPU is in SMM is unknown")))
+                return validate_reject(c, R_S4, flags);
+        return 0;
+}
+
+/* S9: nested_vmcb_check_controls() on the cached controls. */
+static int svm_check_controls(Checker *c) {
+        uint64_t msrpm = get_le64(VMCB_CTL(0x048)) & ~0xfffull;
+        uint64_t iopm = get_le64(VMCB_CTL(0x040)) & ~0xfffull;
+        uint64_t nested_ctl = get_le64(VMCB_CTL(0x090));
+
+        if (!(get_le32(VMCB_CTL(0x010)) & 1))
+                return validate_reject(c, R_S9_VMRUN, get_le32(VMCB_CTL(0x010)));
+        if (get_le32(VMCB_CTL(0x058)) == 0)
+                return validate_reject(c, R_S9_ASID, 0);
+        if ((nested_ctl & NESTED_CTL_NP_ENABLE) &&
+            !validate_fact(c, c->ctx->npt_enabled, true, N_("S9: whether the host has NPT enabled is unknown")))
+                return validate_reject(c, R_S9_NP, nested_ctl);
+        if (!validate_gpa_legal(c, msrpm) || !validate_gpa_legal(c, msrpm + MSRPM_SIZE - 1))
+                return validate_reject(c, R_S9_MSRPM, msrpm);
+        if (!validate_gpa_legal(c, iopm) || !validate_gpa_legal(c, iopm + IOPM_SIZE - 1))
+                return validate_reject(c, R_S9_IOPM, iopm);
+        return 0;
+}
+
+/* S11: the L1 state saved at VMRUN must be one VMRUN could have come from. */
+static int svm_check_save(Checker *c) {
+        uint64_t cr0 = get_le64(VMCB_SAVE(0x158)), cr3 = get_le64(VMCB_SAVE(0x150));
+        uint64_t cr4 = get_le64(VMCB_SAVE(0x148)), efer = get_le64(VMCB_SAVE(0x0D0));
+        uint64_t rflags = get_le64(VMCB_SAVE(0x170));
+        uint64_t dr7 = get_le64(VMCB_SAVE(0x160)), dr6 = get_le64(VMCB_SAVE(0x168));
+
+        if (!(cr0 & X86_CR0_PG))
+                return validate_reject(c, R_S11_PG, cr0);
+        if (!(cr0 & X86_CR0_PE))
+                return validate_reject(c, R_S11_PE, cr0);
+        if (rflags & X86_EFLAGS_VM)
+                return validate_reject(c, R_S11_VM, rflags);
+        if (!(efer & EFER_SVME))
+                return validate_reject(c, R_S11_SVME, efer);
+        if (cr0_cd_nw_bad(cr0))
+                return validate_reject(c, R_S11_CDNW, cr0);
+        if (cr0 >> 32)
+                return validate_reject(c, R_S11_CR0HI, cr0);
+        if (dr6 >> 32)
+                return validate_reject(c, R_S11_DR6, dr6);
+        if (dr7 >> 32)
+                return validate_reject(c, R_S11_DR7, dr7);
+        if ((efer & EFER_LME) && (cr0 & X86_CR0_PG)) {
+                if (!(cr4 & X86_CR4_PAE))
+                        return validate_reject(c, R_S11_PAE, cr4);
+                if (!validate_gpa_legal(c, cr3))
+                        return validate_reject(c, R_S11_CR3, cr3);
+        }
+        if (cr4 & CR4_ALWAYS_RESERVED)
+                return validate_reject(c, R_S11_CR4, cr4);
+        if (efer & EFER_ALWAYS_RESERVED)
+                return validate_reject(c, R_S11_EFER, efer);
+        validate_unchecked(c, N_("S11: CR4 and EFER bits that depend on guest CPUID are checked by the kernel"));
+        return 0;
+}
+
+int validate_svm(Checker *c) {
+        int r;
+
+        if (c->h.format != NV_FORMAT_SVM)
+                return validate_reject(c, R_S1, c->h.format);
+        if (c->h.flags & ~(NV_NESTED_GUEST_MODE | NV_NESTED_RUN_PENDING | NV_NESTED_GIF_SET))
+                return validate_reject(c, R_S2, c->h.flags);
+        r = svm_check_vcpu(c);
+        if (r < 0)
+                return r;
+        /* S5: outside guest mode KVM only sets GIF; vmcb_pa and the data are ignored. */
+        if (!(c->h.flags & NV_NESTED_GUEST_MODE))
+                return 0;
+        if (!validate_page_address(c, c->h.svm.vmcb_pa))
+                return validate_reject(c, R_S6, c->h.svm.vmcb_pa);
+        if (c->h.size < NV_SVM_MAX_SIZE)
+                return validate_reject(c, R_S7, c->h.size);
+        if (c->len < NV_SVM_MAX_SIZE)
+                return validate_reject(c, R_S8, c->len);
+        r = svm_check_controls(c);
+        if (r < 0)
+                return r;
+        if (c->ctx->have_cr0 && cr0_cd_nw_bad(c->ctx->cr0))
+                return validate_reject(c, R_S10, c->ctx->cr0);
+        if (!c->ctx->have_cr0)
+                validate_unchecked(c, N_("S10: the vCPU's current CR0 is unknown"));
+        return svm_check_save(c);
+}

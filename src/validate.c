@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The validator.  Each check is one row of the rule table, in the kernel's
+ * order; the code below walks the rows in that order and stops at the first
+ * failure, as the kernel does.  Messages come from the table so that every
+ * refusal names the rule, the field, its value and the errno.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "byteorder.h"
+#include "fields.h"
+#include "nested-state.h"
+#include "validate-private.h"
+
+static const struct {
+        const char *id;
+        const char *field;
+        int error;
+        const char *what; /* completes "FIELD = VALUE ..." */
+} rules[_R_MAX] = {
+        [R_G1] = { "G1", "buffer", -EFAULT, N_("is shorter than the 128-byte header the kernel copies") },
+        [R_G2] = { "G2", "size", -EINVAL, N_("is smaller than the 128-byte header") },
+        [R_G3] = { "G3", "flags", -EINVAL, N_("has bits outside the known set 0x010f") },
+        [R_G4] = { "G4", "flags", -EINVAL, N_("has RUN_PENDING without GUEST_MODE") },
+        [R_V1] = { "V1", "format", -EINVAL, N_("is not VMX (0) on a VMX host") },
+        [R_V2a] = { "V2a", "hdr.vmx.smm.flags", -EINVAL, N_("is non-zero while vmxon_pa is -1") },
+        [R_V2b] = { "V2b", "hdr.vmx.vmcs12_pa", -EINVAL, N_("is set while vmxon_pa is -1") },
+        [R_V2c] = { "V2c", "flags", -EINVAL, N_("has bits other than EVMCS while vmxon_pa is -1") },
+        [R_V2d] = { "V2d", "hdr.vmx.vmxon_pa", -EINVAL, N_("is set but the vCPU may not use VMX (not in guest CPUID or nested disabled)") },
+        [R_V2e] = { "V2e", "hdr.vmx.vmxon_pa", -EINVAL, N_("is not a page-aligned guest-physical address below the guest MAXPHYADDR") },
+        [R_V3] = { "V3", "hdr.vmx.smm.flags", -EINVAL, N_("has SMM_GUEST_MODE while flags has GUEST_MODE") },
+        [R_V4] = { "V4", "hdr.vmx.smm.flags", -EINVAL, N_("has bits other than SMM_GUEST_MODE and SMM_VMXON") },
+        [R_V5] = { "V5", "hdr.vmx.flags", -EINVAL, N_("has bits other than PREEMPTION_TIMER_DEADLINE") },
+        [R_V6] = { "V6", "hdr.vmx.smm.flags", -EINVAL, N_("does not match the vCPU's SMM state (in SMM: no GUEST_MODE/RUN_PENDING; outside SMM: smm.flags must be 0)") },
+        [R_V7] = { "V7", "hdr.vmx.smm.flags", -EINVAL, N_("has SMM_GUEST_MODE without SMM_VMXON") },
+        [R_V8] = { "V8", "flags", -EINVAL, N_("has EVMCS but VMX or the enlightened VMCS capability is not enabled on the vCPU") },
+        [R_V11] = { "V11", "size", -EINVAL, N_("is too small to hold a vmcs12 (needs 1126 bytes) while one is in use") },
+        [R_V12a] = { "V12a", "hdr.vmx.vmcs12_pa", -EINVAL, N_("equals vmxon_pa or is not a page-aligned guest-physical address below the guest MAXPHYADDR") },
+        [R_V12c] = { "V12c", "hdr.vmx.vmcs12_pa", -EINVAL, N_("is -1 with a vmcs12 in the blob and no enlightened VMCS") },
+        [R_V13] = { "V13", "buffer", -EFAULT, N_("ends before the 998-byte vmcs12 the kernel copies") },
+        [R_V14] = { "V14", "vmcs12.revision_id", -EINVAL, N_("is not the vmcs12 revision 0x11e57ed0") },
+        [R_V16] = { "V16", "size", -EINVAL, N_("is too small for the shadow vmcs12 that the vmcs12 enables (needs 5222 bytes)") },
+        [R_V17] = { "V17", "buffer", -EFAULT, N_("ends before the shadow vmcs12 the kernel copies") },
+        [R_V18] = { "V18", "shadow_vmcs12.revision_id", -EINVAL, N_("is not 0x11e57ed0 with the shadow bit (0x91e57ed0)") },
+        [R_S1] = { "S1", "format", -EINVAL, N_("is not SVM (1) on an SVM host") },
+        [R_S2] = { "S2", "flags", -EINVAL, N_("has bits other than GUEST_MODE, RUN_PENDING and GIF_SET") },
+        [R_S3] = { "S3", "flags", -EINVAL, N_("is not allowed while the vCPU's EFER.SVME is clear") },
+        [R_S4] = { "S4", "flags", -EINVAL, N_("has GUEST_MODE while the vCPU is in SMM") },
+        [R_S6] = { "S6", "hdr.svm.vmcb_pa", -EINVAL, N_("is not a page-aligned guest-physical address below the guest MAXPHYADDR") },
+        [R_S7] = { "S7", "size", -EINVAL, N_("is smaller than 4224 (header and vmcb12) in guest mode") },
+        [R_S8] = { "S8", "buffer", -EFAULT, N_("ends before the 4096-byte vmcb12 the kernel copies") },
+        [R_S9_VMRUN] = { "S9", "control.intercept_word4", -EINVAL, N_("does not intercept VMRUN (bit 0)") },
+        [R_S9_ASID] = { "S9", "control.asid", -EINVAL, N_("is zero") },
+        [R_S9_NP] = { "S9", "control.nested_ctl", -EINVAL, N_("enables nested paging but the host has NPT disabled") },
+        [R_S9_MSRPM] = { "S9", "control.msrpm_base_pa", -EINVAL, N_("does not leave room for the 8 KiB MSR permission map below the guest MAXPHYADDR") },
+        [R_S9_IOPM] = { "S9", "control.iopm_base_pa", -EINVAL, N_("does not leave room for the 12 KiB I/O permission map below the guest MAXPHYADDR") },
+        [R_S10] = { "S10", "vcpu.cr0", -EINVAL, N_("has CD clear and NW set") },
+        [R_S11_PG] = { "S11", "save.cr0", -EINVAL, N_("has paging (PG) clear") },
+        [R_S11_PE] = { "S11", "save.cr0", -EINVAL, N_("has protection (PE) clear") },
+        [R_S11_VM] = { "S11", "save.rflags", -EINVAL, N_("has the VM (virtual-8086) flag set") },
+        [R_S11_SVME] = { "S11", "save.efer", -EINVAL, N_("has SVME clear") },
+        [R_S11_CDNW] = { "S11", "save.cr0", -EINVAL, N_("has CD clear and NW set") },
+        [R_S11_CR0HI] = { "S11", "save.cr0", -EINVAL, N_("has bits set above bit 31") },
+        [R_S11_DR6] = { "S11", "save.dr6", -EINVAL, N_("has bits set above bit 31") },
+        [R_S11_DR7] = { "S11", "save.dr7", -EINVAL, N_("has bits set above bit 31") },
+        [R_S11_PAE] = { "S11", "save.cr4", -EINVAL, N_("lacks PAE while EFER.LME and CR0.PG are set") },
+        [R_S11_CR3] = { "S11", "save.cr3", -EINVAL, N_("is not a legal guest-physical address in long mode") },
+        [R_S11_CR4] = { "S11", "save.cr4", -EINVAL, N_("has reserved bits set") },
+        [R_S11_EFER] = { "S11", "save.efer", -EINVAL, N_("has reserved bits set") },
+};
+
+const char *nv_errno_name(int err) {
+        switch (err < 0 ? -err : err) {
+        case 0:
+                return "0";
+        case EINVAL:
+                return "EINVAL";
+        case EFAULT:
+                return "EFAULT";
+        case E2BIG:
+                return "E2BIG";
+        case ENOMEM:
+                return "ENOMEM";
+        case EINTR:
+                return "EINTR";
+        case ENOTTY:
+                return "ENOTTY";
+        default:
+                return strerror(err < 0 ? -err : err);
+        }
+}
+
+int validate_reject(Checker *c, Rule r, uint64_t value) {
+        NvValidateResult *res = c->res;
+
+        res->error = rules[r].error;
+        res->rule = rules[r].id;
+        res->field = rules[r].field;
+        res->value = value;
+        snprintf(res->message, sizeof(res->message), _("Rule %s: %s = 0x%llx %s; KVM_SET_NESTED_STATE would fail with %s."),
+                 rules[r].id, rules[r].field, (unsigned long long) value, _(rules[r].what),
+                 nv_errno_name(rules[r].error));
+        return res->error;
+}
+
+void validate_unchecked(Checker *c, const char *why) {
+        NvValidateResult *res = c->res;
+
+        for (size_t i = 0; i < res->n_unchecked; i++)
+                if (res->unchecked[i] == why)
+                        return;
+        if (res->n_unchecked < NV_VALIDATE_MAX_UNCHECKED)
+                res->unchecked[res->n_unchecked++] = why;
+}
+
+/* KVM's page_address_valid()/kvm_vcpu_is_legal_gpa() with a possibly unknown MAXPHYADDR. */
+bool validate_gpa_legal(Checker *c, uint64_t gpa) {
+        unsigned bits = c->ctx->maxphyaddr;
+
+        if (bits == 0) {
+                validate_unchecked(c, N_("guest-physical addresses checked against the architectural 52-bit limit only: guest MAXPHYADDR unknown"));
+                bits = ARCH_MAXPHYADDR;
+        }
+        return bits >= 64 || (gpa >> bits) == 0;
+}
+
+bool validate_page_address(Checker *c, uint64_t gpa) {
+        return (gpa & (PAGE_SIZE - 1)) == 0 && validate_gpa_legal(c, gpa);
+}
+
+/* Evaluates a fact the check needs; an unknown fact assumes what lets the state through. */
+bool validate_fact(Checker *c, NvTristate t, bool if_unknown, const char *why) {
+        if (t == NV_UNKNOWN) {
+                validate_unchecked(c, why);
+                return if_unknown;
+        }
+        return t == NV_YES;
+}
+
+static int check_generic(Checker *c) {
+        const NvNestedHeader *h = &c->h;
+
+        if (h->size < NV_NESTED_HDR_SIZE)
+                return validate_reject(c, R_G2, h->size);
+        if (h->flags & ~NV_NESTED_FLAGS_KNOWN)
+                return validate_reject(c, R_G3, h->flags);
+        if ((h->flags & NV_NESTED_RUN_PENDING) && !(h->flags & NV_NESTED_GUEST_MODE))
+                return validate_reject(c, R_G4, h->flags);
+        return 0;
+}
+
+
+void nv_validate_context_init(NvValidateContext *ctx) {
+        *ctx = (NvValidateContext) {
+                .vendor = -1,
+                .vmx_allowed = NV_UNKNOWN,
+                .evmcs_enabled = NV_UNKNOWN,
+                .svme = NV_UNKNOWN,
+                .in_smm = NV_UNKNOWN,
+                .npt_enabled = NV_UNKNOWN,
+                .svme0_gif0_ok = NV_UNKNOWN,
+        };
+}
+
+int nv_validate(const void *blob, size_t len, const NvValidateContext *ctx, NvValidateResult *ret) {
+        NvValidateContext unknown;
+        Checker c = { .b = blob, .len = len, .ctx = ctx, .res = ret };
+        int vendor, r;
+
+        *ret = (NvValidateResult) {};
+        if (!ctx) {
+                nv_validate_context_init(&unknown);
+                c.ctx = &unknown;
+        }
+        /* 1. x86.c copies the 128-byte header first: a short buffer faults. */
+        if (!blob || len < NV_NESTED_HDR_SIZE)
+                return validate_reject(&c, R_G1, blob ? len : 0);
+        (void) nv_nested_header_parse(blob, len, &c.h, NULL);
+        /* 2. Generic flag and size checks. */
+        r = check_generic(&c);
+        if (r < 0)
+                return r;
+        /* 3. The host's vendor module decides which set_state runs. */
+        vendor = c.ctx->vendor >= 0 ? c.ctx->vendor : c.h.format;
+        if (c.ctx->vendor < 0)
+                validate_unchecked(&c, N_("host vendor unknown: checked against the blob's own format"));
+        if (vendor == NV_FORMAT_SVM)
+                return validate_svm(&c);
+        return validate_vmx(&c);
+}
+
+int nv_validate_blob(const void *blob, size_t len, const NvValidateContext *ctx, NvError **reterr) {
+        NvValidateResult res;
+        int r;
+
+        r = nv_validate(blob, len, ctx, &res);
+        if (r < 0)
+                return nv_error_set(reterr, r, "%s", res.message);
+        return 0;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Ordered, validated capture and restore of a vCPU's nested state. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcpu.h"
+
+#define EFER_SVME (1ull << 12)
+
+void nv_blob_clear(NvBlob *b) {
+        free(b->data);
+        *b = (NvBlob) {};
+}
+
+int nv_vcpu_quiesce(NvVcpu *vcpu, NvError **reterr) {
+        struct kvm_run *run = nv_vcpu_run_area(vcpu);
+        int r;
+
+        if (!run)
+                return 0;
+        run->immediate_exit = 1;
+        r = nv_kvm_vcpu_run(vcpu, reterr);
+        run->immediate_exit = 0;
+        if (r == -EINTR)
+                return 0;
+        if (r < 0)
+                return nv_error_wrap(reterr, r, _("Cannot quiesce vCPU %u"), nv_vcpu_id(vcpu));
+        return nv_error_set(reterr, -EIO, _("vCPU %u ran instead of exiting at once (exit reason %u)."),
+                            nv_vcpu_id(vcpu), run->exit_reason);
+}
+
+int nv_vcpu_get_nested(NvVcpu *vcpu, bool quiesce, NvBlob *ret, NvError **reterr) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        struct kvm_nested_state *st;
+        int cap, r;
+        size_t alloc;
+
+        cap = nv_kvm_nested_state_max(nv_vcpu_kvm(vcpu));
+        if (cap <= 0)
+                return nv_error_set(reterr, -EOPNOTSUPP, _("This kernel cannot save nested state (KVM_CAP_NESTED_STATE is 0)."));
+        if (quiesce) {
+                r = nv_vcpu_quiesce(vcpu, reterr);
+                if (r < 0)
+                        return r;
+        }
+        /* Never smaller than the capability, nor than the largest blob any vendor writes. */
+        alloc = (size_t) cap > NV_NESTED_MAX_SIZE ? (size_t) cap : NV_NESTED_MAX_SIZE;
+        buf = calloc(1, alloc);
+        if (!buf)
+                return -ENOMEM;
+        st = (struct kvm_nested_state *) buf;
+        st->size = (uint32_t) alloc;
+        r = nv_kvm_get_nested_state_raw(vcpu, st);
+        if (r == -E2BIG)
+                return nv_error_set(reterr, r, _("KVM wants %u bytes of nested state for vCPU %u, more than its capability %d."),
+                                    st->size, nv_vcpu_id(vcpu), cap);
+        if (r < 0)
+                return nv_error_set(reterr, r, _("KVM_GET_NESTED_STATE on vCPU %u failed: %s"), nv_vcpu_id(vcpu), strerror(-r));
+        if (st->size < NV_NESTED_HDR_SIZE || st->size > alloc)
+                return nv_error_set(reterr, -EPROTO, _("KVM returned an impossible nested-state size %u for vCPU %u."),
+                                    st->size, nv_vcpu_id(vcpu));
+        ret->len = st->size;
+        ret->data = realloc(buf, ret->len) ?: buf;
+        buf = NULL;
+        return (((struct kvm_nested_state *) ret->data)->flags & KVM_STATE_NESTED_GUEST_MODE) ? 1 : 0;
+}
+
+void nv_validate_context_from_state(NvValidateContext *ctx, int vendor, const struct kvm_sregs *sregs,
+                               const struct kvm_vcpu_events *ev) {
+        nv_validate_context_init(ctx);
+        ctx->vendor = vendor;
+        ctx->svme = (sregs->efer & EFER_SVME) ? NV_YES : NV_NO;
+        ctx->in_smm = ev->smi.smm ? NV_YES : NV_NO;
+        ctx->have_cr0 = true;
+        ctx->cr0 = sregs->cr0;
+}
+
+int nv_vcpu_validate_context(NvVcpu *vcpu, NvValidateContext *ctx, NvError **reterr) {
+        struct kvm_sregs sregs;
+        struct kvm_vcpu_events ev;
+        int r;
+
+        r = nv_kvm_get_sregs(vcpu, &sregs, reterr);
+        if (r >= 0)
+                r = nv_kvm_get_events(vcpu, &ev, reterr);
+        if (r < 0)
+                return r;
+        nv_validate_context_from_state(ctx, nv_kvm_vendor(nv_vcpu_kvm(vcpu)), &sregs, &ev);
+        return 0;
+}
+
+int nv_vcpu_set_nested(NvVcpu *vcpu, const NvBlob *blob, const NvValidateContext *ctx, NvError **reterr) {
+        NvValidateContext own;
+        int r;
+
+        if (!ctx) {
+                r = nv_vcpu_validate_context(vcpu, &own, reterr);
+                if (r < 0)
+                        return r;
+                ctx = &own;
+        }
+        r = nv_validate_blob(blob->data, blob->len, ctx, reterr);
+        if (r < 0)
+                return nv_error_wrap(reterr, r, _("Nested state for vCPU %u refused before reaching the kernel"),
+                                     nv_vcpu_id(vcpu));
+        r = nv_kvm_set_nested_state_raw(vcpu, (const struct kvm_nested_state *) blob->data);
+        if (r < 0)
+                return nv_error_set(reterr, r, _("KVM_SET_NESTED_STATE on vCPU %u failed with %s although the validator accepted the state."),
+                                    nv_vcpu_id(vcpu), nv_errno_name(r));
+        return 0;
+}
+
+static void blobs_clear(NvBlob *blobs, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                nv_blob_clear(&blobs[i]);
+}
+
+int nv_vcpus_get_nested_all(NvVcpu *const *vcpus, size_t n, NvBlob *blobs, NvError **reterr) {
+        _cleanup_free_ NvBlob *tmp = calloc(n ?: 1, sizeof(NvBlob));
+        int r;
+
+        if (!tmp)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = nv_vcpu_get_nested(vcpus[i], /* quiesce= */ true, &tmp[i], reterr);
+                if (r < 0) {
+                        blobs_clear(tmp, i);
+                        return r;
+                }
+        }
+        memcpy(blobs, tmp, n * sizeof(NvBlob));
+        return 0;
+}
+
+int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs, NvError **reterr) {
+        _cleanup_free_ NvValidateContext *ctx = calloc(n ?: 1, sizeof(NvValidateContext));
+        _cleanup_free_ NvBlob *before = calloc(n ?: 1, sizeof(NvBlob));
+        size_t i;
+        int r = 0;
+
+        if (!ctx || !before)
+                return -ENOMEM;
+        /* 1. Every blob must pass before any vCPU is touched. */
+        for (i = 0; i < n && r >= 0; i++) {
+                r = nv_vcpu_validate_context(vcpus[i], &ctx[i], reterr);
+                if (r >= 0)
+                        r = nv_validate_blob(blobs[i].data, blobs[i].len, &ctx[i], reterr);
+        }
+        if (r < 0)
+                return nv_error_wrap(reterr, r, _("vCPU %zu refused, no vCPU was changed"), i - 1);
+        /* 2. Keep the current state, then load; undo on the first refusal. */
+        r = nv_vcpus_get_nested_all(vcpus, n, before, reterr);
+        if (r < 0)
+                return r;
+        for (i = 0; i < n && r >= 0; i++)
+                r = nv_vcpu_set_nested(vcpus[i], &blobs[i], &ctx[i], reterr);
+        if (r < 0) {
+                /* Includes the refused vCPU: a failed SET may already have left nested mode. */
+                for (size_t j = 0; j < i; j++)
+                        (void) nv_kvm_set_nested_state_raw(vcpus[j], (const struct kvm_nested_state *) before[j].data);
+                r = nv_error_wrap(reterr, r, _("vCPU %zu refused by the kernel; every vCPU got its previous nested state back"), i - 1);
+        }
+        blobs_clear(before, n);
+        return r < 0 ? r : 0;
+}

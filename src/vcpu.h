@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Capture and restore of nested state with the safety rules measured on a
+ * real kernel (DESIGN.md):
+ *  - the GET buffer is always sized from KVM_CAP_NESTED_STATE, never smaller
+ *    (on SVM the kernel writes 4224 bytes into any buffer of >= 128);
+ *  - a vCPU is quiesced (KVM_RUN with immediate_exit) before any state is
+ *    read, so that an exit to userspace for I/O is completed first;
+ *  - a blob is validated before KVM_SET_NESTED_STATE, and state is loaded in
+ *    the order sregs, MSRs, events, nested state, regs;
+ *  - a refused restore puts back what the vCPU had before.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvm.h"
+#include "validate.h"
+
+/* One raw blob: exactly the bytes of struct kvm_nested_state KVM returned. */
+typedef struct NvBlob {
+        uint8_t *data;
+        size_t len;
+} NvBlob;
+
+void nv_blob_clear(NvBlob *b);
+
+/*
+ * Re-enters the vCPU with kvm_run->immediate_exit = 1 so that a pending
+ * exit (e.g. port I/O) is completed and the vCPU's state is consistent.
+ * The VMM must have stopped the vCPU's thread (not inside KVM_RUN).
+ * No-op if the handle has no kvm_run mapping.  Returns 0 or -errno.
+ */
+int nv_vcpu_quiesce(NvVcpu *vcpu, NvError **reterr);
+
+/*
+ * Reads the vCPU's nested state into *ret (a new allocation of exactly the
+ * returned size).  Quiesces first when quiesce is true (callers that read
+ * other registers too quiesce once themselves).  Returns 1 if the vCPU was
+ * in guest mode, 0 if not, -EOPNOTSUPP if the kernel cannot save nested
+ * state, or another -errno.  *ret is untouched on failure.
+ */
+int nv_vcpu_get_nested(NvVcpu *vcpu, bool quiesce, NvBlob *ret, NvError **reterr);
+
+/*
+ * Fills ctx with what can be learnt from the vCPU's current state: host
+ * vendor, EFER.SVME, SMM, CR0.  Other facts stay unknown.
+ */
+int nv_vcpu_validate_context(NvVcpu *vcpu, NvValidateContext *ctx, NvError **reterr);
+
+/* Fills ctx from a target vCPU's sregs and events; vendor is NV_FORMAT_* or -1. */
+void nv_validate_context_from_state(NvValidateContext *ctx, int vendor, const struct kvm_sregs *sregs,
+                                    const struct kvm_vcpu_events *ev);
+
+/*
+ * Validates blob against ctx (NULL: learnt from the vCPU now) and then
+ * issues KVM_SET_NESTED_STATE.  A blob the validator refuses never reaches
+ * the kernel.  Returns 0 or -errno with the rule or the kernel's errno in
+ * *reterr.
+ */
+int nv_vcpu_set_nested(NvVcpu *vcpu, const NvBlob *blob, const NvValidateContext *ctx, NvError **reterr);
+
+/* The architectural state of one vCPU, as the ordered helpers save it. */
+typedef struct NvVcpuState {
+        struct kvm_regs regs;
+        struct kvm_sregs sregs;
+        struct kvm_vcpu_events events;
+        struct kvm_msrs *msrs; /* header plus msrs->nmsrs entries; NULL for none */
+        NvBlob nested;         /* empty if the kernel cannot save nested state */
+} NvVcpuState;
+
+NvVcpuState *nv_vcpu_state_free(NvVcpuState *st);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NvVcpuState *, nv_vcpu_state_free);
+
+/*
+ * Quiesces the vCPU and saves events, regs, sregs, nested state and the
+ * listed MSRs, in the kernel selftests' order.  Returns 0 and *ret.
+ */
+int nv_vcpu_save_state(NvVcpu *vcpu, const uint32_t *msr_indices, size_t n_msrs, NvVcpuState **ret, NvError **reterr);
+
+/*
+ * Loads st into the vCPU: validates st's nested blob against the context st
+ * itself implies (its EFER.SVME, SMM and CR0), then sets sregs, MSRs,
+ * events, nested state, regs.  If any step fails, the vCPU's previous state
+ * is put back in the same order and the error names the step.
+ */
+int nv_vcpu_load_state(NvVcpu *vcpu, const NvVcpuState *st, NvError **reterr);
+
+/*
+ * For VMMs that handle their own registers: captures every vCPU's nested
+ * state (quiescing each first).  All-or-nothing: on failure nothing is
+ * returned.  blobs must have room for n entries.
+ */
+int nv_vcpus_get_nested_all(NvVcpu *const *vcpus, size_t n, NvBlob *blobs, NvError **reterr);
+
+/*
+ * Loads blobs[i] into vcpus[i] for all i, all-or-nothing: every blob is
+ * validated first; if the kernel then refuses one, the vCPUs already
+ * loaded get their previous nested state back.  The error names the vCPU.
+ */
+int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs, NvError **reterr);

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Small helpers shared by the unit tests: a simulated VM with N vCPUs. */
+#pragma once
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kvm.h"
+#include "sim.h"
+#include "vcpu.h"
+
+#define TEST_MAX_VCPUS 64
+
+typedef struct TestVm {
+        NvKvm *kvm;
+        NvSim *sim; /* owned by kvm */
+        NvVcpu *vcpus[TEST_MAX_VCPUS];
+        unsigned n;
+} TestVm;
+
+/* A simulated VM of the given vendor with n vCPUs whose CPUID offers VMX/SVM. */
+static inline void test_vm_new(TestVm *vm, const NvSimConfig *cfg, unsigned n) {
+        NvSim *sim = nv_sim_new(cfg);
+
+        assert_non_null(sim);
+        *vm = (TestVm) { .sim = sim, .n = n };
+        assert_int_equal(nv_kvm_open_sim(sim, &vm->kvm, NULL), 0);
+        assert_int_equal(nv_kvm_create_vm(vm->kvm, NULL), 0);
+        for (unsigned i = 0; i < n; i++)
+                assert_int_equal(nv_kvm_create_vcpu(vm->kvm, i, &vm->vcpus[i], NULL), 0);
+}
+
+static inline void test_vm_new_vendor(TestVm *vm, NvFormat vendor, unsigned n) {
+        NvSimConfig cfg;
+
+        nv_sim_config_init(&cfg, vendor);
+        test_vm_new(vm, &cfg, n);
+}
+
+static inline void test_vm_free(TestVm *vm) {
+        for (unsigned i = 0; i < vm->n; i++)
+                nv_vcpu_free(vm->vcpus[i]);
+        nv_kvm_free(vm->kvm);
+        *vm = (TestVm) {};
+}
+
+/* Sets or clears EFER.SVME through KVM_SET_SREGS, as a VMM would. */
+static inline void test_set_svme(NvVcpu *v, bool on) {
+        struct kvm_sregs sr;
+
+        assert_int_equal(nv_kvm_get_sregs(v, &sr, NULL), 0);
+        sr.efer = on ? (sr.efer | (1ull << 12)) : (sr.efer & ~(1ull << 12));
+        assert_int_equal(nv_kvm_set_sregs(v, &sr, NULL), 0);
+}
+
+/* Gives the vCPU a CPUID without any leaf: no VMX/SVM, default MAXPHYADDR. */
+static inline void test_clear_cpuid(NvVcpu *v) {
+        struct kvm_cpuid2 empty = { .nent = 0 };
+
+        assert_int_equal(nv_kvm_set_cpuid(v, &empty, NULL), 0);
+}
