@@ -42,6 +42,18 @@ static void vmx_sync_vmcs12(SimVcpu *v) {
         put_le64(p + VMCS12_OFF_GUEST_CR4, v->sregs.cr4);
 }
 
+/* nested_vmx_enter_non_root_mode(): L2's registers come from vmcs12. */
+static void vmx_load_vmcs12_guest(SimVcpu *v) {
+        const uint8_t *p = v->vmx.vmcs12;
+
+        v->regs.rip = get_le64(p + VMCS12_OFF_GUEST_RIP);
+        v->regs.rsp = get_le64(p + VMCS12_OFF_GUEST_RSP);
+        v->regs.rflags = get_le64(p + VMCS12_OFF_GUEST_RFLAGS);
+        v->sregs.cr0 = get_le64(p + VMCS12_OFF_GUEST_CR0);
+        v->sregs.cr3 = get_le64(p + VMCS12_OFF_GUEST_CR3);
+        v->sregs.cr4 = get_le64(p + VMCS12_OFF_GUEST_CR4);
+}
+
 static uint32_t vmx_state_size(NvSim *s, SimVcpu *v, struct kvm_nested_state *h) {
         const SimVmx *x = &v->vmx;
         uint32_t size = sizeof(*h);
@@ -158,6 +170,7 @@ static int vmx_set_guest_mode(NvSim *s, SimVcpu *v, const struct kvm_nested_stat
         if (s->cfg.vmentry_checks_fail)
                 goto error_guest_mode;
         x->guest_mode = true;
+        vmx_load_vmcs12_guest(v);
         return 0;
 
 error_guest_mode:

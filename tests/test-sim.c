@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * GET -> SET round trips on the simulated KVM, and the GET size rules:
+ * empty state, VMX guest mode with and without shadow vmcs12, SVM guest
+ * mode, the E2BIG size write-back and the SVM over-write quirk.
+ */
+#include <string.h>
+
+#include "byteorder.h"
+#include "fields.h"
+#include "helpers.h"
+
+/* GET on vCPU 0 of a fresh VM, SET into vCPU 0 of another, GET again: same bytes. */
+static void round_trip(TestVm *src, NvFormat vendor, size_t expect_size, uint16_t expect_flags) {
+        NvBlob a = {}, b = {};
+        TestVm dst;
+
+        assert_true(nv_vcpu_get_nested(src->vcpus[0], true, &a, NULL) >= 0);
+        assert_int_equal(a.len, expect_size);
+        assert_int_equal(get_le16(a.data), expect_flags);
+        test_vm_new_vendor(&dst, vendor, 1);
+        if (vendor == NV_FORMAT_SVM && (expect_flags & NV_NESTED_GUEST_MODE)) {
+                struct kvm_sregs sr;
+                assert_int_equal(nv_kvm_get_sregs(src->vcpus[0], &sr, NULL), 0);
+                assert_int_equal(nv_kvm_set_sregs(dst.vcpus[0], &sr, NULL), 0);
+        }
+        assert_int_equal(nv_vcpu_set_nested(dst.vcpus[0], &a, NULL, NULL), 0);
+        assert_true(nv_vcpu_get_nested(dst.vcpus[0], true, &b, NULL) >= 0);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+        nv_blob_clear(&a);
+        nv_blob_clear(&b);
+        test_vm_free(&dst);
+}
+
+static void test_empty_vmx(void **state) {
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
+        round_trip(&vm, NV_FORMAT_VMX, 128, 0);
+        test_vm_free(&vm);
+}
+
+static void test_empty_svm(void **state) {
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
+        round_trip(&vm, NV_FORMAT_SVM, 128, NV_NESTED_GIF_SET);
+        test_vm_free(&vm);
+}
+
+static void test_vmx_guest_mode(void **state) {
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
+        round_trip(&vm, NV_FORMAT_VMX, 4224, NV_NESTED_GUEST_MODE);
+        test_vm_free(&vm);
+}
+
+static void test_vmx_guest_mode_shadow(void **state) {
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, true), 0);
+        round_trip(&vm, NV_FORMAT_VMX, 8320, NV_NESTED_GUEST_MODE);
+        test_vm_free(&vm);
+}
+
+static void test_svm_guest_mode(void **state) {
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
+        round_trip(&vm, NV_FORMAT_SVM, 4224, NV_NESTED_GUEST_MODE | NV_NESTED_GIF_SET);
+        test_vm_free(&vm);
+}
+
+/* A buffer smaller than the state: E2BIG and the size field says how much. */
+static void test_e2big_writes_size(void **state) {
+        _Alignas(8) uint8_t buf[NV_NESTED_MAX_SIZE] = {};
+        struct kvm_nested_state *st = (void *) buf;
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
+        st->size = 128;
+        assert_int_equal(nv_kvm_get_nested_state_raw(vm.vcpus[0], st), -E2BIG);
+        assert_int_equal(st->size, 4224);
+        assert_int_equal(st->flags, 0); /* nothing but the size was written */
+        test_vm_free(&vm);
+}
+
+/* SVM: a 128..4223-byte buffer still gets 4224 bytes written, then E2BIG. */
+static void test_svm_overwrite_quirk(void **state) {
+        _Alignas(8) uint8_t buf[NV_NESTED_MAX_SIZE];
+        struct kvm_nested_state *st = (void *) buf;
+        TestVm vm;
+
+        (void) state;
+        memset(buf, 0xAA, sizeof(buf));
+        test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
+        st->size = 200;
+        assert_int_equal(nv_kvm_get_nested_state_raw(vm.vcpus[0], st), -E2BIG);
+        assert_int_equal(st->size, 4224);
+        assert_int_equal(buf[4000], 0); /* written past the 200 bytes the caller declared */
+        st->size = 100;                  /* below the header: nothing but the size */
+        memset(buf + 8, 0xAA, 100);
+        assert_int_equal(nv_kvm_get_nested_state_raw(vm.vcpus[0], st), -E2BIG);
+        assert_int_equal(st->size, 128);
+        test_vm_free(&vm);
+}
+
+/* nv_vcpu_get_nested() never hands the kernel less than the capability. */
+static void test_get_sizes_from_capability(void **state) {
+        NvBlob b = {};
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
+        assert_int_equal(nv_vcpu_get_nested(vm.vcpus[0], false, &b, NULL), 1);
+        assert_int_equal(b.len, 4224);
+        assert_int_equal(nv_sim_ioctl_count(vm.sim, KVM_GET_NESTED_STATE), 1); /* no E2BIG retry needed */
+        nv_blob_clear(&b);
+        test_vm_free(&vm);
+}
+
+/* Decoding known values from a GET: the vmcb12 fields the simulated L1 wrote. */
+static void test_fields_from_get(void **state) {
+        const NvField *f;
+        NvBlob b = {};
+        uint64_t v;
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_SVM, 2);
+        assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 1, false), 0);
+        assert_int_equal(nv_vcpu_get_nested(vm.vcpus[1], false, &b, NULL), 1);
+        f = nv_fields_lookup(NV_FORMAT_SVM, "control.asid");
+        assert_non_null(f);
+        assert_int_equal(nv_fields_read(b.data, b.len, f, false, &v, NULL), 0);
+        assert_int_equal(v, 2);
+        f = nv_fields_lookup(NV_FORMAT_SVM, "save.efer");
+        assert_int_equal(nv_fields_read(b.data, b.len, f, false, &v, NULL), 0);
+        assert_int_equal(v, 0x1500);
+        assert_int_equal(get_le64(b.data + NV_OFF_VMCB_PA), 0x201000);
+        nv_blob_clear(&b);
+        test_vm_free(&vm);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_empty_vmx),
+                cmocka_unit_test(test_empty_svm),
+                cmocka_unit_test(test_vmx_guest_mode),
+                cmocka_unit_test(test_vmx_guest_mode_shadow),
+                cmocka_unit_test(test_svm_guest_mode),
+                cmocka_unit_test(test_e2big_writes_size),
+                cmocka_unit_test(test_svm_overwrite_quirk),
+                cmocka_unit_test(test_get_sizes_from_capability),
+                cmocka_unit_test(test_fields_from_get),
+        };
+        return cmocka_run_group_tests_name("simulated KVM round trips", tests, NULL, NULL);
+}

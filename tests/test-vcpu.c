@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The safety rules of the capture/restore path, on the simulated KVM:
+ * quiesce before capture, save/load across VMs, rollback of a refused
+ * restore, and all-or-nothing over many vCPUs.
+ */
+#include <string.h>
+
+#include "byteorder.h"
+#include "helpers.h"
+
+static void run_n(NvVcpu *v, unsigned n) {
+        for (unsigned i = 0; i < n; i++)
+                assert_int_equal(nv_kvm_vcpu_run(v, NULL), 0);
+}
+
+/* Without quiesce the saved RIP still points at the OUT: restored, it would repeat. */
+static void test_quiesce_completes_pending_io(void **state) {
+        struct kvm_regs before, after;
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
+        run_n(vm.vcpus[0], 3);
+        assert_int_equal(nv_vcpu_run_area(vm.vcpus[0])->exit_reason, KVM_EXIT_IO);
+        assert_int_equal(nv_kvm_get_regs(vm.vcpus[0], &before, NULL), 0);
+        assert_int_equal(nv_vcpu_quiesce(vm.vcpus[0], NULL), 0);
+        assert_int_equal(nv_kvm_get_regs(vm.vcpus[0], &after, NULL), 0);
+        assert_int_equal(after.rip, before.rip + NV_SIM_OUT_INSN_LEN);
+        assert_int_equal(after.rbx, before.rbx); /* the guest did not run on */
+        assert_int_equal(nv_vcpu_run_area(vm.vcpus[0])->immediate_exit, 0);
+        test_vm_free(&vm);
+}
+
+/* Save in one VM, load in a fresh one: L2 continues where it stopped. */
+static void save_load_continues(NvFormat vendor) {
+        static const uint32_t msrs[] = { 0xC0000080, 0x174, 0xC0000100 };
+        NvVcpuState *st = NULL;
+        TestVm a, b;
+
+        test_vm_new_vendor(&a, vendor, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
+        run_n(a.vcpus[0], 5);
+        assert_int_equal(nv_vcpu_save_state(a.vcpus[0], msrs, 3, &st, NULL), 0);
+        assert_true(st->nested.len == 4224);
+        test_vm_new_vendor(&b, vendor, 1);
+        assert_int_equal(nv_vcpu_load_state(b.vcpus[0], st, NULL), 0);
+        run_n(b.vcpus[0], 1);
+        assert_int_equal(nv_sim_vcpu_counter(b.sim, 0), 6);
+        {
+                NvBlob again = {};
+                assert_int_equal(nv_vcpu_get_nested(b.vcpus[0], true, &again, NULL), 1);
+                assert_int_equal(get_le16(again.data) & NV_NESTED_GUEST_MODE, NV_NESTED_GUEST_MODE);
+                nv_blob_clear(&again);
+        }
+        nv_vcpu_state_free(st);
+        test_vm_free(&a);
+        test_vm_free(&b);
+}
+
+static void test_save_load_svm(void **state) {
+        (void) state;
+        save_load_continues(NV_FORMAT_SVM);
+}
+
+static void test_save_load_vmx(void **state) {
+        (void) state;
+        save_load_continues(NV_FORMAT_VMX);
+}
+
+/* A blob the validator refuses never reaches the kernel and changes nothing. */
+static void test_refused_before_kernel(void **state) {
+        NvVcpuState *st = NULL;
+        struct kvm_regs regs;
+        NvError *err = NULL;
+        TestVm a, b;
+
+        (void) state;
+        test_vm_new_vendor(&a, NV_FORMAT_SVM, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
+        assert_int_equal(nv_vcpu_save_state(a.vcpus[0], NULL, 0, &st, NULL), 0);
+        put_le32(st->nested.data + NV_OFF_DATA + 0x58, 0); /* asid 0: rule S9 */
+        test_vm_new_vendor(&b, NV_FORMAT_SVM, 1);
+        assert_int_equal(nv_vcpu_load_state(b.vcpus[0], st, &err), -EINVAL);
+        assert_non_null(strstr(err->message, "control.asid"));
+        assert_non_null(strstr(err->message, "S9"));
+        assert_int_equal(nv_sim_ioctl_count(b.sim, KVM_SET_NESTED_STATE), 0);
+        assert_int_equal(nv_sim_ioctl_count(b.sim, KVM_SET_SREGS), 0);
+        assert_int_equal(nv_kvm_get_regs(b.vcpus[0], &regs, NULL), 0);
+        assert_int_equal(regs.rip, 0);
+        nv_error_free(err);
+        nv_vcpu_state_free(st);
+        test_vm_free(&a);
+        test_vm_free(&b);
+}
+
+/* The kernel refuses what the validator cannot see (V19): everything is put back. */
+static void test_kernel_refusal_rolls_back(void **state) {
+        struct kvm_sregs sr_before, sr_after;
+        NvVcpuState *st = NULL;
+        NvError *err = NULL;
+        TestVm a, b;
+
+        (void) state;
+        test_vm_new_vendor(&a, NV_FORMAT_VMX, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
+        assert_int_equal(nv_vcpu_save_state(a.vcpus[0], NULL, 0, &st, NULL), 0);
+        test_vm_new_vendor(&b, NV_FORMAT_VMX, 1);
+        run_n(b.vcpus[0], 2);
+        assert_int_equal(nv_kvm_get_sregs(b.vcpus[0], &sr_before, NULL), 0);
+        nv_sim_set_vmentry_checks_fail(b.sim, true);
+        assert_int_equal(nv_vcpu_load_state(b.vcpus[0], st, &err), -EINVAL);
+        assert_non_null(strstr(err->message, "KVM_SET_NESTED_STATE"));
+        assert_non_null(strstr(err->message, "put back"));
+        assert_int_equal(nv_kvm_get_sregs(b.vcpus[0], &sr_after, NULL), 0);
+        assert_memory_equal(&sr_before, &sr_after, sizeof(sr_after));
+        assert_int_equal(nv_sim_vcpu_counter(b.sim, 0), 2);
+        nv_error_free(err);
+        nv_vcpu_state_free(st);
+        test_vm_free(&a);
+        test_vm_free(&b);
+}
+
+/* Collect and load 1..64 vCPUs; one bad blob leaves every vCPU as it was. */
+static void all_or_nothing(unsigned n) {
+        NvBlob blobs[TEST_MAX_VCPUS] = {}, check = {};
+        NvError *err = NULL;
+        TestVm a, b;
+
+        test_vm_new_vendor(&a, NV_FORMAT_SVM, n);
+        test_vm_new_vendor(&b, NV_FORMAT_SVM, n);
+        for (unsigned i = 0; i < n; i++) {
+                assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, i, false), 0);
+                test_set_svme(b.vcpus[i], true);
+        }
+        assert_int_equal(nv_vcpus_get_nested_all(a.vcpus, n, blobs, NULL), 0);
+        put_le64(blobs[n - 1].data + NV_OFF_VMCB_PA, 0x123); /* unaligned: rule S6 */
+        assert_int_equal(nv_vcpus_set_nested_all(b.vcpus, n, blobs, &err), -EINVAL);
+        assert_non_null(strstr(err->message, "S6"));
+        assert_int_equal(nv_sim_ioctl_count(b.sim, KVM_SET_NESTED_STATE), 0);
+        put_le64(blobs[n - 1].data + NV_OFF_VMCB_PA, 0x300000);
+        assert_int_equal(nv_vcpus_set_nested_all(b.vcpus, n, blobs, NULL), 0);
+        for (unsigned i = 0; i < n; i++) {
+                assert_int_equal(nv_vcpu_get_nested(b.vcpus[i], true, &check, NULL), 1);
+                nv_blob_clear(&check);
+                nv_blob_clear(&blobs[i]);
+        }
+        nv_error_free(err);
+        test_vm_free(&a);
+        test_vm_free(&b);
+}
+
+static void test_all_or_nothing(void **state) {
+        static const unsigned counts[] = { 1, 2, 8, 64 };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(counts); i++)
+                all_or_nothing(counts[i]);
+}
+
+/* The kernel refuses vCPU k after 0..k-1 were loaded: they get their old state back. */
+static void test_all_or_nothing_kernel_refusal(void **state) {
+        NvBlob blobs[4] = {}, check = {};
+        NvError *err = NULL;
+        TestVm a, b;
+
+        (void) state;
+        test_vm_new_vendor(&a, NV_FORMAT_VMX, 4);
+        test_vm_new_vendor(&b, NV_FORMAT_VMX, 4);
+        for (unsigned i = 0; i < 4; i++)
+                assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, i, false), 0);
+        assert_int_equal(nv_vcpus_get_nested_all(a.vcpus, 4, blobs, NULL), 0);
+        nv_sim_set_vmentry_checks_fail(b.sim, true);
+        assert_int_equal(nv_vcpus_set_nested_all(b.vcpus, 4, blobs, &err), -EINVAL);
+        assert_non_null(strstr(err->message, "vCPU 0"));
+        for (unsigned i = 0; i < 4; i++) {
+                assert_int_equal(nv_vcpu_get_nested(b.vcpus[i], true, &check, NULL), 0); /* not in guest mode */
+                assert_int_equal(check.len, 128);
+                nv_blob_clear(&check);
+                nv_blob_clear(&blobs[i]);
+        }
+        nv_error_free(err);
+        test_vm_free(&a);
+        test_vm_free(&b);
+}
+
+/* Out-parameters are untouched on failure. */
+static void test_out_param_untouched(void **state) {
+        NvBlob b = { .data = (uint8_t *) 0x1234, .len = 0x1234 };
+        NvSimConfig cfg;
+        TestVm vm;
+
+        (void) state;
+        nv_sim_config_init(&cfg, NV_FORMAT_SVM);
+        test_vm_new(&vm, &cfg, 1);
+        /* An adopted vCPU id that the simulator does not have: the GET fails. */
+        {
+                NvVcpu *ghost = NULL;
+                assert_int_equal(nv_kvm_adopt_vcpu(vm.kvm, -1, 7, NULL, &ghost, NULL), 0);
+                assert_true(nv_vcpu_get_nested(ghost, false, &b, NULL) < 0);
+                nv_vcpu_free(ghost);
+        }
+        assert_ptr_equal(b.data, (uint8_t *) 0x1234);
+        assert_int_equal(b.len, 0x1234);
+        test_vm_free(&vm);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_quiesce_completes_pending_io),
+                cmocka_unit_test(test_save_load_svm),
+                cmocka_unit_test(test_save_load_vmx),
+                cmocka_unit_test(test_refused_before_kernel),
+                cmocka_unit_test(test_kernel_refusal_rolls_back),
+                cmocka_unit_test(test_all_or_nothing),
+                cmocka_unit_test(test_all_or_nothing_kernel_refusal),
+                cmocka_unit_test(test_out_param_untouched),
+        };
+        return cmocka_run_group_tests_name("vCPU capture and restore", tests, NULL, NULL);
+}
