@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "host.h"
+#include "kvm.h"
+
+/* The root the host probe reads: $NESTVIRT_HOST_ROOT (tests) or "/". */
+const char *cli_host_root(void);
+
+/*
+ * Opens /dev/kvm, or the simulator when force_sim is set or there is no
+ * KVM device.  vendor (NV_FORMAT_*, or -1: the host CPU's, else SVM) picks
+ * the simulated vendor.  Fills host with the probe of the chosen backend.
+ */
+int cli_open_backend(bool force_sim, int vendor, NvKvm **ret, NvHostInfo *host, NvError **reterr);

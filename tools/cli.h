@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The nestvirt command line: shared declarations of the command files. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "error.h"
+
+typedef struct Cli {
+        bool json;
+        bool force_sim;
+} Cli;
+
+/* Each command parses its own options from argv (argv[0] is the command name). */
+int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr);
+int cmd_demo(Cli *cli, int argc, char **argv, NvError **reterr);
+
+/* Prints "error: MESSAGE" on stderr, virsh-style. */
+void cli_print_error(const char *msg);

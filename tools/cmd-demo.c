@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * nestvirt demo: the core path end to end on one small VM.  L1 enters L2 on
+ * every vCPU, L2 runs, the VM's vCPU state (nested state included) is saved
+ * with the quiesce rule, the VM is destroyed, a fresh VM is loaded from the
+ * saved state, and L2 must continue where it stopped.  Finally a corrupted
+ * copy is refused and the vCPU is shown unchanged.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "byteorder.h"
+#include "cli-backend.h"
+#include "cli.h"
+#include "fields.h"
+#include "sim.h"
+#include "vcpu.h"
+
+#define DEMO_MAX_VCPUS 64
+#define DEMO_RUNS 3
+
+typedef struct Demo {
+        NvKvm *kvm;
+        NvVcpu *vcpus[DEMO_MAX_VCPUS];
+        unsigned n;
+} Demo;
+
+static void demo_free(Demo *d) {
+        for (unsigned i = 0; i < d->n; i++)
+                d->vcpus[i] = nv_vcpu_free(d->vcpus[i]);
+        d->kvm = nv_kvm_free(d->kvm);
+}
+
+static int demo_vm(Demo *d, bool sim, int vendor, unsigned n, NvHostInfo *host, NvError **reterr) {
+        int r;
+
+        *d = (Demo) {};
+        r = cli_open_backend(sim, vendor, &d->kvm, host, reterr);
+        if (r >= 0)
+                r = nv_kvm_create_vm(d->kvm, reterr);
+        for (unsigned i = 0; r >= 0 && i < n; i++, d->n++)
+                r = nv_kvm_create_vcpu(d->kvm, i, &d->vcpus[i], reterr);
+        return r;
+}
+
+static void print_blob(unsigned id, const NvBlob *b, const struct kvm_regs *regs) {
+        const char *names[8];
+        NvNestedHeader h;
+        size_t n;
+
+        if (nv_nested_header_parse(b->data, b->len, &h, NULL) < 0)
+                return;
+        n = nv_nested_flag_names(h.flags, names, ELEMENTSOF(names));
+        printf(_("  vCPU %u: %zu bytes, format %s, flags"), id, b->len, nv_format_to_string(h.format) ?: "?");
+        for (size_t i = 0; i < n; i++)
+                printf("%s%s", i ? "|" : " ", names[i]);
+        if (n == 0)
+                printf(" 0");
+        printf(_(", L2 RIP 0x%llx, L2 counter %llu\n"), (unsigned long long) regs->rip, (unsigned long long) regs->rbx);
+}
+
+/* Steps 1-2: L1 enters L2, L2 runs, every vCPU is saved. */
+static int demo_save(Demo *d, NvVcpuState **states, NvError **reterr) {
+        static const uint32_t msrs[] = { 0xC0000080 /* EFER */, 0x174 /* SYSENTER_CS */ };
+        NvSim *sim = nv_kvm_sim(d->kvm);
+        int r;
+
+        for (unsigned i = 0; sim && i < d->n; i++) {
+                r = nv_sim_vcpu_enter_l2(sim, i, false);
+                if (r < 0)
+                        return nv_error_set(reterr, r, _("L1 on vCPU %u could not enter L2."), i);
+                for (unsigned k = 0; k < DEMO_RUNS + i; k++)
+                        if ((r = nv_kvm_vcpu_run(d->vcpus[i], reterr)) < 0)
+                                return r;
+        }
+        printf(sim ? _("1. L1 entered L2 on %u vCPUs; L2 ran and each vCPU stopped on a port I/O exit.\n")
+                   : _("1. %u idle vCPUs created (entering L2 on real KVM needs a guest hypervisor: see tests/e2e).\n"),
+               d->n);
+        printf(_("2. Saved (each vCPU quiesced first, so its pending I/O completed):\n"));
+        for (unsigned i = 0; i < d->n; i++) {
+                r = nv_vcpu_save_state(d->vcpus[i], msrs, ELEMENTSOF(msrs), &states[i], reterr);
+                if (r < 0)
+                        return r;
+                print_blob(i, &states[i]->nested, &states[i]->regs);
+        }
+        return 0;
+}
+
+/* Steps 3-4: a fresh VM takes the saved state, and L2 runs on from it. */
+static int demo_restore(Demo *d, NvVcpuState **states, NvError **reterr) {
+        struct kvm_regs regs;
+        int r;
+
+        for (unsigned i = 0; i < d->n; i++)
+                if ((r = nv_vcpu_load_state(d->vcpus[i], states[i], reterr)) < 0)
+                        return r;
+        printf(_("3. A new VM was created and every vCPU restored (sregs, MSRs, events, nested state, regs).\n"));
+        printf(_("4. L2 runs again:\n"));
+        for (unsigned i = 0; i < d->n; i++) {
+                if (nv_kvm_backend(d->kvm) == NV_BACKEND_SIM && (r = nv_kvm_vcpu_run(d->vcpus[i], reterr)) < 0)
+                        return r;
+                if ((r = nv_kvm_get_regs(d->vcpus[i], &regs, reterr)) < 0)
+                        return r;
+                printf(_("  vCPU %u: L2 counter %llu -> %llu, RIP 0x%llx (the saved OUT was not repeated)\n"), i,
+                       (unsigned long long) states[i]->regs.rbx, (unsigned long long) regs.rbx,
+                       (unsigned long long) regs.rip);
+                if (nv_kvm_backend(d->kvm) == NV_BACKEND_SIM && regs.rbx != states[i]->regs.rbx + 1)
+                        return nv_error_set(reterr, -EIO, _("vCPU %u did not continue where it stopped."), i);
+        }
+        return 0;
+}
+
+/* Step 5: a corrupted copy is refused and vCPU 0 keeps its state. */
+static int demo_refuse(Demo *d, const NvVcpuState *good, NvError **reterr) {
+        _cleanup_(nv_error_freep) NvError *why = NULL;
+        NvVcpuState bad = *good;
+        NvBlob before = {}, after = {};
+        int r;
+
+        bad.msrs = NULL;
+        bad.nested.data = malloc(good->nested.len);
+        if (!bad.nested.data)
+                return -ENOMEM;
+        memcpy(bad.nested.data, good->nested.data, good->nested.len);
+        if (good->nested.len >= NV_SVM_MAX_SIZE && get_le16(bad.nested.data + NV_OFF_FORMAT) == NV_FORMAT_SVM)
+                put_le32(bad.nested.data + NV_OFF_DATA + 0x58, 0); /* vmcb12 ASID 0 */
+        else if (good->nested.len >= NV_SVM_MAX_SIZE)
+                put_le32(bad.nested.data + NV_OFF_DATA, 0x12345678); /* vmcs12 revision */
+        else
+                put_le16(bad.nested.data + NV_OFF_FLAGS, 0x80); /* unknown flag */
+        r = nv_vcpu_get_nested(d->vcpus[0], true, &before, reterr);
+        if (r >= 0 && nv_vcpu_load_state(d->vcpus[0], &bad, &why) >= 0)
+                r = nv_error_set(reterr, -EIO, _("The corrupted state was accepted."));
+        if (r >= 0)
+                r = nv_vcpu_get_nested(d->vcpus[0], true, &after, reterr);
+        if (r >= 0) {
+                bool same = before.len == after.len && memcmp(before.data, after.data, before.len) == 0;
+                printf(_("5. A corrupted copy was refused: %s\n   vCPU 0 nested state %s.\n"), nv_error_message(why, -EINVAL),
+                       same ? _("unchanged") : _("CHANGED"));
+                if (!same)
+                        r = nv_error_set(reterr, -EIO, _("A refused restore changed vCPU 0."));
+        }
+        nv_blob_clear(&bad.nested);
+        nv_blob_clear(&before);
+        nv_blob_clear(&after);
+        return r < 0 ? r : 0;
+}
+
+static int demo_run(bool sim, int vendor, unsigned n, NvError **reterr) {
+        NvVcpuState *states[DEMO_MAX_VCPUS] = {};
+        NvHostInfo host;
+        Demo a = {}, b = {};
+        int r;
+
+        r = demo_vm(&a, sim, vendor, n, &host, reterr);
+        if (r >= 0) {
+                printf(_("nestvirt demo on %s KVM (%s, KVM_CAP_NESTED_STATE %d)%s\n"), nv_kvm_backend_name(a.kvm),
+                       host.cpu_vendor >= 0 ? nv_format_to_string(host.cpu_vendor) : "?", host.nested_state_max,
+                       nv_kvm_backend(a.kvm) == NV_BACKEND_SIM && !sim ? _(": no /dev/kvm on this machine") : "");
+                r = demo_save(&a, states, reterr);
+        }
+        demo_free(&a);
+        if (r >= 0)
+                r = demo_vm(&b, sim, vendor, n, &host, reterr);
+        if (r >= 0)
+                r = demo_restore(&b, states, reterr);
+        if (r >= 0)
+                r = demo_refuse(&b, states[0], reterr);
+        if (r >= 0)
+                printf(_("Done: nested state of %u vCPUs saved, restored and checked on %s KVM.\n"), n,
+                       nv_kvm_backend_name(b.kvm));
+        demo_free(&b);
+        for (unsigned i = 0; i < n; i++)
+                nv_vcpu_state_free(states[i]);
+        return r;
+}
+
+int cmd_demo(Cli *cli, int argc, char **argv, NvError **reterr) {
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "sim", no_argument, NULL, 's' },
+                { "vcpus", required_argument, NULL, 'n' },
+                { "vendor", required_argument, NULL, 'v' },
+                {},
+        };
+        unsigned long n = 2;
+        int c, vendor = -1;
+        char *end;
+
+        while ((c = getopt_long(argc, argv, "hsn:v:", opts, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        printf(_("Usage: nestvirt demo [--vcpus N] [--vendor vmx|svm] [--sim]\n"
+                                 "Save and restore the nested state of a small VM and show each step.\n"
+                                 "Without /dev/kvm (or with --sim) it runs on the simulated KVM and says so.\n\n"
+                                 "  --vcpus N        number of vCPUs, 1 to %d (default 2)\n"
+                                 "  --vendor V       simulated vendor: vmx or svm (default: the host CPU's, else svm)\n"
+                                 "  --sim            use the simulated KVM even if /dev/kvm exists\n"),
+                               DEMO_MAX_VCPUS);
+                        return 0;
+                case 's':
+                        cli->force_sim = true;
+                        break;
+                case 'n':
+                        n = strtoul(optarg, &end, 10);
+                        if (*optarg == '\0' || *end != '\0' || n < 1 || n > DEMO_MAX_VCPUS)
+                                return nv_error_set(reterr, -EINVAL, _("--vcpus takes a number from 1 to %d, not '%s'."),
+                                                    DEMO_MAX_VCPUS, optarg);
+                        break;
+                case 'v':
+                        vendor = nv_format_from_string(optarg);
+                        if (vendor < 0)
+                                return nv_error_set(reterr, -EINVAL, _("--vendor takes 'vmx' or 'svm', not '%s'."), optarg);
+                        break;
+                default:
+                        return nv_error_set(reterr, -EINVAL, _("Invalid option for 'demo'; see 'nestvirt demo --help'."));
+                }
+        }
+        if (optind < argc)
+                return nv_error_set(reterr, -EINVAL, _("Unexpected argument '%s'."), argv[optind]);
+        return demo_run(cli->force_sim, vendor, (unsigned) n, reterr);
+}

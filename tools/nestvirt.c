@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * nestvirt: keep nested virtualization state across save, restore and
+ * migration.  This file is only the dispatcher; each command lives in its
+ * own cmd-*.c file.  virsh conventions: `error: ...` on stderr, exit 1.
+ */
+#include <getopt.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+        const char *name;
+        int (*run)(Cli *cli, int argc, char **argv, NvError **reterr);
+        const char *summary;
+} commands[] = {
+        { "capabilities", cmd_capabilities, N_("Show what this host can do for nested virtualization") },
+        { "demo", cmd_demo, N_("Capture and restore nested state of a small VM, and show what happened") },
+};
+
+void cli_print_error(const char *msg) {
+        fprintf(stderr, _("error: %s\n"), msg);
+}
+
+static void help(void) {
+        printf(_("Usage: nestvirt [OPTION]... COMMAND [ARG]...\n"
+                 "Keep nested virtualization state (KVM_GET/SET_NESTED_STATE) across save,\n"
+                 "restore and migration.\n\n"
+                 "Options:\n"
+                 "  -h, --help       show this help and exit\n"
+                 "  -V, --version    show the version and exit\n\n"
+                 "Commands:\n"));
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                printf("  %-14s %s\n", commands[i].name, _(commands[i].summary));
+        printf(_("\nRun 'nestvirt COMMAND --help' for a command's options.\n"));
+}
+
+static int parse_global(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {},
+        };
+        int c;
+
+        /* '+': stop at the command name, the rest is the command's. */
+        while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case 'V':
+                        printf("nestvirt %s\n", PACKAGE_VERSION);
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+        }
+        return 1;
+}
+
+int main(int argc, char **argv) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        Cli cli = {};
+        int r, cmd;
+
+        setlocale(LC_ALL, "");
+        bindtextdomain("nestvirt", LOCALEDIR);
+        r = parse_global(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        if (optind >= argc) {
+                cli_print_error(_("No command given. Run 'nestvirt --help' for the list."));
+                return EXIT_FAILURE;
+        }
+        cmd = optind;
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                if (strcmp(argv[cmd], commands[i].name) != 0)
+                        continue;
+                optind = 0; /* full getopt re-initialisation for the command's options */
+                r = commands[i].run(&cli, argc - cmd, argv + cmd, &err);
+                if (r < 0) {
+                        cli_print_error(nv_error_message(err, r));
+                        return EXIT_FAILURE;
+                }
+                /* > 0: the command ran and found problems it already reported. */
+                return r > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        }
+        fprintf(stderr, _("error: Unknown command '%s'. Run 'nestvirt --help' for the list.\n"), argv[cmd]);
+        return EXIT_FAILURE;
+}
