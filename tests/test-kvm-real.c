@@ -106,6 +106,7 @@ static void test_selftest_cases(void **state) {
                 if (c->vendor != vendor || c->evmcs)
                         continue;
                 selftest_build(c, blob);
+                printf("# %-8s ...\n", c->id);
                 r = kernel_answer(c, c->null_ptr ? NULL : blob);
                 /* The two A4 variants differ by kernel version: report which rule this kernel has. */
                 if (strncmp(c->id, "A4", 2) == 0) {
@@ -187,6 +188,8 @@ int main(void) {
                 cmocka_unit_test(test_save_load),
         };
 
+        /* The console is the only channel out of the test VM: never hold output back. */
+        setvbuf(stdout, NULL, _IONBF, 0);
         if (access("/dev/kvm", R_OK | W_OK) != 0) {
                 printf("1..0 # SKIP no usable /dev/kvm\n");
                 return 77;

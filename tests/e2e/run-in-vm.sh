@@ -47,7 +47,7 @@ Options:
   --kernel-pkg NAME   Debian kernel package to boot instead of the newest
                       linux-image-*-cloud-amd64 (env: NESTVIRT_E2E_KERNEL_PKG)
   --memory MB         guest memory (default: 1024)
-  --smp N             guest CPUs (default: 2)
+  --smp N             guest CPUs (default: 1; see the note at smp= below)
   --force-vm          use the emulated VM even if /dev/kvm is usable
   --quiet             do not stream the console; only print the summary
   --keep              keep the generated initramfs tree (for debugging)
@@ -87,7 +87,9 @@ prog_timeout=0
 logfile=""
 kernel_pkg="${NESTVIRT_E2E_KERNEL_PKG:-}"
 memory=1024
-smp=2
+# One guest CPU: with -smp 2 (multi-threaded TCG) 2 of 4 runs of the
+# real-KVM test hung at random points inside the guest; with -smp 1, 0 of 6.
+smp=1
 force_vm=0
 quiet=0
 keep=0
