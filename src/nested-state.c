@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Decoding and encoding of the kvm_nested_state header. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "byteorder.h"
@@ -99,4 +100,26 @@ void nv_nested_header_format(const NvNestedHeader *h, void *buf) {
         put_le16(b + NV_OFF_VMX_PAD, h->vmx.pad);
         put_le32(b + NV_OFF_VMX_FLAGS, h->vmx.flags);
         put_le64(b + NV_OFF_PREEMPT_DEADLINE, h->vmx.preemption_timer_deadline);
+}
+
+void nv_blob_clear(NvBlob *b) {
+        free(b->data);
+        *b = (NvBlob) {};
+}
+
+int nv_raw_blob_check(const void *buf, size_t len, NvError **reterr) {
+        NvNestedHeader h;
+        int r;
+
+        if (len > NV_NESTED_MAX_SIZE)
+                return nv_error_set(reterr, -EINVAL, _("A raw nested-state blob is at most %u bytes; this one has %zu."),
+                                    NV_NESTED_MAX_SIZE, len);
+        r = nv_nested_header_parse(buf, len, &h, reterr);
+        if (r < 0)
+                return r;
+        if (h.size != len)
+                return nv_error_set(reterr, -EINVAL, _("The blob's header says %u bytes (offset 4) but it has %zu."), h.size, len);
+        if (!nv_format_to_string(h.format))
+                return nv_error_set(reterr, -EINVAL, _("Unknown nested-state format %u at offset 2 (0 is VMX, 1 is SVM)."), h.format);
+        return 0;
 }

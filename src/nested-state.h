@@ -103,6 +103,22 @@ int nv_nested_flag_from_string(const char *s);
 /* The largest blob KVM can return for this format (8320 / 4224), 0 if unknown. */
 uint32_t nv_format_max_size(int format);
 
+/* One raw blob: exactly the bytes of struct kvm_nested_state as KVM returned them. */
+typedef struct NvBlob {
+        uint8_t *data;
+        size_t len;
+} NvBlob;
+
+/* Frees b->data and empties b. */
+void nv_blob_clear(NvBlob *b);
+
+/*
+ * Checks that buf is a well-formed raw blob on its own: 128..8320 bytes,
+ * the header's size field equal to len, a known format.  This is the
+ * framing only; what KVM would accept is the validator's question.
+ */
+int nv_raw_blob_check(const void *buf, size_t len, NvError **reterr);
+
 /* Whether the header says the vCPU was running L2. */
 static inline bool nv_nested_guest_mode(const NvNestedHeader *h) {
         return h->flags & NV_NESTED_GUEST_MODE;

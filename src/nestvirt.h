@@ -21,5 +21,6 @@
 #include "kvm.h"
 #include "nested-state.h"
 #include "sim.h"
+#include "snapshot.h"
 #include "validate.h"
 #include "vcpu.h"

@@ -7,11 +7,6 @@
 
 #define EFER_SVME (1ull << 12)
 
-void nv_blob_clear(NvBlob *b) {
-        free(b->data);
-        *b = (NvBlob) {};
-}
-
 int nv_vcpu_quiesce(NvVcpu *vcpu, NvError **reterr) {
         struct kvm_run *run = nv_vcpu_run_area(vcpu);
         int r;

@@ -19,14 +19,6 @@
 #include "kvm.h"
 #include "validate.h"
 
-/* One raw blob: exactly the bytes of struct kvm_nested_state KVM returned. */
-typedef struct NvBlob {
-        uint8_t *data;
-        size_t len;
-} NvBlob;
-
-void nv_blob_clear(NvBlob *b);
-
 /*
  * Re-enters the vCPU with kvm_run->immediate_exit = 1 so that a pending
  * exit (e.g. port I/O) is completed and the vCPU's state is consistent.

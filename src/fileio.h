@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Reading and durably writing whole files. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/*
+ * Reads all of path (at most max bytes) into a new buffer.  Refuses a
+ * symlink (O_NOFOLLOW), anything but a regular file, and files larger than
+ * max.  Returns 0 and *ret / *ret_len.
+ */
+int nv_file_read(const char *path, size_t max, uint8_t **ret, size_t *ret_len, NvError **reterr);
+
+/*
+ * Replaces path with data, durably: a temporary file in the same directory
+ * (mode 0600), fsync, rename over path, fsync of the directory.  Until the
+ * rename the previous file is untouched, and a failure removes the
+ * temporary file.  Refuses if path is a symlink or not a regular file.
+ */
+int nv_file_write_atomic(const char *path, const void *data, size_t len, NvError **reterr);
