@@ -13,6 +13,7 @@ check() { # name, then a command that must succeed
         else fails=$((fails + 1)); echo "not ok - $name"; fi
 }
 contains() { grep -qF -- "$2" <<<"$1"; }
+not_contains() { ! grep -qF -- "$2" <<<"$1"; }
 
 out=$("$NESTVIRT" demo --sim --vcpus 4 --vendor svm 2>&1); rc=$?
 check "demo svm exits 0" test $rc -eq 0
@@ -42,6 +43,73 @@ check "unknown command named" contains "$err" "Unknown command 'frobnicate'"
 out=$("$NESTVIRT" --help); rc=$?
 check "--help exits 0" test $rc -eq 0
 check "--help lists demo" contains "$out" "demo"
+
+# The file commands on the committed corpus.
+SNAP=$DATA/snapshots
+out=$("$NESTVIRT" inspect "$SNAP/good.nvstate"); rc=$?
+check "inspect exits 0" test $rc -eq 0
+check "inspect names flags" contains "$out" "vCPU 0: svm, 4224 bytes, flags GUEST_MODE|GIF_SET (0x101)"
+check "inspect decodes vmcb12" contains "$out" "control.asid                   0x1"
+out=$("$NESTVIRT" inspect --json --vcpu 2 --field save.efer "$SNAP/good.nvstate")
+check "inspect --json --vcpu --field" python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+v = o["vcpus"]
+assert o["type"] == "snapshot" and o["vcpu_count"] == 3 and len(v) == 1
+assert v[0]["vcpu"] == 2 and v[0]["format"] == "svm" and v[0]["size"] == 4224
+assert v[0]["flags"] == ["GUEST_MODE", "GIF_SET"] and v[0]["guest_mode"] is True
+assert v[0]["fields"] == {"save.efer": 0x1500}' "$out"
+err=$("$NESTVIRT" inspect --field NO_SUCH "$SNAP/good.nvstate" 2>&1 >/dev/null); rc=$?
+check "inspect unknown field fails" test $rc -eq 1
+check "inspect unknown field named" contains "$err" "No svm field is called 'NO_SUCH'."
+err=$("$NESTVIRT" inspect --vcpu 7 "$SNAP/good.nvstate" 2>&1 >/dev/null)
+check "inspect missing vcpu named" contains "$err" "has no vCPU 7"
+
+out=$("$NESTVIRT" verify "$SNAP/good.nvstate"); rc=$?
+check "verify good exits 0" test $rc -eq 0
+check "verify lists unchecked facts" contains "$out" "note: not checked: S3"
+out=$("$NESTVIRT" verify "$SNAP/blob-bitflip.nvstate"); rc=$?
+check "verify damaged exits 1" test $rc -eq 1
+check "verify damaged names vCPU and range" contains "$out" "Checksum mismatch for vCPU 2 (bytes 4688..8912)."
+out=$("$NESTVIRT" verify --vendor vmx "$SNAP/good.nvstate"); rc=$?
+check "verify wrong vendor exits 1" test $rc -eq 1
+check "verify wrong vendor rule V1" contains "$out" "vCPU 0: Rule V1: format = 0x1"
+out=$("$NESTVIRT" verify --maxphyaddr 32 "$SNAP/good.nvstate"); rc=$?
+check "verify --maxphyaddr exits 0" test $rc -eq 0
+check "verify --maxphyaddr is used" not_contains "$out" "MAXPHYADDR unknown"
+err=$("$NESTVIRT" verify --maxphyaddr 21 "$SNAP/good.nvstate" 2>&1); rc=$?
+check "verify bad --maxphyaddr refused" contains "$err" "error: --maxphyaddr takes a number of bits from 32 to 52, not '21'."
+
+# Raw blobs: unpack, damage one, pack back, verify finds the rule.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+out=$("$NESTVIRT" unpack "$SNAP/good.nvstate" -d "$tmp/raw"); rc=$?
+check "unpack exits 0" test $rc -eq 0
+check "unpack writes vcpu files" test -s "$tmp/raw/vcpu-2.raw" -a "$(stat -c %s "$tmp/raw/vcpu-1.raw")" = 128
+check "raw blob inspects" contains "$("$NESTVIRT" inspect "$tmp/raw/vcpu-1.raw")" "(raw)"
+out=$("$NESTVIRT" pack "$tmp/raw/vcpu-0.raw" "$tmp/raw/vcpu-1.raw" "$tmp/raw/vcpu-2.raw" -o "$tmp/re.nvstate"); rc=$?
+check "pack exits 0" test $rc -eq 0
+check "pack is mode 0600" test "$(stat -c %a "$tmp/re.nvstate")" = 600
+check "packed snapshot verifies" "$NESTVIRT" verify "$tmp/re.nvstate"
+printf '\x00\x00\x00\x00' | dd of="$tmp/raw/vcpu-2.raw" bs=1 seek=$((0x80 + 0x58)) conv=notrunc status=none
+"$NESTVIRT" pack "$tmp/raw/vcpu-0.raw" "$tmp/raw/vcpu-1.raw" "$tmp/raw/vcpu-2.raw" -o "$tmp/bad.nvstate" >/dev/null
+out=$("$NESTVIRT" verify "$tmp/bad.nvstate"); rc=$?
+check "verify finds validator rule" contains "$out" "vCPU 2: Rule S9: control.asid = 0x0 is zero; KVM_SET_NESTED_STATE would fail with EINVAL."
+check "verify validator exit 1" test $rc -eq 1
+out=$("$NESTVIRT" verify "$tmp/raw/vcpu-2.raw"); rc=$?
+check "verify works on a raw blob" contains "$out" "vCPU 0: Rule S9: control.asid"
+err=$("$NESTVIRT" pack "$SNAP/good.nvstate" -o "$tmp/x.nvstate" 2>&1); rc=$?
+check "pack refuses a snapshot" contains "$err" "is already a snapshot"
+head -c 100 "$SNAP/good.nvstate" > "$tmp/short"
+err=$("$NESTVIRT" inspect "$tmp/short" 2>&1); rc=$?
+check "inspect short file exits 1" test $rc -eq 1
+check "inspect short file explains" contains "$err" "Snapshot is truncated: 100 bytes"
+head -c 100 "$tmp/raw/vcpu-0.raw" > "$tmp/shortraw"
+err=$("$NESTVIRT" inspect "$tmp/shortraw" 2>&1)
+check "inspect short raw blob explains" contains "$err" "neither a snapshot nor a raw blob: Nested state is 100 bytes"
+ln -s "$SNAP/good.nvstate" "$tmp/link"
+err=$("$NESTVIRT" inspect "$tmp/link" 2>&1)
+check "inspect refuses symlink" contains "$err" "symbolic link"
 
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]

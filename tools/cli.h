@@ -14,6 +14,10 @@ typedef struct Cli {
 /* Each command parses its own options from argv (argv[0] is the command name). */
 int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_demo(Cli *cli, int argc, char **argv, NvError **reterr);
+int cmd_inspect(Cli *cli, int argc, char **argv, NvError **reterr);
+int cmd_verify(Cli *cli, int argc, char **argv, NvError **reterr);
+int cmd_pack(Cli *cli, int argc, char **argv, NvError **reterr);
+int cmd_unpack(Cli *cli, int argc, char **argv, NvError **reterr);
 
 /* Prints "error: MESSAGE" on stderr, virsh-style. */
 void cli_print_error(const char *msg);

@@ -19,6 +19,10 @@ static const struct {
 } commands[] = {
         { "capabilities", cmd_capabilities, N_("Show what this host can do for nested virtualization") },
         { "demo", cmd_demo, N_("Capture and restore nested state of a small VM, and show what happened") },
+        { "inspect", cmd_inspect, N_("Show a snapshot file or raw blob") },
+        { "verify", cmd_verify, N_("Check a snapshot file or raw blob against the kernel's rules") },
+        { "pack", cmd_pack, N_("Put raw blobs into a snapshot file") },
+        { "unpack", cmd_unpack, N_("Write a snapshot's blobs out as raw files") },
 };
 
 void cli_print_error(const char *msg) {

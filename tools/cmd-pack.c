@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * nestvirt pack / unpack: raw blobs (one per vCPU, e.g. from another VMM)
+ * into a snapshot file, and a snapshot's blobs back out as raw files.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli-backend.h"
+#include "cli-file.h"
+#include "cli.h"
+#include "fileio.h"
+
+/* Copies what fits: the file keeps 63 bytes of each host string. */
+static void copy_trunc(char *dst, size_t size, const char *src) {
+        size_t n = strnlen(src, size - 1);
+
+        memcpy(dst, src, n);
+        dst[n] = '\0';
+}
+
+/* Records the facts of the host that packs, as a save would. */
+static void stamp_host(NvSnapshot *s) {
+        NvHostInfo h;
+        struct timespec ts;
+
+        if (nv_host_probe(cli_host_root(), NULL, &h, NULL) >= 0) {
+                copy_trunc(s->kernel_release, sizeof(s->kernel_release), h.kernel_release);
+                copy_trunc(s->cpu_model, sizeof(s->cpu_model), h.cpu_model);
+                s->host_cpu_vendor = h.cpu_vendor;
+                s->cap_nested_state = (uint32_t) h.nested_state_max;
+        }
+        clock_gettime(CLOCK_REALTIME, &ts);
+        s->created_usec = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static int pack_files(char **files, int n, const char *out, NvError **reterr) {
+        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
+        int r;
+
+        for (int i = 0; i < n; i++) {
+                _cleanup_(nv_snapshot_freep) NvSnapshot *one = NULL;
+                bool raw;
+
+                r = cli_load_state_file(files[i], &one, &raw, reterr);
+                if (r < 0)
+                        return r;
+                if (!raw)
+                        return nv_error_set(reterr, -EINVAL, _("'%s' is already a snapshot; pack takes raw blobs."), files[i]);
+                if (!s && !(s = nv_snapshot_new(one->vendor)))
+                        return -ENOMEM;
+                r = nv_snapshot_add(s, (uint32_t) i, &one->vcpus[0].blob, reterr);
+                if (r < 0)
+                        return nv_error_wrap(reterr, r, "%s", files[i]);
+        }
+        stamp_host(s);
+        r = nv_snapshot_write(out, s, reterr);
+        if (r >= 0)
+                printf(_("Packed %d raw blob(s) into %s.\n"), n, out);
+        return r;
+}
+
+int cmd_pack(Cli *cli, int argc, char **argv, NvError **reterr) {
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "output", required_argument, NULL, 'o' },
+                {},
+        };
+        const char *out = NULL;
+        int c;
+
+        (void) cli;
+        while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        printf(_("Usage: nestvirt pack RAW... -o FILE\n"
+                                 "Put raw nested-state blobs (the bytes of struct kvm_nested_state, one file per\n"
+                                 "vCPU, in vCPU order) into a snapshot file, written atomically.\n"));
+                        return 0;
+                case 'o':
+                        out = optarg;
+                        break;
+                default:
+                        return nv_error_set(reterr, -EINVAL, _("Invalid option for 'pack'; see 'nestvirt pack --help'."));
+                }
+        }
+        if (!out)
+                return nv_error_set(reterr, -EINVAL, _("'pack' needs -o FILE for the snapshot to write."));
+        if (optind >= argc)
+                return nv_error_set(reterr, -EINVAL, _("'pack' needs at least one raw blob."));
+        if (argc - optind > (int) NV_SNAPSHOT_MAX_VCPUS)
+                return nv_error_set(reterr, -E2BIG, _("A snapshot holds at most %u vCPUs."), NV_SNAPSHOT_MAX_VCPUS);
+        return pack_files(argv + optind, argc - optind, out, reterr);
+}
+
+static int unpack_to(const NvSnapshot *s, const char *dir, NvError **reterr) {
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return nv_error_set(reterr, -errno, _("Cannot create directory '%s': %s"), dir, strerror(errno));
+        for (size_t i = 0; i < s->n_vcpus; i++) {
+                char path[4096];
+                int r;
+
+                snprintf(path, sizeof(path), "%s/vcpu-%u.raw", dir, s->vcpus[i].index);
+                r = nv_file_write_atomic(path, s->vcpus[i].blob.data, s->vcpus[i].blob.len, reterr);
+                if (r < 0)
+                        return r;
+                printf("%s\n", path);
+        }
+        return 0;
+}
+
+int cmd_unpack(Cli *cli, int argc, char **argv, NvError **reterr) {
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "directory", required_argument, NULL, 'd' },
+                {},
+        };
+        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
+        const char *dir = NULL;
+        bool raw;
+        int c, r;
+
+        (void) cli;
+        while ((c = getopt_long(argc, argv, "hd:", opts, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        printf(_("Usage: nestvirt unpack FILE -d DIR\n"
+                                 "Write each vCPU's raw nested-state blob of a snapshot to DIR/vcpu-N.raw.\n"));
+                        return 0;
+                case 'd':
+                        dir = optarg;
+                        break;
+                default:
+                        return nv_error_set(reterr, -EINVAL, _("Invalid option for 'unpack'; see 'nestvirt unpack --help'."));
+                }
+        }
+        if (!dir)
+                return nv_error_set(reterr, -EINVAL, _("'unpack' needs -d DIR for the raw files."));
+        if (optind + 1 != argc)
+                return nv_error_set(reterr, -EINVAL, _("'unpack' takes exactly one FILE."));
+        r = cli_load_state_file(argv[optind], &s, &raw, reterr);
+        if (r < 0)
+                return r;
+        return unpack_to(s, dir, reterr);
+}
