@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "kvm.h"
 #include "sim.h"
 
 /* Reads the first line of root/rel into buf without the newline; false if absent. */

@@ -8,8 +8,10 @@
 
 #include <stdbool.h>
 
-#include "kvm.h"
 #include "validate.h"
+
+/* Declared, not included: xml/ reads NvHostInfo and must not see <linux/kvm.h>. */
+typedef struct NvKvm NvKvm;
 
 typedef struct NvHostInfo {
         char kernel_release[128];    /* proc/sys/kernel/osrelease */

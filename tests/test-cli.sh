@@ -32,6 +32,17 @@ check "capabilities without /dev/kvm" contains "$out" "not available"
 out=$(NESTVIRT_HOST_ROOT=$DATA/host-intel-off "$NESTVIRT" capabilities --json 2>&1)
 check "capabilities json vendor" contains "$out" '"cpu_vendor":"vmx"'
 check "capabilities json kvm_intel N" contains "$out" '"nested":false'
+xmlout=$(NESTVIRT_HOST_ROOT=$DATA/host-amd "$NESTVIRT" capabilities --xml 2>&1)
+check "capabilities --xml" python3 -c '
+import sys, xml.etree.ElementTree as ET
+ns = {"c": "http://nestvirt.org/schemas/capabilities/1.0"}
+r = ET.fromstring(sys.argv[1])
+assert r.find("c:host/c:cpu", ns).get("vendor") == "svm"
+assert r.find("c:host/c:cpu", ns).get("model") == "AMD EPYC 7B13 64-Core Processor"
+assert r.find("c:host/c:kernel", ns).get("release") == "6.1.0-28-cloud-amd64"
+assert r.find("c:host/c:nested", ns).get("enabled") == "yes"' "$xmlout"
+err=$("$NESTVIRT" capabilities --xml --json 2>&1)
+check "capabilities --xml --json refused" contains "$err" "exclude each other"
 check "capabilities json is valid" python3 -c 'import json,sys; json.loads(sys.argv[1])' "$out"
 
 err=$("$NESTVIRT" demo --vcpus 99 2>&1 >/dev/null); rc=$?

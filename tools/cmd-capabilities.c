@@ -7,6 +7,7 @@
 
 #include "cli-backend.h"
 #include "cli.h"
+#include "host-caps.h"
 
 static const char *tristate_json(NvTristate t) {
         return t == NV_YES ? "true" : t == NV_NO ? "false" : NULL;
@@ -64,24 +65,31 @@ int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "json", no_argument, NULL, 'j' },
+                { "xml", no_argument, NULL, 'x' },
                 { "sim", no_argument, NULL, 's' },
                 {},
         };
         _cleanup_(nv_kvm_freep) NvKvm *kvm = NULL;
+        _cleanup_free_ char *xml = NULL;
         NvHostInfo host;
+        bool as_xml = false;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "hjs", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hjxs", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        printf(_("Usage: nestvirt capabilities [--json] [--sim]\n"
+                        printf(_("Usage: nestvirt capabilities [--json|--xml] [--sim]\n"
                                  "Show the host's CPU vendor, the kvm module's nested parameter, the\n"
                                  "KVM_CAP_NESTED_STATE value and the kernel release.\n\n"
-                                 "  --json   print a JSON object (readable by another host's migrate-check)\n"
+                                 "  --json   print a JSON object\n"
+                                 "  --xml    print the capabilities document another host's migrate-check reads\n"
                                  "  --sim    describe the simulated KVM instead of /dev/kvm\n"));
                         return 0;
                 case 'j':
                         cli->json = true;
+                        break;
+                case 'x':
+                        as_xml = true;
                         break;
                 case 's':
                         cli->force_sim = true;
@@ -92,6 +100,8 @@ int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
         }
         if (optind < argc)
                 return nv_error_set(reterr, -EINVAL, _("Unexpected argument '%s'."), argv[optind]);
+        if (as_xml && cli->json)
+                return nv_error_set(reterr, -EINVAL, _("--json and --xml exclude each other."));
         if (cli->force_sim)
                 r = cli_open_backend(true, -1, &kvm, &host, reterr);
         else
@@ -100,6 +110,12 @@ int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return r;
         if (cli->json)
                 return print_json(&host);
+        if (as_xml) {
+                r = nv_host_caps_format(&host, &xml, reterr);
+                if (r >= 0)
+                        fputs(xml, stdout);
+                return r;
+        }
         print_text(&host);
         return 0;
 }

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * XML documents from data files: every tests/xml2xml-in/<case>.xml is
+ * parsed and formatted again and must equal tests/xml2xml-out/<case>.xml,
+ * or itself when there is no -out file; every *-invalid.xml must be refused
+ * with the message listed in invalid-messages.txt; every valid document
+ * (input, output, formatted) must pass the RelaxNG schema, and every
+ * well-formed invalid one must fail it.  NESTVIRT_TEST_REGENERATE=1
+ * rewrites the -out files.
+ */
+#include <dirent.h>
+#include <libxml/relaxng.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "helpers.h"
+#include "host-caps.h"
+#include "xml-util.h"
+
+static const char *tests_dir, *schema_path;
+
+static char *slurp(const char *dir, const char *name, size_t *len) {
+        char path[4096];
+        uint8_t *buf = NULL;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        if (nv_file_read(path, 1u << 20, &buf, len, NULL) < 0)
+                return NULL;
+        buf = realloc(buf, *len + 1);
+        buf[*len] = '\0';
+        return (char *) buf;
+}
+
+static void quiet(void *ctx, const xmlError *e) {
+        (void) ctx;
+        (void) e;
+}
+
+/* 0 if the document passes the schema. */
+static int schema_check(const char *doc, size_t len) {
+        xmlRelaxNGParserCtxtPtr pctx = xmlRelaxNGNewParserCtxt(schema_path);
+        xmlRelaxNGPtr schema = xmlRelaxNGParse(pctx);
+        xmlRelaxNGValidCtxtPtr vctx;
+        xmlDocPtr d = xmlReadMemory(doc, (int) len, "doc", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        int r;
+
+        assert_non_null(schema);
+        vctx = xmlRelaxNGNewValidCtxt(schema);
+        xmlRelaxNGSetValidStructuredErrors(vctx, (xmlStructuredErrorFunc) quiet, NULL);
+        r = d ? xmlRelaxNGValidateDoc(vctx, d) : -1;
+        xmlFreeDoc(d);
+        xmlRelaxNGFreeValidCtxt(vctx);
+        xmlRelaxNGFree(schema);
+        xmlRelaxNGFreeParserCtxt(pctx);
+        return r;
+}
+
+static bool is_invalid_case(const char *name) {
+        size_t n = strlen(name);
+        return n > 12 && strcmp(name + n - 12, "-invalid.xml") == 0;
+}
+
+static void round_trip_case(const char *name) {
+        _cleanup_free_ char *in = NULL, *expect = NULL, *out = NULL;
+        char outdir[4096];
+        size_t len, elen;
+        NvHostInfo h;
+
+        snprintf(outdir, sizeof(outdir), "%s/xml2xml-in", tests_dir);
+        in = slurp(outdir, name, &len);
+        assert_non_null(in);
+        assert_int_equal(schema_check(in, len), 0);
+        assert_int_equal(nv_host_caps_parse(in, len, &h, NULL), 0);
+        assert_int_equal(nv_host_caps_format(&h, &out, NULL), 0);
+        assert_int_equal(schema_check(out, strlen(out)), 0);
+        snprintf(outdir, sizeof(outdir), "%s/xml2xml-out", tests_dir);
+        expect = slurp(outdir, name, &elen);
+        if (getenv("NESTVIRT_TEST_REGENERATE") && strcmp(out, in) != 0) {
+                char path[8192];
+                snprintf(path, sizeof(path), "%s/%s", outdir, name);
+                assert_int_equal(nv_file_write_atomic(path, out, strlen(out), NULL), 0);
+                return;
+        }
+        if (strcmp(out, expect ? expect : in) != 0)
+                print_error("%s: formatted output differs:\n%s", name, out);
+        assert_string_equal(out, expect ? expect : in);
+}
+
+static void invalid_case(const char *name, const char *message) {
+        _cleanup_free_ char *in = NULL;
+        char dir[4096];
+        NvError *err = NULL;
+        NvHostInfo h = { .api_version = 0x1234 };
+        size_t len;
+
+        snprintf(dir, sizeof(dir), "%s/xml2xml-in", tests_dir);
+        in = slurp(dir, name, &len);
+        assert_non_null(in);
+        assert_true(nv_host_caps_parse(in, len, &h, &err) < 0);
+        assert_int_equal(h.api_version, 0x1234); /* untouched on failure */
+        if (!strstr(err->message, message))
+                print_error("%s: got '%s'\n", name, err->message);
+        assert_non_null(strstr(err->message, message));
+        assert_true(schema_check(in, len) != 0);
+        nv_error_free(err);
+}
+
+static void test_round_trips(void **state) {
+        char dir[4096];
+        unsigned n = 0;
+        struct dirent *de;
+        DIR *d;
+
+        (void) state;
+        snprintf(dir, sizeof(dir), "%s/xml2xml-in", tests_dir);
+        d = opendir(dir);
+        assert_non_null(d);
+        while ((de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+                if (len < 5 || strcmp(de->d_name + len - 4, ".xml") != 0 || is_invalid_case(de->d_name))
+                        continue;
+                round_trip_case(de->d_name);
+                n++;
+        }
+        closedir(d);
+        assert_true(n >= 3);
+}
+
+static void test_invalid(void **state) {
+        _cleanup_free_ char *list = NULL;
+        char dir[4096], *line, *save = NULL;
+        unsigned n = 0;
+        size_t len;
+
+        (void) state;
+        snprintf(dir, sizeof(dir), "%s/xml2xml-in", tests_dir);
+        list = slurp(dir, "invalid-messages.txt", &len);
+        assert_non_null(list);
+        for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *tab = strchr(line, '\t');
+                if (line[0] == '#' || !tab)
+                        continue;
+                *tab = '\0';
+                invalid_case(line, tab + 1);
+                n++;
+        }
+        assert_int_equal(n, 5);
+}
+
+/* The formatter escapes what the parser must read back unchanged. */
+static void test_escaping(void **state) {
+        NvHostInfo h = { .cpu_vendor = NV_FORMAT_VMX, .nested = NV_NO, .backend = "kvm", .nested_state_max = 8320 }, back;
+        _cleanup_free_ char *xml = NULL;
+
+        (void) state;
+        snprintf(h.kernel_release, sizeof(h.kernel_release), "6.1 <&\"'>");
+        snprintf(h.cpu_model, sizeof(h.cpu_model), "A&B \"C\"");
+        assert_int_equal(nv_host_caps_format(&h, &xml, NULL), 0);
+        assert_int_equal(nv_host_caps_parse(xml, strlen(xml), &back, NULL), 0);
+        assert_string_equal(back.kernel_release, h.kernel_release);
+        assert_string_equal(back.cpu_model, h.cpu_model);
+        assert_int_equal(back.nested, NV_NO);
+        assert_int_equal(back.nested_state_max, 8320);
+        assert_int_equal(schema_check(xml, strlen(xml)), 0);
+}
+
+int main(int argc, char **argv) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_round_trips),
+                cmocka_unit_test(test_invalid),
+                cmocka_unit_test(test_escaping),
+        };
+
+        if (argc < 3) {
+                fprintf(stderr, "usage: test-xml TESTS-DIR SCHEMA\n");
+                return 2;
+        }
+        tests_dir = argv[1];
+        schema_path = argv[2];
+        return cmocka_run_group_tests_name("XML documents", tests, NULL, NULL);
+}

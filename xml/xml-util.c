@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Reading untrusted XML with libxml2. */
+#include <stdio.h>
+#include <string.h>
+
+#include "xml-util.h"
+
+int nv_xml_read(const char *buf, size_t len, const char *name, xmlDocPtr *ret, NvError **reterr) {
+        xmlDocPtr doc;
+        const xmlError *e;
+
+        if (len > NV_XML_MAX_SIZE)
+                return nv_error_set(reterr, -EFBIG, _("%s is %zu bytes; XML documents are limited to %u."), name, len, NV_XML_MAX_SIZE);
+        doc = xmlReadMemory(buf, (int) len, name, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        if (!doc) {
+                char msg[256] = "?";
+
+                e = xmlGetLastError();
+                if (e && e->message)
+                        snprintf(msg, sizeof(msg), "%.*s", (int) strcspn(e->message, "\n"), e->message);
+                return nv_error_set(reterr, -EINVAL, _("%s is not well-formed XML (line %d): %s"), name, e ? e->line : 0, msg);
+        }
+        *ret = doc;
+        return 0;
+}
+
+xmlChar *nv_xml_prop(xmlNodePtr node, const char *name) {
+        return node ? xmlGetProp(node, (const xmlChar *) name) : NULL;
+}
+
+xmlNodePtr nv_xml_child(xmlNodePtr node, const char *name) {
+        for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next)
+                if (c->type == XML_ELEMENT_NODE && strcmp((const char *) c->name, name) == 0)
+                        return c;
+        return NULL;
+}
