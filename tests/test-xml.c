@@ -17,9 +17,17 @@
 #include "fileio.h"
 #include "helpers.h"
 #include "host-caps.h"
+#include "nested-meta.h"
 #include "xml-util.h"
 
-static const char *tests_dir, *schema_path;
+static const char *tests_dir, *schemas_dir;
+
+/* Each kind of document: file-name prefix, schema, and parse+format. */
+typedef struct Kind {
+        const char *prefix;
+        const char *schema;
+        int (*reformat)(const char *in, size_t len, char **out, NvError **reterr);
+} Kind;
 
 static char *slurp(const char *dir, const char *name, size_t *len) {
         char path[4096];
@@ -38,14 +46,48 @@ static void quiet(void *ctx, const xmlError *e) {
         (void) e;
 }
 
+static int reformat_caps(const char *in, size_t len, char **out, NvError **reterr) {
+        NvHostInfo h;
+        int r = nv_host_caps_parse(in, len, &h, reterr);
+
+        return r < 0 ? r : nv_host_caps_format(&h, out, reterr);
+}
+
+/* Syntax only, like libvirt's xml2xml: no defaults, so the output is the input. */
+static int reformat_meta(const char *in, size_t len, char **out, NvError **reterr) {
+        _cleanup_(nv_nested_meta_freep) NvNestedMeta *m = NULL;
+        int r = nv_nested_meta_parse_string(in, len, &m, reterr);
+
+        if (r >= 0)
+                r = nv_nested_meta_validate(m, reterr);
+        return r < 0 ? r : nv_nested_meta_format(m, /* prefix= */ true, 0, out, reterr);
+}
+
+static const Kind kinds[] = {
+        { "caps-", "nestvirt-capabilities.rng", reformat_caps },
+        { "meta-", "nestvirt-domain.rng", reformat_meta },
+};
+
+static const Kind *kind_of(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+                if (strncmp(name, kinds[i].prefix, strlen(kinds[i].prefix)) == 0)
+                        return &kinds[i];
+        fail_msg("%s: no document kind for this file name", name);
+        return NULL;
+}
+
 /* 0 if the document passes the schema. */
-static int schema_check(const char *doc, size_t len) {
-        xmlRelaxNGParserCtxtPtr pctx = xmlRelaxNGNewParserCtxt(schema_path);
-        xmlRelaxNGPtr schema = xmlRelaxNGParse(pctx);
+static int schema_check(const Kind *k, const char *doc, size_t len) {
+        char schema_path[4096];
+        xmlRelaxNGParserCtxtPtr pctx;
+        xmlRelaxNGPtr schema;
         xmlRelaxNGValidCtxtPtr vctx;
         xmlDocPtr d = xmlReadMemory(doc, (int) len, "doc", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
         int r;
 
+        snprintf(schema_path, sizeof(schema_path), "%s/%s", schemas_dir, k->schema);
+        pctx = xmlRelaxNGNewParserCtxt(schema_path);
+        schema = xmlRelaxNGParse(pctx);
         assert_non_null(schema);
         vctx = xmlRelaxNGNewValidCtxt(schema);
         xmlRelaxNGSetValidStructuredErrors(vctx, (xmlStructuredErrorFunc) quiet, NULL);
@@ -66,15 +108,15 @@ static void round_trip_case(const char *name) {
         _cleanup_free_ char *in = NULL, *expect = NULL, *out = NULL;
         char outdir[4096];
         size_t len, elen;
-        NvHostInfo h;
+        const Kind *k = kind_of(name);
 
         snprintf(outdir, sizeof(outdir), "%s/xml2xml-in", tests_dir);
         in = slurp(outdir, name, &len);
         assert_non_null(in);
-        assert_int_equal(schema_check(in, len), 0);
-        assert_int_equal(nv_host_caps_parse(in, len, &h, NULL), 0);
-        assert_int_equal(nv_host_caps_format(&h, &out, NULL), 0);
-        assert_int_equal(schema_check(out, strlen(out)), 0);
+        if (schema_check(k, in, len) != 0)
+                fail_msg("%s does not pass %s", name, k->schema);
+        assert_int_equal(k->reformat(in, len, &out, NULL), 0);
+        assert_int_equal(schema_check(k, out, strlen(out)), 0);
         snprintf(outdir, sizeof(outdir), "%s/xml2xml-out", tests_dir);
         expect = slurp(outdir, name, &elen);
         if (getenv("NESTVIRT_TEST_REGENERATE") && strcmp(out, in) != 0) {
@@ -92,18 +134,20 @@ static void invalid_case(const char *name, const char *message) {
         _cleanup_free_ char *in = NULL;
         char dir[4096];
         NvError *err = NULL;
-        NvHostInfo h = { .api_version = 0x1234 };
+        char *out = (char *) 0x1234;
+        const Kind *k = kind_of(name);
         size_t len;
 
         snprintf(dir, sizeof(dir), "%s/xml2xml-in", tests_dir);
         in = slurp(dir, name, &len);
         assert_non_null(in);
-        assert_true(nv_host_caps_parse(in, len, &h, &err) < 0);
-        assert_int_equal(h.api_version, 0x1234); /* untouched on failure */
+        assert_true(k->reformat(in, len, &out, &err) < 0);
+        assert_ptr_equal(out, (char *) 0x1234); /* untouched on failure */
         if (!strstr(err->message, message))
                 print_error("%s: got '%s'\n", name, err->message);
         assert_non_null(strstr(err->message, message));
-        assert_true(schema_check(in, len) != 0);
+        if (schema_check(k, in, len) == 0)
+                fail_msg("%s passes %s but should not", name, k->schema);
         nv_error_free(err);
 }
 
@@ -146,7 +190,7 @@ static void test_invalid(void **state) {
                 invalid_case(line, tab + 1);
                 n++;
         }
-        assert_int_equal(n, 5);
+        assert_true(n >= 5);
 }
 
 /* The formatter escapes what the parser must read back unchanged. */
@@ -163,7 +207,7 @@ static void test_escaping(void **state) {
         assert_string_equal(back.cpu_model, h.cpu_model);
         assert_int_equal(back.nested, NV_NO);
         assert_int_equal(back.nested_state_max, 8320);
-        assert_int_equal(schema_check(xml, strlen(xml)), 0);
+        assert_int_equal(schema_check(&kinds[0], xml, strlen(xml)), 0);
 }
 
 int main(int argc, char **argv) {
@@ -174,10 +218,10 @@ int main(int argc, char **argv) {
         };
 
         if (argc < 3) {
-                fprintf(stderr, "usage: test-xml TESTS-DIR SCHEMA\n");
+                fprintf(stderr, "usage: test-xml TESTS-DIR SCHEMAS-DIR\n");
                 return 2;
         }
         tests_dir = argv[1];
-        schema_path = argv[2];
+        schemas_dir = argv[2];
         return cmocka_run_group_tests_name("XML documents", tests, NULL, NULL);
 }

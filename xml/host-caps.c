@@ -29,18 +29,9 @@ static int tristate_from_string(const char *s) {
         return -EINVAL;
 }
 
-/* Escapes &, <, > and quotes for an attribute value. */
 static void put_attr(FILE *f, const char *name, const char *v) {
         fprintf(f, " %s=\"", name);
-        for (; *v; v++) {
-                switch (*v) {
-                case '&': fputs("&amp;", f); break;
-                case '<': fputs("&lt;", f); break;
-                case '>': fputs("&gt;", f); break;
-                case '"': fputs("&quot;", f); break;
-                default: fputc(*v, f); break;
-                }
-        }
+        nv_xml_put_escaped(f, v);
         fputc('"', f);
 }
 

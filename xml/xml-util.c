@@ -34,3 +34,30 @@ xmlNodePtr nv_xml_child(xmlNodePtr node, const char *name) {
                         return c;
         return NULL;
 }
+
+bool nv_xml_is(xmlNodePtr node, const char *ns, const char *name) {
+        return node && node->type == XML_ELEMENT_NODE && strcmp((const char *) node->name, name) == 0 &&
+               node->ns && node->ns->href && strcmp((const char *) node->ns->href, ns) == 0;
+}
+
+void nv_xml_put_escaped(FILE *f, const char *v) {
+        for (; *v; v++) {
+                switch (*v) {
+                case '&':
+                        fputs("&amp;", f);
+                        break;
+                case '<':
+                        fputs("&lt;", f);
+                        break;
+                case '>':
+                        fputs("&gt;", f);
+                        break;
+                case '"':
+                        fputs("&quot;", f);
+                        break;
+                default:
+                        fputc(*v, f);
+                        break;
+                }
+        }
+}

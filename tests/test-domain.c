@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Domain XML: every domain of data/examples/node.xml is parsed, its
+ * metadata element passes the schema and round-trips through
+ * parse/format, and its effective nested mode on three kinds of host is
+ * the one expected, with its reason.
+ */
+#include <libxml/relaxng.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain-def.h"
+#include "fileio.h"
+#include "helpers.h"
+#include "nested-state.h"
+#include "xml-util.h"
+
+static const char *node_path, *schema_path;
+
+static const NvHostInfo amd = { .cpu_vendor = NV_FORMAT_SVM, .nested = NV_YES, .nested_state_max = 4224, .backend = "kvm" };
+static const NvHostInfo intel = { .cpu_vendor = NV_FORMAT_VMX, .nested = NV_YES, .nested_state_max = 8320, .backend = "kvm" };
+static const NvHostInfo amd_off = { .cpu_vendor = NV_FORMAT_SVM, .nested = NV_NO, .nested_state_max = 4224, .backend = "kvm" };
+
+static const struct {
+        const char *name;
+        int on_amd, on_intel, on_amd_off;
+        const char *amd_reason;
+        bool has_meta;
+} expected[] = {
+        { "svm-passthrough", NV_FORMAT_SVM, NV_FORMAT_VMX, -1, "host-passthrough CPU", true },
+        { "vmx-custom", -1, NV_FORMAT_VMX, -1, "asks for vmx but this host is AMD", true },
+        { "host-model-new", NV_FORMAT_SVM, NV_FORMAT_VMX, -1, "host-model CPU", false },
+        { "nested-disabled", -1, -1, -1, "<feature name='svm'> is disabled", false },
+        { "plain-off", -1, -1, -1, "no <cpu> element", false },
+};
+
+static void quiet(void *ctx, const xmlError *e) {
+        (void) ctx;
+        (void) e;
+}
+
+static void check_schema(xmlNodePtr nested) {
+        xmlRelaxNGParserCtxtPtr pctx = xmlRelaxNGNewParserCtxt(schema_path);
+        xmlRelaxNGPtr schema = xmlRelaxNGParse(pctx);
+        xmlRelaxNGValidCtxtPtr vctx = xmlRelaxNGNewValidCtxt(schema);
+        xmlDocPtr doc = xmlNewDoc((const xmlChar *) "1.0");
+
+        xmlRelaxNGSetValidStructuredErrors(vctx, (xmlStructuredErrorFunc) quiet, NULL);
+        xmlDocSetRootElement(doc, xmlCopyNode(nested, 1));
+        assert_int_equal(xmlRelaxNGValidateDoc(vctx, doc), 0);
+        xmlFreeDoc(doc);
+        xmlRelaxNGFreeValidCtxt(vctx);
+        xmlRelaxNGFree(schema);
+        xmlRelaxNGFreeParserCtxt(pctx);
+}
+
+static void check_domain(xmlNodePtr dom, size_t i) {
+        xmlBufferPtr buf = xmlBufferCreate();
+        NvDomainDef *d = NULL;
+        NvError *err = NULL;
+        const char *why;
+
+        xmlNodeDump(buf, dom->doc, dom, 0, 0);
+        if (nv_domain_def_parse((const char *) xmlBufferContent(buf), (size_t) xmlBufferLength(buf), &d, &err) < 0)
+                fail_msg("%s: %s", expected[i].name, err->message);
+        assert_string_equal(d->name, expected[i].name);
+        assert_int_equal(d->meta != NULL, expected[i].has_meta);
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), expected[i].on_amd);
+        if (!strstr(why, expected[i].amd_reason))
+                fail_msg("%s: reason '%s' lacks '%s'", d->name, why, expected[i].amd_reason);
+        assert_int_equal(nv_domain_def_nested_mode(d, &intel, &why), expected[i].on_intel);
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd_off, &why), expected[i].on_amd_off);
+        if (d->meta) {
+                for (xmlNodePtr c = nv_xml_child(dom, "metadata")->children; c; c = c->next)
+                        if (nv_xml_is(c, NV_META_NAMESPACE, "nested"))
+                                check_schema(c);
+        }
+        nv_domain_def_free(d);
+        xmlBufferFree(buf);
+}
+
+static void test_examples(void **state) {
+        uint8_t *buf = NULL;
+        size_t len, i = 0;
+        xmlDocPtr doc;
+
+        (void) state;
+        assert_int_equal(nv_file_read(node_path, 1u << 20, &buf, &len, NULL), 0);
+        assert_int_equal(nv_xml_read((const char *) buf, len, "node.xml", &doc, NULL), 0);
+        for (xmlNodePtr c = xmlDocGetRootElement(doc)->children; c; c = c->next) {
+                if (c->type != XML_ELEMENT_NODE || strcmp((const char *) c->name, "domain") != 0)
+                        continue;
+                assert_true(i < ELEMENTSOF(expected));
+                check_domain(c, i++);
+        }
+        assert_int_equal(i, ELEMENTSOF(expected));
+        xmlFreeDoc(doc);
+        free(buf);
+}
+
+static void test_vcpu_and_cpu(void **state) {
+        static const char xml[] = "<domain type='kvm'><name>a</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid>"
+                                  "<vcpu current='3'>6</vcpu><cpu mode='custom' match='exact'><model>EPYC</model>"
+                                  "<feature name='svm'/></cpu></domain>";
+        NvDomainDef *d = NULL;
+        const char *why;
+
+        (void) state;
+        assert_int_equal(nv_domain_def_parse(xml, sizeof(xml) - 1, &d, NULL), 0);
+        assert_int_equal(d->vcpus, 6);
+        assert_int_equal(d->vcpus_current, 3);
+        assert_string_equal(d->cpu_model, "EPYC");
+        assert_string_equal(d->cpu_match, "exact");
+        assert_int_equal(d->feature[NV_FORMAT_SVM], NV_FEATURE_REQUIRE); /* libvirt's default policy */
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), NV_FORMAT_SVM);
+        assert_non_null(strstr(why, "custom CPU model"));
+        nv_domain_def_free(d);
+}
+
+static void test_invalid_domains(void **state) {
+        static const struct {
+                const char *xml, *message;
+        } bad[] = {
+                { "<domain><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>1</vcpu></domain>", "no usable <name>" },
+                { "<domain><name>x</name><uuid>nope</uuid><vcpu>1</vcpu></domain>", "<uuid>nope</uuid> is not a UUID" },
+                { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>0</vcpu></domain>", "<vcpu>0</vcpu> is not between 1 and 4096" },
+                { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu current='9'>2</vcpu></domain>", "<vcpu current='9'> is not between 1 and 2" },
+                { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>1</vcpu><cpu mode='weird'/></domain>", "<cpu mode='weird'> is not a known mode" },
+                { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>1</vcpu><cpu><feature name='vmx' policy='maybe'/></cpu></domain>", "policy='maybe'> has an unknown policy" },
+                { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>1</vcpu><metadata><n:nested xmlns:n='" NV_META_NAMESPACE "'><n:vmm socket='rel'/></n:nested></metadata></domain>", "Domain 'x': <nestvirt:vmm socket='rel'> is not an absolute path." },
+                { "<network/>", "the root element must be <domain>" },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                NvDomainDef *d = (NvDomainDef *) 0x1234;
+                NvError *err = NULL;
+
+                assert_true(nv_domain_def_parse(bad[i].xml, strlen(bad[i].xml), &d, &err) < 0);
+                assert_ptr_equal(d, (NvDomainDef *) 0x1234);
+                if (!strstr(err->message, bad[i].message))
+                        fail_msg("case %zu: got '%s'", i, err->message);
+                nv_error_free(err);
+        }
+}
+
+static void test_push_state(void **state) {
+        NvNestedMeta *m = nv_nested_meta_new();
+        NvStateRef s = { .sha256 = "0000000000000000000000000000000000000000000000000000000000000000",
+                         .vendor = NV_FORMAT_SVM, .vcpus = 2, .time = "2026-11-23T10:00:00Z" };
+        char path[32];
+
+        (void) state;
+        for (int i = 1; i <= 5; i++) {
+                snprintf(path, sizeof(path), "/s/%d.nvstate", i);
+                s.path = path;
+                assert_int_equal(nv_nested_meta_push_state(m, &s), 0);
+        }
+        assert_string_equal(m->state.path, "/s/5.nvstate");
+        assert_int_equal(m->n_previous, NV_META_MAX_PREVIOUS);
+        assert_string_equal(m->previous[0].path, "/s/4.nvstate");
+        assert_string_equal(m->previous[2].path, "/s/2.nvstate");
+        nv_nested_meta_post_parse(m);
+        assert_int_equal(nv_nested_meta_validate(m, NULL), 0);
+        nv_nested_meta_free(m);
+}
+
+int main(int argc, char **argv) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_examples),
+                cmocka_unit_test(test_vcpu_and_cpu),
+                cmocka_unit_test(test_invalid_domains),
+                cmocka_unit_test(test_push_state),
+        };
+
+        if (argc < 3) {
+                fprintf(stderr, "usage: test-domain NODE.XML SCHEMA\n");
+                return 2;
+        }
+        node_path = argv[1];
+        schema_path = argv[2];
+        return cmocka_run_group_tests_name("domain XML", tests, NULL, NULL);
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Reading libvirt domain XML, and the effective nested mode. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain-def.h"
+#include "nested-state.h"
+#include "xml-util.h"
+
+#ifdef _LINUX_KVM_H
+#error "xml/ must not include <linux/kvm.h>"
+#endif
+
+#define MAX_VCPUS 4096
+
+NV_DEFINE_STRING_TABLE(nv_cpu_mode, "custom", "host-model", "host-passthrough", "maximum")
+NV_DEFINE_STRING_TABLE(nv_feature_policy, "force", "require", "optional", "disable", "forbid")
+
+NvDomainDef *nv_domain_def_free(NvDomainDef *d) {
+        if (!d)
+                return NULL;
+        free(d->name);
+        free(d->cpu_model);
+        free(d->cpu_match);
+        free(d->cpu_check);
+        nv_nested_meta_free(d->meta);
+        free(d);
+        return NULL;
+}
+
+static char *node_text(xmlNodePtr n) {
+        xmlChar *c = n ? xmlNodeGetContent(n) : NULL;
+        char *s = c ? strdup((const char *) c) : NULL;
+
+        xmlFree(c);
+        return s;
+}
+
+static char *prop_dup(xmlNodePtr n, const char *attr) {
+        _cleanup_xmlfree_ xmlChar *v = nv_xml_prop(n, attr);
+
+        return v ? strdup((const char *) v) : NULL;
+}
+
+static int parse_vcpu(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
+        _cleanup_free_ char *text = NULL, *current = NULL;
+        xmlNodePtr n = nv_xml_child(root, "vcpu");
+        char *end;
+
+        if (!n)
+                return nv_error_set(reterr, -EINVAL, _("Domain '%s' has no <vcpu> element."), d->name);
+        text = node_text(n);
+        d->vcpus = (unsigned) strtoul(text ? text : "", &end, 10);
+        if (!text || !*text || *end || d->vcpus < 1 || d->vcpus > MAX_VCPUS)
+                return nv_error_set(reterr, -EINVAL, _("Domain '%s': <vcpu>%s</vcpu> is not between 1 and %d."), d->name,
+                                    text ? text : "", MAX_VCPUS);
+        d->vcpus_current = d->vcpus;
+        current = prop_dup(n, "current");
+        if (current) {
+                d->vcpus_current = (unsigned) strtoul(current, &end, 10);
+                if (!*current || *end || d->vcpus_current < 1 || d->vcpus_current > d->vcpus)
+                        return nv_error_set(reterr, -EINVAL, _("Domain '%s': <vcpu current='%s'> is not between 1 and %u."),
+                                            d->name, current, d->vcpus);
+        }
+        return 0;
+}
+
+static int parse_feature(xmlNodePtr f, NvDomainDef *d, NvError **reterr) {
+        _cleanup_free_ char *name = prop_dup(f, "name"), *policy = prop_dup(f, "policy");
+        int which, p;
+
+        which = nv_format_from_string(name);
+        if (which < 0)
+                return 0; /* not vmx/svm: not ours to judge */
+        /* libvirt's default policy is require (since 0.8.5). */
+        p = policy ? nv_feature_policy_from_string(policy) : NV_FEATURE_REQUIRE;
+        if (p < 0)
+                return nv_error_set(reterr, -EINVAL, _("Domain '%s': <feature name='%s' policy='%s'> has an unknown policy."),
+                                    d->name, name, policy);
+        d->feature[which] = p;
+        return 0;
+}
+
+static int parse_cpu(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
+        _cleanup_free_ char *mode = NULL;
+        xmlNodePtr cpu = nv_xml_child(root, "cpu");
+        int r;
+
+        d->cpu_mode = NV_CPU_MODE_CUSTOM;
+        if (!cpu)
+                return 0;
+        d->has_cpu = true;
+        mode = prop_dup(cpu, "mode");
+        if (mode && (d->cpu_mode = nv_cpu_mode_from_string(mode)) < 0)
+                return nv_error_set(reterr, -EINVAL, _("Domain '%s': <cpu mode='%s'> is not a known mode."), d->name, mode);
+        d->cpu_match = prop_dup(cpu, "match");
+        d->cpu_check = prop_dup(cpu, "check");
+        d->cpu_model = node_text(nv_xml_child(cpu, "model"));
+        for (xmlNodePtr c = cpu->children; c; c = c->next)
+                if (c->type == XML_ELEMENT_NODE && strcmp((const char *) c->name, "feature") == 0 &&
+                    (r = parse_feature(c, d, reterr)) < 0)
+                        return r;
+        return 0;
+}
+
+static int parse_metadata(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
+        xmlNodePtr md = nv_xml_child(root, "metadata");
+        int r;
+
+        for (xmlNodePtr c = md ? md->children : NULL; c; c = c->next) {
+                if (!nv_xml_is(c, NV_META_NAMESPACE, "nested"))
+                        continue;
+                r = nv_nested_meta_parse_node(c, &d->meta, reterr);
+                if (r >= 0) {
+                        nv_nested_meta_post_parse(d->meta);
+                        r = nv_nested_meta_validate(d->meta, reterr);
+                }
+                if (r < 0)
+                        return nv_error_wrap(reterr, r, _("Domain '%s'"), d->name);
+                return 0;
+        }
+        return 0;
+}
+
+static int parse_identity(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
+        _cleanup_free_ char *uuid = node_text(nv_xml_child(root, "uuid"));
+
+        d->name = node_text(nv_xml_child(root, "name"));
+        if (!d->name || !d->name[0] || strlen(d->name) > 255)
+                return nv_error_set(reterr, -EINVAL, _("The domain XML has no usable <name>."));
+        if (!uuid || strlen(uuid) != 36 || strspn(uuid, "0123456789abcdefABCDEF-") != 36)
+                return nv_error_set(reterr, -EINVAL, _("Domain '%s': <uuid>%s</uuid> is not a UUID."), d->name, uuid ? uuid : "");
+        strcpy(d->uuid, uuid);
+        return 0;
+}
+
+int nv_domain_def_parse(const char *xml, size_t len, NvDomainDef **ret, NvError **reterr) {
+        _cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
+        _cleanup_(nv_domain_def_freep) NvDomainDef *d = calloc(1, sizeof(NvDomainDef));
+        xmlNodePtr root;
+        int r;
+
+        if (!d)
+                return -ENOMEM;
+        d->feature[0] = d->feature[1] = -1;
+        r = nv_xml_read(xml, len, "domain XML", &doc, reterr);
+        if (r < 0)
+                return r;
+        root = xmlDocGetRootElement(doc);
+        if (!root || strcmp((const char *) root->name, "domain") != 0 || root->ns)
+                return nv_error_set(reterr, -EINVAL, _("Not libvirt domain XML: the root element must be <domain>."));
+        if ((r = parse_identity(root, d, reterr)) < 0 || (r = parse_vcpu(root, d, reterr)) < 0 ||
+            (r = parse_cpu(root, d, reterr)) < 0 || (r = parse_metadata(root, d, reterr)) < 0)
+                return r;
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+/* The XML's own verdict, before the host is asked: may the guest see the host vendor's feature? */
+static bool xml_offers(const NvDomainDef *d, int vendor, const char **reason) {
+        int mine = d->feature[vendor];
+
+        if (mine == NV_FEATURE_DISABLE || mine == NV_FEATURE_FORBID) {
+                *reason = vendor == NV_FORMAT_SVM ? _("<feature name='svm'> is disabled or forbidden")
+                                                  : _("<feature name='vmx'> is disabled or forbidden");
+                return false;
+        }
+        if (d->cpu_mode != NV_CPU_MODE_CUSTOM) {
+                *reason = d->cpu_mode == NV_CPU_MODE_HOST_MODEL ? _("host-model CPU on a host with nested enabled")
+                                                                : _("host-passthrough CPU on a host with nested enabled");
+                return true;
+        }
+        if (mine == NV_FEATURE_REQUIRE || mine == NV_FEATURE_FORCE || mine == NV_FEATURE_OPTIONAL) {
+                *reason = _("custom CPU model with the feature required, forced or optional, on a host with nested enabled");
+                return true;
+        }
+        *reason = d->has_cpu ? _("custom CPU model without a vmx/svm feature")
+                             : _("no <cpu> element: the default CPU model has no vmx/svm");
+        return false;
+}
+
+int nv_domain_def_nested_mode(const NvDomainDef *d, const NvHostInfo *host, const char **ret_reason) {
+        int vendor = host->cpu_vendor, other;
+
+        if (vendor < 0) {
+                *ret_reason = _("the host CPU has neither vmx nor svm");
+                return -1;
+        }
+        other = vendor == NV_FORMAT_VMX ? NV_FORMAT_SVM : NV_FORMAT_VMX;
+        if (d->feature[other] == NV_FEATURE_REQUIRE || d->feature[other] == NV_FEATURE_FORCE) {
+                *ret_reason = vendor == NV_FORMAT_SVM ? _("the domain asks for vmx but this host is AMD (svm)")
+                                                      : _("the domain asks for svm but this host is Intel (vmx)");
+                return -1;
+        }
+        if (!xml_offers(d, vendor, ret_reason))
+                return -1;
+        if (host->nested == NV_NO) {
+                *ret_reason = _("the kvm module's nested parameter is off on this host");
+                return -1;
+        }
+        return vendor;
+}

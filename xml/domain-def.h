@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The parts of libvirt domain XML nestvirt reads: name, uuid, vCPU count,
+ * <cpu> mode/match/check and the vmx/svm feature policies, and our element
+ * in <metadata>.  Combined with the host, they give the effective nested
+ * mode (vmx, svm or none) and the reason for it.
+ */
+#pragma once
+
+#include "host.h"
+#include "nested-meta.h"
+
+typedef enum NvCpuMode {
+        NV_CPU_MODE_CUSTOM,
+        NV_CPU_MODE_HOST_MODEL,
+        NV_CPU_MODE_HOST_PASSTHROUGH,
+        NV_CPU_MODE_MAXIMUM,
+        _NV_CPU_MODE_MAX,
+        _NV_CPU_MODE_INVALID = -EINVAL,
+} NvCpuMode;
+
+typedef enum NvFeaturePolicy {
+        NV_FEATURE_FORCE,
+        NV_FEATURE_REQUIRE,
+        NV_FEATURE_OPTIONAL,
+        NV_FEATURE_DISABLE,
+        NV_FEATURE_FORBID,
+        _NV_FEATURE_POLICY_MAX,
+        _NV_FEATURE_POLICY_INVALID = -EINVAL,
+} NvFeaturePolicy;
+
+typedef struct NvDomainDef {
+        char *name;
+        char uuid[37];
+        unsigned vcpus;         /* <vcpu> */
+        unsigned vcpus_current; /* <vcpu current=...>, else vcpus */
+        bool has_cpu;           /* a <cpu> element exists */
+        int cpu_mode;           /* NvCpuMode */
+        char *cpu_model;        /* <cpu><model>, NULL if none */
+        char *cpu_match;        /* as written, NULL if absent */
+        char *cpu_check;
+        int feature[2];         /* NvFeaturePolicy of vmx [NV_FORMAT_VMX] and svm [NV_FORMAT_SVM], -1 absent */
+        NvNestedMeta *meta;     /* our element, NULL if the domain has none */
+} NvDomainDef;
+
+NvDomainDef *nv_domain_def_free(NvDomainDef *def);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NvDomainDef *, nv_domain_def_free);
+
+const char *nv_cpu_mode_to_string(int v);
+int nv_cpu_mode_from_string(const char *s);
+const char *nv_feature_policy_to_string(int v);
+int nv_feature_policy_from_string(const char *s);
+
+/*
+ * Parses a domain's XML as libvirt returns it.  Refuses what libvirt would
+ * never produce (no name, bad uuid, vcpu out of range) with the element
+ * named; our metadata element goes through its parse, post_parse and
+ * validate passes.
+ */
+int nv_domain_def_parse(const char *xml, size_t len, NvDomainDef **ret, NvError **reterr);
+
+/*
+ * The nested mode the domain gets on this host: NV_FORMAT_VMX/SVM, or -1
+ * for none, with a sentence saying why in *ret_reason (static, translated).
+ */
+int nv_domain_def_nested_mode(const NvDomainDef *def, const NvHostInfo *host, const char **ret_reason);

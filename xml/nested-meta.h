@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Our element inside a domain's <metadata>: how to reach the VMM, the
+ * policy, and which snapshot files hold the domain's nested state.
+ * Documented in docs/domain-xml.md; schema data/schemas/nestvirt-domain.rng.
+ *
+ * Passes, in this order, each a named function: parse (syntax only),
+ * post_parse (defaults), validate (meaning).  format is parse's mirror.
+ */
+#pragma once
+
+#include <libxml/tree.h>
+#include <stdbool.h>
+
+#include "error.h"
+
+#define NV_META_NAMESPACE "http://nestvirt.org/schemas/domain/nested/1.0"
+#define NV_META_PREFIX "nestvirt"
+#define NV_META_MAX_PREVIOUS 3
+#define NV_META_DEFAULT_OBJECT_PATH "/org/nestvirt/Vmm1"
+
+typedef enum NvVmmTransport {
+        NV_VMM_TRANSPORT_SOCKET, /* peer-to-peer D-Bus on a unix socket */
+        NV_VMM_TRANSPORT_BUS,    /* a well-known name on a bus */
+        _NV_VMM_TRANSPORT_MAX,
+        _NV_VMM_TRANSPORT_INVALID = -EINVAL,
+} NvVmmTransport;
+
+typedef enum NvBusType {
+        NV_BUS_SYSTEM,
+        NV_BUS_SESSION,
+        _NV_BUS_TYPE_MAX,
+        _NV_BUS_TYPE_INVALID = -EINVAL,
+} NvBusType;
+
+typedef enum NvNestedPolicy {
+        NV_NESTED_POLICY_REQUIRED, /* the domain needs nested virtualization: refuse hosts without it */
+        NV_NESTED_POLICY_OPTIONAL, /* use it where the host has it */
+        _NV_NESTED_POLICY_MAX,
+        _NV_NESTED_POLICY_INVALID = -EINVAL,
+} NvNestedPolicy;
+
+typedef enum NvOnProblem {
+        NV_ON_PROBLEM_FAIL,     /* refuse the restore; the VMM stays as it is */
+        NV_ON_PROBLEM_CONTINUE, /* restore without nested state (L2 guests are lost) */
+        _NV_ON_PROBLEM_MAX,
+        _NV_ON_PROBLEM_INVALID = -EINVAL,
+} NvOnProblem;
+
+typedef struct NvStateRef {
+        char *path;         /* absolute path of the snapshot file */
+        char sha256[65];    /* of the whole file, lowercase hex */
+        int vendor;         /* NV_FORMAT_* */
+        unsigned vcpus;
+        char time[32];      /* UTC, YYYY-MM-DDTHH:MM:SSZ */
+} NvStateRef;
+
+typedef struct NvNestedMeta {
+        int transport;      /* NvVmmTransport, -1 until parsed or defaulted */
+        char *socket;       /* transport socket */
+        int bus;            /* NvBusType, transport bus */
+        char *bus_name;     /* transport bus */
+        char *object_path;  /* transport bus; default NV_META_DEFAULT_OBJECT_PATH */
+        int nested;         /* NvNestedPolicy, -1: unset */
+        int on_missing;     /* NvOnProblem, -1: unset */
+        int on_incompatible;
+        bool has_state;
+        NvStateRef state;   /* current snapshot */
+        NvStateRef previous[NV_META_MAX_PREVIOUS]; /* newest first */
+        size_t n_previous;
+} NvNestedMeta;
+
+NvNestedMeta *nv_nested_meta_new(void);
+NvNestedMeta *nv_nested_meta_free(NvNestedMeta *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NvNestedMeta *, nv_nested_meta_free);
+
+/* String tables, both directions; unknown values give NULL / -EINVAL. */
+const char *nv_vmm_transport_to_string(int v);
+int nv_vmm_transport_from_string(const char *s);
+const char *nv_bus_type_to_string(int v);
+int nv_bus_type_from_string(const char *s);
+const char *nv_nested_policy_to_string(int v);
+int nv_nested_policy_from_string(const char *s);
+const char *nv_on_problem_to_string(int v);
+int nv_on_problem_from_string(const char *s);
+
+/* Parses our element (node must be <nested> in NV_META_NAMESPACE). Syntax only. */
+int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta **ret, NvError **reterr);
+
+/* Parses a standalone document whose root is our element (virDomainGetMetadata's output). */
+int nv_nested_meta_parse_string(const char *xml, size_t len, NvNestedMeta **ret, NvError **reterr);
+
+/* Fills the defaults: policy required/fail/fail, object path. */
+void nv_nested_meta_post_parse(NvNestedMeta *m);
+
+/* Checks meaning: absolute paths, D-Bus names, hash, counts. */
+int nv_nested_meta_validate(const NvNestedMeta *m, NvError **reterr);
+
+/*
+ * Formats m.  With prefix, elements carry the nestvirt: prefix and the root
+ * declares the namespace (as in a domain's XML); without, the XML is
+ * un-namespaced, which is what virDomainSetMetadata wants (it applies the
+ * namespace itself).  Indented by indent spaces.  *ret is freed with free().
+ */
+int nv_nested_meta_format(const NvNestedMeta *m, bool prefix, unsigned indent, char **ret, NvError **reterr);
+
+/* Makes state the current reference and pushes the old one to previous (dropping the oldest). */
+int nv_nested_meta_push_state(NvNestedMeta *m, const NvStateRef *state);
