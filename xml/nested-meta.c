@@ -154,14 +154,29 @@ int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta **ret, NvError **ret
         return 0;
 }
 
+/* Puts every un-namespaced element below node into ns. */
+static void adopt_namespace(xmlNodePtr node, xmlNsPtr ns) {
+        for (xmlNodePtr n = node; n; n = n->next)
+                if (n->type == XML_ELEMENT_NODE) {
+                        if (!n->ns)
+                                xmlSetNs(n, ns);
+                        adopt_namespace(n->children, ns);
+                }
+}
+
 int nv_nested_meta_parse_string(const char *xml, size_t len, NvNestedMeta **ret, NvError **reterr) {
         _cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
+        xmlNodePtr root;
         int r;
 
         r = nv_xml_read(xml, len, "nestvirt metadata", &doc, reterr);
         if (r < 0)
                 return r;
-        return nv_nested_meta_parse_node(xmlDocGetRootElement(doc), ret, reterr);
+        root = xmlDocGetRootElement(doc);
+        /* virDomainGetMetadata returns our element with the namespace stripped. */
+        if (root && !root->ns)
+                adopt_namespace(root, xmlNewNs(root, (const xmlChar *) NV_META_NAMESPACE, NULL));
+        return nv_nested_meta_parse_node(root, ret, reterr);
 }
 
 void nv_nested_meta_post_parse(NvNestedMeta *m) {

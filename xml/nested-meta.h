@@ -87,7 +87,11 @@ int nv_on_problem_from_string(const char *s);
 /* Parses our element (node must be <nested> in NV_META_NAMESPACE). Syntax only. */
 int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta **ret, NvError **reterr);
 
-/* Parses a standalone document whose root is our element (virDomainGetMetadata's output). */
+/*
+ * Parses a standalone document whose root is our element.  An
+ * un-namespaced root (what virDomainGetMetadata returns) is taken to be in
+ * our namespace.
+ */
 int nv_nested_meta_parse_string(const char *xml, size_t len, NvNestedMeta **ret, NvError **reterr);
 
 /* Fills the defaults: policy required/fail/fail, object path. */

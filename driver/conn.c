@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libvirt's public API, and nothing else of libvirt. */
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+
+struct NvConn {
+        virConnectPtr conn;
+        NvConnEventFunc func;
+        void *userdata;
+        int cb_lifecycle, cb_metadata;
+};
+
+/* libvirt prints every error to stderr by default; ours go through NvError. */
+static void silent(void *userdata, virErrorPtr err) {
+        (void) userdata;
+        (void) err;
+}
+
+static int libvirt_error(NvError **reterr, int code, const char *what) {
+        const char *msg = virGetLastErrorMessage();
+
+        return nv_error_set(reterr, code, "%s: %s", what, msg ? msg : _("unknown libvirt error"));
+}
+
+/* libvirt's default event loop may be registered only once per process. */
+static pthread_once_t event_once = PTHREAD_ONCE_INIT;
+static int event_impl_result;
+static void register_event_impl(void) {
+        event_impl_result = virEventRegisterDefaultImpl();
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
+        NvConn *c = opaque;
+
+        (void) conn;
+        (void) detail;
+        c->func(virDomainGetName(dom), "lifecycle", event, c->userdata);
+        return 0;
+}
+
+static void on_metadata(virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri, void *opaque) {
+        NvConn *c = opaque;
+
+        (void) conn;
+        if (type != VIR_DOMAIN_METADATA_ELEMENT || (nsuri && strcmp(nsuri, NV_META_NAMESPACE) == 0))
+                c->func(virDomainGetName(dom), "metadata", type, c->userdata);
+}
+
+static int register_events(NvConn *c, NvError **reterr) {
+        c->cb_lifecycle = virConnectDomainEventRegisterAny(c->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                           VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), c, NULL);
+        c->cb_metadata = virConnectDomainEventRegisterAny(c->conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                                                          VIR_DOMAIN_EVENT_CALLBACK(on_metadata), c, NULL);
+        if (c->cb_lifecycle < 0 || c->cb_metadata < 0)
+                return libvirt_error(reterr, -EIO, _("Cannot register for domain events"));
+        return 0;
+}
+
+int nv_conn_open(const char *uri, NvConnEventFunc func, void *userdata, NvConn **ret, NvError **reterr) {
+        _cleanup_(nv_conn_freep) NvConn *c = calloc(1, sizeof(NvConn));
+
+        if (!c)
+                return -ENOMEM;
+        c->cb_lifecycle = c->cb_metadata = -1;
+        virSetErrorFunc(NULL, silent);
+        if (func) {
+                pthread_once(&event_once, register_event_impl);
+                if (event_impl_result < 0)
+                        return libvirt_error(reterr, -EIO, _("Cannot start libvirt's event loop"));
+        }
+        c->conn = virConnectOpen(uri);
+        if (!c->conn)
+                return libvirt_error(reterr, -ECONNREFUSED, _("Cannot connect to libvirt"));
+        c->func = func;
+        c->userdata = userdata;
+        if (func && register_events(c, reterr) < 0)
+                return -EIO;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+NvConn *nv_conn_free(NvConn *c) {
+        if (!c)
+                return NULL;
+        if (c->conn) {
+                if (c->cb_lifecycle >= 0)
+                        virConnectDomainEventDeregisterAny(c->conn, c->cb_lifecycle);
+                if (c->cb_metadata >= 0)
+                        virConnectDomainEventDeregisterAny(c->conn, c->cb_metadata);
+                virConnectClose(c->conn);
+        }
+        free(c);
+        return NULL;
+}
+
+char *nv_conn_uri(NvConn *c) {
+        return virConnectGetURI(c->conn);
+}
+
+static void timeout_noop(int timer, void *opaque) {
+        (void) timer;
+        (void) opaque;
+}
+
+int nv_conn_run_events(NvConn *c, int timeout_ms, NvError **reterr) {
+        int t = virEventAddTimeout(timeout_ms, timeout_noop, NULL, NULL), r;
+
+        (void) c;
+        /* The timeout only bounds the wait; one iteration dispatches what is ready. */
+        r = virEventRunDefaultImpl();
+        if (t >= 0)
+                virEventRemoveTimeout(t);
+        return r < 0 ? libvirt_error(reterr, -EIO, _("libvirt's event loop failed")) : 0;
+}
+
+static int entry_from_domain(virDomainPtr dom, NvDomainEntry *e, NvError **reterr) {
+        _cleanup_free_ char *xml = virDomainGetXMLDesc(dom, 0);
+        int active, r;
+
+        if (!xml)
+                return libvirt_error(reterr, -EIO, virDomainGetName(dom));
+        active = virDomainIsActive(dom);
+        if (active < 0)
+                return libvirt_error(reterr, -EIO, virDomainGetName(dom));
+        r = nv_domain_def_parse(xml, strlen(xml), &e->def, reterr);
+        if (r < 0)
+                return r;
+        e->active = active == 1;
+        return 0;
+}
+
+static int by_name(const void *a, const void *b) {
+        return strcmp(((const NvDomainEntry *) a)->def->name, ((const NvDomainEntry *) b)->def->name);
+}
+
+void nv_domain_entries_free(NvDomainEntry *e, size_t n) {
+        for (size_t i = 0; e && i < n; i++)
+                nv_domain_def_free(e[i].def);
+        free(e);
+}
+
+int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvError **reterr) {
+        unsigned flags = all ? 0 : VIR_CONNECT_LIST_DOMAINS_ACTIVE;
+        virDomainPtr *doms = NULL;
+        NvDomainEntry *e;
+        int n, r = 0;
+
+        n = virConnectListAllDomains(c->conn, &doms, flags);
+        if (n < 0)
+                return libvirt_error(reterr, -EIO, _("Cannot list domains"));
+        e = calloc((size_t) n + 1, sizeof(*e));
+        for (int i = 0; i < n; i++) {
+                if (e && r >= 0)
+                        r = entry_from_domain(doms[i], &e[i], reterr);
+                virDomainFree(doms[i]);
+        }
+        free(doms);
+        if (!e || r < 0) {
+                nv_domain_entries_free(e, (size_t) n);
+                return e ? r : -ENOMEM;
+        }
+        qsort(e, (size_t) n, sizeof(*e), by_name);
+        *ret = e;
+        *ret_n = (size_t) n;
+        return 0;
+}
+
+static virDomainPtr lookup(NvConn *c, const char *name, NvError **reterr) {
+        virDomainPtr dom = virDomainLookupByName(c->conn, name);
+
+        if (!dom)
+                dom = virDomainLookupByUUIDString(c->conn, name);
+        if (!dom)
+                nv_error_set(reterr, -ENOENT, _("Domain '%s' not found."), name);
+        return dom;
+}
+
+int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError **reterr) {
+        virDomainPtr dom = lookup(c, name, reterr);
+        NvDomainEntry e = {};
+        int r;
+
+        if (!dom)
+                return -ENOENT;
+        r = entry_from_domain(dom, &e, reterr);
+        virDomainFree(dom);
+        if (r >= 0)
+                *ret = e;
+        return r;
+}
+
+int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsigned affect, NvError **reterr) {
+        _cleanup_free_ char *xml = NULL;
+        virDomainPtr dom;
+        int r;
+
+        /* Un-namespaced XML: libvirt applies the namespace and the prefix itself. */
+        if (meta && (r = nv_nested_meta_format(meta, /* prefix= */ false, 0, &xml, reterr)) < 0)
+                return r;
+        dom = lookup(c, name, reterr);
+        if (!dom)
+                return -ENOENT;
+        r = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, NV_META_PREFIX, NV_META_NAMESPACE, affect);
+        /* Before virDomainFree(), which resets libvirt's last error. */
+        if (r < 0)
+                r = libvirt_error(reterr, -EIO, _("Cannot write the nestvirt metadata"));
+        virDomainFree(dom);
+        return r < 0 ? r : 0;
+}
+
+int nv_conn_get_meta(NvConn *c, const char *name, unsigned affect, NvNestedMeta **ret, NvError **reterr) {
+        _cleanup_free_ char *xml = NULL;
+        NvNestedMeta *m = NULL;
+        virDomainPtr dom;
+        virErrorPtr err;
+        int r;
+
+        dom = lookup(c, name, reterr);
+        if (!dom)
+                return -ENOENT;
+        xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, affect);
+        if (!xml) {
+                /* Read the error before virDomainFree() resets it. */
+                err = virGetLastError();
+                r = err && err->code == VIR_ERR_NO_DOMAIN_METADATA
+                            ? 0
+                            : libvirt_error(reterr, -EIO, _("Cannot read the nestvirt metadata"));
+                virDomainFree(dom);
+                if (r == 0)
+                        *ret = NULL;
+                return r;
+        }
+        virDomainFree(dom);
+        r = nv_nested_meta_parse_string(xml, strlen(xml), &m, reterr);
+        if (r >= 0) {
+                nv_nested_meta_post_parse(m);
+                r = nv_nested_meta_validate(m, reterr);
+        }
+        if (r < 0) {
+                nv_nested_meta_free(m);
+                return nv_error_wrap(reterr, r, _("Domain '%s'"), name);
+        }
+        *ret = m;
+        return 0;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The libvirt connection, through libvirt's public client API only:
+ * listing domains, reading their XML, our metadata element (live and
+ * config), and lifecycle / metadata events through libvirt's event loop.
+ * Works the same on qemu:///system and on the test driver (test:///...).
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "domain-def.h"
+
+typedef struct NvConn NvConn;
+
+typedef struct NvDomainEntry {
+        NvDomainDef *def;
+        bool active; /* running or paused */
+} NvDomainEntry;
+
+/* Modification impact for metadata: libvirt's VIR_DOMAIN_AFFECT_* values. */
+#define NV_AFFECT_CURRENT 0u
+#define NV_AFFECT_LIVE 1u
+#define NV_AFFECT_CONFIG 2u
+
+/* Event callback: kind is "lifecycle" or "metadata"; detail is libvirt's event code. */
+typedef void (*NvConnEventFunc)(const char *domain, const char *kind, int detail, void *userdata);
+
+/*
+ * Opens uri (NULL: $LIBVIRT_DEFAULT_URI, else libvirt's default).  With
+ * events, libvirt's default event loop is registered first (once per
+ * process) and lifecycle and metadata events go to func.  libvirt's own
+ * error printing is silenced: errors come back in *reterr.
+ */
+int nv_conn_open(const char *uri, NvConnEventFunc func, void *userdata, NvConn **ret, NvError **reterr);
+NvConn *nv_conn_free(NvConn *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NvConn *, nv_conn_free);
+
+/* The URI libvirt actually connected to; free() it. */
+char *nv_conn_uri(NvConn *c);
+
+/* Runs one iteration of libvirt's event loop (waits up to timeout_ms for an event). */
+int nv_conn_run_events(NvConn *c, int timeout_ms, NvError **reterr);
+
+/* Domains sorted by name; inactive ones only with all.  Free with nv_domain_entries_free(). */
+int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvError **reterr);
+void nv_domain_entries_free(NvDomainEntry *e, size_t n);
+
+/* One domain by name or UUID. */
+int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError **reterr);
+
+/*
+ * Writes our element (formatted from meta) into the domain's metadata with
+ * the given NV_AFFECT_* flags; NULL meta removes it.
+ */
+int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsigned affect, NvError **reterr);
+
+/*
+ * Reads our element (live when affect is NV_AFFECT_LIVE, config when
+ * NV_AFFECT_CONFIG).  Returns 0 and NULL in *ret if the domain has none.
+ */
+int nv_conn_get_meta(NvConn *c, const char *name, unsigned affect, NvNestedMeta **ret, NvError **reterr);

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The libvirt connection against libvirt's own test driver
+ * (test:///ABSPATH/node.xml, a private copy per connection): listing,
+ * reading domain XML, our metadata written live and config and read back,
+ * the metadata-change event through libvirt's event loop, and errors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "helpers.h"
+#include "nested-state.h"
+
+static char uri[4096];
+
+typedef struct Seen {
+        char domain[64];
+        char kind[16];
+        unsigned n;
+} Seen;
+
+static void on_event(const char *domain, const char *kind, int detail, void *userdata) {
+        Seen *s = userdata;
+
+        (void) detail;
+        snprintf(s->domain, sizeof(s->domain), "%s", domain);
+        snprintf(s->kind, sizeof(s->kind), "%s", kind);
+        s->n++;
+}
+
+static void test_list(void **state) {
+        NvConn *c = NULL;
+        NvDomainEntry *e = NULL;
+        size_t n;
+
+        (void) state;
+        assert_int_equal(nv_conn_open(uri, NULL, NULL, &c, NULL), 0);
+        assert_int_equal(nv_conn_list(c, true, &e, &n, NULL), 0);
+        assert_int_equal(n, 5);
+        assert_string_equal(e[0].def->name, "host-model-new"); /* sorted by name */
+        assert_string_equal(e[2].def->name, "plain-off");
+        assert_false(e[2].active);
+        nv_domain_entries_free(e, n);
+        assert_int_equal(nv_conn_list(c, false, &e, &n, NULL), 0);
+        assert_int_equal(n, 4);
+        nv_domain_entries_free(e, n);
+        nv_conn_free(c);
+}
+
+static void test_get_domain_and_meta(void **state) {
+        NvDomainEntry d = {};
+        NvNestedMeta *m = NULL;
+        NvError *err = NULL;
+        NvConn *c = NULL;
+
+        (void) state;
+        assert_int_equal(nv_conn_open(uri, NULL, NULL, &c, NULL), 0);
+        assert_int_equal(nv_conn_get_domain(c, "5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02", &d, NULL), 0);
+        assert_string_equal(d.def->name, "vmx-custom");
+        assert_int_equal(d.def->vcpus_current, 2);
+        nv_domain_def_free(d.def);
+        assert_int_equal(nv_conn_get_meta(c, "svm-passthrough", NV_AFFECT_LIVE, &m, NULL), 0);
+        assert_non_null(m);
+        assert_true(m->has_state);
+        assert_int_equal(m->state.vcpus, 4);
+        assert_int_equal(m->n_previous, 2);
+        m = nv_nested_meta_free(m);
+        assert_int_equal(nv_conn_get_meta(c, "host-model-new", NV_AFFECT_LIVE, &m, NULL), 0);
+        assert_null(m); /* no metadata yet is not an error */
+        assert_int_equal(nv_conn_get_domain(c, "no-such-vm", &d, &err), -ENOENT);
+        assert_string_equal(err->message, "Domain 'no-such-vm' not found.");
+        nv_error_free(err);
+        nv_conn_free(c);
+}
+
+/* Write live and config, read both back, see the event, then remove. */
+static void test_set_meta_and_event(void **state) {
+        NvNestedMeta *m = nv_nested_meta_new(), *back = NULL;
+        NvStateRef s = { .path = (char *) "/var/lib/nestvirt/host-model-new/1.nvstate",
+                         .sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                         .vendor = NV_FORMAT_SVM, .vcpus = 2, .time = "2026-11-23T12:00:00Z" };
+        NvDomainEntry d = {};
+        Seen seen = {};
+        NvConn *c = NULL;
+
+        (void) state;
+        assert_int_equal(nv_conn_open(uri, on_event, &seen, &c, NULL), 0);
+        m->socket = strdup("/run/nestvirt/host-model-new.sock");
+        assert_int_equal(nv_nested_meta_push_state(m, &s), 0);
+        nv_nested_meta_post_parse(m);
+        assert_int_equal(nv_conn_set_meta(c, "host-model-new", m, NV_AFFECT_LIVE | NV_AFFECT_CONFIG, NULL), 0);
+        for (int i = 0; i < 20 && seen.n == 0; i++)
+                assert_int_equal(nv_conn_run_events(c, 50, NULL), 0);
+        assert_true(seen.n >= 1);
+        assert_string_equal(seen.domain, "host-model-new");
+        assert_string_equal(seen.kind, "metadata");
+        for (unsigned affect = NV_AFFECT_LIVE; affect <= NV_AFFECT_CONFIG; affect++) {
+                assert_int_equal(nv_conn_get_meta(c, "host-model-new", affect, &back, NULL), 0);
+                assert_non_null(back);
+                assert_string_equal(back->state.path, s.path);
+                assert_string_equal(back->socket, "/run/nestvirt/host-model-new.sock");
+                back = nv_nested_meta_free(back);
+        }
+        /* The domain's XML carries it too, under our prefix. */
+        assert_int_equal(nv_conn_get_domain(c, "host-model-new", &d, NULL), 0);
+        assert_non_null(d.def->meta);
+        assert_string_equal(d.def->meta->state.sha256, s.sha256);
+        nv_domain_def_free(d.def);
+        assert_int_equal(nv_conn_set_meta(c, "host-model-new", NULL, NV_AFFECT_LIVE | NV_AFFECT_CONFIG, NULL), 0);
+        assert_int_equal(nv_conn_get_meta(c, "host-model-new", NV_AFFECT_LIVE, &back, NULL), 0);
+        assert_null(back);
+        nv_nested_meta_free(m);
+        nv_conn_free(c);
+}
+
+static void test_bad_uri(void **state) {
+        NvError *err = NULL;
+        NvConn *c = NULL;
+
+        (void) state;
+        assert_true(nv_conn_open("test:///nonexistent/node.xml", NULL, NULL, &c, &err) < 0);
+        assert_non_null(strstr(err->message, "Cannot connect to libvirt"));
+        nv_error_free(err);
+}
+
+int main(int argc, char **argv) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_list),
+                cmocka_unit_test(test_get_domain_and_meta),
+                cmocka_unit_test(test_set_meta_and_event),
+                cmocka_unit_test(test_bad_uri),
+        };
+
+        if (argc < 2) {
+                fprintf(stderr, "usage: test-conn ABSOLUTE-NODE.XML\n");
+                return 2;
+        }
+        snprintf(uri, sizeof(uri), "test://%s", argv[1]);
+        return cmocka_run_group_tests_name("libvirt connection (test driver)", tests, NULL, NULL);
+}
