@@ -5,6 +5,8 @@
 set -u
 NESTVIRT=$1
 DATA=$2
+NODE=$3     # data/examples/node.xml, absolute
+XMLIN=$4    # tests/xml2xml-in
 fails=0 passes=0
 
 check() { # name, then a command that must succeed
@@ -121,6 +123,53 @@ check "inspect short raw blob explains" contains "$err" "neither a snapshot nor 
 ln -s "$SNAP/good.nvstate" "$tmp/link"
 err=$("$NESTVIRT" inspect "$tmp/link" 2>&1)
 check "inspect refuses symlink" contains "$err" "symbolic link"
+
+# Domains through libvirt's test driver (a private copy of node.xml per run).
+URI="test://$NODE"
+export NESTVIRT_HOST_ROOT=$DATA/host-amd
+out=$("$NESTVIRT" -c "$URI" list); rc=$?
+check "list exits 0" test $rc -eq 0
+check "list shows the svm domain and its state" contains "$out" " svm-passthrough      running   svm     /var/lib/nestvirt/svm-passthrough/3.nvstate"
+check "list hides shut-off domains" not_contains "$out" "plain-off"
+out=$(LIBVIRT_DEFAULT_URI=$URI "$NESTVIRT" list --all --json)
+check "list --all --json via LIBVIRT_DEFAULT_URI" python3 -c '
+import json, sys
+doms = {d["name"]: d for d in json.loads(sys.argv[1])}
+assert len(doms) == 5 and doms["plain-off"]["active"] is False
+assert doms["vmx-custom"]["nested"] == "none" and "AMD" in doms["vmx-custom"]["nested_reason"]
+assert doms["svm-passthrough"]["state"]["vcpus"] == 4
+assert doms["host-model-new"]["state"] is None' "$out"
+out=$("$NESTVIRT" -c "$URI" dominfo vmx-custom --json)
+check "dominfo --json" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["name"] == "vmx-custom" and d["uuid"] == "5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02"
+assert d["vcpus"] == 8 and d["vcpus_current"] == 2 and d["cpu_mode"] == "custom" and d["cpu_model"] == "Skylake-Client"
+assert d["features"] == {"vmx": "require", "svm": "disable"}
+assert d["nested"] == "none" and d["state"] is None
+assert d["vmm"] == {"transport": "bus", "bus": "system", "name": "com.example.Vmm.vmx_custom", "path": "/org/nestvirt/Vmm1"}
+assert d["policy"] == {"nested": "optional", "on_missing": "continue", "on_incompatible": "fail"}' "$out"
+out=$(NESTVIRT_HOST_ROOT=$DATA/host-intel-off "$NESTVIRT" -c "$URI" dominfo vmx-custom)
+check "dominfo reason: nested off on Intel" contains "$out" "nested_reason    the kvm module's nested parameter is off on this host"
+err=$("$NESTVIRT" -c "$URI" dominfo nope 2>&1); rc=$?
+check "dominfo unknown domain" contains "$err" "error: Domain 'nope' not found."
+check "dominfo unknown domain exits 1" test $rc -eq 1
+err=$("$NESTVIRT" -c test:///no/such/node.xml list 2>&1); rc=$?
+check "bad URI explained" contains "$err" "error: Cannot connect to libvirt"
+
+out=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough --dest-caps "$XMLIN/caps-amd.xml"); rc=$?
+check "migrate-check to a like host exits 0" test $rc -eq 0
+check "migrate-check says ok" contains "$out" "ok: same vendor, nested enabled, KVM_CAP_NESTED_STATE 4224 fits"
+out=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough --dest-caps "$XMLIN/caps-intel-escaped.xml"); rc=$?
+check "migrate-check to Intel exits 1" test $rc -eq 1
+check "migrate-check names the vendor" contains "$out" "the destination CPU is vmx; the domain's nested state is svm"
+check "migrate-check names the capability" contains "$out" "KVM_CAP_NESTED_STATE is 0"
+check "migrate-check counts problems" contains "$out" "2 problem(s)"
+err=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough 2>&1); rc=$?
+check "migrate-check needs --dest-caps" contains "$err" "needs --dest-caps FILE"
+out=$("$NESTVIRT" -c "$URI" capabilities --domains)
+check "capabilities --domains" contains "$out" "vmx-custom           none NOT SUPPORTED, nested required (the domain asks for vmx but this host is AMD (svm))"
+unset NESTVIRT_HOST_ROOT
 
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]

@@ -5,6 +5,7 @@
  * reading domain XML, our metadata written live and config and read back,
  * the metadata-change event through libvirt's event loop, and errors.
  */
+#include <libvirt/libvirt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,30 @@ static void test_set_meta_and_event(void **state) {
         nv_conn_free(c);
 }
 
+/* test:///default is shared within a process: a second, raw connection pauses its domain. */
+static void test_lifecycle_event(void **state) {
+        Seen seen = {};
+        NvConn *c = NULL;
+        virConnectPtr raw;
+        virDomainPtr dom;
+
+        (void) state;
+        assert_int_equal(nv_conn_open("test:///default", on_event, &seen, &c, NULL), 0);
+        raw = virConnectOpen("test:///default");
+        assert_non_null(raw);
+        dom = virDomainLookupByName(raw, "test");
+        assert_non_null(dom);
+        assert_int_equal(virDomainSuspend(dom), 0);
+        for (int i = 0; i < 20 && seen.n == 0; i++)
+                assert_int_equal(nv_conn_run_events(c, 50, NULL), 0);
+        assert_string_equal(seen.kind, "lifecycle");
+        assert_string_equal(seen.domain, "test");
+        assert_int_equal(virDomainResume(dom), 0);
+        virDomainFree(dom);
+        virConnectClose(raw);
+        nv_conn_free(c);
+}
+
 static void test_bad_uri(void **state) {
         NvError *err = NULL;
         NvConn *c = NULL;
@@ -130,6 +155,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_list),
                 cmocka_unit_test(test_get_domain_and_meta),
                 cmocka_unit_test(test_set_meta_and_event),
+                cmocka_unit_test(test_lifecycle_event),
                 cmocka_unit_test(test_bad_uri),
         };
 

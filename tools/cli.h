@@ -7,6 +7,7 @@
 #include "error.h"
 
 typedef struct Cli {
+        const char *uri; /* -c/--connect; NULL: $LIBVIRT_DEFAULT_URI or libvirt's default */
         bool json;
         bool force_sim;
 } Cli;
@@ -18,6 +19,9 @@ int cmd_inspect(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_verify(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_pack(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_unpack(Cli *cli, int argc, char **argv, NvError **reterr);
+int cmd_list(Cli *cli, int argc, char **argv, NvError **reterr);
+int cmd_dominfo(Cli *cli, int argc, char **argv, NvError **reterr);
+int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr);
 
 /* Prints "error: MESSAGE" on stderr, virsh-style. */
 void cli_print_error(const char *msg);

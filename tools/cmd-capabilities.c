@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli-backend.h"
+#include "cli-domain.h"
 #include "cli.h"
 #include "host-caps.h"
 
@@ -22,7 +23,63 @@ static const char *nested_verdict(const NvHostInfo *h) {
         return NULL;
 }
 
-static int print_json(const NvHostInfo *h) {
+/* Whether the domain's XML insists on nesting: a required/forced vmx or svm, or our policy. */
+static bool domain_requires(const NvDomainDef *d) {
+        for (int v = 0; v < 2; v++)
+                if (d->feature[v] == NV_FEATURE_REQUIRE || d->feature[v] == NV_FEATURE_FORCE)
+                        return true;
+        return d->meta && d->meta->nested == NV_NESTED_POLICY_REQUIRED;
+}
+
+/* The per-domain view: does this host give each domain what its XML asks? */
+static json_object *domains_json(Cli *cli, const NvHostInfo *h, NvError **reterr) {
+        _cleanup_(nv_conn_freep) NvConn *conn = NULL;
+        NvDomainEntry *e = NULL;
+        json_object *arr;
+        size_t n;
+
+        if (nv_conn_open(cli->uri, NULL, NULL, &conn, reterr) < 0 || nv_conn_list(conn, true, &e, &n, reterr) < 0)
+                return NULL;
+        arr = json_object_new_array();
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = json_object_new_object();
+                const char *why;
+                int mode = nv_domain_def_nested_mode(e[i].def, h, &why);
+                bool required = domain_requires(e[i].def);
+
+                json_object_object_add(o, "name", json_object_new_string(e[i].def->name));
+                json_object_object_add(o, "requires_nested", json_object_new_boolean(required));
+                json_object_object_add(o, "nested", json_object_new_string(mode >= 0 ? nv_format_to_string(mode) : "none"));
+                json_object_object_add(o, "supported", json_object_new_boolean(mode >= 0 || !required));
+                json_object_object_add(o, "reason", json_object_new_string(why));
+                /* Running nested is one thing; saving its state needs the capability too. */
+                json_object_object_add(o, "state_saveable",
+                                       json_object_new_boolean(mode >= 0 && (uint32_t) h->nested_state_max >= nv_format_max_size(mode)));
+                json_object_array_add(arr, o);
+        }
+        nv_domain_entries_free(e, n);
+        return arr;
+}
+
+static void print_domains_text(json_object *arr) {
+        printf(_("\nDomains on this connection:\n"));
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                json_object *d = json_object_array_get_idx(arr, i);
+                bool ok = json_object_get_boolean(json_object_object_get(d, "supported"));
+
+                bool nested = strcmp(json_object_get_string(json_object_object_get(d, "nested")), "none") != 0;
+
+                printf("  %-20s %-4s %s%s%s (%s)\n", json_object_get_string(json_object_object_get(d, "name")),
+                       json_object_get_string(json_object_object_get(d, "nested")), ok ? _("supported") : _("NOT SUPPORTED"),
+                       json_object_get_boolean(json_object_object_get(d, "requires_nested")) ? _(", nested required") : "",
+                       nested && !json_object_get_boolean(json_object_object_get(d, "state_saveable"))
+                               ? _(", but its nested state cannot be saved here")
+                               : "",
+                       json_object_get_string(json_object_object_get(d, "reason")));
+        }
+}
+
+static int print_json(const NvHostInfo *h, json_object *domains) {
         json_object *o = json_object_new_object();
         const char *why = nested_verdict(h);
 
@@ -36,6 +93,8 @@ static int print_json(const NvHostInfo *h) {
         json_object_object_add(o, "backend", json_object_new_string(h->backend));
         json_object_object_add(o, "nested_available", json_object_new_boolean(why == NULL));
         json_object_object_add(o, "nested_unavailable_reason", why ? json_object_new_string(why) : NULL);
+        if (domains)
+                json_object_object_add(o, "domains", json_object_get(domains));
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
         return 0;
@@ -67,22 +126,27 @@ int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
                 { "json", no_argument, NULL, 'j' },
                 { "xml", no_argument, NULL, 'x' },
                 { "sim", no_argument, NULL, 's' },
+                { "domains", no_argument, NULL, 'd' },
                 {},
         };
         _cleanup_(nv_kvm_freep) NvKvm *kvm = NULL;
+        json_object *domains = NULL;
+        bool with_domains = false;
         _cleanup_free_ char *xml = NULL;
         NvHostInfo host;
         bool as_xml = false;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "hjxs", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hjxsd", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        printf(_("Usage: nestvirt capabilities [--json|--xml] [--sim]\n"
+                        printf(_("Usage: nestvirt [-c URI] capabilities [--json|--xml] [--domains] [--sim]\n"
                                  "Show the host's CPU vendor, the kvm module's nested parameter, the\n"
                                  "KVM_CAP_NESTED_STATE value and the kernel release.\n\n"
                                  "  --json   print a JSON object\n"
                                  "  --xml    print the capabilities document another host's migrate-check reads\n"
+                                 "  --domains  add whether this host gives each domain of the connection\n"
+                                 "           the nested virtualization its XML asks for\n"
                                  "  --sim    describe the simulated KVM instead of /dev/kvm\n"));
                         return 0;
                 case 'j':
@@ -90,6 +154,9 @@ int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
                         break;
                 case 'x':
                         as_xml = true;
+                        break;
+                case 'd':
+                        with_domains = true;
                         break;
                 case 's':
                         cli->force_sim = true;
@@ -102,14 +169,21 @@ int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return nv_error_set(reterr, -EINVAL, _("Unexpected argument '%s'."), argv[optind]);
         if (as_xml && cli->json)
                 return nv_error_set(reterr, -EINVAL, _("--json and --xml exclude each other."));
+        if (as_xml && with_domains)
+                return nv_error_set(reterr, -EINVAL, _("--xml describes the host only; --domains goes with text or --json."));
         if (cli->force_sim)
                 r = cli_open_backend(true, -1, &kvm, &host, reterr);
         else
                 r = nv_host_probe(cli_host_root(), NULL, &host, reterr);
         if (r < 0)
                 return r;
-        if (cli->json)
-                return print_json(&host);
+        if (with_domains && !(domains = domains_json(cli, &host, reterr)))
+                return reterr && *reterr ? (*reterr)->code : -EIO;
+        if (cli->json) {
+                r = print_json(&host, domains);
+                json_object_put(domains);
+                return r;
+        }
         if (as_xml) {
                 r = nv_host_caps_format(&host, &xml, reterr);
                 if (r >= 0)
@@ -117,5 +191,8 @@ int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return r;
         }
         print_text(&host);
+        if (domains)
+                print_domains_text(domains);
+        json_object_put(domains);
         return 0;
 }

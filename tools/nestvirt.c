@@ -18,6 +18,9 @@ static const struct {
         const char *summary;
 } commands[] = {
         { "capabilities", cmd_capabilities, N_("Show what this host can do for nested virtualization") },
+        { "list", cmd_list, N_("List domains with their nested mode and saved state") },
+        { "dominfo", cmd_dominfo, N_("Show everything nestvirt knows about one domain") },
+        { "migrate-check", cmd_migrate_check, N_("Check whether a domain's nested state can move to another host") },
         { "demo", cmd_demo, N_("Capture and restore nested state of a small VM, and show what happened") },
         { "inspect", cmd_inspect, N_("Show a snapshot file or raw blob") },
         { "verify", cmd_verify, N_("Check a snapshot file or raw blob against the kernel's rules") },
@@ -34,6 +37,8 @@ static void help(void) {
                  "Keep nested virtualization state (KVM_GET/SET_NESTED_STATE) across save,\n"
                  "restore and migration.\n\n"
                  "Options:\n"
+                 "  -c, --connect URI  libvirt URI (default: $LIBVIRT_DEFAULT_URI, else libvirt's\n"
+                 "                     default; test:///default needs no daemon)\n"
                  "  -h, --help       show this help and exit\n"
                  "  -V, --version    show the version and exit\n\n"
                  "Commands:\n"));
@@ -42,8 +47,9 @@ static void help(void) {
         printf(_("\nRun 'nestvirt COMMAND --help' for a command's options.\n"));
 }
 
-static int parse_global(int argc, char **argv) {
+static int parse_global(int argc, char **argv, Cli *cli) {
         static const struct option opts[] = {
+                { "connect", required_argument, NULL, 'c' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
@@ -51,8 +57,11 @@ static int parse_global(int argc, char **argv) {
         int c;
 
         /* '+': stop at the command name, the rest is the command's. */
-        while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) >= 0) {
                 switch (c) {
+                case 'c':
+                        cli->uri = optarg;
+                        break;
                 case 'h':
                         help();
                         return 0;
@@ -73,7 +82,7 @@ int main(int argc, char **argv) {
 
         setlocale(LC_ALL, "");
         bindtextdomain("nestvirt", LOCALEDIR);
-        r = parse_global(argc, argv);
+        r = parse_global(argc, argv, &cli);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         if (optind >= argc) {

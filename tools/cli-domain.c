@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Host facts and the JSON view of a domain, shared by list, dominfo and capabilities. */
+#include "cli-backend.h"
+#include "cli-domain.h"
+#include "nested-state.h"
+
+int cli_host_facts(Cli *cli, NvHostInfo *ret, NvError **reterr) {
+        _cleanup_(nv_kvm_freep) NvKvm *kvm = NULL;
+
+        if (!cli->force_sim)
+                return nv_host_probe(cli_host_root(), NULL, ret, reterr);
+        return cli_open_backend(true, -1, &kvm, ret, reterr);
+}
+
+json_object *cli_state_json(const NvStateRef *s) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "path", json_object_new_string(s->path));
+        json_object_object_add(o, "sha256", json_object_new_string(s->sha256));
+        json_object_object_add(o, "vendor", json_object_new_string(nv_format_to_string(s->vendor)));
+        json_object_object_add(o, "vcpus", json_object_new_int64(s->vcpus));
+        json_object_object_add(o, "time", json_object_new_string(s->time));
+        return o;
+}
+
+static json_object *meta_json(const NvNestedMeta *m, json_object *o) {
+        json_object *vmm = json_object_new_object(), *policy = json_object_new_object(), *prev = json_object_new_array();
+
+        json_object_object_add(vmm, "transport", json_object_new_string(nv_vmm_transport_to_string(m->transport)));
+        if (m->socket)
+                json_object_object_add(vmm, "socket", json_object_new_string(m->socket));
+        if (m->bus_name) {
+                json_object_object_add(vmm, "bus", json_object_new_string(nv_bus_type_to_string(m->bus)));
+                json_object_object_add(vmm, "name", json_object_new_string(m->bus_name));
+                json_object_object_add(vmm, "path", json_object_new_string(m->object_path));
+        }
+        json_object_object_add(policy, "nested", json_object_new_string(nv_nested_policy_to_string(m->nested)));
+        json_object_object_add(policy, "on_missing", json_object_new_string(nv_on_problem_to_string(m->on_missing)));
+        json_object_object_add(policy, "on_incompatible", json_object_new_string(nv_on_problem_to_string(m->on_incompatible)));
+        for (size_t i = 0; i < m->n_previous; i++)
+                json_object_array_add(prev, cli_state_json(&m->previous[i]));
+        json_object_object_add(o, "vmm", vmm);
+        json_object_object_add(o, "policy", policy);
+        json_object_object_add(o, "previous", prev);
+        return o;
+}
+
+json_object *cli_domain_json(const NvDomainEntry *e, const NvHostInfo *host) {
+        const NvDomainDef *d = e->def;
+        json_object *o = json_object_new_object(), *features = json_object_new_object();
+        const char *why;
+        int mode = nv_domain_def_nested_mode(d, host, &why);
+
+        json_object_object_add(o, "name", json_object_new_string(d->name));
+        json_object_object_add(o, "uuid", json_object_new_string(d->uuid));
+        json_object_object_add(o, "active", json_object_new_boolean(e->active));
+        json_object_object_add(o, "vcpus", json_object_new_int64(d->vcpus));
+        json_object_object_add(o, "vcpus_current", json_object_new_int64(d->vcpus_current));
+        json_object_object_add(o, "cpu_mode", json_object_new_string(nv_cpu_mode_to_string(d->cpu_mode)));
+        json_object_object_add(o, "cpu_model", d->cpu_model ? json_object_new_string(d->cpu_model) : NULL);
+        for (int v = 0; v < 2; v++)
+                json_object_object_add(features, nv_format_to_string(v),
+                                       d->feature[v] >= 0 ? json_object_new_string(nv_feature_policy_to_string(d->feature[v])) : NULL);
+        json_object_object_add(o, "features", features);
+        json_object_object_add(o, "nested", json_object_new_string(mode >= 0 ? nv_format_to_string(mode) : "none"));
+        json_object_object_add(o, "nested_reason", json_object_new_string(why));
+        json_object_object_add(o, "state", d->meta && d->meta->has_state ? cli_state_json(&d->meta->state) : NULL);
+        if (d->meta)
+                meta_json(d->meta, o);
+        return o;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the domain commands share: host facts and a domain's JSON view. */
+#pragma once
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "conn.h"
+
+/* This host's facts: the probe, or the simulated KVM's with --sim. */
+int cli_host_facts(Cli *cli, NvHostInfo *ret, NvError **reterr);
+
+/* A state reference as JSON (null for none). */
+json_object *cli_state_json(const NvStateRef *s);
+
+/* Everything known about one domain on this host, as a JSON object. */
+json_object *cli_domain_json(const NvDomainEntry *e, const NvHostInfo *host);
