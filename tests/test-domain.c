@@ -55,6 +55,44 @@ static void check_schema(xmlNodePtr nested) {
         xmlRelaxNGFreeParserCtxt(pctx);
 }
 
+/* Drops the whitespace between tags, so that indentation does not count. */
+static char *squeeze(const char *s) {
+        char *out = malloc(strlen(s) + 1), *o = out;
+
+        for (const char *p = s; *p; p++) {
+                if (*p == '>') {
+                        *o++ = *p;
+                        while (p[1] == ' ' || p[1] == '\n' || p[1] == '\t')
+                                p++;
+                        continue;
+                }
+                *o++ = *p;
+        }
+        *o = '\0';
+        return out;
+}
+
+/* The element as shipped must come back from parse -> format unchanged. */
+static void check_round_trip(xmlNodePtr nested) {
+        xmlBufferPtr buf = xmlBufferCreate();
+        NvNestedMeta *m = NULL;
+        char *out = NULL, *a, *b;
+
+        xmlNodeDump(buf, nested->doc, nested, 0, 0);
+        assert_int_equal(nv_nested_meta_parse_string((const char *) xmlBufferContent(buf), (size_t) xmlBufferLength(buf), &m, NULL), 0);
+        assert_int_equal(nv_nested_meta_format(m, /* prefix= */ true, 0, &out, NULL), 0);
+        a = squeeze((const char *) xmlBufferContent(buf));
+        b = squeeze(out);
+        b[strcspn(b, "\n")] = '\0';
+        if (strcmp(a, b) != 0)
+                fail_msg("metadata does not round-trip:\n%s\n%s", a, b);
+        free(a);
+        free(b);
+        free(out);
+        nv_nested_meta_free(m);
+        xmlBufferFree(buf);
+}
+
 static void check_domain(xmlNodePtr dom, size_t i) {
         xmlBufferPtr buf = xmlBufferCreate();
         NvDomainDef *d = NULL;
@@ -73,8 +111,10 @@ static void check_domain(xmlNodePtr dom, size_t i) {
         assert_int_equal(nv_domain_def_nested_mode(d, &amd_off, &why), expected[i].on_amd_off);
         if (d->meta) {
                 for (xmlNodePtr c = nv_xml_child(dom, "metadata")->children; c; c = c->next)
-                        if (nv_xml_is(c, NV_META_NAMESPACE, "nested"))
+                        if (nv_xml_is(c, NV_META_NAMESPACE, "nested")) {
                                 check_schema(c);
+                                check_round_trip(c);
+                        }
         }
         nv_domain_def_free(d);
         xmlBufferFree(buf);
