@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Sealed memfds: the one way nested state crosses the D-Bus boundary. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "vmm-protocol.h"
+
+#define SEALS_REQUIRED (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK)
+
+int nv_memfd_seal_new(const void *data, size_t len, int *ret_fd, NvError **reterr) {
+        _cleanup_close_ int fd = memfd_create("nestvirt-state", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        const uint8_t *p = data;
+        size_t done = 0;
+
+        if (fd < 0)
+                return nv_error_set(reterr, -errno, _("Cannot create a memfd: %s"), strerror(errno));
+        /* write(), not a shared mapping: F_SEAL_WRITE fails while one exists. */
+        while (done < len) {
+                ssize_t n = write(fd, p + done, len - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return nv_error_set(reterr, -errno, _("Cannot fill the memfd: %s"), strerror(errno));
+                done += (size_t) n;
+        }
+        if (fcntl(fd, F_ADD_SEALS, SEALS_REQUIRED | F_SEAL_SEAL) < 0)
+                return nv_error_set(reterr, -errno, _("Cannot seal the memfd: %s"), strerror(errno));
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int nv_memfd_read_sealed(int fd, size_t max, uint64_t expect, uint8_t **ret, size_t *ret_len, NvError **reterr) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        struct stat st;
+        size_t done = 0;
+        int seals;
+
+        seals = fcntl(fd, F_GET_SEALS);
+        if (seals < 0 || (seals & SEALS_REQUIRED) != SEALS_REQUIRED)
+                return nv_error_set(reterr, -EPERM, _("The state fd is not a sealed memfd (seals 0x%x): it could change while it is read."),
+                                    seals < 0 ? 0 : seals);
+        if (fstat(fd, &st) < 0)
+                return nv_error_set(reterr, -errno, _("Cannot stat the state memfd: %s"), strerror(errno));
+        if ((uint64_t) st.st_size > max)
+                return nv_error_set(reterr, -EFBIG, _("The state memfd is %lld bytes, more than the %zu allowed."),
+                                    (long long) st.st_size, max);
+        if (expect && (uint64_t) st.st_size != expect)
+                return nv_error_set(reterr, -EBADMSG, _("The state memfd is %lld bytes but %llu were announced."),
+                                    (long long) st.st_size, (unsigned long long) expect);
+        buf = malloc(st.st_size ? (size_t) st.st_size : 1);
+        if (!buf)
+                return -ENOMEM;
+        while (done < (size_t) st.st_size) {
+                ssize_t n = pread(fd, buf + done, (size_t) st.st_size - done, (off_t) done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return nv_error_set(reterr, n < 0 ? -errno : -EIO, _("Cannot read the state memfd."));
+                done += (size_t) n;
+        }
+        *ret = TAKE_PTR(buf);
+        *ret_len = done;
+        return 0;
+}

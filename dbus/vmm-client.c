@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Calling a VMM's org.nestvirt.Vmm1: the driver's D-Bus VMM backend. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+
+#include "snapshot.h"
+#include "vmm-client.h"
+#include "vmm-protocol.h"
+
+struct NvVmmHandle {
+        sd_bus *bus;
+        char *dest; /* NULL on p2p */
+        char *path;
+        unsigned n_vcpus;
+        int vendor;
+        uint64_t timeout;
+};
+
+uint64_t nv_vmm_timeout_usec(unsigned n_vcpus) {
+        const char *e = getenv("NESTVIRT_VMM_TIMEOUT_MS");
+        uint64_t base_ms = e ? strtoull(e, NULL, 10) : 2000;
+
+        return (base_ms + 5ull * n_vcpus) * 1000ull;
+}
+
+/* The sd-bus error as an NvError; a timeout says so in words. */
+static int call_failed(NvVmmHandle *h, const char *method, int r, const sd_bus_error *e, NvError **reterr) {
+        if (r == -ETIMEDOUT || sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY) || sd_bus_error_has_name(e, SD_BUS_ERROR_TIMEOUT))
+                return nv_error_set(reterr, -ETIMEDOUT, _("The VMM did not answer %s within %llu ms."), method,
+                                    (unsigned long long) (h->timeout / 1000));
+        if (e && e->name)
+                return nv_error_set(reterr, r < 0 ? r : -EIO, _("The VMM refused %s: %s (%s)"), method, e->message ?: "", e->name);
+        return nv_error_set(reterr, r, _("Calling the VMM's %s failed: %s"), method, strerror(-r));
+}
+
+static int call(NvVmmHandle *h, const char *method, sd_bus_message *m, sd_bus_message **ret, NvError **reterr) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = sd_bus_call(h->bus, m, h->timeout, &e, ret);
+
+        return r < 0 ? call_failed(h, method, r, &e, reterr) : 0;
+}
+
+static int new_call(NvVmmHandle *h, const char *method, sd_bus_message **ret) {
+        return sd_bus_message_new_method_call(h->bus, ret, h->dest, h->path, NV_VMM_INTERFACE, method);
+}
+
+/* D-Bus address values escape every byte outside [-0-9A-Za-z_/.*]. */
+static char *address_for_socket(const char *path) {
+        size_t n = strlen(path);
+        char *a = malloc(strlen("unix:path=") + 3 * n + 1), *p;
+
+        if (!a)
+                return NULL;
+        p = stpcpy(a, "unix:path=");
+        for (const char *s = path; *s; s++)
+                if (strchr("-_/.*", *s) || (*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z'))
+                        *p++ = *s;
+                else
+                        p += sprintf(p, "%%%02x", (unsigned char) *s);
+        *p = '\0';
+        return a;
+}
+
+static int open_bus(const NvNestedMeta *meta, sd_bus **ret, NvError **reterr) {
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *addr = NULL;
+        int r;
+
+        if (meta->transport == NV_VMM_TRANSPORT_BUS) {
+                r = meta->bus == NV_BUS_SESSION ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
+                if (r < 0)
+                        return nv_error_set(reterr, r, _("Cannot connect to the %s bus: %s"), nv_bus_type_to_string(meta->bus),
+                                            strerror(-r));
+                *ret = TAKE_PTR(bus);
+                return 0;
+        }
+        if (!meta->socket)
+                return nv_error_set(reterr, -EINVAL, _("The domain's metadata names no VMM socket."));
+        addr = address_for_socket(meta->socket);
+        if (!addr)
+                return -ENOMEM;
+        r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_address(bus, addr);
+        if (r >= 0)
+                r = sd_bus_negotiate_fds(bus, 1);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r < 0)
+                return nv_error_set(reterr, r, _("Cannot reach the VMM at '%s': %s"), meta->socket, strerror(-r));
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+/* VcpuCount and Vendor, so that timeouts and checks are right from the first call. */
+static int learn_vmm(NvVmmHandle *h, NvError **reterr) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *vendor = NULL;
+        uint32_t n = 0;
+        int r;
+
+        r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "VcpuCount", &e, 'u', &n);
+        if (r >= 0)
+                r = sd_bus_get_property_string(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "Vendor", &e, &vendor);
+        if (r < 0)
+                return call_failed(h, "Get", r, &e, reterr);
+        if (n == 0 || n > NV_SNAPSHOT_MAX_VCPUS || nv_format_from_string(vendor) < 0)
+                return nv_error_set(reterr, -EPROTO, _("The VMM reports %u vCPUs of vendor '%s'."), n, vendor);
+        h->n_vcpus = n;
+        h->vendor = nv_format_from_string(vendor);
+        h->timeout = nv_vmm_timeout_usec(n);
+        return 0;
+}
+
+static void client_disconnect(NvVmmHandle *h) {
+        if (!h)
+                return;
+        sd_bus_flush_close_unref(h->bus);
+        free(h->dest);
+        free(h->path);
+        free(h);
+}
+
+static int client_connect(const NvNestedMeta *meta, NvVmmHandle **ret, NvError **reterr) {
+        NvVmmHandle *h = calloc(1, sizeof(*h));
+        int r;
+
+        if (!h)
+                return -ENOMEM;
+        h->timeout = nv_vmm_timeout_usec(0);
+        h->path = strdup(meta->object_path ?: NV_VMM_OBJECT_PATH);
+        h->dest = meta->transport == NV_VMM_TRANSPORT_BUS && meta->bus_name ? strdup(meta->bus_name) : NULL;
+        r = open_bus(meta, &h->bus, reterr);
+        if (r >= 0)
+                r = learn_vmm(h, reterr);
+        if (r < 0) {
+                client_disconnect(h);
+                return r;
+        }
+        *ret = h;
+        return 0;
+}
+
+static int client_freeze(NvVmmHandle *h, uint64_t *ret_token, NvError **reterr) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        int r;
+
+        if ((r = new_call(h, "Freeze", &m)) < 0 || (r = sd_bus_message_append(m, "a{sv}", 0)) < 0)
+                return r;
+        r = call(h, "Freeze", m, &reply, reterr);
+        if (r >= 0 && (r = sd_bus_message_read(reply, "t", ret_token)) < 0)
+                return nv_error_set(reterr, r, _("The VMM's Freeze reply is malformed."));
+        return r;
+}
+
+static int client_thaw(NvVmmHandle *h, uint64_t token, NvError **reterr) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        if ((r = new_call(h, "Thaw", &m)) < 0 || (r = sd_bus_message_append(m, "ta{sv}", token, 0)) < 0)
+                return r;
+        return call(h, "Thaw", m, NULL, reterr);
+}
+
+/* The "size" entry of GetNestedState's info dict; 0 if absent. */
+static int read_info_size(sd_bus_message *reply, uint64_t *ret) {
+        const char *key;
+        int r;
+
+        *ret = 0;
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r >= 0)
+                        r = strcmp(key, "size") == 0 ? sd_bus_message_read(reply, "v", "t", ret) : sd_bus_message_skip(reply, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        return r < 0 ? r : sd_bus_message_exit_container(reply);
+}
+
+/* Whatever the VMM sent, it is checked as hostile input before anyone uses it. */
+static int verify_image(NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
+        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
+        int r;
+
+        r = nv_snapshot_parse(img, len, &s, reterr);
+        if (r < 0)
+                return nv_error_wrap(reterr, r, _("The VMM's state is damaged"));
+        if (s->vendor != h->vendor || s->n_vcpus != h->n_vcpus)
+                return nv_error_set(reterr, -EPROTO, _("The VMM sent %s state for %zu vCPUs; it has %u %s vCPUs."),
+                                    nv_format_to_string(s->vendor), s->n_vcpus, h->n_vcpus, nv_format_to_string(h->vendor));
+        return 0;
+}
+
+static int client_get_state(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, NvError **reterr) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_free_ uint8_t *img = NULL;
+        uint64_t size;
+        size_t len;
+        int r, fd;
+
+        if ((r = new_call(h, "GetNestedState", &m)) < 0 || (r = sd_bus_message_append(m, "a{sv}", 0)) < 0)
+                return r;
+        r = call(h, "GetNestedState", m, &reply, reterr);
+        if (r < 0)
+                return r;
+        if ((r = sd_bus_message_read(reply, "h", &fd)) < 0 || (r = read_info_size(reply, &size)) < 0)
+                return nv_error_set(reterr, r, _("The VMM's GetNestedState reply is malformed."));
+        r = nv_memfd_read_sealed(fd, NV_SNAPSHOT_MAX_SIZE, size, &img, &len, reterr);
+        if (r >= 0)
+                r = verify_image(h, img, len, reterr);
+        if (r < 0)
+                return r;
+        *ret_img = TAKE_PTR(img);
+        *ret_len = len;
+        return 0;
+}
+
+static int client_set_state(NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = nv_memfd_seal_new(img, len, &fd, reterr);
+        if (r < 0)
+                return r;
+        if ((r = new_call(h, "SetNestedState", &m)) < 0 || (r = sd_bus_message_append(m, "ha{sv}", fd, 0)) < 0)
+                return r;
+        return call(h, "SetNestedState", m, NULL, reterr);
+}
+
+static unsigned client_vcpu_count(NvVmmHandle *h) {
+        return h->n_vcpus;
+}
+
+static int client_vendor(NvVmmHandle *h) {
+        return h->vendor;
+}
+
+const NvVmmBackend nv_vmm_backend_dbus = {
+        .name = "dbus",
+        .connect = client_connect,
+        .freeze = client_freeze,
+        .thaw = client_thaw,
+        .get_state = client_get_state,
+        .set_state = client_set_state,
+        .vcpu_count = client_vcpu_count,
+        .vendor = client_vendor,
+        .disconnect = client_disconnect,
+};

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The driver's view of a VMM: an ops struct, one contract per entry.  The
+ * D-Bus client (dbus/vmm-client.c) implements it; the flows in driver/
+ * call only this.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nested-meta.h"
+
+typedef struct NvVmmHandle NvVmmHandle;
+
+typedef struct NvVmmBackend {
+        const char *name;
+        /* Reaches the VMM that meta names (socket or bus name); learns its vCPU count and vendor. */
+        int (*connect)(const NvNestedMeta *meta, NvVmmHandle **ret, NvError **reterr);
+        /* Stops every vCPU outside KVM_RUN; *ret_token names this freeze. */
+        int (*freeze)(NvVmmHandle *h, uint64_t *ret_token, NvError **reterr);
+        /* Lets the vCPUs run again. */
+        int (*thaw)(NvVmmHandle *h, uint64_t token, NvError **reterr);
+        /* Needs a freeze.  Every vCPU's nested state as a snapshot image whose checksums were verified. */
+        int (*get_state)(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, NvError **reterr);
+        /* Needs a freeze.  Loads a snapshot image into every vCPU, all or nothing. */
+        int (*set_state)(NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr);
+        /* The VMM's vCPU count and vendor (NV_FORMAT_*), as learnt at connect. */
+        unsigned (*vcpu_count)(NvVmmHandle *h);
+        int (*vendor)(NvVmmHandle *h);
+        /* Drops the connection; accepts NULL. */
+        void (*disconnect)(NvVmmHandle *h);
+} NvVmmBackend;
+
+/*
+ * Freeze, collect, thaw: the image in *ret_img, and how long the VMM stayed
+ * frozen.  Thaws on every path after a successful freeze; never returns
+ * partial state.
+ */
+int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec,
+                   NvError **reterr);
+
+/* Freeze, load, thaw; thaws on every path.  A refused load leaves the VMM as it was. */
+int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr);
