@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The VMM protocol end to end over peer-to-peer D-Bus: a VMM process on the
+ * simulated KVM with the agent embedded, and the driver's D-Bus backend.
+ * Collect and load for 1 to 64 vCPUs, and every failure the issue names:
+ * a VMM that crashes or hangs mid-call, wrong vendor or vCPU count,
+ * damaged, unsealed, truncated or oversized memfds, and a caller that is
+ * not allowed.  Each failure must leave the VMM as it was.
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "byteorder.h"
+#include "helpers.h"
+#include "snapshot.h"
+#include "vmm-child.h"
+#include "vmm-client.h"
+#include "vmm-protocol.h"
+
+static char dir[64];
+
+static void socket_path(char *buf, size_t size, const char *name) {
+        snprintf(buf, size, "%s/%s.sock", dir, name);
+}
+
+static NvVmmHandle *connect_to(const char *path, NvError **reterr) {
+        NvNestedMeta meta = { .transport = NV_VMM_TRANSPORT_SOCKET, .socket = (char *) path, .bus = -1 };
+        NvVmmHandle *h = NULL;
+
+        return nv_vmm_backend_dbus.connect(&meta, &h, reterr) < 0 ? NULL : h;
+}
+
+static void collect(const char *path, uint8_t **img, size_t *len) {
+        NvVmmHandle *h = connect_to(path, NULL);
+
+        assert_non_null(h);
+        assert_int_equal(nv_vmm_collect(&nv_vmm_backend_dbus, h, img, len, NULL, NULL), 0);
+        nv_vmm_backend_dbus.disconnect(h);
+}
+
+/* A raw p2p connection, for what the backend would never send. */
+static sd_bus *raw_connect(const char *path) {
+        char addr[256];
+        sd_bus *bus = NULL;
+
+        snprintf(addr, sizeof(addr), "unix:path=%s", path);
+        assert_true(sd_bus_new(&bus) >= 0);
+        assert_true(sd_bus_set_address(bus, addr) >= 0);
+        assert_true(sd_bus_negotiate_fds(bus, 1) >= 0);
+        assert_true(sd_bus_start(bus) >= 0);
+        return bus;
+}
+
+static int frozen(const char *path) {
+        sd_bus *bus = raw_connect(path);
+        int b = -1;
+
+        assert_true(sd_bus_get_property_trivial(bus, NULL, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Frozen", NULL, 'b', &b) >= 0);
+        sd_bus_flush_close_unref(bus);
+        return b;
+}
+
+static bool same_blobs(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
+        NvSnapshot *x = NULL, *y = NULL;
+        bool same;
+
+        assert_int_equal(nv_snapshot_parse(a, alen, &x, NULL), 0);
+        assert_int_equal(nv_snapshot_parse(b, blen, &y, NULL), 0);
+        same = x->n_vcpus == y->n_vcpus;
+        for (size_t i = 0; same && i < x->n_vcpus; i++)
+                same = x->vcpus[i].blob.len == y->vcpus[i].blob.len &&
+                       memcmp(x->vcpus[i].blob.data, y->vcpus[i].blob.data, x->vcpus[i].blob.len) == 0;
+        nv_snapshot_free(x);
+        nv_snapshot_free(y);
+        return same;
+}
+
+/* Collect from A, load into a fresh B, collect from B: the same state, for 1..64 vCPUs. */
+static void test_collect_load(void **state) {
+        static const unsigned counts[] = { 1, 2, 8, 64 };
+        char pa[128], pb[128];
+
+        (void) state;
+        socket_path(pa, sizeof(pa), "a");
+        socket_path(pb, sizeof(pb), "b");
+        for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
+                pid_t a = spawn_vmm(pa, NV_FORMAT_SVM, counts[i], CHILD_NORMAL);
+                pid_t b = spawn_vmm(pb, NV_FORMAT_SVM, counts[i], CHILD_FRESH);
+                uint8_t *img = NULL, *again = NULL, *before = NULL;
+                size_t len, len2, blen;
+                NvVmmHandle *h;
+
+                collect(pa, &img, &len);
+                collect(pb, &before, &blen);
+                assert_false(same_blobs(img, len, before, blen)); /* B starts out of L2 */
+                free(before);
+                assert_int_equal(frozen(pa), 0);
+                h = connect_to(pb, NULL);
+                assert_non_null(h);
+                assert_int_equal(nv_vmm_load(&nv_vmm_backend_dbus, h, img, len, NULL), 0);
+                nv_vmm_backend_dbus.disconnect(h);
+                collect(pb, &again, &len2);
+                assert_true(same_blobs(img, len, again, len2));
+                assert_int_equal(frozen(pb), 0);
+                free(img);
+                free(again);
+                stop_vmm(a);
+                stop_vmm(b);
+        }
+}
+
+/* Loads img into the VMM at path and expects the named error; the VMM's state must not change. */
+static void load_refused(const char *path, const uint8_t *img, size_t len, const char *expect) {
+        uint8_t *before = NULL, *after = NULL;
+        size_t blen, alen;
+        NvError *err = NULL;
+        NvVmmHandle *h;
+
+        collect(path, &before, &blen);
+        h = connect_to(path, NULL);
+        assert_non_null(h);
+        assert_true(nv_vmm_load(&nv_vmm_backend_dbus, h, img, len, &err) < 0);
+        if (!strstr(err->message, expect))
+                fail_msg("got '%s', want '%s'", err->message, expect);
+        nv_vmm_backend_dbus.disconnect(h);
+        assert_int_equal(frozen(path), 0);
+        collect(path, &after, &alen);
+        assert_true(same_blobs(before, blen, after, alen));
+        nv_error_free(err);
+        free(before);
+        free(after);
+}
+
+/* Re-serializes img after changing a byte of vCPU i's blob, so that checksums match. */
+static void patch_blob(uint8_t **img, size_t *len, size_t i, size_t off, uint32_t value) {
+        NvSnapshot *s = NULL;
+
+        assert_int_equal(nv_snapshot_parse(*img, *len, &s, NULL), 0);
+        put_le32(s->vcpus[i].blob.data + off, value);
+        free(*img);
+        assert_int_equal(nv_snapshot_serialize(s, img, len, NULL), 0);
+        nv_snapshot_free(s);
+}
+
+static void test_refusals(void **state) {
+        char pv[128], ps[128], ps3[128];
+        uint8_t *vmx = NULL, *svm = NULL, *svm3 = NULL;
+        size_t vlen, slen, s3len;
+        pid_t v, s, s3;
+
+        (void) state;
+        socket_path(pv, sizeof(pv), "vmx");
+        socket_path(ps, sizeof(ps), "svm");
+        socket_path(ps3, sizeof(ps3), "svm3");
+        v = spawn_vmm(pv, NV_FORMAT_VMX, 2, CHILD_NORMAL);
+        s = spawn_vmm(ps, NV_FORMAT_SVM, 2, CHILD_NORMAL);
+        s3 = spawn_vmm(ps3, NV_FORMAT_SVM, 3, CHILD_NORMAL);
+        collect(pv, &vmx, &vlen);
+        collect(ps, &svm, &slen);
+        collect(ps3, &svm3, &s3len);
+        load_refused(ps, vmx, vlen, "VendorMismatch");
+        load_refused(ps, svm3, s3len, "VcpuCountMismatch");
+        svm[slen - 100] ^= 1; /* damage: the reader in the VMM catches it */
+        load_refused(ps, svm, slen, "BadMemfd");
+        svm[slen - 100] ^= 1;
+        patch_blob(&svm, &slen, 1, NV_OFF_DATA + 0x58, 0); /* vCPU 1: ASID 0 */
+        load_refused(ps, svm, slen, "Rule S9: control.asid");
+        free(vmx);
+        free(svm);
+        free(svm3);
+        stop_vmm(v);
+        stop_vmm(s);
+        stop_vmm(s3);
+}
+
+/* SetNestedState with an fd the backend would never send; returns the error name. */
+static char *raw_set(const char *path, int fd) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        sd_bus *bus = raw_connect(path);
+        uint64_t token;
+        char *name;
+
+        assert_true(sd_bus_call_method(bus, NULL, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Freeze", NULL, &reply, "a{sv}", 0) >= 0);
+        assert_true(sd_bus_message_read(reply, "t", &token) >= 0);
+        reply = sd_bus_message_unref(reply);
+        assert_true(sd_bus_call_method(bus, NULL, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "SetNestedState", &e, NULL, "ha{sv}", fd, 0) < 0);
+        name = strdup(e.message);
+        assert_true(sd_bus_call_method(bus, NULL, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Thaw", NULL, NULL, "ta{sv}", token, 0) >= 0);
+        sd_bus_flush_close_unref(bus);
+        return name;
+}
+
+static void test_bad_memfds(void **state) {
+        char p[128], *msg;
+        uint8_t *img = NULL;
+        size_t len;
+        int fd;
+        pid_t v;
+
+        (void) state;
+        socket_path(p, sizeof(p), "memfd");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_NORMAL);
+        collect(p, &img, &len);
+        /* Unsealed: the sender could change it after it was checked. */
+        fd = memfd_create("x", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        assert_int_equal(write(fd, img, len), (ssize_t) len);
+        msg = raw_set(p, fd);
+        assert_non_null(strstr(msg, "not a sealed memfd"));
+        free(msg);
+        close(fd);
+        /* Truncated, but sealed. */
+        assert_int_equal(nv_memfd_seal_new(img, len / 2, &fd, NULL), 0);
+        msg = raw_set(p, fd);
+        assert_non_null(strstr(msg, "truncated or appended"));
+        free(msg);
+        close(fd);
+        /* Oversized: bigger than any snapshot may be. */
+        fd = memfd_create("x", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        assert_int_equal(ftruncate(fd, (off_t) NV_SNAPSHOT_MAX_SIZE + 1), 0);
+        assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK), 0);
+        msg = raw_set(p, fd);
+        assert_non_null(strstr(msg, "more than the"));
+        free(msg);
+        close(fd);
+        assert_int_equal(frozen(p), 0);
+        free(img);
+        stop_vmm(v);
+}
+
+static void test_crash_mid_call(void **state) {
+        char p[128];
+        uint8_t *img = NULL;
+        size_t len;
+        NvError *err = NULL;
+        NvVmmHandle *h;
+        pid_t v;
+
+        (void) state;
+        socket_path(p, sizeof(p), "crash");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_CRASH_ON_FREEZE);
+        h = connect_to(p, NULL);
+        assert_non_null(h);
+        assert_true(nv_vmm_collect(&nv_vmm_backend_dbus, h, &img, &len, NULL, &err) < 0);
+        assert_non_null(strstr(err->message, "Freeze"));
+        assert_null(img);
+        nv_error_free(err);
+        nv_vmm_backend_dbus.disconnect(h);
+        waitpid(v, NULL, 0);
+}
+
+/* Freeze outlives the timeout: the caller gives up, and the VMM ends up thawed. */
+static void test_hang_then_thaw(void **state) {
+        char p[128];
+        uint8_t *img = NULL;
+        size_t len;
+        NvError *err = NULL;
+        NvVmmHandle *h;
+        pid_t v;
+
+        (void) state;
+        socket_path(p, sizeof(p), "hang");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_HANG_ON_FREEZE);
+        setenv("NESTVIRT_VMM_TIMEOUT_MS", "300", 1);
+        h = connect_to(p, NULL);
+        assert_non_null(h);
+        assert_true(nv_vmm_collect(&nv_vmm_backend_dbus, h, &img, &len, NULL, &err) < 0);
+        assert_non_null(strstr(err->message, "did not answer Freeze within"));
+        nv_vmm_backend_dbus.disconnect(h);
+        unsetenv("NESTVIRT_VMM_TIMEOUT_MS");
+        usleep(1800 * 1000); /* the VMM finishes its pause, sees its freezer gone, and thaws */
+        assert_int_equal(frozen(p), 0);
+        nv_error_free(err);
+        stop_vmm(v);
+}
+
+/* Only root and the allowed uid may talk to the VMM; needs root to become someone else. */
+static void test_caller_not_allowed(void **state) {
+        char p[128];
+        int status;
+        pid_t v, c;
+
+        (void) state;
+        if (getuid() != 0)
+                skip();
+        socket_path(p, sizeof(p), "uid");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 1, CHILD_NORMAL);
+        assert_int_equal(chmod(p, 0666), 0); /* let the stranger reach the socket: the agent must still say no */
+        assert_int_equal(chmod(dir, 0755), 0);
+        c = fork();
+        if (c == 0) {
+                NvVmmHandle *h = NULL;
+                if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+                        _exit(2);
+                h = connect_to(p, NULL);
+                _exit(h ? 1 : 0);
+        }
+        waitpid(c, &status, 0);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        stop_vmm(v);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_collect_load),   cmocka_unit_test(test_refusals),
+                cmocka_unit_test(test_bad_memfds),     cmocka_unit_test(test_crash_mid_call),
+                cmocka_unit_test(test_hang_then_thaw), cmocka_unit_test(test_caller_not_allowed),
+        };
+        int r;
+
+        snprintf(dir, sizeof(dir), "/tmp/nestvirt-p2p-XXXXXX");
+        if (!mkdtemp(dir))
+                return 1;
+        r = cmocka_run_group_tests_name("VMM protocol over p2p D-Bus", tests, NULL, NULL);
+        rmdir(dir);
+        return r;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A VMM in a child process for the protocol tests: a simulated VM whose
+ * vCPUs run L2, the agent embedded, served on a p2p socket.  Behaviours
+ * make it crash or hang inside Freeze, to test the driver side's error
+ * paths against a real peer.
+ */
+#pragma once
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "sim.h"
+#include "vcpu.h"
+
+typedef enum ChildMode {
+        CHILD_NORMAL,
+        CHILD_CRASH_ON_FREEZE, /* SIGKILL itself inside the pause callback */
+        CHILD_HANG_ON_FREEZE,  /* the pause callback takes 1.5 s */
+        CHILD_FRESH,           /* vCPUs restored from the VMM's own state but not in L2 yet: EFER.SVME set */
+} ChildMode;
+
+typedef struct ChildCtx {
+        ChildMode mode;
+        unsigned pauses, resumes;
+} ChildCtx;
+
+static int child_pause(void *userdata) {
+        ChildCtx *c = userdata;
+
+        if (c->mode == CHILD_CRASH_ON_FREEZE)
+                raise(SIGKILL);
+        if (c->mode == CHILD_HANG_ON_FREEZE)
+                usleep(1500 * 1000);
+        c->pauses++;
+        return 0;
+}
+
+static int child_resume(void *userdata) {
+        ChildCtx *c = userdata;
+
+        c->resumes++;
+        return 0;
+}
+
+static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode mode) {
+        NvVcpu *vcpus[1024];
+        ChildCtx ctx = { .mode = mode };
+        NvSimConfig cfg;
+        NvKvm *kvm = NULL;
+        NvAgent *agent = NULL;
+        sd_event *event = NULL;
+        sigset_t ss;
+
+        nv_sim_config_init(&cfg, vendor);
+        if (nv_kvm_open_sim(nv_sim_new(&cfg), &kvm, NULL) < 0 || nv_kvm_create_vm(kvm, NULL) < 0)
+                return 1;
+        for (unsigned i = 0; i < n; i++) {
+                if (nv_kvm_create_vcpu(kvm, i, &vcpus[i], NULL) < 0)
+                        return 1;
+                if (mode == CHILD_FRESH) {
+                        struct kvm_sregs sr;
+                        if (nv_kvm_get_sregs(vcpus[i], &sr, NULL) < 0)
+                                return 1;
+                        sr.efer |= 1ull << 12;
+                        if (nv_kvm_set_sregs(vcpus[i], &sr, NULL) < 0)
+                                return 1;
+                        continue;
+                }
+                if (nv_sim_vcpu_enter_l2(nv_kvm_sim(kvm), i, false) < 0)
+                        return 1;
+                for (unsigned k = 0; k <= i % 5; k++)
+                        (void) nv_kvm_vcpu_run(vcpus[i], NULL);
+        }
+        NvAgentVmm vmm = { .vm_uuid = "5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e01", .kvm = kvm, .vcpus = vcpus, .n_vcpus = n,
+                           .pause = child_pause, .resume = child_resume, .userdata = &ctx, .allowed_uid = getuid() };
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+        if (sd_event_new(&event) < 0 || sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL) < 0 ||
+            nv_agent_new(&vmm, &agent, NULL) < 0 || nv_agent_listen(agent, path, event, NULL) < 0)
+                return 1;
+        sd_event_loop(event);
+        nv_agent_free(agent);
+        sd_event_unref(event);
+        for (unsigned i = 0; i < n; i++)
+                nv_vcpu_free(vcpus[i]);
+        nv_kvm_free(kvm);
+        return 0;
+}
+
+/* Forks the VMM and waits until its socket accepts connections. */
+static pid_t spawn_vmm(const char *path, NvFormat vendor, unsigned n, ChildMode mode) {
+        pid_t pid;
+
+        unlink(path);
+        pid = fork();
+        if (pid == 0) {
+                /* A failed assertion in the test must not leave VMMs behind. */
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                _exit(child_main(path, vendor, n, mode));
+        }
+        for (int i = 0; i < 500 && access(path, F_OK) != 0; i++)
+                usleep(10 * 1000);
+        return pid;
+}
+
+static void stop_vmm(pid_t pid) {
+        int status;
+
+        kill(pid, SIGTERM);
+        waitpid(pid, &status, 0);
+}
