@@ -7,7 +7,9 @@
  */
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -48,13 +50,24 @@ static int child_resume(void *userdata) {
         return 0;
 }
 
-static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode mode) {
+/* Serves on path (a p2p socket), or as "bus:NAME" under NAME on the session bus. */
+static int child_serve(NvAgent *agent, const char *path, sd_event *event, sd_bus **ret_bus) {
+        if (strncmp(path, "bus:", 4) != 0)
+                return nv_agent_listen(agent, path, event, NULL);
+        if (sd_bus_open_user(ret_bus) < 0 || nv_agent_attach_bus(agent, *ret_bus, NULL) < 0 ||
+            sd_bus_request_name(*ret_bus, path + 4, 0) < 0 || sd_bus_attach_event(*ret_bus, event, 0) < 0)
+                return -EIO;
+        return 0;
+}
+
+static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode mode, int ready_fd) {
         NvVcpu *vcpus[1024];
         ChildCtx ctx = { .mode = mode };
         NvSimConfig cfg;
         NvKvm *kvm = NULL;
         NvAgent *agent = NULL;
         sd_event *event = NULL;
+        sd_bus *bus = NULL;
         sigset_t ss;
 
         nv_sim_config_init(&cfg, vendor);
@@ -83,10 +96,13 @@ static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode m
         sigaddset(&ss, SIGTERM);
         sigprocmask(SIG_BLOCK, &ss, NULL);
         if (sd_event_new(&event) < 0 || sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL) < 0 ||
-            nv_agent_new(&vmm, &agent, NULL) < 0 || nv_agent_listen(agent, path, event, NULL) < 0)
+            nv_agent_new(&vmm, &agent, NULL) < 0 || child_serve(agent, path, event, &bus) < 0)
                 return 1;
+        (void) !write(ready_fd, "r", 1);
+        close(ready_fd);
         sd_event_loop(event);
         nv_agent_free(agent);
+        sd_bus_flush_close_unref(bus);
         sd_event_unref(event);
         for (unsigned i = 0; i < n; i++)
                 nv_vcpu_free(vcpus[i]);
@@ -94,19 +110,25 @@ static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode m
         return 0;
 }
 
-/* Forks the VMM and waits until its socket accepts connections. */
+/* Forks the VMM and waits until it serves (it writes one byte on a pipe). */
 static pid_t spawn_vmm(const char *path, NvFormat vendor, unsigned n, ChildMode mode) {
+        int p[2];
+        char c;
         pid_t pid;
 
-        unlink(path);
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -1;
         pid = fork();
         if (pid == 0) {
                 /* A failed assertion in the test must not leave VMMs behind. */
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
-                _exit(child_main(path, vendor, n, mode));
+                close(p[0]);
+                _exit(child_main(path, vendor, n, mode, p[1]));
         }
-        for (int i = 0; i < 500 && access(path, F_OK) != 0; i++)
-                usleep(10 * 1000);
+        close(p[1]);
+        if (read(p[0], &c, 1) != 1)
+                pid = -1;
+        close(p[0]);
         return pid;
 }
 
