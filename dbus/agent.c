@@ -49,6 +49,13 @@ static int caller_allowed(NvAgent *a, sd_bus_message *m) {
         return uid == 0 || uid == a->vmm.allowed_uid;
 }
 
+/* The authorize step of every method. */
+static int authorize(NvAgent *a, sd_bus_message *m, sd_bus_error *error) {
+        if (caller_allowed(a, m))
+                return 0;
+        return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only the nestvirt driver may call this VMM.");
+}
+
 static int emit_frozen(NvAgent *a) {
         for (size_t i = 0; i < MAX_CONNECTIONS; i++)
                 if (a->buses[i])
@@ -168,8 +175,9 @@ static int method_freeze(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = sd_bus_message_skip(m, "a{sv}");
         if (r < 0)
                 return r;
-        if (!caller_allowed(a, m))
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only the nestvirt driver may call this VMM.");
+        r = authorize(a, m, error);
+        if (r < 0)
+                return r;
         if (a->frozen) /* idempotent: the same freeze, the same token */
                 return sd_bus_reply_method_return(m, "t", a->token);
         r = a->vmm.pause(a->vmm.userdata);
@@ -192,8 +200,9 @@ static int method_thaw(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 r = sd_bus_message_skip(m, "a{sv}");
         if (r < 0)
                 return r;
-        if (!caller_allowed(a, m))
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only the nestvirt driver may call this VMM.");
+        r = authorize(a, m, error);
+        if (r < 0)
+                return r;
         if (!a->frozen)
                 return sd_bus_error_set(error, NV_VMM_ERROR_NOT_FROZEN, "The VM is not frozen.");
         if (token != a->token)
@@ -224,8 +233,9 @@ static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
         r = sd_bus_message_skip(m, "a{sv}");
         if (r < 0)
                 return r;
-        if (!caller_allowed(a, m))
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only the nestvirt driver may call this VMM.");
+        r = authorize(a, m, error);
+        if (r < 0)
+                return r;
         if (!a->frozen)
                 return sd_bus_error_set(error, NV_VMM_ERROR_NOT_FROZEN, "Freeze the VM before collecting its nested state.");
         if (nv_kvm_nested_state_max(a->vmm.kvm) <= 0)
@@ -260,8 +270,9 @@ static int method_set_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
                 r = sd_bus_message_skip(m, "a{sv}");
         if (r < 0)
                 return r;
-        if (!caller_allowed(a, m))
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only the nestvirt driver may call this VMM.");
+        r = authorize(a, m, error);
+        if (r < 0)
+                return r;
         if (!a->frozen)
                 return sd_bus_error_set(error, NV_VMM_ERROR_NOT_FROZEN, "Freeze the VM before loading nested state.");
         blobs = calloc(a->vmm.n_vcpus ?: 1, sizeof(NvBlob));
