@@ -150,9 +150,12 @@ static int client_freeze(NvVmmHandle *h, uint64_t *ret_token, NvError **reterr) 
         if ((r = new_call(h, "Freeze", &m)) < 0 || (r = sd_bus_message_append(m, "a{sv}", 0)) < 0)
                 return r;
         r = call(h, "Freeze", m, &reply, reterr);
-        if (r >= 0 && (r = sd_bus_message_read(reply, "t", ret_token)) < 0)
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "t", ret_token);
+        if (r < 0)
                 return nv_error_set(reterr, r, _("The VMM's Freeze reply is malformed."));
-        return r;
+        return 0;
 }
 
 static int client_thaw(NvVmmHandle *h, uint64_t token, NvError **reterr) {
