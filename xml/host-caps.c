@@ -13,20 +13,20 @@
 #error "xml/ must not include <linux/kvm.h>"
 #endif
 
-static const char *const tristate_table[] = { "no", "yes" };
+/*
+ * One table per attribute, used by format and parse alike.  "unknown" is
+ * the last entry where a value may be unknown; its index maps to -1
+ * (cpu vendor) or NV_UNKNOWN (nested).
+ */
+static const char *const vendor_table[] = { "vmx", "svm", "unknown" };
+static const char *const yesno_table[] = { "no", "yes" };
+static const char *const tristate_table[] = { "no", "yes", "unknown" };
 static const char *const backend_table[] = { "kvm", "simulated", "none" };
+#define UNKNOWN_INDEX 2
+_Static_assert(NV_FORMAT_VMX == 0 && NV_FORMAT_SVM == 1 && NV_NO == 0 && NV_YES == 1, "table order");
 
-static const char *tristate_to_string(NvTristate t) {
-        return t == NV_UNKNOWN ? "unknown" : tristate_table[t == NV_YES];
-}
-
-static int tristate_from_string(const char *s) {
-        if (s && strcmp(s, "unknown") == 0)
-                return NV_UNKNOWN;
-        for (int i = 0; i < 2; i++)
-                if (s && strcmp(s, tristate_table[i]) == 0)
-                        return i ? NV_YES : NV_NO;
-        return -EINVAL;
+static int known_or_unknown(int v) {
+        return v < 0 ? UNKNOWN_INDEX : v;
 }
 
 static void put_attr(FILE *f, const char *name, const char *v) {
@@ -45,14 +45,14 @@ int nv_host_caps_format(const NvHostInfo *h, char **ret, NvError **reterr) {
         fprintf(f, "<nestvirtCapabilities xmlns=\"%s\">\n  <host>\n    <kernel", NV_CAPS_NAMESPACE);
         put_attr(f, "release", h->kernel_release);
         fputs("/>\n    <cpu", f);
-        put_attr(f, "vendor", h->cpu_vendor >= 0 ? nv_format_to_string(h->cpu_vendor) : "unknown");
+        put_attr(f, "vendor", vendor_table[known_or_unknown(h->cpu_vendor)]);
         put_attr(f, "model", h->cpu_model);
         fputs("/>\n    <kvm", f);
-        put_attr(f, "device", h->kvm_device ? "yes" : "no");
+        put_attr(f, "device", yesno_table[h->kvm_device]);
         fprintf(f, " apiVersion=\"%d\" nestedStateMax=\"%d\"", h->api_version, h->nested_state_max);
         put_attr(f, "backend", h->backend);
         fputs("/>\n    <nested", f);
-        put_attr(f, "enabled", tristate_to_string(h->nested));
+        put_attr(f, "enabled", tristate_table[known_or_unknown(h->nested)]);
         fputs("/>\n  </host>\n</nestvirtCapabilities>\n", f);
         if (fclose(f) != 0) {
                 free(buf);
@@ -113,9 +113,6 @@ static int attr_enum(xmlNodePtr n, const char *attr, const char *const *table, s
 }
 
 static int parse_host(xmlNodePtr host, NvHostInfo *h, NvError **reterr) {
-        static const char *const vendors[] = { "vmx", "svm", "unknown" };
-        static const char *const yesno[] = { "no", "yes" };
-        static const char *const tristates[] = { "no", "yes", "unknown" };
         xmlNodePtr kernel, cpu, kvm, nested;
         int r, v = 0;
 
@@ -123,11 +120,11 @@ static int parse_host(xmlNodePtr host, NvHostInfo *h, NvError **reterr) {
             !(kvm = need_child(host, "kvm", reterr)) || !(nested = need_child(host, "nested", reterr)))
                 return -EINVAL;
         if ((r = attr_string(kernel, "release", h->kernel_release, sizeof(h->kernel_release), reterr)) < 0 ||
-            (r = attr_enum(cpu, "vendor", vendors, 3, &v, reterr)) < 0)
+            (r = attr_enum(cpu, "vendor", vendor_table, ELEMENTSOF(vendor_table), &v, reterr)) < 0)
                 return r;
-        h->cpu_vendor = v == 2 ? -1 : v;
+        h->cpu_vendor = v == UNKNOWN_INDEX ? -1 : v;
         if ((r = attr_string(cpu, "model", h->cpu_model, sizeof(h->cpu_model), reterr)) < 0 ||
-            (r = attr_enum(kvm, "device", yesno, 2, &v, reterr)) < 0)
+            (r = attr_enum(kvm, "device", yesno_table, ELEMENTSOF(yesno_table), &v, reterr)) < 0)
                 return r;
         h->kvm_device = v == 1;
         if ((r = attr_uint(kvm, "apiVersion", 1000, &h->api_version, reterr)) < 0 ||
@@ -135,9 +132,9 @@ static int parse_host(xmlNodePtr host, NvHostInfo *h, NvError **reterr) {
             (r = attr_enum(kvm, "backend", backend_table, ELEMENTSOF(backend_table), &v, reterr)) < 0)
                 return r;
         h->backend = backend_table[v];
-        if ((r = attr_enum(nested, "enabled", tristates, 3, &v, reterr)) < 0)
+        if ((r = attr_enum(nested, "enabled", tristate_table, ELEMENTSOF(tristate_table), &v, reterr)) < 0)
                 return r;
-        h->nested = tristate_from_string(tristates[v]);
+        h->nested = v == UNKNOWN_INDEX ? NV_UNKNOWN : (NvTristate) v;
         return 0;
 }
 
