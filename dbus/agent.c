@@ -79,6 +79,7 @@ static int agent_thaw(NvAgent *a) {
 static int collect(NvAgent *a, uint8_t **ret, size_t *ret_len, unsigned *ret_guest, NvError **reterr) {
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = nv_snapshot_new(nv_kvm_vendor(a->vmm.kvm));
         _cleanup_free_ NvBlob *blobs = calloc(a->vmm.n_vcpus ?: 1, sizeof(NvBlob));
+        NvHostInfo host;
         int r;
 
         if (!s || !blobs)
@@ -87,9 +88,11 @@ static int collect(NvAgent *a, uint8_t **ret, size_t *ret_len, unsigned *ret_gue
         if (r < 0)
                 return r;
         s->cap_nested_state = (uint32_t) nv_kvm_nested_state_max(a->vmm.kvm);
+        /* The host facts a later restore or migration check compares against. */
+        nv_snapshot_stamp(s, nv_host_probe("/", a->vmm.kvm, &host, NULL) >= 0 ? &host : NULL);
         *ret_guest = 0;
         for (size_t i = 0; i < a->vmm.n_vcpus && r >= 0; i++) {
-                *ret_guest += blobs[i].len > NV_NESTED_HDR_SIZE;
+                *ret_guest += nv_blob_guest_mode(&blobs[i]);
                 r = nv_snapshot_add(s, nv_vcpu_id(a->vmm.vcpus[i]), &blobs[i], reterr);
         }
         for (size_t i = 0; i < a->vmm.n_vcpus; i++)
@@ -168,24 +171,50 @@ static int property_get_frozen(sd_bus *bus, const char *path, const char *interf
 
 /* --- methods --- */
 
+/* Freeze's options: only "keep-frozen" (b) is known; others are ignored, as the protocol says. */
+static int read_freeze_options(sd_bus_message *m, bool *ret_keep) {
+        const char *key;
+        int r, keep = 0;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r >= 0 && strcmp(key, NV_VMM_OPTION_KEEP_FROZEN) == 0)
+                        r = sd_bus_message_read(m, "v", "b", &keep);
+                else if (r >= 0)
+                        r = sd_bus_message_skip(m, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        *ret_keep = keep;
+        return r;
+}
+
 static int method_freeze(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         NvAgent *a = userdata;
+        bool keep;
         int r;
 
-        r = sd_bus_message_skip(m, "a{sv}");
+        r = read_freeze_options(m, &keep);
         if (r < 0)
                 return r;
         r = authorize(a, m, error);
         if (r < 0)
                 return r;
-        if (a->frozen) /* idempotent: the same freeze, the same token */
+        if (a->frozen) { /* idempotent: the same freeze, the same token */
+                if (keep)
+                        a->freezer = sd_bus_unref(a->freezer);
                 return sd_bus_reply_method_return(m, "t", a->token);
+        }
         r = a->vmm.pause(a->vmm.userdata);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "The VMM could not pause its vCPUs: %s", strerror(-r));
         a->frozen = true;
         a->token = new_token();
-        a->freezer = sd_bus_ref(sd_bus_message_get_bus(m));
+        /* Kept frozen: nobody's disconnect thaws it; a later Freeze + Thaw does. */
+        a->freezer = keep ? NULL : sd_bus_ref(sd_bus_message_get_bus(m));
         emit_frozen(a);
         return sd_bus_reply_method_return(m, "t", a->token);
 }

@@ -15,6 +15,7 @@ struct NvVmmHandle {
         char *path;
         unsigned n_vcpus;
         int vendor;
+        char *vm_uuid;
         uint64_t timeout;
 };
 
@@ -104,6 +105,8 @@ static int learn_vmm(NvVmmHandle *h, NvError **reterr) {
         r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "VcpuCount", &e, 'u', &n);
         if (r >= 0)
                 r = sd_bus_get_property_string(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "Vendor", &e, &vendor);
+        if (r >= 0)
+                r = sd_bus_get_property_string(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "VmUuid", &e, &h->vm_uuid);
         if (r < 0)
                 return call_failed(h, "Get", r, &e, reterr);
         if (n == 0 || n > NV_SNAPSHOT_MAX_VCPUS || nv_format_from_string(vendor) < 0)
@@ -120,6 +123,7 @@ static void client_disconnect(NvVmmHandle *h) {
         sd_bus_flush_close_unref(h->bus);
         free(h->dest);
         free(h->path);
+        free(h->vm_uuid);
         free(h);
 }
 
@@ -143,11 +147,14 @@ static int client_connect(const NvNestedMeta *meta, NvVmmHandle **ret, NvError *
         return 0;
 }
 
-static int client_freeze(NvVmmHandle *h, uint64_t *ret_token, NvError **reterr) {
+static int client_freeze(NvVmmHandle *h, bool keep, uint64_t *ret_token, NvError **reterr) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
-        if ((r = new_call(h, "Freeze", &m)) < 0 || (r = sd_bus_message_append(m, "a{sv}", 0)) < 0)
+        r = new_call(h, "Freeze", &m);
+        if (r >= 0)
+                r = keep ? sd_bus_message_append(m, "a{sv}", 1, NV_VMM_OPTION_KEEP_FROZEN, "b", 1) : sd_bus_message_append(m, "a{sv}", 0);
+        if (r < 0)
                 return r;
         r = call(h, "Freeze", m, &reply, reterr);
         if (r < 0)
@@ -239,6 +246,10 @@ static unsigned client_vcpu_count(NvVmmHandle *h) {
         return h->n_vcpus;
 }
 
+static const char *client_vm_uuid(NvVmmHandle *h) {
+        return h->vm_uuid;
+}
+
 static int client_vendor(NvVmmHandle *h) {
         return h->vendor;
 }
@@ -252,5 +263,6 @@ const NvVmmBackend nv_vmm_backend_dbus = {
         .set_state = client_set_state,
         .vcpu_count = client_vcpu_count,
         .vendor = client_vendor,
+        .vm_uuid = client_vm_uuid,
         .disconnect = client_disconnect,
 };

@@ -14,6 +14,8 @@
 
 #define NV_VMM_INTERFACE "org.nestvirt.Vmm1"
 #define NV_VMM_OBJECT_PATH "/org/nestvirt/Vmm1"
+/* Freeze option "keep-frozen" (b): stay frozen when the caller disconnects. */
+#define NV_VMM_OPTION_KEEP_FROZEN "keep-frozen"
 #define NV_VMM_ERROR_NOT_FROZEN "org.nestvirt.Vmm1.Error.NotFrozen"
 #define NV_VMM_ERROR_BUSY "org.nestvirt.Vmm1.Error.Busy"
 #define NV_VMM_ERROR_UNSUPPORTED "org.nestvirt.Vmm1.Error.Unsupported"

@@ -120,17 +120,19 @@ int nv_conn_run_events(NvConn *c, int timeout_ms, NvError **reterr) {
 
 static int entry_from_domain(virDomainPtr dom, NvDomainEntry *e, NvError **reterr) {
         _cleanup_free_ char *xml = virDomainGetXMLDesc(dom, 0);
-        int active, r;
+        int active, persistent, r;
 
         if (!xml)
                 return libvirt_error(reterr, -EIO, virDomainGetName(dom));
         active = virDomainIsActive(dom);
-        if (active < 0)
+        persistent = virDomainIsPersistent(dom);
+        if (active < 0 || persistent < 0)
                 return libvirt_error(reterr, -EIO, virDomainGetName(dom));
         r = nv_domain_def_parse(xml, strlen(xml), &e->def, reterr);
         if (r < 0)
                 return r;
         e->active = active == 1;
+        e->persistent = persistent == 1;
         return 0;
 }
 

@@ -15,7 +15,8 @@ typedef struct NvConn NvConn;
 
 typedef struct NvDomainEntry {
         NvDomainDef *def;
-        bool active; /* running or paused */
+        bool active;     /* running or paused */
+        bool persistent; /* has a config that outlives the running VM */
 } NvDomainEntry;
 
 /* Modification impact for metadata: libvirt's VIR_DOMAIN_AFFECT_* values. */

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,8 +18,12 @@ typedef struct NvVmmBackend {
         const char *name;
         /* Reaches the VMM that meta names (socket or bus name); learns its vCPU count and vendor. */
         int (*connect)(const NvNestedMeta *meta, NvVmmHandle **ret, NvError **reterr);
-        /* Stops every vCPU outside KVM_RUN; *ret_token names this freeze. */
-        int (*freeze)(NvVmmHandle *h, uint64_t *ret_token, NvError **reterr);
+        /*
+         * Stops every vCPU outside KVM_RUN; *ret_token names this freeze.  A
+         * VMM thaws by itself when the caller that froze it disconnects,
+         * unless keep is set (a save before the VMM is stopped for good).
+         */
+        int (*freeze)(NvVmmHandle *h, bool keep, uint64_t *ret_token, NvError **reterr);
         /* Lets the vCPUs run again. */
         int (*thaw)(NvVmmHandle *h, uint64_t token, NvError **reterr);
         /* Needs a freeze.  Every vCPU's nested state as a snapshot image whose checksums were verified. */
@@ -28,6 +33,8 @@ typedef struct NvVmmBackend {
         /* The VMM's vCPU count and vendor (NV_FORMAT_*), as learnt at connect. */
         unsigned (*vcpu_count)(NvVmmHandle *h);
         int (*vendor)(NvVmmHandle *h);
+        /* The VM's UUID as the VMM reports it (learnt at connect). */
+        const char *(*vm_uuid)(NvVmmHandle *h);
         /* Drops the connection; accepts NULL. */
         void (*disconnect)(NvVmmHandle *h);
 } NvVmmBackend;
@@ -39,6 +46,12 @@ typedef struct NvVmmBackend {
  */
 int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec,
                    NvError **reterr);
+
+/*
+ * Thaws after a step that returned r, keeping the first error (a failed thaw
+ * is added to it); returns r, or the thaw's error if r was a success.
+ */
+int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int r, NvError **reterr);
 
 /* Freeze, load, thaw; thaws on every path.  A refused load leaves the VMM as it was. */
 int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr);

@@ -12,8 +12,7 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
-/* Thaws, keeping the first error: a failed thaw after a failed step is reported as well. */
-static int thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int r, NvError **reterr) {
+int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int r, NvError **reterr) {
         _cleanup_(nv_error_freep) NvError *thaw_err = NULL;
         int t = b->thaw(h, token, &thaw_err);
 
@@ -31,12 +30,12 @@ int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, siz
         size_t len = 0;
         int r;
 
-        r = b->freeze(h, &token, reterr);
+        r = b->freeze(h, /* keep= */ false, &token, reterr);
         if (r < 0)
                 return r;
         start = now_usec();
         r = b->get_state(h, &img, &len, reterr);
-        r = thaw_after(b, h, token, r, reterr);
+        r = nv_vmm_thaw_after(b, h, token, r, reterr);
         if (r < 0) {
                 free(img);
                 return r;
@@ -52,9 +51,9 @@ int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_
         uint64_t token;
         int r;
 
-        r = b->freeze(h, &token, reterr);
+        r = b->freeze(h, /* keep= */ false, &token, reterr);
         if (r < 0)
                 return r;
         r = b->set_state(h, img, len, reterr);
-        return thaw_after(b, h, token, r, reterr);
+        return nv_vmm_thaw_after(b, h, token, r, reterr);
 }

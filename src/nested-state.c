@@ -123,3 +123,7 @@ int nv_raw_blob_check(const void *buf, size_t len, NvError **reterr) {
                 return nv_error_set(reterr, -EINVAL, _("Unknown nested-state format %u at offset 2 (0 is VMX, 1 is SVM)."), h.format);
         return 0;
 }
+
+bool nv_blob_guest_mode(const NvBlob *b) {
+        return b->len >= NV_NESTED_HDR_SIZE && (get_le16(b->data) & NV_NESTED_GUEST_MODE);
+}

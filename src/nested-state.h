@@ -120,6 +120,9 @@ void nv_blob_clear(NvBlob *b);
 int nv_raw_blob_check(const void *buf, size_t len, NvError **reterr);
 
 /* Whether the header says the vCPU was running L2. */
+/* Whether a framed blob's header has GUEST_MODE set (an L2 guest was running). */
+bool nv_blob_guest_mode(const NvBlob *b);
+
 static inline bool nv_nested_guest_mode(const NvNestedHeader *h) {
         return h->flags & NV_NESTED_GUEST_MODE;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "byteorder.h"
 #include "fileio.h"
@@ -287,4 +288,19 @@ int nv_snapshot_write(const char *path, const NvSnapshot *s, NvError **reterr) {
         if (r >= 0)
                 r = nv_file_write_atomic(path, buf, len, reterr);
         return r;
+}
+
+void nv_snapshot_stamp(NvSnapshot *s, const NvHostInfo *h) {
+        struct timespec ts;
+
+        if (h) {
+                copy_string(s->kernel_release, sizeof(s->kernel_release), (const uint8_t *) h->kernel_release,
+                            sizeof(h->kernel_release));
+                copy_string(s->cpu_model, sizeof(s->cpu_model), (const uint8_t *) h->cpu_model, sizeof(h->cpu_model));
+                s->host_cpu_vendor = h->cpu_vendor;
+                if (h->nested_state_max > 0)
+                        s->cap_nested_state = (uint32_t) h->nested_state_max;
+        }
+        clock_gettime(CLOCK_REALTIME, &ts);
+        s->created_usec = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "host.h"
 #include "nested-state.h"
 
 #define NV_SNAPSHOT_MAGIC "NVNESTED"
@@ -62,6 +63,12 @@ int nv_snapshot_read(const char *path, NvSnapshot **ret, NvError **reterr);
 
 /* nv_snapshot_serialize() + nv_file_write_atomic(): the old file survives any failure. */
 int nv_snapshot_write(const char *path, const NvSnapshot *s, NvError **reterr);
+
+/*
+ * Records the facts of the host that saves (kernel, CPU, capability; h may
+ * be NULL when unknown) and the current time, as every writer does.
+ */
+void nv_snapshot_stamp(NvSnapshot *s, const NvHostInfo *h);
 
 /* Whether buf starts with the snapshot magic (else it may be a raw blob). */
 int nv_snapshot_is_snapshot(const uint8_t *buf, size_t len);

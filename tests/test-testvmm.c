@@ -81,7 +81,7 @@ static void test_l2_survives_kill(void **state) {
                 fail_msg("L2 is not running: counters %llu %llu %llu", before[0], before[1], before[2]);
         /* Save: freeze, nested state through the agent, own state by the VMM, then kill it. */
         h = connect_sock(sock);
-        assert_int_equal(nv_vmm_backend_dbus.freeze(h, &token, NULL), 0);
+        assert_int_equal(nv_vmm_backend_dbus.freeze(h, false, &token, NULL), 0);
         assert_int_equal(nv_vmm_backend_dbus.get_state(h, &img, &len, NULL), 0);
         kill(a.pid, SIGUSR1);
         assert_non_null(fgets(line, sizeof(line), a.out));

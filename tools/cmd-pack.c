@@ -15,27 +15,11 @@
 #include "cli.h"
 #include "fileio.h"
 
-/* Copies what fits: the file keeps 63 bytes of each host string. */
-static void copy_trunc(char *dst, size_t size, const char *src) {
-        size_t n = strnlen(src, size - 1);
-
-        memcpy(dst, src, n);
-        dst[n] = '\0';
-}
-
 /* Records the facts of the host that packs, as a save would. */
 static void stamp_host(NvSnapshot *s) {
         NvHostInfo h;
-        struct timespec ts;
 
-        if (nv_host_probe(cli_host_root(), NULL, &h, NULL) >= 0) {
-                copy_trunc(s->kernel_release, sizeof(s->kernel_release), h.kernel_release);
-                copy_trunc(s->cpu_model, sizeof(s->cpu_model), h.cpu_model);
-                s->host_cpu_vendor = h.cpu_vendor;
-                s->cap_nested_state = (uint32_t) h.nested_state_max;
-        }
-        clock_gettime(CLOCK_REALTIME, &ts);
-        s->created_usec = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+        nv_snapshot_stamp(s, nv_host_probe(cli_host_root(), NULL, &h, NULL) >= 0 ? &h : NULL);
 }
 
 static int pack_files(char **files, int n, const char *out, NvError **reterr) {

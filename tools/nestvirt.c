@@ -20,6 +20,8 @@ static const struct {
         { "capabilities", cmd_capabilities, N_("Show what this host can do for nested virtualization") },
         { "list", cmd_list, N_("List domains with their nested mode and saved state") },
         { "dominfo", cmd_dominfo, N_("Show everything nestvirt knows about one domain") },
+        { "save", cmd_save, N_("Save a running domain's nested state and reference it from its XML") },
+        { "restore", cmd_restore, N_("Load a domain's saved nested state into its running VMM") },
         { "migrate-check", cmd_migrate_check, N_("Check whether a domain's nested state can move to another host") },
         { "demo", cmd_demo, N_("Capture and restore nested state of a small VM, and show what happened") },
         { "inspect", cmd_inspect, N_("Show a snapshot file or raw blob") },

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the driver's flow files share; not installed, not for callers. */
+#pragma once
+
+#include <sys/types.h>
+#include <time.h>
+
+#include "driver.h"
+#include "snapshot.h"
+
+struct NvDriver {
+        NvConn *conn;
+        NvHostInfo host;
+        const NvVmmBackend *vmm;
+        char *state_dir;
+        char *runtime_dir;
+};
+
+int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveResult *ret, NvError **reterr);
+int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o, NvRestoreResult *ret, NvError **reterr);
+
+/* A running domain that has our metadata; else -ENOENT / -ESRCH naming it. */
+int nv_driver_get_nested_domain(NvDriver *d, const char *name, NvDomainEntry *ret, NvError **reterr);
+/* The domain's VMM, refused unless its VmUuid is the domain's UUID. */
+int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmmHandle **ret, NvError **reterr);
+/* Every blob against the kernel's rules; counts the vCPUs in guest mode. */
+int nv_driver_validate(const NvDriver *d, const NvSnapshot *s, unsigned *ret_guest_mode, NvError **reterr);
+
+int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr);
+uint64_t nv_now_usec(clockid_t clock);
+
+static inline void nv_domain_entry_clear(NvDomainEntry *e) {
+        e->def = nv_domain_def_free(e->def);
+}

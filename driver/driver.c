@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The driver object, its directories, and per-domain locks. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "driver-private.h"
+
+struct NvDomainLock {
+        int fd;
+};
+
+static char *dir_or_env(const char *given, const char *env, const char *fallback) {
+        const char *e = getenv(env);
+
+        return strdup(given ?: (e && *e ? e : fallback));
+}
+
+int nv_driver_new(const NvDriverConfig *config, NvDriver **ret, NvError **reterr) {
+        _cleanup_(nv_driver_freep) NvDriver *d = calloc(1, sizeof(*d));
+        int r;
+
+        if (!d)
+                return -ENOMEM;
+        d->vmm = config->vmm;
+        if (config->host)
+                d->host = *config->host;
+        else
+                nv_host_probe("/", NULL, &d->host, NULL);
+        d->state_dir = dir_or_env(config->state_dir, "NESTVIRT_STATE_DIR", NV_DEFAULT_STATE_DIR);
+        d->runtime_dir = dir_or_env(config->runtime_dir, "NESTVIRT_RUNTIME_DIR", NV_DEFAULT_RUNTIME_DIR);
+        if (!d->state_dir || !d->runtime_dir)
+                return -ENOMEM;
+        if (d->state_dir[0] != '/' || d->runtime_dir[0] != '/')
+                return nv_error_set(reterr, -EINVAL, _("The state and runtime directories must be absolute paths ('%s', '%s')."),
+                                    d->state_dir, d->runtime_dir);
+        r = nv_conn_open(config->uri, NULL, NULL, &d->conn, reterr);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+NvDriver *nv_driver_free(NvDriver *d) {
+        if (!d)
+                return NULL;
+        nv_conn_free(d->conn);
+        free(d->state_dir);
+        free(d->runtime_dir);
+        free(d);
+        return NULL;
+}
+
+NvConn *nv_driver_conn(NvDriver *d) {
+        return d->conn;
+}
+
+const char *nv_driver_state_dir(const NvDriver *d) {
+        return d->state_dir;
+}
+
+int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1;; s++) {
+                bool end = *s == '\0';
+
+                if (*s != '/' && !end)
+                        continue;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return nv_error_set(reterr, -errno, _("Cannot create directory '%s': %s"), p, strerror(errno));
+                if (end)
+                        return 0;
+                *s = '/';
+        }
+}
+
+/*
+ * flock(), not fcntl() locks: flock locks belong to the open file, so two
+ * operations in one process (nestvirtd's jobs) exclude each other just as
+ * two processes do, and the lock goes away with the process.
+ */
+int nv_domain_lock(NvDriver *d, const NvDomainDef *def, NvDomainLock **ret, NvError **reterr) {
+        _cleanup_free_ char *dir = NULL, *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        NvDomainLock *l;
+        int r;
+
+        if (asprintf(&dir, "%s/locks", d->runtime_dir) < 0 || asprintf(&path, "%s/%s.lock", dir, def->uuid) < 0)
+                return -ENOMEM;
+        r = nv_mkdir_p(dir, 0700, reterr);
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return nv_error_set(reterr, -errno, _("Cannot open lock file '%s': %s"), path, strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK)
+                        return nv_error_set(reterr, -EBUSY, _("Another nestvirt operation on domain '%s' is in progress."),
+                                            def->name);
+                return nv_error_set(reterr, -errno, _("Cannot lock '%s': %s"), path, strerror(errno));
+        }
+        l = malloc(sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        l->fd = TAKE_FD(fd);
+        *ret = l;
+        return 0;
+}
+
+NvDomainLock *nv_domain_unlock(NvDomainLock *l) {
+        if (l) {
+                safe_close(l->fd);
+                free(l);
+        }
+        return NULL;
+}
+
+void nv_save_result_clear(NvSaveResult *r) {
+        free(r->ref.path);
+        *r = (NvSaveResult) {};
+}
+
+void nv_restore_result_clear(NvRestoreResult *r) {
+        free(r->path);
+        free(r->skipped_why);
+        *r = (NvRestoreResult) {};
+}
+
+/* A running domain with our metadata: what every flow on a VMM needs. */
+int nv_driver_get_nested_domain(NvDriver *d, const char *name, NvDomainEntry *ret, NvError **reterr) {
+        NvDomainEntry e = {};
+        int r;
+
+        r = nv_conn_get_domain(d->conn, name, &e, reterr);
+        if (r < 0)
+                return r;
+        if (!e.def->meta)
+                r = nv_error_set(reterr, -ENOENT,
+                                 _("Domain '%s' has no <nestvirt:nested> metadata naming its VMM (see docs/domain-xml.md)."),
+                                 e.def->name);
+        else if (!e.active)
+                r = nv_error_set(reterr, -ESRCH, _("Domain '%s' is not running: there is no VMM to talk to."), e.def->name);
+        if (r < 0) {
+                nv_domain_def_free(e.def);
+                return r;
+        }
+        *ret = e;
+        return 0;
+}
+
+/* Connects to the domain's VMM and makes sure it is this domain's. */
+int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmmHandle **ret, NvError **reterr) {
+        NvVmmHandle *h = NULL;
+        const char *uuid;
+        int r;
+
+        r = d->vmm->connect(def->meta, &h, reterr);
+        if (r < 0)
+                return nv_error_wrap(reterr, r, _("Domain '%s'"), def->name);
+        uuid = d->vmm->vm_uuid(h);
+        if (!uuid || strcasecmp(uuid, def->uuid) != 0) {
+                d->vmm->disconnect(h);
+                return nv_error_set(reterr, -EINVAL, _("The VMM named by domain '%s' runs VM %s, not this domain (%s)."), def->name,
+                                    uuid ?: "?", def->uuid);
+        }
+        *ret = h;
+        return 0;
+}
+
+/* Every blob of s against the kernel's rules, as far as this host's facts go. */
+int nv_driver_validate(const NvDriver *d, const NvSnapshot *s, unsigned *ret_guest_mode, NvError **reterr) {
+        NvValidateContext ctx;
+        unsigned guest = 0;
+        int r;
+
+        nv_validate_context_init(&ctx);
+        ctx.vendor = s->vendor;
+        for (size_t i = 0; i < s->n_vcpus; i++) {
+                const NvBlob *b = &s->vcpus[i].blob;
+
+                r = nv_validate_blob(b->data, b->len, &ctx, reterr);
+                if (r < 0)
+                        return nv_error_wrap(reterr, r, _("vCPU %u"), s->vcpus[i].index);
+                guest += nv_blob_guest_mode(b);
+        }
+        (void) d;
+        if (ret_guest_mode)
+                *ret_guest_mode = guest;
+        return 0;
+}
+
+uint64_t nv_now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+const NvDriverOps nv_driver_ops = {
+        .save = nv_driver_save,
+        .restore = nv_driver_restore,
+};

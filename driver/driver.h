@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The driver: the flows a host's management stack runs on nested state.
+ * Like a libvirt driver, callers (the CLI, nestvirtd, the hook) go through
+ * one operations table, nv_driver_ops; each entry states its contract.
+ *
+ * Every flow that touches a domain takes the domain's lock first (a flock
+ * on RUNTIME_DIR/locks/UUID.lock), so two operations on one domain never
+ * interleave, whether they come from one process or several.
+ *
+ * Nothing is half-written: a snapshot file is written durably before the
+ * domain's XML points at it, the previous snapshot and reference stay
+ * intact until then, and a refused restore leaves the VMM as it was.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "host.h"
+#include "vmm-backend.h"
+
+typedef struct NvDriver NvDriver;
+
+typedef struct NvDriverConfig {
+        const char *uri;            /* libvirt URI; NULL: $LIBVIRT_DEFAULT_URI or libvirt's default */
+        const char *state_dir;      /* NULL: $NESTVIRT_STATE_DIR, else the build's default (/var/lib/nestvirt) */
+        const char *runtime_dir;    /* NULL: $NESTVIRT_RUNTIME_DIR, else the build's default (/run/nestvirt) */
+        const NvHostInfo *host;     /* this host's facts */
+        const NvVmmBackend *vmm;    /* how to reach VMMs (the D-Bus client) */
+} NvDriverConfig;
+
+/* Opens the libvirt connection and remembers the rest of config (copied). */
+int nv_driver_new(const NvDriverConfig *config, NvDriver **ret, NvError **reterr);
+NvDriver *nv_driver_free(NvDriver *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NvDriver *, nv_driver_free);
+
+NvConn *nv_driver_conn(NvDriver *d);
+const char *nv_driver_state_dir(const NvDriver *d);
+
+typedef struct NvSaveOptions {
+        const char *file;  /* NULL: STATE_DIR/DOMAIN/TIMESTAMP.nvstate */
+        bool keep_frozen;  /* leave the VMM frozen after a successful save, even when we disconnect */
+} NvSaveOptions;
+
+typedef struct NvSaveResult {
+        NvStateRef ref;            /* what the domain's XML now points at; ref.path is owned */
+        unsigned guest_mode_vcpus; /* vCPUs that were running an L2 guest */
+        uint64_t bytes;            /* size of the snapshot file */
+        uint64_t frozen_usec;      /* how long the VMM stayed frozen (0 with keep_frozen) */
+} NvSaveResult;
+
+typedef struct NvRestoreOptions {
+        const char *file;  /* NULL: the snapshot the domain's XML references */
+} NvRestoreOptions;
+
+typedef struct NvRestoreResult {
+        char *path;                /* the snapshot loaded, NULL if none was */
+        bool loaded;               /* false: the policy let the VM run on without nested state */
+        char *skipped_why;         /* why nothing was loaded (loaded == false) */
+        unsigned vcpus;
+        unsigned guest_mode_vcpus;
+        uint64_t frozen_usec;
+} NvRestoreResult;
+
+void nv_save_result_clear(NvSaveResult *r);
+void nv_restore_result_clear(NvRestoreResult *r);
+
+typedef struct NvDriverOps {
+        /*
+         * Freezes the running domain's VMM, collects every vCPU's nested
+         * state, validates it, writes the snapshot durably, points the
+         * domain's metadata at it (live, and config for a persistent domain;
+         * the old reference moves to <previous>), then thaws.  On failure the
+         * VMM is thawed and the previous snapshot and reference are intact.
+         */
+        int (*save)(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveResult *ret, NvError **reterr);
+        /*
+         * Reads the referenced snapshot (or o->file), checks its SHA-256
+         * against the reference, its integrity, the VMM's vendor and vCPU
+         * count and every blob against the kernel's rules, and only then
+         * freezes the VMM, loads and thaws.  A refusal leaves the VMM as it
+         * was; the domain's onMissing / onIncompatible policy "continue"
+         * turns a missing or incompatible snapshot into a thaw without
+         * nested state (reported in ret).
+         */
+        int (*restore)(NvDriver *d, const char *domain, const NvRestoreOptions *o, NvRestoreResult *ret, NvError **reterr);
+} NvDriverOps;
+
+extern const NvDriverOps nv_driver_ops;
+
+/* --- shared by the flows (driver-private in spirit, public for tests) --- */
+
+typedef struct NvDomainLock NvDomainLock;
+
+/* Takes the domain's lock without waiting: -EBUSY names the domain if another operation holds it. */
+int nv_domain_lock(NvDriver *d, const NvDomainDef *def, NvDomainLock **ret, NvError **reterr);
+NvDomainLock *nv_domain_unlock(NvDomainLock *l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NvDomainLock *, nv_domain_unlock);

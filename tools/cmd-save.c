@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* nestvirt save and restore: the driver's flows on one running domain. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "cli-backend.h"
+#include "cli.h"
+#include "driver.h"
+#include "vmm-client.h"
+
+typedef struct SaveArgs {
+        const char *domain;
+        const char *file;
+        bool keep_frozen;
+} SaveArgs;
+
+/* Options of save (with_keep) and restore; returns 0 after --help, 1 to go on. */
+static int parse_opts(Cli *cli, int argc, char **argv, const char *usage, bool with_keep, SaveArgs *a, NvError **reterr) {
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "file", required_argument, NULL, 'f' },
+                { "keep-frozen", no_argument, NULL, 'k' },
+                { "json", no_argument, NULL, 'j' },
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hf:kj", opts, NULL)) >= 0) {
+                if (c == 'h') {
+                        fputs(usage, stdout);
+                        return 0;
+                } else if (c == 'f')
+                        a->file = optarg;
+                else if (c == 'k' && with_keep)
+                        a->keep_frozen = true;
+                else if (c == 'j')
+                        cli->json = true;
+                else
+                        return nv_error_set(reterr, -EINVAL, _("Invalid option for '%s'; see 'nestvirt %s --help'."), argv[0], argv[0]);
+        }
+        if (optind != argc - 1)
+                return nv_error_set(reterr, -EINVAL, _("'%s' takes exactly one domain name; see 'nestvirt %s --help'."), argv[0],
+                                    argv[0]);
+        a->domain = argv[optind];
+        return 1;
+}
+
+static int open_driver(Cli *cli, NvDriver **ret, NvError **reterr) {
+        NvHostInfo host;
+        int r = nv_host_probe(cli_host_root(), NULL, &host, reterr);
+        NvDriverConfig cfg = { .uri = cli->uri, .host = &host, .vmm = &nv_vmm_backend_dbus };
+
+        return r < 0 ? r : nv_driver_new(&cfg, ret, reterr);
+}
+
+static void print_json(json_object *o) {
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+}
+
+static void save_report(const Cli *cli, const SaveArgs *a, const NvSaveResult *res) {
+        json_object *o;
+
+        if (!cli->json) {
+                printf(_("Saved the nested state of domain '%s': %u vCPU(s), %u in guest mode, %s, %llu bytes\n"), a->domain,
+                       res->ref.vcpus, res->guest_mode_vcpus, nv_format_to_string(res->ref.vendor), (unsigned long long) res->bytes);
+                printf(_("  file:   %s\n  sha256: %s\n"), res->ref.path, res->ref.sha256);
+                if (a->keep_frozen)
+                        printf(_("The VMM stays frozen (--keep-frozen): save its own state now, then stop it.\n"));
+                else
+                        printf(_("The VMM was frozen for %.1f ms.\n"), (double) res->frozen_usec / 1000.0);
+                return;
+        }
+        o = json_object_new_object();
+        json_object_object_add(o, "domain", json_object_new_string(a->domain));
+        json_object_object_add(o, "path", json_object_new_string(res->ref.path));
+        json_object_object_add(o, "sha256", json_object_new_string(res->ref.sha256));
+        json_object_object_add(o, "vendor", json_object_new_string(nv_format_to_string(res->ref.vendor)));
+        json_object_object_add(o, "vcpus", json_object_new_int64(res->ref.vcpus));
+        json_object_object_add(o, "guest_mode_vcpus", json_object_new_int64(res->guest_mode_vcpus));
+        json_object_object_add(o, "bytes", json_object_new_int64((int64_t) res->bytes));
+        json_object_object_add(o, "kept_frozen", json_object_new_boolean(a->keep_frozen));
+        json_object_object_add(o, "frozen_usec", json_object_new_int64((int64_t) res->frozen_usec));
+        print_json(o);
+}
+
+int cmd_save(Cli *cli, int argc, char **argv, NvError **reterr) {
+        _cleanup_(nv_driver_freep) NvDriver *d = NULL;
+        NvSaveResult res = {};
+        SaveArgs a = {};
+        int r;
+
+        r = parse_opts(cli, argc, argv,
+                       _("Usage: nestvirt save DOMAIN [--file PATH] [--keep-frozen] [--json]\n"
+                         "Freeze the domain's VMM, collect every vCPU's nested state, write it durably\n"
+                         "(default: $NESTVIRT_STATE_DIR or /var/lib/nestvirt, DOMAIN/TIME.nvstate), point\n"
+                         "the domain's metadata at it (live and config), then thaw.\n\n"
+                         "  -f, --file PATH    write the snapshot here instead\n"
+                         "  -k, --keep-frozen  leave the VMM frozen, for a VMM about to be stopped\n"
+                         "  -j, --json         print the result as JSON\n"),
+                       true, &a, reterr);
+        if (r <= 0)
+                return r;
+        r = open_driver(cli, &d, reterr);
+        if (r >= 0)
+                r = nv_driver_ops.save(d, a.domain, &(NvSaveOptions) { .file = a.file, .keep_frozen = a.keep_frozen }, &res, reterr);
+        if (r < 0)
+                return r;
+        save_report(cli, &a, &res);
+        nv_save_result_clear(&res);
+        return 0;
+}
+
+static void restore_report(const Cli *cli, const SaveArgs *a, const NvRestoreResult *res) {
+        json_object *o;
+
+        if (!cli->json) {
+                if (res->loaded)
+                        printf(_("Restored the nested state of domain '%s' from %s: %u vCPU(s), %u in guest mode; the VMM was frozen for %.1f ms.\n"),
+                               a->domain, res->path, res->vcpus, res->guest_mode_vcpus, (double) res->frozen_usec / 1000.0);
+                else
+                        printf(_("Domain '%s' runs on WITHOUT nested state (its policy says continue): %s\n"), a->domain,
+                               res->skipped_why);
+                return;
+        }
+        o = json_object_new_object();
+        json_object_object_add(o, "domain", json_object_new_string(a->domain));
+        json_object_object_add(o, "loaded", json_object_new_boolean(res->loaded));
+        json_object_object_add(o, "path", res->path ? json_object_new_string(res->path) : NULL);
+        json_object_object_add(o, "skipped_why", res->skipped_why ? json_object_new_string(res->skipped_why) : NULL);
+        json_object_object_add(o, "vcpus", json_object_new_int64(res->vcpus));
+        json_object_object_add(o, "guest_mode_vcpus", json_object_new_int64(res->guest_mode_vcpus));
+        json_object_object_add(o, "frozen_usec", json_object_new_int64((int64_t) res->frozen_usec));
+        print_json(o);
+}
+
+int cmd_restore(Cli *cli, int argc, char **argv, NvError **reterr) {
+        _cleanup_(nv_driver_freep) NvDriver *d = NULL;
+        NvRestoreResult res = {};
+        SaveArgs a = {};
+        int r;
+
+        r = parse_opts(cli, argc, argv,
+                       _("Usage: nestvirt restore DOMAIN [--file PATH] [--json]\n"
+                         "Load the nested state the domain's metadata references (or PATH) into the\n"
+                         "domain's running VMM, then thaw it.  The file's SHA-256, integrity, vendor,\n"
+                         "vCPU count and every vCPU's blob are checked first: a refusal leaves the VMM\n"
+                         "as it was.\n\n"
+                         "  -f, --file PATH  load this snapshot file instead\n"
+                         "  -j, --json       print the result as JSON\n"),
+                       false, &a, reterr);
+        if (r <= 0)
+                return r;
+        r = open_driver(cli, &d, reterr);
+        if (r >= 0)
+                r = nv_driver_ops.restore(d, a.domain, &(NvRestoreOptions) { .file = a.file }, &res, reterr);
+        if (r < 0)
+                return r;
+        restore_report(cli, &a, &res);
+        nv_restore_result_clear(&res);
+        return 0;
+}
