@@ -17,12 +17,21 @@ check() { # name, then a command that must succeed
 contains() { grep -qF -- "$2" <<<"$1"; }
 not_contains() { ! grep -qF -- "$2" <<<"$1"; }
 
-out=$("$NESTVIRT" demo --sim --vcpus 4 --vendor svm 2>&1); rc=$?
+out=$("$NESTVIRT" demo 2>&1); rc=$?
+check "demo (main job) exits 0" test $rc -eq 0
+check "demo uses the test driver" contains "$out" "libvirt: test:///"
+check "demo saves through the driver" contains "$out" "$ nestvirt save svm-passthrough --keep-frozen"
+check "demo references the file from the XML" contains "$out" "the domain's XML now says: <nestvirt:state"
+check "demo: L2 continued" contains "$out" "L2 continued where it stopped on every vCPU"
+check "demo: damaged snapshot refused by rule S9" contains "$out" "vCPU 0: Rule S9: control.asid"
+check "demo: VMM untouched by the refusal" contains "$out" "the VMM was not touched; L2 runs on"
+rm -rf "$(sed -n 's/^(Files are left in \(.*\) for inspection.*/\1/p' <<<"$out")"
+out=$("$NESTVIRT" demo --in-process --sim --vcpus 4 --vendor svm 2>&1); rc=$?
 check "demo svm exits 0" test $rc -eq 0
 check "demo says simulated" contains "$out" "on simulated KVM"
 check "demo restores L2 progress" contains "$out" "vCPU 3: L2 counter 6 -> 7"
 check "demo refuses corrupt copy" contains "$out" "Rule S9: control.asid"
-out=$("$NESTVIRT" demo --sim --vendor vmx 2>&1); rc=$?
+out=$("$NESTVIRT" demo --in-process --sim --vendor vmx 2>&1); rc=$?
 check "demo vmx exits 0" test $rc -eq 0
 check "demo vmx refuses bad revision" contains "$out" "Rule V14"
 
@@ -47,7 +56,7 @@ err=$("$NESTVIRT" capabilities --xml --json 2>&1)
 check "capabilities --xml --json refused" contains "$err" "exclude each other"
 check "capabilities json is valid" python3 -c 'import json,sys; json.loads(sys.argv[1])' "$out"
 
-err=$("$NESTVIRT" demo --vcpus 99 2>&1 >/dev/null); rc=$?
+err=$("$NESTVIRT" demo --in-process --vcpus 99 2>&1 >/dev/null); rc=$?
 check "bad --vcpus exits 1" test $rc -eq 1
 check "bad --vcpus says error:" contains "$err" "error: --vcpus takes a number from 1 to 64, not '99'."
 err=$("$NESTVIRT" frobnicate 2>&1 >/dev/null); rc=$?

@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "byteorder.h"
-#include "cli-backend.h"
-#include "cli.h"
+#include "cli-demo.h"
 #include "fields.h"
 #include "sim.h"
 #include "vcpu.h"
@@ -112,6 +112,19 @@ static int demo_restore(Demo *d, NvVcpuState **states, NvError **reterr) {
         return 0;
 }
 
+const char *cli_examples_dir(void) {
+        return access(NV_EXAMPLES_BUILD_DIR "/node.xml", R_OK) == 0 ? NV_EXAMPLES_BUILD_DIR : NV_EXAMPLES_INSTALL_DIR;
+}
+
+void cli_damage_blob(NvBlob *b) {
+        if (b->len >= NV_SVM_MAX_SIZE && get_le16(b->data + NV_OFF_FORMAT) == NV_FORMAT_SVM)
+                put_le32(b->data + NV_OFF_DATA + 0x58, 0); /* vmcb12 ASID 0 */
+        else if (b->len >= NV_SVM_MAX_SIZE)
+                put_le32(b->data + NV_OFF_DATA, 0x12345678); /* vmcs12 revision */
+        else
+                put_le16(b->data + NV_OFF_FLAGS, 0x80); /* unknown flag */
+}
+
 /* Step 5: a corrupted copy is refused and vCPU 0 keeps its state. */
 static int demo_refuse(Demo *d, const NvVcpuState *good, NvError **reterr) {
         _cleanup_(nv_error_freep) NvError *why = NULL;
@@ -124,12 +137,7 @@ static int demo_refuse(Demo *d, const NvVcpuState *good, NvError **reterr) {
         if (!bad.nested.data)
                 return -ENOMEM;
         memcpy(bad.nested.data, good->nested.data, good->nested.len);
-        if (good->nested.len >= NV_SVM_MAX_SIZE && get_le16(bad.nested.data + NV_OFF_FORMAT) == NV_FORMAT_SVM)
-                put_le32(bad.nested.data + NV_OFF_DATA + 0x58, 0); /* vmcb12 ASID 0 */
-        else if (good->nested.len >= NV_SVM_MAX_SIZE)
-                put_le32(bad.nested.data + NV_OFF_DATA, 0x12345678); /* vmcs12 revision */
-        else
-                put_le16(bad.nested.data + NV_OFF_FLAGS, 0x80); /* unknown flag */
+        cli_damage_blob(&bad.nested);
         r = nv_vcpu_get_nested(d->vcpus[0], true, &before, reterr);
         if (r >= 0 && nv_vcpu_load_state(d->vcpus[0], &bad, &why) >= 0)
                 r = nv_error_set(reterr, -EIO, _("The corrupted state was accepted."));
@@ -180,26 +188,45 @@ static int demo_run(bool sim, int vendor, unsigned n, NvError **reterr) {
 int cmd_demo(Cli *cli, int argc, char **argv, NvError **reterr) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
+                { "in-process", no_argument, NULL, 'i' },
+                { "domain", required_argument, NULL, 'd' },
                 { "sim", no_argument, NULL, 's' },
                 { "vcpus", required_argument, NULL, 'n' },
                 { "vendor", required_argument, NULL, 'v' },
                 {},
         };
+        const char *domain = "svm-passthrough";
         unsigned long n = 2;
         int c, vendor = -1;
+        bool in_process = false;
         char *end;
 
-        while ((c = getopt_long(argc, argv, "hsn:v:", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hid:sn:v:", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        printf(_("Usage: nestvirt demo [--vcpus N] [--vendor vmx|svm] [--sim]\n"
-                                 "Save and restore the nested state of a small VM and show each step.\n"
-                                 "Without /dev/kvm (or with --sim) it runs on the simulated KVM and says so.\n\n"
-                                 "  --vcpus N        number of vCPUs, 1 to %d (default 2)\n"
-                                 "  --vendor V       simulated vendor: vmx or svm (default: the host CPU's, else svm)\n"
-                                 "  --sim            use the simulated KVM even if /dev/kvm exists\n"),
-                               DEMO_MAX_VCPUS);
+                        printf(_("Usage: nestvirt [-c URI] demo [--domain NAME]\n"
+                                 "       nestvirt demo --in-process [--vcpus N] [--vendor vmx|svm] [--sim]\n\n"
+                                 "Save and restore a nested domain for real, showing each step: the reference\n"
+                                 "VMM runs the domain (L1 enters L2 on every vCPU), 'nestvirt save' collects\n"
+                                 "its nested state over D-Bus and references it from the domain's XML, the\n"
+                                 "VMM is killed and restarted from its own state, 'nestvirt restore' loads\n"
+                                 "the nested state back, and L2 continues.  Default URI: libvirt's test\n"
+                                 "driver on %s/node.xml; without /dev/kvm the VMM\n"
+                                 "runs on the simulated KVM and says so.\n\n"
+                                 "  --domain NAME    the domain to use (default svm-passthrough)\n"
+                                 "  --in-process     instead, the KVM path alone in this process: save a\n"
+                                 "                   small VM's vCPUs, destroy it, load a fresh one\n"
+                                 "  --vcpus N        (--in-process) number of vCPUs, 1 to %d (default 2)\n"
+                                 "  --vendor V       (--in-process) simulated vendor: vmx or svm\n"
+                                 "  --sim            (--in-process) use the simulated KVM even if /dev/kvm exists\n"),
+                               cli_examples_dir(), DEMO_MAX_VCPUS);
                         return 0;
+                case 'i':
+                        in_process = true;
+                        break;
+                case 'd':
+                        domain = optarg;
+                        break;
                 case 's':
                         cli->force_sim = true;
                         break;
@@ -220,5 +247,7 @@ int cmd_demo(Cli *cli, int argc, char **argv, NvError **reterr) {
         }
         if (optind < argc)
                 return nv_error_set(reterr, -EINVAL, _("Unexpected argument '%s'."), argv[optind]);
+        if (!in_process)
+                return cli_demo_flow(cli->uri, domain, reterr);
         return demo_run(cli->force_sim, vendor, (unsigned) n, reterr);
 }

@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# nestvirt save and restore through the CLI against the reference VMM on
+# peer-to-peer D-Bus, with libvirt's test driver: 1 to 64 vCPUs across a
+# VMM kill and restart, and every refusal leaving the VMM as it was.
+# Each nestvirt run is its own process, so the test driver starts from the
+# node file each time: the file's <nestvirt:state> is written here from what
+# save printed, as the XML a host would hold.
+set -u
+NESTVIRT=$1
+TESTVMM=$2
+T=$(mktemp -d /tmp/nestvirt-sr-XXXXXX)
+export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run
+UUID=7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e21
+fails=0 passes=0 VMM_PID= VMM_OUT=
+trap 'kill -9 $VMM_PID 2>/dev/null; rm -rf "$T"' EXIT
+
+check() { # name, then a command that must succeed
+        local name=$1; shift
+        if "$@"; then passes=$((passes + 1)); echo "ok - $name"
+        else fails=$((fails + 1)); echo "not ok - $name"; fi
+}
+contains() { grep -qF -- "$2" <<<"$1"; }
+json() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+
+# node VCPUS [STATE_XML] [POLICY_XML]: a node file with one running domain "l1".
+node() {
+        cat >"$T/node.xml" <<XML
+<node><domain type='test'><name>l1</name><uuid>$UUID</uuid>
+  <metadata><nestvirt:nested xmlns:nestvirt="http://nestvirt.org/schemas/domain/nested/1.0">
+    <nestvirt:vmm transport="socket" socket="$T/vmm.sock"/>${3:-}${2:-}
+  </nestvirt:nested></metadata>
+  <memory>1048576</memory><vcpu>$1</vcpu><os><type arch='x86_64'>hvm</type></os>
+  <cpu mode='host-passthrough'/></domain></node>
+XML
+}
+nv() { "$NESTVIRT" -c "test://$T/node.xml" "$@"; }
+
+# vmm_start VCPUS [--restore]: the reference VMM, its stdout in a fifo we read lines from.
+vmm_start() {
+        rm -f "$T/vmm.sock" "$T/out"; mkfifo "$T/out"
+        "$TESTVMM" --socket "$T/vmm.sock" --vcpus "$1" --uuid $UUID --own-state "$T/own" ${2:-} >"$T/out" 2>>"$T/vmm.err" &
+        VMM_PID=$!
+        exec {VMM_OUT}<"$T/out"
+        expect ready
+}
+expect() { local l; while IFS= read -r -t 10 l <&$VMM_OUT; do [[ $l == "$1"* ]] && { LINE=$l; return 0; }; done; return 1; }
+counters() { kill -USR2 $VMM_PID; expect counters: && read -ra C <<<"${LINE#counters:}"; }
+vmm_kill() { kill -9 $VMM_PID; wait $VMM_PID 2>/dev/null; exec {VMM_OUT}<&-; VMM_PID=; }
+advanced() { # OLD... : every counter now above the old ones
+        local old=("$@") i; counters || return 1
+        for i in "${!old[@]}"; do (( C[i] > old[i] )) || return 1; done
+}
+unchanged() { local old=("$@") i; counters || return 1; for i in "${!old[@]}"; do (( C[i] == old[i] )) || return 1; done; }
+state_xml() { # path sha vcpus
+        printf '\n    <nestvirt:state path="%s" sha256="%s" vendor="svm" vcpus="%s" time="2026-11-23T00:00:00Z"/>' "$1" "$2" "$3"
+}
+
+for n in 1 4 64; do
+        node $n
+        vmm_start $n; sleep 0.3
+        out=$(nv save l1 --keep-frozen --json); rc=$?
+        check "$n vCPUs: save exits 0" test $rc -eq 0
+        path=$(json "$out" path) sha=$(json "$out" sha256)
+        check "$n vCPUs: all in guest mode" test "$(json "$out" guest_mode_vcpus)" = $n
+        check "$n vCPUs: file written under the state dir" test -f "$path" -a "${path#$T/state/l1/}" != "$path"
+        check "$n vCPUs: file is mode 0600" test "$(stat -c %a "$path")" = 600
+        kill -USR1 $VMM_PID; expect "saved own state"; counters; saved=("${C[@]}")
+        check "$n vCPUs: kept frozen after save" unchanged "${saved[@]}"
+        vmm_kill
+        node $n "$(state_xml "$path" "$sha" $n)"
+        vmm_start $n --restore
+        check "$n vCPUs: restarted VMM waits paused" unchanged "${saved[@]}"
+        out=$(nv restore l1); rc=$?
+        check "$n vCPUs: restore from the XML reference exits 0" test $rc -eq 0
+        check "$n vCPUs: restore names the file" contains "$out" "from $path"
+        sleep 0.3
+        check "$n vCPUs: L2 continued after restore" advanced "${saved[@]}"
+        vmm_kill
+done
+
+# Refusals: each leaves the restarted (paused) VMM as it was.
+node 2; vmm_start 2; sleep 0.2
+out=$(nv save l1 --keep-frozen --json); path=$(json "$out" path) sha=$(json "$out" sha256)
+kill -USR1 $VMM_PID; expect "saved own state"; counters; saved=("${C[@]}"); vmm_kill
+vmm_start 2 --restore
+
+node 2 "$(state_xml "$path" 0000000000000000000000000000000000000000000000000000000000000000 2)"
+err=$(nv restore l1 2>&1); rc=$?
+check "changed file: refused" test $rc -eq 1
+check "changed file: says the hash differs" contains "$err" "the file changed since it was saved"
+check "changed file: VMM untouched" unchanged "${saved[@]}"
+
+cp "$path" "$T/flipped.nvstate"; printf '\xff' | dd of="$T/flipped.nvstate" bs=1 seek=1000 conv=notrunc status=none
+err=$(nv restore l1 --file "$T/flipped.nvstate" 2>&1); rc=$?
+check "damaged file: refused" test $rc -eq 1
+check "damaged file: names the checksum" contains "$err" "Checksum mismatch for vCPU 0"
+check "damaged file: VMM untouched" unchanged "${saved[@]}"
+
+node 2 "$(state_xml "$T/missing.nvstate" "$sha" 2)"
+err=$(nv restore l1 2>&1); rc=$?
+check "missing file, onMissing=fail: refused" test $rc -eq 1
+check "missing file: names the policy" contains "$err" "onMissing=fail"
+check "missing file: VMM untouched" unchanged "${saved[@]}"
+
+exec {LOCK}>"$T/run/locks/$UUID.lock"; flock -n $LOCK
+node 2 "$(state_xml "$path" "$sha" 2)"
+err=$(nv restore l1 2>&1); rc=$?
+check "locked domain: refused" test $rc -eq 1
+check "locked domain: says another operation runs" contains "$err" "Another nestvirt operation on domain 'l1' is in progress"
+exec {LOCK}>&-
+check "locked domain: VMM untouched" unchanged "${saved[@]}"
+vmm_kill
+
+vmm_start 3 --restore 2>/dev/null || vmm_start 3
+err=$(nv restore l1 2>&1); rc=$?
+check "wrong vCPU count: refused" test $rc -eq 1
+check "wrong vCPU count: says so" contains "$err" "holds 2 vCPUs but the VMM has 3"
+vmm_kill
+
+node 2 "$(state_xml "$T/missing.nvstate" "$sha" 2)" '
+    <nestvirt:policy onMissing="continue"/>'
+vmm_start 2 --restore
+out=$(nv restore l1 2>&1); rc=$?
+check "missing file, onMissing=continue: runs on" test $rc -eq 0
+check "onMissing=continue: says nested state is lost" contains "$out" "WITHOUT nested state"
+vmm_kill
+
+err=$(nv save l1 2>&1); rc=$?
+check "no VMM: save refused" test $rc -eq 1
+check "no VMM: names the socket" contains "$err" "$T/vmm.sock"
+err=$(nv save nosuch 2>&1); rc=$?
+check "unknown domain: refused" contains "$err" "Domain 'nosuch' not found"
+out=$("$NESTVIRT" save --help); rc=$?
+check "save --help" contains "$out" "--keep-frozen"
+
+echo "1..$((passes + fails))"
+echo "# $passes passed, $fails failed"
+[[ $fails -eq 0 ]]
