@@ -3,12 +3,16 @@
  * nestvirt-testvmm: the reference VMM.  It runs a VM whose vCPUs run an L2
  * guest, embeds the nestvirt agent exactly as a third-party VMM would (for
  * the nested part only), and saves and restores its own vCPU state (regs,
- * sregs, events, MSRs) to its own file.  This version runs on the
- * simulated KVM and says so; the L1 guest for a real /dev/kvm is not
- * written yet.
+ * sregs, events, MSRs; on real KVM also guest memory) to its own file.
+ *
+ * On a real /dev/kvm with nested SVM every vCPU runs a real L1 hypervisor
+ * and its L2 guest (guest-svm.h).  Without one, with --sim, or on a VMX
+ * host, it runs on the simulated KVM, whose guest model stands for L2.  It
+ * says on stderr which one runs; --kvm refuses to fall back.
  *
  *   SIGUSR1  save own state to --own-state FILE (vCPUs quiesced first)
- *   SIGUSR2  print "counters: N N ..." (each vCPU's L2 progress)
+ *   SIGUSR2  print "counters: N N ..." (each vCPU's L2 progress); on real
+ *            KVM also "l1-exits: N N ..." (the CPUID exits each L1 handled)
  *   SIGTERM  exit
  *
  * With --restore it starts paused, as an incoming VMM must: the vCPUs run
@@ -20,21 +24,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+
 #include "agent.h"
 #include "fileio.h"
+#include "guest-svm.h"
 #include "sim.h"
 #include "vcpu.h"
 
-#define MAX_VCPUS 64
+#define MAX_VCPUS GS_MAX_VCPUS
 #define TICK_USEC 5000
-#define OWN_MAGIC "NVTVMM01"
-static const uint32_t own_msrs[] = { 0xC0000080, 0x174, 0x175, 0x176 };
+#define RUN_BATCH 64 /* KVM_RUNs per vCPU and tick: the event loop must keep answering */
+#define OWN_MAGIC_SIM "NVTVMM01"
+#define OWN_MAGIC_KVM "NVTVMM02" /* followed by guest memory */
+/* EFER, SYSENTER, and SVM's VM_HSAVE_PA, which L1 set and needs for its next VMRUN. */
+static const uint32_t own_msrs[] = { 0xC0000080, 0x174, 0x175, 0x176, 0xC0010117 };
+_Static_assert(GS_PORT_TICK == NV_SIM_IO_PORT, "L2's tick is the simulated guest's OUT");
+
+typedef enum Backend {
+        BACKEND_AUTO,
+        BACKEND_SIM,
+        BACKEND_KVM,
+} Backend;
 
 typedef struct Vmm {
         NvKvm *kvm;
         NvVcpu *vcpus[MAX_VCPUS];
+        bool stopped[MAX_VCPUS]; /* met an exit it cannot go on from */
         unsigned n;
         bool paused;
+        uint8_t *mem; /* guest RAM, GS_MEM_SIZE bytes; NULL on the simulated KVM */
         const char *own_state;
         sd_event_source *tick;
 } Vmm;
@@ -56,11 +75,68 @@ static int vmm_resume(void *userdata) {
         return 0;
 }
 
+static const char *exit_reason_name(uint32_t reason) {
+        switch (reason) {
+        case KVM_EXIT_IO: return "IO";
+        case KVM_EXIT_HLT: return "HLT";
+        case KVM_EXIT_MMIO: return "MMIO";
+        case KVM_EXIT_SHUTDOWN: return "SHUTDOWN";
+        case KVM_EXIT_FAIL_ENTRY: return "FAIL_ENTRY";
+        case KVM_EXIT_INTERNAL_ERROR: return "INTERNAL_ERROR";
+        default: return "?";
+        }
+}
+
+/* The one number that says most about an exit: the port, the entry failure, the suberror. */
+static unsigned long long exit_detail(const struct kvm_run *run) {
+        switch (run->exit_reason) {
+        case KVM_EXIT_IO: return run->io.port;
+        case KVM_EXIT_MMIO: return run->mmio.phys_addr;
+        case KVM_EXIT_FAIL_ENTRY: return run->fail_entry.hardware_entry_failure_reason;
+        case KVM_EXIT_INTERNAL_ERROR: return run->internal.suberror;
+        default: return 0;
+        }
+}
+
+/* Says on stderr why vCPU i cannot go on. */
+static void report_exit(Vmm *v, unsigned i, int r, NvError *err) {
+        struct kvm_run *run = nv_vcpu_run_area(v->vcpus[i]);
+        struct kvm_regs regs = {};
+
+        (void) nv_kvm_get_regs(v->vcpus[i], &regs, NULL);
+        if (r < 0)
+                fprintf(stderr, "nestvirt-testvmm: vCPU %u: %s\n", i, nv_error_message(err, r));
+        else if (v->mem && run->exit_reason == KVM_EXIT_IO && run->io.port == GS_PORT_FAIL)
+                fprintf(stderr, "nestvirt-testvmm: vCPU %u: L1 got SVM exit code 0x%llx from L2, which it does not handle\n", i,
+                        (unsigned long long) nv_guest_svm_data(v->mem, i, GS_FAIL_CODE));
+        else
+                fprintf(stderr, "nestvirt-testvmm: vCPU %u: unexpected exit reason %u (%s, detail 0x%llx) at RIP 0x%llx\n", i,
+                        run->exit_reason, exit_reason_name(run->exit_reason), exit_detail(run), (unsigned long long) regs.rip);
+        fprintf(stderr, "nestvirt-testvmm: vCPU %u stopped\n", i);
+}
+
+/* Runs vCPU i until it leaves the guest's normal path or the batch is done. */
+static void run_vcpu(Vmm *v, unsigned i) {
+        struct kvm_run *run = nv_vcpu_run_area(v->vcpus[i]);
+
+        for (unsigned k = 0; k < RUN_BATCH && !v->stopped[i]; k++) {
+                _cleanup_(nv_error_freep) NvError *err = NULL;
+                int r = nv_kvm_vcpu_run(v->vcpus[i], &err);
+
+                if (r == -EINTR)
+                        return; /* a signal: the next tick goes on */
+                if (r >= 0 && run->exit_reason == KVM_EXIT_IO && run->io.port == GS_PORT_TICK)
+                        continue; /* L2's tick (NV_SIM_IO_PORT on the simulator) */
+                report_exit(v, i, r, err);
+                v->stopped[i] = true;
+        }
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Vmm *v = userdata;
 
         for (unsigned i = 0; i < v->n && !v->paused; i++)
-                (void) nv_kvm_vcpu_run(v->vcpus[i], NULL);
+                run_vcpu(v, i);
         (void) usec;
         /* A time source fires once: re-arm it for the next tick. */
         if (sd_event_source_set_time_relative(s, TICK_USEC) < 0)
@@ -69,14 +145,18 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 /* The VMM's own state: everything but the nested part, which the agent carries. */
+static size_t own_size(const Vmm *v) {
+        return 8 + v->n * sizeof(OwnVcpu) + (v->mem ? GS_MEM_SIZE : 0);
+}
+
 static int save_own(Vmm *v, NvError **reterr) {
-        _cleanup_free_ uint8_t *buf = calloc(1, 8 + v->n * sizeof(OwnVcpu));
+        _cleanup_free_ uint8_t *buf = calloc(1, own_size(v));
         bool was_paused = v->paused;
         int r = 0;
 
         if (!buf)
                 return -ENOMEM;
-        memcpy(buf, OWN_MAGIC, 8);
+        memcpy(buf, v->mem ? OWN_MAGIC_KVM : OWN_MAGIC_SIM, 8);
         v->paused = true;
         for (unsigned i = 0; i < v->n && r >= 0; i++) {
                 NvVcpuState *st = NULL;
@@ -89,8 +169,11 @@ static int save_own(Vmm *v, NvError **reterr) {
                 memcpy(o->msrs, st->msrs->entries, sizeof(o->msrs));
                 nv_vcpu_state_free(st);
         }
+        /* The vCPUs are quiesced and nothing runs them: the memory is consistent with them. */
+        if (v->mem)
+                memcpy(buf + 8 + v->n * sizeof(OwnVcpu), v->mem, GS_MEM_SIZE);
         v->paused = was_paused;
-        return r < 0 ? r : nv_file_write_atomic(v->own_state, buf, 8 + v->n * sizeof(OwnVcpu), reterr);
+        return r < 0 ? r : nv_file_write_atomic(v->own_state, buf, own_size(v), reterr);
 }
 
 static int restore_own(Vmm *v, NvError **reterr) {
@@ -98,11 +181,15 @@ static int restore_own(Vmm *v, NvError **reterr) {
         size_t len;
         int r;
 
-        r = nv_file_read(v->own_state, 8 + MAX_VCPUS * sizeof(OwnVcpu), &buf, &len, reterr);
+        r = nv_file_read(v->own_state, 8 + MAX_VCPUS * sizeof(OwnVcpu) + GS_MEM_SIZE, &buf, &len, reterr);
         if (r < 0)
                 return r;
-        if (len != 8 + v->n * sizeof(OwnVcpu) || memcmp(buf, OWN_MAGIC, 8) != 0)
-                return nv_error_set(reterr, -EINVAL, "%s is not this VMM's state for %u vCPUs.", v->own_state, v->n);
+        if (len != own_size(v) || memcmp(buf, v->mem ? OWN_MAGIC_KVM : OWN_MAGIC_SIM, 8) != 0)
+                return nv_error_set(reterr, -EINVAL, "%s is not this VMM's state for %u vCPUs on the %s KVM.", v->own_state,
+                                    v->n, nv_kvm_backend_name(v->kvm));
+        /* Memory before registers: nothing runs until the nested state is back anyway. */
+        if (v->mem)
+                memcpy(v->mem, buf + 8 + v->n * sizeof(OwnVcpu), GS_MEM_SIZE);
         for (unsigned i = 0; i < v->n && r >= 0; i++) {
                 const OwnVcpu *o = (const OwnVcpu *) (buf + 8) + i;
                 _cleanup_free_ struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(o->msrs));
@@ -138,29 +225,79 @@ static int on_usr2(sd_event_source *s, const struct signalfd_siginfo *si, void *
         (void) s, (void) si;
         printf("counters:");
         for (unsigned i = 0; i < v->n; i++)
-                printf(" %llu", (unsigned long long) nv_sim_vcpu_counter(nv_kvm_sim(v->kvm), i));
+                printf(" %llu", (unsigned long long) (v->mem ? nv_guest_svm_data(v->mem, i, GS_L2_COUNTER)
+                                                             : nv_sim_vcpu_counter(nv_kvm_sim(v->kvm), i)));
         printf("\n");
+        if (v->mem) {
+                printf("l1-exits:");
+                for (unsigned i = 0; i < v->n; i++)
+                        printf(" %llu", (unsigned long long) nv_guest_svm_data(v->mem, i, GS_L1_EXITS));
+                printf("\n");
+        }
         fflush(stdout);
         return 0;
 }
 
-/* A fresh boot: L1 on every vCPU enters its L2 guest. */
+/* A fresh boot.  Simulated: L1 on every vCPU enters L2 at once; real: L1 starts and does it. */
 static int boot(Vmm *v, NvError **reterr) {
+        int r;
+
+        if (v->mem) {
+                nv_guest_svm_build(v->mem);
+                for (unsigned i = 0; i < v->n; i++) {
+                        r = nv_guest_svm_boot_vcpu(v->vcpus[i], i, reterr);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
         for (unsigned i = 0; i < v->n; i++)
                 if (nv_sim_vcpu_enter_l2(nv_kvm_sim(v->kvm), i, false) < 0)
                         return nv_error_set(reterr, -EIO, "L1 on vCPU %u could not enter L2.", i);
         return 0;
 }
 
-static int setup_vm(Vmm *v, int vendor, bool restore, NvError **reterr) {
+/* Opens /dev/kvm if it may and can, and if its guest can run there; else the simulator. */
+static int open_kvm(Vmm *v, Backend backend, int vendor, NvError **reterr) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
         NvSimConfig cfg;
+        int r = -ENOENT;
+
+        if (backend != BACKEND_SIM) {
+                r = nv_kvm_open(NULL, &v->kvm, &err);
+                if (r >= 0 && nv_kvm_vendor(v->kvm) != NV_FORMAT_SVM) {
+                        r = nv_error_set(&err, -EOPNOTSUPP, "/dev/kvm has no nested SVM (KVM_CAP_NESTED_STATE %d); the real guest is SVM only.",
+                                         nv_kvm_nested_state_max(v->kvm));
+                        v->kvm = nv_kvm_free(v->kvm);
+                }
+                if (r < 0 && backend == BACKEND_KVM)
+                        return nv_error_wrap(reterr, r, "--kvm given but there is no real KVM to run on: %s", nv_error_message(err, r));
+        }
+        if (r >= 0) {
+                fprintf(stderr, "nestvirt-testvmm: running on real KVM (/dev/kvm, svm): an L1 hypervisor runs L2 on %u vCPUs\n", v->n);
+                return 0;
+        }
+        if (backend == BACKEND_AUTO)
+                fprintf(stderr, "nestvirt-testvmm: no real KVM (%s)\n", nv_error_message(err, r));
+        fprintf(stderr, "nestvirt-testvmm: running on the simulated KVM (%s)\n", nv_format_to_string(vendor));
+        nv_sim_config_init(&cfg, vendor);
+        return nv_kvm_open_sim(nv_sim_new(&cfg), &v->kvm, reterr);
+}
+
+static int setup_vm(Vmm *v, Backend backend, int vendor, bool restore, NvError **reterr) {
         int r;
 
-        nv_sim_config_init(&cfg, vendor);
-        fprintf(stderr, "nestvirt-testvmm: running on the simulated KVM (%s)\n", nv_format_to_string(vendor));
-        r = nv_kvm_open_sim(nv_sim_new(&cfg), &v->kvm, reterr);
+        r = open_kvm(v, backend, vendor, reterr);
         if (r >= 0)
                 r = nv_kvm_create_vm(v->kvm, reterr);
+        if (r >= 0 && nv_kvm_backend(v->kvm) == NV_BACKEND_KVM) {
+                v->mem = mmap(NULL, GS_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (v->mem == MAP_FAILED) {
+                        v->mem = NULL;
+                        return nv_error_set(reterr, -errno, "Cannot map guest memory: %s", strerror(errno));
+                }
+                r = nv_kvm_set_memory(v->kvm, v->mem, GS_MEM_SIZE, reterr);
+        }
         for (unsigned i = 0; r >= 0 && i < v->n; i++)
                 r = nv_kvm_create_vcpu(v->kvm, i, &v->vcpus[i], reterr);
         if (r < 0)
@@ -205,18 +342,23 @@ int main(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },       { "socket", required_argument, NULL, 's' },
                 { "vcpus", required_argument, NULL, 'n' }, { "vendor", required_argument, NULL, 'v' },
                 { "own-state", required_argument, NULL, 'o' }, { "restore", no_argument, NULL, 'r' },
-                { "uuid", required_argument, NULL, 'u' },  {},
+                { "uuid", required_argument, NULL, 'u' },  { "sim", no_argument, NULL, 'S' },
+                { "kvm", no_argument, NULL, 'K' },         {},
         };
         _cleanup_(nv_error_freep) NvError *err = NULL;
         const char *socket = NULL, *uuid = "00000000-0000-0000-0000-000000000000";
         Vmm v = { .n = 2, .own_state = "testvmm.state" };
         int c, r, vendor = NV_FORMAT_SVM;
+        Backend backend = BACKEND_AUTO;
         bool restore = false;
 
-        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SK", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        printf("Usage: nestvirt-testvmm --socket PATH [--vcpus N] [--vendor svm|vmx] [--own-state FILE] [--restore] [--uuid UUID]\n");
+                        printf("Usage: nestvirt-testvmm --socket PATH [--vcpus N] [--sim|--kvm] [--vendor svm|vmx] [--own-state FILE]\n"
+                               "                        [--restore] [--uuid UUID]\n"
+                               "Runs on real KVM with nested SVM when /dev/kvm has it, else on the simulated KVM\n"
+                               "(--sim: always simulated, --kvm: real or fail; --vendor is the simulator's).\n");
                         return 0;
                 case 's': socket = optarg; break;
                 case 'n': v.n = (unsigned) strtoul(optarg, NULL, 10); break;
@@ -224,6 +366,8 @@ int main(int argc, char **argv) {
                 case 'o': v.own_state = optarg; break;
                 case 'r': restore = true; break;
                 case 'u': uuid = optarg; break;
+                case 'S': backend = BACKEND_SIM; break;
+                case 'K': backend = BACKEND_KVM; break;
                 default: return 1;
                 }
         }
@@ -233,7 +377,7 @@ int main(int argc, char **argv) {
         }
         /* Restoring, the vCPUs wait for their nested state: only the driver's Thaw starts them. */
         v.paused = restore;
-        r = setup_vm(&v, vendor, restore, &err);
+        r = setup_vm(&v, backend, vendor, restore, &err);
         if (r >= 0)
                 r = run(&v, socket, uuid, &err);
         if (r < 0)
@@ -241,5 +385,7 @@ int main(int argc, char **argv) {
         for (unsigned i = 0; i < v.n; i++)
                 nv_vcpu_free(v.vcpus[i]);
         nv_kvm_free(v.kvm);
+        if (v.mem)
+                munmap(v.mem, GS_MEM_SIZE);
         return r < 0 ? 1 : 0;
 }
