@@ -196,6 +196,24 @@ int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError 
         return r;
 }
 
+int nv_conn_get_xml(NvConn *c, const char *name, bool migratable, char **ret, NvError **reterr) {
+        virDomainPtr dom = lookup(c, name, reterr);
+        char *xml;
+
+        if (!dom)
+                return -ENOENT;
+        xml = virDomainGetXMLDesc(dom, migratable ? VIR_DOMAIN_XML_MIGRATABLE : 0);
+        if (!xml) {
+                int r = libvirt_error(reterr, -EIO, name);
+
+                virDomainFree(dom);
+                return r;
+        }
+        virDomainFree(dom);
+        *ret = xml;
+        return 0;
+}
+
 int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsigned affect, NvError **reterr) {
         _cleanup_free_ char *xml = NULL;
         virDomainPtr dom;

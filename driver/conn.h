@@ -50,6 +50,9 @@ void nv_domain_entries_free(NvDomainEntry *e, size_t n);
 /* One domain by name or UUID. */
 int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError **reterr);
 
+/* The domain's XML (live if running); migratable: as libvirt sends it to a migration destination. */
+int nv_conn_get_xml(NvConn *c, const char *name, bool migratable, char **ret, NvError **reterr);
+
 /*
  * Writes our element (formatted from meta) into the domain's metadata with
  * the given NV_AFFECT_* flags; NULL meta removes it.

@@ -24,7 +24,12 @@ int nv_driver_get_nested_domain(NvDriver *d, const char *name, NvDomainEntry *re
 /* The domain's VMM, refused unless its VmUuid is the domain's UUID. */
 int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmmHandle **ret, NvError **reterr);
 /* Every blob against the kernel's rules; counts the vCPUs in guest mode. */
-int nv_driver_validate(const NvDriver *d, const NvSnapshot *s, unsigned *ret_guest_mode, NvError **reterr);
+int nv_driver_check_blobs(const NvSnapshot *s, unsigned *ret_guest_mode, NvError **reterr);
+/* A new snapshot file name below STATE_DIR/DOMAIN (created 0700). */
+int nv_state_file_path(const char *state_dir, const char *domain, uint64_t now, char **ret, NvError **reterr);
+/* now (CLOCK_REALTIME usec) as a reference's time attribute. */
+void nv_state_ref_time(uint64_t now, char ret[32]);
+int nv_driver_migrate_begin(NvDriver *d, const char *domain, const NvMigrateOptions *o, char **ret_xml, NvError **reterr);
 
 int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr);
 uint64_t nv_now_usec(clockid_t clock);

@@ -13,10 +13,10 @@ struct NvDomainLock {
         int fd;
 };
 
-static char *dir_or_env(const char *given, const char *env, const char *fallback) {
-        const char *e = getenv(env);
+const char *nv_default_dir(bool runtime) {
+        const char *e = getenv(runtime ? "NESTVIRT_RUNTIME_DIR" : "NESTVIRT_STATE_DIR");
 
-        return strdup(given ?: (e && *e ? e : fallback));
+        return e && *e ? e : runtime ? NV_DEFAULT_RUNTIME_DIR : NV_DEFAULT_STATE_DIR;
 }
 
 int nv_driver_new(const NvDriverConfig *config, NvDriver **ret, NvError **reterr) {
@@ -30,8 +30,8 @@ int nv_driver_new(const NvDriverConfig *config, NvDriver **ret, NvError **reterr
                 d->host = *config->host;
         else
                 nv_host_probe("/", NULL, &d->host, NULL);
-        d->state_dir = dir_or_env(config->state_dir, "NESTVIRT_STATE_DIR", NV_DEFAULT_STATE_DIR);
-        d->runtime_dir = dir_or_env(config->runtime_dir, "NESTVIRT_RUNTIME_DIR", NV_DEFAULT_RUNTIME_DIR);
+        d->state_dir = strdup(config->state_dir ?: nv_default_dir(false));
+        d->runtime_dir = strdup(config->runtime_dir ?: nv_default_dir(true));
         if (!d->state_dir || !d->runtime_dir)
                 return -ENOMEM;
         if (d->state_dir[0] != '/' || d->runtime_dir[0] != '/')
@@ -175,7 +175,7 @@ int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmmHandle **ret
 }
 
 /* Every blob of s against the kernel's rules, as far as this host's facts go. */
-int nv_driver_validate(const NvDriver *d, const NvSnapshot *s, unsigned *ret_guest_mode, NvError **reterr) {
+int nv_driver_check_blobs(const NvSnapshot *s, unsigned *ret_guest_mode, NvError **reterr) {
         NvValidateContext ctx;
         unsigned guest = 0;
         int r;
@@ -190,7 +190,6 @@ int nv_driver_validate(const NvDriver *d, const NvSnapshot *s, unsigned *ret_gue
                         return nv_error_wrap(reterr, r, _("vCPU %u"), s->vcpus[i].index);
                 guest += nv_blob_guest_mode(b);
         }
-        (void) d;
         if (ret_guest_mode)
                 *ret_guest_mode = guest;
         return 0;
@@ -203,7 +202,34 @@ uint64_t nv_now_usec(clockid_t clock) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+/* STATE_DIR/DOMAIN/YYYYmmddTHHMMSS.uuuuuuZ.nvstate: sorts by time, never reused. */
+int nv_state_file_path(const char *state_dir, const char *domain, uint64_t now, char **ret, NvError **reterr) {
+        _cleanup_free_ char *dir = NULL;
+        time_t t = (time_t) (now / 1000000u);
+        char stamp[32];
+        struct tm tm;
+        int r;
+
+        if (asprintf(&dir, "%s/%s", state_dir, domain) < 0)
+                return -ENOMEM;
+        r = nv_mkdir_p(dir, 0700, reterr);
+        if (r < 0)
+                return r;
+        strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", gmtime_r(&t, &tm));
+        return asprintf(ret, "%s/%s.%06lluZ.nvstate", dir, stamp, (unsigned long long) (now % 1000000u)) < 0 ? -ENOMEM : 0;
+}
+
+void nv_state_ref_time(uint64_t now, char ret[32]) {
+        time_t t = (time_t) (now / 1000000u);
+        struct tm tm;
+
+        strftime(ret, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+}
+
 const NvDriverOps nv_driver_ops = {
         .save = nv_driver_save,
         .restore = nv_driver_restore,
+        .migrate_begin = nv_driver_migrate_begin,
+        .migrate_prepare = nv_hook_run,
+        .migrate_finish = nv_driver_restore,
 };

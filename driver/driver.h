@@ -37,6 +37,8 @@ NvDriver *nv_driver_free(NvDriver *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NvDriver *, nv_driver_free);
 
 NvConn *nv_driver_conn(NvDriver *d);
+/* $NESTVIRT_RUNTIME_DIR / $NESTVIRT_STATE_DIR, else the build's defaults. */
+const char *nv_default_dir(bool runtime);
 const char *nv_driver_state_dir(const NvDriver *d);
 
 typedef struct NvSaveOptions {
@@ -67,6 +69,18 @@ typedef struct NvRestoreResult {
 void nv_save_result_clear(NvSaveResult *r);
 void nv_restore_result_clear(NvRestoreResult *r);
 
+typedef struct NvMigrateOptions {
+        const char *shared_dir; /* write the snapshot here (storage both hosts see) and reference it */
+        size_t inline_max;      /* else inline up to this many bytes (0: NV_META_MAX_INLINE) */
+} NvMigrateOptions;
+
+/* What the libvirt hook knows: this host and its directories, never a libvirt connection. */
+typedef struct NvHookContext {
+        const NvHostInfo *host;
+        const char *state_dir;
+        const char *runtime_dir;
+} NvHookContext;
+
 typedef struct NvDriverOps {
         /*
          * Freezes the running domain's VMM, collects every vCPU's nested
@@ -86,9 +100,34 @@ typedef struct NvDriverOps {
          * nested state (reported in ret).
          */
         int (*restore)(NvDriver *d, const char *domain, const NvRestoreOptions *o, NvRestoreResult *ret, NvError **reterr);
+        /*
+         * Source side of a migration, before libvirt's own: freezes the VMM
+         * (it stays frozen; the source is about to stop), collects and
+         * validates its state and returns the domain's migratable XML with
+         * the state in our metadata: inline (base64, up to inline_max bytes)
+         * or, with shared_dir or when larger, as a reference to a file
+         * written there.  Pass the XML as libvirt's destination XML.  On
+         * failure the VMM is thawed and nothing was written.
+         */
+        int (*migrate_begin)(NvDriver *d, const char *domain, const NvMigrateOptions *o, char **ret_xml, NvError **reterr);
+        /*
+         * Destination side, run by the libvirt hook (argv = DOMAIN OP SUBOP
+         * EXTRA, xml from stdin): prepare refuses a domain this host cannot
+         * nest; migrate and restore verify the incoming state before the
+         * VMM exists, land inline state in a local file and return the
+         * rewritten XML in *ret_xml (NULL: unchanged); release drops the
+         * lock file.  Never calls libvirt.
+         */
+        int (*migrate_prepare)(const NvHookContext *ctx, const char *const argv[4], const char *xml, size_t len, char **ret_xml,
+                               NvError **reterr);
+        /* Destination, once the VMM runs: restore from the reference the hook wrote. */
+        int (*migrate_finish)(NvDriver *d, const char *domain, const NvRestoreOptions *o, NvRestoreResult *ret, NvError **reterr);
 } NvDriverOps;
 
 extern const NvDriverOps nv_driver_ops;
+
+/* The hook entry point (also nv_driver_ops.migrate_prepare). */
+int nv_hook_run(const NvHookContext *ctx, const char *const argv[4], const char *xml, size_t len, char **ret_xml, NvError **reterr);
 
 /* --- shared by the flows (driver-private in spirit, public for tests) --- */
 

@@ -73,7 +73,7 @@ static int check_fit(NvDriver *d, NvVmmHandle *h, Plan *p, unsigned *ret_guest, 
                 return nv_error_set(reterr, -EXDEV, _("%s holds %zu vCPUs but the VMM has %u."), p->path, s->n_vcpus,
                                     d->vmm->vcpu_count(h));
         p->problem = 0; /* an invalid blob is damage, not incompatibility: no policy lets it through */
-        r = nv_driver_validate(d, s, ret_guest, reterr);
+        r = nv_driver_check_blobs(s, ret_guest, reterr);
         return r < 0 ? nv_error_wrap(reterr, r, "%s", p->path) : 0;
 }
 

@@ -13,23 +13,6 @@
 #include "driver-private.h"
 #include "fileio.h"
 
-/* STATE_DIR/DOMAIN/YYYYmmddTHHMMSS.uuuuuuZ.nvstate: sorts by time, never reused. */
-static int default_path(NvDriver *d, const NvDomainDef *def, uint64_t now, char **ret, NvError **reterr) {
-        _cleanup_free_ char *dir = NULL;
-        time_t t = (time_t) (now / 1000000u);
-        char stamp[32];
-        struct tm tm;
-        int r;
-
-        if (asprintf(&dir, "%s/%s", d->state_dir, def->name) < 0)
-                return -ENOMEM;
-        r = nv_mkdir_p(dir, 0700, reterr);
-        if (r < 0)
-                return r;
-        strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", gmtime_r(&t, &tm));
-        return asprintf(ret, "%s/%s.%06lluZ.nvstate", dir, stamp, (unsigned long long) (now % 1000000u)) < 0 ? -ENOMEM : 0;
-}
-
 /* An explicit --file must not replace a snapshot the domain still references. */
 static int check_not_referenced(const NvNestedMeta *m, const char *path, NvError **reterr) {
         bool hit = m->has_state && strcmp(m->state.path, path) == 0;
@@ -44,7 +27,7 @@ static int check_not_referenced(const NvNestedMeta *m, const char *path, NvError
 
 static int resolve_path(NvDriver *d, const NvDomainDef *def, const char *file, uint64_t now, char **ret, NvError **reterr) {
         if (!file)
-                return default_path(d, def, now, ret, reterr);
+                return nv_state_file_path(d->state_dir, def->name, now, ret, reterr);
         *ret = realpath(file, NULL); /* an existing file: canonical, so references compare */
         if (!*ret && errno == ENOENT) {
                 _cleanup_free_ char *cwd = getcwd(NULL, 0);
@@ -93,14 +76,12 @@ static int store(NvDriver *d, const NvDomainEntry *e, const char *file, const ui
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
         _cleanup_free_ char *path = NULL;
         uint64_t now = nv_now_usec(CLOCK_REALTIME);
-        time_t t = (time_t) (now / 1000000u);
         NvStateRef ref = {};
-        struct tm tm;
         int r;
 
         r = nv_snapshot_parse(img, len, &s, reterr);
         if (r >= 0)
-                r = nv_driver_validate(d, s, &res->guest_mode_vcpus, reterr);
+                r = nv_driver_check_blobs(s, &res->guest_mode_vcpus, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("The VMM of domain '%s' returned state that cannot be saved"), e->def->name);
         r = resolve_path(d, e->def, file, now, &path, reterr);
@@ -110,7 +91,7 @@ static int store(NvDriver *d, const NvDomainEntry *e, const char *file, const ui
                 return r;
         ref = (NvStateRef) { .path = path, .vendor = s->vendor, .vcpus = (unsigned) s->n_vcpus };
         nv_snapshot_sha256_hex(img, len, ref.sha256);
-        strftime(ref.time, sizeof(ref.time), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        nv_state_ref_time(now, ref.time);
         r = reference(d, e, &ref, reterr);
         if (r < 0) {
                 (void) unlink(path); /* nothing references it: the previous snapshot is still the domain's */

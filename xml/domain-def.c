@@ -200,3 +200,54 @@ int nv_domain_def_nested_mode(const NvDomainDef *d, const NvHostInfo *host, cons
         }
         return vendor;
 }
+
+/* Our element, formatted and parsed again, as a node that belongs to doc. */
+static int meta_node(xmlDocPtr doc, const NvNestedMeta *meta, xmlNodePtr *ret, NvError **reterr) {
+        _cleanup_(xmlFreeDocp) xmlDocPtr frag = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = nv_nested_meta_format(meta, /* prefix= */ true, 0, &text, reterr);
+        if (r >= 0)
+                r = nv_xml_read(text, strlen(text), "nestvirt metadata", &frag, reterr);
+        if (r < 0)
+                return r;
+        *ret = xmlDocCopyNode(xmlDocGetRootElement(frag), doc, 1);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int nv_domain_xml_set_meta(const char *xml, size_t len, const NvNestedMeta *meta, char **ret, NvError **reterr) {
+        _cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
+        xmlNodePtr root, md, next, node = NULL;
+        xmlChar *out = NULL;
+        int r, n = 0;
+
+        r = nv_xml_read(xml, len, "domain XML", &doc, reterr);
+        if (r < 0)
+                return r;
+        root = xmlDocGetRootElement(doc);
+        if (!root || strcmp((const char *) root->name, "domain") != 0)
+                return nv_error_set(reterr, -EINVAL, _("Not libvirt domain XML: the root element must be <domain>."));
+        md = nv_xml_child(root, "metadata");
+        if (!md && !(md = xmlNewChild(root, NULL, BAD_CAST "metadata", NULL)))
+                return -ENOMEM;
+        for (xmlNodePtr c = md->children; c; c = next) {
+                next = c->next;
+                if (nv_xml_is(c, NV_META_NAMESPACE, "nested")) {
+                        xmlUnlinkNode(c);
+                        xmlFreeNode(c);
+                }
+        }
+        if (meta && (r = meta_node(doc, meta, &node, reterr)) < 0)
+                return r;
+        if (node && !xmlAddChild(md, node)) {
+                xmlFreeNode(node);
+                return -ENOMEM;
+        }
+        xmlDocDumpFormatMemory(doc, &out, &n, 0);
+        if (!out)
+                return -ENOMEM;
+        *ret = strdup((const char *) out);
+        xmlFree(out);
+        return *ret ? 0 : -ENOMEM;
+}

@@ -64,3 +64,10 @@ int nv_domain_def_parse(const char *xml, size_t len, NvDomainDef **ret, NvError 
  * for none, with a sentence saying why in *ret_reason (static, translated).
  */
 int nv_domain_def_nested_mode(const NvDomainDef *def, const NvHostInfo *host, const char **ret_reason);
+
+/*
+ * Returns domain XML with our metadata element replaced by meta (added if
+ * absent; removed if meta is NULL), everything else as it was.  This is how
+ * a migratable XML carries the nested state, and how the hook rewrites it.
+ */
+int nv_domain_xml_set_meta(const char *xml, size_t len, const NvNestedMeta *meta, char **ret, NvError **reterr);

@@ -42,6 +42,8 @@ NvNestedMeta *nv_nested_meta_free(NvNestedMeta *m) {
         state_ref_clear(&m->state);
         for (size_t i = 0; i < m->n_previous; i++)
                 state_ref_clear(&m->previous[i]);
+        state_ref_clear(&m->inline_ref);
+        free(m->inline_data);
         free(m);
         return NULL;
 }
@@ -92,6 +94,7 @@ static int parse_policy(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
         return 0;
 }
 
+/* <state> (with a path) and <inline> (without) share their attributes. */
 static int parse_state(xmlNodePtr n, NvStateRef *s, NvError **reterr) {
         _cleanup_free_ char *sha = NULL, *vcpus = NULL, *t = NULL;
         char *end;
@@ -103,8 +106,9 @@ static int parse_state(xmlNodePtr n, NvStateRef *s, NvError **reterr) {
             (r = attr_enum(n, "vendor", nv_format_from_string, &s->vendor, reterr)) < 0 ||
             (r = attr_dup(n, "vcpus", 10, &vcpus, reterr)) < 0 || (r = attr_dup(n, "time", 31, &t, reterr)) < 0)
                 return r;
-        if (!s->path || !sha || s->vendor < 0 || !vcpus || !t)
-                return nv_error_set(reterr, -EINVAL, _("<nestvirt:state> needs path, sha256, vendor, vcpus and time."));
+        if ((!s->path && !nv_xml_is(n, NV_META_NAMESPACE, "inline")) || !sha || s->vendor < 0 || !vcpus || !t)
+                return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s> needs %ssha256, vendor, vcpus and time."), n->name,
+                                    nv_xml_is(n, NV_META_NAMESPACE, "inline") ? "" : "path, ");
         s->vcpus = (unsigned) strtoul(vcpus, &end, 10);
         if (vcpus[0] < '0' || vcpus[0] > '9' || *end)
                 return nv_error_set(reterr, -EINVAL, _("<nestvirt:state vcpus='%s'> is not a number."), vcpus);
@@ -127,6 +131,24 @@ static int parse_previous(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
         return 0;
 }
 
+/* The text is bounded before it is copied: a migration carries at most NV_META_MAX_INLINE bytes. */
+static int parse_inline(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
+        _cleanup_free_ xmlChar *text = NULL;
+        int r;
+
+        m->has_inline = true;
+        r = parse_state(n, &m->inline_ref, reterr);
+        if (r < 0)
+                return r;
+        text = xmlNodeGetContent(n);
+        if (!text)
+                return -ENOMEM;
+        if (strlen((const char *) text) > NV_META_MAX_INLINE_B64 + 1024)
+                return nv_error_set(reterr, -E2BIG, _("<nestvirt:inline> holds more than %u bytes."), NV_META_MAX_INLINE);
+        m->inline_data = strdup((const char *) text);
+        return m->inline_data ? 0 : -ENOMEM;
+}
+
 int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta **ret, NvError **reterr) {
         _cleanup_(nv_nested_meta_freep) NvNestedMeta *m = nv_nested_meta_new();
         int r = 0;
@@ -145,6 +167,8 @@ int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta **ret, NvError **ret
                         r = parse_state(c, &m->state, reterr);
                 } else if (nv_xml_is(c, NV_META_NAMESPACE, "previous"))
                         r = parse_previous(c, m, reterr);
+                else if (nv_xml_is(c, NV_META_NAMESPACE, "inline"))
+                        r = parse_inline(c, m, reterr);
                 else if (c->type == XML_ELEMENT_NODE)
                         r = nv_error_set(reterr, -EINVAL, _("Unknown element <%s> in <nestvirt:nested>."), c->name);
         }
@@ -236,7 +260,7 @@ static int validate_state(const NvStateRef *s, const char *where, NvError **rete
         unsigned y, mo, d, h, mi, sec;
         char z = 0;
 
-        if (s->path[0] != '/')
+        if (s->path && s->path[0] != '/')
                 return nv_error_set(reterr, -EINVAL, _("%s: path '%s' is not absolute."), where, s->path);
         if (strlen(s->sha256) != 64 || strspn(s->sha256, "0123456789abcdef") != 64)
                 return nv_error_set(reterr, -EINVAL, _("%s: sha256 '%s' is not 64 lowercase hex digits."), where, s->sha256);
@@ -266,6 +290,11 @@ int nv_nested_meta_validate(const NvNestedMeta *m, NvError **reterr) {
         for (size_t i = 0; i < m->n_previous; i++)
                 if ((r = validate_state(&m->previous[i], "<nestvirt:previous>", reterr)) < 0)
                         return r;
+        if (m->has_inline && (r = validate_state(&m->inline_ref, "<nestvirt:inline>", reterr)) < 0)
+                return r;
+        if (m->has_inline && strspn(m->inline_data, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t\r\n") !=
+                                     strlen(m->inline_data))
+                return nv_error_set(reterr, -EINVAL, _("<nestvirt:inline>: the content is not base64."));
         return 0;
 }
 
@@ -283,17 +312,16 @@ static void put_attr(Fmt *o, const char *name, const char *v) {
         fputc('"', o->f);
 }
 
-static void format_state(Fmt *o, const NvStateRef *s, unsigned depth) {
+static void format_state(Fmt *o, const char *element, const NvStateRef *s, unsigned depth) {
         char vcpus[16];
 
         snprintf(vcpus, sizeof(vcpus), "%u", s->vcpus);
-        fprintf(o->f, "%*s<%sstate", (int) (o->indent + 2 * depth), "", o->p);
+        fprintf(o->f, "%*s<%s%s", (int) (o->indent + 2 * depth), "", o->p, element);
         put_attr(o, "path", s->path);
         put_attr(o, "sha256", s->sha256);
         put_attr(o, "vendor", nv_format_to_string(s->vendor));
         put_attr(o, "vcpus", vcpus);
         put_attr(o, "time", s->time);
-        fputs("/>\n", o->f);
 }
 
 static void format_children(Fmt *o, const NvNestedMeta *m) {
@@ -313,13 +341,23 @@ static void format_children(Fmt *o, const NvNestedMeta *m) {
                 put_attr(o, "onIncompatible", nv_on_problem_to_string(m->on_incompatible));
                 fputs("/>\n", o->f);
         }
-        if (m->has_state)
-                format_state(o, &m->state, 1);
+        if (m->has_state) {
+                format_state(o, "state", &m->state, 1);
+                fputs("/>\n", o->f);
+        }
         if (m->n_previous) {
                 fprintf(o->f, "%*s<%sprevious>\n", (int) o->indent + 2, "", o->p);
-                for (size_t i = 0; i < m->n_previous; i++)
-                        format_state(o, &m->previous[i], 2);
+                for (size_t i = 0; i < m->n_previous; i++) {
+                        format_state(o, "state", &m->previous[i], 2);
+                        fputs("/>\n", o->f);
+                }
                 fprintf(o->f, "%*s</%sprevious>\n", (int) o->indent + 2, "", o->p);
+        }
+        if (m->has_inline) {
+                format_state(o, "inline", &m->inline_ref, 1);
+                fputc('>', o->f);
+                nv_xml_put_escaped(o->f, m->inline_data);
+                fprintf(o->f, "</%sinline>\n", o->p);
         }
 }
 

@@ -18,6 +18,9 @@
 #define NV_META_PREFIX "nestvirt"
 #define NV_META_MAX_PREVIOUS 3
 #define NV_META_DEFAULT_OBJECT_PATH "/org/nestvirt/Vmm1"
+/* Largest snapshot carried inline in migratable XML (decoded bytes); larger ones go by reference. */
+#define NV_META_MAX_INLINE (2u << 20)
+#define NV_META_MAX_INLINE_B64 ((NV_META_MAX_INLINE + 2) / 3 * 4)
 
 typedef enum NvVmmTransport {
         NV_VMM_TRANSPORT_SOCKET, /* peer-to-peer D-Bus on a unix socket */
@@ -68,6 +71,10 @@ typedef struct NvNestedMeta {
         NvStateRef state;   /* current snapshot */
         NvStateRef previous[NV_META_MAX_PREVIOUS]; /* newest first */
         size_t n_previous;
+        /* A snapshot travelling inside migratable XML (no path): <inline>, base64. */
+        bool has_inline;
+        NvStateRef inline_ref;
+        char *inline_data;
 } NvNestedMeta;
 
 NvNestedMeta *nv_nested_meta_new(void);

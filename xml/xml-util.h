@@ -17,7 +17,7 @@ static inline void xml_freep(xmlChar **p) {
 }
 #define _cleanup_xmlfree_ _cleanup_(xml_freep)
 
-#define NV_XML_MAX_SIZE (1u << 20) /* no document we read is larger */
+#define NV_XML_MAX_SIZE (4u << 20) /* no document we read is larger (domain XML may carry an inline snapshot) */
 
 /*
  * Parses an untrusted document: bounded size, no network, no entity

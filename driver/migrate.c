@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Migration rides libvirt's own: the source puts the nested state into the
+ * migratable XML (inline, or a reference to shared storage), libvirt
+ * carries that XML to the destination, whose hook verifies and lands the
+ * state before the VMM starts, and restore loads it once the VMM runs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "driver-private.h"
+#include "fileio.h"
+
+/* The collected image, described in meta: inline, or written to shared_dir and referenced. */
+static int describe(const NvMigrateOptions *o, const NvDomainDef *def, const uint8_t *img, size_t len, const NvSnapshot *s,
+                    NvError **reterr) {
+        size_t max = o->inline_max ?: NV_META_MAX_INLINE;
+        uint64_t now = nv_now_usec(CLOCK_REALTIME);
+        NvStateRef ref = { .vendor = s->vendor, .vcpus = (unsigned) s->n_vcpus };
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        nv_snapshot_sha256_hex(img, len, ref.sha256);
+        nv_state_ref_time(now, ref.time);
+        if (!o->shared_dir && len <= max && max <= NV_META_MAX_INLINE) {
+                def->meta->has_inline = true;
+                def->meta->inline_ref = ref;
+                return nv_base64_encode(img, len, &def->meta->inline_data);
+        }
+        if (!o->shared_dir)
+                return nv_error_set(reterr, -E2BIG,
+                                    _("The nested state of domain '%s' is %zu bytes, more than %zu can travel inline; "
+                                      "give a directory on shared storage."),
+                                    def->name, len, max);
+        r = nv_state_file_path(o->shared_dir, def->name, now, &path, reterr);
+        if (r >= 0)
+                r = nv_file_write_atomic(path, img, len, reterr);
+        ref.path = path;
+        return r < 0 ? r : nv_nested_meta_push_state(def->meta, &ref);
+}
+
+/* Collected, checked, described, and the migratable XML built around it. */
+static int build_xml(NvDriver *d, const NvMigrateOptions *o, const NvDomainDef *def, const uint8_t *img, size_t len,
+                     char **ret_xml, NvError **reterr) {
+        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
+        _cleanup_free_ char *xml = NULL;
+        int r;
+
+        r = nv_snapshot_parse(img, len, &s, reterr);
+        if (r >= 0)
+                r = nv_driver_check_blobs(s, NULL, reterr);
+        if (r >= 0)
+                r = describe(o, def, img, len, s, reterr);
+        if (r >= 0)
+                r = nv_conn_get_xml(d->conn, def->name, /* migratable= */ true, &xml, reterr);
+        if (r >= 0)
+                r = nv_domain_xml_set_meta(xml, strlen(xml), def->meta, ret_xml, reterr);
+        return r;
+}
+
+int nv_driver_migrate_begin(NvDriver *d, const char *domain, const NvMigrateOptions *o, char **ret_xml, NvError **reterr) {
+        _cleanup_(nv_domain_entry_clear) NvDomainEntry e = {};
+        _cleanup_(nv_domain_unlockp) NvDomainLock *lock = NULL;
+        _cleanup_free_ uint8_t *img = NULL;
+        NvVmmHandle *h = NULL;
+        uint64_t token;
+        size_t len = 0;
+        int r;
+
+        r = nv_driver_get_nested_domain(d, domain, &e, reterr);
+        if (r >= 0)
+                r = nv_domain_lock(d, e.def, &lock, reterr);
+        if (r >= 0)
+                r = nv_driver_connect_vmm(d, e.def, &h, reterr);
+        if (r < 0)
+                return r;
+        r = d->vmm->freeze(h, /* keep= */ true, &token, reterr);
+        if (r >= 0) {
+                r = d->vmm->get_state(h, &img, &len, reterr);
+                if (r >= 0)
+                        r = build_xml(d, o, e.def, img, len, ret_xml, reterr);
+                if (r < 0) /* the source runs on: a failed begin changes nothing */
+                        r = nv_vmm_thaw_after(d->vmm, h, token, r, reterr);
+        }
+        d->vmm->disconnect(h);
+        return r < 0 ? nv_error_wrap(reterr, r, _("Migration of domain '%s' cannot begin"), e.def->name) : 0;
+}
