@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The kernel as referee for the SVM validator.  An L1 hypervisor runs L2 on
+ * a real /dev/kvm (the reference VMM's guest, tests/vmm/guest-svm.h); its
+ * guest-mode blob is taken, mutated field by field and by seeded random
+ * single-bit flips, and each mutant goes to KVM_SET_NESTED_STATE on a
+ * fresh vCPU that has the saved vCPU's registers (so EFER.SVME is set).
+ * The validator sees the same bytes, with a context from the host (vendor,
+ * MAXPHYADDR, npt) and the target vCPU (EFER.SVME, SMM, CR0), and must
+ * give the kernel's verdict: accept, or refuse with the kernel's errno.
+ *
+ * Disagreements are findings about the validator.  Those already measured
+ * (known_findings) are printed as such; any other one fails the test.
+ *
+ *   test-kvm-referee [SEED]    skips (77) without /dev/kvm
+ */
+#include <cpuid.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "byteorder.h"
+#include "guest-svm.h"
+#include "helpers.h"
+#include "validate.h"
+
+#define N_FLIPS 200
+#define VMCB(off) (NV_OFF_DATA + (off))          /* control area offset in the blob */
+#define SAVE(off) (NV_OFF_DATA + 0x400 + (off)) /* save area offset in the blob */
+
+static const uint32_t prereq_msrs[] = { 0xC0000080, 0xC0010117 };
+static uint8_t *guest_mem;
+static unsigned seed = 1;
+
+typedef enum MutOp {
+        MUT_SET,
+        MUT_OR,
+        MUT_CLEAR, /* and-not */
+} MutOp;
+
+typedef struct Mutation {
+        const char *name;
+        unsigned off, width; /* width 1, 2, 4 or 8 bytes, little endian */
+        MutOp op;
+        uint64_t val;
+        bool np; /* also turn on nested paging (NP_ENABLE) */
+} Mutation;
+
+typedef struct Tally {
+        unsigned cases, agree, known, kernel_accepts;
+} Tally;
+
+/*
+ * Measured on Debian's 6.1.0-56-cloud-amd64 (kvm_amd nested=1, QEMU TCG
+ * -cpu max): the kernel refuses, the validator accepts.  A case matches by
+ * name, or (random flips) by the blob bytes it changed.
+ */
+static const struct {
+        const char *name;
+        unsigned off, len;
+        const char *why;
+} known_findings[] = {
+        { "NP on, nested_cr3 = 1 << 51", 0, 0, "S9: this kernel checks nCR3 is a legal GPA when NP is on" },
+        { "cs.attrib |= D (L and D)", 0, 0, "S11: this kernel refuses CR4.PAE with CS.L and CS.D" },
+        { "cr4 |= VMXE", 0, 0, "S11: CR4 bits allowed by guest CPUID (no VMX on SVM) are not judged" },
+        { NULL, SAVE(0x148), 8, "S11: CR4 bits allowed by guest CPUID are not judged" },
+        { NULL, SAVE(0x0d0), 8, "S11: EFER bits allowed by guest CPUID are not judged" }, /* seed 12345: bit 18 */
+};
+
+static const char *known_finding(const char *name, unsigned off) {
+        for (size_t i = 0; i < ELEMENTSOF(known_findings); i++)
+                if (known_findings[i].name ? strcmp(name, known_findings[i].name) == 0
+                                           : off - known_findings[i].off < known_findings[i].len)
+                        return known_findings[i].why;
+        return NULL;
+}
+
+/* The named mutations: header, vmcb12 controls, L1's save area (reference rules S1..S11). */
+static const Mutation named[] = {
+        { "unchanged", 0, 1, MUT_OR, 0 },
+        { "flags = 0 (leave guest mode)", NV_OFF_FLAGS, 2, MUT_SET, 0 },
+        { "flags = GIF_SET", NV_OFF_FLAGS, 2, MUT_SET, NV_NESTED_GIF_SET },
+        { "flags = GUEST_MODE (GIF clear)", NV_OFF_FLAGS, 2, MUT_SET, NV_NESTED_GUEST_MODE },
+        { "flags |= RUN_PENDING", NV_OFF_FLAGS, 2, MUT_OR, NV_NESTED_RUN_PENDING },
+        { "flags |= EVMCS", NV_OFF_FLAGS, 2, MUT_OR, NV_NESTED_EVMCS },
+        { "flags |= MTF_PENDING", NV_OFF_FLAGS, 2, MUT_OR, NV_NESTED_MTF_PENDING },
+        { "flags |= 0x10 (unknown)", NV_OFF_FLAGS, 2, MUT_OR, 0x10 },
+        { "flags |= 0x8000 (unknown)", NV_OFF_FLAGS, 2, MUT_OR, 0x8000 },
+        { "format = 0 (VMX)", NV_OFF_FORMAT, 2, MUT_SET, 0 },
+        { "format = 2", NV_OFF_FORMAT, 2, MUT_SET, 2 },
+        { "size = 0", NV_OFF_SIZE, 4, MUT_SET, 0 },
+        { "size = 127", NV_OFF_SIZE, 4, MUT_SET, 127 },
+        { "size = 128", NV_OFF_SIZE, 4, MUT_SET, 128 },
+        { "size = 4223", NV_OFF_SIZE, 4, MUT_SET, 4223 },
+        { "size = 4225", NV_OFF_SIZE, 4, MUT_SET, 4225 },
+        { "size = 8320", NV_OFF_SIZE, 4, MUT_SET, 8320 },
+        { "vmcb_pa = 0", NV_OFF_VMCB_PA, 8, MUT_SET, 0 },
+        { "vmcb_pa |= 1 (unaligned)", NV_OFF_VMCB_PA, 8, MUT_OR, 1 },
+        { "vmcb_pa |= 0x800 (unaligned)", NV_OFF_VMCB_PA, 8, MUT_OR, 0x800 },
+        { "vmcb_pa = -1", NV_OFF_VMCB_PA, 8, MUT_SET, UINT64_MAX },
+        { "vmcb_pa = 1 << 51", NV_OFF_VMCB_PA, 8, MUT_SET, 1ull << 51 },
+        { "vmcb_pa = outside RAM, legal", NV_OFF_VMCB_PA, 8, MUT_SET, 0x40000000 },
+        { "intercept word 4 = 0 (no VMRUN)", VMCB(0x010), 4, MUT_SET, 0 },
+        { "intercept word 4 &= ~VMRUN", VMCB(0x010), 4, MUT_CLEAR, 1 },
+        { "intercept word 4 |= VMMCALL", VMCB(0x010), 4, MUT_OR, 2 },
+        { "intercept word 3 = 0 (no CPUID)", VMCB(0x00c), 4, MUT_SET, 0 },
+        { "intercept words 0-2 = all", VMCB(0x000), 8, MUT_SET, UINT64_MAX },
+        { "asid = 0", VMCB(0x058), 4, MUT_SET, 0 },
+        { "asid = 0xffffffff", VMCB(0x058), 4, MUT_SET, 0xffffffff },
+        { "iopm_base = 0x1234 (unaligned)", VMCB(0x040), 8, MUT_SET, 0x1234 },
+        { "iopm_base = 1 << 51", VMCB(0x040), 8, MUT_SET, 1ull << 51 },
+        { "iopm_base = -1", VMCB(0x040), 8, MUT_SET, UINT64_MAX },
+        { "msrpm_base = 0x1234 (unaligned)", VMCB(0x048), 8, MUT_SET, 0x1234 },
+        { "msrpm_base = 1 << 51", VMCB(0x048), 8, MUT_SET, 1ull << 51 },
+        { "msrpm_base = -1", VMCB(0x048), 8, MUT_SET, UINT64_MAX },
+        { "nested_ctl |= NP_ENABLE", VMCB(0x090), 8, MUT_OR, 1 },
+        { "NP on, nested_cr3 = 1 << 51", VMCB(0x0b0), 8, MUT_SET, 1ull << 51, .np = true },
+        { "NP on, nested_cr3 = 0x1000", VMCB(0x0b0), 8, MUT_SET, 0x1000, .np = true },
+        { "event_inj = valid #GP", VMCB(0x0a8), 4, MUT_SET, 0x80000b0d },
+        { "event_inj = valid, type 7", VMCB(0x0a8), 4, MUT_SET, 0x80000700 },
+        { "int_ctl = V_INTR_MASKING", VMCB(0x060), 4, MUT_SET, 1u << 24 },
+        { "tlb_ctl = 3", VMCB(0x05c), 1, MUT_SET, 3 },
+        { "efer &= ~SVME", SAVE(0x0d0), 8, MUT_CLEAR, 1ull << 12 },
+        { "efer &= ~LME", SAVE(0x0d0), 8, MUT_CLEAR, 1ull << 8 },
+        { "efer &= ~LMA", SAVE(0x0d0), 8, MUT_CLEAR, 1ull << 10 },
+        { "efer |= bit 2 (reserved)", SAVE(0x0d0), 8, MUT_OR, 1ull << 2 },
+        { "efer |= bit 63 (reserved)", SAVE(0x0d0), 8, MUT_OR, 1ull << 63 },
+        { "cr0 &= ~PG", SAVE(0x158), 8, MUT_CLEAR, 1ull << 31 },
+        { "cr0 &= ~PE", SAVE(0x158), 8, MUT_CLEAR, 1ull << 0 },
+        { "cr0 |= NW (CD clear)", SAVE(0x158), 8, MUT_OR, 1ull << 29 },
+        { "cr0 |= CD", SAVE(0x158), 8, MUT_OR, 1ull << 30 },
+        { "cr0 |= CD|NW", SAVE(0x158), 8, MUT_OR, 3ull << 29 },
+        { "cr0 |= bit 32", SAVE(0x158), 8, MUT_OR, 1ull << 32 },
+        { "cr4 &= ~PAE", SAVE(0x148), 8, MUT_CLEAR, 1ull << 5 },
+        { "cr4 |= bit 63 (reserved)", SAVE(0x148), 8, MUT_OR, 1ull << 63 },
+        { "cr4 |= VMXE", SAVE(0x148), 8, MUT_OR, 1ull << 13 },
+        { "cr4 |= bit 25 (reserved)", SAVE(0x148), 8, MUT_OR, 1ull << 25 },
+        { "cr3 = 1 << 51", SAVE(0x150), 8, MUT_SET, 1ull << 51 },
+        { "cr3 |= 0xfff (low bits)", SAVE(0x150), 8, MUT_OR, 0xfff },
+        { "rflags |= VM", SAVE(0x170), 8, MUT_OR, 1ull << 17 },
+        { "rflags |= IF", SAVE(0x170), 8, MUT_OR, 1ull << 9 },
+        { "dr6 |= bit 32", SAVE(0x168), 8, MUT_OR, 1ull << 32 },
+        { "dr7 |= bit 32", SAVE(0x160), 8, MUT_OR, 1ull << 32 },
+        { "cs.attrib |= D (L and D)", SAVE(0x012), 2, MUT_OR, 1u << 10 },
+        { "rip = non-canonical", SAVE(0x178), 8, MUT_SET, 0x0000800000000000ull },
+        { "cpl = 3", SAVE(0x0cb), 1, MUT_SET, 3 },
+};
+
+static void mutate(uint8_t *b, const Mutation *m) {
+        uint64_t v = 0;
+
+        memcpy(&v, b + m->off, m->width); /* little endian host: the low bytes */
+        v = m->op == MUT_SET ? m->val : m->op == MUT_OR ? v | m->val : v & ~m->val;
+        memcpy(b + m->off, &v, m->width);
+        if (m->np)
+                b[VMCB(0x090)] |= 1;
+}
+
+/* A VM whose only vCPU has the saved vCPU's registers; RAM is shared, a SET does not write it. */
+static void fresh_vm(const NvVcpuState *st, NvKvm **ret_kvm, NvVcpu **ret_vcpu) {
+        NvVcpuState prereq = *st;
+
+        prereq.nested = (NvBlob) {}; /* registers and MSRs only: the mutant is the nested state */
+        assert_int_equal(nv_kvm_open(NULL, ret_kvm, NULL), 0);
+        assert_int_equal(nv_kvm_create_vm(*ret_kvm, NULL), 0);
+        assert_int_equal(nv_kvm_set_memory(*ret_kvm, guest_mem, GS_MEM_SIZE, NULL), 0);
+        assert_int_equal(nv_kvm_create_vcpu(*ret_kvm, 0, ret_vcpu, NULL), 0);
+        assert_int_equal(nv_vcpu_load_state(*ret_vcpu, &prereq, NULL), 0);
+}
+
+/* Runs L1 until L2 has counted to at least `turns`, then saves the whole vCPU. */
+static NvVcpuState *capture_guest_mode(unsigned turns) {
+        NvVcpuState *st = NULL;
+        NvKvm *kvm = NULL;
+        NvVcpu *vcpu = NULL;
+        struct kvm_run *run;
+
+        assert_int_equal(nv_kvm_open(NULL, &kvm, NULL), 0);
+        assert_int_equal(nv_kvm_create_vm(kvm, NULL), 0);
+        assert_int_equal(nv_kvm_set_memory(kvm, guest_mem, GS_MEM_SIZE, NULL), 0);
+        assert_int_equal(nv_kvm_create_vcpu(kvm, 0, &vcpu, NULL), 0);
+        nv_guest_svm_build(guest_mem);
+        assert_int_equal(nv_guest_svm_boot_vcpu(vcpu, 0, NULL), 0);
+        run = nv_vcpu_run_area(vcpu);
+        while (nv_guest_svm_data(guest_mem, 0, GS_L2_COUNTER) < turns) {
+                assert_int_equal(nv_kvm_vcpu_run(vcpu, NULL), 0);
+                if (run->exit_reason != KVM_EXIT_IO || run->io.port != GS_PORT_TICK)
+                        fail_msg("unexpected exit %u (port 0x%x, L1 fail code 0x%llx)", run->exit_reason, run->io.port,
+                                 (unsigned long long) nv_guest_svm_data(guest_mem, 0, GS_FAIL_CODE));
+        }
+        assert_int_equal(nv_vcpu_save_state(vcpu, prereq_msrs, ELEMENTSOF(prereq_msrs), &st, NULL), 0);
+        printf("# captured after %llu L2 turns, %llu L1 exits: blob %zu bytes, flags 0x%x, vmcb_pa 0x%llx, L1 rip 0x%llx, L2 rip 0x%llx\n",
+               (unsigned long long) nv_guest_svm_data(guest_mem, 0, GS_L2_COUNTER),
+               (unsigned long long) nv_guest_svm_data(guest_mem, 0, GS_L1_EXITS), st->nested.len,
+               get_le16(st->nested.data + NV_OFF_FLAGS), (unsigned long long) get_le64(st->nested.data + NV_OFF_VMCB_PA),
+               (unsigned long long) get_le64(st->nested.data + SAVE(0x178)), (unsigned long long) st->regs.rip);
+        nv_vcpu_free(vcpu);
+        nv_kvm_free(kvm);
+        return st;
+}
+
+/* What the host says about itself: the validator's host facts. */
+static void host_context(NvValidateContext *ctx, const NvVcpuState *st) {
+        unsigned a, b, c, d;
+        char npt = '?';
+        FILE *f;
+
+        nv_validate_context_from_state(ctx, NV_FORMAT_SVM, &st->sregs, &st->events);
+        /* The vCPU's CPUID is KVM's supported CPUID, whose MAXPHYADDR is the host's. */
+        if (__get_cpuid(0x80000008, &a, &b, &c, &d))
+                ctx->maxphyaddr = a & 0xff;
+        f = fopen("/sys/module/kvm_amd/parameters/npt", "re");
+        if (f) {
+                npt = (char) fgetc(f);
+                fclose(f);
+        }
+        ctx->npt_enabled = npt == 'Y' || npt == '1' ? NV_YES : npt == 'N' || npt == '0' ? NV_NO : NV_UNKNOWN;
+        printf("# context: vendor svm, maxphyaddr %u, npt %c, EFER.SVME %d, SMM %d, CR0 0x%llx\n", ctx->maxphyaddr, npt,
+               ctx->svme, ctx->in_smm, (unsigned long long) ctx->cr0);
+}
+
+/*
+ * One case: the kernel and the validator on the same bytes (off: the first
+ * byte changed).  Prints it if verbose or they disagree.
+ */
+static void referee(const char *name, unsigned off, const uint8_t *blob, const NvVcpuState *st, const NvValidateContext *ctx,
+                    bool verbose, Tally *t) {
+        NvValidateResult vr;
+        NvKvm *kvm = NULL;
+        NvVcpu *vcpu = NULL;
+        int k, v;
+        const char *known = NULL;
+        bool same;
+
+        fresh_vm(st, &kvm, &vcpu);
+        k = nv_kvm_set_nested_state_raw(vcpu, (const struct kvm_nested_state *) blob);
+        nv_vcpu_free(vcpu);
+        nv_kvm_free(kvm);
+        v = nv_validate(blob, NV_SVM_MAX_SIZE, ctx, &vr);
+        same = (k == 0) == (v == 0) && (k == 0 || k == v);
+        t->cases++;
+        t->agree += same;
+        t->kernel_accepts += k == 0;
+        if (!same && k < 0 && v == 0)
+                known = known_finding(name, off);
+        t->known += known != NULL;
+        if (verbose || !same)
+                printf("# %-40s %-7s %-9s %-5s %s%s%s%s\n", name, k == 0 ? "accept" : nv_errno_name(k),
+                       v == 0 ? "accept" : nv_errno_name(v), vr.rule ?: "", same ? "" : "DISAGREE",
+                       known ? " (known: " : "", known ?: "", known ? ")" : "");
+}
+
+static void test_named_mutations(void **state) {
+        NvVcpuState *st = *state;
+        _Alignas(8) uint8_t blob[NV_SVM_MAX_SIZE];
+        NvValidateContext ctx;
+        Tally t = {};
+
+        host_context(&ctx, st);
+        printf("# %-40s %-7s %-9s %s\n", "mutation", "kernel", "validator", "rule");
+        for (size_t i = 0; i < ELEMENTSOF(named); i++) {
+                memcpy(blob, st->nested.data, sizeof(blob));
+                mutate(blob, &named[i]);
+                referee(named[i].name, named[i].off, blob, st, &ctx, true, &t);
+        }
+        printf("# named mutations: %u cases, kernel accepted %u, validator agrees on %u, known findings %u\n", t.cases,
+               t.kernel_accepts, t.agree, t.known);
+        assert_int_equal(t.agree + t.known, t.cases);
+}
+
+/* xorshift32: the same flips for the same seed on every machine. */
+static uint32_t next_rand(uint32_t *s) {
+        *s ^= *s << 13;
+        *s ^= *s >> 17;
+        *s ^= *s << 5;
+        return *s;
+}
+
+static void test_random_flips(void **state) {
+        NvVcpuState *st = *state;
+        _Alignas(8) uint8_t blob[NV_SVM_MAX_SIZE];
+        NvValidateContext ctx;
+        uint32_t s = seed ?: 1;
+        Tally t = {};
+
+        host_context(&ctx, st);
+        for (unsigned i = 0; i < N_FLIPS; i++) {
+                /* Half the flips in the header, controls and save area KVM reads; half anywhere. */
+                uint32_t r = next_rand(&s);
+                unsigned off = (i % 2 ? r % NV_SVM_MAX_SIZE : r % (NV_OFF_DATA + 0x400 + 0x298)), bit = (r >> 16) % 8;
+                char name[64];
+
+                memcpy(blob, st->nested.data, sizeof(blob));
+                blob[off] ^= (uint8_t) (1u << bit);
+                snprintf(name, sizeof(name), "flip blob[0x%03x] bit %u", off, bit);
+                referee(name, off, blob, st, &ctx, false, &t);
+        }
+        printf("# random flips (seed %u): %u cases, kernel accepted %u, validator agrees on %u, known findings %u\n", seed,
+               t.cases, t.kernel_accepts, t.agree, t.known);
+        assert_int_equal(t.agree + t.known, t.cases);
+}
+
+static int setup(void **state) {
+        NvVcpuState *st;
+
+        guest_mem = mmap(NULL, GS_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (guest_mem == MAP_FAILED)
+                return -1;
+        st = capture_guest_mode(40); /* two CPUID exits handled by L1 */
+        if (st->nested.len != NV_SVM_MAX_SIZE || get_le16(st->nested.data + NV_OFF_FLAGS) != (NV_NESTED_GUEST_MODE | NV_NESTED_GIF_SET))
+                return -1;
+        *state = st;
+        return 0;
+}
+
+static int teardown(void **state) {
+        nv_vcpu_state_free(*state);
+        munmap(guest_mem, GS_MEM_SIZE);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_named_mutations),
+                cmocka_unit_test(test_random_flips),
+        };
+
+        /* The console is the only channel out of the test VM: never hold output back. */
+        setvbuf(stdout, NULL, _IONBF, 0);
+        if (argc > 1)
+                seed = (unsigned) strtoul(argv[1], NULL, 0);
+        if (access("/dev/kvm", R_OK | W_OK) != 0) {
+                printf("1..0 # SKIP no usable /dev/kvm\n");
+                return 77;
+        }
+        return cmocka_run_group_tests_name("kernel as referee (SVM)", tests, setup, teardown);
+}
