@@ -23,6 +23,12 @@ int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o
 int nv_driver_get_nested_domain(NvDriver *d, const char *name, NvDomainEntry *ret, NvError **reterr);
 /* The domain's VMM, refused unless its VmUuid is the domain's UUID. */
 int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmmHandle **ret, NvError **reterr);
+/*
+ * The prologue of every flow on a running domain: the domain with our
+ * metadata, its lock, its VMM.  On failure the caller's cleanups release
+ * what was taken (e and lock are cleanup-managed there).
+ */
+int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainLock **lock, NvVmmHandle **h, NvError **reterr);
 /* Every blob against the kernel's rules; counts the vCPUs in guest mode. */
 int nv_driver_check_blobs(const NvSnapshot *s, unsigned *ret_guest_mode, NvError **reterr);
 /* A new snapshot file name below STATE_DIR/DOMAIN (created 0700). */

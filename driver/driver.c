@@ -174,6 +174,17 @@ int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmmHandle **ret
         return 0;
 }
 
+int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainLock **lock, NvVmmHandle **h, NvError **reterr) {
+        int r;
+
+        r = nv_driver_get_nested_domain(d, domain, e, reterr);
+        if (r >= 0)
+                r = nv_domain_lock(d, e->def, lock, reterr);
+        if (r >= 0)
+                r = nv_driver_connect_vmm(d, e->def, h, reterr);
+        return r;
+}
+
 /* Every blob of s against the kernel's rules, as far as this host's facts go. */
 int nv_driver_check_blobs(const NvSnapshot *s, unsigned *ret_guest_mode, NvError **reterr) {
         NvValidateContext ctx;

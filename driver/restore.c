@@ -118,11 +118,7 @@ int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o
         NvVmmHandle *h = NULL;
         int r;
 
-        r = nv_driver_get_nested_domain(d, domain, &e, reterr);
-        if (r >= 0)
-                r = nv_domain_lock(d, e.def, &lock, reterr);
-        if (r >= 0)
-                r = nv_driver_connect_vmm(d, e.def, &h, reterr);
+        r = nv_driver_begin(d, domain, &e, &lock, &h, reterr);
         if (r < 0)
                 return r;
         r = read_state(e.def->meta, o->file, &p, &why);

@@ -113,11 +113,7 @@ int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSa
         size_t len = 0;
         int r;
 
-        r = nv_driver_get_nested_domain(d, domain, &e, reterr);
-        if (r >= 0)
-                r = nv_domain_lock(d, e.def, &lock, reterr);
-        if (r >= 0)
-                r = nv_driver_connect_vmm(d, e.def, &h, reterr);
+        r = nv_driver_begin(d, domain, &e, &lock, &h, reterr);
         if (r < 0)
                 return r;
         r = d->vmm->freeze(h, o->keep_frozen, &token, reterr);
