@@ -40,9 +40,16 @@ static int describe(const NvMigrateOptions *o, const NvDomainDef *def, const uin
         return r < 0 ? r : nv_nested_meta_push_state(def->meta, &ref);
 }
 
+typedef struct BeginCall {
+        NvDriver *d;
+        const NvMigrateOptions *o;
+        const NvDomainDef *def;
+        char **ret_xml;
+} BeginCall;
+
 /* Collected, checked, described, and the migratable XML built around it. */
-static int build_xml(NvDriver *d, const NvMigrateOptions *o, const NvDomainDef *def, const uint8_t *img, size_t len,
-                     char **ret_xml, NvError **reterr) {
+static int build_xml(const uint8_t *img, size_t len, void *userdata, NvError **reterr) {
+        BeginCall *c = userdata;
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
         _cleanup_free_ char *xml = NULL;
         int r;
@@ -51,34 +58,26 @@ static int build_xml(NvDriver *d, const NvMigrateOptions *o, const NvDomainDef *
         if (r >= 0)
                 r = nv_driver_check_blobs(s, NULL, reterr);
         if (r >= 0)
-                r = describe(o, def, img, len, s, reterr);
+                r = describe(c->o, c->def, img, len, s, reterr);
         if (r >= 0)
-                r = nv_conn_get_xml(d->conn, def->name, /* migratable= */ true, &xml, reterr);
+                r = nv_conn_get_xml(c->d->conn, c->def->name, /* migratable= */ true, &xml, reterr);
         if (r >= 0)
-                r = nv_domain_xml_set_meta(xml, strlen(xml), def->meta, ret_xml, reterr);
+                r = nv_domain_xml_set_meta(xml, strlen(xml), c->def->meta, c->ret_xml, reterr);
         return r;
 }
 
 int nv_driver_migrate_begin(NvDriver *d, const char *domain, const NvMigrateOptions *o, char **ret_xml, NvError **reterr) {
         _cleanup_(nv_domain_entry_clear) NvDomainEntry e = {};
         _cleanup_(nv_domain_unlockp) NvDomainLock *lock = NULL;
-        _cleanup_free_ uint8_t *img = NULL;
         NvVmmHandle *h = NULL;
-        uint64_t token;
-        size_t len = 0;
         int r;
 
         r = nv_driver_begin(d, domain, &e, &lock, &h, reterr);
         if (r < 0)
                 return r;
-        r = d->vmm->freeze(h, /* keep= */ true, &token, reterr);
-        if (r >= 0) {
-                r = d->vmm->get_state(h, &img, &len, reterr);
-                if (r >= 0)
-                        r = build_xml(d, o, e.def, img, len, ret_xml, reterr);
-                if (r < 0) /* the source runs on: a failed begin changes nothing */
-                        r = nv_vmm_thaw_after(d->vmm, h, token, r, reterr);
-        }
+        /* Kept frozen: the source is about to stop.  A failed begin thaws it and changes nothing. */
+        r = nv_vmm_collect_with(d->vmm, h, /* keep= */ true, build_xml,
+                                &(BeginCall) { .d = d, .o = o, .def = e.def, .ret_xml = ret_xml }, NULL, reterr);
         d->vmm->disconnect(h);
         return r < 0 ? nv_error_wrap(reterr, r, _("Migration of domain '%s' cannot begin"), e.def->name) : 0;
 }

@@ -103,30 +103,34 @@ static int store(NvDriver *d, const NvDomainEntry *e, const char *file, const ui
         return 0;
 }
 
+typedef struct SaveCall {
+        NvDriver *d;
+        const NvDomainEntry *e;
+        const char *file;
+        NvSaveResult *res;
+} SaveCall;
+
+static int store_frozen(const uint8_t *img, size_t len, void *userdata, NvError **reterr) {
+        SaveCall *c = userdata;
+
+        return store(c->d, c->e, c->file, img, len, c->res, reterr);
+}
+
 int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveResult *ret, NvError **reterr) {
         _cleanup_(nv_domain_entry_clear) NvDomainEntry e = {};
         _cleanup_(nv_domain_unlockp) NvDomainLock *lock = NULL;
-        _cleanup_free_ uint8_t *img = NULL;
         NvSaveResult res = {};
         NvVmmHandle *h = NULL;
-        uint64_t token, start;
-        size_t len = 0;
         int r;
 
         r = nv_driver_begin(d, domain, &e, &lock, &h, reterr);
         if (r < 0)
                 return r;
-        r = d->vmm->freeze(h, o->keep_frozen, &token, reterr);
-        start = nv_now_usec(CLOCK_MONOTONIC);
-        if (r >= 0) {
-                r = d->vmm->get_state(h, &img, &len, reterr);
-                if (r >= 0)
-                        r = store(d, &e, o->file, img, len, &res, reterr);
-                /* Kept frozen only on success: a failed save never leaves the VM stopped. */
-                if (r < 0 || !o->keep_frozen)
-                        r = nv_vmm_thaw_after(d->vmm, h, token, r, reterr);
-                res.frozen_usec = o->keep_frozen && r >= 0 ? 0 : nv_now_usec(CLOCK_MONOTONIC) - start;
-        }
+        /* Written and referenced while frozen: what the XML points at is the state at this instant. */
+        r = nv_vmm_collect_with(d->vmm, h, o->keep_frozen, store_frozen,
+                                &(SaveCall) { .d = d, .e = &e, .file = o->file, .res = &res }, &res.frozen_usec, reterr);
+        if (o->keep_frozen)
+                res.frozen_usec = 0; /* still frozen: there is no duration yet */
         d->vmm->disconnect(h);
         if (r < 0) {
                 nv_save_result_clear(&res);

@@ -39,11 +39,19 @@ typedef struct NvVmmBackend {
         void (*disconnect)(NvVmmHandle *h);
 } NvVmmBackend;
 
+/* What to do with a collected image while the VMM is still frozen. */
+typedef int (*NvVmmImageFunc)(const uint8_t *img, size_t len, void *userdata, NvError **reterr);
+
 /*
- * Freeze, collect, thaw: the image in *ret_img, and how long the VMM stayed
- * frozen.  Thaws on every path after a successful freeze; never returns
- * partial state.
+ * Freeze (keep: see freeze), collect, run act on the image while still
+ * frozen, then thaw, unless keep was asked and everything succeeded: a
+ * failure never leaves the VMM frozen.  *ret_frozen_usec (optional) is how
+ * long the VMM was frozen until then.  Never hands act partial state.
  */
+int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmImageFunc act, void *userdata,
+                        uint64_t *ret_frozen_usec, NvError **reterr);
+
+/* Freeze, collect, thaw: a copy of the image in *ret_img, and how long the VMM stayed frozen. */
 int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec,
                    NvError **reterr);
 

@@ -1,16 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The freeze/act/thaw sequences over any VMM backend. */
 #include <stdlib.h>
-#include <time.h>
+#include <string.h>
 
-#include "vmm-backend.h"
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
+#include "driver-private.h"
 
 int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int r, NvError **reterr) {
         _cleanup_(nv_error_freep) NvError *thaw_err = NULL;
@@ -23,27 +16,55 @@ int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int
         return r;
 }
 
-int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec,
-                   NvError **reterr) {
+int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmImageFunc act, void *userdata,
+                        uint64_t *ret_frozen_usec, NvError **reterr) {
+        _cleanup_free_ uint8_t *img = NULL;
         uint64_t token, start;
-        uint8_t *img = NULL;
         size_t len = 0;
         int r;
 
-        r = b->freeze(h, /* keep= */ false, &token, reterr);
+        r = b->freeze(h, keep, &token, reterr);
         if (r < 0)
                 return r;
-        start = now_usec();
+        start = nv_now_usec(CLOCK_MONOTONIC);
         r = b->get_state(h, &img, &len, reterr);
-        r = nv_vmm_thaw_after(b, h, token, r, reterr);
+        if (r >= 0)
+                r = act(img, len, userdata, reterr);
+        if (r < 0 || !keep)
+                r = nv_vmm_thaw_after(b, h, token, r, reterr);
+        if (ret_frozen_usec)
+                *ret_frozen_usec = nv_now_usec(CLOCK_MONOTONIC) - start;
+        return r;
+}
+
+typedef struct Copy {
+        uint8_t *img;
+        size_t len;
+} Copy;
+
+static int take_copy(const uint8_t *img, size_t len, void *userdata, NvError **reterr) {
+        Copy *c = userdata;
+
+        (void) reterr;
+        c->img = malloc(len ?: 1);
+        if (!c->img)
+                return -ENOMEM;
+        memcpy(c->img, img, len);
+        c->len = len;
+        return 0;
+}
+
+int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec,
+                   NvError **reterr) {
+        Copy c = {};
+        int r = nv_vmm_collect_with(b, h, /* keep= */ false, take_copy, &c, ret_frozen_usec, reterr);
+
         if (r < 0) {
-                free(img);
+                free(c.img);
                 return r;
         }
-        *ret_img = img;
-        *ret_len = len;
-        if (ret_frozen_usec)
-                *ret_frozen_usec = now_usec() - start;
+        *ret_img = c.img;
+        *ret_len = c.len;
         return 0;
 }
 
