@@ -59,6 +59,13 @@ static int check_incoming(const NvHookContext *ctx, const uint8_t *img, size_t l
         return 0;
 }
 
+/* The policy said continue: the refusal becomes a notice in libvirt's log, and the hook succeeds. */
+static int continue_without_state(const NvDomainDef *def, int r, NvError **reterr) {
+        fprintf(stderr, _("nestvirt: domain '%s' continues without nested state: %s\n"), def->name, nv_error_message(*reterr, r));
+        *reterr = nv_error_free(*reterr);
+        return 0;
+}
+
 /* Inline state becomes a file here and a reference in the XML. */
 static int land_inline(const NvHookContext *ctx, const NvDomainDef *def, NvError **reterr) {
         NvNestedMeta *m = def->meta;
@@ -72,12 +79,9 @@ static int land_inline(const NvHookContext *ctx, const NvDomainDef *def, NvError
         r = nv_base64_decode(m->inline_data, NV_META_MAX_INLINE, &img, &len, reterr);
         if (r >= 0)
                 r = check_incoming(ctx, img, len, &m->inline_ref, &incompatible, reterr);
-        if (r < 0 && incompatible && m->on_incompatible == NV_ON_PROBLEM_CONTINUE) {
-                fprintf(stderr, _("nestvirt: domain '%s' continues without nested state: %s\n"), def->name, nv_error_message(*reterr, r));
-                nv_error_free(*reterr);
-                *reterr = NULL;
-                r = 0;
-        } else if (r >= 0) {
+        if (r < 0 && incompatible && m->on_incompatible == NV_ON_PROBLEM_CONTINUE)
+                r = continue_without_state(def, r, reterr);
+        else if (r >= 0) {
                 r = nv_state_file_path(ctx->state_dir, def->name, nv_now_usec(CLOCK_REALTIME), &path, reterr);
                 if (r >= 0)
                         r = nv_file_write_atomic(path, img, len, reterr);
@@ -104,12 +108,8 @@ static int check_reference(const NvHookContext *ctx, const NvDomainDef *def, NvE
                 r = check_incoming(ctx, img, len, &m->state, &incompatible, reterr);
         if (r >= 0)
                 return 0;
-        if ((r == -ENOENT && m->on_missing == NV_ON_PROBLEM_CONTINUE) || (incompatible && m->on_incompatible == NV_ON_PROBLEM_CONTINUE)) {
-                fprintf(stderr, _("nestvirt: domain '%s' continues without nested state: %s\n"), def->name, nv_error_message(*reterr, r));
-                nv_error_free(*reterr);
-                *reterr = NULL;
-                return 0;
-        }
+        if ((r == -ENOENT && m->on_missing == NV_ON_PROBLEM_CONTINUE) || (incompatible && m->on_incompatible == NV_ON_PROBLEM_CONTINUE))
+                return continue_without_state(def, r, reterr);
         return nv_error_wrap(reterr, r, _("Nested state of domain '%s' (%s)"), def->name, m->state.path);
 }
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Choosing the KVM backend for a command: /dev/kvm, or the simulator. */
+/* Choosing the backends for a command: /dev/kvm or the simulator; the driver with its D-Bus VMM backend. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli-backend.h"
 #include "sim.h"
+#include "vmm-client.h"
 
 const char *cli_host_root(void) {
         /* For tests: probe a fake tree instead of this machine. */
@@ -39,4 +40,15 @@ int cli_open_backend(bool force_sim, int vendor, NvKvm **ret, NvHostInfo *host, 
                 return r;
         TAKE_PTR(sim);
         return nv_host_probe(cli_host_root(), *ret, host, reterr);
+}
+
+int cli_open_driver(const char *uri, const char *state_dir, const char *runtime_dir, NvDriver **ret, NvError **reterr) {
+        NvHostInfo host;
+        int r = nv_host_probe(cli_host_root(), NULL, &host, reterr);
+
+        if (r < 0)
+                return r;
+        return nv_driver_new(&(NvDriverConfig) { .uri = uri, .state_dir = state_dir, .runtime_dir = runtime_dir, .host = &host,
+                                                 .vmm = &nv_vmm_backend_dbus },
+                             ret, reterr);
 }

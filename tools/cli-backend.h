@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "driver.h"
 #include "host.h"
 #include "kvm.h"
 
@@ -15,3 +16,10 @@ const char *cli_host_root(void);
  * the simulated vendor.  Fills host with the probe of the chosen backend.
  */
 int cli_open_backend(bool force_sim, int vendor, NvKvm **ret, NvHostInfo *host, NvError **reterr);
+
+/*
+ * Opens the driver on uri (NULL: $LIBVIRT_DEFAULT_URI or libvirt's
+ * default) with this host's facts and the D-Bus VMM backend.  state_dir
+ * and runtime_dir may be NULL (the environment's, else the defaults).
+ */
+int cli_open_driver(const char *uri, const char *state_dir, const char *runtime_dir, NvDriver **ret, NvError **reterr);

@@ -18,7 +18,6 @@
 #include "cli-demo.h"
 #include "cli-vmm-proc.h"
 #include "fields.h"
-#include "vmm-client.h"
 
 #define FLOW_MAX_VCPUS 64
 #define FLOW_RUN_USEC 300000
@@ -175,14 +174,11 @@ static int step_refuse(Flow *f, NvError **reterr) {
 static int flow_run(Flow *f, const char *uri, NvError **reterr) {
         uint64_t c[FLOW_MAX_VCPUS];
         _cleanup_free_ char *state = NULL, *run = NULL;
-        NvHostInfo host;
         int r;
 
         if (asprintf(&state, "%s/state", f->dir) < 0 || asprintf(&run, "%s/run", f->dir) < 0)
                 return -ENOMEM;
-        nv_host_probe(cli_host_root(), NULL, &host, NULL);
-        r = nv_driver_new(&(NvDriverConfig) { .uri = uri, .state_dir = state, .runtime_dir = run, .host = &host,
-                                              .vmm = &nv_vmm_backend_dbus }, &f->driver, reterr);
+        r = cli_open_driver(uri, state, run, &f->driver, reterr);
         if (r >= 0)
                 r = setup_domain(f, reterr);
         if (r < 0)

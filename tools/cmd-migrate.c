@@ -13,7 +13,6 @@
 #include "cli.h"
 #include "driver.h"
 #include "fileio.h"
-#include "vmm-client.h"
 #include "xml-util.h"
 
 int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr) {
@@ -28,7 +27,6 @@ int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr) {
         _cleanup_free_ char *xml = NULL;
         NvMigrateOptions mo = {};
         const char *output = NULL;
-        NvHostInfo host;
         char *end;
         int c, r;
 
@@ -61,9 +59,7 @@ int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return nv_error_set(reterr, -EINVAL, _("'%s' takes exactly one domain name."), argv[0]);
         if (mo.shared_dir && mo.shared_dir[0] != '/')
                 return nv_error_set(reterr, -EINVAL, _("--shared-dir must be an absolute path, not '%s'."), mo.shared_dir);
-        r = nv_host_probe(cli_host_root(), NULL, &host, reterr);
-        if (r >= 0)
-                r = nv_driver_new(&(NvDriverConfig) { .uri = cli->uri, .host = &host, .vmm = &nv_vmm_backend_dbus }, &d, reterr);
+        r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
         if (r >= 0)
                 r = nv_driver_ops.migrate_begin(d, argv[optind], &mo, &xml, reterr);
         if (r < 0)

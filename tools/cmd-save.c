@@ -7,8 +7,6 @@
 
 #include "cli-backend.h"
 #include "cli.h"
-#include "driver.h"
-#include "vmm-client.h"
 
 typedef struct SaveArgs {
         const char *domain;
@@ -45,14 +43,6 @@ static int parse_opts(Cli *cli, int argc, char **argv, const char *usage, bool w
                                     argv[0]);
         a->domain = argv[optind];
         return 1;
-}
-
-static int open_driver(Cli *cli, NvDriver **ret, NvError **reterr) {
-        NvHostInfo host;
-        int r = nv_host_probe(cli_host_root(), NULL, &host, reterr);
-        NvDriverConfig cfg = { .uri = cli->uri, .host = &host, .vmm = &nv_vmm_backend_dbus };
-
-        return r < 0 ? r : nv_driver_new(&cfg, ret, reterr);
 }
 
 static void print_json(json_object *o) {
@@ -103,7 +93,7 @@ int cmd_save(Cli *cli, int argc, char **argv, NvError **reterr) {
                        true, &a, reterr);
         if (r <= 0)
                 return r;
-        r = open_driver(cli, &d, reterr);
+        r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
         if (r >= 0)
                 r = nv_driver_ops.save(d, a.domain, &(NvSaveOptions) { .file = a.file, .keep_frozen = a.keep_frozen }, &res, reterr);
         if (r < 0)
@@ -153,7 +143,7 @@ int cmd_restore(Cli *cli, int argc, char **argv, NvError **reterr) {
                        false, &a, reterr);
         if (r <= 0)
                 return r;
-        r = open_driver(cli, &d, reterr);
+        r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
         if (r >= 0)
                 r = nv_driver_ops.restore(d, a.domain, &(NvRestoreOptions) { .file = a.file }, &res, reterr);
         if (r < 0)
