@@ -9,6 +9,7 @@
 set -u
 NESTVIRT=$1
 TESTVMM=$2
+DATA=$3 # tests/data: the hook runs against a fake AMD host, whatever this machine is
 T=$(mktemp -d /tmp/nestvirt-sr-XXXXXX)
 export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run
 UUID=7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e21
@@ -124,6 +125,39 @@ vmm_start 2 --restore
 out=$(nv restore l1 2>&1); rc=$?
 check "missing file, onMissing=continue: runs on" test $rc -eq 0
 check "onMissing=continue: says nested state is lost" contains "$out" "WITHOUT nested state"
+vmm_kill
+
+# Migration at both ends: migrate-begin on the source, the destination's hook
+# (the libvirt "migrate begin" filter) on its XML, then restore into a new VMM.
+node 2; vmm_start 2; sleep 0.2
+err=$(nv migrate-begin l1 --inline-max 100 2>&1); rc=$?
+check "migrate-begin: too large for inline without shared storage refused" contains "$err" "more than 100 can travel inline"
+counters; after_fail=("${C[@]}"); sleep 0.2
+check "migrate-begin: a failed begin thaws the VMM" advanced "${after_fail[@]}"
+nv migrate-begin l1 -o "$T/dest.xml"; rc=$?
+check "migrate-begin (inline) exits 0" test $rc -eq 0
+check "migrate-begin: the state travels inline" grep -q "<nestvirt:inline " "$T/dest.xml"
+counters; frozen=("${C[@]}")
+check "migrate-begin: the source stays frozen" unchanged "${frozen[@]}"
+kill -USR1 $VMM_PID; expect "saved own state"; vmm_kill
+NESTVIRT_STATE_DIR=$T/dest-state NESTVIRT_HOST_ROOT=$DATA/host-amd \
+        "$NESTVIRT" hook l1 migrate begin - <"$T/dest.xml" >"$T/landed.xml"; rc=$?
+check "hook on the destination exits 0" test $rc -eq 0
+check "hook: the XML now references a local file" grep -q "<nestvirt:state path=\"$T/dest-state/l1/" "$T/landed.xml"
+{ echo "<node>"; sed '/^<?xml/d' "$T/landed.xml"; echo "</node>"; } >"$T/node.xml"
+vmm_start 2 --restore
+out=$(NESTVIRT_STATE_DIR=$T/dest-state nv restore l1); rc=$?
+check "restore on the destination exits 0" test $rc -eq 0
+sleep 0.3
+check "migration: L2 continued on the destination" advanced "${frozen[@]}"
+vmm_kill
+
+node 2; vmm_start 2; sleep 0.2
+nv migrate-begin l1 --shared-dir "$T/shared" -o "$T/dest.xml"; rc=$?
+check "migrate-begin --shared-dir exits 0" test $rc -eq 0
+check "migrate-begin --shared-dir: referenced, not inline" grep -q "<nestvirt:state path=\"$T/shared/l1/" "$T/dest.xml"
+NESTVIRT_HOST_ROOT=$DATA/host-amd "$NESTVIRT" hook l1 migrate begin - <"$T/dest.xml" >"$T/landed.xml"; rc=$?
+check "hook accepts the shared file, XML unchanged" test $rc -eq 0 -a ! -s "$T/landed.xml"
 vmm_kill
 
 err=$(nv save l1 2>&1); rc=$?
