@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <systemd/sd-bus.h>
 
 #include "snapshot.h"
@@ -64,6 +65,35 @@ static char *address_for_socket(const char *path) {
         return a;
 }
 
+/*
+ * A VMM that accepted the connection but never answers the handshake (hung,
+ * stopped) would hold sd-bus for its 25 s default: bound the handshake and
+ * every later call by our own timeout, so one broken VMM costs seconds.
+ */
+static int wait_ready(sd_bus *bus, uint64_t timeout_usec) {
+        struct timespec ts;
+        uint64_t deadline, now;
+        int r;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        deadline = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u + timeout_usec;
+        while ((r = sd_bus_is_ready(bus)) == 0) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                now = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                r = sd_bus_wait(bus, deadline - now);
+                if (r < 0)
+                        return r;
+        }
+        return r < 0 ? r : sd_bus_set_method_call_timeout(bus, timeout_usec);
+}
+
 static int open_bus(const NvNestedMeta *meta, sd_bus **ret, NvError **reterr) {
         _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *addr = NULL;
@@ -71,6 +101,8 @@ static int open_bus(const NvNestedMeta *meta, sd_bus **ret, NvError **reterr) {
 
         if (meta->transport == NV_VMM_TRANSPORT_BUS) {
                 r = meta->bus == NV_BUS_SESSION ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
+                if (r >= 0)
+                        r = sd_bus_set_method_call_timeout(bus, nv_vmm_timeout_usec(0));
                 if (r < 0)
                         return nv_error_set(reterr, r, _("Cannot connect to the %s bus: %s"), nv_bus_type_to_string(meta->bus),
                                             strerror(-r));
@@ -89,6 +121,11 @@ static int open_bus(const NvNestedMeta *meta, sd_bus **ret, NvError **reterr) {
                 r = sd_bus_negotiate_fds(bus, 1);
         if (r >= 0)
                 r = sd_bus_start(bus);
+        if (r >= 0)
+                r = wait_ready(bus, nv_vmm_timeout_usec(0));
+        if (r == -ETIMEDOUT)
+                return nv_error_set(reterr, r, _("The VMM at '%s' accepted the connection but did not answer within %.1f s."),
+                                    meta->socket, (double) nv_vmm_timeout_usec(0) / 1e6);
         if (r < 0)
                 return nv_error_set(reterr, r, _("Cannot reach the VMM at '%s': %s"), meta->socket, strerror(-r));
         *ret = TAKE_PTR(bus);
