@@ -37,6 +37,8 @@ int nv_state_file_path(const char *state_dir, const char *domain, uint64_t now, 
 void nv_state_ref_time(uint64_t now, char ret[32]);
 int nv_driver_migrate_begin(NvDriver *d, const char *domain, const NvMigrateOptions *o, char **ret_xml, NvError **reterr);
 
+int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr);
+int nv_driver_restore_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr);
 int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr);
 uint64_t nv_now_usec(clockid_t clock);
 

@@ -243,4 +243,6 @@ const NvDriverOps nv_driver_ops = {
         .migrate_begin = nv_driver_migrate_begin,
         .migrate_prepare = nv_hook_run,
         .migrate_finish = nv_driver_restore,
+        .save_all = nv_driver_save_all,
+        .restore_all = nv_driver_restore_all,
 };

@@ -74,6 +74,40 @@ typedef struct NvMigrateOptions {
         size_t inline_max;      /* else inline up to this many bytes (0: NV_META_MAX_INLINE) */
 } NvMigrateOptions;
 
+/* --- host maintenance: every nested domain at once (save-all, restore-all) --- */
+
+typedef enum NvMaintStatus {
+        NV_MAINT_DONE,
+        NV_MAINT_SKIPPED, /* nothing to do for this domain (message says why) */
+        NV_MAINT_FAILED,
+} NvMaintStatus;
+
+typedef struct NvMaintItem {
+        char *domain;
+        char uuid[37];
+        char sha256[65];         /* the snapshot saved, or recorded for restore ("" if none) */
+        NvMaintStatus status;
+        char *message;           /* SKIPPED, FAILED: why */
+        NvSaveResult save;       /* save-all, DONE */
+        NvRestoreResult restore; /* restore-all, DONE */
+} NvMaintItem;
+
+typedef struct NvMaintReport {
+        NvMaintItem *items;
+        size_t n, n_done, n_skipped, n_failed;
+} NvMaintReport;
+
+/* Before each domain (item->status not yet set, done false) and after it (done true). */
+typedef void (*NvMaintProgressFunc)(size_t index, size_t total, const NvMaintItem *item, bool done, void *userdata);
+
+typedef struct NvMaintOptions {
+        bool keep_frozen;             /* save-all: leave every saved VMM frozen (the host is going down) */
+        NvMaintProgressFunc progress; /* optional */
+        void *userdata;
+} NvMaintOptions;
+
+void nv_maint_report_clear(NvMaintReport *r);
+
 /* What the libvirt hook knows: this host and its directories, never a libvirt connection. */
 typedef struct NvHookContext {
         const NvHostInfo *host;
@@ -122,6 +156,23 @@ typedef struct NvDriverOps {
                                NvError **reterr);
         /* Destination, once the VMM runs: restore from the reference the hook wrote. */
         int (*migrate_finish)(NvDriver *d, const char *domain, const NvRestoreOptions *o, NvRestoreResult *ret, NvError **reterr);
+        /*
+         * Host shutdown: save every running domain that has our metadata,
+         * one after another, going on past a failed one (each outcome is in
+         * ret), then record the saved ones in STATE_DIR/maintenance.list for
+         * restore_all.  Returns < 0 only when no domain could be tried
+         * (libvirt unreachable) or the record could not be written; ret is
+         * filled either way.
+         */
+        int (*save_all)(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr);
+        /*
+         * Host boot: restore the domains the last save_all recorded, each
+         * only if its XML still references the recorded snapshot (else it
+         * was saved anew or changed, and is skipped).  Failed domains stay
+         * in the record so a later run can retry them; the record goes
+         * away once none is left.  No record: nothing to do.
+         */
+        int (*restore_all)(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr);
 } NvDriverOps;
 
 extern const NvDriverOps nv_driver_ops;

@@ -25,6 +25,7 @@ int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_save(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_restore(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr);
+int cmd_maintenance(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_hook(Cli *cli, int argc, char **argv, NvError **reterr);
 
 /* Prints "error: MESSAGE" on stderr, virsh-style. */

@@ -24,6 +24,7 @@ static const struct {
         { "restore", cmd_restore, N_("Load a domain's saved nested state into its running VMM") },
         { "migrate-check", cmd_migrate_check, N_("Check whether a domain's nested state can move to another host") },
         { "migrate-begin", cmd_migrate_begin, N_("Freeze a domain's VMM and put its nested state into the migratable XML") },
+        { "maintenance", cmd_maintenance, N_("Save or restore every nested domain, for host shutdown and boot") },
         { "hook", cmd_hook, N_("The libvirt qemu hook: check and land nested state on prepare, migrate, restore") },
         { "demo", cmd_demo, N_("Capture and restore nested state of a small VM, and show what happened") },
         { "inspect", cmd_inspect, N_("Show a snapshot file or raw blob") },

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Host maintenance: save every nested domain before the host goes down,
+ * restore them once it is back.  One domain's failure never stops the
+ * others; each outcome is reported.
+ *
+ * save-all records what it saved (STATE_DIR/maintenance.list: UUID, the
+ * snapshot's SHA-256, name), and restore-all restores only those: a domain
+ * that was booted afresh or saved anew since must not get old state, and
+ * the record is what says the state is still the one to load.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driver-private.h"
+#include "fileio.h"
+
+#define RECORD_NAME "maintenance.list"
+#define RECORD_HEADER "# nestvirt save-all: UUID SHA256 NAME of each domain saved, for restore-all\n"
+#define RECORD_MAX_SIZE (4u << 20)
+
+void nv_maint_report_clear(NvMaintReport *r) {
+        for (size_t i = 0; i < r->n; i++) {
+                free(r->items[i].domain);
+                free(r->items[i].message);
+                nv_save_result_clear(&r->items[i].save);
+                nv_restore_result_clear(&r->items[i].restore);
+        }
+        free(r->items);
+        *r = (NvMaintReport) {};
+}
+
+static int report_add(NvMaintReport *r, const char *name, const char *uuid, const char *sha256) {
+        NvMaintItem *items = reallocarray(r->items, r->n + 1, sizeof(*items));
+
+        if (!items)
+                return -ENOMEM;
+        r->items = items;
+        items[r->n] = (NvMaintItem) {};
+        if (!(items[r->n].domain = strdup(name)))
+                return -ENOMEM;
+        snprintf(items[r->n].uuid, sizeof(items[r->n].uuid), "%s", uuid);
+        snprintf(items[r->n].sha256, sizeof(items[r->n].sha256), "%s", sha256 ?: "");
+        r->n++;
+        return 0;
+}
+
+/* Ends one domain's step: its outcome (r < 0 failed, > 0 skipped), counted and reported. */
+static int finish(NvMaintReport *rep, size_t i, int r, const NvError *err, const NvMaintOptions *o) {
+        NvMaintItem *it = &rep->items[i];
+
+        it->status = r < 0 ? NV_MAINT_FAILED : r > 0 ? NV_MAINT_SKIPPED : NV_MAINT_DONE;
+        if (r != 0 && !(it->message = strdup(nv_error_message(err, r < 0 ? r : -EAGAIN))))
+                return -ENOMEM;
+        rep->n_done += r == 0;
+        rep->n_skipped += r > 0;
+        rep->n_failed += r < 0;
+        if (o->progress)
+                o->progress(i, rep->n, it, true, o->userdata);
+        return 0;
+}
+
+static int record_path(NvDriver *d, char **ret) {
+        return asprintf(ret, "%s/%s", d->state_dir, RECORD_NAME) < 0 ? -ENOMEM : 0;
+}
+
+/* The record of the items with the given status; none: no record at all. */
+static int record_write(NvDriver *d, const NvMaintReport *rep, NvMaintStatus keep, NvError **reterr) {
+        _cleanup_free_ char *path = NULL, *buf = NULL;
+        size_t size = 0, n = 0;
+        FILE *f;
+        int r;
+
+        if (record_path(d, &path) < 0 || !(f = open_memstream(&buf, &size)))
+                return -ENOMEM;
+        fputs(RECORD_HEADER, f);
+        for (size_t i = 0; i < rep->n; i++)
+                if (rep->items[i].status == keep && rep->items[i].sha256[0] && ++n)
+                        fprintf(f, "%s %s %s\n", rep->items[i].uuid, rep->items[i].sha256, rep->items[i].domain);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        if (n == 0)
+                return unlink(path) < 0 && errno != ENOENT
+                               ? nv_error_set(reterr, -errno, _("Cannot remove '%s': %s"), path, strerror(errno))
+                               : 0;
+        r = nv_mkdir_p(d->state_dir, 0700, reterr);
+        return r < 0 ? r : nv_file_write_atomic(path, buf, size, reterr);
+}
+
+int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr) {
+        NvDomainEntry *e = NULL;
+        size_t n = 0;
+        int r;
+
+        *ret = (NvMaintReport) {};
+        r = nv_conn_list(d->conn, /* all= */ false, &e, &n, reterr);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                if (e[i].def->meta)
+                        r = report_add(ret, e[i].def->name, e[i].def->uuid, NULL);
+        nv_domain_entries_free(e, n);
+        for (size_t i = 0; r >= 0 && i < ret->n; i++) {
+                NvMaintItem *it = &ret->items[i];
+                _cleanup_(nv_error_freep) NvError *err = NULL;
+
+                if (o->progress)
+                        o->progress(i, ret->n, it, false, o->userdata);
+                r = nv_driver_save(d, it->uuid, &(NvSaveOptions) { .keep_frozen = o->keep_frozen }, &it->save, &err);
+                if (r >= 0)
+                        memcpy(it->sha256, it->save.ref.sha256, sizeof(it->sha256));
+                r = finish(ret, i, r, err, o);
+        }
+        return r < 0 ? r : record_write(d, ret, NV_MAINT_DONE, reterr);
+}
+
+static bool all_hex(const char *s, size_t n, bool dashes) {
+        for (size_t i = 0; i < n; i++)
+                if (!(s[i] >= '0' && s[i] <= '9') && !(s[i] >= 'a' && s[i] <= 'f') && !(s[i] >= 'A' && s[i] <= 'F') &&
+                    !(dashes && s[i] == '-'))
+                        return false;
+        return true;
+}
+
+/* One record line, "UUID SHA256 NAME", checked field by field: the file is read back after a reboot. */
+static int record_parse_line(char *line, unsigned lineno, const char *path, NvMaintReport *rep, NvError **reterr) {
+        size_t len = strlen(line);
+
+        if (len < 36 + 1 + 64 + 2 || line[36] != ' ' || line[101] != ' ' || !all_hex(line, 36, true) ||
+            !all_hex(line + 37, 64, false) || len - 102 > 255)
+                return nv_error_set(reterr, -EBADMSG, _("%s:%u: not a record line (UUID SHA256 NAME)."), path, lineno);
+        line[36] = line[101] = '\0';
+        return report_add(rep, line + 102, line, line + 37);
+}
+
+/* The domains the last save-all recorded, as report items; no record: none. */
+static int record_read(NvDriver *d, NvMaintReport *rep, NvError **reterr) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
+        char *line, *save = NULL;
+        unsigned lineno = 0;
+        size_t len;
+        int r;
+
+        if (record_path(d, &path) < 0)
+                return -ENOMEM;
+        r = nv_file_read(path, RECORD_MAX_SIZE, &buf, &len, &err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return nv_error_set(reterr, r, "%s", nv_error_message(err, r));
+        if (memchr(buf, '\0', len))
+                return nv_error_set(reterr, -EBADMSG, _("%s is not a text file."), path);
+        if (!(text = strndup((const char *) buf, len)))
+                return -ENOMEM;
+        for (char *p = text; (line = strtok_r(p, "\n", &save)); p = NULL) {
+                lineno++;
+                if (line[0] == '#')
+                        continue;
+                r = record_parse_line(line, lineno, path, rep, reterr);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* 0: restore it; > 0: skip it (*why); < 0: a failure that stays in the record. */
+static int restore_check(NvDriver *d, const NvMaintItem *it, NvError **why) {
+        _cleanup_(nv_domain_entry_clear) NvDomainEntry e = {};
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        const NvNestedMeta *m;
+        int r = nv_conn_get_domain(d->conn, it->uuid, &e, &err);
+
+        if (r == -ENOENT)
+                return nv_error_set(why, 1, _("Domain '%s' (%s) no longer exists; nothing restored."), it->domain, it->uuid);
+        if (r < 0)
+                return nv_error_set(why, r, "%s", nv_error_message(err, r));
+        m = e.def->meta;
+        if (!m || !m->has_state || strcasecmp(m->state.sha256, it->sha256) != 0)
+                return nv_error_set(why, 1, _("Domain '%s' no longer references the snapshot save-all wrote (%.12s...): "
+                                              "it was saved anew or changed since; nothing restored."),
+                                    e.def->name, it->sha256);
+        if (!e.active)
+                return nv_error_set(why, -ESRCH, _("Domain '%s' is not running; start it, then run restore-all again."),
+                                    e.def->name);
+        return 0;
+}
+
+int nv_driver_restore_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr) {
+        int r;
+
+        *ret = (NvMaintReport) {};
+        r = record_read(d, ret, reterr);
+        for (size_t i = 0; r >= 0 && i < ret->n; i++) {
+                NvMaintItem *it = &ret->items[i];
+                _cleanup_(nv_error_freep) NvError *err = NULL;
+
+                if (o->progress)
+                        o->progress(i, ret->n, it, false, o->userdata);
+                r = restore_check(d, it, &err);
+                if (r == 0)
+                        r = nv_driver_restore(d, it->uuid, &(NvRestoreOptions) {}, &it->restore, &err);
+                r = finish(ret, i, r, err, o);
+        }
+        /* What failed stays recorded for the next run; what was done or cannot be done is dropped. */
+        return r < 0 ? r : record_write(d, ret, NV_MAINT_FAILED, reterr);
+}

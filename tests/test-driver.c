@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The driver in one process, against libvirt's test driver (whose state
+ * lives as long as the connection) and reference VMMs (nestvirt-testvmm on
+ * the simulated KVM, each its own process on a p2p socket):
+ *
+ *  - the metadata history, live and config, across saves and failed saves:
+ *    a failure never moves the reference, never leaves a file behind, and
+ *    never leaves the VMM frozen;
+ *  - maintenance save-all over many domains with one hung VMM: every other
+ *    domain is saved, the hung one reported; after the VMMs are killed and
+ *    restarted, restore-all brings L2 back on all of them;
+ *  - restore-all's record: failures stay for a retry, a domain saved anew
+ *    since is skipped, and the record goes once nothing is left.
+ *
+ *   test-driver TESTVMM
+ */
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "driver.h"
+#include "helpers.h"
+#include "vmm-client.h"
+
+#define MAX_DOMAINS 12
+#define VCPUS 2
+
+static const char *testvmm;
+static char dir[64];
+
+typedef struct Vmm {
+        pid_t pid;
+        FILE *out;
+        char name[16], uuid[37], sock[128], own[128];
+} Vmm;
+
+static void vmm_init(Vmm *v, unsigned i) {
+        *v = (Vmm) { .pid = -1 };
+        snprintf(v->name, sizeof(v->name), "vm%02u", i);
+        snprintf(v->uuid, sizeof(v->uuid), "5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e%02u", i);
+        snprintf(v->sock, sizeof(v->sock), "%s/%s.sock", dir, v->name);
+        snprintf(v->own, sizeof(v->own), "%s/%s.own", dir, v->name);
+}
+
+static void vmm_start(Vmm *v, bool restore) {
+        char line[256];
+        int fds[2];
+
+        unlink(v->sock);
+        assert_int_equal(pipe(fds), 0);
+        v->pid = fork();
+        if (v->pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                dup2(fds[1], STDOUT_FILENO);
+                close(fds[0]);
+                execl(testvmm, testvmm, "--sim", "--socket", v->sock, "--vcpus", "2", "--uuid", v->uuid, "--own-state", v->own,
+                      restore ? "--restore" : NULL, (char *) NULL);
+                _exit(127);
+        }
+        close(fds[1]);
+        v->out = fdopen(fds[0], "r");
+        assert_non_null(fgets(line, sizeof(line), v->out));
+        assert_string_equal(line, "ready\n");
+}
+
+static void vmm_expect(Vmm *v, int sig, const char *prefix, char *line, size_t size) {
+        kill(v->pid, sig);
+        assert_non_null(fgets(line, (int) size, v->out));
+        assert_memory_equal(line, prefix, strlen(prefix));
+}
+
+static void vmm_counters(Vmm *v, unsigned long long c[VCPUS]) {
+        char line[256];
+
+        vmm_expect(v, SIGUSR2, "counters:", line, sizeof(line));
+        assert_int_equal(sscanf(line, "counters: %llu %llu", &c[0], &c[1]), VCPUS);
+}
+
+static void vmm_stop(Vmm *v) {
+        if (v->pid <= 0)
+                return;
+        kill(v->pid, SIGKILL);
+        waitpid(v->pid, NULL, 0);
+        fclose(v->out);
+        v->pid = -1;
+}
+
+/* Every counter moves on within a second (the VMM is not frozen). */
+static bool vmm_runs(Vmm *v) {
+        unsigned long long a[VCPUS], b[VCPUS];
+
+        vmm_counters(v, a);
+        for (int tries = 0; tries < 100; tries++) {
+                usleep(10 * 1000);
+                vmm_counters(v, b);
+                if (b[0] > a[0] && b[1] > a[1])
+                        return true;
+        }
+        return false;
+}
+
+/* A node with n running nested domains, one running domain without metadata, one shut-off nested one. */
+static void write_node(Vmm *v, unsigned n, char uri[static 256]) {
+        char path[128];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/node.xml", dir);
+        assert_non_null(f = fopen(path, "w"));
+        fputs("<node>\n", f);
+        for (unsigned i = 0; i <= n; i++) {
+                Vmm off;
+
+                if (i == n)
+                        vmm_init(&off, 99);
+                fprintf(f, "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>%s</name><uuid>%s</uuid><metadata>"
+                           "<nestvirt:nested xmlns:nestvirt='http://nestvirt.org/schemas/domain/nested/1.0'>"
+                           "<nestvirt:vmm transport='socket' socket='%s'/></nestvirt:nested></metadata>"
+                           "<memory>1048576</memory><vcpu>%u</vcpu><os><type arch='x86_64'>hvm</type></os>"
+                           "<cpu mode='host-passthrough'/>%s</domain>\n",
+                        i < n ? v[i].name : off.name, i < n ? v[i].uuid : off.uuid, i < n ? v[i].sock : off.sock, VCPUS,
+                        i < n ? "" : "<test:runstate>5</test:runstate>");
+        }
+        fputs("<domain type='test'><name>plain</name><memory>1048576</memory><vcpu>1</vcpu>"
+              "<os><type arch='x86_64'>hvm</type></os></domain>\n</node>\n", f);
+        assert_int_equal(fclose(f), 0);
+        snprintf(uri, 256, "test://%s", path);
+}
+
+static NvDriver *driver_open(const char *uri) {
+        char state[128], run[128];
+        NvDriver *d = NULL;
+        NvError *err = NULL;
+        int r;
+
+        snprintf(state, sizeof(state), "%s/state", dir);
+        snprintf(run, sizeof(run), "%s/run", dir);
+        r = nv_driver_new(&(NvDriverConfig) { .uri = uri, .state_dir = state, .runtime_dir = run, .vmm = &nv_vmm_backend_dbus },
+                          &d, &err);
+        if (r < 0)
+                print_error("%s\n", nv_error_message(err, r));
+        assert_int_equal(r, 0);
+        return d;
+}
+
+/* Files in the domain's state directory. */
+static unsigned state_files(const char *domain) {
+        char path[128];
+        unsigned n = 0;
+        DIR *dd;
+
+        snprintf(path, sizeof(path), "%s/state/%s", dir, domain);
+        if (!(dd = opendir(path)))
+                return 0;
+        for (struct dirent *de; (de = readdir(dd));)
+                n += de->d_name[0] != '.';
+        closedir(dd);
+        return n;
+}
+
+static bool file_exists(const char *path) {
+        return access(path, F_OK) == 0;
+}
+
+static NvNestedMeta *meta(NvDriver *d, const char *domain, unsigned affect) {
+        NvNestedMeta *m = NULL;
+
+        assert_int_equal(nv_conn_get_meta(nv_driver_conn(d), domain, affect, &m, NULL), 0);
+        assert_non_null(m);
+        return m;
+}
+
+/* The live and the config reference: the same, and as expected (current, then previous newest first). */
+static void assert_refs(NvDriver *d, const char *domain, const char *const *paths, size_t n) {
+        for (unsigned affect = NV_AFFECT_LIVE; affect <= NV_AFFECT_CONFIG; affect++) {
+                NvNestedMeta *m = meta(d, domain, affect);
+
+                assert_int_equal(m->has_state, n > 0);
+                assert_int_equal(m->n_previous, n ? n - 1 : 0);
+                for (size_t i = 0; i < n; i++)
+                        assert_string_equal(i == 0 ? m->state.path : m->previous[i - 1].path, paths[i]);
+                nv_nested_meta_free(m);
+        }
+}
+
+static int save(NvDriver *d, const char *domain, const char *file, char **ret_path, NvError **err) {
+        NvSaveResult res = {};
+        int r = nv_driver_ops.save(d, domain, &(NvSaveOptions) { .file = file }, &res, err);
+
+        if (r >= 0 && ret_path)
+                *ret_path = strdup(res.ref.path);
+        nv_save_result_clear(&res);
+        return r;
+}
+
+static void test_history_across_failed_saves(void **state) {
+        char uri[256], mine[128], *p[6] = {};
+        NvError *err = NULL;
+        NvDriver *d;
+        Vmm v;
+
+        (void) state;
+        vmm_init(&v, 0);
+        write_node(&v, 1, uri);
+        vmm_start(&v, false);
+        d = driver_open(uri);
+
+        /* Our own --file first: it falls off the history later but is not ours to delete. */
+        snprintf(mine, sizeof(mine), "%s/mine.nvstate", dir);
+        assert_int_equal(save(d, v.name, mine, &p[0], NULL), 0);
+        for (int i = 1; i < 6; i++)
+                assert_int_equal(save(d, v.name, NULL, &p[i], NULL), 0);
+        assert_refs(d, v.name, (const char *[]) { p[5], p[4], p[3], p[2] }, 4);
+        assert_true(file_exists(mine));     /* fell off, named by the caller: kept */
+        assert_false(file_exists(p[1]));    /* fell off, named by nestvirt: deleted */
+        assert_int_equal(state_files(v.name), 4);
+
+        /* Failures: nothing moves, nothing is left behind, the VMM runs on. */
+        assert_int_equal(save(d, v.name, "/nonexistent-dir/x.nvstate", NULL, &err), -ENOENT);
+        assert_non_null(strstr(nv_error_message(err, 0), "/nonexistent-dir"));
+        err = nv_error_free(err);
+        assert_true(vmm_runs(&v));
+        assert_int_equal(save(d, v.name, p[4], NULL, &err), -EEXIST);
+        assert_non_null(strstr(nv_error_message(err, 0), "references"));
+        err = nv_error_free(err);
+        assert_true(vmm_runs(&v));
+        kill(v.pid, SIGSTOP); /* a hung VMM: the client's timeout */
+        assert_true(save(d, v.name, NULL, NULL, &err) < 0);
+        assert_non_null(strstr(nv_error_message(err, 0), v.name));
+        err = nv_error_free(err);
+        kill(v.pid, SIGCONT);
+        assert_refs(d, v.name, (const char *[]) { p[5], p[4], p[3], p[2] }, 4);
+        assert_int_equal(state_files(v.name), 4);
+        assert_true(vmm_runs(&v)); /* the agent thawed itself when the hung caller went away */
+
+        nv_driver_free(d);
+        vmm_stop(&v);
+        unlink(mine);
+        for (int i = 0; i < 6; i++)
+                free(p[i]);
+}
+
+typedef struct Seen {
+        unsigned before, after;
+} Seen;
+
+static void on_progress(size_t i, size_t total, const NvMaintItem *it, bool done, void *userdata) {
+        Seen *s = userdata;
+
+        assert_true(i < total);
+        assert_non_null(it->domain);
+        if (done)
+                s->after++;
+        else
+                s->before++;
+}
+
+static unsigned record_lines(void) {
+        char path[128], line[512];
+        unsigned n = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/state/maintenance.list", dir);
+        if (!(f = fopen(path, "r")))
+                return 0;
+        while (fgets(line, sizeof(line), f))
+                n += line[0] != '#';
+        fclose(f);
+        return n;
+}
+
+static void maint(NvDriver *d, bool save, NvMaintReport *rep, Seen *seen) {
+        NvError *err = NULL;
+        NvMaintOptions o = { .keep_frozen = save, .progress = on_progress, .userdata = seen };
+        int r = (save ? nv_driver_ops.save_all : nv_driver_ops.restore_all)(d, &o, rep, &err);
+
+        if (r < 0)
+                print_error("%s\n", nv_error_message(err, r));
+        assert_int_equal(r, 0);
+        assert_int_equal(seen->before, rep->n);
+        assert_int_equal(seen->after, rep->n);
+}
+
+/* The host's own save of a VMM (frozen by save-all), its end, and a new VMM waiting for restore. */
+static void vmm_cycle(Vmm *v, unsigned long long saved[VCPUS]) {
+        char line[256];
+
+        vmm_expect(v, SIGUSR1, "saved own state", line, sizeof(line));
+        vmm_counters(v, saved);
+        vmm_stop(v);
+        vmm_start(v, true);
+}
+
+static void test_maintenance_with_a_hung_vmm(void **state) {
+        unsigned long long saved[MAX_DOMAINS][VCPUS], now[VCPUS];
+        const unsigned hung = 5;
+        NvMaintReport rep = {};
+        Vmm v[MAX_DOMAINS];
+        Seen seen = {};
+        char uri[256];
+        NvDriver *d;
+
+        (void) state;
+        for (unsigned i = 0; i < MAX_DOMAINS; i++)
+                vmm_init(&v[i], i);
+        write_node(v, MAX_DOMAINS, uri);
+        for (unsigned i = 0; i < MAX_DOMAINS; i++)
+                vmm_start(&v[i], false);
+        d = driver_open(uri);
+        kill(v[hung].pid, SIGSTOP);
+
+        maint(d, true, &rep, &seen);
+        printf("# save-all: %zu saved, %zu failed\n", rep.n_done, rep.n_failed);
+        assert_int_equal(rep.n, MAX_DOMAINS); /* not "plain" (no metadata), not the shut-off one */
+        assert_int_equal(rep.n_done, MAX_DOMAINS - 1);
+        assert_int_equal(rep.n_failed, 1);
+        assert_int_equal(rep.items[hung].status, NV_MAINT_FAILED);
+        assert_non_null(strstr(rep.items[hung].message, v[hung].name));
+        printf("# %s: %s\n", v[hung].name, rep.items[hung].message);
+        assert_int_equal(record_lines(), MAX_DOMAINS - 1);
+        nv_maint_report_clear(&rep);
+
+        /* The host goes down and comes back: every saved VMM restarts from its own state, paused. */
+        kill(v[hung].pid, SIGCONT);
+        for (unsigned i = 0; i < MAX_DOMAINS; i++)
+                if (i != hung)
+                        vmm_cycle(&v[i], saved[i]);
+        seen = (Seen) {};
+        maint(d, false, &rep, &seen);
+        assert_int_equal(rep.n, MAX_DOMAINS - 1);
+        assert_int_equal(rep.n_done, MAX_DOMAINS - 1);
+        for (unsigned i = 0; i < MAX_DOMAINS; i++) {
+                if (i == hung)
+                        continue;
+                assert_true(vmm_runs(&v[i]));
+                vmm_counters(&v[i], now);
+                assert_true(now[0] > saved[i][0] && now[1] > saved[i][1]); /* L2 went on from where it stopped */
+        }
+        assert_int_equal(record_lines(), 0);
+        nv_maint_report_clear(&rep);
+
+        seen = (Seen) {};
+        maint(d, false, &rep, &seen); /* nothing recorded any more: nothing to do */
+        assert_int_equal(rep.n, 0);
+        nv_maint_report_clear(&rep);
+        nv_driver_free(d);
+        for (unsigned i = 0; i < MAX_DOMAINS; i++)
+                vmm_stop(&v[i]);
+}
+
+static void test_restore_all_record(void **state) {
+        unsigned long long saved[3][VCPUS];
+        NvMaintReport rep = {};
+        Seen seen = {};
+        char uri[256];
+        NvDriver *d;
+        Vmm v[3];
+
+        (void) state;
+        for (unsigned i = 0; i < 3; i++)
+                vmm_init(&v[i], 20 + i);
+        write_node(v, 3, uri);
+        for (unsigned i = 0; i < 3; i++)
+                vmm_start(&v[i], false);
+        d = driver_open(uri);
+        maint(d, true, &rep, &seen);
+        assert_int_equal(rep.n_done, 3);
+        nv_maint_report_clear(&rep);
+        for (unsigned i = 0; i < 3; i++)
+                vmm_cycle(&v[i], saved[i]);
+        vmm_stop(&v[1]);                                          /* did not come back (yet) */
+        assert_int_equal(save(d, v[2].name, NULL, NULL, NULL), 0); /* saved anew since save-all */
+
+        seen = (Seen) {};
+        maint(d, false, &rep, &seen);
+        assert_int_equal(rep.n, 3);
+        assert_int_equal(rep.items[0].status, NV_MAINT_DONE);
+        assert_int_equal(rep.items[1].status, NV_MAINT_FAILED);
+        assert_int_equal(rep.items[2].status, NV_MAINT_SKIPPED);
+        assert_non_null(strstr(rep.items[2].message, "saved anew"));
+        assert_int_equal(record_lines(), 1); /* the failed one, for a retry */
+        nv_maint_report_clear(&rep);
+
+        vmm_start(&v[1], true);
+        seen = (Seen) {};
+        maint(d, false, &rep, &seen);
+        assert_int_equal(rep.n, 1);
+        assert_int_equal(rep.n_done, 1);
+        assert_string_equal(rep.items[0].domain, v[1].name);
+        assert_true(vmm_runs(&v[1]));
+        assert_int_equal(record_lines(), 0);
+        nv_maint_report_clear(&rep);
+        nv_driver_free(d);
+        for (unsigned i = 0; i < 3; i++)
+                vmm_stop(&v[i]);
+}
+
+/* A damaged record is refused with its line named, and nothing is restored from it. */
+static void test_restore_all_bad_record(void **state) {
+        char uri[256], path[128];
+        NvMaintReport rep = {};
+        NvError *err = NULL;
+        NvDriver *d;
+        FILE *f;
+        Vmm v;
+
+        (void) state;
+        vmm_init(&v, 30);
+        write_node(&v, 1, uri);
+        d = driver_open(uri);
+        snprintf(path, sizeof(path), "%s/state/maintenance.list", dir);
+        mkdir(path, 0700), rmdir(path); /* the state dir exists from the earlier tests or not: both fine */
+        assert_non_null(f = fopen(path, "w"));
+        fprintf(f, "# header\n%s %064d %s\nnot a record\n", v.uuid, 0, v.name);
+        fclose(f);
+        assert_int_equal(nv_driver_ops.restore_all(d, &(NvMaintOptions) {}, &rep, &err), -EBADMSG);
+        assert_non_null(strstr(nv_error_message(err, 0), "maintenance.list:3"));
+        assert_int_equal(rep.n_done + rep.n_failed, 0);
+        nv_error_free(err);
+        nv_maint_report_clear(&rep);
+        unlink(path);
+        nv_driver_free(d);
+}
+
+static int teardown(void **state) {
+        char cmd[128];
+
+        (void) state;
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_history_across_failed_saves),
+                cmocka_unit_test(test_maintenance_with_a_hung_vmm),
+                cmocka_unit_test(test_restore_all_record),
+                cmocka_unit_test(test_restore_all_bad_record),
+        };
+
+        if (argc != 2) {
+                fprintf(stderr, "Usage: %s TESTVMM\n", argv[0]);
+                return 2;
+        }
+        testvmm = argv[1];
+        snprintf(dir, sizeof(dir), "/tmp/nestvirt-driver-XXXXXX");
+        if (!mkdtemp(dir))
+                return 1;
+        return cmocka_run_group_tests(tests, NULL, teardown);
+}

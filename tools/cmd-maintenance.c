@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * nestvirt maintenance save-all | restore-all: every nested domain, for
+ * host shutdown and boot (nestvirt-maintenance.service).  Progress is a bar
+ * on a terminal and one line per domain otherwise (a journal); every
+ * domain's outcome is reported at the end, and any failure makes exit 1.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "cli-backend.h"
+#include "cli.h"
+
+#define BAR_WIDTH 30
+
+typedef struct Maint {
+        bool save; /* save-all, else restore-all */
+        bool keep_frozen;
+        bool tty;  /* progress as a bar */
+} Maint;
+
+static const char *verb(const Maint *m, NvMaintStatus s) {
+        if (s == NV_MAINT_FAILED)
+                return _("FAILED");
+        if (s == NV_MAINT_SKIPPED)
+                return _("skipped");
+        return m->save ? _("saved") : _("restored");
+}
+
+/* What went right, in a few words. */
+static void detail(const Maint *m, const NvMaintItem *it, char *buf, size_t size) {
+        if (it->status != NV_MAINT_DONE)
+                snprintf(buf, size, "%s", it->message);
+        else if (m->save)
+                snprintf(buf, size, _("%u vCPU(s), %llu bytes, %s"), it->save.ref.vcpus, (unsigned long long) it->save.bytes,
+                         it->save.ref.path);
+        else if (it->restore.loaded)
+                snprintf(buf, size, _("%u vCPU(s) from %s"), it->restore.vcpus, it->restore.path);
+        else
+                snprintf(buf, size, _("runs on WITHOUT nested state (policy continue): %s"), it->restore.skipped_why);
+}
+
+static void progress(size_t i, size_t total, const NvMaintItem *it, bool done, void *userdata) {
+        const Maint *m = userdata;
+        char buf[1024];
+        size_t fill;
+
+        if (!m->tty) {
+                if (done) {
+                        detail(m, it, buf, sizeof(buf));
+                        printf("[%zu/%zu] %s: %s: %s\n", i + 1, total, it->domain, verb(m, it->status), buf);
+                        fflush(stdout);
+                }
+                return;
+        }
+        fill = (i + done) * BAR_WIDTH / total;
+        printf("\r\033[K[%.*s%*s] %zu/%zu %s %s", (int) fill, "##############################", (int) (BAR_WIDTH - fill), "",
+               i + done, total, done ? verb(m, it->status) : m->save ? _("saving") : _("restoring"), it->domain);
+        fflush(stdout);
+}
+
+static void report_text(const Maint *m, const NvMaintReport *rep) {
+        char buf[1024];
+
+        if (m->tty && rep->n)
+                printf("\r\033[K");
+        if (rep->n == 0) {
+                printf(m->save ? _("No running domain has nestvirt metadata: nothing to save.\n")
+                               : _("No domain is recorded by a save-all: nothing to restore.\n"));
+                return;
+        }
+        printf(m->save ? _("save-all: %zu saved, %zu skipped, %zu failed.\n") : _("restore-all: %zu restored, %zu skipped, %zu failed.\n"),
+               rep->n_done, rep->n_skipped, rep->n_failed);
+        for (size_t i = 0; i < rep->n; i++) {
+                detail(m, &rep->items[i], buf, sizeof(buf));
+                printf("  %-9s %-20s %s\n", verb(m, rep->items[i].status), rep->items[i].domain, buf);
+        }
+        if (m->save && m->keep_frozen && rep->n_done)
+                printf(_("The saved VMMs stay frozen (--keep-frozen): the host's own save of the VMs comes next.\n"));
+}
+
+static json_object *item_json(const Maint *m, const NvMaintItem *it) {
+        json_object *o = json_object_new_object();
+        static const char *const status[] = { "done", "skipped", "failed" };
+
+        json_object_object_add(o, "domain", json_object_new_string(it->domain));
+        json_object_object_add(o, "uuid", json_object_new_string(it->uuid));
+        json_object_object_add(o, "status", json_object_new_string(status[it->status]));
+        json_object_object_add(o, "message", it->message ? json_object_new_string(it->message) : NULL);
+        json_object_object_add(o, "sha256", it->sha256[0] ? json_object_new_string(it->sha256) : NULL);
+        if (it->status == NV_MAINT_DONE && m->save)
+                json_object_object_add(o, "path", json_object_new_string(it->save.ref.path));
+        if (it->status == NV_MAINT_DONE && !m->save)
+                json_object_object_add(o, "loaded", json_object_new_boolean(it->restore.loaded));
+        return o;
+}
+
+static void report_json(const Maint *m, const NvMaintReport *rep) {
+        json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+        json_object_object_add(o, "operation", json_object_new_string(m->save ? "save-all" : "restore-all"));
+        json_object_object_add(o, "done", json_object_new_int64((int64_t) rep->n_done));
+        json_object_object_add(o, "skipped", json_object_new_int64((int64_t) rep->n_skipped));
+        json_object_object_add(o, "failed", json_object_new_int64((int64_t) rep->n_failed));
+        for (size_t i = 0; i < rep->n; i++)
+                json_object_array_add(a, item_json(m, &rep->items[i]));
+        json_object_object_add(o, "domains", a);
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+}
+
+static void usage(void) {
+        printf(_("Usage: nestvirt [-c URI] maintenance save-all [--keep-frozen] [--json]\n"
+                 "       nestvirt [-c URI] maintenance restore-all [--json]\n"
+                 "Host maintenance, run by nestvirt-maintenance.service around libvirt-guests.\n\n"
+                 "save-all     save every running domain that has nestvirt metadata, going on\n"
+                 "             past a failed one, and record the saved ones for restore-all\n"
+                 "restore-all  restore the domains the last save-all recorded, if their XML\n"
+                 "             still references that snapshot; failed ones stay recorded\n\n"
+                 "  -k, --keep-frozen  (save-all) leave the saved VMMs frozen: the host is going down\n"
+                 "  -j, --json         print the report as JSON (no progress)\n"
+                 "Progress is a bar on a terminal, a line per domain otherwise.  Exit status 1\n"
+                 "if any domain failed.\n"));
+}
+
+static int parse(Cli *cli, int argc, char **argv, Maint *m, NvError **reterr) {
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "keep-frozen", no_argument, NULL, 'k' },
+                { "json", no_argument, NULL, 'j' },
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hkj", opts, NULL)) >= 0) {
+                if (c == 'h') {
+                        usage();
+                        return 0;
+                } else if (c == 'k')
+                        m->keep_frozen = true;
+                else if (c == 'j')
+                        cli->json = true;
+                else
+                        return nv_error_set(reterr, -EINVAL, _("Invalid option; see 'nestvirt maintenance --help'."));
+        }
+        if (optind + 1 != argc || (strcmp(argv[optind], "save-all") != 0 && strcmp(argv[optind], "restore-all") != 0))
+                return nv_error_set(reterr, -EINVAL, _("'maintenance' takes one action, save-all or restore-all; see 'nestvirt maintenance --help'."));
+        m->save = strcmp(argv[optind], "save-all") == 0;
+        if (m->keep_frozen && !m->save)
+                return nv_error_set(reterr, -EINVAL, _("--keep-frozen is an option of save-all only."));
+        m->tty = !cli->json && isatty(STDOUT_FILENO);
+        return 1;
+}
+
+int cmd_maintenance(Cli *cli, int argc, char **argv, NvError **reterr) {
+        _cleanup_(nv_driver_freep) NvDriver *d = NULL;
+        NvMaintReport rep = {};
+        Maint m = {};
+        int r;
+
+        r = parse(cli, argc, argv, &m, reterr);
+        if (r <= 0)
+                return r;
+        r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
+        if (r < 0)
+                return r;
+        NvMaintOptions o = { .keep_frozen = m.keep_frozen, .progress = cli->json ? NULL : progress, .userdata = &m };
+        r = (m.save ? nv_driver_ops.save_all : nv_driver_ops.restore_all)(d, &o, &rep, reterr);
+        if (cli->json)
+                report_json(&m, &rep);
+        else
+                report_text(&m, &rep);
+        if (r >= 0)
+                r = rep.n_failed > 0;
+        nv_maint_report_clear(&rep);
+        return r;
+}
