@@ -69,7 +69,22 @@ typedef struct NvRestoreResult {
 void nv_save_result_clear(NvSaveResult *r);
 void nv_restore_result_clear(NvRestoreResult *r);
 
+#define NV_MIGRATE_MAX_PROBLEMS 8
+
+/* What stands between a domain's nested state and another host. */
+typedef struct NvMigrateCheck {
+        int vendor;        /* NV_FORMAT_* of the state that would travel; -1: none to carry */
+        size_t n_problems; /* 0: it can go */
+        char problems[NV_MIGRATE_MAX_PROBLEMS][256];
+} NvMigrateCheck;
+
+/* From the two hosts' facts and the domain's XML alone: same vendor, nested on, state size, a nested mode there. */
+void nv_migrate_check(const NvDomainDef *def, const NvHostInfo *src, const NvHostInfo *dst, NvMigrateCheck *ret);
+/* 0 if c found nothing, else -EXDEV with every problem in one message naming the domain. */
+int nv_migrate_check_error(const NvDomainDef *def, const NvMigrateCheck *c, NvError **reterr);
+
 typedef struct NvMigrateOptions {
+        const NvHostInfo *dest; /* the destination's facts: refuse, before freezing, what nv_migrate_check refuses */
         const char *shared_dir; /* write the snapshot here (storage both hosts see) and reference it */
         size_t inline_max;      /* else inline up to this many bytes (0: NV_META_MAX_INLINE) */
 } NvMigrateOptions;
@@ -140,7 +155,8 @@ typedef struct NvDriverOps {
          * validates its state and returns the domain's migratable XML with
          * the state in our metadata: inline (base64, up to inline_max bytes)
          * or, with shared_dir or when larger, as a reference to a file
-         * written there.  Pass the XML as libvirt's destination XML.  On
+         * written there.  With o->dest, nv_migrate_check runs first and
+         * any problem refuses the migration before the VMM is frozen.  Pass the XML as libvirt's destination XML.  On
          * failure the VMM is thawed and nothing was written.
          */
         int (*migrate_begin)(NvDriver *d, const char *domain, const NvMigrateOptions *o, char **ret_xml, NvError **reterr);

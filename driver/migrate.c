@@ -73,8 +73,16 @@ int nv_driver_migrate_begin(NvDriver *d, const char *domain, const NvMigrateOpti
         int r;
 
         r = nv_driver_begin(d, domain, &e, &lock, &h, reterr);
-        if (r < 0)
+        if (r >= 0 && o->dest) {
+                NvMigrateCheck check;
+
+                nv_migrate_check(e.def, &d->host, o->dest, &check);
+                r = nv_migrate_check_error(e.def, &check, reterr);
+        }
+        if (r < 0) {
+                d->vmm->disconnect(h);
                 return r;
+        }
         /* Kept frozen: the source is about to stop.  A failed begin thaws it and changes nothing. */
         r = nv_vmm_collect_with(d->vmm, h, /* keep= */ true, build_xml,
                                 &(BeginCall) { .d = d, .o = o, .def = e.def, .ret_xml = ret_xml }, NULL, reterr);

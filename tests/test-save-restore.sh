@@ -129,12 +129,22 @@ vmm_kill
 
 # Migration at both ends: migrate-begin on the source, the destination's hook
 # (the libvirt "migrate begin" filter) on its XML, then restore into a new VMM.
+# migrate-check runs first, before anything is frozen (the source's facts: the fake AMD host).
+CAPS=$DATA/../xml2xml-in
 node 2; vmm_start 2; sleep 0.2
-err=$(nv migrate-begin l1 --inline-max 100 2>&1); rc=$?
+err=$(nv migrate-begin l1 2>&1); rc=$?
+check "migrate-begin: needs --dest-caps or --no-check" contains "$err" "needs either --dest-caps FILE"
+counters; before=("${C[@]}")
+err=$(NESTVIRT_HOST_ROOT=$DATA/host-amd nv migrate-begin l1 --dest-caps "$CAPS/caps-intel-escaped.xml" 2>&1); rc=$?
+check "migrate-begin to an Intel host: refused" test $rc -eq 1
+check "migrate-begin to an Intel host: says why" contains "$err" "Domain 'l1' cannot migrate to that host: the destination CPU is vmx"
+sleep 0.2
+check "migrate-begin refused by the check: the VMM runs on" advanced "${before[@]}"
+err=$(nv migrate-begin l1 --no-check --inline-max 100 2>&1); rc=$?
 check "migrate-begin: too large for inline without shared storage refused" contains "$err" "more than 100 can travel inline"
 counters; after_fail=("${C[@]}"); sleep 0.2
 check "migrate-begin: a failed begin thaws the VMM" advanced "${after_fail[@]}"
-nv migrate-begin l1 -o "$T/dest.xml"; rc=$?
+NESTVIRT_HOST_ROOT=$DATA/host-amd nv migrate-begin l1 --dest-caps "$CAPS/caps-amd.xml" -o "$T/dest.xml"; rc=$?
 check "migrate-begin (inline) exits 0" test $rc -eq 0
 check "migrate-begin: the state travels inline" grep -q "<nestvirt:inline " "$T/dest.xml"
 counters; frozen=("${C[@]}")
@@ -153,7 +163,7 @@ check "migration: L2 continued on the destination" advanced "${frozen[@]}"
 vmm_kill
 
 node 2; vmm_start 2; sleep 0.2
-nv migrate-begin l1 --shared-dir "$T/shared" -o "$T/dest.xml"; rc=$?
+nv migrate-begin l1 --no-check --shared-dir "$T/shared" -o "$T/dest.xml"; rc=$?
 check "migrate-begin --shared-dir exits 0" test $rc -eq 0
 check "migrate-begin --shared-dir: referenced, not inline" grep -q "<nestvirt:state path=\"$T/shared/l1/" "$T/dest.xml"
 NESTVIRT_HOST_ROOT=$DATA/host-amd "$NESTVIRT" hook l1 migrate begin - <"$T/dest.xml" >"$T/landed.xml"; rc=$?

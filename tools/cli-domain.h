@@ -10,6 +10,8 @@
 /* This host's facts: the probe, or the simulated KVM's with --sim. */
 int cli_host_facts(Cli *cli, NvHostInfo *ret, NvError **reterr);
 
+/* Another host's facts from its `nestvirt capabilities --xml` in path. */
+int cli_read_dest_caps(const char *path, NvHostInfo *ret, NvError **reterr);
 /* A state reference as JSON (null for none). */
 json_object *cli_state_json(const NvStateRef *s);
 

@@ -9,55 +9,12 @@
 #include <stdlib.h>
 
 #include "cli-domain.h"
+#include "driver.h"
 #include "fileio.h"
 #include "host-caps.h"
 #include "nested-state.h"
 
-typedef struct Problems {
-        unsigned n;
-} Problems;
-
-static void problem(Problems *p, const char *msg) {
-        printf("  - %s\n", msg);
-        p->n++;
-}
-
-/* The vendor whose state would travel: the source's mode, else the saved state's. */
-static int travelling_vendor(const NvDomainDef *d, const NvHostInfo *src) {
-        const char *why;
-        int mode = nv_domain_def_nested_mode(d, src, &why);
-
-        if (mode >= 0)
-                return mode;
-        return d->meta && d->meta->has_state ? d->meta->state.vendor : -1;
-}
-
-static void check_dest(const NvDomainDef *d, int vendor, const NvHostInfo *dst, Problems *p) {
-        char msg[512];
-        const char *why;
-
-        if (dst->cpu_vendor != vendor) {
-                snprintf(msg, sizeof(msg), _("the destination CPU is %s; the domain's nested state is %s"),
-                         dst->cpu_vendor >= 0 ? nv_format_to_string(dst->cpu_vendor) : _("neither vmx nor svm"),
-                         nv_format_to_string(vendor));
-                problem(p, msg);
-        }
-        if (dst->nested == NV_NO)
-                problem(p, _("nested virtualization is disabled on the destination (kvm module parameter nested)"));
-        if (dst->nested_state_max <= 0)
-                problem(p, _("KVM on the destination cannot restore nested state (KVM_CAP_NESTED_STATE is 0)"));
-        else if ((uint32_t) dst->nested_state_max < nv_format_max_size(vendor)) {
-                snprintf(msg, sizeof(msg), _("the state may be %u bytes per vCPU; the destination accepts %d"),
-                         nv_format_max_size(vendor), dst->nested_state_max);
-                problem(p, msg);
-        }
-        if (dst->cpu_vendor == vendor && dst->nested != NV_NO && nv_domain_def_nested_mode(d, dst, &why) < 0) {
-                snprintf(msg, sizeof(msg), _("on the destination the domain would get no nested mode: %s"), why);
-                problem(p, msg);
-        }
-}
-
-static int read_caps(const char *path, NvHostInfo *ret, NvError **reterr) {
+int cli_read_dest_caps(const char *path, NvHostInfo *ret, NvError **reterr) {
         _cleanup_free_ uint8_t *buf = NULL;
         size_t len;
         int r;
@@ -70,32 +27,30 @@ static int read_caps(const char *path, NvHostInfo *ret, NvError **reterr) {
 
 static int run_check(Cli *cli, const char *name, const char *caps, NvError **reterr) {
         _cleanup_(nv_conn_freep) NvConn *conn = NULL;
-        NvHostInfo src, dst;
+        _cleanup_(nv_domain_def_freep) NvDomainDef *def = NULL;
         NvDomainEntry e = {};
-        Problems p = {};
-        int r, vendor;
+        NvHostInfo src, dst;
+        NvMigrateCheck c;
+        int r;
 
-        if ((r = read_caps(caps, &dst, reterr)) < 0 || (r = cli_host_facts(cli, &src, reterr)) < 0 ||
+        if ((r = cli_read_dest_caps(caps, &dst, reterr)) < 0 || (r = cli_host_facts(cli, &src, reterr)) < 0 ||
             (r = nv_conn_open(cli->uri, NULL, NULL, &conn, reterr)) < 0 || (r = nv_conn_get_domain(conn, name, &e, reterr)) < 0)
                 return r;
-        vendor = travelling_vendor(e.def, &src);
-        if (vendor < 0 && !(e.def->meta && e.def->meta->nested == NV_NESTED_POLICY_REQUIRED)) {
+        def = e.def;
+        nv_migrate_check(def, &src, &dst, &c);
+        if (c.vendor < 0 && c.n_problems == 0) {
                 printf(_("%s: no nested state to carry (no nested mode here and none saved); nothing to check.\n"), name);
-                nv_domain_def_free(e.def);
                 return 0;
         }
         printf(_("%s -> destination (%s, kernel %s):\n"), name,
                dst.cpu_vendor >= 0 ? nv_format_to_string(dst.cpu_vendor) : "?", dst.kernel_release);
-        if (vendor < 0)
-                problem(&p, _("the domain's policy requires nested virtualization but it has none on this host"));
-        else
-                check_dest(e.def, vendor, &dst, &p);
-        if (p.n == 0)
+        for (size_t i = 0; i < c.n_problems; i++)
+                printf("  - %s\n", c.problems[i]);
+        if (c.n_problems == 0)
                 printf(_("  ok: same vendor, nested enabled, KVM_CAP_NESTED_STATE %d fits\n"), dst.nested_state_max);
         else
-                printf(_("%s cannot migrate there: %u problem(s).\n"), name, p.n);
-        nv_domain_def_free(e.def);
-        return p.n ? 1 : 0;
+                printf(_("%s cannot migrate there: %zu problem(s).\n"), name, c.n_problems);
+        return c.n_problems ? 1 : 0;
 }
 
 int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr) {

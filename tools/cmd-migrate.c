@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli-backend.h"
+#include "cli-domain.h"
 #include "cli.h"
 #include "driver.h"
 #include "fileio.h"
@@ -21,22 +22,30 @@ int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr) {
                 { "shared-dir", required_argument, NULL, 's' },
                 { "inline-max", required_argument, NULL, 'm' },
                 { "output", required_argument, NULL, 'o' },
+                { "dest-caps", required_argument, NULL, 'd' },
+                { "no-check", no_argument, NULL, 'n' },
                 {},
         };
         _cleanup_(nv_driver_freep) NvDriver *d = NULL;
         _cleanup_free_ char *xml = NULL;
         NvMigrateOptions mo = {};
-        const char *output = NULL;
+        const char *output = NULL, *caps = NULL;
+        bool no_check = false;
+        NvHostInfo dest;
         char *end;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "hs:m:o:", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hs:m:o:d:n", opts, NULL)) >= 0) {
                 if (c == 'h') {
-                        printf(_("Usage: nestvirt migrate-begin DOMAIN [--shared-dir DIR] [--inline-max BYTES] [--output FILE]\n"
-                                 "Freeze the domain's VMM (it stays frozen: the source is about to stop), collect\n"
+                        printf(_("Usage: nestvirt migrate-begin DOMAIN --dest-caps FILE|--no-check [--shared-dir DIR]\n"
+                                 "                              [--inline-max BYTES] [--output FILE]\n"
+                                 "Run migrate-check against the destination's 'nestvirt capabilities --xml' in\n"
+                                 "FILE; if it passes, freeze the domain's VMM (it stays frozen: the source is about to stop), collect\n"
                                  "its nested state and print the domain's migratable XML with the state in the\n"
                                  "nestvirt metadata.  Give that XML to libvirt as the destination XML\n"
                                  "(virsh migrate --xml FILE); the destination's hook verifies and lands it.\n\n"
+                                 "  -d, --dest-caps FILE    the destination's capabilities, checked before freezing\n"
+                                 "  -n, --no-check          skip that check (the hook still verifies on arrival)\n"
                                  "  -s, --shared-dir DIR    write the snapshot to DIR (storage both hosts see) and\n"
                                  "                          reference it, instead of carrying it inline\n"
                                  "  -m, --inline-max BYTES  largest snapshot carried inline (default and maximum %u)\n"
@@ -52,6 +61,10 @@ int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr) {
                                                     NV_META_MAX_INLINE, optarg);
                 } else if (c == 'o')
                         output = optarg;
+                else if (c == 'd')
+                        caps = optarg;
+                else if (c == 'n')
+                        no_check = true;
                 else
                         return nv_error_set(reterr, -EINVAL, _("Invalid option for '%s'; see 'nestvirt %s --help'."), argv[0], argv[0]);
         }
@@ -59,6 +72,12 @@ int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return nv_error_set(reterr, -EINVAL, _("'%s' takes exactly one domain name."), argv[0]);
         if (mo.shared_dir && mo.shared_dir[0] != '/')
                 return nv_error_set(reterr, -EINVAL, _("--shared-dir must be an absolute path, not '%s'."), mo.shared_dir);
+        if (!caps == !no_check)
+                return nv_error_set(reterr, -EINVAL, _("'%s' needs either --dest-caps FILE (the destination's 'nestvirt "
+                                                       "capabilities --xml') or --no-check."), argv[0]);
+        if (caps && (r = cli_read_dest_caps(caps, &dest, reterr)) < 0)
+                return r;
+        mo.dest = caps ? &dest : NULL;
         r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
         if (r >= 0)
                 r = nv_driver_ops.migrate_begin(d, argv[optind], &mo, &xml, reterr);

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Can a domain's nested state move to another host?  Compared from the two
+ * hosts' facts (the destination's from its `nestvirt capabilities --xml`)
+ * and the domain's XML: nothing is frozen or read from the VMM, so this
+ * runs before a migration begins, from migrate-check and migrate-begin.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "driver-private.h"
+
+static void problem(NvMigrateCheck *c, const char *fmt, ...) _printf_(2, 3);
+static void problem(NvMigrateCheck *c, const char *fmt, ...) {
+        va_list ap;
+
+        if (c->n_problems == NV_MIGRATE_MAX_PROBLEMS)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(c->problems[c->n_problems++], sizeof(c->problems[0]), fmt, ap);
+        va_end(ap);
+}
+
+/* The vendor whose state would travel: the source's mode, else the saved state's. */
+static int travelling_vendor(const NvDomainDef *d, const NvHostInfo *src) {
+        const char *why;
+        int mode = nv_domain_def_nested_mode(d, src, &why);
+
+        if (mode >= 0)
+                return mode;
+        return d->meta && d->meta->has_state ? d->meta->state.vendor : -1;
+}
+
+static void check_dest(const NvDomainDef *d, int vendor, const NvHostInfo *dst, NvMigrateCheck *c) {
+        const char *why;
+
+        if (dst->cpu_vendor != vendor)
+                problem(c, _("the destination CPU is %s; the domain's nested state is %s"),
+                        dst->cpu_vendor >= 0 ? nv_format_to_string(dst->cpu_vendor) : _("neither vmx nor svm"),
+                        nv_format_to_string(vendor));
+        if (dst->nested == NV_NO)
+                problem(c, _("nested virtualization is disabled on the destination (kvm module parameter nested)"));
+        if (dst->nested_state_max <= 0)
+                problem(c, _("KVM on the destination cannot restore nested state (KVM_CAP_NESTED_STATE is 0)"));
+        else if ((uint32_t) dst->nested_state_max < nv_format_max_size(vendor))
+                problem(c, _("the state may be %u bytes per vCPU; the destination accepts %d"), nv_format_max_size(vendor),
+                        dst->nested_state_max);
+        if (dst->cpu_vendor == vendor && dst->nested != NV_NO && nv_domain_def_nested_mode(d, dst, &why) < 0)
+                problem(c, _("on the destination the domain would get no nested mode: %s"), why);
+}
+
+void nv_migrate_check(const NvDomainDef *def, const NvHostInfo *src, const NvHostInfo *dst, NvMigrateCheck *ret) {
+        *ret = (NvMigrateCheck) { .vendor = travelling_vendor(def, src) };
+        if (ret->vendor >= 0)
+                check_dest(def, ret->vendor, dst, ret);
+        else if (def->meta && def->meta->nested == NV_NESTED_POLICY_REQUIRED)
+                problem(ret, _("the domain's policy requires nested virtualization but it has none on this host"));
+}
+
+/* The check's verdict as one error naming every problem. */
+int nv_migrate_check_error(const NvDomainDef *def, const NvMigrateCheck *c, NvError **reterr) {
+        char all[NV_MIGRATE_MAX_PROBLEMS * 258] = "";
+        size_t len = 0;
+
+        if (c->n_problems == 0)
+                return 0;
+        for (size_t i = 0; i < c->n_problems && len < sizeof(all); i++)
+                len += (size_t) snprintf(all + len, sizeof(all) - len, "%s%s", i ? "; " : "", c->problems[i]);
+        return nv_error_set(reterr, -EXDEV, _("Domain '%s' cannot migrate to that host: %s."), def->name, all);
+}
