@@ -74,7 +74,10 @@ static void report_text(const Maint *m, const NvMaintReport *rep) {
         }
         printf(m->save ? _("save-all: %zu saved, %zu skipped, %zu failed.\n") : _("restore-all: %zu restored, %zu skipped, %zu failed.\n"),
                rep->n_done, rep->n_skipped, rep->n_failed);
+        /* Without a bar each domain already has its line: the end repeats only what went wrong. */
         for (size_t i = 0; i < rep->n; i++) {
+                if (!m->tty && rep->items[i].status == NV_MAINT_DONE)
+                        continue;
                 detail(m, &rep->items[i], buf, sizeof(buf));
                 printf("  %-9s %-20s %s\n", verb(m, rep->items[i].status), rep->items[i].domain, buf);
         }

@@ -1,0 +1,125 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# nestvirt maintenance through the CLI, as nestvirt-maintenance.service runs
+# it: four domains on libvirt's test driver, each with a reference VMM on
+# p2p D-Bus, one of them hung.  save-all saves the others and reports the
+# hung one (a bar on a terminal, lines otherwise, JSON on request); after
+# every VMM is killed and restarted, restore-all brings L2 back.
+# Each nestvirt run is its own process and the test driver starts from the
+# node file each time, so the file is rewritten with the references save-all
+# wrote, as the domains' XML on a host would hold them.
+set -u
+NESTVIRT=$1
+TESTVMM=$2
+T=$(mktemp -d /tmp/nestvirt-maint-XXXXXX)
+export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run
+N=4 HUNG=2
+declare -a PID OUT REF
+fails=0 passes=0
+trap 'kill -CONT ${PID[*]} 2>/dev/null; kill -9 ${PID[*]} 2>/dev/null; rm -rf "$T"' EXIT
+
+check() { # name, then a command that must succeed
+        local name=$1; shift
+        if "$@"; then passes=$((passes + 1)); echo "ok - $name"
+        else fails=$((fails + 1)); echo "not ok - $name"; fi
+}
+contains() { grep -qF -- "$2" <<<"$1"; }
+uuid() { printf '7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e%02d' "$1"; }
+
+node() { # the domains m0..m3, with REF[i] (a <nestvirt:state/>) if set
+        local i
+        { echo "<node>"
+          for ((i = 0; i < N; i++)); do
+                cat <<XML
+<domain type='test'><name>m$i</name><uuid>$(uuid $i)</uuid>
+  <metadata><nestvirt:nested xmlns:nestvirt="http://nestvirt.org/schemas/domain/nested/1.0">
+    <nestvirt:vmm transport="socket" socket="$T/m$i.sock"/>${REF[i]:-}
+  </nestvirt:nested></metadata>
+  <memory>1048576</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os>
+  <cpu mode='host-passthrough'/></domain>
+XML
+          done
+          echo "</node>"; } >"$T/node.xml"
+}
+nv() { "$NESTVIRT" -c "test://$T/node.xml" "$@"; }
+
+vmm_start() { # I [--restore]
+        rm -f "$T/m$1.sock" "$T/out$1"; mkfifo "$T/out$1"
+        "$TESTVMM" --sim --socket "$T/m$1.sock" --vcpus 2 --uuid "$(uuid "$1")" --own-state "$T/own$1" ${2:-} \
+                >"$T/out$1" 2>>"$T/vmm.err" &
+        PID[$1]=$!
+        exec {fd}<"$T/out$1"; OUT[$1]=$fd
+        expect "$1" ready
+}
+expect() { local l; while IFS= read -r -t 10 l <&${OUT[$1]}; do [[ $l == "$2"* ]] && { LINE=$l; return 0; }; done; return 1; }
+counter0() { kill -USR2 ${PID[$1]}; expect "$1" counters: && read -r _ c _ <<<"$LINE" && echo "$c"; }
+vmm_kill() { kill -9 ${PID[$1]}; wait ${PID[$1]} 2>/dev/null; exec {OUT[$1]}<&-; }
+
+node
+for ((i = 0; i < N; i++)); do vmm_start $i; done
+kill -STOP ${PID[$HUNG]}
+
+# On a terminal: a progress bar, then the report.
+out=$(script -qec "$(printf '%q ' "$NESTVIRT" -c "test://$T/node.xml" maintenance save-all)" /dev/null); rc=$?
+check "save-all on a terminal: exit 1 (one domain failed)" test $rc -eq 1
+check "save-all on a terminal: draws a bar" contains "$out" $'\r'"$(printf '\033[K')[#######"
+check "save-all on a terminal: the summary" contains "$out" "save-all: 3 saved, 0 skipped, 1 failed."
+
+# Not on a terminal (the journal): a line per domain, then the report.
+out=$(nv maintenance save-all); rc=$?
+check "save-all: exit 1 (one domain failed)" test $rc -eq 1
+check "save-all: no bar when not on a terminal" test "${out//$'\r'/}" = "$out"
+check "save-all: a line per domain" contains "$out" "[1/4] m0: saved: 2 vCPU(s)"
+check "save-all: the hung VMM's line names it" contains "$out" "[3/4] m2: FAILED: Domain 'm2': The VMM at '$T/m2.sock' accepted the connection but did not answer"
+check "save-all: went on past it" contains "$out" "[4/4] m3: saved"
+check "save-all: the report lists the failure" grep -qE "^  FAILED +m2 " <<<"$out"
+
+# As the unit runs it at shutdown: the saved VMMs stay frozen for the host's own save.
+json=$(nv maintenance save-all --keep-frozen --json); rc=$?
+check "save-all --json: exit 1" test $rc -eq 1
+check "save-all --json: parses, one failure" test "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["done"], d["failed"], d["domains"][2]["status"])' "$json")" = "3 1 failed"
+check "save-all: the record has the 3 saved domains" test "$(grep -vc '^#' "$T/state/maintenance.list")" -eq 3
+a=$(counter0 0); sleep 0.2
+check "save-all --keep-frozen: the VMMs stay frozen" test "$(counter0 0)" = "$a"
+
+# The host goes down: each VMM saves its own state and ends; the XML keeps the references.
+kill -CONT ${PID[$HUNG]}
+for ((i = 0; i < N; i++)); do
+        if ((i != HUNG)); then
+                kill -USR1 ${PID[$i]}; expect $i "saved own state"; saved[$i]=$(counter0 $i)
+                REF[$i]=$(python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])["domains"][int(sys.argv[2])]
+print("<nestvirt:state path=\"%s\" sha256=\"%s\" vendor=\"svm\" vcpus=\"2\" time=\"2026-11-23T00:00:00Z\"/>" % (d["path"], d["sha256"]))' "$json" $i)
+        fi
+        vmm_kill $i
+done
+node
+for ((i = 0; i < N; i++)); do
+        if ((i != HUNG)); then vmm_start $i --restore; else vmm_start $i; fi
+done
+
+out=$(nv maintenance restore-all); rc=$?
+check "restore-all: exit 0" test $rc -eq 0
+check "restore-all: the summary" contains "$out" "restore-all: 3 restored, 0 skipped, 0 failed."
+check "restore-all: not the domain that was not saved" test "$(grep -c 'm2' <<<"$out")" -eq 0
+sleep 0.3
+for ((i = 0; i < N; i++)); do
+        ((i == HUNG)) && continue
+        check "restore-all: L2 of m$i went on from ${saved[$i]}" test "$(counter0 $i)" -gt "${saved[$i]}"
+done
+check "restore-all: the record is gone" test ! -e "$T/state/maintenance.list"
+out=$(nv maintenance restore-all); rc=$?
+check "restore-all again: nothing to do, exit 0" test $rc -eq 0
+check "restore-all again: says so" contains "$out" "nothing to restore"
+
+err=$(nv maintenance 2>&1); rc=$?
+check "maintenance without an action: refused" test $rc -eq 1 -a -n "$err"
+err=$(nv maintenance restore-all --keep-frozen 2>&1); rc=$?
+check "--keep-frozen with restore-all: refused" contains "$err" "save-all only"
+out=$("$NESTVIRT" maintenance --help); rc=$?
+check "maintenance --help" contains "$out" "restore-all"
+
+echo "1..$((passes + fails))"
+echo "# $passes passed, $fails failed"
+[[ $fails -eq 0 ]]
