@@ -62,6 +62,10 @@ const char *nv_driver_state_dir(const NvDriver *d) {
         return d->state_dir;
 }
 
+const NvHostInfo *nv_driver_host(const NvDriver *d) {
+        return &d->host;
+}
+
 int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr) {
         _cleanup_free_ char *p = strdup(path);
 

@@ -14,6 +14,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,6 +41,7 @@ NvConn *nv_driver_conn(NvDriver *d);
 /* $NESTVIRT_RUNTIME_DIR / $NESTVIRT_STATE_DIR, else the build's defaults. */
 const char *nv_default_dir(bool runtime);
 const char *nv_driver_state_dir(const NvDriver *d);
+const NvHostInfo *nv_driver_host(const NvDriver *d);
 
 typedef struct NvSaveOptions {
         const char *file;  /* NULL: STATE_DIR/DOMAIN/TIMESTAMP.nvstate */
@@ -117,6 +119,7 @@ typedef void (*NvMaintProgressFunc)(size_t index, size_t total, const NvMaintIte
 
 typedef struct NvMaintOptions {
         bool keep_frozen;             /* save-all: leave every saved VMM frozen (the host is going down) */
+        const atomic_bool *cancel;    /* optional: once true, the domains not begun yet fail as cancelled */
         NvMaintProgressFunc progress; /* optional */
         void *userdata;
 } NvMaintOptions;

@@ -47,6 +47,15 @@ static int report_add(NvMaintReport *r, const char *name, const char *uuid, cons
         return 0;
 }
 
+/*
+ * A cancelled run does not begin the remaining domains (a save or restore
+ * under way always finishes).  They count as failed: not saved, or left in
+ * the record for the next restore-all.
+ */
+static int check_cancel(const NvMaintOptions *o, NvError **why) {
+        return o->cancel && atomic_load(o->cancel) ? nv_error_set(why, -ECANCELED, _("Cancelled before this domain was begun.")) : 0;
+}
+
 /* Ends one domain's step: its outcome (r < 0 failed, > 0 skipped), counted and reported. */
 static int finish(NvMaintReport *rep, size_t i, int r, const NvError *err, const NvMaintOptions *o) {
         NvMaintItem *it = &rep->items[i];
@@ -106,7 +115,9 @@ int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret,
 
                 if (o->progress)
                         o->progress(i, ret->n, it, false, o->userdata);
-                r = nv_driver_save(d, it->uuid, &(NvSaveOptions) { .keep_frozen = o->keep_frozen }, &it->save, &err);
+                r = check_cancel(o, &err);
+                if (r == 0)
+                        r = nv_driver_save(d, it->uuid, &(NvSaveOptions) { .keep_frozen = o->keep_frozen }, &it->save, &err);
                 if (r >= 0)
                         memcpy(it->sha256, it->save.ref.sha256, sizeof(it->sha256));
                 r = finish(ret, i, r, err, o);
@@ -198,7 +209,9 @@ int nv_driver_restore_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *r
 
                 if (o->progress)
                         o->progress(i, ret->n, it, false, o->userdata);
-                r = restore_check(d, it, &err);
+                r = check_cancel(o, &err);
+                if (r == 0)
+                        r = restore_check(d, it, &err);
                 if (r == 0)
                         r = nv_driver_restore(d, it->uuid, &(NvRestoreOptions) {}, &it->restore, &err);
                 r = finish(ret, i, r, err, o);

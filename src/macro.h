@@ -14,6 +14,7 @@
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _unused_ __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _sentinel_ __attribute__((sentinel))
 #define _nonnull_(...) __attribute__((nonnull(__VA_ARGS__)))
 #define _warn_unused_result_ __attribute__((warn_unused_result))
 

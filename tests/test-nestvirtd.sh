@@ -1,0 +1,191 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# nestvirtd on a private dbus-daemon (tests/dbus/bus.conf), never the host's
+# bus, with a polkit authority the test programs (fake-polkit): busctl
+# introspects the API, lists machines, runs save and restore jobs to
+# completion with progress; every mutating call is refused without
+# authorization (as uid 65534, root passes without polkit), challenged
+# when polkit says so, and allowed when it says allow; SaveAll over
+# domains with a hung VMM; jobs at once, Busy, Cancel; malformed arguments.
+# Libvirt's test driver and the reference VMM (simulated KVM) on p2p D-Bus.
+set -u
+NESTVIRTD=$1 TESTVMM=$2 FAKE_POLKIT=$3 BUSCONF=$4
+command -v dbus-daemon >/dev/null && command -v busctl >/dev/null && command -v setpriv >/dev/null || {
+        echo "1..0 # SKIP needs dbus-daemon, busctl and setpriv"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root, to call as another uid"; exit 77; }
+T=$(mktemp -d /tmp/nestvirtd-XXXXXX)
+chmod 755 "$T" # the unprivileged caller reaches the bus socket here
+export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus
+N=4 HUNG=3
+declare -a PID OUT
+fails=0 passes=0 BUS_PID= POLKIT_PID= D_PID=
+cleanup() {
+        kill -CONT ${PID[*]} 2>/dev/null; kill -9 ${PID[*]} 2>/dev/null
+        kill $D_PID $POLKIT_PID $BUS_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"
+}
+trap cleanup EXIT
+
+check() { # name, then a command that must succeed
+        local name=$1; shift
+        if "$@"; then passes=$((passes + 1)); echo "ok - $name"
+        else fails=$((fails + 1)); echo "not ok - $name"; fi
+}
+contains() { grep -qF -- "$2" <<<"$1"; }
+uuid() { printf '7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e%02d' "$1"; }
+B() { busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" "$@"; }
+AS_NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+M=(org.nestvirt.NestedState1 /org/nestvirt/NestedState1 org.nestvirt.NestedState1.Manager)
+verdict() { B call org.freedesktop.PolicyKit1 /org/nestvirt/test/FakePolkit org.nestvirt.test.FakePolkit SetVerdict ss "$1" "$2"; }
+prop() { B get-property org.nestvirt.NestedState1 "$1" "$2" "$3" | sed -E 's/^[a-z] //; s/^"(.*)"$/\1/'; }
+job_wait() { # JOB: until it is no longer queued or running, at most 20 s
+        local i s
+        for ((i = 0; i < 200; i++)); do
+                s=$(prop "$1" org.nestvirt.NestedState1.Job State)
+                [[ $s != queued && $s != running ]] && { echo "$s"; return 0; }
+                sleep 0.1
+        done
+        echo timeout
+}
+path_of() { sed -E 's/^o "(.*)"$/\1/' <<<"$1"; }
+
+{ echo "<node>"
+  for ((i = 0; i < N; i++)); do
+        cat <<XML
+<domain type='test'><name>d$i</name><uuid>$(uuid $i)</uuid>
+  <metadata><nestvirt:nested xmlns:nestvirt="http://nestvirt.org/schemas/domain/nested/1.0">
+    <nestvirt:vmm transport="socket" socket="$T/d$i.sock"/></nestvirt:nested></metadata>
+  <memory>1048576</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os>
+  <cpu mode='host-passthrough'/></domain>
+XML
+  done
+  echo "<domain type='test'><name>plain</name><memory>1048576</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
+  echo "</node>"; } >"$T/node.xml"
+for ((i = 0; i < N; i++)); do
+        "$TESTVMM" --sim --socket "$T/d$i.sock" --vcpus 2 --uuid "$(uuid $i)" >"$T/vmm$i.out" 2>>"$T/vmm.err" &
+        PID[$i]=$!
+done
+
+dbus-daemon --config-file="$BUSCONF" --address="$DBUS_SYSTEM_BUS_ADDRESS" --nofork --nopidfile 2>"$T/bus.err" &
+BUS_PID=$!
+for ((i = 0; i < 50; i++)); do [ -S "$T/bus" ] && break; sleep 0.1; done
+"$FAKE_POLKIT" >"$T/polkit.out" &
+POLKIT_PID=$!
+"$NESTVIRTD" --connect "test://$T/node.xml" --linger 30 --max-jobs 2 2>"$T/nestvirtd.err" &
+D_PID=$!
+for ((i = 0; i < 50; i++)); do B status org.nestvirt.NestedState1 >/dev/null 2>&1 && break; sleep 0.1; done
+for ((i = 0; i < N; i++)); do for ((k = 0; k < 50; k++)); do [ -S "$T/d$i.sock" ] && break; sleep 0.1; done; done
+
+# The API, and reads open to everyone.
+out=$(B introspect "${M[@]:0:2}")
+check "introspect: the Manager's methods" contains "$out" ".SaveAll                            method    a{sv}u"
+check "introspect: the ObjectManager" contains "$out" "org.freedesktop.DBus.ObjectManager"
+out=$("${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "${M[@]}" ListMachines)
+check "ListMachines as uid 65534: the nested domains, not 'plain'" contains "$out" "a(ssbo) 4 \"d0\" \"$(uuid 0)\" true"
+check "ListMachines: no 'plain'" test "$(grep -c plain <<<"$out")" -eq 0
+mpath=$(path_of "$(B call "${M[@]}" GetMachine s d0)")
+check "GetMachine: the machine's path (UUID escaped)" test "$mpath" = "/org/nestvirt/NestedState1/machine/_37$(uuid 0 | cut -c2- | sed 's/-/_2d/g')"
+check "Machine properties" test "$(prop "$mpath" org.nestvirt.NestedState1.Machine Name)" = d0
+out=$(B tree org.nestvirt.NestedState1)
+check "tree: machine objects" contains "$out" "/org/nestvirt/NestedState1/machine/"
+
+# A save job as root (no polkit needed), with progress, to completion.
+B monitor --match "type='signal',sender=org.nestvirt.NestedState1" >"$T/monitor" 2>/dev/null &
+MON=$!
+sleep 0.3
+job=$(path_of "$(B call "${M[@]}" Save sa{sv}u d0 0 0)")
+check "Save returns a job at once" contains "$job" "/org/nestvirt/NestedState1/job/"
+check "Save job completes" test "$(job_wait "$job")" = completed
+check "Save job: progress reached 1" test "$(prop "$job" org.nestvirt.NestedState1.Job Progress)" = 1
+result=$(prop "$job" org.nestvirt.NestedState1.Job Result)
+check "Save job: the result says what was saved" contains "$result" "Saved 2 vCPU(s)"
+spath=$(prop "$mpath" org.nestvirt.NestedState1.Machine StatePath)
+check "Machine: StatePath is the new snapshot" test -f "$spath"
+check "Machine: LastResult" test "$(prop "$mpath" org.nestvirt.NestedState1.Machine LastResult)" = completed
+job=$(path_of "$(B call "$(sed 's|^|org.nestvirt.NestedState1\n|' <<<"$mpath" | head -1)" "$mpath" org.nestvirt.NestedState1.Machine Restore a{sv}u 0 0)")
+check "Machine.Restore job completes" test "$(job_wait "$job")" = completed
+check "Restore job: from the snapshot" contains "$(prop "$job" org.nestvirt.NestedState1.Job Result)" "Restored 2 vCPU(s) from $spath"
+sleep 0.3; kill $MON 2>/dev/null
+mon=$(cat "$T/monitor")
+check "signals: Progress changed" contains "$mon" '"Progress"'
+check "signals: JobFinished" contains "$mon" "Member=JobFinished"
+check "signals: the machine's PropertiesChanged" contains "$mon" '"StatePath"'
+
+# Without authorization every mutating call is refused, and nothing runs.
+call_nobody() { "${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "$@" 2>&1; }
+for c in "Save sa{sv}u d1 0 0" "Restore sa{sv}u d1 0 0" "SaveAll a{sv}u 0 0" "RestoreAll a{sv}u 0 0"; do
+        out=$(call_nobody "${M[@]}" $c); rc=$?
+        check "uid 65534, polkit says no: ${c%% *} refused" test $rc -ne 0
+        check "uid 65534: ${c%% *} access denied" contains "$out" "Access denied"
+done
+out=$(call_nobody org.nestvirt.NestedState1 "$mpath" org.nestvirt.NestedState1.Machine Save a{sv}u 0 0)
+check "uid 65534: Machine.Save refused" contains "$out" "Access denied"
+check "refused calls started no job" test "$(B call "${M[@]}" ListJobs | grep -o '"save"\|"restore"\|"save-all"' | wc -l)" -eq 2
+out=$(B call org.freedesktop.PolicyKit1 /org/nestvirt/test/FakePolkit org.nestvirt.test.FakePolkit Calls)
+for a in save restore maintenance; do
+        check "polkit was asked for org.nestvirt.nestedstate1.$a about the caller" contains "$out" "\"org.nestvirt.nestedstate1.$a\" \":1."
+done
+verdict org.nestvirt.nestedstate1.save challenge
+out=$(call_nobody "${M[@]}" Save sa{sv}u d1 0 0)
+check "polkit challenges: InteractiveAuthorizationRequired" contains "$out" "Interactive authentication is required"
+verdict org.nestvirt.nestedstate1.save allow
+out=$(call_nobody "${M[@]}" Save sa{sv}u d1 0 0); rc=$?
+check "polkit allows: uid 65534 may save" test $rc -eq 0
+check "allowed save completes" test "$(job_wait "$(path_of "$out")")" = completed
+
+# Malformed calls.
+out=$(B call "${M[@]}" Save s d0 2>&1)
+check "wrong signature refused" contains "$out" "Invalid"
+out=$(B call "${M[@]}" Save sa{sv}u d0 0 4 2>&1)
+check "unknown flags refused" contains "$out" "Unknown flags 0x4 for save"
+out=$(B call "${M[@]}" Restore sa{sv}u d0 0 1 2>&1)
+check "keep-frozen is not a restore flag" contains "$out" "Unknown flags 0x1 for restore"
+out=$(B call "${M[@]}" Save sa{sv}u d0 1 file s /etc/passwd 0 2>&1)
+check "unknown option refused by name" contains "$out" "Unknown option 'file'"
+out=$(B call "${M[@]}" Save sa{sv}u "" 0 0 2>&1)
+check "empty domain refused" contains "$out" "An empty domain name was given"
+out=$(B call "${M[@]}" Save sa{sv}u nosuch 0 0 2>&1)
+check "unknown domain: NoSuchMachine" contains "$out" "Domain 'nosuch' not found"
+out=$(B call "${M[@]}" Save sa{sv}u plain 0 0 2>&1)
+check "domain without metadata: not a machine" contains "$out" "no nestvirt metadata"
+out=$(B call "${M[@]}" MigrateCheck ssu d0 "<not-caps/>" 0 2>&1)
+check "MigrateCheck: bad capabilities refused" contains "$out" "destCapabilities:"
+out=$(B call "${M[@]}" GetMachine s "$(printf 'x%.0s' {1..300})" 2>&1)
+check "GetMachine: a long bogus name" contains "$out" "not found"
+check "nestvirtd still serves" B call "${M[@]}" ListJobs
+
+# Jobs at once: two domains in parallel; a second job on one domain is Busy.
+kill -STOP ${PID[$HUNG]}
+j1=$(path_of "$(B call "${M[@]}" Save sa{sv}u d$HUNG 0 0)")
+out=$(B call "${M[@]}" Save sa{sv}u d$HUNG 0 0 2>&1)
+check "a second job on a domain: Busy" contains "$out" "is not finished yet"
+j2=$(path_of "$(B call "${M[@]}" Save sa{sv}u d2 0 0)")
+check "another domain meanwhile completes" test "$(job_wait "$j2")" = completed
+check "the hung VMM's save fails" test "$(job_wait "$j1")" = failed
+check "the failure names it" contains "$(prop "$j1" org.nestvirt.NestedState1.Job Result)" "did not answer"
+
+# SaveAll with the hung VMM: the others saved, the hung one reported.
+job=$(path_of "$(B call "${M[@]}" SaveAll a{sv}u 0 0)")
+check "SaveAll finishes failed (one domain failed)" test "$(job_wait "$job")" = failed
+out=$(prop "$job" org.nestvirt.NestedState1.Job Result)
+check "SaveAll: 3 done, 1 failed" contains "$out" "3 done, 0 skipped, 1 failed."
+check "SaveAll: names the hung domain" contains "$out" "d$HUNG: Domain \\'d$HUNG\\': The VMM at"
+
+# A VMM that dies while its job waits for it.
+j=$(path_of "$(B call "${M[@]}" Save sa{sv}u d$HUNG 0 0)")
+sleep 0.5; kill -9 ${PID[$HUNG]}
+check "VMM killed mid-job: the job fails" test "$(job_wait "$j")" = failed
+check "nestvirtd still serves after it" B call "${M[@]}" ListMachines
+
+# Cancel: a queued job is cancelled; a running single save is not cancellable.
+out=$(B call "${M[@]}" ListJobs)
+check "ListJobs lists finished jobs with results" contains "$out" '"completed" "d0"'
+check "Cancel on a finished job refused" contains "$(B call org.nestvirt.NestedState1 "$j2" org.nestvirt.NestedState1.Job Cancel 2>&1)" "finished already"
+
+kill $D_PID; wait $D_PID; rc=$?
+check "nestvirtd exits cleanly on SIGTERM" test $rc -eq 0
+D_PID=
+
+echo "1..$((passes + fails))"
+echo "# $passes passed, $fails failed"
+[[ $fails -eq 0 ]]

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * nestvirtd: serves org.nestvirt.NestedState1 on the system bus (sd-bus
+ * honours DBUS_SYSTEM_BUS_ADDRESS, which is how tests use a private bus).
+ * Thin: options, the driver, the bus, the loop; the API is dbus/service/.
+ */
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libxml/parser.h>
+
+#include "cli-backend.h"
+#include "service.h"
+
+typedef struct Args {
+        const char *uri;
+        bool session;
+        NvServiceConfig config;
+} Args;
+
+static void help(void) {
+        printf(_("Usage: nestvirtd [--connect URI] [--session] [--max-jobs N] [--linger SECONDS]\n"
+                 "Serve org.nestvirt.NestedState1, the D-Bus API for nested virtualization state,\n"
+                 "on the system bus ($DBUS_SYSTEM_BUS_ADDRESS, else the default).\n\n"
+                 "  -c, --connect URI   libvirt URI (default: $LIBVIRT_DEFAULT_URI, else libvirt's)\n"
+                 "      --session       use the session bus instead (for development)\n"
+                 "      --max-jobs N    jobs running at once, the rest queued (default 4)\n"
+                 "      --linger SECS   how long a finished job stays visible (default 60)\n"
+                 "  -h, --help          show this help and exit\n"
+                 "  -V, --version       show the version and exit\n"));
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *ret) {
+        char *end;
+        unsigned long v = strtoul(s, &end, 10);
+
+        if (!*s || *end || v == 0 || v > max)
+                return -EINVAL;
+        *ret = (unsigned) v;
+        return 0;
+}
+
+/* 1: run; 0: done (help, version); < 0: bad arguments (reported). */
+static int parse(int argc, char **argv, Args *a) {
+        static const struct option opts[] = {
+                { "connect", required_argument, NULL, 'c' }, { "session", no_argument, NULL, 's' },
+                { "max-jobs", required_argument, NULL, 'j' }, { "linger", required_argument, NULL, 'l' },
+                { "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
+                {},
+        };
+        unsigned linger;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) >= 0) {
+                if (c == 'c')
+                        a->uri = optarg;
+                else if (c == 's')
+                        a->session = true;
+                else if (c == 'j' && parse_uint(optarg, 64, &a->config.max_jobs) >= 0)
+                        continue;
+                else if (c == 'l' && parse_uint(optarg, 86400, &linger) >= 0)
+                        a->config.linger_usec = (uint64_t) linger * 1000000u;
+                else if (c == 'h' || c == 'V') {
+                        c == 'h' ? help() : (void) printf("nestvirtd %s\n", PACKAGE_VERSION);
+                        return 0;
+                } else {
+                        fprintf(stderr, _("error: Invalid option or value; see 'nestvirtd --help'.\n"));
+                        return -EINVAL;
+                }
+        }
+        if (optind != argc) {
+                fprintf(stderr, _("error: nestvirtd takes no arguments; see 'nestvirtd --help'.\n"));
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static int run(const Args *a) {
+        _cleanup_(nv_driver_freep) NvDriver *d = NULL;
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        sd_event *event = NULL;
+        NvService *s = NULL;
+        sd_bus *bus = NULL;
+        sigset_t ss;
+        int r;
+
+        r = cli_open_driver(a->uri, NULL, NULL, &d, &err);
+        if (r < 0) {
+                fprintf(stderr, _("error: %s\n"), nv_error_message(err, r));
+                return r;
+        }
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigprocmask(SIG_BLOCK, &ss, NULL); /* before any worker thread exists, so they inherit it */
+        r = sd_event_default(&event);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = a->session ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = nv_service_new(bus, event, d, &a->config, &s);
+        if (r >= 0)
+                r = sd_bus_request_name(bus, NV_SERVICE_NAME, 0);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, event, 0);
+        if (r >= 0) {
+                fprintf(stderr, "nestvirtd: serving %s\n", NV_SERVICE_NAME);
+                r = sd_event_loop(event);
+        }
+        if (r < 0)
+                fprintf(stderr, _("error: nestvirtd: %s\n"), strerror(-r));
+        nv_service_free(s); /* waits for jobs under way */
+        sd_bus_flush_close_unref(bus);
+        sd_event_unref(event);
+        return r;
+}
+
+int main(int argc, char **argv) {
+        Args a = {};
+        int r;
+
+        setlocale(LC_ALL, "");
+        bindtextdomain("nestvirt", LOCALEDIR);
+        xmlInitParser(); /* before the worker threads parse domain XML */
+        r = parse(argc, argv, &a);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        return run(&a) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
