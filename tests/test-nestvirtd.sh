@@ -9,7 +9,7 @@
 # domains with a hung VMM; jobs at once, Busy, Cancel; malformed arguments.
 # Libvirt's test driver and the reference VMM (simulated KVM) on p2p D-Bus.
 set -u
-NESTVIRTD=$1 TESTVMM=$2 FAKE_POLKIT=$3 BUSCONF=$4
+NESTVIRTD=$1 TESTVMM=$2 FAKE_POLKIT=$3 BUSCONF=$4 IFACE_XML=$5
 command -v dbus-daemon >/dev/null && command -v busctl >/dev/null && command -v setpriv >/dev/null || {
         echo "1..0 # SKIP needs dbus-daemon, busctl and setpriv"; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root, to call as another uid"; exit 77; }
@@ -89,6 +89,29 @@ check "Machine properties" test "$(prop "$mpath" org.nestvirt.NestedState1.Machi
 out=$(B tree org.nestvirt.NestedState1)
 check "tree: machine objects" contains "$out" "/org/nestvirt/NestedState1/machine/"
 
+# The running service is what data/org.nestvirt.NestedState1.xml documents.
+members() { # XML...: "interface member kind signature" lines of our interfaces
+        python3 - "$@" <<'PY'
+import sys, xml.etree.ElementTree as ET
+out = set()
+for text in sys.argv[1:]:
+    for i in ET.fromstring(text).iter("interface"):
+        if not i.get("name").startswith("org.nestvirt."):
+            continue
+        for m in i:
+            sig = m.get("type") or "".join(a.get("type") + a.get("direction", "") for a in m.iter("arg"))
+            out.add("%s %s %s %s" % (i.get("name"), m.get("name"), m.tag, sig))
+print("\n".join(sorted(out)))
+PY
+}
+live=$(members "$(B introspect --xml-interface "${M[@]:0:2}")" "$(B introspect --xml-interface org.nestvirt.NestedState1 "$mpath")")
+job=$(path_of "$(B call "${M[@]}" Save sa{sv}u d1 0 0)")
+live=$(members "$(B introspect --xml-interface "${M[@]:0:2}")" "$(B introspect --xml-interface org.nestvirt.NestedState1 "$mpath")" \
+        "$(B introspect --xml-interface org.nestvirt.NestedState1 "$job")")
+check "the live API matches data/org.nestvirt.NestedState1.xml" test "$live" = "$(members "$(cat "$IFACE_XML")")"
+[ "$live" = "$(members "$(cat "$IFACE_XML")")" ] || diff <(echo "$live") <(members "$(cat "$IFACE_XML")")
+job_wait "$job" >/dev/null
+
 # A save job as root (no polkit needed), with progress, to completion.
 B monitor --match "type='signal',sender=org.nestvirt.NestedState1" >"$T/monitor" 2>/dev/null &
 MON=$!
@@ -120,7 +143,7 @@ for c in "Save sa{sv}u d1 0 0" "Restore sa{sv}u d1 0 0" "SaveAll a{sv}u 0 0" "Re
 done
 out=$(call_nobody org.nestvirt.NestedState1 "$mpath" org.nestvirt.NestedState1.Machine Save a{sv}u 0 0)
 check "uid 65534: Machine.Save refused" contains "$out" "Access denied"
-check "refused calls started no job" test "$(B call "${M[@]}" ListJobs | grep -o '"save"\|"restore"\|"save-all"' | wc -l)" -eq 2
+check "refused calls started no job" test "$(B call "${M[@]}" ListJobs | grep -o '"save"\|"restore"\|"save-all"' | wc -l)" -eq 3
 out=$(B call org.freedesktop.PolicyKit1 /org/nestvirt/test/FakePolkit org.nestvirt.test.FakePolkit Calls)
 for a in save restore maintenance; do
         check "polkit was asked for org.nestvirt.nestedstate1.$a about the caller" contains "$out" "\"org.nestvirt.nestedstate1.$a\" \":1."
