@@ -43,7 +43,7 @@ static int caller_allowed(NvAgent *a, sd_bus_message *m) {
         uid_t uid;
 
         if (a->p2p_checked && !sd_bus_is_bus_client(sd_bus_message_get_bus(m)))
-                return 1; /* peer credentials were checked when the connection was accepted */
+                return 1; /* p2p: peer credentials checked at accept, or a peer the VMM chose (serve_fd) */
         if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds) < 0 || sd_bus_creds_get_euid(creds, &uid) < 0)
                 return 0;
         return uid == 0 || uid == a->vmm.allowed_uid;
@@ -380,30 +380,51 @@ int nv_agent_attach_bus(NvAgent *a, sd_bus *bus, NvError **reterr) {
         return add_bus(a, bus, reterr);
 }
 
-/* A new p2p connection: who is it, and if allowed, a server bus on it. */
-static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+/* A server bus on connected socket c (taken), served from event. */
+static int serve_connection(NvAgent *a, int c, sd_event *event) {
         _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-        _cleanup_close_ int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        NvAgent *a = userdata;
-        struct ucred cred;
-        socklen_t len = sizeof(cred);
         sd_id128_t id;
+        int r;
 
-        (void) s, (void) revents;
-        if (c < 0)
-                return 0;
-        if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || (cred.uid != 0 && cred.uid != a->vmm.allowed_uid))
-                return 0; /* closed unheard: only the driver may talk to the VMM */
-        if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, c, c) < 0 || sd_id128_randomize(&id) < 0 ||
-            sd_bus_set_server(bus, 1, id) < 0 || sd_bus_negotiate_fds(bus, 1) < 0)
-                return 0;
-        TAKE_FD(c);
-        if (add_bus(a, bus, NULL) < 0 || sd_bus_attach_event(bus, sd_event_source_get_event(s), 0) < 0 || sd_bus_start(bus) < 0) {
+        if ((r = sd_bus_new(&bus)) < 0 || (r = sd_bus_set_fd(bus, c, c)) < 0) {
+                safe_close(c);
+                return r;
+        }
+        if ((r = sd_id128_randomize(&id)) < 0 || (r = sd_bus_set_server(bus, 1, id)) < 0 || (r = sd_bus_negotiate_fds(bus, 1)) < 0)
+                return r;
+        /* ANONYMOUS as well as EXTERNAL: on a socket pair the peer credentials are the VMM's own, not the caller's. */
+        if ((r = sd_bus_set_anonymous(bus, 1)) < 0)
+                return r;
+        r = add_bus(a, bus, NULL);
+        if (r >= 0 && ((r = sd_bus_attach_event(bus, event, 0)) < 0 || (r = sd_bus_start(bus)) < 0)) {
                 for (size_t i = 0; i < MAX_CONNECTIONS; i++)
                         if (a->buses[i] == bus)
                                 drop_bus(a, i);
         }
+        return r;
+}
+
+/* A new p2p connection: who is it, and if allowed, a server bus on it. */
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        _cleanup_close_ int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        NvAgent *a = userdata;
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+
+        (void) revents;
+        if (c < 0)
+                return 0;
+        if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || (cred.uid != 0 && cred.uid != a->vmm.allowed_uid))
+                return 0; /* closed unheard: only the driver may talk to the VMM */
+        (void) serve_connection(a, TAKE_FD(c), sd_event_source_get_event(s));
         return 0;
+}
+
+int nv_agent_serve_fd(NvAgent *a, int fd, sd_event *event, NvError **reterr) {
+        int r = serve_connection(a, fd, event);
+
+        a->p2p_checked = true; /* the VMM chose this peer itself */
+        return r < 0 ? nv_error_set(reterr, r, _("Cannot serve %s on the connection: %s"), NV_VMM_INTERFACE, strerror(-r)) : 0;
 }
 
 int nv_agent_listen(NvAgent *a, const char *path, sd_event *event, NvError **reterr) {

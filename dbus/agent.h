@@ -41,6 +41,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(NvAgent *, nv_agent_free);
  */
 int nv_agent_listen(NvAgent *a, const char *path, sd_event *event, NvError **reterr);
 
+/*
+ * Serves peer-to-peer D-Bus on fd (taken), one end of a connected socket
+ * pair whose other end the VMM handed to nestvirtd (RegisterVmm): the VMM
+ * chose its peer, so no credentials are checked.
+ */
+int nv_agent_serve_fd(NvAgent *a, int fd, sd_event *event, NvError **reterr);
 /* Serves on an existing bus connection; each call's sender uid is checked. */
 int nv_agent_attach_bus(NvAgent *a, sd_bus *bus, NvError **reterr);
 

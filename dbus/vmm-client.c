@@ -12,6 +12,7 @@
 
 struct NvVmmHandle {
         sd_bus *bus;
+        bool borrowed; /* a connection someone else keeps (nestvirtd's registered VMMs): unref, not close */
         char *dest; /* NULL on p2p */
         char *path;
         unsigned n_vcpus;
@@ -157,7 +158,10 @@ static int learn_vmm(NvVmmHandle *h, NvError **reterr) {
 static void client_disconnect(NvVmmHandle *h) {
         if (!h)
                 return;
-        sd_bus_flush_close_unref(h->bus);
+        if (h->borrowed)
+                sd_bus_unref(h->bus);
+        else
+                sd_bus_flush_close_unref(h->bus);
         free(h->dest);
         free(h->path);
         free(h->vm_uuid);
@@ -174,6 +178,29 @@ static int client_connect(const NvNestedMeta *meta, NvVmmHandle **ret, NvError *
         h->path = strdup(meta->object_path ?: NV_VMM_OBJECT_PATH);
         h->dest = meta->transport == NV_VMM_TRANSPORT_BUS && meta->bus_name ? strdup(meta->bus_name) : NULL;
         r = open_bus(meta, &h->bus, reterr);
+        if (r >= 0)
+                r = learn_vmm(h, reterr);
+        if (r < 0) {
+                client_disconnect(h);
+                return r;
+        }
+        *ret = h;
+        return 0;
+}
+
+int nv_vmm_client_adopt(sd_bus *bus, NvVmmHandle **ret, NvError **reterr) {
+        NvVmmHandle *h = calloc(1, sizeof(*h));
+        int r;
+
+        if (!h)
+                return -ENOMEM;
+        h->bus = sd_bus_ref(bus);
+        h->borrowed = true;
+        h->timeout = nv_vmm_timeout_usec(0);
+        h->path = strdup(NV_VMM_OBJECT_PATH);
+        r = h->path ? sd_bus_is_open(bus) > 0 ? wait_ready(bus, h->timeout) : -ENOTCONN : -ENOMEM;
+        if (r < 0)
+                r = r == -ENOMEM ? r : nv_error_set(reterr, r, _("The registered VMM's connection is not usable: %s"), strerror(-r));
         if (r >= 0)
                 r = learn_vmm(h, reterr);
         if (r < 0) {

@@ -7,9 +7,18 @@
  */
 #pragma once
 
+#include <systemd/sd-bus.h>
+
 #include "vmm-backend.h"
 
 extern const NvVmmBackend nv_vmm_backend_dbus;
+
+/*
+ * A handle on a p2p connection the caller keeps (started with sd_bus_start,
+ * as a client): each handle holds a reference, and its disconnect drops
+ * only that.  For VMMs registered with nestvirtd.
+ */
+int nv_vmm_client_adopt(sd_bus *bus, NvVmmHandle **ret, NvError **reterr);
 
 /* The per-call timeout for a VMM with n vCPUs, in microseconds. */
 uint64_t nv_vmm_timeout_usec(unsigned n_vcpus);

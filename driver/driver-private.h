@@ -12,6 +12,8 @@ struct NvDriver {
         NvConn *conn;
         NvHostInfo host;
         const NvVmmBackend *vmm;
+        NvVmmLookupFunc vmm_lookup;
+        void *vmm_lookup_userdata;
         char *state_dir;
         char *runtime_dir;
 };

@@ -62,6 +62,11 @@ const char *nv_driver_state_dir(const NvDriver *d) {
         return d->state_dir;
 }
 
+void nv_driver_set_vmm_lookup(NvDriver *d, NvVmmLookupFunc lookup, void *userdata) {
+        d->vmm_lookup = lookup;
+        d->vmm_lookup_userdata = userdata;
+}
+
 const NvHostInfo *nv_driver_host(const NvDriver *d) {
         return &d->host;
 }
@@ -165,7 +170,9 @@ int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmmHandle **ret
         const char *uuid;
         int r;
 
-        r = d->vmm->connect(def->meta, &h, reterr);
+        r = d->vmm_lookup ? d->vmm_lookup(d->vmm_lookup_userdata, def->uuid, &h, reterr) : 0;
+        if (r == 0)
+                r = d->vmm->connect(def->meta, &h, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Domain '%s'"), def->name);
         uuid = d->vmm->vm_uuid(h);

@@ -38,6 +38,15 @@ NvDriver *nv_driver_free(NvDriver *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NvDriver *, nv_driver_free);
 
 NvConn *nv_driver_conn(NvDriver *d);
+
+/*
+ * VMMs that registered themselves with the caller (nestvirtd's RegisterVmm):
+ * lookup returns 1 and a handle of the driver's VMM backend for the domain
+ * with this UUID, or 0 to reach its VMM as the metadata says.  Called from
+ * whatever thread runs a flow.
+ */
+typedef int (*NvVmmLookupFunc)(void *userdata, const char *uuid, NvVmmHandle **ret, NvError **reterr);
+void nv_driver_set_vmm_lookup(NvDriver *d, NvVmmLookupFunc lookup, void *userdata);
 /* $NESTVIRT_RUNTIME_DIR / $NESTVIRT_STATE_DIR, else the build's defaults. */
 const char *nv_default_dir(bool runtime);
 const char *nv_driver_state_dir(const NvDriver *d);

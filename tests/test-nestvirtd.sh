@@ -9,7 +9,7 @@
 # domains with a hung VMM; jobs at once, Busy, Cancel; malformed arguments.
 # Libvirt's test driver and the reference VMM (simulated KVM) on p2p D-Bus.
 set -u
-NESTVIRTD=$1 TESTVMM=$2 FAKE_POLKIT=$3 BUSCONF=$4 IFACE_XML=$5
+NESTVIRTD=$1 TESTVMM=$2 FAKE_POLKIT=$3 BUSCONF=$4 IFACE_XML=$5 REGISTER_CALL=$6
 command -v dbus-daemon >/dev/null && command -v busctl >/dev/null && command -v setpriv >/dev/null || {
         echo "1..0 # SKIP needs dbus-daemon, busctl and setpriv"; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root, to call as another uid"; exit 77; }
@@ -59,6 +59,14 @@ path_of() { sed -E 's/^o "(.*)"$/\1/' <<<"$1"; }
   <cpu mode='host-passthrough'/></domain>
 XML
   done
+  # r0's VMM registers itself with nestvirtd (RegisterVmm); its metadata's socket does not exist.
+  cat <<XML
+<domain type='test'><name>r0</name><uuid>$(uuid 9)</uuid>
+  <metadata><nestvirt:nested xmlns:nestvirt="http://nestvirt.org/schemas/domain/nested/1.0">
+    <nestvirt:vmm transport="socket" socket="$T/none.sock"/></nestvirt:nested></metadata>
+  <memory>1048576</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os>
+  <cpu mode='host-passthrough'/></domain>
+XML
   echo "<domain type='test'><name>plain</name><memory>1048576</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
   echo "</node>"; } >"$T/node.xml"
 for ((i = 0; i < N; i++)); do
@@ -75,13 +83,17 @@ POLKIT_PID=$!
 D_PID=$!
 for ((i = 0; i < 50; i++)); do B status org.nestvirt.NestedState1 >/dev/null 2>&1 && break; sleep 0.1; done
 for ((i = 0; i < N; i++)); do for ((k = 0; k < 50; k++)); do [ -S "$T/d$i.sock" ] && break; sleep 0.1; done; done
+"$TESTVMM" --sim --register --vcpus 2 --uuid "$(uuid 9)" >"$T/reg.out" 2>"$T/reg.err" &
+REG=$!; PID[9]=$REG
+for ((k = 0; k < 50; k++)); do grep -q ready "$T/reg.out" && break; sleep 0.1; done
+check "a VMM registers itself (RegisterVmm)" grep -q ready "$T/reg.out"
 
 # The API, and reads open to everyone.
 out=$(B introspect "${M[@]:0:2}")
 check "introspect: the Manager's methods" contains "$out" ".SaveAll                            method    a{sv}u"
 check "introspect: the ObjectManager" contains "$out" "org.freedesktop.DBus.ObjectManager"
 out=$("${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "${M[@]}" ListMachines)
-check "ListMachines as uid 65534: the nested domains, not 'plain'" contains "$out" "a(ssbo) 4 \"d0\" \"$(uuid 0)\" true"
+check "ListMachines as uid 65534: the nested domains, not 'plain'" contains "$out" "a(ssbo) 5 \"d0\" \"$(uuid 0)\" true"
 check "ListMachines: no 'plain'" test "$(grep -c plain <<<"$out")" -eq 0
 mpath=$(path_of "$(B call "${M[@]}" GetMachine s d0)")
 check "GetMachine: the machine's path (UUID escaped)" test "$mpath" = "/org/nestvirt/NestedState1/machine/_37$(uuid 0 | cut -c2- | sed 's/-/_2d/g')"
@@ -191,7 +203,7 @@ check "the failure names it" contains "$(prop "$j1" org.nestvirt.NestedState1.Jo
 job=$(path_of "$(B call "${M[@]}" SaveAll a{sv}u 0 0)")
 check "SaveAll finishes failed (one domain failed)" test "$(job_wait "$job")" = failed
 out=$(prop "$job" org.nestvirt.NestedState1.Job Result)
-check "SaveAll: 3 done, 1 failed" contains "$out" "3 done, 0 skipped, 1 failed."
+check "SaveAll: 4 done (one through its registered VMM), 1 failed" contains "$out" "4 done, 0 skipped, 1 failed."
 check "SaveAll: names the hung domain" contains "$out" "d$HUNG: Domain \\'d$HUNG\\': The VMM at"
 
 # A VMM that dies while its job waits for it.
@@ -204,6 +216,24 @@ check "nestvirtd still serves after it" B call "${M[@]}" ListMachines
 out=$(B call "${M[@]}" ListJobs)
 check "ListJobs lists finished jobs with results" contains "$out" '"completed" "d0"'
 check "Cancel on a finished job refused" contains "$(B call org.nestvirt.NestedState1 "$j2" org.nestvirt.NestedState1.Job Cancel 2>&1)" "finished already"
+
+# RegisterVmm: r0 is reached through the socket pair it handed over, not its metadata.
+job=$(path_of "$(B call "${M[@]}" Save sa{sv}u r0 0 0)")
+check "registered VMM: save completes" test "$(job_wait "$job")" = completed
+job=$(path_of "$(B call "${M[@]}" Restore sa{sv}u r0 0 0)")
+check "registered VMM: restore completes over the same connection" test "$(job_wait "$job")" = completed
+out=$("$TESTVMM" --sim --register --vcpus 2 --uuid "$(uuid 9)" 2>&1 </dev/null); rc=$?
+check "a second VMM for the same domain: refused" contains "$out" "A VMM is registered for domain 'r0' already"
+out=$("$REGISTER_CALL" "$(uuid 1)" file)
+check "RegisterVmm: a file is not a channel" contains "$out" "InvalidArgs: channel must be a connected unix stream socket"
+out=$("${AS_NOBODY[@]}" "$REGISTER_CALL" "$(uuid 1)" socket)
+check "RegisterVmm as uid 65534: refused" contains "$out" "AccessDenied: Only root and the VMM group may register a VMM"
+out=$("$REGISTER_CALL" 00000000-0000-0000-0000-000000000000 socket)
+check "RegisterVmm for an unknown domain: NoSuchMachine" contains "$out" "NoSuchMachine"
+kill -9 $REG; wait $REG 2>/dev/null; sleep 0.3
+job=$(path_of "$(B call "${M[@]}" Save sa{sv}u r0 0 0)")
+check "registered VMM gone: the job fails" test "$(job_wait "$job")" = failed
+check "registered VMM gone: back to the metadata's socket" contains "$(prop "$job" org.nestvirt.NestedState1.Job Result)" "$T/none.sock"
 
 kill $D_PID; wait $D_PID; rc=$?
 check "nestvirtd exits cleanly on SIGTERM" test $rc -eq 0

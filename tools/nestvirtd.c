@@ -5,6 +5,7 @@
  * Thin: options, the driver, the bus, the loop; the API is dbus/service/.
  */
 #include <getopt.h>
+#include <grp.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,13 +23,14 @@ typedef struct Args {
 } Args;
 
 static void help(void) {
-        printf(_("Usage: nestvirtd [--connect URI] [--session] [--max-jobs N] [--linger SECONDS]\n"
+        printf(_("Usage: nestvirtd [--connect URI] [--session] [--max-jobs N] [--linger SECONDS] [--vmm-group NAME]\n"
                  "Serve org.nestvirt.NestedState1, the D-Bus API for nested virtualization state,\n"
                  "on the system bus ($DBUS_SYSTEM_BUS_ADDRESS, else the default).\n\n"
                  "  -c, --connect URI   libvirt URI (default: $LIBVIRT_DEFAULT_URI, else libvirt's)\n"
                  "      --session       use the session bus instead (for development)\n"
                  "      --max-jobs N    jobs running at once, the rest queued (default 4)\n"
                  "      --linger SECS   how long a finished job stays visible (default 60)\n"
+                 "      --vmm-group NAME  besides root, members of this group may RegisterVmm\n"
                  "  -h, --help          show this help and exit\n"
                  "  -V, --version       show the version and exit\n"));
 }
@@ -49,9 +51,11 @@ static int parse(int argc, char **argv, Args *a) {
                 { "connect", required_argument, NULL, 'c' }, { "session", no_argument, NULL, 's' },
                 { "max-jobs", required_argument, NULL, 'j' }, { "linger", required_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
+                { "vmm-group", required_argument, NULL, 'g' },
                 {},
         };
         unsigned linger;
+        struct group *g;
         int c;
 
         while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) >= 0) {
@@ -63,6 +67,8 @@ static int parse(int argc, char **argv, Args *a) {
                         continue;
                 else if (c == 'l' && parse_uint(optarg, 86400, &linger) >= 0)
                         a->config.linger_usec = (uint64_t) linger * 1000000u;
+                else if (c == 'g' && (g = getgrnam(optarg)))
+                        a->config.vmm_gid = g->gr_gid;
                 else if (c == 'h' || c == 'V') {
                         c == 'h' ? help() : (void) printf("nestvirtd %s\n", PACKAGE_VERSION);
                         return 0;
@@ -122,7 +128,7 @@ static int run(const Args *a) {
 }
 
 int main(int argc, char **argv) {
-        Args a = {};
+        Args a = { .config.vmm_gid = (gid_t) -1 }; /* root only, unless --vmm-group */
         int r;
 
         setlocale(LC_ALL, "");

@@ -331,7 +331,7 @@ static void request_free(void *p) {
 }
 
 /* Our options are all reserved for now: any key is refused by name, so a client learns it is not understood. */
-static int read_options(sd_bus_message *m, sd_bus_error *error) {
+int nv_service_read_options(sd_bus_message *m, sd_bus_error *error) {
         const char *key;
         int r;
 
@@ -408,7 +408,7 @@ int nv_job_request(NvService *s, sd_bus_message *m, NvJobType type, const char *
         if (!q)
                 return -ENOMEM;
         q->type = type;
-        r = read_options(m, error);
+        r = nv_service_read_options(m, error);
         if (r >= 0)
                 r = sd_bus_message_read(m, "u", &q->flags);
         if (r >= 0 && (q->flags & ~allowed))

@@ -5,8 +5,10 @@
  * methods that start work.  Reads are open to everyone; every method that
  * changes something goes through polkit (see polkit.c and job.c).
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "host-caps.h"
 #include "nested-state.h"
@@ -143,6 +145,63 @@ static int method_migrate_check(sd_bus_message *m, void *userdata, sd_bus_error 
         return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
 }
 
+/* Root, or the configured VMM group: RegisterVmm is for VMMs, not for control planes. */
+static bool may_register(NvService *s, sd_bus_message *m) {
+        sd_bus_creds *creds = NULL;
+        uid_t uid = 1;
+        gid_t gid = (gid_t) -1;
+
+        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID, &creds) >= 0) {
+                if (!(sd_bus_creds_get_augmented_mask(creds) & (SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID))) {
+                        (void) sd_bus_creds_get_euid(creds, &uid);
+                        (void) sd_bus_creds_get_egid(creds, &gid);
+                }
+                sd_bus_creds_unref(creds);
+        }
+        return uid == 0 || (s->config.vmm_gid != (gid_t) -1 && gid == s->config.vmm_gid);
+}
+
+static int check_channel(int fd, sd_bus_error *error) {
+        int type = 0, domain = 0;
+        socklen_t len = sizeof(int);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+            type != SOCK_STREAM || domain != AF_UNIX)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "channel must be a connected unix stream socket.");
+        return 0;
+}
+
+/* RegisterVmm(s uuid, h channel, a{sv} options) -> o machine */
+static int method_register_vmm(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *path = NULL;
+        NvService *s = userdata;
+        NvDomainEntry e = {};
+        const char *uuid;
+        int fd, r;
+
+        r = sd_bus_message_read(m, "sh", &uuid, &fd);
+        if (r >= 0)
+                r = nv_service_read_options(m, error);
+        if (r < 0)
+                return r;
+        if (!may_register(s, m))
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only root and the VMM group may register a VMM.");
+        r = check_channel(fd, error);
+        if (r >= 0)
+                r = nv_machine_lookup(s, uuid, &e, error);
+        if (r < 0)
+                return r;
+        r = nv_machine_path(e.def->uuid, &path);
+        if (r >= 0 && nv_registry_has(s, e.def->uuid))
+                r = sd_bus_error_setf(error, NV_SERVICE_ERROR_BUSY, "A VMM is registered for domain '%s' already.", e.def->name);
+        if (r >= 0) {
+                fd = fcntl(fd, F_DUPFD_CLOEXEC, 3); /* the message's copy goes with the message */
+                r = fd < 0 ? -errno : nv_registry_add(s, e.def->uuid, fd);
+        }
+        nv_domain_def_free(e.def);
+        return r < 0 ? r : sd_bus_reply_method_return(m, "o", path);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -166,6 +225,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("MigrateCheck", SD_BUS_ARGS("s", domain, "s", destCapabilities, "u", flags),
                                 SD_BUS_RESULT("b", ok, "as", problems), method_migrate_check, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RegisterVmm", SD_BUS_ARGS("s", uuid, "h", channel, "a{sv}", options),
+                                SD_BUS_RESULT("o", machine), method_register_vmm, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("JobFinished", SD_BUS_ARGS("u", id, "o", job, "s", domain, "s", state, "s", result), 0),
         SD_BUS_VTABLE_END,
 };
@@ -183,6 +244,8 @@ int nv_service_new(sd_bus *bus, sd_event *event, NvDriver *driver, const NvServi
         if (!s)
                 return -ENOMEM;
         *s = (NvService) { .bus = sd_bus_ref(bus), .event = sd_event_ref(event), .driver = driver, .config = *config };
+        pthread_mutex_init(&s->registry_lock, NULL);
+        nv_driver_set_vmm_lookup(driver, nv_registry_lookup, s);
         if (!s->config.max_jobs)
                 s->config.max_jobs = 4;
         if (!s->config.max_queued)
@@ -209,6 +272,9 @@ NvService *nv_service_free(NvService *s) {
         for (size_t i = 0; i < ELEMENTSOF(s->slots); i++)
                 sd_bus_slot_unref(s->slots[i]);
         nv_jobs_free(s);
+        nv_driver_set_vmm_lookup(s->driver, NULL, NULL);
+        nv_registry_free(s);
+        pthread_mutex_destroy(&s->registry_lock);
         nv_machine_results_free(s);
         sd_bus_unref(s->bus);
         sd_event_unref(s->event);

@@ -67,11 +67,13 @@ typedef enum NvJobState {
 
 typedef struct NvService NvService;
 typedef struct NvJob NvJob;
+typedef struct NvRegisteredVmm NvRegisteredVmm;
 
 typedef struct NvServiceConfig {
         unsigned max_jobs;      /* running at once; more are queued (default 4) */
         unsigned max_queued;    /* beyond this, new jobs are refused (default 64) */
         uint64_t linger_usec;   /* finished jobs stay visible this long (default 60 s) */
+        gid_t vmm_gid;          /* besides root, this group may RegisterVmm; (gid_t) -1: none */
 } NvServiceConfig;
 
 struct NvService {
@@ -84,6 +86,8 @@ struct NvService {
         unsigned n_running;
         sd_bus_slot *slots[6];       /* our vtables, enumerators and object manager */
         struct NvMachineResult *results; /* each domain's last job result */
+        pthread_mutex_t registry_lock;   /* the registry is read by job workers */
+        NvRegisteredVmm *registry;
         size_t n_results;
 };
 
@@ -103,7 +107,16 @@ void nv_machine_set_result(NvService *s, const char *uuid, const char *result);
 int nv_machine_lookup(NvService *s, const char *name, NvDomainEntry *ret, sd_bus_error *error);
 void nv_machine_results_free(NvService *s);
 
+/* registry.c: VMMs that handed over a socket pair end (RegisterVmm) */
+int nv_registry_add(NvService *s, const char *uuid, int fd);
+bool nv_registry_has(NvService *s, const char *uuid);
+/* NvDriverConfig.vmm_lookup: 1 and a handle for a registered VMM, 0 if none. */
+int nv_registry_lookup(void *userdata, const char *uuid, NvVmmHandle **ret, NvError **reterr);
+void nv_registry_free(NvService *s);
+
 /* job.c */
+/* Reads a{sv} options, all reserved: any key is refused by name. */
+int nv_service_read_options(sd_bus_message *m, sd_bus_error *error);
 int nv_job_add_vtable(NvService *s);
 /*
  * A mutating method's whole path: reads (a{sv} options, u flags) from m,

@@ -25,6 +25,8 @@
 #include <string.h>
 
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "fileio.h"
@@ -56,6 +58,7 @@ typedef struct Vmm {
         uint8_t *mem; /* guest RAM, GS_MEM_SIZE bytes; NULL on the simulated KVM */
         const char *own_state;
         sd_event_source *tick;
+        sd_bus *bus; /* --register: the system bus nestvirtd is on */
 } Vmm;
 
 typedef struct OwnVcpu {
@@ -305,6 +308,26 @@ static int setup_vm(Vmm *v, Backend backend, int vendor, bool restore, NvError *
         return restore ? restore_own(v, reterr) : boot(v, reterr);
 }
 
+/*
+ * --register: instead of listening, hand nestvirtd (on the system bus) one
+ * end of a socket pair with RegisterVmm and serve the agent on the other.
+ */
+static int register_with_nestvirtd(Vmm *v, NvAgent *agent, const char *uuid, sd_event *event, NvError **reterr) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int fds[2], r;
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0)
+                return nv_error_set(reterr, -errno, "socketpair: %s", strerror(errno));
+        r = nv_agent_serve_fd(agent, fds[0], event, reterr);
+        if (r >= 0 && (r = sd_bus_open_system(&v->bus)) >= 0)
+                r = sd_bus_call_method(v->bus, "org.nestvirt.NestedState1", "/org/nestvirt/NestedState1",
+                                       "org.nestvirt.NestedState1.Manager", "RegisterVmm", &e, NULL, "sha{sv}", uuid, fds[1], 0);
+        close(fds[1]); /* nestvirtd has its own copy now */
+        if (r < 0)
+                return nv_error_set(reterr, r, "RegisterVmm: %s", e.message ?: strerror(-r));
+        return sd_bus_attach_event(v->bus, event, 0);
+}
+
 static int run(Vmm *v, const char *socket, const char *uuid, NvError **reterr) {
         _cleanup_(nv_agent_freep) NvAgent *agent = NULL;
         sd_event *event = NULL;
@@ -326,13 +349,14 @@ static int run(Vmm *v, const char *socket, const char *uuid, NvError **reterr) {
                 return nv_error_set(reterr, -EIO, "Cannot set up the event loop.");
         r = nv_agent_new(&desc, &agent, reterr);
         if (r >= 0)
-                r = nv_agent_listen(agent, socket, event, reterr);
+                r = socket ? nv_agent_listen(agent, socket, event, reterr) : register_with_nestvirtd(v, agent, uuid, event, reterr);
         if (r < 0)
                 return r;
         printf("ready\n");
         fflush(stdout);
         r = sd_event_loop(event);
         sd_event_source_unref(v->tick);
+        v->bus = sd_bus_flush_close_unref(v->bus);
         sd_event_unref(event);
         return r < 0 ? r : 0;
 }
@@ -343,20 +367,22 @@ int main(int argc, char **argv) {
                 { "vcpus", required_argument, NULL, 'n' }, { "vendor", required_argument, NULL, 'v' },
                 { "own-state", required_argument, NULL, 'o' }, { "restore", no_argument, NULL, 'r' },
                 { "uuid", required_argument, NULL, 'u' },  { "sim", no_argument, NULL, 'S' },
-                { "kvm", no_argument, NULL, 'K' },         {},
+                { "kvm", no_argument, NULL, 'K' },         { "register", no_argument, NULL, 'R' },
+                {},
         };
         _cleanup_(nv_error_freep) NvError *err = NULL;
         const char *socket = NULL, *uuid = "00000000-0000-0000-0000-000000000000";
         Vmm v = { .n = 2, .own_state = "testvmm.state" };
         int c, r, vendor = NV_FORMAT_SVM;
         Backend backend = BACKEND_AUTO;
-        bool restore = false;
+        bool restore = false, reg = false;
 
-        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SK", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKR", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        printf("Usage: nestvirt-testvmm --socket PATH [--vcpus N] [--sim|--kvm] [--vendor svm|vmx] [--own-state FILE]\n"
-                               "                        [--restore] [--uuid UUID]\n"
+                        printf("Usage: nestvirt-testvmm --socket PATH|--register [--vcpus N] [--sim|--kvm] [--vendor svm|vmx]\n"
+                               "                        [--own-state FILE] [--restore] [--uuid UUID]\n"
+                               "--register hands nestvirtd (system bus) a socket pair end instead of listening.\n"
                                "Runs on real KVM with nested SVM when /dev/kvm has it, else on the simulated KVM\n"
                                "(--sim: always simulated, --kvm: real or fail; --vendor is the simulator's).\n");
                         return 0;
@@ -368,11 +394,12 @@ int main(int argc, char **argv) {
                 case 'u': uuid = optarg; break;
                 case 'S': backend = BACKEND_SIM; break;
                 case 'K': backend = BACKEND_KVM; break;
+                case 'R': reg = true; break;
                 default: return 1;
                 }
         }
-        if (!socket || v.n < 1 || v.n > MAX_VCPUS || vendor < 0) {
-                fprintf(stderr, "error: --socket is required, --vcpus is 1 to %d, --vendor is vmx or svm\n", MAX_VCPUS);
+        if (!socket == !reg || v.n < 1 || v.n > MAX_VCPUS || vendor < 0) {
+                fprintf(stderr, "error: one of --socket and --register is required, --vcpus is 1 to %d, --vendor is vmx or svm\n", MAX_VCPUS);
                 return 1;
         }
         /* Restoring, the vCPUs wait for their nested state: only the driver's Thaw starts them. */
