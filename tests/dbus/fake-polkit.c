@@ -2,8 +2,8 @@
 /*
  * A polkit authority for tests, on a private bus: a real D-Bus service
  * that answers org.freedesktop.PolicyKit1.Authority.CheckAuthorization the
- * way the test programs it.  Each action's verdict (allow, deny or
- * challenge; deny until set) is set with the control interface
+ * way the test programs it.  Each action's verdict (allow, deny,
+ * challenge, or slow: allow after a second; deny until set) is set with the control interface
  * org.nestvirt.test.FakePolkit.SetVerdict(s action, s verdict); Calls()
  * returns every question asked, as (action, subject bus name, flags).
  *
@@ -70,6 +70,22 @@ static int read_subject(sd_bus_message *m, char *name, size_t size) {
         return 0;
 }
 
+static int reply_verdict(sd_bus_message *m, const char *v) {
+        return sd_bus_reply_method_return(m, "(bba{ss})", strcmp(v, "allow") == 0 || strcmp(v, "slow") == 0,
+                                          strcmp(v, "challenge") == 0, 0);
+}
+
+/* "slow": the answer comes a second later, as when someone types a password. */
+static int on_slow(sd_event_source *s, uint64_t usec, void *userdata) {
+        sd_bus_message *m = userdata;
+
+        (void) usec;
+        (void) reply_verdict(m, "slow");
+        sd_bus_message_unref(m);
+        sd_event_source_unref(s);
+        return 0;
+}
+
 static int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Authority *a = userdata;
         char subject[128];
@@ -90,7 +106,10 @@ static int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 c->flags = flags;
         }
         v = verdict_of(a, action);
-        return sd_bus_reply_method_return(m, "(bba{ss})", strcmp(v, "allow") == 0, strcmp(v, "challenge") == 0, 0);
+        if (strcmp(v, "slow") == 0)
+                return sd_event_add_time_relative(sd_bus_get_event(sd_bus_message_get_bus(m)), NULL, CLOCK_MONOTONIC, 1000000, 0, on_slow,
+                                                  sd_bus_message_ref(m)) < 0 ? -ENOMEM : 1;
+        return reply_verdict(m, v);
 }
 
 static int method_set_verdict(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -102,8 +121,10 @@ static int method_set_verdict(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(m, "ss", &action, &verdict);
         if (r < 0)
                 return r;
-        if (strcmp(verdict, "allow") != 0 && strcmp(verdict, "deny") != 0 && strcmp(verdict, "challenge") != 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Verdicts are allow, deny and challenge, not '%s'.", verdict);
+        if (strcmp(verdict, "allow") != 0 && strcmp(verdict, "deny") != 0 && strcmp(verdict, "challenge") != 0 &&
+            strcmp(verdict, "slow") != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Verdicts are allow, deny, challenge and slow, not '%s'.",
+                                         verdict);
         for (i = 0; i < a->n_verdicts && strcmp(a->verdicts[i].action, action) != 0; i++)
                 ;
         if (i == MAX_ACTIONS)
