@@ -122,12 +122,31 @@ static int parse_metadata(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
         return 0;
 }
 
+/*
+ * The name is a path component: snapshots go to STATE_DIR/NAME/.  A '/' or
+ * a name of '.' or '..' would put them outside that directory (the hook
+ * takes the name from XML a migration source wrote), and control characters
+ * do not survive an XML attribute, where the snapshot's path is kept.
+ */
+static bool name_is_path_component(const char *name) {
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                return false;
+        for (const unsigned char *p = (const unsigned char *) name; *p; p++)
+                if (*p == '/' || *p < 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
 static int parse_identity(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
         _cleanup_free_ char *uuid = node_text(nv_xml_child(root, "uuid"));
 
         d->name = node_text(nv_xml_child(root, "name"));
         if (!d->name || !d->name[0] || strlen(d->name) > 255)
                 return nv_error_set(reterr, -EINVAL, _("The domain XML has no usable <name>."));
+        if (!name_is_path_component(d->name))
+                return nv_error_set(reterr, -EINVAL,
+                                    _("Domain name '%s' is refused: it must not be '.' or '..', nor contain '/' or control characters."),
+                                    d->name);
         if (!uuid || strlen(uuid) != 36 || strspn(uuid, "0123456789abcdefABCDEF-") != 36)
                 return nv_error_set(reterr, -EINVAL, _("Domain '%s': <uuid>%s</uuid> is not a UUID."), d->name, uuid ? uuid : "");
         strcpy(d->uuid, uuid);
