@@ -149,8 +149,28 @@ static int parse_inline(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
         return m->inline_data ? 0 : -ENOMEM;
 }
 
+/*
+ * Each child at most once, as in the schema: with two <state> elements
+ * which one is current would be a guess, and the second's strings would
+ * replace the first's.
+ */
+static int child_once(xmlNodePtr c, unsigned *seen, NvError **reterr) {
+        static const char *const children[] = { "vmm", "policy", "state", "previous", "inline" };
+
+        for (size_t i = 0; i < ELEMENTSOF(children); i++) {
+                if (!nv_xml_is(c, NV_META_NAMESPACE, children[i]))
+                        continue;
+                if (*seen & 1u << i)
+                        return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s> appears more than once in <nestvirt:nested>."),
+                                            children[i]);
+                *seen |= 1u << i;
+        }
+        return 0;
+}
+
 int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta **ret, NvError **reterr) {
         _cleanup_(nv_nested_meta_freep) NvNestedMeta *m = nv_nested_meta_new();
+        unsigned seen = 0;
         int r = 0;
 
         if (!m)
@@ -158,6 +178,8 @@ int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta **ret, NvError **ret
         if (!nv_xml_is(node, NV_META_NAMESPACE, "nested"))
                 return nv_error_set(reterr, -EINVAL, _("Expected <nested xmlns=\"%s\">."), NV_META_NAMESPACE);
         for (xmlNodePtr c = node->children; c && r >= 0; c = c->next) {
+                if ((r = child_once(c, &seen, reterr)) < 0)
+                        break;
                 if (nv_xml_is(c, NV_META_NAMESPACE, "vmm"))
                         r = parse_vmm(c, m, reterr);
                 else if (nv_xml_is(c, NV_META_NAMESPACE, "policy"))
