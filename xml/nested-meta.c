@@ -4,6 +4,7 @@
  * order (vmm, policy, state, previous), then the defaults and validation
  * passes.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,7 @@ static int parse_policy(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
 /* <state> (with a path) and <inline> (without) share their attributes. */
 static int parse_state(xmlNodePtr n, NvStateRef *s, NvError **reterr) {
         _cleanup_free_ char *sha = NULL, *vcpus = NULL, *t = NULL;
+        unsigned long v;
         char *end;
         int r;
 
@@ -109,9 +111,13 @@ static int parse_state(xmlNodePtr n, NvStateRef *s, NvError **reterr) {
         if ((!s->path && !nv_xml_is(n, NV_META_NAMESPACE, "inline")) || !sha || s->vendor < 0 || !vcpus || !t)
                 return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s> needs %ssha256, vendor, vcpus and time."), n->name,
                                     nv_xml_is(n, NV_META_NAMESPACE, "inline") ? "" : "path, ");
-        s->vcpus = (unsigned) strtoul(vcpus, &end, 10);
+        v = strtoul(vcpus, &end, 10);
         if (vcpus[0] < '0' || vcpus[0] > '9' || *end)
-                return nv_error_set(reterr, -EINVAL, _("<nestvirt:state vcpus='%s'> is not a number."), vcpus);
+                return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s vcpus='%s'> is not a number."), n->name, vcpus);
+        /* Ten digits fit an unsigned long but not always an unsigned: 4294967297 must not become 1. */
+        if (v > UINT_MAX)
+                return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s vcpus='%s'> is too large."), n->name, vcpus);
+        s->vcpus = (unsigned) v;
         strcpy(s->sha256, sha);
         strcpy(s->time, t);
         return 0;
