@@ -6,9 +6,10 @@
  * every operation that reads them (prepare, and the migrate and restore
  * filters) on a fixed AMD host with nested on.
  *
- * Beyond "no crash, no leak": a failure carries a message, a rewritten XML
- * parses again and references a landed file instead of the inline copy,
- * and the hook writes nothing outside its state directory.
+ * Beyond "no crash, no leak": a failure carries a message; a rewritten XML
+ * parses again, keeps everything but the inline copy, and references a
+ * landed file that the hook accepts in turn; and the hook writes nothing
+ * outside its state directory.
  */
 #include <assert.h>
 #include <dirent.h>
@@ -99,21 +100,68 @@ static void reset_dirs(void) {
         closedir(d);
 }
 
+static bool same_str(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static void assert_same_ref(const NvStateRef *a, const NvStateRef *b) {
+        assert(same_str(a->path, b->path) && strcmp(a->sha256, b->sha256) == 0 && a->vendor == b->vendor &&
+               a->vcpus == b->vcpus && strcmp(a->time, b->time) == 0);
+}
+
 /*
- * The filter's output: parseable, without the inline copy, and when it
- * references a landed file (the policy may instead have let the domain go
- * on without state), the hook accepts that reference as it stands.
+ * The rewrite replaces the inline copy by a reference and keeps the rest:
+ * identity, VMM and policy as they were; the history as it was, or, when a
+ * file landed, moved down by one behind it with the oldest dropping off.
  */
-static void check_rewritten(const NvHookContext *ctx, const char *xml) {
-        _cleanup_(nv_domain_def_freep) NvDomainDef *def = NULL;
+static void check_kept(const NvDomainDef *in, const NvDomainDef *out, bool landed) {
+        const NvNestedMeta *a = in->meta, *b = out->meta;
+        const NvStateRef *older[1 + NV_META_MAX_PREVIOUS];
+        size_t n = 0;
+
+        assert(strcmp(in->name, out->name) == 0 && strcmp(in->uuid, out->uuid) == 0);
+        assert(a->transport == b->transport && a->bus == b->bus && same_str(a->socket, b->socket) &&
+               same_str(a->bus_name, b->bus_name) && same_str(a->object_path, b->object_path));
+        assert(a->nested == b->nested && a->on_missing == b->on_missing && a->on_incompatible == b->on_incompatible);
+        if (landed) {
+                assert(strcmp(b->state.sha256, a->inline_ref.sha256) == 0 && b->state.vendor == a->inline_ref.vendor &&
+                       b->state.vcpus == a->inline_ref.vcpus && strcmp(b->state.time, a->inline_ref.time) == 0);
+                if (a->has_state)
+                        older[n++] = &a->state;
+        } else {
+                assert(a->has_state == b->has_state);
+                if (a->has_state)
+                        assert_same_ref(&a->state, &b->state);
+        }
+        for (size_t i = 0; i < a->n_previous; i++)
+                older[n++] = &a->previous[i];
+        n = n < NV_META_MAX_PREVIOUS ? n : NV_META_MAX_PREVIOUS;
+        assert(b->n_previous == n);
+        for (size_t i = 0; i < n; i++)
+                assert_same_ref(older[i], &b->previous[i]);
+}
+
+/*
+ * The filter's output: parseable, without the inline copy, otherwise the
+ * input's meaning, and when it references a landed file (the policy may
+ * instead have let the domain go on without state), the hook accepts that
+ * reference as it stands.
+ */
+static void check_rewritten(const NvHookContext *ctx, const uint8_t *data, size_t size, const char *xml) {
+        _cleanup_(nv_domain_def_freep) NvDomainDef *in = NULL, *out = NULL;
         _cleanup_free_ char *again = NULL;
         size_t n = strlen(state_dir);
+        bool landed;
         int r;
 
-        r = nv_domain_def_parse(xml, strlen(xml), &def, NULL);
+        r = nv_domain_def_parse((const char *) data, size, &in, NULL);
+        assert(r == 0 && in->meta && in->meta->has_inline);
+        r = nv_domain_def_parse(xml, strlen(xml), &out, NULL);
         assert(r == 0);
-        assert(def->meta && !def->meta->has_inline);
-        if (!def->meta->has_state || strncmp(def->meta->state.path, state_dir, n) != 0 || def->meta->state.path[n] != '/')
+        assert(out->meta && !out->meta->has_inline);
+        landed = out->meta->has_state && strncmp(out->meta->state.path, state_dir, n) == 0 && out->meta->state.path[n] == '/';
+        check_kept(in, out, landed);
+        if (!landed)
                 return;
         r = nv_hook_run(ctx, operations[2], xml, strlen(xml), &again, NULL);
         assert(r == 0 && !again);
@@ -133,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (r < 0)
                         assert(!out && (r == -ENOMEM || (err && err->code < 0 && err->message)));
                 else if (out)
-                        check_rewritten(&ctx, out);
+                        check_rewritten(&ctx, data, size, out);
                 reset_dirs();
         }
         return 0;
