@@ -72,7 +72,7 @@ static int land_inline(const NvHookContext *ctx, const NvDomainDef *def, NvError
         _cleanup_free_ uint8_t *img = NULL;
         _cleanup_free_ char *path = NULL;
         NvStateRef ref = m->inline_ref;
-        bool incompatible;
+        bool incompatible = false; /* stays false when the base64 is refused before check_incoming() runs */
         size_t len;
         int r;
 

@@ -20,8 +20,9 @@ int nv_base64_encode(const uint8_t *data, size_t len, char **ret) {
 
 int nv_base64_decode(const char *text, size_t max, uint8_t **ret, size_t *ret_len, NvError **reterr) {
         static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        size_t n = 0, pad = 0, cap = (max + 2) / 3 * 4;
-        _cleanup_free_ char *clean = malloc(cap + 1);
+        /* Characters that can still fit in max bytes: stops reading early, and saturates rather than wraps for huge max. */
+        size_t n = 0, pad = 0, cap = max <= SIZE_MAX / 2 ? (max + 2) / 3 * 4 : SIZE_MAX, len = strlen(text);
+        _cleanup_free_ char *clean = malloc((len < cap ? len : cap) + 1);
         _cleanup_free_ uint8_t *out = NULL;
         int got;
 
@@ -39,6 +40,9 @@ int nv_base64_decode(const char *text, size_t max, uint8_t **ret, size_t *ret_le
         }
         if (n % 4 != 0)
                 return nv_error_set(reterr, -EINVAL, _("The base64 data is truncated (%zu characters)."), n);
+        /* cap is in whole groups of 4, which hold up to 2 bytes more than max: the exact count decides. */
+        if (n / 4 * 3 - pad > max)
+                return nv_error_set(reterr, -E2BIG, _("The base64 data decodes to more than %zu bytes."), max);
         out = malloc(n / 4 * 3 + 1);
         if (!out)
                 return -ENOMEM;

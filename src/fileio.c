@@ -15,7 +15,8 @@ int nv_file_read(const char *path, size_t max, uint8_t **ret, size_t *ret_len, N
         struct stat st;
         size_t done = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, before the regular-file check below. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return nv_error_set(reterr, -errno, errno == ELOOP ? _("'%s' is a symbolic link; refusing to follow it.")
                                                                    : _("Cannot open '%s': %s"), path, strerror(errno));

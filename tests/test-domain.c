@@ -166,9 +166,15 @@ static void test_invalid_domains(void **state) {
                 { "<domain><name>x</name><uuid>nope</uuid><vcpu>1</vcpu></domain>", "<uuid>nope</uuid> is not a UUID" },
                 { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>0</vcpu></domain>", "<vcpu>0</vcpu> is not between 1 and 4096" },
                 { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu current='9'>2</vcpu></domain>", "<vcpu current='9'> is not between 1 and 2" },
+                { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>4294967297</vcpu></domain>", "<vcpu>4294967297</vcpu> is not between 1 and 4096" },
+                { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu> 2</vcpu></domain>", "<vcpu> 2</vcpu> is not between 1 and 4096" },
+                { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu current='-18446744073709551615'>2</vcpu></domain>", "<vcpu current='-18446744073709551615'> is not between 1 and 2" },
                 { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>1</vcpu><cpu mode='weird'/></domain>", "<cpu mode='weird'> is not a known mode" },
                 { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>1</vcpu><cpu><feature name='vmx' policy='maybe'/></cpu></domain>", "policy='maybe'> has an unknown policy" },
                 { "<domain><name>x</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>1</vcpu><metadata><n:nested xmlns:n='" NV_META_NAMESPACE "'><n:vmm socket='rel'/></n:nested></metadata></domain>", "Domain 'x': <nestvirt:vmm socket='rel'> is not an absolute path." },
+                { "<domain><name>../../etc</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>1</vcpu></domain>", "Domain name '../../etc' is refused" },
+                { "<domain><name>..</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>1</vcpu></domain>", "Domain name '..' is refused" },
+                { "<domain><name>a&#10;b</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid><vcpu>1</vcpu></domain>", "must not be '.' or '..', nor contain '/' or control characters" },
                 { "<network/>", "the root element must be <domain>" },
         };
 

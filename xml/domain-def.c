@@ -42,26 +42,40 @@ static char *prop_dup(xmlNodePtr n, const char *attr) {
         return v ? strdup((const char *) v) : NULL;
 }
 
+/*
+ * A count from 1 to max, digits only: strtoul() alone would also take
+ * blanks and a sign, and wrap around, so "4294967297" or
+ * "-18446744073709551615" would pass as 1.
+ */
+static bool parse_count(const char *s, unsigned max, unsigned *ret) {
+        unsigned long v;
+        char *end;
+
+        if (!s || s[0] < '0' || s[0] > '9')
+                return false;
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (*end || errno == ERANGE || v < 1 || v > max)
+                return false;
+        *ret = (unsigned) v;
+        return true;
+}
+
 static int parse_vcpu(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
         _cleanup_free_ char *text = NULL, *current = NULL;
         xmlNodePtr n = nv_xml_child(root, "vcpu");
-        char *end;
 
         if (!n)
                 return nv_error_set(reterr, -EINVAL, _("Domain '%s' has no <vcpu> element."), d->name);
         text = node_text(n);
-        d->vcpus = (unsigned) strtoul(text ? text : "", &end, 10);
-        if (!text || !*text || *end || d->vcpus < 1 || d->vcpus > MAX_VCPUS)
+        if (!parse_count(text, MAX_VCPUS, &d->vcpus))
                 return nv_error_set(reterr, -EINVAL, _("Domain '%s': <vcpu>%s</vcpu> is not between 1 and %d."), d->name,
                                     text ? text : "", MAX_VCPUS);
         d->vcpus_current = d->vcpus;
         current = prop_dup(n, "current");
-        if (current) {
-                d->vcpus_current = (unsigned) strtoul(current, &end, 10);
-                if (!*current || *end || d->vcpus_current < 1 || d->vcpus_current > d->vcpus)
-                        return nv_error_set(reterr, -EINVAL, _("Domain '%s': <vcpu current='%s'> is not between 1 and %u."),
-                                            d->name, current, d->vcpus);
-        }
+        if (current && !parse_count(current, d->vcpus, &d->vcpus_current))
+                return nv_error_set(reterr, -EINVAL, _("Domain '%s': <vcpu current='%s'> is not between 1 and %u."), d->name,
+                                    current, d->vcpus);
         return 0;
 }
 
@@ -122,12 +136,31 @@ static int parse_metadata(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
         return 0;
 }
 
+/*
+ * The name is a path component: snapshots go to STATE_DIR/NAME/.  A '/' or
+ * a name of '.' or '..' would put them outside that directory (the hook
+ * takes the name from XML a migration source wrote), and control characters
+ * do not survive an XML attribute, where the snapshot's path is kept.
+ */
+static bool name_is_path_component(const char *name) {
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                return false;
+        for (const unsigned char *p = (const unsigned char *) name; *p; p++)
+                if (*p == '/' || *p < 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
 static int parse_identity(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
         _cleanup_free_ char *uuid = node_text(nv_xml_child(root, "uuid"));
 
         d->name = node_text(nv_xml_child(root, "name"));
         if (!d->name || !d->name[0] || strlen(d->name) > 255)
                 return nv_error_set(reterr, -EINVAL, _("The domain XML has no usable <name>."));
+        if (!name_is_path_component(d->name))
+                return nv_error_set(reterr, -EINVAL,
+                                    _("Domain name '%s' is refused: it must not be '.' or '..', nor contain '/' or control characters."),
+                                    d->name);
         if (!uuid || strlen(uuid) != 36 || strspn(uuid, "0123456789abcdefABCDEF-") != 36)
                 return nv_error_set(reterr, -EINVAL, _("Domain '%s': <uuid>%s</uuid> is not a UUID."), d->name, uuid ? uuid : "");
         strcpy(d->uuid, uuid);

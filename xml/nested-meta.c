@@ -4,6 +4,7 @@
  * order (vmm, policy, state, previous), then the defaults and validation
  * passes.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,7 @@ static int parse_policy(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
 /* <state> (with a path) and <inline> (without) share their attributes. */
 static int parse_state(xmlNodePtr n, NvStateRef *s, NvError **reterr) {
         _cleanup_free_ char *sha = NULL, *vcpus = NULL, *t = NULL;
+        unsigned long v;
         char *end;
         int r;
 
@@ -109,9 +111,13 @@ static int parse_state(xmlNodePtr n, NvStateRef *s, NvError **reterr) {
         if ((!s->path && !nv_xml_is(n, NV_META_NAMESPACE, "inline")) || !sha || s->vendor < 0 || !vcpus || !t)
                 return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s> needs %ssha256, vendor, vcpus and time."), n->name,
                                     nv_xml_is(n, NV_META_NAMESPACE, "inline") ? "" : "path, ");
-        s->vcpus = (unsigned) strtoul(vcpus, &end, 10);
+        v = strtoul(vcpus, &end, 10);
         if (vcpus[0] < '0' || vcpus[0] > '9' || *end)
-                return nv_error_set(reterr, -EINVAL, _("<nestvirt:state vcpus='%s'> is not a number."), vcpus);
+                return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s vcpus='%s'> is not a number."), n->name, vcpus);
+        /* Ten digits fit an unsigned long but not always an unsigned: 4294967297 must not become 1. */
+        if (v > UINT_MAX)
+                return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s vcpus='%s'> is too large."), n->name, vcpus);
+        s->vcpus = (unsigned) v;
         strcpy(s->sha256, sha);
         strcpy(s->time, t);
         return 0;
@@ -149,8 +155,28 @@ static int parse_inline(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
         return m->inline_data ? 0 : -ENOMEM;
 }
 
+/*
+ * Each child at most once, as in the schema: with two <state> elements
+ * which one is current would be a guess, and the second's strings would
+ * replace the first's.
+ */
+static int child_once(xmlNodePtr c, unsigned *seen, NvError **reterr) {
+        static const char *const children[] = { "vmm", "policy", "state", "previous", "inline" };
+
+        for (size_t i = 0; i < ELEMENTSOF(children); i++) {
+                if (!nv_xml_is(c, NV_META_NAMESPACE, children[i]))
+                        continue;
+                if (*seen & 1u << i)
+                        return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s> appears more than once in <nestvirt:nested>."),
+                                            children[i]);
+                *seen |= 1u << i;
+        }
+        return 0;
+}
+
 int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta **ret, NvError **reterr) {
         _cleanup_(nv_nested_meta_freep) NvNestedMeta *m = nv_nested_meta_new();
+        unsigned seen = 0;
         int r = 0;
 
         if (!m)
@@ -158,6 +184,8 @@ int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta **ret, NvError **ret
         if (!nv_xml_is(node, NV_META_NAMESPACE, "nested"))
                 return nv_error_set(reterr, -EINVAL, _("Expected <nested xmlns=\"%s\">."), NV_META_NAMESPACE);
         for (xmlNodePtr c = node->children; c && r >= 0; c = c->next) {
+                if ((r = child_once(c, &seen, reterr)) < 0)
+                        break;
                 if (nv_xml_is(c, NV_META_NAMESPACE, "vmm"))
                         r = parse_vmm(c, m, reterr);
                 else if (nv_xml_is(c, NV_META_NAMESPACE, "policy"))

@@ -55,6 +55,16 @@ void nv_xml_put_escaped(FILE *f, const char *v) {
                 case '"':
                         fputs("&quot;", f);
                         break;
+                /* A parser turns these into spaces in an attribute value (and \r\n into \n in text): only references survive. */
+                case '\t':
+                        fputs("&#9;", f);
+                        break;
+                case '\n':
+                        fputs("&#10;", f);
+                        break;
+                case '\r':
+                        fputs("&#13;", f);
+                        break;
                 default:
                         fputc(*v, f);
                         break;

@@ -47,5 +47,5 @@ xmlNodePtr nv_xml_child(xmlNodePtr node, const char *name);
 /* Whether node is an element called name in namespace ns (any prefix). */
 bool nv_xml_is(xmlNodePtr node, const char *ns, const char *name);
 
-/* Appends s to f with &, <, >, " escaped (for attribute values). */
+/* Appends s to f with &, <, >, " and tab, newline, carriage return escaped (for attribute values). */
 void nv_xml_put_escaped(FILE *f, const char *s);
