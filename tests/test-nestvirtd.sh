@@ -217,6 +217,42 @@ out=$(B call "${M[@]}" ListJobs)
 check "ListJobs lists finished jobs with results" contains "$out" '"completed" "d0"'
 check "Cancel on a finished job refused" contains "$(B call org.nestvirt.NestedState1 "$j2" org.nestvirt.NestedState1.Job Cancel 2>&1)" "finished already"
 
+# Many clients at once: readers (root and uid 65534) and jobs on three domains, all in parallel.
+verdict org.nestvirt.nestedstate1.restore allow
+for ((c = 0; c < 24; c++)); do
+        case $((c % 4)) in
+        0) B call "${M[@]}" ListMachines >"$T/c$c" 2>&1 ;;
+        1) "${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" get-property org.nestvirt.NestedState1 "$mpath" \
+                org.nestvirt.NestedState1.Machine StatePath >"$T/c$c" 2>&1 ;;
+        2) B call "${M[@]}" Save sa{sv}u d$((c % 3)) 0 0 >"$T/c$c" 2>&1 ;;
+        3) "${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "${M[@]}" Restore sa{sv}u d$((c % 3)) 0 0 >"$T/c$c" 2>&1 ;;
+        esac &
+done
+wait_clients() { local p; for p in $(jobs -p); do [[ $p == "$MON" || " ${PID[*]} $D_PID $BUS_PID $POLKIT_PID " == *" $p "* ]] || wait "$p"; done; }
+wait_clients
+ok_reads=0 jobs_started=0 busy=0
+for ((c = 0; c < 24; c++)); do
+        if ((c % 4 < 2)); then grep -q '^a(ssbo) 5\|^s "' "$T/c$c" && ok_reads=$((ok_reads + 1))
+        elif grep -q '^o "' "$T/c$c"; then jobs_started=$((jobs_started + 1)); sed -E 's/^o "(.*)"$/\1/' "$T/c$c" >>"$T/started"
+        elif grep -q "not finished yet" "$T/c$c"; then busy=$((busy + 1)); fi
+done
+echo "# 24 clients: $ok_reads reads answered, $jobs_started jobs started, $busy refused as Busy"
+check "many clients: every read answered" test $ok_reads -eq 12
+check "many clients: every job either started or refused as Busy" test $((jobs_started + busy)) -eq 12
+check "many clients: at least one job per domain started" test $jobs_started -ge 3
+all_done=1
+while read -r j; do [ "$(job_wait "$j")" = completed ] || all_done=0; done <"$T/started"
+check "many clients: every started job completed" test $all_done -eq 1
+
+# A client that is gone before polkit answers: the job still runs, nestvirtd is unharmed.
+verdict org.nestvirt.nestedstate1.save slow
+timeout 0.3 "${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "${M[@]}" Save sa{sv}u d0 0 0 >/dev/null 2>&1
+sleep 1.5
+out=$(B call "${M[@]}" ListJobs)
+last=$(grep -o '/org/nestvirt/NestedState1/job/[0-9]*' <<<"$out" | head -n1)
+check "client gone while polkit decides: the job was still made" test "$(prop "$last" org.nestvirt.NestedState1.Job Domain)" = d0
+check "client gone: its job completes" test "$(job_wait "$last")" = completed
+
 # RegisterVmm: r0 is reached through the socket pair it handed over, not its metadata.
 job=$(path_of "$(B call "${M[@]}" Save sa{sv}u r0 0 0)")
 check "registered VMM: save completes" test "$(job_wait "$job")" = completed

@@ -362,16 +362,15 @@ static int check_admissible(NvService *s, const JobRequest *q, sd_bus_error *err
 
 static int job_new(NvService *s, const JobRequest *q, NvJob **ret) {
         NvJob *j = calloc(1, sizeof(*j));
-        char id[16];
 
         if (!j)
                 return -ENOMEM;
         *j = (NvJob) { .s = s, .id = ++s->next_job_id, .type = q->type, .flags = q->flags, .efd = -EBADF };
         pthread_mutex_init(&j->lock, NULL);
         snprintf(j->uuid, sizeof(j->uuid), "%s", q->uuid);
-        snprintf(id, sizeof(id), "%u", j->id);
         j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (j->efd < 0 || (q->domain && !(j->domain = strdup(q->domain))) || sd_bus_path_encode(NV_JOB_PREFIX, id, &j->path) < 0) {
+        /* The path ends in the bare number, as systemd's jobs do. */
+        if (j->efd < 0 || (q->domain && !(j->domain = strdup(q->domain))) || asprintf(&j->path, "%s/%u", NV_JOB_PREFIX, j->id) < 0) {
                 job_free(j);
                 return -ENOMEM;
         }
