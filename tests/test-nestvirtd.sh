@@ -10,6 +10,7 @@
 # Libvirt's test driver and the reference VMM (simulated KVM) on p2p D-Bus.
 set -u
 NESTVIRTD=$1 TESTVMM=$2 FAKE_POLKIT=$3 BUSCONF=$4 IFACE_XML=$5 REGISTER_CALL=$6
+DATA=$7 # tests/: the host facts are a fake AMD host's, and destination capabilities to check against
 command -v dbus-daemon >/dev/null && command -v busctl >/dev/null && command -v setpriv >/dev/null || {
         echo "1..0 # SKIP needs dbus-daemon, busctl and setpriv"; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root, to call as another uid"; exit 77; }
@@ -79,7 +80,7 @@ BUS_PID=$!
 for ((i = 0; i < 50; i++)); do [ -S "$T/bus" ] && break; sleep 0.1; done
 "$FAKE_POLKIT" >"$T/polkit.out" &
 POLKIT_PID=$!
-"$NESTVIRTD" --connect "test://$T/node.xml" --linger 30 --max-jobs 2 2>"$T/nestvirtd.err" &
+NESTVIRT_HOST_ROOT=$DATA/data/host-amd "$NESTVIRTD" --connect "test://$T/node.xml" --linger 30 --max-jobs 2 2>"$T/nestvirtd.err" &
 D_PID=$!
 for ((i = 0; i < 50; i++)); do B status org.nestvirt.NestedState1 >/dev/null 2>&1 && break; sleep 0.1; done
 for ((i = 0; i < N; i++)); do for ((k = 0; k < 50; k++)); do [ -S "$T/d$i.sock" ] && break; sleep 0.1; done; done
@@ -98,6 +99,11 @@ check "ListMachines: no 'plain'" test "$(grep -c plain <<<"$out")" -eq 0
 mpath=$(path_of "$(B call "${M[@]}" GetMachine s d0)")
 check "GetMachine: the machine's path (UUID escaped)" test "$mpath" = "/org/nestvirt/NestedState1/machine/_37$(uuid 0 | cut -c2- | sed 's/-/_2d/g')"
 check "Machine properties" test "$(prop "$mpath" org.nestvirt.NestedState1.Machine Name)" = d0
+check "Manager: the host's vendor" test "$(prop "${M[@]:1:2}" HostVendor)" = svm
+out=$("${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "${M[@]}" MigrateCheck ssu d0 "$(cat "$DATA/xml2xml-in/caps-amd.xml")" 0)
+check "MigrateCheck as uid 65534: to a like host, no problems" test "$out" = "bas true 0"
+out=$(B call "${M[@]}" MigrateCheck ssu d0 "$(cat "$DATA/xml2xml-in/caps-intel-escaped.xml")" 0)
+check "MigrateCheck: to Intel, the problems" contains "$out" "bas false 2 \"the destination CPU is vmx; the domain\\'s nested state is svm\""
 out=$(B tree org.nestvirt.NestedState1)
 check "tree: machine objects" contains "$out" "/org/nestvirt/NestedState1/machine/"
 
