@@ -11,6 +11,7 @@
 #define SIM_RUN_SIZE 8192u
 #define SIM_IO_DATA_OFFSET 4096u
 #define SIM_MAX_MSRS 64u
+#define SIM_MAX_CPUID_ENTRIES 256u /* KVM_MAX_CPUID_ENTRIES */
 #define SIM_DEFAULT_MAXPHYADDR 36u /* KVM's default without CPUID 0x80000008 */
 #define SIM_HOST_MAXPHYADDR 48u
 #define SIM_EFER_SVME (1ull << 12)
@@ -48,6 +49,8 @@ typedef struct SimVcpu {
         struct kvm_vcpu_events events;
         struct kvm_msr_entry msrs[SIM_MAX_MSRS];
         unsigned n_msrs;
+        struct kvm_cpuid_entry2 *cpuid; /* as KVM_SET_CPUID2 gave it, cpuid_nent entries */
+        uint32_t cpuid_nent;
         bool cpuid_vmx, cpuid_svm;
         unsigned maxphyaddr;
         bool evmcs_enabled;

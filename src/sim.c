@@ -32,6 +32,7 @@ NvSim *nv_sim_new(const NvSimConfig *cfg) {
 
 static SimVcpu *sim_vcpu_free(SimVcpu *v) {
         if (v) {
+                free(v->cpuid);
                 free(v->run);
                 free(v);
         }
@@ -237,11 +238,22 @@ static int sim_set_sregs(NvSim *s, SimVcpu *v, const struct kvm_sregs *sr) {
 }
 
 static int sim_set_cpuid(SimVcpu *v, const struct kvm_cpuid2 *c) {
+        struct kvm_cpuid_entry2 *copy;
+
         if (!c)
                 return -EFAULT;
+        if (c->nent > SIM_MAX_CPUID_ENTRIES)
+                return -E2BIG;
+        copy = calloc(c->nent ?: 1, sizeof(*copy));
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, c->entries, c->nent * sizeof(*copy));
+        free(v->cpuid);
+        v->cpuid = copy;
+        v->cpuid_nent = c->nent;
         v->cpuid_vmx = v->cpuid_svm = false;
         v->maxphyaddr = SIM_DEFAULT_MAXPHYADDR;
-        for (uint32_t i = 0; i < c->nent && i < 256; i++) {
+        for (uint32_t i = 0; i < c->nent; i++) {
                 const struct kvm_cpuid_entry2 *e = &c->entries[i];
 
                 if (e->function == 1)
@@ -251,6 +263,20 @@ static int sim_set_cpuid(SimVcpu *v, const struct kvm_cpuid2 *c) {
                 else if (e->function == 0x80000008 && (e->eax & 0xff))
                         v->maxphyaddr = e->eax & 0xff;
         }
+        return 0;
+}
+
+/* kvm_vcpu_ioctl_get_cpuid2(): too small a buffer gets E2BIG and the entry count. */
+static int sim_get_cpuid(SimVcpu *v, struct kvm_cpuid2 *c) {
+        if (!c)
+                return -EFAULT;
+        if (c->nent < v->cpuid_nent) {
+                c->nent = v->cpuid_nent;
+                return -E2BIG;
+        }
+        c->nent = v->cpuid_nent;
+        if (v->cpuid_nent)
+                memcpy(c->entries, v->cpuid, v->cpuid_nent * sizeof(*v->cpuid));
         return 0;
 }
 
@@ -332,6 +358,8 @@ static int sim_vcpu_ioctl(NvSim *s, SimVcpu *v, unsigned long req, void *arg) {
                 return sim_msrs(v, arg, true);
         case KVM_SET_CPUID2:
                 return sim_set_cpuid(v, arg);
+        case KVM_GET_CPUID2:
+                return sim_get_cpuid(v, arg);
         case KVM_ENABLE_CAP:
                 return sim_enable_cap(s, v, arg);
         case KVM_GET_NESTED_STATE:

@@ -2,7 +2,8 @@
 /*
  * GET -> SET round trips on the simulated KVM, and the GET size rules:
  * empty state, VMX guest mode with and without shadow vmcs12, SVM guest
- * mode, the E2BIG size write-back and the SVM over-write quirk.
+ * mode, the E2BIG size write-back and the SVM over-write quirk, and
+ * KVM_GET_CPUID2.
  */
 #include <string.h>
 
@@ -133,6 +134,27 @@ static void test_get_sizes_from_capability(void **state) {
         test_vm_free(&vm);
 }
 
+/* KVM_GET_CPUID2 gives back what KVM_SET_CPUID2 set; too small a buffer gets E2BIG and the count. */
+static void test_get_cpuid(void **state) {
+        static const struct kvm_cpuid_entry2 e[] = { { .function = 0, .eax = 7 }, { .function = 7, .ebx = 0x81 } };
+        _cleanup_free_ struct kvm_cpuid2 *set = test_cpuid_new(e, ELEMENTSOF(e)), *got = NULL;
+        struct kvm_cpuid2 small = { .nent = 1 };
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
+        assert_int_equal(nv_kvm_get_cpuid(vm.vcpus[0], &got, NULL), 0);
+        assert_true(got->nent >= 4); /* the supported CPUID nv_kvm_create_vcpu() set */
+        free(TAKE_PTR(got));
+        assert_int_equal(nv_kvm_set_cpuid(vm.vcpus[0], set, NULL), 0);
+        assert_int_equal(nv_kvm_get_cpuid(vm.vcpus[0], &got, NULL), 0);
+        assert_int_equal(got->nent, 2);
+        assert_memory_equal(got->entries, e, sizeof(e));
+        assert_int_equal(nv_sim_ioctl(vm.sim, 0, KVM_GET_CPUID2, &small), -E2BIG);
+        assert_int_equal(small.nent, 2);
+        test_vm_free(&vm);
+}
+
 /* Decoding known values from a GET: the vmcb12 fields the simulated L1 wrote. */
 static void test_fields_from_get(void **state) {
         const NvField *f;
@@ -167,6 +189,7 @@ int main(void) {
                 cmocka_unit_test(test_svm_overwrite_quirk),
                 cmocka_unit_test(test_get_sizes_from_capability),
                 cmocka_unit_test(test_fields_from_get),
+                cmocka_unit_test(test_get_cpuid),
         };
         return cmocka_run_group_tests_name("simulated KVM round trips", tests, NULL, NULL);
 }
