@@ -75,6 +75,9 @@ static bool svm_controls_ok(NvSim *s, const SimVcpu *v, const uint8_t *ctl) {
                 return false;
         if ((get_le64(ctl + 0x90) & 1) && !s->cfg.npt)
                 return false;
+        /* SVM_NESTED_CTL_NP_ENABLE && !kvm_vcpu_is_legal_gpa(nested_cr3), since b71138fcc362 (2026, stable). */
+        if ((get_le64(ctl + 0x90) & 1) && !sim_gpa_legal(v, get_le64(ctl + 0xB0)))
+                return false;
         if (!sim_gpa_legal(v, msrpm) || !sim_gpa_legal(v, msrpm + 8192 - 1))
                 return false;
         return sim_gpa_legal(v, iopm) && sim_gpa_legal(v, iopm + 12288 - 1);

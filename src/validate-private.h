@@ -13,7 +13,7 @@ typedef enum Rule {
         R_V1, R_V2a, R_V2b, R_V2c, R_V2d, R_V2e, R_V3, R_V4, R_V5, R_V6, R_V7, R_V8,
         R_V11, R_V12a, R_V12c, R_V13, R_V14, R_V16, R_V17, R_V18,
         R_S1, R_S2, R_S3, R_S4, R_S6, R_S7, R_S8,
-        R_S9_VMRUN, R_S9_ASID, R_S9_NP, R_S9_MSRPM, R_S9_IOPM, R_S10,
+        R_S9_VMRUN, R_S9_ASID, R_S9_NP, R_S9_NCR3, R_S9_MSRPM, R_S9_IOPM, R_S10,
         R_S11_PG, R_S11_PE, R_S11_VM, R_S11_SVME, R_S11_CDNW, R_S11_CR0HI, R_S11_DR6, R_S11_DR7,
         R_S11_PAE, R_S11_CR3, R_S11_CR4, R_S11_EFER,
         _R_MAX,

@@ -48,7 +48,7 @@ static int svm_check_vcpu(Checker *c) {
 static int svm_check_controls(Checker *c) {
         uint64_t msrpm = get_le64(VMCB_CTL(0x048)) & ~0xfffull;
         uint64_t iopm = get_le64(VMCB_CTL(0x040)) & ~0xfffull;
-        uint64_t nested_ctl = get_le64(VMCB_CTL(0x090));
+        uint64_t nested_ctl = get_le64(VMCB_CTL(0x090)), ncr3 = get_le64(VMCB_CTL(0x0B0));
 
         if (!(get_le32(VMCB_CTL(0x010)) & 1))
                 return validate_reject(c, R_S9_VMRUN, get_le32(VMCB_CTL(0x010)));
@@ -57,6 +57,15 @@ static int svm_check_controls(Checker *c) {
         if ((nested_ctl & NESTED_CTL_NP_ENABLE) &&
             !validate_fact(c, c->ctx->npt_enabled, true, N_("S9: whether the host has NPT enabled is unknown")))
                 return validate_reject(c, R_S9_NP, nested_ctl);
+        /*
+         * APM vol. 2, 15.25.4: with NP on, an MBZ bit in nCR3 makes VMRUN
+         * fail.  KVM checks it since 2026 (b71138fcc362, in stable kernels
+         * back to 5.15; Debian's 6.1 has it): older kernels accept the state,
+         * but it cannot run on hardware, so it is refused whatever the
+         * kernel version.
+         */
+        if ((nested_ctl & NESTED_CTL_NP_ENABLE) && !validate_gpa_legal(c, ncr3))
+                return validate_reject(c, R_S9_NCR3, ncr3);
         if (!validate_gpa_legal(c, msrpm) || !validate_gpa_legal(c, msrpm + MSRPM_SIZE - 1))
                 return validate_reject(c, R_S9_MSRPM, msrpm);
         if (!validate_gpa_legal(c, iopm) || !validate_gpa_legal(c, iopm + IOPM_SIZE - 1))

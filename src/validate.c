@@ -53,6 +53,7 @@ static const struct {
         [R_S9_VMRUN] = { "S9", "control.intercept_word4", -EINVAL, N_("does not intercept VMRUN (bit 0)") },
         [R_S9_ASID] = { "S9", "control.asid", -EINVAL, N_("is zero") },
         [R_S9_NP] = { "S9", "control.nested_ctl", -EINVAL, N_("enables nested paging but the host has NPT disabled") },
+        [R_S9_NCR3] = { "S9", "control.nested_cr3", -EINVAL, N_("is not a guest-physical address below the guest MAXPHYADDR while nested paging is enabled") },
         [R_S9_MSRPM] = { "S9", "control.msrpm_base_pa", -EINVAL, N_("does not leave room for the 8 KiB MSR permission map below the guest MAXPHYADDR") },
         [R_S9_IOPM] = { "S9", "control.iopm_base_pa", -EINVAL, N_("does not leave room for the 12 KiB I/O permission map below the guest MAXPHYADDR") },
         [R_S10] = { "S10", "vcpu.cr0", -EINVAL, N_("has CD clear and NW set") },

@@ -147,6 +147,7 @@ static void test_svm_mutations(void **state) {
                 int width;
                 uint64_t value;
                 const char *rule, *field;
+                bool np; /* also enable nested paging */
         } m[] = {
                 { 0x02, 2, 0, "S1", "format" },
                 { 0x00, 2, 0x0105, "S2", "flags" },
@@ -156,6 +157,7 @@ static void test_svm_mutations(void **state) {
                 { 0x90, 4, 0, "S9", "control.intercept_word4" },
                 { 0xd8, 4, 0, "S9", "control.asid" },
                 { 0xc8, 8, 1ull << 48, "S9", "control.msrpm_base_pa" },
+                { 0x130, 8, 1ull << 48, "S9", "control.nested_cr3", .np = true },
                 { 0x550, 8, 0x500, "S11", "save.efer" },
                 { 0x5d8, 8, 0x80000010, "S11", "save.cr0" },
                 { 0x5d8, 8, 0x11, "S11", "save.cr0" },
@@ -178,11 +180,40 @@ static void test_svm_mutations(void **state) {
                         put_le32(b + m[i].off, (uint32_t) m[i].value);
                 else
                         put_le64(b + m[i].off, m[i].value);
+                if (m[i].np)
+                        put_le64(b + 0x110, 1);
                 assert_int_equal(nv_validate(b, sizeof(b), &ctx, &res), -EINVAL);
                 assert_string_equal(res.rule, m[i].rule);
                 assert_string_equal(res.field, m[i].field);
                 assert_non_null(strstr(res.message, "EINVAL"));
                 assert_non_null(strstr(res.message, m[i].field));
+        }
+}
+
+/* Near misses of the rules above: the kernel accepts them, so must the validator. */
+static void test_svm_accepted_variants(void **state) {
+        static const struct {
+                const char *what;
+                size_t off;
+                uint64_t value;
+                bool np;
+        } m[] = {
+                { "NP on, nCR3 just below MAXPHYADDR", 0x130, (1ull << 48) - 0x1000, true },
+                { "NP off, nCR3 beyond MAXPHYADDR", 0x130, 1ull << 48, false },
+        };
+        _Alignas(8) uint8_t b[NV_SVM_MAX_SIZE];
+        NvValidateContext ctx;
+        NvValidateResult res;
+
+        (void) state;
+        full_context(&ctx, NV_FORMAT_SVM);
+        for (size_t i = 0; i < ELEMENTSOF(m); i++) {
+                make_tv3(b);
+                put_le64(b + m[i].off, m[i].value);
+                if (m[i].np)
+                        put_le64(b + 0x110, 1);
+                if (nv_validate(b, sizeof(b), &ctx, &res) != 0)
+                        fail_msg("%s: %s", m[i].what, res.message);
         }
 }
 
@@ -234,6 +265,7 @@ int main(void) {
                 cmocka_unit_test(test_header_parse_format),  cmocka_unit_test(test_names),
                 cmocka_unit_test(test_fields_vmx),           cmocka_unit_test(test_field_table_consistent),
                 cmocka_unit_test(test_vectors_accepted),     cmocka_unit_test(test_svm_mutations),
+                cmocka_unit_test(test_svm_accepted_variants),
                 cmocka_unit_test(test_short_buffers_fault),  cmocka_unit_test(test_unknown_context),
         };
         return cmocka_run_group_tests_name("blob model, fields and validator", tests, NULL, NULL);

@@ -2,8 +2,9 @@
 /*
  * GET -> SET round trips on the simulated KVM, and the GET size rules:
  * empty state, VMX guest mode with and without shadow vmcs12, SVM guest
- * mode, the E2BIG size write-back and the SVM over-write quirk, and
- * KVM_GET_CPUID2.
+ * mode, the E2BIG size write-back and the SVM over-write quirk,
+ * KVM_GET_CPUID2, and the vmcb12 checks that depend on the target vCPU
+ * (simulator and validator side by side).
  */
 #include <string.h>
 
@@ -134,6 +135,78 @@ static void test_get_sizes_from_capability(void **state) {
         test_vm_free(&vm);
 }
 
+/* One change to an SVM guest-mode blob and what KVM does with it. */
+typedef struct SvmCase {
+        const char *name;
+        unsigned off, width; /* blob offset; 2 or 8 bytes */
+        bool or;             /* or the value in, else store it */
+        uint64_t value;
+        bool np;             /* also turn on nested paging */
+        int expect;
+        const char *rule;
+} SvmCase;
+
+static void svm_case_apply(uint8_t *b, const SvmCase *c) {
+        if (c->width == 2)
+                put_le16(b + c->off, (uint16_t) ((c->or ? get_le16(b + c->off) : 0) | c->value));
+        else
+                put_le64(b + c->off, (c->or ? get_le64(b + c->off) : 0) | c->value);
+        if (c->np)
+                put_le64(b + NV_OFF_DATA + 0x090, get_le64(b + NV_OFF_DATA + 0x090) | 1);
+}
+
+/*
+ * The simulator and the validator, given the context the target vCPU
+ * itself yields, on the same mutated blob: both must give KVM's answer.
+ */
+static void svm_case_check(const NvBlob *src, const struct kvm_sregs *sr, const SvmCase *c) {
+        _Alignas(8) uint8_t b[NV_SVM_MAX_SIZE];
+        NvValidateContext ctx;
+        NvValidateResult res;
+        TestVm dst;
+        int rs, rv;
+
+        memcpy(b, src->data, sizeof(b));
+        svm_case_apply(b, c);
+        test_vm_new_vendor(&dst, NV_FORMAT_SVM, 1);
+        assert_int_equal(nv_kvm_set_sregs(dst.vcpus[0], sr, NULL), 0);
+        assert_int_equal(nv_vcpu_validate_context(dst.vcpus[0], &ctx, NULL), 0);
+        rv = nv_validate(b, sizeof(b), &ctx, &res);
+        rs = nv_kvm_set_nested_state_raw(dst.vcpus[0], (const struct kvm_nested_state *) b);
+        test_vm_free(&dst);
+        if (rs != c->expect || rv != c->expect)
+                fail_msg("%s: simulator %s, validator %s (%s), KVM %s", c->name, nv_errno_name(rs), nv_errno_name(rv),
+                         res.message, nv_errno_name(c->expect));
+        if (c->rule)
+                assert_string_equal(res.rule, c->rule);
+}
+
+#define CTL(off) (NV_OFF_DATA + (off))
+#define SAVE(off) (NV_OFF_DATA + 0x400 + (off))
+
+/* The vmcb12 checks that depend on the target vCPU, the simulator against the validator. */
+static void test_svm_checks_agree(void **state) {
+        static const SvmCase cases[] = {
+                { "unchanged", CTL(0x058), 8, true, 0, .expect = 0 },
+                { "NP on, nCR3 beyond 52 bits", CTL(0x0B0), 8, false, 1ull << 52, true, -EINVAL, "S9" },
+                { "NP on, nCR3 legal", CTL(0x0B0), 8, false, 0x1000, true, 0 },
+                { "NP off, nCR3 beyond 52 bits", CTL(0x0B0), 8, false, 1ull << 52, false, 0 },
+        };
+        struct kvm_sregs sr;
+        NvBlob blob = {};
+        TestVm src;
+
+        (void) state;
+        test_vm_new_vendor(&src, NV_FORMAT_SVM, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(src.sim, 0, false), 0);
+        assert_int_equal(nv_vcpu_get_nested(src.vcpus[0], false, &blob, NULL), 1);
+        assert_int_equal(nv_kvm_get_sregs(src.vcpus[0], &sr, NULL), 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                svm_case_check(&blob, &sr, &cases[i]);
+        nv_blob_clear(&blob);
+        test_vm_free(&src);
+}
+
 /* KVM_GET_CPUID2 gives back what KVM_SET_CPUID2 set; too small a buffer gets E2BIG and the count. */
 static void test_get_cpuid(void **state) {
         static const struct kvm_cpuid_entry2 e[] = { { .function = 0, .eax = 7 }, { .function = 7, .ebx = 0x81 } };
@@ -190,6 +263,7 @@ int main(void) {
                 cmocka_unit_test(test_get_sizes_from_capability),
                 cmocka_unit_test(test_fields_from_get),
                 cmocka_unit_test(test_get_cpuid),
+                cmocka_unit_test(test_svm_checks_agree),
         };
         return cmocka_run_group_tests_name("simulated KVM round trips", tests, NULL, NULL);
 }
