@@ -88,6 +88,7 @@ static bool svm_save_ok(const SimVcpu *v, const uint8_t *save) {
         uint64_t efer = get_le64(save + 0xD0), cr4 = get_le64(save + 0x148), cr3 = get_le64(save + 0x150);
         uint64_t cr0 = get_le64(save + 0x158), dr7 = get_le64(save + 0x160), dr6 = get_le64(save + 0x168);
         uint64_t rflags = get_le64(save + 0x170);
+        uint16_t cs_attrib = get_le16(save + 0x12);
 
         if (!(cr0 & CR0_PG) || !(cr0 & CR0_PE) || (rflags & EFLAGS_VM))
                 return false;
@@ -99,6 +100,9 @@ static bool svm_save_ok(const SimVcpu *v, const uint8_t *save) {
                 return false;
         if ((efer & EFER_LME) && (cr0 & CR0_PG)) {
                 if (!(cr4 & CR4_PAE) || !(cr0 & CR0_PE) || !sim_gpa_legal(v, cr3))
+                        return false;
+                /* CS.L && CS.D (SVM_SELECTOR_L_MASK, _DB_MASK), since 96bd3e76a171 (2026, stable). */
+                if ((cs_attrib & (1u << 9)) && (cs_attrib & (1u << 10)))
                         return false;
         }
         return !(cr4 & ~SIM_CR4_VALID) && !(efer & ~SIM_EFER_VALID);

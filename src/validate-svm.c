@@ -19,6 +19,8 @@
 #define EFER_LME (1ull << 8)
 #define EFER_SVME (1ull << 12)
 #define NESTED_CTL_NP_ENABLE 1ull
+#define SVM_SELECTOR_L (1u << 9)  /* VMCB segment attrib: descriptor bit 53 */
+#define SVM_SELECTOR_DB (1u << 10) /* descriptor bit 54 */
 
 static bool cr0_cd_nw_bad(uint64_t cr0) {
         return !(cr0 & X86_CR0_CD) && (cr0 & X86_CR0_NW);
@@ -73,9 +75,29 @@ static int svm_check_controls(Checker *c) {
         return 0;
 }
 
+/* S11, with EFER.LME and CR0.PG set: what long mode needs of CR4, CR3 and CS. */
+static int svm_check_long_mode(Checker *c, uint64_t cr4) {
+        uint64_t cr3 = get_le64(VMCB_SAVE(0x150));
+        uint16_t cs_attrib = get_le16(VMCB_SAVE(0x012));
+
+        if (!(cr4 & X86_CR4_PAE))
+                return validate_reject(c, R_S11_PAE, cr4);
+        if (!validate_gpa_legal(c, cr3))
+                return validate_reject(c, R_S11_CR3, cr3);
+        /*
+         * APM vol. 2, 15.5: CS.L and CS.D both set in long mode is an
+         * illegal state.  KVM checks it since 96bd3e76a171 (2026, in stable
+         * kernels; Debian's 6.1 has it).  Like nCR3 in S9, it is refused
+         * whatever the kernel version: hardware would not run it.
+         */
+        if ((cs_attrib & SVM_SELECTOR_L) && (cs_attrib & SVM_SELECTOR_DB))
+                return validate_reject(c, R_S11_CSLD, cs_attrib);
+        return 0;
+}
+
 /* S11: the L1 state saved at VMRUN must be one VMRUN could have come from. */
 static int svm_check_save(Checker *c) {
-        uint64_t cr0 = get_le64(VMCB_SAVE(0x158)), cr3 = get_le64(VMCB_SAVE(0x150));
+        uint64_t cr0 = get_le64(VMCB_SAVE(0x158));
         uint64_t cr4 = get_le64(VMCB_SAVE(0x148)), efer = get_le64(VMCB_SAVE(0x0D0));
         uint64_t rflags = get_le64(VMCB_SAVE(0x170));
         uint64_t dr7 = get_le64(VMCB_SAVE(0x160)), dr6 = get_le64(VMCB_SAVE(0x168));
@@ -97,10 +119,9 @@ static int svm_check_save(Checker *c) {
         if (dr7 >> 32)
                 return validate_reject(c, R_S11_DR7, dr7);
         if ((efer & EFER_LME) && (cr0 & X86_CR0_PG)) {
-                if (!(cr4 & X86_CR4_PAE))
-                        return validate_reject(c, R_S11_PAE, cr4);
-                if (!validate_gpa_legal(c, cr3))
-                        return validate_reject(c, R_S11_CR3, cr3);
+                int r = svm_check_long_mode(c, cr4);
+                if (r < 0)
+                        return r;
         }
         if (cr4 & CR4_ALWAYS_RESERVED)
                 return validate_reject(c, R_S11_CR4, cr4);

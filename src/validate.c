@@ -67,6 +67,7 @@ static const struct {
         [R_S11_DR7] = { "S11", "save.dr7", -EINVAL, N_("has bits set above bit 31") },
         [R_S11_PAE] = { "S11", "save.cr4", -EINVAL, N_("lacks PAE while EFER.LME and CR0.PG are set") },
         [R_S11_CR3] = { "S11", "save.cr3", -EINVAL, N_("is not a legal guest-physical address in long mode") },
+        [R_S11_CSLD] = { "S11", "save.cs.attrib", -EINVAL, N_("has both L (64-bit code) and D (32-bit default size) set while EFER.LME and CR0.PG are set") },
         [R_S11_CR4] = { "S11", "save.cr4", -EINVAL, N_("has reserved bits set") },
         [R_S11_EFER] = { "S11", "save.efer", -EINVAL, N_("has reserved bits set") },
 };

@@ -158,6 +158,7 @@ static void test_svm_mutations(void **state) {
                 { 0xd8, 4, 0, "S9", "control.asid" },
                 { 0xc8, 8, 1ull << 48, "S9", "control.msrpm_base_pa" },
                 { 0x130, 8, 1ull << 48, "S9", "control.nested_cr3", .np = true },
+                { 0x492, 2, 3u << 9, "S11", "save.cs.attrib" },
                 { 0x550, 8, 0x500, "S11", "save.efer" },
                 { 0x5d8, 8, 0x80000010, "S11", "save.cr0" },
                 { 0x5d8, 8, 0x11, "S11", "save.cr0" },
@@ -194,12 +195,16 @@ static void test_svm_mutations(void **state) {
 static void test_svm_accepted_variants(void **state) {
         static const struct {
                 const char *what;
-                size_t off;
-                uint64_t value;
-                bool np;
+                struct {
+                        size_t off;
+                        int width; /* 2 or 8; 0: no second write */
+                        uint64_t value;
+                } w[2];
         } m[] = {
-                { "NP on, nCR3 just below MAXPHYADDR", 0x130, (1ull << 48) - 0x1000, true },
-                { "NP off, nCR3 beyond MAXPHYADDR", 0x130, 1ull << 48, false },
+                { "NP on, nCR3 just below MAXPHYADDR", { { 0x130, 8, (1ull << 48) - 0x1000 }, { 0x110, 8, 1 } } },
+                { "NP off, nCR3 beyond MAXPHYADDR", { { 0x130, 8, 1ull << 48 } } },
+                { "CS.L alone in long mode", { { 0x492, 2, 1u << 9 } } },
+                { "CS.L and CS.D outside long mode", { { 0x492, 2, 3u << 9 }, { 0x550, 8, 0x1000 } } },
         };
         _Alignas(8) uint8_t b[NV_SVM_MAX_SIZE];
         NvValidateContext ctx;
@@ -209,9 +214,12 @@ static void test_svm_accepted_variants(void **state) {
         full_context(&ctx, NV_FORMAT_SVM);
         for (size_t i = 0; i < ELEMENTSOF(m); i++) {
                 make_tv3(b);
-                put_le64(b + m[i].off, m[i].value);
-                if (m[i].np)
-                        put_le64(b + 0x110, 1);
+                for (size_t j = 0; j < 2 && m[i].w[j].width; j++) {
+                        if (m[i].w[j].width == 2)
+                                put_le16(b + m[i].w[j].off, (uint16_t) m[i].w[j].value);
+                        else
+                                put_le64(b + m[i].w[j].off, m[i].w[j].value);
+                }
                 if (nv_validate(b, sizeof(b), &ctx, &res) != 0)
                         fail_msg("%s: %s", m[i].what, res.message);
         }

@@ -191,6 +191,8 @@ static void test_svm_checks_agree(void **state) {
                 { "NP on, nCR3 beyond 52 bits", CTL(0x0B0), 8, false, 1ull << 52, true, -EINVAL, "S9" },
                 { "NP on, nCR3 legal", CTL(0x0B0), 8, false, 0x1000, true, 0 },
                 { "NP off, nCR3 beyond 52 bits", CTL(0x0B0), 8, false, 1ull << 52, false, 0 },
+                { "cs.attrib |= L|D in long mode", SAVE(0x012), 2, true, 3u << 9, .expect = -EINVAL, .rule = "S11" },
+                { "cs.attrib |= L in long mode", SAVE(0x012), 2, true, 1u << 9, .expect = 0 },
         };
         struct kvm_sregs sr;
         NvBlob blob = {};
