@@ -16,9 +16,9 @@
 #define CR4_PAE (1ull << 5)
 #define EFLAGS_VM (1ull << 17)
 #define EFER_LME (1ull << 8)
-/* The simulated CPU implements every CR4/EFER bit an x86 CPU may have. */
-#define SIM_CR4_VALID ((0x1FFFFFFull & ~(1ull << 15)) | (1ull << 28) | (1ull << 32))
-#define SIM_EFER_VALID 0x26FD01ull /* SCE LME LMA NXE SVME LMSLE FFXSR TCE MCOMMIT INTWB AUTOIBRS */
+/* What a current KVM lets a guest set: ~CR4_RESERVED_BITS, ~efer_reserved_bits on a host with every feature. */
+#define SIM_CR4_VALID (0x3FFFull | (0x7ull << 16) | (0xFull << 20) | (1ull << 28) | (1ull << 32))
+#define SIM_EFER_VALID 0x20FD01ull /* SCE LME LMA NXE SVME LMSLE FFXSR TCE AUTOIBRS */
 #define SAVE_AREA_SIZE 0x2E8u /* sizeof(struct vmcb_save_area) copied out */
 
 /* Control-area fields KVM caches and exports: {offset, width}. */

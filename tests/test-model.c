@@ -159,6 +159,9 @@ static void test_svm_mutations(void **state) {
                 { 0xc8, 8, 1ull << 48, "S9", "control.msrpm_base_pa" },
                 { 0x130, 8, 1ull << 48, "S9", "control.nested_cr3", .np = true },
                 { 0x492, 2, 3u << 9, "S11", "save.cs.attrib" },
+                { 0x5c8, 8, 0x20 | (1ull << 14), "S11", "save.cr4" }, /* SMXE: no KVM lets a guest set it */
+                { 0x5c8, 8, 0x20 | (1ull << 24), "S11", "save.cr4" }, /* PKS */
+                { 0x550, 8, 0x1500 | (1ull << 18), "S11", "save.efer" }, /* INTWB */
                 { 0x550, 8, 0x500, "S11", "save.efer" },
                 { 0x5d8, 8, 0x80000010, "S11", "save.cr0" },
                 { 0x5d8, 8, 0x11, "S11", "save.cr0" },

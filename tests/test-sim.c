@@ -193,6 +193,9 @@ static void test_svm_checks_agree(void **state) {
                 { "NP off, nCR3 beyond 52 bits", CTL(0x0B0), 8, false, 1ull << 52, false, 0 },
                 { "cs.attrib |= L|D in long mode", SAVE(0x012), 2, true, 3u << 9, .expect = -EINVAL, .rule = "S11" },
                 { "cs.attrib |= L in long mode", SAVE(0x012), 2, true, 1u << 9, .expect = 0 },
+                { "cr4 |= SMXE (never a KVM bit)", SAVE(0x148), 8, true, 1ull << 14, .expect = -EINVAL, .rule = "S11" },
+                { "efer |= INTWB (never a KVM bit)", SAVE(0x0D0), 8, true, 1ull << 18, .expect = -EINVAL, .rule = "S11" },
+                { "efer |= LMSLE", SAVE(0x0D0), 8, true, 1ull << 13, .expect = 0 },
         };
         struct kvm_sregs sr;
         NvBlob blob = {};
