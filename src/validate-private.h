@@ -15,7 +15,7 @@ typedef enum Rule {
         R_S1, R_S2, R_S3, R_S4, R_S6, R_S7, R_S8,
         R_S9_VMRUN, R_S9_ASID, R_S9_NP, R_S9_NCR3, R_S9_MSRPM, R_S9_IOPM, R_S10,
         R_S11_PG, R_S11_PE, R_S11_VM, R_S11_SVME, R_S11_CDNW, R_S11_CR0HI, R_S11_DR6, R_S11_DR7,
-        R_S11_PAE, R_S11_CR3, R_S11_CSLD, R_S11_CR4, R_S11_EFER,
+        R_S11_PAE, R_S11_CR3, R_S11_CSLD, R_S11_CR4, R_S11_CR4_CPUID, R_S11_EFER, R_S11_EFER_CPUID,
         _R_MAX,
 } Rule;
 
@@ -48,6 +48,7 @@ typedef struct Checker {
 } Checker;
 
 int validate_reject(Checker *c, Rule r, uint64_t value);
+int validate_reject_bits(Checker *c, Rule r, uint64_t value, uint64_t bits);
 void validate_unchecked(Checker *c, const char *why);
 bool validate_gpa_legal(Checker *c, uint64_t gpa);
 bool validate_page_address(Checker *c, uint64_t gpa);

@@ -95,12 +95,30 @@ static int svm_check_long_mode(Checker *c, uint64_t cr4) {
         return 0;
 }
 
+/*
+ * S11, kvm_is_valid_cr4() and kvm_valid_efer(): bits no KVM accepts, then
+ * bits the target vCPU's CPUID does not offer (reserved_r / cpuid_r).
+ */
+static int svm_check_cpuid_bits(Checker *c, uint64_t value, uint64_t reserved, uint64_t allowed, Rule reserved_r,
+                                Rule cpuid_r) {
+        if (value & reserved)
+                return validate_reject_bits(c, reserved_r, value, value & reserved);
+        if (!c->ctx->have_cpuid) {
+                validate_unchecked(c, N_("S11: CR4 and EFER bits that depend on the vCPU's CPUID: its CPUID is unknown"));
+                return 0;
+        }
+        if (value & ~allowed)
+                return validate_reject_bits(c, cpuid_r, value, value & ~allowed);
+        return 0;
+}
+
 /* S11: the L1 state saved at VMRUN must be one VMRUN could have come from. */
 static int svm_check_save(Checker *c) {
         uint64_t cr0 = get_le64(VMCB_SAVE(0x158));
         uint64_t cr4 = get_le64(VMCB_SAVE(0x148)), efer = get_le64(VMCB_SAVE(0x0D0));
         uint64_t rflags = get_le64(VMCB_SAVE(0x170));
         uint64_t dr7 = get_le64(VMCB_SAVE(0x160)), dr6 = get_le64(VMCB_SAVE(0x168));
+        int r;
 
         if (!(cr0 & X86_CR0_PG))
                 return validate_reject(c, R_S11_PG, cr0);
@@ -119,16 +137,14 @@ static int svm_check_save(Checker *c) {
         if (dr7 >> 32)
                 return validate_reject(c, R_S11_DR7, dr7);
         if ((efer & EFER_LME) && (cr0 & X86_CR0_PG)) {
-                int r = svm_check_long_mode(c, cr4);
+                r = svm_check_long_mode(c, cr4);
                 if (r < 0)
                         return r;
         }
-        if (cr4 & CR4_ALWAYS_RESERVED)
-                return validate_reject(c, R_S11_CR4, cr4);
-        if (efer & EFER_ALWAYS_RESERVED)
-                return validate_reject(c, R_S11_EFER, efer);
-        validate_unchecked(c, N_("S11: CR4 and EFER bits that depend on guest CPUID are checked by the kernel"));
-        return 0;
+        r = svm_check_cpuid_bits(c, cr4, CR4_ALWAYS_RESERVED, c->ctx->cr4_allowed, R_S11_CR4, R_S11_CR4_CPUID);
+        if (r < 0)
+                return r;
+        return svm_check_cpuid_bits(c, efer, EFER_ALWAYS_RESERVED, c->ctx->efer_allowed, R_S11_EFER, R_S11_EFER_CPUID);
 }
 
 int validate_svm(Checker *c) {
