@@ -16,9 +16,6 @@
 #define CR4_PAE (1ull << 5)
 #define EFLAGS_VM (1ull << 17)
 #define EFER_LME (1ull << 8)
-/* What a current KVM lets a guest set: ~CR4_RESERVED_BITS, ~efer_reserved_bits on a host with every feature. */
-#define SIM_CR4_VALID (0x3FFFull | (0x7ull << 16) | (0xFull << 20) | (1ull << 28) | (1ull << 32))
-#define SIM_EFER_VALID 0x20FD01ull /* SCE LME LMA NXE SVME LMSLE FFXSR TCE AUTOIBRS */
 #define SAVE_AREA_SIZE 0x2E8u /* sizeof(struct vmcb_save_area) copied out */
 
 /* Control-area fields KVM caches and exports: {offset, width}. */
@@ -84,7 +81,7 @@ static bool svm_controls_ok(NvSim *s, const SimVcpu *v, const uint8_t *ctl) {
 }
 
 /* The checks on L1's save area (nested_svm_check_permissions, __nested_vmcb_check_save). */
-static bool svm_save_ok(const SimVcpu *v, const uint8_t *save) {
+static bool svm_save_ok(const NvSim *s, const SimVcpu *v, const uint8_t *save) {
         uint64_t efer = get_le64(save + 0xD0), cr4 = get_le64(save + 0x148), cr3 = get_le64(save + 0x150);
         uint64_t cr0 = get_le64(save + 0x158), dr7 = get_le64(save + 0x160), dr6 = get_le64(save + 0x168);
         uint64_t rflags = get_le64(save + 0x170);
@@ -105,7 +102,7 @@ static bool svm_save_ok(const SimVcpu *v, const uint8_t *save) {
                 if ((cs_attrib & (1u << 9)) && (cs_attrib & (1u << 10)))
                         return false;
         }
-        return !(cr4 & ~SIM_CR4_VALID) && !(efer & ~SIM_EFER_VALID);
+        return sim_cr4_valid(s, v, cr4) && sim_efer_valid(s, v, efer);
 }
 
 static int svm_set_flags_check(SimVcpu *v, NvSim *s, const struct kvm_nested_state *u) {
@@ -149,7 +146,7 @@ int sim_svm_set_nested_state(NvSim *s, SimVcpu *v, const struct kvm_nested_state
                 return -EINVAL;
         if (!(v->sregs.cr0 & CR0_CD) && (v->sregs.cr0 & CR0_NW))
                 return -EINVAL;
-        if (!svm_save_ok(v, data + 0x400))
+        if (!svm_save_ok(s, v, data + 0x400))
                 return -EINVAL;
         v->svm = (SimSvm) {
                 .guest_mode = true,

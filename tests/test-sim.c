@@ -144,7 +144,19 @@ typedef struct SvmCase {
         bool np;             /* also turn on nested paging */
         int expect;
         const char *rule;
+        bool bare_cpuid;     /* the target vCPU's CPUID has long mode and SVM, nothing else */
 } SvmCase;
+
+static void set_bare_cpuid(NvVcpu *v) {
+        static const struct kvm_cpuid_entry2 e[] = {
+                { .function = 0x80000000, .eax = 0x80000008 },
+                { .function = 0x80000001, .ecx = 1u << 2, .edx = 1u << 29 },
+                { .function = 0x80000008, .eax = 48 },
+        };
+        _cleanup_free_ struct kvm_cpuid2 *c = test_cpuid_new(e, ELEMENTSOF(e));
+
+        assert_int_equal(nv_kvm_set_cpuid(v, c, NULL), 0);
+}
 
 static void svm_case_apply(uint8_t *b, const SvmCase *c) {
         if (c->width == 2)
@@ -169,6 +181,8 @@ static void svm_case_check(const NvBlob *src, const struct kvm_sregs *sr, const 
         memcpy(b, src->data, sizeof(b));
         svm_case_apply(b, c);
         test_vm_new_vendor(&dst, NV_FORMAT_SVM, 1);
+        if (c->bare_cpuid)
+                set_bare_cpuid(dst.vcpus[0]);
         assert_int_equal(nv_kvm_set_sregs(dst.vcpus[0], sr, NULL), 0);
         assert_int_equal(nv_vcpu_validate_context(dst.vcpus[0], &ctx, NULL), 0);
         rv = nv_validate(b, sizeof(b), &ctx, &res);
@@ -189,6 +203,7 @@ static void test_svm_checks_agree(void **state) {
         static const SvmCase cases[] = {
                 { "unchanged", CTL(0x058), 8, true, 0, .expect = 0 },
                 { "NP on, nCR3 beyond 52 bits", CTL(0x0B0), 8, false, 1ull << 52, true, -EINVAL, "S9" },
+                { "NP on, nCR3 beyond MAXPHYADDR", CTL(0x0B0), 8, false, 1ull << 48, true, -EINVAL, "S9" },
                 { "NP on, nCR3 legal", CTL(0x0B0), 8, false, 0x1000, true, 0 },
                 { "NP off, nCR3 beyond 52 bits", CTL(0x0B0), 8, false, 1ull << 52, false, 0 },
                 { "cs.attrib |= L|D in long mode", SAVE(0x012), 2, true, 3u << 9, .expect = -EINVAL, .rule = "S11" },
@@ -196,6 +211,16 @@ static void test_svm_checks_agree(void **state) {
                 { "cr4 |= SMXE (never a KVM bit)", SAVE(0x148), 8, true, 1ull << 14, .expect = -EINVAL, .rule = "S11" },
                 { "efer |= INTWB (never a KVM bit)", SAVE(0x0D0), 8, true, 1ull << 18, .expect = -EINVAL, .rule = "S11" },
                 { "efer |= LMSLE", SAVE(0x0D0), 8, true, 1ull << 13, .expect = 0 },
+                { "cr4 |= VMXE on SVM", SAVE(0x148), 8, true, 1ull << 13, .expect = -EINVAL, .rule = "S11" },
+                { "cr4 |= PCIDE, no PCID", SAVE(0x148), 8, true, 1ull << 17, .expect = -EINVAL, .rule = "S11" },
+                { "cr4 |= SMEP", SAVE(0x148), 8, true, 1ull << 20, .expect = 0 },
+                { "cr4 |= SMEP, no leaf 7", SAVE(0x148), 8, true, 1ull << 20, .expect = -EINVAL, .rule = "S11",
+                  .bare_cpuid = true },
+                { "efer |= NXE", SAVE(0x0D0), 8, true, 1ull << 11, .expect = 0 },
+                { "efer |= NXE, no NX", SAVE(0x0D0), 8, true, 1ull << 11, .expect = -EINVAL, .rule = "S11",
+                  .bare_cpuid = true },
+                { "efer |= FFXSR, no FXSR_OPT", SAVE(0x0D0), 8, true, 1ull << 14, .expect = -EINVAL, .rule = "S11" },
+                { "unchanged, bare CPUID", CTL(0x058), 8, true, 0, .expect = 0, .bare_cpuid = true },
         };
         struct kvm_sregs sr;
         NvBlob blob = {};
