@@ -196,8 +196,13 @@ int nv_kvm_set_memory(NvKvm *k, void *mem, size_t size, NvError **reterr) {
         return 0;
 }
 
-/* KVM_GET_SUPPORTED_CPUID, growing the buffer until the kernel is satisfied. */
-static int kvm_supported_cpuid(NvKvm *k, struct kvm_cpuid2 **ret, NvError **reterr) {
+/*
+ * A CPUID ioctl that fills a struct kvm_cpuid2 (KVM_GET_SUPPORTED_CPUID on
+ * the system fd, KVM_GET_CPUID2 on a vCPU), growing the buffer until the
+ * kernel is satisfied.  target as in kvm_ioctl().
+ */
+static int cpuid_query(NvKvm *k, int fd, int target, unsigned long req, const char *name, struct kvm_cpuid2 **ret,
+                       NvError **reterr) {
         for (unsigned n = 64; n <= 4096; n *= 2) {
                 _cleanup_free_ struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
                 int r;
@@ -205,15 +210,15 @@ static int kvm_supported_cpuid(NvKvm *k, struct kvm_cpuid2 **ret, NvError **rete
                 if (!c)
                         return -ENOMEM;
                 c->nent = n;
-                r = kvm_ioctl(k, k->sys_fd, -2, KVM_GET_SUPPORTED_CPUID, c);
+                r = kvm_ioctl(k, fd, target, req, c);
                 if (r == -E2BIG)
                         continue;
                 if (r < 0)
-                        return nv_error_set(reterr, r, _("KVM_GET_SUPPORTED_CPUID failed: %s"), strerror(-r));
+                        return nv_error_set(reterr, r, _("%s failed: %s"), name, strerror(-r));
                 *ret = TAKE_PTR(c);
                 return 0;
         }
-        return nv_error_set(reterr, -E2BIG, _("KVM_GET_SUPPORTED_CPUID wants more than 4096 entries."));
+        return nv_error_set(reterr, -E2BIG, _("%s wants more than 4096 entries."), name);
 }
 
 static NvVcpu *vcpu_new(NvKvm *k, int fd, unsigned id, struct kvm_run *run, bool owned) {
@@ -245,7 +250,7 @@ int nv_kvm_create_vcpu(NvKvm *k, unsigned id, NvVcpu **ret, NvError **reterr) {
                         return nv_error_set(reterr, -errno, _("Cannot map kvm_run of vCPU %u: %s"), id, strerror(errno));
                 v->run = m;
         }
-        r = kvm_supported_cpuid(k, &cpuid, reterr);
+        r = cpuid_query(k, k->sys_fd, -2, KVM_GET_SUPPORTED_CPUID, "KVM_GET_SUPPORTED_CPUID", &cpuid, reterr);
         if (r < 0)
                 return r;
         r = nv_kvm_set_cpuid(v, cpuid, reterr);
@@ -331,6 +336,14 @@ int nv_kvm_set_events(NvVcpu *v, const struct kvm_vcpu_events *ev, NvError **ret
 
 int nv_kvm_set_cpuid(NvVcpu *v, const struct kvm_cpuid2 *cpuid, NvError **reterr) {
         return VCPU_IOCTL(v, KVM_SET_CPUID2, cpuid, reterr);
+}
+
+int nv_kvm_get_cpuid(NvVcpu *v, struct kvm_cpuid2 **ret, NvError **reterr) {
+        int r = cpuid_query(v->kvm, v->fd, (int) v->id, KVM_GET_CPUID2, "KVM_GET_CPUID2", ret, reterr);
+
+        if (r < 0)
+                return nv_error_wrap(reterr, r, _("Reading the CPUID of vCPU %u"), v->id);
+        return 0;
 }
 
 int nv_kvm_enable_cap(NvVcpu *v, const struct kvm_enable_cap *cap, NvError **reterr) {

@@ -115,6 +115,8 @@ int nv_kvm_set_msrs(NvVcpu *vcpu, const struct kvm_msrs *msrs, NvError **reterr)
 int nv_kvm_get_events(NvVcpu *vcpu, struct kvm_vcpu_events *ev, NvError **reterr);
 int nv_kvm_set_events(NvVcpu *vcpu, const struct kvm_vcpu_events *ev, NvError **reterr);
 int nv_kvm_set_cpuid(NvVcpu *vcpu, const struct kvm_cpuid2 *cpuid, NvError **reterr);
+/* KVM_GET_CPUID2: the vCPU's CPUID as the VMM set it, in a new allocation (*ret, free()). */
+int nv_kvm_get_cpuid(NvVcpu *vcpu, struct kvm_cpuid2 **ret, NvError **reterr);
 int nv_kvm_enable_cap(NvVcpu *vcpu, const struct kvm_enable_cap *cap, NvError **reterr);
 
 /*

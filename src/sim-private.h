@@ -11,6 +11,8 @@
 #define SIM_RUN_SIZE 8192u
 #define SIM_IO_DATA_OFFSET 4096u
 #define SIM_MAX_MSRS 64u
+#define SIM_MAX_CPUID_ENTRIES 256u /* KVM_MAX_CPUID_ENTRIES */
+#define SIM_HOST_CPUID_LEAVES 6u   /* what KVM_GET_SUPPORTED_CPUID returns */
 #define SIM_DEFAULT_MAXPHYADDR 36u /* KVM's default without CPUID 0x80000008 */
 #define SIM_HOST_MAXPHYADDR 48u
 #define SIM_EFER_SVME (1ull << 12)
@@ -48,6 +50,9 @@ typedef struct SimVcpu {
         struct kvm_vcpu_events events;
         struct kvm_msr_entry msrs[SIM_MAX_MSRS];
         unsigned n_msrs;
+        struct kvm_cpuid_entry2 *cpuid; /* as KVM_SET_CPUID2 gave it, cpuid_nent entries */
+        uint32_t cpuid_nent;
+        uint64_t cr4_guest_rsvd_bits; /* CR4 bits its CPUID's features do not allow */
         bool cpuid_vmx, cpuid_svm;
         unsigned maxphyaddr;
         bool evmcs_enabled;
@@ -58,6 +63,8 @@ typedef struct SimVcpu {
 
 struct NvSim {
         NvSimConfig cfg;
+        uint64_t cr4_reserved_bits;  /* what the host's own features allow no vCPU */
+        uint64_t efer_reserved_bits;
         bool vm_created;
         SimVcpu *vcpus[NV_SIM_MAX_VCPUS];
         struct {
@@ -76,6 +83,12 @@ static inline bool sim_page_address_valid(const SimVcpu *v, uint64_t gpa) {
 static inline bool sim_in_smm(const SimVcpu *v) {
         return v->events.smi.smm;
 }
+
+/* Which CR4/EFER bits a vCPU may hold (sim-cpuid.c). */
+uint64_t sim_cr4_reserved_bits(const struct kvm_cpuid_entry2 *e, uint32_t n);
+uint64_t sim_efer_reserved_bits(const NvSimConfig *cfg, const struct kvm_cpuid_entry2 *host, uint32_t n);
+bool sim_cr4_valid(const NvSim *sim, const SimVcpu *v, uint64_t cr4);
+bool sim_efer_valid(const NvSim *sim, const SimVcpu *v, uint64_t efer);
 
 /* Vendor callbacks; return the size (GET) or 0 (SET), or -errno. */
 int sim_vmx_get_nested_state(NvSim *sim, SimVcpu *v, struct kvm_nested_state *u, uint32_t user_size);

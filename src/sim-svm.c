@@ -16,9 +16,6 @@
 #define CR4_PAE (1ull << 5)
 #define EFLAGS_VM (1ull << 17)
 #define EFER_LME (1ull << 8)
-/* The simulated CPU implements every CR4/EFER bit an x86 CPU may have. */
-#define SIM_CR4_VALID ((0x1FFFFFFull & ~(1ull << 15)) | (1ull << 28) | (1ull << 32))
-#define SIM_EFER_VALID 0x26FD01ull /* SCE LME LMA NXE SVME LMSLE FFXSR TCE MCOMMIT INTWB AUTOIBRS */
 #define SAVE_AREA_SIZE 0x2E8u /* sizeof(struct vmcb_save_area) copied out */
 
 /* Control-area fields KVM caches and exports: {offset, width}. */
@@ -75,16 +72,20 @@ static bool svm_controls_ok(NvSim *s, const SimVcpu *v, const uint8_t *ctl) {
                 return false;
         if ((get_le64(ctl + 0x90) & 1) && !s->cfg.npt)
                 return false;
+        /* SVM_NESTED_CTL_NP_ENABLE && !kvm_vcpu_is_legal_gpa(nested_cr3), since b71138fcc362 (2026, stable). */
+        if ((get_le64(ctl + 0x90) & 1) && !sim_gpa_legal(v, get_le64(ctl + 0xB0)))
+                return false;
         if (!sim_gpa_legal(v, msrpm) || !sim_gpa_legal(v, msrpm + 8192 - 1))
                 return false;
         return sim_gpa_legal(v, iopm) && sim_gpa_legal(v, iopm + 12288 - 1);
 }
 
 /* The checks on L1's save area (nested_svm_check_permissions, __nested_vmcb_check_save). */
-static bool svm_save_ok(const SimVcpu *v, const uint8_t *save) {
+static bool svm_save_ok(const NvSim *s, const SimVcpu *v, const uint8_t *save) {
         uint64_t efer = get_le64(save + 0xD0), cr4 = get_le64(save + 0x148), cr3 = get_le64(save + 0x150);
         uint64_t cr0 = get_le64(save + 0x158), dr7 = get_le64(save + 0x160), dr6 = get_le64(save + 0x168);
         uint64_t rflags = get_le64(save + 0x170);
+        uint16_t cs_attrib = get_le16(save + 0x12);
 
         if (!(cr0 & CR0_PG) || !(cr0 & CR0_PE) || (rflags & EFLAGS_VM))
                 return false;
@@ -97,8 +98,11 @@ static bool svm_save_ok(const SimVcpu *v, const uint8_t *save) {
         if ((efer & EFER_LME) && (cr0 & CR0_PG)) {
                 if (!(cr4 & CR4_PAE) || !(cr0 & CR0_PE) || !sim_gpa_legal(v, cr3))
                         return false;
+                /* CS.L && CS.D (SVM_SELECTOR_L_MASK, _DB_MASK), since 96bd3e76a171 (2026, stable). */
+                if ((cs_attrib & (1u << 9)) && (cs_attrib & (1u << 10)))
+                        return false;
         }
-        return !(cr4 & ~SIM_CR4_VALID) && !(efer & ~SIM_EFER_VALID);
+        return sim_cr4_valid(s, v, cr4) && sim_efer_valid(s, v, efer);
 }
 
 static int svm_set_flags_check(SimVcpu *v, NvSim *s, const struct kvm_nested_state *u) {
@@ -142,7 +146,7 @@ int sim_svm_set_nested_state(NvSim *s, SimVcpu *v, const struct kvm_nested_state
                 return -EINVAL;
         if (!(v->sregs.cr0 & CR0_CD) && (v->sregs.cr0 & CR0_NW))
                 return -EINVAL;
-        if (!svm_save_ok(v, data + 0x400))
+        if (!svm_save_ok(s, v, data + 0x400))
                 return -EINVAL;
         v->svm = (SimSvm) {
                 .guest_mode = true,

@@ -22,16 +22,30 @@ void nv_sim_config_init(NvSimConfig *cfg, NvFormat vendor) {
         };
 }
 
+static void sim_host_cpuid(const NvSim *s, struct kvm_cpuid_entry2 leaves[SIM_HOST_CPUID_LEAVES]);
+
+/* What kvm_x86_vendor_init() derives from the host's own features. */
+static void sim_host_reserved_bits(NvSim *s) {
+        struct kvm_cpuid_entry2 host[SIM_HOST_CPUID_LEAVES];
+
+        sim_host_cpuid(s, host);
+        s->cr4_reserved_bits = sim_cr4_reserved_bits(host, SIM_HOST_CPUID_LEAVES);
+        s->efer_reserved_bits = sim_efer_reserved_bits(&s->cfg, host, SIM_HOST_CPUID_LEAVES);
+}
+
 NvSim *nv_sim_new(const NvSimConfig *cfg) {
         NvSim *s = calloc(1, sizeof(*s));
 
-        if (s)
+        if (s) {
                 s->cfg = *cfg;
+                sim_host_reserved_bits(s);
+        }
         return s;
 }
 
 static SimVcpu *sim_vcpu_free(SimVcpu *v) {
         if (v) {
+                free(v->cpuid);
                 free(v->run);
                 free(v);
         }
@@ -88,25 +102,33 @@ static int sim_check_extension(NvSim *s, long cap) {
         }
 }
 
-/* The CPUID a host of this vendor offers guests; VMX/SVM only with nested=1. */
-static int sim_supported_cpuid(NvSim *s, struct kvm_cpuid2 *c) {
-        const struct kvm_cpuid_entry2 leaves[] = {
+/*
+ * The CPUID a host of this vendor offers guests: long mode, NX, FSGSBASE,
+ * SMEP and SMAP; VMX/SVM only with nested=1.
+ */
+static void sim_host_cpuid(const NvSim *s, struct kvm_cpuid_entry2 leaves[SIM_HOST_CPUID_LEAVES]) {
+        const struct kvm_cpuid_entry2 host[SIM_HOST_CPUID_LEAVES] = {
                 { .function = 0, .eax = 0xd },
                 { .function = 1, .ecx = (s->cfg.vendor == NV_FORMAT_VMX && s->cfg.nested) ? 1u << 5 : 0 },
+                { .function = 7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = (1u << 0) | (1u << 7) | (1u << 20) },
                 { .function = 0x80000000, .eax = 0x80000008 },
                 { .function = 0x80000001, .ecx = (s->cfg.vendor == NV_FORMAT_SVM && s->cfg.nested) ? 1u << 2 : 0,
-                  .edx = 1u << 29 },
+                  .edx = (1u << 20) | (1u << 29) },
                 { .function = 0x80000008, .eax = SIM_HOST_MAXPHYADDR | (48u << 8) },
         };
 
+        memcpy(leaves, host, sizeof(host));
+}
+
+static int sim_supported_cpuid(NvSim *s, struct kvm_cpuid2 *c) {
         if (!c)
                 return -EFAULT;
-        if (c->nent < ELEMENTSOF(leaves)) {
-                c->nent = ELEMENTSOF(leaves);
+        if (c->nent < SIM_HOST_CPUID_LEAVES) {
+                c->nent = SIM_HOST_CPUID_LEAVES;
                 return -E2BIG;
         }
-        c->nent = ELEMENTSOF(leaves);
-        memcpy(c->entries, leaves, sizeof(leaves));
+        c->nent = SIM_HOST_CPUID_LEAVES;
+        sim_host_cpuid(s, c->entries);
         return 0;
 }
 
@@ -125,6 +147,7 @@ static int sim_create_vcpu(NvSim *s, unsigned long id) {
                 return sim_vcpu_free(v), -ENOMEM;
         v->id = (unsigned) id;
         v->maxphyaddr = SIM_DEFAULT_MAXPHYADDR;
+        v->cr4_guest_rsvd_bits = sim_cr4_reserved_bits(NULL, 0);
         v->vmx.vmxon_ptr = v->vmx.current_vmptr = UINT64_MAX;
         v->svm.gif = true;
         v->sregs.cr0 = 0x60000010; /* CD|NW|ET: the architectural reset value */
@@ -237,11 +260,23 @@ static int sim_set_sregs(NvSim *s, SimVcpu *v, const struct kvm_sregs *sr) {
 }
 
 static int sim_set_cpuid(SimVcpu *v, const struct kvm_cpuid2 *c) {
+        struct kvm_cpuid_entry2 *copy;
+
         if (!c)
                 return -EFAULT;
+        if (c->nent > SIM_MAX_CPUID_ENTRIES)
+                return -E2BIG;
+        copy = calloc(c->nent ?: 1, sizeof(*copy));
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, c->entries, c->nent * sizeof(*copy));
+        free(v->cpuid);
+        v->cpuid = copy;
+        v->cpuid_nent = c->nent;
+        v->cr4_guest_rsvd_bits = sim_cr4_reserved_bits(copy, c->nent); /* kvm_vcpu_after_set_cpuid() */
         v->cpuid_vmx = v->cpuid_svm = false;
         v->maxphyaddr = SIM_DEFAULT_MAXPHYADDR;
-        for (uint32_t i = 0; i < c->nent && i < 256; i++) {
+        for (uint32_t i = 0; i < c->nent; i++) {
                 const struct kvm_cpuid_entry2 *e = &c->entries[i];
 
                 if (e->function == 1)
@@ -251,6 +286,20 @@ static int sim_set_cpuid(SimVcpu *v, const struct kvm_cpuid2 *c) {
                 else if (e->function == 0x80000008 && (e->eax & 0xff))
                         v->maxphyaddr = e->eax & 0xff;
         }
+        return 0;
+}
+
+/* kvm_vcpu_ioctl_get_cpuid2(): too small a buffer gets E2BIG and the entry count. */
+static int sim_get_cpuid(SimVcpu *v, struct kvm_cpuid2 *c) {
+        if (!c)
+                return -EFAULT;
+        if (c->nent < v->cpuid_nent) {
+                c->nent = v->cpuid_nent;
+                return -E2BIG;
+        }
+        c->nent = v->cpuid_nent;
+        if (v->cpuid_nent)
+                memcpy(c->entries, v->cpuid, v->cpuid_nent * sizeof(*v->cpuid));
         return 0;
 }
 
@@ -332,6 +381,8 @@ static int sim_vcpu_ioctl(NvSim *s, SimVcpu *v, unsigned long req, void *arg) {
                 return sim_msrs(v, arg, true);
         case KVM_SET_CPUID2:
                 return sim_set_cpuid(v, arg);
+        case KVM_GET_CPUID2:
+                return sim_get_cpuid(v, arg);
         case KVM_ENABLE_CAP:
                 return sim_enable_cap(s, v, arg);
         case KVM_GET_NESTED_STATE:

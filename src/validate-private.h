@@ -13,18 +13,27 @@ typedef enum Rule {
         R_V1, R_V2a, R_V2b, R_V2c, R_V2d, R_V2e, R_V3, R_V4, R_V5, R_V6, R_V7, R_V8,
         R_V11, R_V12a, R_V12c, R_V13, R_V14, R_V16, R_V17, R_V18,
         R_S1, R_S2, R_S3, R_S4, R_S6, R_S7, R_S8,
-        R_S9_VMRUN, R_S9_ASID, R_S9_NP, R_S9_MSRPM, R_S9_IOPM, R_S10,
+        R_S9_VMRUN, R_S9_ASID, R_S9_NP, R_S9_NCR3, R_S9_MSRPM, R_S9_IOPM, R_S10,
         R_S11_PG, R_S11_PE, R_S11_VM, R_S11_SVME, R_S11_CDNW, R_S11_CR0HI, R_S11_DR6, R_S11_DR7,
-        R_S11_PAE, R_S11_CR3, R_S11_CR4, R_S11_EFER,
+        R_S11_PAE, R_S11_CR3, R_S11_CSLD, R_S11_CR4, R_S11_CR4_CPUID, R_S11_EFER, R_S11_EFER_CPUID,
         _R_MAX,
 } Rule;
 
-/* Bits no kernel accepts in CR4 / EFER; the rest depend on guest CPUID. */
-#define CR4_DEFINED (0x1FFFFFFull | (1ull << 28) | (1ull << 32))
-#define CR4_ALWAYS_RESERVED (~CR4_DEFINED | (1ull << 15))
-#define EFER_ALWAYS_RESERVED (~((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11) | (1ull << 12) | \
-                                (1ull << 13) | (1ull << 14) | (1ull << 15) | (1ull << 17) | (1ull << 18) | \
-                                (1ull << 21)))
+/*
+ * The CR4 and EFER bits some KVM lets an L1 set (the union over kernel
+ * versions and hosts); every other bit is refused by every kernel,
+ * whatever the CPUID.  CR4: KVM's CR4_RESERVED_BITS leaves VME..VMXE
+ * (0-13), FSGSBASE, PCIDE, OSXSAVE (16-18), SMEP, SMAP, PKE (20-22), CET
+ * (23, 6.18), LAM_SUP (28, 6.8) and FRED (32); never SMXE (14), KL (19) or
+ * PKS (24).  EFER: efer_reserved_bits starts as all but SCE, LME and LMA;
+ * kvm_enable_efer_bits() adds NXE, SVME and LMSLE (13) with nested SVM,
+ * FFXSR, TCE (15, 2026) and AUTOIBRS (21, 6.3) when the host has them;
+ * never MCOMMIT (17) or INTWB (18).
+ */
+#define CR4_KVM_BITS (0x3FFFull | (0x7ull << 16) | (0xFull << 20) | (1ull << 28) | (1ull << 32))
+#define CR4_ALWAYS_RESERVED (~CR4_KVM_BITS)
+#define EFER_KVM_BITS ((1ull << 0) | (1ull << 8) | (0x3Full << 10) | (1ull << 21)) /* SCE, LME, LMA..TCE, AUTOIBRS */
+#define EFER_ALWAYS_RESERVED (~EFER_KVM_BITS)
 #define ARCH_MAXPHYADDR 52
 #define PAGE_SIZE 4096ull
 #define MSRPM_SIZE 8192ull
@@ -39,6 +48,7 @@ typedef struct Checker {
 } Checker;
 
 int validate_reject(Checker *c, Rule r, uint64_t value);
+int validate_reject_bits(Checker *c, Rule r, uint64_t value, uint64_t bits);
 void validate_unchecked(Checker *c, const char *why);
 bool validate_gpa_legal(Checker *c, uint64_t gpa);
 bool validate_page_address(Checker *c, uint64_t gpa);

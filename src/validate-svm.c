@@ -19,6 +19,8 @@
 #define EFER_LME (1ull << 8)
 #define EFER_SVME (1ull << 12)
 #define NESTED_CTL_NP_ENABLE 1ull
+#define SVM_SELECTOR_L (1u << 9)  /* VMCB segment attrib: descriptor bit 53 */
+#define SVM_SELECTOR_DB (1u << 10) /* descriptor bit 54 */
 
 static bool cr0_cd_nw_bad(uint64_t cr0) {
         return !(cr0 & X86_CR0_CD) && (cr0 & X86_CR0_NW);
@@ -48,7 +50,7 @@ static int svm_check_vcpu(Checker *c) {
 static int svm_check_controls(Checker *c) {
         uint64_t msrpm = get_le64(VMCB_CTL(0x048)) & ~0xfffull;
         uint64_t iopm = get_le64(VMCB_CTL(0x040)) & ~0xfffull;
-        uint64_t nested_ctl = get_le64(VMCB_CTL(0x090));
+        uint64_t nested_ctl = get_le64(VMCB_CTL(0x090)), ncr3 = get_le64(VMCB_CTL(0x0B0));
 
         if (!(get_le32(VMCB_CTL(0x010)) & 1))
                 return validate_reject(c, R_S9_VMRUN, get_le32(VMCB_CTL(0x010)));
@@ -57,6 +59,15 @@ static int svm_check_controls(Checker *c) {
         if ((nested_ctl & NESTED_CTL_NP_ENABLE) &&
             !validate_fact(c, c->ctx->npt_enabled, true, N_("S9: whether the host has NPT enabled is unknown")))
                 return validate_reject(c, R_S9_NP, nested_ctl);
+        /*
+         * APM vol. 2, 15.25.4: with NP on, an MBZ bit in nCR3 makes VMRUN
+         * fail.  KVM checks it since 2026 (b71138fcc362, in stable kernels
+         * back to 5.15; Debian's 6.1 has it): older kernels accept the state,
+         * but it cannot run on hardware, so it is refused whatever the
+         * kernel version.
+         */
+        if ((nested_ctl & NESTED_CTL_NP_ENABLE) && !validate_gpa_legal(c, ncr3))
+                return validate_reject(c, R_S9_NCR3, ncr3);
         if (!validate_gpa_legal(c, msrpm) || !validate_gpa_legal(c, msrpm + MSRPM_SIZE - 1))
                 return validate_reject(c, R_S9_MSRPM, msrpm);
         if (!validate_gpa_legal(c, iopm) || !validate_gpa_legal(c, iopm + IOPM_SIZE - 1))
@@ -64,12 +75,50 @@ static int svm_check_controls(Checker *c) {
         return 0;
 }
 
+/* S11, with EFER.LME and CR0.PG set: what long mode needs of CR4, CR3 and CS. */
+static int svm_check_long_mode(Checker *c, uint64_t cr4) {
+        uint64_t cr3 = get_le64(VMCB_SAVE(0x150));
+        uint16_t cs_attrib = get_le16(VMCB_SAVE(0x012));
+
+        if (!(cr4 & X86_CR4_PAE))
+                return validate_reject(c, R_S11_PAE, cr4);
+        if (!validate_gpa_legal(c, cr3))
+                return validate_reject(c, R_S11_CR3, cr3);
+        /*
+         * APM vol. 2, 15.5: CS.L and CS.D both set in long mode is an
+         * illegal state.  KVM checks it since 96bd3e76a171 (2026, in stable
+         * kernels; Debian's 6.1 has it).  Like nCR3 in S9, it is refused
+         * whatever the kernel version: hardware would not run it.
+         */
+        if ((cs_attrib & SVM_SELECTOR_L) && (cs_attrib & SVM_SELECTOR_DB))
+                return validate_reject(c, R_S11_CSLD, cs_attrib);
+        return 0;
+}
+
+/*
+ * S11, kvm_is_valid_cr4() and kvm_valid_efer(): bits no KVM accepts, then
+ * bits the target vCPU's CPUID does not offer (reserved_r / cpuid_r).
+ */
+static int svm_check_cpuid_bits(Checker *c, uint64_t value, uint64_t reserved, uint64_t allowed, Rule reserved_r,
+                                Rule cpuid_r) {
+        if (value & reserved)
+                return validate_reject_bits(c, reserved_r, value, value & reserved);
+        if (!c->ctx->have_cpuid) {
+                validate_unchecked(c, N_("S11: CR4 and EFER bits that depend on the vCPU's CPUID: its CPUID is unknown"));
+                return 0;
+        }
+        if (value & ~allowed)
+                return validate_reject_bits(c, cpuid_r, value, value & ~allowed);
+        return 0;
+}
+
 /* S11: the L1 state saved at VMRUN must be one VMRUN could have come from. */
 static int svm_check_save(Checker *c) {
-        uint64_t cr0 = get_le64(VMCB_SAVE(0x158)), cr3 = get_le64(VMCB_SAVE(0x150));
+        uint64_t cr0 = get_le64(VMCB_SAVE(0x158));
         uint64_t cr4 = get_le64(VMCB_SAVE(0x148)), efer = get_le64(VMCB_SAVE(0x0D0));
         uint64_t rflags = get_le64(VMCB_SAVE(0x170));
         uint64_t dr7 = get_le64(VMCB_SAVE(0x160)), dr6 = get_le64(VMCB_SAVE(0x168));
+        int r;
 
         if (!(cr0 & X86_CR0_PG))
                 return validate_reject(c, R_S11_PG, cr0);
@@ -88,17 +137,14 @@ static int svm_check_save(Checker *c) {
         if (dr7 >> 32)
                 return validate_reject(c, R_S11_DR7, dr7);
         if ((efer & EFER_LME) && (cr0 & X86_CR0_PG)) {
-                if (!(cr4 & X86_CR4_PAE))
-                        return validate_reject(c, R_S11_PAE, cr4);
-                if (!validate_gpa_legal(c, cr3))
-                        return validate_reject(c, R_S11_CR3, cr3);
+                r = svm_check_long_mode(c, cr4);
+                if (r < 0)
+                        return r;
         }
-        if (cr4 & CR4_ALWAYS_RESERVED)
-                return validate_reject(c, R_S11_CR4, cr4);
-        if (efer & EFER_ALWAYS_RESERVED)
-                return validate_reject(c, R_S11_EFER, efer);
-        validate_unchecked(c, N_("S11: CR4 and EFER bits that depend on guest CPUID are checked by the kernel"));
-        return 0;
+        r = svm_check_cpuid_bits(c, cr4, CR4_ALWAYS_RESERVED, c->ctx->cr4_allowed, R_S11_CR4, R_S11_CR4_CPUID);
+        if (r < 0)
+                return r;
+        return svm_check_cpuid_bits(c, efer, EFER_ALWAYS_RESERVED, c->ctx->efer_allowed, R_S11_EFER, R_S11_EFER_CPUID);
 }
 
 int validate_svm(Checker *c) {

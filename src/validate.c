@@ -53,6 +53,7 @@ static const struct {
         [R_S9_VMRUN] = { "S9", "control.intercept_word4", -EINVAL, N_("does not intercept VMRUN (bit 0)") },
         [R_S9_ASID] = { "S9", "control.asid", -EINVAL, N_("is zero") },
         [R_S9_NP] = { "S9", "control.nested_ctl", -EINVAL, N_("enables nested paging but the host has NPT disabled") },
+        [R_S9_NCR3] = { "S9", "control.nested_cr3", -EINVAL, N_("is not a guest-physical address below the guest MAXPHYADDR while nested paging is enabled") },
         [R_S9_MSRPM] = { "S9", "control.msrpm_base_pa", -EINVAL, N_("does not leave room for the 8 KiB MSR permission map below the guest MAXPHYADDR") },
         [R_S9_IOPM] = { "S9", "control.iopm_base_pa", -EINVAL, N_("does not leave room for the 12 KiB I/O permission map below the guest MAXPHYADDR") },
         [R_S10] = { "S10", "vcpu.cr0", -EINVAL, N_("has CD clear and NW set") },
@@ -66,8 +67,11 @@ static const struct {
         [R_S11_DR7] = { "S11", "save.dr7", -EINVAL, N_("has bits set above bit 31") },
         [R_S11_PAE] = { "S11", "save.cr4", -EINVAL, N_("lacks PAE while EFER.LME and CR0.PG are set") },
         [R_S11_CR3] = { "S11", "save.cr3", -EINVAL, N_("is not a legal guest-physical address in long mode") },
+        [R_S11_CSLD] = { "S11", "save.cs.attrib", -EINVAL, N_("has both L (64-bit code) and D (32-bit default size) set while EFER.LME and CR0.PG are set") },
         [R_S11_CR4] = { "S11", "save.cr4", -EINVAL, N_("has reserved bits set") },
+        [R_S11_CR4_CPUID] = { "S11", "save.cr4", -EINVAL, N_("sets bits the target vCPU's CPUID does not offer") },
         [R_S11_EFER] = { "S11", "save.efer", -EINVAL, N_("has reserved bits set") },
+        [R_S11_EFER_CPUID] = { "S11", "save.efer", -EINVAL, N_("sets bits the target vCPU's CPUID does not offer") },
 };
 
 const char *nv_errno_name(int err) {
@@ -102,6 +106,18 @@ int validate_reject(Checker *c, Rule r, uint64_t value) {
                  rules[r].id, rules[r].field, (unsigned long long) value, _(rules[r].what),
                  nv_errno_name(rules[r].error));
         return res->error;
+}
+
+/* Like validate_reject(), and names the bits of value that break the rule. */
+int validate_reject_bits(Checker *c, Rule r, uint64_t value, uint64_t bits) {
+        char *msg = c->res->message;
+        size_t n;
+        int err;
+
+        err = validate_reject(c, r, value);
+        n = strlen(msg);
+        snprintf(msg + n, sizeof(c->res->message) - n, _(" Offending bits: 0x%llx."), (unsigned long long) bits);
+        return err;
 }
 
 void validate_unchecked(Checker *c, const char *why) {

@@ -36,6 +36,16 @@ typedef struct NvValidateContext {
         NvTristate svme0_gif0_ok; /* kernel accepts flags=0 with EFER.SVME=0 (fixed late 2025) */
         bool have_cr0;            /* cr0 below is the target vCPU's current CR0 */
         uint64_t cr0;
+        /*
+         * The CR4 and EFER bits the target vCPU's CPUID lets its L1 set
+         * (KVM's kvm_is_valid_cr4() and kvm_valid_efer() for the guest part),
+         * valid when have_cpuid is set.  Without them only the bits no KVM
+         * accepts are refused.  Bits the CPUID offers but the host or an
+         * older kernel does not support still pass: the kernel refuses those.
+         */
+        bool have_cpuid;
+        uint64_t cr4_allowed;
+        uint64_t efer_allowed;
 } NvValidateContext;
 
 #define NV_VALIDATE_MAX_UNCHECKED 8

@@ -108,6 +108,7 @@ static int apply_state(NvVcpu *vcpu, const NvVcpuState *st, const NvValidateCont
 int nv_vcpu_load_state(NvVcpu *vcpu, const NvVcpuState *st, NvError **reterr) {
         _cleanup_(nv_vcpu_state_freep) NvVcpuState *before = NULL;
         _cleanup_(nv_error_freep) NvError *rollback_err = NULL;
+        _cleanup_free_ struct kvm_cpuid2 *cpuid = NULL;
         NvValidateContext ctx;
         const uint32_t *indices = NULL;
         _cleanup_free_ uint32_t *idx = NULL;
@@ -115,9 +116,13 @@ int nv_vcpu_load_state(NvVcpu *vcpu, const NvVcpuState *st, NvError **reterr) {
         size_t n = st->msrs ? st->msrs->nmsrs : 0;
         int r;
 
-        /* 1. Refuse bad nested state before touching anything. */
+        /* 1. Refuse bad nested state before touching anything: st's registers, the vCPU's own CPUID. */
         nv_validate_context_from_state(&ctx, nv_kvm_vendor(nv_vcpu_kvm(vcpu)), &st->sregs, &st->events);
         if (st->nested.data) {
+                r = nv_kvm_get_cpuid(vcpu, &cpuid, reterr);
+                if (r < 0)
+                        return r;
+                nv_validate_context_from_cpuid(&ctx, cpuid);
                 r = nv_validate_blob(st->nested.data, st->nested.len, &ctx, reterr);
                 if (r < 0)
                         return nv_error_wrap(reterr, r, _("vCPU %u left unchanged"), nv_vcpu_id(vcpu));

@@ -37,14 +37,22 @@ int nv_vcpu_quiesce(NvVcpu *vcpu, NvError **reterr);
 int nv_vcpu_get_nested(NvVcpu *vcpu, bool quiesce, NvBlob *ret, NvError **reterr);
 
 /*
- * Fills ctx with what can be learnt from the vCPU's current state: host
- * vendor, EFER.SVME, SMM, CR0.  Other facts stay unknown.
+ * Fills ctx with what can be learnt from the vCPU itself: host vendor,
+ * EFER.SVME, SMM, CR0, and from its CPUID (KVM_GET_CPUID2) the guest
+ * MAXPHYADDR and the CR4/EFER bits it may set.  Other facts stay unknown.
  */
 int nv_vcpu_validate_context(NvVcpu *vcpu, NvValidateContext *ctx, NvError **reterr);
 
 /* Fills ctx from a target vCPU's sregs and events; vendor is NV_FORMAT_* or -1. */
 void nv_validate_context_from_state(NvValidateContext *ctx, int vendor, const struct kvm_sregs *sregs,
                                     const struct kvm_vcpu_events *ev);
+
+/*
+ * Adds what a target vCPU's CPUID (as KVM_GET_CPUID2 returns it) tells:
+ * the guest MAXPHYADDR (36 without leaf 0x80000008, as KVM has it) and the
+ * CR4/EFER bits whose features it offers.  The other facts are kept.
+ */
+void nv_validate_context_from_cpuid(NvValidateContext *ctx, const struct kvm_cpuid2 *cpuid);
 
 /*
  * Validates blob against ctx (NULL: learnt from the vCPU now) and then
@@ -74,7 +82,8 @@ int nv_vcpu_save_state(NvVcpu *vcpu, const uint32_t *msr_indices, size_t n_msrs,
 
 /*
  * Loads st into the vCPU: validates st's nested blob against the context st
- * itself implies (its EFER.SVME, SMM and CR0), then sets sregs, MSRs,
+ * itself implies (its EFER.SVME, SMM and CR0) and the vCPU's CPUID (guest
+ * MAXPHYADDR, CR4/EFER bits), then sets sregs, MSRs,
  * events, nested state, regs.  If any step fails, the vCPU's previous state
  * is put back in the same order and the error names the step.
  */

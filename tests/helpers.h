@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "kvm.h"
@@ -54,6 +56,16 @@ static inline void test_set_svme(NvVcpu *v, bool on) {
         assert_int_equal(nv_kvm_get_sregs(v, &sr, NULL), 0);
         sr.efer = on ? (sr.efer | (1ull << 12)) : (sr.efer & ~(1ull << 12));
         assert_int_equal(nv_kvm_set_sregs(v, &sr, NULL), 0);
+}
+
+/* A struct kvm_cpuid2 holding the n entries; free() it. */
+static inline struct kvm_cpuid2 *test_cpuid_new(const struct kvm_cpuid_entry2 *e, uint32_t n) {
+        struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(*e));
+
+        assert_non_null(c);
+        c->nent = n;
+        memcpy(c->entries, e, n * sizeof(*e));
+        return c;
 }
 
 /* Gives the vCPU a CPUID without any leaf: no VMX/SVM, default MAXPHYADDR. */

@@ -47,7 +47,9 @@ static void full_context(NvValidateContext *ctx, NvFormat vendor) {
         nv_validate_context_init(ctx);
         *ctx = (NvValidateContext) { .vendor = vendor, .maxphyaddr = 48, .vmx_allowed = NV_YES, .evmcs_enabled = NV_NO,
                                      .svme = NV_YES, .in_smm = NV_NO, .npt_enabled = NV_YES, .svme0_gif0_ok = NV_YES,
-                                     .have_cr0 = true, .cr0 = 0x80000011 };
+                                     .have_cr0 = true, .cr0 = 0x80000011, .have_cpuid = true,
+                                     /* A CPUID with long mode and SVM but no VMX, NX or PCID. */
+                                     .cr4_allowed = 0x7ff, .efer_allowed = 0x3501 };
 }
 
 static void test_header_parse_format(void **state) {
@@ -147,6 +149,7 @@ static void test_svm_mutations(void **state) {
                 int width;
                 uint64_t value;
                 const char *rule, *field;
+                bool np; /* also enable nested paging */
         } m[] = {
                 { 0x02, 2, 0, "S1", "format" },
                 { 0x00, 2, 0x0105, "S2", "flags" },
@@ -156,6 +159,14 @@ static void test_svm_mutations(void **state) {
                 { 0x90, 4, 0, "S9", "control.intercept_word4" },
                 { 0xd8, 4, 0, "S9", "control.asid" },
                 { 0xc8, 8, 1ull << 48, "S9", "control.msrpm_base_pa" },
+                { 0x130, 8, 1ull << 48, "S9", "control.nested_cr3", .np = true },
+                { 0x492, 2, 3u << 9, "S11", "save.cs.attrib" },
+                { 0x5c8, 8, 0x20 | (1ull << 14), "S11", "save.cr4" }, /* SMXE: no KVM lets a guest set it */
+                { 0x5c8, 8, 0x20 | (1ull << 24), "S11", "save.cr4" }, /* PKS */
+                { 0x550, 8, 0x1500 | (1ull << 18), "S11", "save.efer" }, /* INTWB */
+                { 0x5c8, 8, 0x20 | (1ull << 13), "S11", "save.cr4" }, /* VMXE without VMX in CPUID */
+                { 0x5c8, 8, 0x20 | (1ull << 17), "S11", "save.cr4" }, /* PCIDE without PCID */
+                { 0x550, 8, 0x1500 | (1ull << 11), "S11", "save.efer" }, /* NXE without NX */
                 { 0x550, 8, 0x500, "S11", "save.efer" },
                 { 0x5d8, 8, 0x80000010, "S11", "save.cr0" },
                 { 0x5d8, 8, 0x11, "S11", "save.cr0" },
@@ -178,12 +189,77 @@ static void test_svm_mutations(void **state) {
                         put_le32(b + m[i].off, (uint32_t) m[i].value);
                 else
                         put_le64(b + m[i].off, m[i].value);
+                if (m[i].np)
+                        put_le64(b + 0x110, 1);
                 assert_int_equal(nv_validate(b, sizeof(b), &ctx, &res), -EINVAL);
                 assert_string_equal(res.rule, m[i].rule);
                 assert_string_equal(res.field, m[i].field);
                 assert_non_null(strstr(res.message, "EINVAL"));
                 assert_non_null(strstr(res.message, m[i].field));
         }
+}
+
+/* Near misses of the rules above: the kernel accepts them, so must the validator. */
+static void test_svm_accepted_variants(void **state) {
+        static const struct {
+                const char *what;
+                struct {
+                        size_t off;
+                        int width; /* 2 or 8; 0: no second write */
+                        uint64_t value;
+                } w[2];
+        } m[] = {
+                { "NP on, nCR3 just below MAXPHYADDR", { { 0x130, 8, (1ull << 48) - 0x1000 }, { 0x110, 8, 1 } } },
+                { "NP off, nCR3 beyond MAXPHYADDR", { { 0x130, 8, 1ull << 48 } } },
+                { "CS.L alone in long mode", { { 0x492, 2, 1u << 9 } } },
+                { "CS.L and CS.D outside long mode", { { 0x492, 2, 3u << 9 }, { 0x550, 8, 0x1000 } } },
+        };
+        _Alignas(8) uint8_t b[NV_SVM_MAX_SIZE];
+        NvValidateContext ctx;
+        NvValidateResult res;
+
+        (void) state;
+        full_context(&ctx, NV_FORMAT_SVM);
+        for (size_t i = 0; i < ELEMENTSOF(m); i++) {
+                make_tv3(b);
+                for (size_t j = 0; j < 2 && m[i].w[j].width; j++) {
+                        if (m[i].w[j].width == 2)
+                                put_le16(b + m[i].w[j].off, (uint16_t) m[i].w[j].value);
+                        else
+                                put_le64(b + m[i].w[j].off, m[i].w[j].value);
+                }
+                if (nv_validate(b, sizeof(b), &ctx, &res) != 0)
+                        fail_msg("%s: %s", m[i].what, res.message);
+        }
+}
+
+/* CR4/EFER bits against the vCPU's CPUID: named in the message, unchecked when the CPUID is unknown. */
+static void test_cpuid_bits(void **state) {
+        _Alignas(8) uint8_t b[NV_SVM_MAX_SIZE];
+        NvValidateContext ctx;
+        NvValidateResult res;
+
+        (void) state;
+        make_tv3(b);
+        put_le64(b + 0x5c8, 0x20 | (1ull << 13) | (1ull << 17)); /* VMXE and PCIDE */
+        full_context(&ctx, NV_FORMAT_SVM);
+        assert_int_equal(nv_validate(b, sizeof(b), &ctx, &res), -EINVAL);
+        assert_non_null(strstr(res.message, "CPUID"));
+        assert_non_null(strstr(res.message, "0x22000"));
+        /* The CPUID offers them: accepted. */
+        ctx.cr4_allowed |= (1ull << 13) | (1ull << 17);
+        assert_int_equal(nv_validate(b, sizeof(b), &ctx, &res), 0);
+        /* CPUID unknown: accepted, and said so. */
+        full_context(&ctx, NV_FORMAT_SVM);
+        ctx.have_cpuid = false;
+        assert_int_equal(nv_validate(b, sizeof(b), &ctx, &res), 0);
+        assert_true(res.n_unchecked >= 1);
+        assert_non_null(strstr(res.unchecked[res.n_unchecked - 1], "CPUID"));
+        /* ...but a bit no KVM accepts is refused whatever the CPUID. */
+        put_le64(b + 0x550, 0x1500 | (1ull << 17)); /* MCOMMIT */
+        assert_int_equal(nv_validate(b, sizeof(b), &ctx, &res), -EINVAL);
+        assert_string_equal(res.field, "save.efer");
+        assert_non_null(strstr(res.message, "0x20000."));
 }
 
 /* A short buffer faults where the kernel's copy would. */
@@ -234,6 +310,7 @@ int main(void) {
                 cmocka_unit_test(test_header_parse_format),  cmocka_unit_test(test_names),
                 cmocka_unit_test(test_fields_vmx),           cmocka_unit_test(test_field_table_consistent),
                 cmocka_unit_test(test_vectors_accepted),     cmocka_unit_test(test_svm_mutations),
+                cmocka_unit_test(test_svm_accepted_variants), cmocka_unit_test(test_cpuid_bits),
                 cmocka_unit_test(test_short_buffers_fault),  cmocka_unit_test(test_unknown_context),
         };
         return cmocka_run_group_tests_name("blob model, fields and validator", tests, NULL, NULL);

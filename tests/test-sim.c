@@ -2,7 +2,9 @@
 /*
  * GET -> SET round trips on the simulated KVM, and the GET size rules:
  * empty state, VMX guest mode with and without shadow vmcs12, SVM guest
- * mode, the E2BIG size write-back and the SVM over-write quirk.
+ * mode, the E2BIG size write-back and the SVM over-write quirk,
+ * KVM_GET_CPUID2, and the vmcb12 checks that depend on the target vCPU
+ * (simulator and validator side by side).
  */
 #include <string.h>
 
@@ -133,6 +135,129 @@ static void test_get_sizes_from_capability(void **state) {
         test_vm_free(&vm);
 }
 
+/* One change to an SVM guest-mode blob and what KVM does with it. */
+typedef struct SvmCase {
+        const char *name;
+        unsigned off, width; /* blob offset; 2 or 8 bytes */
+        bool or;             /* or the value in, else store it */
+        uint64_t value;
+        bool np;             /* also turn on nested paging */
+        int expect;
+        const char *rule;
+        bool bare_cpuid;     /* the target vCPU's CPUID has long mode and SVM, nothing else */
+} SvmCase;
+
+static void set_bare_cpuid(NvVcpu *v) {
+        static const struct kvm_cpuid_entry2 e[] = {
+                { .function = 0x80000000, .eax = 0x80000008 },
+                { .function = 0x80000001, .ecx = 1u << 2, .edx = 1u << 29 },
+                { .function = 0x80000008, .eax = 48 },
+        };
+        _cleanup_free_ struct kvm_cpuid2 *c = test_cpuid_new(e, ELEMENTSOF(e));
+
+        assert_int_equal(nv_kvm_set_cpuid(v, c, NULL), 0);
+}
+
+static void svm_case_apply(uint8_t *b, const SvmCase *c) {
+        if (c->width == 2)
+                put_le16(b + c->off, (uint16_t) ((c->or ? get_le16(b + c->off) : 0) | c->value));
+        else
+                put_le64(b + c->off, (c->or ? get_le64(b + c->off) : 0) | c->value);
+        if (c->np)
+                put_le64(b + NV_OFF_DATA + 0x090, get_le64(b + NV_OFF_DATA + 0x090) | 1);
+}
+
+/*
+ * The simulator and the validator, given the context the target vCPU
+ * itself yields, on the same mutated blob: both must give KVM's answer.
+ */
+static void svm_case_check(const NvBlob *src, const struct kvm_sregs *sr, const SvmCase *c) {
+        _Alignas(8) uint8_t b[NV_SVM_MAX_SIZE];
+        NvValidateContext ctx;
+        NvValidateResult res;
+        TestVm dst;
+        int rs, rv;
+
+        memcpy(b, src->data, sizeof(b));
+        svm_case_apply(b, c);
+        test_vm_new_vendor(&dst, NV_FORMAT_SVM, 1);
+        if (c->bare_cpuid)
+                set_bare_cpuid(dst.vcpus[0]);
+        assert_int_equal(nv_kvm_set_sregs(dst.vcpus[0], sr, NULL), 0);
+        assert_int_equal(nv_vcpu_validate_context(dst.vcpus[0], &ctx, NULL), 0);
+        rv = nv_validate(b, sizeof(b), &ctx, &res);
+        rs = nv_kvm_set_nested_state_raw(dst.vcpus[0], (const struct kvm_nested_state *) b);
+        test_vm_free(&dst);
+        if (rs != c->expect || rv != c->expect)
+                fail_msg("%s: simulator %s, validator %s (%s), KVM %s", c->name, nv_errno_name(rs), nv_errno_name(rv),
+                         res.message, nv_errno_name(c->expect));
+        if (c->rule)
+                assert_string_equal(res.rule, c->rule);
+}
+
+#define CTL(off) (NV_OFF_DATA + (off))
+#define SAVE(off) (NV_OFF_DATA + 0x400 + (off))
+
+/* The vmcb12 checks that depend on the target vCPU, the simulator against the validator. */
+static void test_svm_checks_agree(void **state) {
+        static const SvmCase cases[] = {
+                { "unchanged", CTL(0x058), 8, true, 0, .expect = 0 },
+                { "NP on, nCR3 beyond 52 bits", CTL(0x0B0), 8, false, 1ull << 52, true, -EINVAL, "S9" },
+                { "NP on, nCR3 beyond MAXPHYADDR", CTL(0x0B0), 8, false, 1ull << 48, true, -EINVAL, "S9" },
+                { "NP on, nCR3 legal", CTL(0x0B0), 8, false, 0x1000, true, 0 },
+                { "NP off, nCR3 beyond 52 bits", CTL(0x0B0), 8, false, 1ull << 52, false, 0 },
+                { "cs.attrib |= L|D in long mode", SAVE(0x012), 2, true, 3u << 9, .expect = -EINVAL, .rule = "S11" },
+                { "cs.attrib |= L in long mode", SAVE(0x012), 2, true, 1u << 9, .expect = 0 },
+                { "cr4 |= SMXE (never a KVM bit)", SAVE(0x148), 8, true, 1ull << 14, .expect = -EINVAL, .rule = "S11" },
+                { "efer |= INTWB (never a KVM bit)", SAVE(0x0D0), 8, true, 1ull << 18, .expect = -EINVAL, .rule = "S11" },
+                { "efer |= LMSLE", SAVE(0x0D0), 8, true, 1ull << 13, .expect = 0 },
+                { "cr4 |= VMXE on SVM", SAVE(0x148), 8, true, 1ull << 13, .expect = -EINVAL, .rule = "S11" },
+                { "cr4 |= PCIDE, no PCID", SAVE(0x148), 8, true, 1ull << 17, .expect = -EINVAL, .rule = "S11" },
+                { "cr4 |= SMEP", SAVE(0x148), 8, true, 1ull << 20, .expect = 0 },
+                { "cr4 |= SMEP, no leaf 7", SAVE(0x148), 8, true, 1ull << 20, .expect = -EINVAL, .rule = "S11",
+                  .bare_cpuid = true },
+                { "efer |= NXE", SAVE(0x0D0), 8, true, 1ull << 11, .expect = 0 },
+                { "efer |= NXE, no NX", SAVE(0x0D0), 8, true, 1ull << 11, .expect = -EINVAL, .rule = "S11",
+                  .bare_cpuid = true },
+                { "efer |= FFXSR, no FXSR_OPT", SAVE(0x0D0), 8, true, 1ull << 14, .expect = -EINVAL, .rule = "S11" },
+                { "unchanged, bare CPUID", CTL(0x058), 8, true, 0, .expect = 0, .bare_cpuid = true },
+        };
+        struct kvm_sregs sr;
+        NvBlob blob = {};
+        TestVm src;
+
+        (void) state;
+        test_vm_new_vendor(&src, NV_FORMAT_SVM, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(src.sim, 0, false), 0);
+        assert_int_equal(nv_vcpu_get_nested(src.vcpus[0], false, &blob, NULL), 1);
+        assert_int_equal(nv_kvm_get_sregs(src.vcpus[0], &sr, NULL), 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                svm_case_check(&blob, &sr, &cases[i]);
+        nv_blob_clear(&blob);
+        test_vm_free(&src);
+}
+
+/* KVM_GET_CPUID2 gives back what KVM_SET_CPUID2 set; too small a buffer gets E2BIG and the count. */
+static void test_get_cpuid(void **state) {
+        static const struct kvm_cpuid_entry2 e[] = { { .function = 0, .eax = 7 }, { .function = 7, .ebx = 0x81 } };
+        _cleanup_free_ struct kvm_cpuid2 *set = test_cpuid_new(e, ELEMENTSOF(e)), *got = NULL;
+        struct kvm_cpuid2 small = { .nent = 1 };
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
+        assert_int_equal(nv_kvm_get_cpuid(vm.vcpus[0], &got, NULL), 0);
+        assert_true(got->nent >= 4); /* the supported CPUID nv_kvm_create_vcpu() set */
+        free(TAKE_PTR(got));
+        assert_int_equal(nv_kvm_set_cpuid(vm.vcpus[0], set, NULL), 0);
+        assert_int_equal(nv_kvm_get_cpuid(vm.vcpus[0], &got, NULL), 0);
+        assert_int_equal(got->nent, 2);
+        assert_memory_equal(got->entries, e, sizeof(e));
+        assert_int_equal(nv_sim_ioctl(vm.sim, 0, KVM_GET_CPUID2, &small), -E2BIG);
+        assert_int_equal(small.nent, 2);
+        test_vm_free(&vm);
+}
+
 /* Decoding known values from a GET: the vmcb12 fields the simulated L1 wrote. */
 static void test_fields_from_get(void **state) {
         const NvField *f;
@@ -167,6 +292,8 @@ int main(void) {
                 cmocka_unit_test(test_svm_overwrite_quirk),
                 cmocka_unit_test(test_get_sizes_from_capability),
                 cmocka_unit_test(test_fields_from_get),
+                cmocka_unit_test(test_get_cpuid),
+                cmocka_unit_test(test_svm_checks_agree),
         };
         return cmocka_run_group_tests_name("simulated KVM round trips", tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
 /*
  * The safety rules of the capture/restore path, on the simulated KVM:
  * quiesce before capture, save/load across VMs, rollback of a refused
- * restore, and all-or-nothing over many vCPUs.
+ * restore, validation against the target vCPU's CPUID, and all-or-nothing
+ * over many vCPUs.
  */
 #include <string.h>
 
@@ -92,6 +93,59 @@ static void test_refused_before_kernel(void **state) {
         nv_vcpu_state_free(st);
         test_vm_free(&a);
         test_vm_free(&b);
+}
+
+/* The target's CPUID decides which CR4 bits L1 may have: checked before the kernel sees the blob. */
+static void test_refused_for_target_cpuid(void **state) {
+        static const struct kvm_cpuid_entry2 lm_svm = { .function = 0x80000001, .ecx = 1u << 2, .edx = 1u << 29 };
+        _cleanup_free_ struct kvm_cpuid2 *no_leaf7 = test_cpuid_new(&lm_svm, 1);
+        NvVcpuState *st = NULL;
+        NvError *err = NULL;
+        TestVm a, b;
+
+        (void) state;
+        test_vm_new_vendor(&a, NV_FORMAT_SVM, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
+        assert_int_equal(nv_vcpu_save_state(a.vcpus[0], NULL, 0, &st, NULL), 0);
+        put_le64(st->nested.data + NV_OFF_DATA + 0x548, get_le64(st->nested.data + NV_OFF_DATA + 0x548) | (1ull << 20));
+        test_vm_new_vendor(&b, NV_FORMAT_SVM, 2);
+        assert_int_equal(nv_vcpu_load_state(b.vcpus[0], st, NULL), 0); /* SMEP is in the supported CPUID */
+        assert_int_equal(nv_kvm_set_cpuid(b.vcpus[1], no_leaf7, NULL), 0);
+        assert_int_equal(nv_vcpu_load_state(b.vcpus[1], st, &err), -EINVAL);
+        assert_non_null(strstr(err->message, "S11"));
+        assert_non_null(strstr(err->message, "CPUID"));
+        assert_int_equal(nv_sim_ioctl_count(b.sim, KVM_SET_NESTED_STATE), 1); /* vCPU 0's only */
+        nv_error_free(err);
+        nv_vcpu_state_free(st);
+        test_vm_free(&a);
+        test_vm_free(&b);
+}
+
+/* KVM's view of a CPUID: leaf 7's subleaves, either of two features, the MAXPHYADDR default. */
+static void test_context_from_cpuid(void **state) {
+        static const struct kvm_cpuid_entry2 e[] = {
+                { .function = 7, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 1u << 26 },
+                { .function = 7, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = 1u << 7, .edx = 1u << 20 },
+                { .function = 0x80000001, .ecx = 1u << 2, .edx = (1u << 20) | (1u << 29) },
+                { .function = 0x80000000, .eax = 0x80000008 },
+                { .function = 0x80000008, .eax = 43 },
+        };
+        _cleanup_free_ struct kvm_cpuid2 *c = test_cpuid_new(e, ELEMENTSOF(e));
+        NvValidateContext ctx;
+
+        (void) state;
+        nv_validate_context_init(&ctx);
+        c->nent = 3; /* without leaves 0x80000000 and 0x80000008 */
+        nv_validate_context_from_cpuid(&ctx, c);
+        assert_true(ctx.have_cpuid);
+        assert_int_equal(ctx.maxphyaddr, 36); /* no leaf 0x80000008 */
+        /* SMEP (7.0), CET through IBT alone (7.0 EDX), LAM_SUP (7.1); not PCIDE, VMXE, FRED. */
+        assert_int_equal(ctx.cr4_allowed, 0x7ffull | (1ull << 20) | (1ull << 23) | (1ull << 28));
+        /* SCE, LMSLE, LME, LMA, NXE, SVME; not FFXSR, TCE, AUTOIBRS. */
+        assert_int_equal(ctx.efer_allowed, 0x3d01);
+        c->nent = ELEMENTSOF(e);
+        nv_validate_context_from_cpuid(&ctx, c);
+        assert_int_equal(ctx.maxphyaddr, 43);
 }
 
 /* The kernel refuses what the validator cannot see (V19): everything is put back. */
@@ -211,6 +265,8 @@ int main(void) {
                 cmocka_unit_test(test_save_load_svm),
                 cmocka_unit_test(test_save_load_vmx),
                 cmocka_unit_test(test_refused_before_kernel),
+                cmocka_unit_test(test_refused_for_target_cpuid),
+                cmocka_unit_test(test_context_from_cpuid),
                 cmocka_unit_test(test_kernel_refusal_rolls_back),
                 cmocka_unit_test(test_all_or_nothing),
                 cmocka_unit_test(test_all_or_nothing_kernel_refusal),
