@@ -24,6 +24,12 @@ static int describe(const NvMigrateOptions *o, const NvDomainDef *def, const uin
         nv_snapshot_sha256_hex(img, len, ref.sha256);
         nv_state_ref_time(now, ref.time);
         if (!o->shared_dir && len <= max && max <= NV_META_MAX_INLINE) {
+                /*
+                 * The source's own snapshot files mean nothing on the destination:
+                 * keep them out of its XML, or a refused inline copy would leave it
+                 * pointing at this host's paths.
+                 */
+                nv_nested_meta_forget_states(def->meta);
                 def->meta->has_inline = true;
                 def->meta->inline_ref = ref;
                 return nv_base64_encode(img, len, &def->meta->inline_data);

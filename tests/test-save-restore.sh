@@ -144,8 +144,10 @@ err=$(nv migrate-begin l1 --no-check --inline-max 100 2>&1); rc=$?
 check "migrate-begin: too large for inline without shared storage refused" contains "$err" "more than 100 can travel inline"
 counters; after_fail=("${C[@]}"); sleep 0.2
 check "migrate-begin: a failed begin thaws the VMM" advanced "${after_fail[@]}"
+node 2 "$(state_xml "$T/source-only.nvstate" "$(printf '0%.0s' {1..64})" 2)" # a snapshot of the source's own
 NESTVIRT_HOST_ROOT=$DATA/host-amd nv migrate-begin l1 --dest-caps "$CAPS/caps-amd.xml" -o "$T/dest.xml"; rc=$?
 check "migrate-begin (inline) exits 0" test $rc -eq 0
+check "migrate-begin (inline): the source's own snapshot references stay behind" test "$(grep -c source-only "$T/dest.xml")" -eq 0
 check "migrate-begin: the state travels inline" grep -q "<nestvirt:inline " "$T/dest.xml"
 counters; frozen=("${C[@]}")
 check "migrate-begin: the source stays frozen" unchanged "${frozen[@]}"

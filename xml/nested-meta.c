@@ -417,6 +417,14 @@ static int state_ref_copy(NvStateRef *dst, const NvStateRef *src) {
         return dst->path ? 0 : -ENOMEM;
 }
 
+void nv_nested_meta_forget_states(NvNestedMeta *m) {
+        state_ref_clear(&m->state);
+        m->has_state = false;
+        for (size_t i = 0; i < m->n_previous; i++)
+                state_ref_clear(&m->previous[i]);
+        m->n_previous = 0;
+}
+
 int nv_nested_meta_push_state(NvNestedMeta *m, const NvStateRef *state) {
         NvStateRef fresh;
 

@@ -115,5 +115,8 @@ int nv_nested_meta_validate(const NvNestedMeta *m, NvError **reterr);
  */
 int nv_nested_meta_format(const NvNestedMeta *m, bool prefix, unsigned indent, char **ret, NvError **reterr);
 
+/* Drops the current and previous references (their strings too). */
+void nv_nested_meta_forget_states(NvNestedMeta *m);
+
 /* Makes state the current reference and pushes the old one to previous (dropping the oldest). */
 int nv_nested_meta_push_state(NvNestedMeta *m, const NvStateRef *state);
