@@ -59,7 +59,13 @@ static inline void closep(int *fd) {
                 _fd_;                                                          \
         })
 
-/* User-facing strings go through gettext; N_() marks static tables. */
+/*
+ * User-facing strings go through gettext; N_() marks static tables.  The
+ * domain is named on every call (dgettext), not taken from textdomain():
+ * the libraries run inside other programs too (the agent inside a VMM),
+ * whose own domain is not ours.  It is GETTEXT_PACKAGE, spelled out
+ * because this header is installed and built without our -D flags.
+ */
 #include <libintl.h>
 #define _(s) dgettext("nestvirt", s)
 #define N_(s) (s)

@@ -86,7 +86,10 @@ int main(int argc, char **argv) {
         int r, cmd;
 
         setlocale(LC_ALL, "");
-        bindtextdomain("nestvirt", LOCALEDIR);
+        /* NESTVIRT_LOCALEDIR: the tests run the build tree's catalogs (po/ in
+         * the build directory); installed, the catalogs are in LOCALEDIR. */
+        bindtextdomain(GETTEXT_PACKAGE, secure_getenv("NESTVIRT_LOCALEDIR") ?: LOCALEDIR);
+        textdomain(GETTEXT_PACKAGE);
         r = parse_global(argc, argv, &cli);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

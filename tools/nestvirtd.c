@@ -132,7 +132,8 @@ int main(int argc, char **argv) {
         int r;
 
         setlocale(LC_ALL, "");
-        bindtextdomain("nestvirt", LOCALEDIR);
+        bindtextdomain(GETTEXT_PACKAGE, secure_getenv("NESTVIRT_LOCALEDIR") ?: LOCALEDIR); /* as nestvirt does */
+        textdomain(GETTEXT_PACKAGE);
         xmlInitParser(); /* before the worker threads parse domain XML */
         r = parse(argc, argv, &a);
         if (r <= 0)

@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The translations: every catalog passes msgfmt --check (its format
+# specifiers agree with the msgid's), and the built nestvirt, bound to the
+# build tree's catalogs (NESTVIRT_LOCALEDIR), speaks German for
+# LANGUAGE=de: its help, the command table, errors of its own and of the
+# libraries below it.
+set -u
+NESTVIRT=$1
+LOCALEDIR=$2 # the build tree's po/: de/LC_MESSAGES/nestvirt.mo
+PODIR=$3     # the source tree's po/
+DATA=$4      # tests/data
+fails=0 passes=0
+
+check() { # name, then a command that must succeed
+        local name=$1; shift
+        if "$@"; then passes=$((passes + 1)); echo "ok - $name"
+        else fails=$((fails + 1)); echo "not ok - $name"; fi
+}
+contains() { grep -qF -- "$2" <<<"$1" || { echo "# not in: $1"; false; }; }
+
+# LANGUAGE is honoured only in a locale other than C; C.UTF-8 is built into
+# glibc (2.35 and later), so it needs no locales package.
+LC_ALL=C.UTF-8 locale 2>&1 | grep -q 'Cannot set' && { echo "no C.UTF-8 locale here"; exit 77; }
+de() { LC_ALL=C.UTF-8 LANGUAGE=de NESTVIRT_LOCALEDIR=$LOCALEDIR "$NESTVIRT" "$@"; }
+
+for po in "$PODIR"/*.po; do
+        check "msgfmt --check $(basename "$po")" msgfmt --check -o /dev/null "$po"
+done
+check "the German catalog is built" test -r "$LOCALEDIR/de/LC_MESSAGES/nestvirt.mo"
+
+out=$(de --help); rc=$?
+check "--help exits 0" test $rc -eq 0
+check "--help in German" contains "$out" "Aufruf: nestvirt [OPTION]... BEFEHL [ARG]..."
+check "the command table (N_) in German" contains "$out" "  inspect        Snapshot-Datei oder Roh-Blob zeigen"
+err=$(de frobnicate 2>&1 >/dev/null); rc=$?
+check "unknown command exits 1" test $rc -eq 1
+check "unknown command in German" contains "$err" "Fehler: Unbekannter Befehl 'frobnicate'. 'nestvirt --help' zeigt die Liste."
+err=$(de demo --in-process --vcpus 99 2>&1 >/dev/null)
+check "a command's error in German" contains "$err" "Fehler: --vcpus nimmt eine Zahl von 1 bis 64, nicht '99'."
+out=$(de verify "$DATA/snapshots/header-tamper.nvstate"); rc=$?
+check "verify refuses a tampered snapshot" test $rc -eq 1
+check "the core library's message in German" contains "$out" "Prüfsumme der Datei stimmt nicht (Bytes 0..8912): Kopf oder Eintragstabelle wurden verändert."
+out=$(de verify "$DATA/snapshots/good.nvstate")
+check "the validator's notes in German" contains "$out" "Hinweis: nicht geprüft: S4: ob die vCPU im SMM ist, ist unbekannt"
+
+out=$(LC_ALL=C LANGUAGE=de NESTVIRT_LOCALEDIR=$LOCALEDIR "$NESTVIRT" --help)
+check "the C locale stays English" contains "$out" "Usage: nestvirt [OPTION]... COMMAND [ARG]..."
+
+echo "$passes passed, $fails failed"
+[ $fails -eq 0 ]
