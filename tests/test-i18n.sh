@@ -10,6 +10,8 @@ NESTVIRT=$1
 LOCALEDIR=$2 # the build tree's po/: de/LC_MESSAGES/nestvirt.mo
 PODIR=$3     # the source tree's po/
 DATA=$4      # tests/data
+NESTVIRTD=$5
+POLICY=$6    # the built data/org.nestvirt.policy, merged with the catalogs
 fails=0 passes=0
 
 check() { # name, then a command that must succeed
@@ -43,6 +45,13 @@ check "verify refuses a tampered snapshot" test $rc -eq 1
 check "the core library's message in German" contains "$out" "Prüfsumme der Datei stimmt nicht (Bytes 0..8912): Kopf oder Eintragstabelle wurden verändert."
 out=$(de verify "$DATA/snapshots/good.nvstate")
 check "the validator's notes in German" contains "$out" "Hinweis: nicht geprüft: S4: ob die vCPU im SMM ist, ist unbekannt"
+
+out=$(LC_ALL=C.UTF-8 LANGUAGE=de NESTVIRT_LOCALEDIR=$LOCALEDIR "$NESTVIRTD" --help)
+check "nestvirtd --help in German" contains "$out" "Aufruf: nestvirtd [--connect URI]"
+out=$(de maintenance save-all --keep-frozen --frobnicate 2>&1)
+check "maintenance's error in German" contains "$out" "Fehler:"
+check "the polkit actions carry German messages" \
+        grep -qF '<message xml:lang="de">Zum Sichern des Zustands der verschachtelten Virtualisierung einer virtuellen Maschine ist eine Authentifizierung nötig.</message>' "$POLICY"
 
 out=$(LC_ALL=C LANGUAGE=de NESTVIRT_LOCALEDIR=$LOCALEDIR "$NESTVIRT" --help)
 check "the C locale stays English" contains "$out" "Usage: nestvirt [OPTION]... COMMAND [ARG]..."
