@@ -66,7 +66,10 @@ int cmd_list(Cli *cli, int argc, char **argv, NvError **reterr) {
         r = parse_opts(cli, argc, argv,
                        _("Usage: nestvirt [-c URI] list [--all] [--json] [--sim]\n"
                          "List running domains (all with --all) with their effective nested mode on\n"
-                         "this host and the snapshot their metadata points to.\n"),
+                         "this host and the snapshot their metadata points to.\n\n"
+                         "  -a, --all   shut-off domains too\n"
+                         "  -j, --json  print a JSON array\n"
+                         "  -s, --sim   judge against the simulated KVM instead of this host\n"),
                        true, &a, reterr);
         if (r <= 0)
                 return r;

@@ -63,7 +63,8 @@ int cmd_pack(Cli *cli, int argc, char **argv, NvError **reterr) {
                 case 'h':
                         printf(_("Usage: nestvirt pack RAW... -o FILE\n"
                                  "Put raw nested-state blobs (the bytes of struct kvm_nested_state, one file per\n"
-                                 "vCPU, in vCPU order) into a snapshot file, written atomically.\n"));
+                                 "vCPU, in vCPU order) into a snapshot file, written atomically.\n\n"
+                                 "  -o, --output FILE  the snapshot file to write (mode 0600)\n"));
                         return 0;
                 case 'o':
                         out = optarg;
@@ -113,7 +114,8 @@ int cmd_unpack(Cli *cli, int argc, char **argv, NvError **reterr) {
                 switch (c) {
                 case 'h':
                         printf(_("Usage: nestvirt unpack FILE -d DIR\n"
-                                 "Write each vCPU's raw nested-state blob of a snapshot to DIR/vcpu-N.raw.\n"));
+                                 "Write each vCPU's raw nested-state blob of a snapshot to DIR/vcpu-N.raw.\n\n"
+                                 "  -d, --directory DIR  where to write the blobs\n"));
                         return 0;
                 case 'd':
                         dir = optarg;
