@@ -250,6 +250,27 @@ all_done=1
 while read -r j; do [ "$(job_wait "$j")" = completed ] || all_done=0; done <"$T/started"
 check "many clients: every started job completed" test $all_done -eq 1
 
+# SaveAll and Cancel through polkit: both --max-jobs slots held by saves on stopped VMMs, so
+# the SaveAll waits queued; uid 65534 may cancel it only when polkit says so.
+verdict org.nestvirt.nestedstate1.maintenance allow
+kill -STOP ${PID[1]} ${PID[2]}
+h1=$(path_of "$(B call "${M[@]}" Save sa{sv}u d1 0 0)"); h2=$(path_of "$(B call "${M[@]}" Save sa{sv}u d2 0 0)")
+out=$(call_nobody "${M[@]}" SaveAll a{sv}u 0 0); rc=$?
+check "polkit allows: uid 65534 may SaveAll" test $rc -eq 0
+all=$(path_of "$out")
+check "SaveAll waits queued behind --max-jobs" test "$(prop "$all" org.nestvirt.NestedState1.Job State)" = queued
+verdict org.nestvirt.nestedstate1.maintenance deny
+out=$(call_nobody org.nestvirt.NestedState1 "$all" org.nestvirt.NestedState1.Job Cancel)
+check "polkit says no: uid 65534 may not Cancel" contains "$out" "Access denied"
+verdict org.nestvirt.nestedstate1.maintenance allow
+out=$(call_nobody org.nestvirt.NestedState1 "$all" org.nestvirt.NestedState1.Job Cancel); rc=$?
+check "polkit allows: uid 65534 cancels the queued SaveAll" test $rc -eq 0
+check "the cancelled job says so" test "$(prop "$all" org.nestvirt.NestedState1.Job State)" = cancelled
+out=$(B call org.nestvirt.NestedState1 "$h1" org.nestvirt.NestedState1.Job Cancel 2>&1)
+check "a running save is not cancellable" contains "$out" "always finishes"
+kill -CONT ${PID[1]} ${PID[2]}
+job_wait "$h1" >/dev/null; job_wait "$h2" >/dev/null
+
 # A client that is gone before polkit answers: the job still runs, nestvirtd is unharmed.
 verdict org.nestvirt.nestedstate1.save slow
 timeout 0.3 "${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "${M[@]}" Save sa{sv}u d0 0 0 >/dev/null 2>&1
