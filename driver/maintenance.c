@@ -98,6 +98,35 @@ static int record_write(NvDriver *d, const NvMaintReport *rep, NvMaintStatus kee
         return r < 0 ? r : nv_file_write_atomic(path, buf, size, reterr);
 }
 
+/* One domain's work: 0 done, > 0 skipped, < 0 failed (why in *err). */
+typedef int (*StepFunc)(NvDriver *d, const NvMaintOptions *o, NvMaintItem *it, NvError **err);
+
+/* Every item in turn, past failures, with progress before and after each; < 0 only for out of memory. */
+static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, StepFunc step) {
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < rep->n; i++) {
+                NvMaintItem *it = &rep->items[i];
+                _cleanup_(nv_error_freep) NvError *err = NULL;
+
+                if (o->progress)
+                        o->progress(i, rep->n, it, false, o->userdata);
+                r = check_cancel(o, &err);
+                if (r == 0)
+                        r = step(d, o, it, &err);
+                r = finish(rep, i, r, err, o);
+        }
+        return r;
+}
+
+static int save_step(NvDriver *d, const NvMaintOptions *o, NvMaintItem *it, NvError **err) {
+        int r = nv_driver_save(d, it->uuid, &(NvSaveOptions) { .keep_frozen = o->keep_frozen }, &it->save, err);
+
+        if (r >= 0)
+                memcpy(it->sha256, it->save.ref.sha256, sizeof(it->sha256));
+        return r;
+}
+
 int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr) {
         NvDomainEntry *e = NULL;
         size_t n = 0;
@@ -109,19 +138,8 @@ int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret,
                 if (e[i].def->meta)
                         r = report_add(ret, e[i].def->name, e[i].def->uuid, NULL);
         nv_domain_entries_free(e, n);
-        for (size_t i = 0; r >= 0 && i < ret->n; i++) {
-                NvMaintItem *it = &ret->items[i];
-                _cleanup_(nv_error_freep) NvError *err = NULL;
-
-                if (o->progress)
-                        o->progress(i, ret->n, it, false, o->userdata);
-                r = check_cancel(o, &err);
-                if (r == 0)
-                        r = nv_driver_save(d, it->uuid, &(NvSaveOptions) { .keep_frozen = o->keep_frozen }, &it->save, &err);
-                if (r >= 0)
-                        memcpy(it->sha256, it->save.ref.sha256, sizeof(it->sha256));
-                r = finish(ret, i, r, err, o);
-        }
+        if (r >= 0)
+                r = run_items(d, o, ret, save_step);
         return r < 0 ? r : record_write(d, ret, NV_MAINT_DONE, reterr);
 }
 
@@ -198,24 +216,20 @@ static int restore_check(NvDriver *d, const NvMaintItem *it, NvError **why) {
         return 0;
 }
 
+static int restore_step(NvDriver *d, const NvMaintOptions *o, NvMaintItem *it, NvError **err) {
+        int r = restore_check(d, it, err);
+
+        (void) o;
+        return r != 0 ? r : nv_driver_restore(d, it->uuid, &(NvRestoreOptions) {}, &it->restore, err);
+}
+
 int nv_driver_restore_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr) {
         int r;
 
         *ret = (NvMaintReport) {};
         r = record_read(d, ret, reterr);
-        for (size_t i = 0; r >= 0 && i < ret->n; i++) {
-                NvMaintItem *it = &ret->items[i];
-                _cleanup_(nv_error_freep) NvError *err = NULL;
-
-                if (o->progress)
-                        o->progress(i, ret->n, it, false, o->userdata);
-                r = check_cancel(o, &err);
-                if (r == 0)
-                        r = restore_check(d, it, &err);
-                if (r == 0)
-                        r = nv_driver_restore(d, it->uuid, &(NvRestoreOptions) {}, &it->restore, &err);
-                r = finish(ret, i, r, err, o);
-        }
+        if (r >= 0)
+                r = run_items(d, o, ret, restore_step);
         /* What failed stays recorded for the next run; what was done or cannot be done is dropped. */
         return r < 0 ? r : record_write(d, ret, NV_MAINT_FAILED, reterr);
 }
