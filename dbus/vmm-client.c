@@ -168,6 +168,18 @@ static void client_disconnect(NvVmmHandle *h) {
         free(h);
 }
 
+/* After the connection step (r): learn the VMM, or drop the handle on any failure. */
+static int handle_ready(NvVmmHandle *h, int r, NvVmmHandle **ret, NvError **reterr) {
+        if (r >= 0)
+                r = learn_vmm(h, reterr);
+        if (r < 0) {
+                client_disconnect(h);
+                return r;
+        }
+        *ret = h;
+        return 0;
+}
+
 static int client_connect(const NvNestedMeta *meta, NvVmmHandle **ret, NvError **reterr) {
         NvVmmHandle *h = calloc(1, sizeof(*h));
         int r;
@@ -178,14 +190,7 @@ static int client_connect(const NvNestedMeta *meta, NvVmmHandle **ret, NvError *
         h->path = strdup(meta->object_path ?: NV_VMM_OBJECT_PATH);
         h->dest = meta->transport == NV_VMM_TRANSPORT_BUS && meta->bus_name ? strdup(meta->bus_name) : NULL;
         r = open_bus(meta, &h->bus, reterr);
-        if (r >= 0)
-                r = learn_vmm(h, reterr);
-        if (r < 0) {
-                client_disconnect(h);
-                return r;
-        }
-        *ret = h;
-        return 0;
+        return handle_ready(h, r, ret, reterr);
 }
 
 int nv_vmm_client_adopt(sd_bus *bus, NvVmmHandle **ret, NvError **reterr) {
@@ -198,17 +203,12 @@ int nv_vmm_client_adopt(sd_bus *bus, NvVmmHandle **ret, NvError **reterr) {
         h->borrowed = true;
         h->timeout = nv_vmm_timeout_usec(0);
         h->path = strdup(NV_VMM_OBJECT_PATH);
-        r = h->path ? sd_bus_is_open(bus) > 0 ? wait_ready(bus, h->timeout) : -ENOTCONN : -ENOMEM;
+        if (!h->path)
+                return handle_ready(h, -ENOMEM, ret, reterr);
+        r = sd_bus_is_open(bus) > 0 ? wait_ready(bus, h->timeout) : -ENOTCONN;
         if (r < 0)
-                r = r == -ENOMEM ? r : nv_error_set(reterr, r, _("The registered VMM's connection is not usable: %s"), strerror(-r));
-        if (r >= 0)
-                r = learn_vmm(h, reterr);
-        if (r < 0) {
-                client_disconnect(h);
-                return r;
-        }
-        *ret = h;
-        return 0;
+                r = nv_error_set(reterr, r, _("The registered VMM's connection is not usable: %s"), strerror(-r));
+        return handle_ready(h, r, ret, reterr);
 }
 
 static int client_freeze(NvVmmHandle *h, bool keep, uint64_t *ret_token, NvError **reterr) {
