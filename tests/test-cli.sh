@@ -7,14 +7,8 @@ NESTVIRT=$1
 DATA=$2
 NODE=$3     # data/examples/node.xml, absolute
 XMLIN=$4    # tests/xml2xml-in
-fails=0 passes=0
 
-check() { # name, then a command that must succeed
-        local name=$1; shift
-        if "$@"; then passes=$((passes + 1)); echo "ok - $name"
-        else fails=$((fails + 1)); echo "not ok - $name"; fi
-}
-contains() { grep -qF -- "$2" <<<"$1"; }
+. "$(dirname "$0")/tap.sh"
 not_contains() { ! grep -qF -- "$2" <<<"$1"; }
 
 out=$("$NESTVIRT" demo 2>&1); rc=$?
@@ -180,5 +174,4 @@ out=$("$NESTVIRT" -c "$URI" capabilities --domains)
 check "capabilities --domains" contains "$out" "vmx-custom           none NOT SUPPORTED, nested required (the domain asks for vmx but this host is AMD (svm))"
 unset NESTVIRT_HOST_ROOT
 
-echo "$passes passed, $fails failed"
-[ $fails -eq 0 ]
+tap_end

@@ -12,14 +12,8 @@ PODIR=$3     # the source tree's po/
 DATA=$4      # tests/data
 NESTVIRTD=$5
 POLICY=$6    # the built data/org.nestvirt.policy, merged with the catalogs
-fails=0 passes=0
 
-check() { # name, then a command that must succeed
-        local name=$1; shift
-        if "$@"; then passes=$((passes + 1)); echo "ok - $name"
-        else fails=$((fails + 1)); echo "not ok - $name"; fi
-}
-contains() { grep -qF -- "$2" <<<"$1" || { echo "# not in: $1"; false; }; }
+. "$(dirname "$0")/tap.sh"
 
 # LANGUAGE is honoured only in a locale other than C; C.UTF-8 is built into
 # glibc (2.35 and later), so it needs no locales package.
@@ -56,5 +50,4 @@ check "the polkit actions carry German messages" \
 out=$(LC_ALL=C LANGUAGE=de NESTVIRT_LOCALEDIR=$LOCALEDIR "$NESTVIRT" --help)
 check "the C locale stays English" contains "$out" "Usage: nestvirt [OPTION]... COMMAND [ARG]..."
 
-echo "$passes passed, $fails failed"
-[ $fails -eq 0 ]
+tap_end

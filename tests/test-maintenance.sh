@@ -15,15 +15,9 @@ T=$(mktemp -d /tmp/nestvirt-maint-XXXXXX)
 export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run
 N=4 HUNG=2
 declare -a PID OUT REF
-fails=0 passes=0
 trap 'kill -CONT ${PID[*]} 2>/dev/null; kill -9 ${PID[*]} 2>/dev/null; rm -rf "$T"' EXIT
 
-check() { # name, then a command that must succeed
-        local name=$1; shift
-        if "$@"; then passes=$((passes + 1)); echo "ok - $name"
-        else fails=$((fails + 1)); echo "not ok - $name"; fi
-}
-contains() { grep -qF -- "$2" <<<"$1"; }
+. "$(dirname "$0")/tap.sh"
 uuid() { printf '7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e%02d' "$1"; }
 
 node() { # the domains m0..m3, with REF[i] (a <nestvirt:state/>) if set
@@ -120,6 +114,4 @@ check "--keep-frozen with restore-all: refused" contains "$err" "save-all only"
 out=$("$NESTVIRT" maintenance --help); rc=$?
 check "maintenance --help" contains "$out" "restore-all"
 
-echo "1..$((passes + fails))"
-echo "# $passes passed, $fails failed"
-[[ $fails -eq 0 ]]
+tap_end

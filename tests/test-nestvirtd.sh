@@ -20,19 +20,14 @@ export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus
 N=4 HUNG=3
 declare -a PID OUT
-fails=0 passes=0 BUS_PID= POLKIT_PID= D_PID=
+BUS_PID= POLKIT_PID= D_PID=
 cleanup() {
         kill -CONT ${PID[*]} 2>/dev/null; kill -9 ${PID[*]} 2>/dev/null
         kill $D_PID $POLKIT_PID $BUS_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"
 }
 trap cleanup EXIT
 
-check() { # name, then a command that must succeed
-        local name=$1; shift
-        if "$@"; then passes=$((passes + 1)); echo "ok - $name"
-        else fails=$((fails + 1)); echo "not ok - $name"; fi
-}
-contains() { grep -qF -- "$2" <<<"$1"; }
+. "$(dirname "$0")/tap.sh"
 uuid() { printf '7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e%02d' "$1"; }
 B() { busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" "$@"; }
 AS_NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
@@ -302,6 +297,4 @@ kill $D_PID; wait $D_PID; rc=$?
 check "nestvirtd exits cleanly on SIGTERM" test $rc -eq 0
 D_PID=
 
-echo "1..$((passes + fails))"
-echo "# $passes passed, $fails failed"
-[[ $fails -eq 0 ]]
+tap_end

@@ -13,15 +13,10 @@ DATA=$3 # tests/data: the hook runs against a fake AMD host, whatever this machi
 T=$(mktemp -d /tmp/nestvirt-sr-XXXXXX)
 export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run
 UUID=7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e21
-fails=0 passes=0 VMM_PID= VMM_OUT=
+VMM_PID= VMM_OUT=
 trap 'kill -9 $VMM_PID 2>/dev/null; rm -rf "$T"' EXIT
 
-check() { # name, then a command that must succeed
-        local name=$1; shift
-        if "$@"; then passes=$((passes + 1)); echo "ok - $name"
-        else fails=$((fails + 1)); echo "not ok - $name"; fi
-}
-contains() { grep -qF -- "$2" <<<"$1"; }
+. "$(dirname "$0")/tap.sh"
 json() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 # node VCPUS [STATE_XML] [POLICY_XML]: a node file with one running domain "l1".
@@ -180,6 +175,4 @@ check "unknown domain: refused" contains "$err" "Domain 'nosuch' not found"
 out=$("$NESTVIRT" save --help); rc=$?
 check "save --help" contains "$out" "--keep-frozen"
 
-echo "1..$((passes + fails))"
-echo "# $passes passed, $fails failed"
-[[ $fails -eq 0 ]]
+tap_end
