@@ -61,25 +61,34 @@ static int register_events(NvConn *c, NvError **reterr) {
         return 0;
 }
 
+int nv_conn_events_init(NvError **reterr) {
+        pthread_once(&event_once, register_event_impl);
+        return event_impl_result < 0 ? libvirt_error(reterr, -EIO, _("Cannot start libvirt's event loop")) : 0;
+}
+
+int nv_conn_subscribe(NvConn *c, NvConnEventFunc func, void *userdata, NvError **reterr) {
+        if (event_impl_result < 0 || c->func)
+                return nv_error_set(reterr, -EINVAL, _("Events need libvirt's event loop first, and one subscriber."));
+        c->func = func;
+        c->userdata = userdata;
+        return register_events(c, reterr) < 0 ? -EIO : 0;
+}
+
 int nv_conn_open(const char *uri, NvConnEventFunc func, void *userdata, NvConn **ret, NvError **reterr) {
         _cleanup_(nv_conn_freep) NvConn *c = calloc(1, sizeof(NvConn));
+        int r;
 
         if (!c)
                 return -ENOMEM;
         c->cb_lifecycle = c->cb_metadata = -1;
         virSetErrorFunc(NULL, silent);
-        if (func) {
-                pthread_once(&event_once, register_event_impl);
-                if (event_impl_result < 0)
-                        return libvirt_error(reterr, -EIO, _("Cannot start libvirt's event loop"));
-        }
+        if (func && (r = nv_conn_events_init(reterr)) < 0)
+                return r;
         c->conn = virConnectOpen(uri);
         if (!c->conn)
                 return libvirt_error(reterr, -ECONNREFUSED, _("Cannot connect to libvirt"));
-        c->func = func;
-        c->userdata = userdata;
-        if (func && register_events(c, reterr) < 0)
-                return -EIO;
+        if (func && (r = nv_conn_subscribe(c, func, userdata, reterr)) < 0)
+                return r;
         *ret = TAKE_PTR(c);
         return 0;
 }

@@ -34,6 +34,10 @@ typedef void (*NvConnEventFunc)(const char *domain, const char *kind, int detail
  * error printing is silenced: errors come back in *reterr.
  */
 int nv_conn_open(const char *uri, NvConnEventFunc func, void *userdata, NvConn **ret, NvError **reterr);
+/* libvirt's default event loop, once per process; before opening a connection that will subscribe later. */
+int nv_conn_events_init(NvError **reterr);
+/* Lifecycle and metadata events of an open connection go to func (once per connection). */
+int nv_conn_subscribe(NvConn *c, NvConnEventFunc func, void *userdata, NvError **reterr);
 NvConn *nv_conn_free(NvConn *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NvConn *, nv_conn_free);
 

@@ -93,7 +93,9 @@ static int run(const Args *a) {
         sigset_t ss;
         int r;
 
-        r = cli_open_driver(a->uri, NULL, NULL, &d, &err);
+        r = nv_conn_events_init(&err); /* before the connection opens: the machines follow libvirt's events */
+        if (r >= 0)
+                r = cli_open_driver(a->uri, NULL, NULL, &d, &err);
         if (r < 0) {
                 fprintf(stderr, _("error: %s\n"), nv_error_message(err, r));
                 return r;

@@ -113,9 +113,9 @@ void nv_machine_set_result(NvService *s, const char *uuid, const char *result) {
         }
         free(s->results[i].result);
         s->results[i].result = copy;
+        /* The state reference's change comes as libvirt's metadata event (events.c). */
         if (nv_machine_path(uuid, &path) >= 0)
-                (void) sd_bus_emit_properties_changed(s->bus, path, NV_MACHINE_INTERFACE, "LastResult", "StatePath", "StateSha256",
-                                                      "StateTime", "Active", NULL);
+                (void) sd_bus_emit_properties_changed(s->bus, path, NV_MACHINE_INTERFACE, "LastResult", NULL);
 }
 
 void nv_machine_results_free(NvService *s) {
@@ -179,8 +179,8 @@ static const sd_bus_vtable machine_vtable[] = {
         SD_BUS_PROPERTY("Name", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("UUID", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Active", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("VcpuCount", "u", property_get, 0, 0),
-        SD_BUS_PROPERTY("NestedMode", "s", property_get, 0, 0),
+        SD_BUS_PROPERTY("VcpuCount", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NestedMode", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StatePath", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StateSha256", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StateTime", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -243,7 +243,8 @@ int nv_service_new(sd_bus *bus, sd_event *event, NvDriver *driver, const NvServi
 
         if (!s)
                 return -ENOMEM;
-        *s = (NvService) { .bus = sd_bus_ref(bus), .event = sd_event_ref(event), .driver = driver, .config = *config };
+        *s = (NvService) { .bus = sd_bus_ref(bus), .event = sd_event_ref(event), .driver = driver, .config = *config,
+                           .events_fd = -EBADF };
         pthread_mutex_init(&s->registry_lock, NULL);
         nv_driver_set_vmm_lookup(driver, nv_registry_lookup, s);
         if (!s->config.max_jobs)
@@ -257,6 +258,8 @@ int nv_service_new(sd_bus *bus, sd_event *event, NvDriver *driver, const NvServi
                 r = nv_machine_add(s);
         if (r >= 0)
                 r = nv_job_add_vtable(s);
+        if (r >= 0)
+                r = nv_events_start(s, NULL);
         if (r < 0) {
                 nv_service_free(s);
                 return r;
@@ -269,6 +272,7 @@ int nv_service_new(sd_bus *bus, sd_event *event, NvDriver *driver, const NvServi
 NvService *nv_service_free(NvService *s) {
         if (!s)
                 return NULL;
+        nv_events_stop(s);
         for (size_t i = 0; i < ELEMENTSOF(s->slots); i++)
                 sd_bus_slot_unref(s->slots[i]);
         nv_jobs_free(s);

@@ -88,6 +88,17 @@ struct NvService {
         struct NvMachineResult *results; /* each domain's last job result */
         pthread_mutex_t registry_lock;   /* the registry is read by job workers */
         NvRegisteredVmm *registry;
+
+        /* events.c: libvirt's events, queued by its thread, emitted by the loop */
+        pthread_t events_thread;
+        bool events_running;
+        atomic_bool events_stop;
+        int events_fd;
+        sd_event_source *events_src;
+        pthread_mutex_t events_lock;
+        char **pending; /* domain names */
+        size_t n_pending;
+        bool pending_overflow;
         size_t n_results;
 };
 
@@ -106,6 +117,14 @@ void nv_machine_set_result(NvService *s, const char *uuid, const char *result);
 /* A domain by name, UUID or object path, with our metadata; else a D-Bus error. */
 int nv_machine_lookup(NvService *s, const char *name, NvDomainEntry *ret, sd_bus_error *error);
 void nv_machine_results_free(NvService *s);
+
+/*
+ * events.c: follow libvirt's lifecycle and metadata events on the driver's
+ * connection (whose process must have called nv_conn_events_init() before
+ * opening it) with PropertiesChanged on the machines.
+ */
+int nv_events_start(NvService *s, NvError **reterr);
+void nv_events_stop(NvService *s);
 
 /* registry.c: VMMs that handed over a socket pair end (RegisterVmm) */
 int nv_registry_add(NvService *s, const char *uuid, int fd);
