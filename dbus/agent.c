@@ -22,6 +22,7 @@ struct NvAgent {
         NvAgentVmm vmm;
         char *vm_uuid;
         bool frozen;
+        bool incoming;          /* resumed from a saved state, nested state not loaded yet */
         uint64_t token;
         sd_bus *freezer;        /* the connection that froze the VM: thawed if it goes away */
         bool p2p_checked;       /* connections were vetted at accept time */
@@ -167,6 +168,14 @@ static int property_get_frozen(sd_bus *bus, const char *path, const char *interf
 
         (void) bus, (void) path, (void) interface, (void) property, (void) error;
         return sd_bus_message_append(reply, "b", a->frozen);
+}
+
+static int property_get_incoming(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        NvAgent *a = userdata;
+
+        (void) bus, (void) path, (void) interface, (void) property, (void) error;
+        return sd_bus_message_append(reply, "b", a->incoming);
 }
 
 /* --- methods --- */
@@ -318,6 +327,12 @@ static int method_set_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
         }
         if (r < 0)
                 return nv_to_bus_error(error, name, r, err);
+        if (a->incoming) {
+                a->incoming = false; /* its nested state is in: no longer waiting for it */
+                for (size_t i = 0; i < MAX_CONNECTIONS; i++)
+                        if (a->buses[i])
+                                (void) sd_bus_emit_properties_changed(a->buses[i], NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Incoming", NULL);
+        }
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -328,6 +343,7 @@ static const sd_bus_vtable vmm_vtable[] = {
         SD_BUS_PROPERTY("VcpuCount", "u", property_get_vcpus, 0, 0),
         SD_BUS_PROPERTY("MaxStateSizePerVcpu", "u", property_get_max_size, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Frozen", "b", property_get_frozen, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Incoming", "b", property_get_incoming, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Freeze", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("t", token), method_freeze, 0),
         SD_BUS_METHOD_WITH_ARGS("Thaw", SD_BUS_ARGS("t", token, "a{sv}", options), SD_BUS_NO_RESULT, method_thaw, 0),
         SD_BUS_METHOD_WITH_ARGS("GetNestedState", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("h", state, "a{sv}", info),
@@ -461,6 +477,7 @@ int nv_agent_new(const NvAgentVmm *vmm, NvAgent **ret, NvError **reterr) {
         if (!a)
                 return -ENOMEM;
         a->vmm = *vmm;
+        a->incoming = vmm->incoming;
         a->vm_uuid = strdup(vmm->vm_uuid ?: "");
         a->listen_fd = -1;
         *ret = a;

@@ -25,6 +25,12 @@ typedef struct NvAgentVmm {
         int (*resume)(void *userdata);
         void *userdata;
         uid_t allowed_uid;     /* besides root, the only uid that may call (usually the driver's) */
+        /*
+         * The VMM resumed from a saved state and waits for its nested state
+         * (property Incoming): true until a SetNestedState succeeds.  A VM
+         * booted afresh says false, and nestvirt's restore-all leaves it be.
+         */
+        bool incoming;
 } NvAgentVmm;
 
 typedef struct NvAgent NvAgent;

@@ -18,6 +18,7 @@ struct NvVmmHandle {
         unsigned n_vcpus;
         int vendor;
         char *vm_uuid;
+        int incoming; /* -1: the VMM has no Incoming property */
         uint64_t timeout;
 };
 
@@ -133,6 +134,20 @@ static int open_bus(const NvNestedMeta *meta, sd_bus **ret, NvError **reterr) {
         return 0;
 }
 
+/* Incoming came with a later version of the protocol: a VMM without it does not say. */
+static int learn_incoming(NvVmmHandle *h) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int b = 0, r;
+
+        r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "Incoming", &e, 'b', &b);
+        if (r < 0 && (sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_PROPERTY) || sd_bus_error_has_name(&e, SD_BUS_ERROR_INVALID_ARGS))) {
+                h->incoming = -1;
+                return 0;
+        }
+        h->incoming = b;
+        return r < 0 ? r : 0;
+}
+
 /* VcpuCount and Vendor, so that timeouts and checks are right from the first call. */
 static int learn_vmm(NvVmmHandle *h, NvError **reterr) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -147,6 +162,9 @@ static int learn_vmm(NvVmmHandle *h, NvError **reterr) {
                 r = sd_bus_get_property_string(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "VmUuid", &e, &h->vm_uuid);
         if (r < 0)
                 return call_failed(h, "Get", r, &e, reterr);
+        r = learn_incoming(h);
+        if (r < 0)
+                return call_failed(h, "Get", r, NULL, reterr);
         if (n == 0 || n > NV_SNAPSHOT_MAX_VCPUS || nv_format_from_string(vendor) < 0)
                 return nv_error_set(reterr, -EPROTO, _("The VMM reports %u vCPUs of vendor '%s'."), n, vendor);
         h->n_vcpus = n;
@@ -318,6 +336,10 @@ static int client_vendor(NvVmmHandle *h) {
         return h->vendor;
 }
 
+static int client_incoming(NvVmmHandle *h) {
+        return h->incoming;
+}
+
 const NvVmmBackend nv_vmm_backend_dbus = {
         .name = "dbus",
         .connect = client_connect,
@@ -328,5 +350,6 @@ const NvVmmBackend nv_vmm_backend_dbus = {
         .vcpu_count = client_vcpu_count,
         .vendor = client_vendor,
         .vm_uuid = client_vm_uuid,
+        .incoming = client_incoming,
         .disconnect = client_disconnect,
 };

@@ -66,6 +66,12 @@ typedef struct NvSaveResult {
 
 typedef struct NvRestoreOptions {
         const char *file;  /* NULL: the snapshot the domain's XML references */
+        /*
+         * Refuse (-ESTALE) a VMM that says it booted afresh rather than
+         * resumed from a saved state (Incoming false): restore-all's guard
+         * against loading old nested state into a new VM.
+         */
+        bool incoming_only;
 } NvRestoreOptions;
 
 typedef struct NvRestoreResult {
@@ -196,7 +202,8 @@ typedef struct NvDriverOps {
         /*
          * Host boot: restore the domains the last save_all recorded, each
          * only if its XML still references the recorded snapshot (else it
-         * was saved anew or changed, and is skipped).  Failed domains stay
+         * was saved anew or changed, and is skipped) and its VMM resumed
+         * from a saved state (else it booted afresh, and is skipped).  Failed domains stay
          * in the record so a later run can retry them; the record goes
          * away once none is left.  No record: nothing to do.
          */

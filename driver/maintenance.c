@@ -220,7 +220,9 @@ static int restore_step(NvDriver *d, const NvMaintOptions *o, NvMaintItem *it, N
         int r = restore_check(d, it, err);
 
         (void) o;
-        return r != 0 ? r : nv_driver_restore(d, it->uuid, &(NvRestoreOptions) {}, &it->restore, err);
+        if (r == 0)
+                r = nv_driver_restore(d, it->uuid, &(NvRestoreOptions) { .incoming_only = true }, &it->restore, err);
+        return r == -ESTALE ? 1 : r; /* a VM booted afresh will never want that state: skipped, and dropped from the record */
 }
 
 int nv_driver_restore_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr) {

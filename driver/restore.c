@@ -119,8 +119,15 @@ int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o
         int r;
 
         r = nv_driver_begin(d, domain, &e, &lock, &h, reterr);
-        if (r < 0)
+        if (r >= 0 && o->incoming_only && d->vmm->incoming(h) == 0)
+                r = nv_error_set(reterr, -ESTALE,
+                                 _("The VMM of domain '%s' booted the VM afresh instead of resuming it: its old nested state "
+                                   "is not loaded into a new VM."),
+                                 e.def->name);
+        if (r < 0) {
+                d->vmm->disconnect(h);
                 return r;
+        }
         r = read_state(e.def->meta, o->file, &p, &why);
         if (r >= 0)
                 r = check_fit(d, h, &p, &res.guest_mode_vcpus, &why);

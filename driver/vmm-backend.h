@@ -35,6 +35,8 @@ typedef struct NvVmmBackend {
         int (*vendor)(NvVmmHandle *h);
         /* The VM's UUID as the VMM reports it (learnt at connect). */
         const char *(*vm_uuid)(NvVmmHandle *h);
+        /* 1: the VMM resumed from a saved state and waits for its nested state; 0: it runs on; -1: it does not say. */
+        int (*incoming)(NvVmmHandle *h);
         /* Drops the connection; accepts NULL. */
         void (*disconnect)(NvVmmHandle *h);
 } NvVmmBackend;

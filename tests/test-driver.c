@@ -11,7 +11,8 @@
  *    domain is saved, the hung one reported; after the VMMs are killed and
  *    restarted, restore-all brings L2 back on all of them;
  *  - restore-all's record: failures stay for a retry, a domain saved anew
- *    since is skipped, and the record goes once nothing is left.
+ *    since is skipped, a VM booted afresh (its VMM not Incoming) is left
+ *    alone, and the record goes once nothing is left.
  *
  *   test-driver TESTVMM
  */
@@ -355,35 +356,40 @@ static void test_maintenance_with_a_hung_vmm(void **state) {
 }
 
 static void test_restore_all_record(void **state) {
-        unsigned long long saved[3][VCPUS];
+        unsigned long long saved[4][VCPUS];
         NvMaintReport rep = {};
         Seen seen = {};
         char uri[256];
         NvDriver *d;
-        Vmm v[3];
+        Vmm v[4];
 
         (void) state;
-        for (unsigned i = 0; i < 3; i++)
+        for (unsigned i = 0; i < 4; i++)
                 vmm_init(&v[i], 20 + i);
-        write_node(v, 3, uri);
-        for (unsigned i = 0; i < 3; i++)
+        write_node(v, 4, uri);
+        for (unsigned i = 0; i < 4; i++)
                 vmm_start(&v[i], false);
         d = driver_open(uri);
         maint(d, true, &rep, &seen);
-        assert_int_equal(rep.n_done, 3);
+        assert_int_equal(rep.n_done, 4);
         nv_maint_report_clear(&rep);
-        for (unsigned i = 0; i < 3; i++)
+        for (unsigned i = 0; i < 4; i++)
                 vmm_cycle(&v[i], saved[i]);
         vmm_stop(&v[1]);                                          /* did not come back (yet) */
         assert_int_equal(save(d, v[2].name, NULL, NULL, NULL), 0); /* saved anew since save-all */
+        vmm_stop(&v[3]);
+        vmm_start(&v[3], false); /* booted afresh, not resumed: must not get the old state */
 
         seen = (Seen) {};
         maint(d, false, &rep, &seen);
-        assert_int_equal(rep.n, 3);
+        assert_int_equal(rep.n, 4);
         assert_int_equal(rep.items[0].status, NV_MAINT_DONE);
         assert_int_equal(rep.items[1].status, NV_MAINT_FAILED);
         assert_int_equal(rep.items[2].status, NV_MAINT_SKIPPED);
         assert_non_null(strstr(rep.items[2].message, "saved anew"));
+        assert_int_equal(rep.items[3].status, NV_MAINT_SKIPPED);
+        assert_non_null(strstr(rep.items[3].message, "booted the VM afresh"));
+        assert_true(vmm_runs(&v[3])); /* and it was left running as it was */
         assert_int_equal(record_lines(), 1); /* the failed one, for a retry */
         nv_maint_report_clear(&rep);
 
@@ -397,7 +403,7 @@ static void test_restore_all_record(void **state) {
         assert_int_equal(record_lines(), 0);
         nv_maint_report_clear(&rep);
         nv_driver_free(d);
-        for (unsigned i = 0; i < 3; i++)
+        for (unsigned i = 0; i < 4; i++)
                 vmm_stop(&v[i]);
 }
 

@@ -335,7 +335,8 @@ static int run(Vmm *v, const char *socket, const char *uuid, NvError **reterr) {
         int r;
 
         NvAgentVmm desc = { .vm_uuid = uuid, .kvm = v->kvm, .vcpus = v->vcpus, .n_vcpus = v->n, .pause = vmm_pause,
-                            .resume = vmm_resume, .userdata = v, .allowed_uid = getuid() };
+                            .resume = vmm_resume, .userdata = v, .allowed_uid = getuid(),
+                            .incoming = v->paused /* --restore: resumed from its own state */ };
         sigemptyset(&ss);
         sigaddset(&ss, SIGTERM);
         sigaddset(&ss, SIGUSR1);
