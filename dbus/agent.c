@@ -218,8 +218,8 @@ static int method_freeze(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return sd_bus_reply_method_return(m, "t", a->token);
         }
         r = a->vmm.pause(a->vmm.userdata);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, -r, "The VMM could not pause its vCPUs: %s", strerror(-r));
+        if (r < 0) /* the protocol's name for "cannot freeze now", whatever the VMM's reason */
+                return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM could not pause its vCPUs: %s", strerror(-r));
         a->frozen = true;
         a->token = new_token();
         /* Kept frozen: nobody's disconnect thaws it; a later Freeze + Thaw does. */

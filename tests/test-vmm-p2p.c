@@ -251,6 +251,28 @@ static void test_crash_mid_call(void **state) {
         waitpid(v, NULL, 0);
 }
 
+/* A VMM that cannot stop its vCPUs now answers Freeze with the protocol's Busy, and stays running. */
+static void test_pause_fails(void **state) {
+        char p[128];
+        uint8_t *img = NULL;
+        size_t len;
+        NvError *err = NULL;
+        NvVmmHandle *h;
+        pid_t v;
+
+        (void) state;
+        socket_path(p, sizeof(p), "busy");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_PAUSE_FAILS);
+        h = connect_to(p, NULL);
+        assert_non_null(h);
+        assert_true(nv_vmm_collect(&nv_vmm_backend_dbus, h, &img, &len, NULL, &err) < 0);
+        assert_non_null(strstr(err->message, NV_VMM_ERROR_BUSY));
+        assert_null(img);
+        nv_error_free(err);
+        nv_vmm_backend_dbus.disconnect(h);
+        stop_vmm(v);
+}
+
 /* Freeze outlives the timeout: the caller gives up, and the VMM ends up thawed. */
 static void test_hang_then_thaw(void **state) {
         char p[128];
@@ -308,6 +330,7 @@ int main(void) {
                 cmocka_unit_test(test_collect_load),   cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_bad_memfds),     cmocka_unit_test(test_crash_mid_call),
                 cmocka_unit_test(test_hang_then_thaw), cmocka_unit_test(test_caller_not_allowed),
+                cmocka_unit_test(test_pause_fails),
         };
         int r;
 

@@ -24,6 +24,7 @@ typedef enum ChildMode {
         CHILD_NORMAL,
         CHILD_CRASH_ON_FREEZE, /* SIGKILL itself inside the pause callback */
         CHILD_HANG_ON_FREEZE,  /* the pause callback takes 1.5 s */
+        CHILD_PAUSE_FAILS,     /* the pause callback fails (the VMM cannot stop its vCPUs now) */
         CHILD_FRESH,           /* vCPUs restored from the VMM's own state but not in L2 yet: EFER.SVME set */
 } ChildMode;
 
@@ -39,6 +40,8 @@ static int child_pause(void *userdata) {
                 raise(SIGKILL);
         if (c->mode == CHILD_HANG_ON_FREEZE)
                 usleep(1500 * 1000);
+        if (c->mode == CHILD_PAUSE_FAILS)
+                return -EAGAIN;
         c->pauses++;
         return 0;
 }
