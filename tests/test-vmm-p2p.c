@@ -230,7 +230,8 @@ static void test_bad_memfds(void **state) {
         stop_vmm(v);
 }
 
-static void test_crash_mid_call(void **state) {
+/* A VMM in the given mode refuses a collect with an error naming needle; nothing is handed out. */
+static pid_t collect_fails(const char *name, ChildMode mode, const char *needle) {
         char p[128];
         uint8_t *img = NULL;
         size_t len;
@@ -238,39 +239,27 @@ static void test_crash_mid_call(void **state) {
         NvVmmHandle *h;
         pid_t v;
 
-        (void) state;
-        socket_path(p, sizeof(p), "crash");
-        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_CRASH_ON_FREEZE);
+        socket_path(p, sizeof(p), name);
+        v = spawn_vmm(p, NV_FORMAT_SVM, 2, mode);
         h = connect_to(p, NULL);
         assert_non_null(h);
         assert_true(nv_vmm_collect(&nv_vmm_backend_dbus, h, &img, &len, NULL, &err) < 0);
-        assert_non_null(strstr(err->message, "Freeze"));
+        assert_non_null(strstr(err->message, needle));
         assert_null(img);
         nv_error_free(err);
         nv_vmm_backend_dbus.disconnect(h);
-        waitpid(v, NULL, 0);
+        return v;
+}
+
+static void test_crash_mid_call(void **state) {
+        (void) state;
+        waitpid(collect_fails("crash", CHILD_CRASH_ON_FREEZE, "Freeze"), NULL, 0);
 }
 
 /* A VMM that cannot stop its vCPUs now answers Freeze with the protocol's Busy, and stays running. */
 static void test_pause_fails(void **state) {
-        char p[128];
-        uint8_t *img = NULL;
-        size_t len;
-        NvError *err = NULL;
-        NvVmmHandle *h;
-        pid_t v;
-
         (void) state;
-        socket_path(p, sizeof(p), "busy");
-        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_PAUSE_FAILS);
-        h = connect_to(p, NULL);
-        assert_non_null(h);
-        assert_true(nv_vmm_collect(&nv_vmm_backend_dbus, h, &img, &len, NULL, &err) < 0);
-        assert_non_null(strstr(err->message, NV_VMM_ERROR_BUSY));
-        assert_null(img);
-        nv_error_free(err);
-        nv_vmm_backend_dbus.disconnect(h);
-        stop_vmm(v);
+        stop_vmm(collect_fails("busy", CHILD_PAUSE_FAILS, NV_VMM_ERROR_BUSY));
 }
 
 /* Freeze outlives the timeout: the caller gives up, and the VMM ends up thawed. */
