@@ -12,6 +12,10 @@ int cli_host_facts(Cli *cli, NvHostInfo *ret, NvError **reterr) {
         return cli_open_backend(true, -1, &kvm, ret, reterr);
 }
 
+void cli_print_json(json_object *o) {
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
 json_object *cli_state_json(const NvStateRef *s) {
         json_object *o = json_object_new_object();
 

@@ -12,6 +12,8 @@ int cli_host_facts(Cli *cli, NvHostInfo *ret, NvError **reterr);
 
 /* Another host's facts from its `nestvirt capabilities --xml` in path. */
 int cli_read_dest_caps(const char *path, NvHostInfo *ret, NvError **reterr);
+/* Prints o as the commands' --json output (pretty, slashes unescaped); o stays the caller's. */
+void cli_print_json(json_object *o);
 /* A state reference as JSON (null for none). */
 json_object *cli_state_json(const NvStateRef *s);
 

@@ -95,7 +95,7 @@ static int print_json(const NvHostInfo *h, json_object *domains) {
         json_object_object_add(o, "nested_unavailable_reason", why ? json_object_new_string(why) : NULL);
         if (domains)
                 json_object_object_add(o, "domains", json_object_get(domains));
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        cli_print_json(o);
         json_object_put(o);
         return 0;
 }

@@ -37,10 +37,6 @@ static int parse_opts(Cli *cli, int argc, char **argv, const char *usage, bool w
         return 1;
 }
 
-static void print_json(json_object *o) {
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-}
-
 static void list_text(json_object *arr) {
         printf(" %-20s %-9s %-7s %s\n", _("Name"), _("State"), _("Nested"), _("Saved nested state"));
         printf("%s\n", "-------------------------------------------------------------------------------");
@@ -82,7 +78,7 @@ int cmd_list(Cli *cli, int argc, char **argv, NvError **reterr) {
         for (size_t i = 0; i < n; i++)
                 json_object_array_add(arr, cli_domain_json(&e[i], &host));
         if (cli->json)
-                print_json(arr);
+                cli_print_json(arr);
         else
                 list_text(arr);
         json_object_put(arr);
@@ -137,7 +133,7 @@ int cmd_dominfo(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return r;
         o = cli_domain_json(&e, &host);
         if (cli->json)
-                print_json(o);
+                cli_print_json(o);
         else
                 dominfo_text(o);
         json_object_put(o);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli-domain.h"
 #include "cli-file.h"
 #include "cli.h"
 #include "fields.h"
@@ -199,7 +200,7 @@ int cmd_inspect(Cli *cli, int argc, char **argv, NvError **reterr) {
         if (!o)
                 return reterr && *reterr ? (*reterr)->code : -EINVAL;
         if (cli->json)
-                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                cli_print_json(o);
         else
                 print_text(o);
         json_object_put(o);

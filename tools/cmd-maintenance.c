@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "cli-backend.h"
+#include "cli-domain.h"
 #include "cli.h"
 
 #define BAR_WIDTH 30
@@ -111,7 +112,7 @@ static void report_json(const Maint *m, const NvMaintReport *rep) {
         for (size_t i = 0; i < rep->n; i++)
                 json_object_array_add(a, item_json(m, &rep->items[i]));
         json_object_object_add(o, "domains", a);
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        cli_print_json(o);
         json_object_put(o);
 }
 

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "cli-backend.h"
+#include "cli-domain.h"
 #include "cli.h"
 
 typedef struct SaveArgs {
@@ -45,11 +46,6 @@ static int parse_opts(Cli *cli, int argc, char **argv, const char *usage, bool w
         return 1;
 }
 
-static void print_json(json_object *o) {
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(o);
-}
-
 static void save_report(const Cli *cli, const SaveArgs *a, const NvSaveResult *res) {
         json_object *o;
 
@@ -73,7 +69,8 @@ static void save_report(const Cli *cli, const SaveArgs *a, const NvSaveResult *r
         json_object_object_add(o, "bytes", json_object_new_int64((int64_t) res->bytes));
         json_object_object_add(o, "kept_frozen", json_object_new_boolean(a->keep_frozen));
         json_object_object_add(o, "frozen_usec", json_object_new_int64((int64_t) res->frozen_usec));
-        print_json(o);
+        cli_print_json(o);
+        json_object_put(o);
 }
 
 int cmd_save(Cli *cli, int argc, char **argv, NvError **reterr) {
@@ -123,7 +120,8 @@ static void restore_report(const Cli *cli, const SaveArgs *a, const NvRestoreRes
         json_object_object_add(o, "vcpus", json_object_new_int64(res->vcpus));
         json_object_object_add(o, "guest_mode_vcpus", json_object_new_int64(res->guest_mode_vcpus));
         json_object_object_add(o, "frozen_usec", json_object_new_int64((int64_t) res->frozen_usec));
-        print_json(o);
+        cli_print_json(o);
+        json_object_put(o);
 }
 
 int cmd_restore(Cli *cli, int argc, char **argv, NvError **reterr) {
