@@ -147,17 +147,10 @@ static int method_migrate_check(sd_bus_message *m, void *userdata, sd_bus_error 
 
 /* Root, or the configured VMM group: RegisterVmm is for VMMs, not for control planes. */
 static bool may_register(NvService *s, sd_bus_message *m) {
-        sd_bus_creds *creds = NULL;
-        uid_t uid = 1;
-        gid_t gid = (gid_t) -1;
+        uid_t uid;
+        gid_t gid;
 
-        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID, &creds) >= 0) {
-                if (!(sd_bus_creds_get_augmented_mask(creds) & (SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID))) {
-                        (void) sd_bus_creds_get_euid(creds, &uid);
-                        (void) sd_bus_creds_get_egid(creds, &gid);
-                }
-                sd_bus_creds_unref(creds);
-        }
+        nv_service_sender_ids(m, &uid, &gid);
         return uid == 0 || (s->config.vmm_gid != (gid_t) -1 && gid == s->config.vmm_gid);
 }
 

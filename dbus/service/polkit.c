@@ -69,17 +69,29 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         return 0; /* the slot goes now, and query_free with it */
 }
 
+void nv_service_sender_ids(sd_bus_message *m, uid_t *ret_uid, gid_t *ret_gid) {
+        sd_bus_creds *creds = NULL;
+        uint64_t augmented;
+
+        *ret_uid = (uid_t) -1;
+        *ret_gid = (gid_t) -1;
+        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID, &creds) < 0)
+                return;
+        /* Credentials read from /proc (augmented) could belong to a recycled PID: not trusted. */
+        augmented = sd_bus_creds_get_augmented_mask(creds);
+        if (!(augmented & SD_BUS_CREDS_EUID))
+                (void) sd_bus_creds_get_euid(creds, ret_uid);
+        if (!(augmented & SD_BUS_CREDS_EGID))
+                (void) sd_bus_creds_get_egid(creds, ret_gid);
+        sd_bus_creds_unref(creds);
+}
+
 /* uid 0 needs no polkit, as for systemd's services. */
 static bool sender_is_root(sd_bus_message *m) {
-        sd_bus_creds *creds = NULL;
-        uid_t uid = 1;
+        uid_t uid;
+        gid_t gid;
 
-        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds) >= 0) {
-                /* Credentials read from /proc (augmented) could belong to a recycled PID: not trusted. */
-                if (!(sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID))
-                        (void) sd_bus_creds_get_euid(creds, &uid);
-                sd_bus_creds_unref(creds);
-        }
+        nv_service_sender_ids(m, &uid, &gid);
         return uid == 0;
 }
 

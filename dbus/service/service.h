@@ -155,6 +155,9 @@ void nv_jobs_free(NvService *s);
  * itself; a refusal replies the D-Bus error.  Returns < 0 only if the
  * question could not be asked (then error is set).
  */
+/* The sender's effective uid and gid as the bus vouches for them; (uid_t) -1 / (gid_t) -1 if it does not. */
+void nv_service_sender_ids(sd_bus_message *m, uid_t *ret_uid, gid_t *ret_gid);
+
 typedef int (*NvAuthorizedFunc)(NvService *s, sd_bus_message *m, void *userdata, sd_bus_error *error);
 int nv_polkit_authorize(NvService *s, sd_bus_message *m, const char *action, NvAuthorizedFunc act, void *userdata,
                         void (*free_userdata)(void *), sd_bus_error *error);
