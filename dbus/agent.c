@@ -4,6 +4,7 @@
  * timedated.c: state, helpers, property getters, methods, vtable.  Every
  * method: read -> validate -> authorize -> act -> emit -> reply.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -162,20 +163,11 @@ static int property_get_max_size(sd_bus *bus, const char *path, const char *inte
         return sd_bus_message_append(reply, "u", (uint32_t) nv_kvm_nested_state_max(a->vmm.kvm));
 }
 
-static int property_get_frozen(sd_bus *bus, const char *path, const char *interface, const char *property,
-                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        NvAgent *a = userdata;
-
+/* A bool field of NvAgent: sd-bus adds the vtable entry's offset to userdata, as systemd's bus_property_get_bool. */
+static int property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         (void) bus, (void) path, (void) interface, (void) property, (void) error;
-        return sd_bus_message_append(reply, "b", a->frozen);
-}
-
-static int property_get_incoming(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        NvAgent *a = userdata;
-
-        (void) bus, (void) path, (void) interface, (void) property, (void) error;
-        return sd_bus_message_append(reply, "b", a->incoming);
+        return sd_bus_message_append(reply, "b", *(bool *) userdata);
 }
 
 /* --- methods --- */
@@ -342,8 +334,8 @@ static const sd_bus_vtable vmm_vtable[] = {
         SD_BUS_PROPERTY("Vendor", "s", property_get_vendor, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("VcpuCount", "u", property_get_vcpus, 0, 0),
         SD_BUS_PROPERTY("MaxStateSizePerVcpu", "u", property_get_max_size, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Frozen", "b", property_get_frozen, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Incoming", "b", property_get_incoming, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Frozen", "b", property_get_bool, offsetof(NvAgent, frozen), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Incoming", "b", property_get_bool, offsetof(NvAgent, incoming), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Freeze", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("t", token), method_freeze, 0),
         SD_BUS_METHOD_WITH_ARGS("Thaw", SD_BUS_ARGS("t", token, "a{sv}", options), SD_BUS_NO_RESULT, method_thaw, 0),
         SD_BUS_METHOD_WITH_ARGS("GetNestedState", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("h", state, "a{sv}", info),
