@@ -30,6 +30,7 @@
 
 #include "guest-svm.h"
 #include "helpers.h"
+#include "real-kvm.h"
 #include "selftest-cases.h"
 #include "validate.h"
 
@@ -395,9 +396,7 @@ int main(void) {
 
         /* The console is the only channel out of the test VM: never hold output back. */
         setvbuf(stdout, NULL, _IONBF, 0);
-        if (access("/dev/kvm", R_OK | W_OK) != 0) {
-                printf("1..0 # SKIP no usable /dev/kvm\n");
+        if (test_real_kvm_require(-1))
                 return 77;
-        }
         return cmocka_run_group_tests_name("real KVM", tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@
 #include "byteorder.h"
 #include "guest-svm.h"
 #include "helpers.h"
+#include "real-kvm.h"
 #include "validate.h"
 
 #define N_FLIPS 200
@@ -374,9 +375,7 @@ int main(int argc, char **argv) {
         setvbuf(stdout, NULL, _IONBF, 0);
         if (argc > 1)
                 seed = (unsigned) strtoul(argv[1], NULL, 0);
-        if (access("/dev/kvm", R_OK | W_OK) != 0) {
-                printf("1..0 # SKIP no usable /dev/kvm\n");
+        if (test_real_kvm_require(NV_FORMAT_SVM))
                 return 77;
-        }
         return cmocka_run_group_tests_name("kernel as referee (SVM)", tests, setup, teardown);
 }
