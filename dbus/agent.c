@@ -13,6 +13,7 @@
 #include <systemd/sd-id128.h>
 
 #include "agent.h"
+#include "macro.h"
 #include "snapshot.h"
 #include "vcpu.h"
 #include "vmm-protocol.h"

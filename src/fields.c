@@ -13,6 +13,7 @@
 
 #include "byteorder.h"
 #include "fields.h"
+#include "macro.h"
 #include "nested-state.h"
 
 #define F(n, enc, off, w) { #n, enc, off, w, false }

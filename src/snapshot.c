@@ -12,6 +12,7 @@
 
 #include "byteorder.h"
 #include "fileio.h"
+#include "macro.h"
 #include "snapshot-format.h"
 #include "snapshot.h"
 

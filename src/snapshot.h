@@ -14,6 +14,8 @@
 #include "host.h"
 #include "nested-state.h"
 
+NV_BEGIN_DECLS
+
 #define NV_SNAPSHOT_MAGIC "NVNESTED"
 #define NV_SNAPSHOT_VERSION 1u
 #define NV_SNAPSHOT_MAX_VCPUS 4096u
@@ -39,7 +41,7 @@ typedef struct NvSnapshot {
 /* A new, empty snapshot for blobs of the given format. */
 NvSnapshot *nv_snapshot_new(int vendor);
 NvSnapshot *nv_snapshot_free(NvSnapshot *s);
-DEFINE_TRIVIAL_CLEANUP_FUNC(NvSnapshot *, nv_snapshot_free);
+NV_DEFINE_FREEP(NvSnapshot *, nv_snapshot_free)
 
 /*
  * Adds a copy of blob as vCPU index.  Checks the blob's framing
@@ -75,3 +77,5 @@ int nv_snapshot_is_snapshot(const uint8_t *buf, size_t len);
 
 /* The SHA-256 of a whole snapshot file image as 64 hex digits plus NUL. */
 int nv_snapshot_sha256_hex(const uint8_t *buf, size_t len, char ret[65]);
+
+NV_END_DECLS

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "vcpu.h"
 
 #define EFER_SVME (1ull << 12)

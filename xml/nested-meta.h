@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "macro.h"
 
 #define NV_META_NAMESPACE "http://nestvirt.org/schemas/domain/nested/1.0"
 #define NV_META_PREFIX "nestvirt"

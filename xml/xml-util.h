@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "macro.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlDocPtr, xmlFreeDoc);
 
