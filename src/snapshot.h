@@ -22,6 +22,13 @@ NV_BEGIN_DECLS
 #define NV_SNAPSHOT_MAX_SIZE                                                                           \
         (256u + NV_SNAPSHOT_MAX_VCPUS * (48u + NV_NESTED_MAX_SIZE + 8u) + 32u)
 
+/* The KVM backend that saved the blobs, so that state from the simulator is never taken for a real host's. */
+typedef enum NvSnapshotBackend {
+        NV_SNAPSHOT_BACKEND_UNRECORDED = 0, /* files written before the field existed */
+        NV_SNAPSHOT_BACKEND_KVM = 1,        /* the kernel's /dev/kvm */
+        NV_SNAPSHOT_BACKEND_SIMULATED = 2,  /* the simulated KVM of the tests and the demo */
+} NvSnapshotBackend;
+
 typedef struct NvSnapshotVcpu {
         uint32_t index; /* vCPU id */
         NvBlob blob;
@@ -31,6 +38,7 @@ typedef struct NvSnapshot {
         int vendor;                /* NV_FORMAT_*: the format of every blob */
         int host_cpu_vendor;       /* NV_FORMAT_* of the saving host's CPU, -1 unknown */
         uint32_t cap_nested_state; /* KVM_CAP_NESTED_STATE on the saving host */
+        uint32_t backend;          /* NvSnapshotBackend; a later writer's value unknown here is kept as read */
         uint64_t created_usec;     /* CLOCK_REALTIME, microseconds */
         char kernel_release[64];   /* NUL-terminated */
         char cpu_model[64];        /* NUL-terminated */
@@ -67,10 +75,14 @@ int nv_snapshot_read(const char *path, NvSnapshot **ret, NvError **reterr);
 int nv_snapshot_write(const char *path, const NvSnapshot *s, NvError **reterr);
 
 /*
- * Records the facts of the host that saves (kernel, CPU, capability; h may
- * be NULL when unknown) and the current time, as every writer does.
+ * Records the facts of the host that saves (kernel, CPU, capability, the
+ * KVM backend by its name; h may be NULL when unknown) and the current
+ * time, as every writer does.
  */
 void nv_snapshot_stamp(NvSnapshot *s, const NvHostInfo *h);
+
+/* "kvm" or "simulated" (the backends' names, as NvHostInfo has them); NULL if unrecorded or unknown. */
+const char *nv_snapshot_backend_to_string(uint32_t backend);
 
 /* Whether buf starts with the snapshot magic (else it may be a raw blob). */
 int nv_snapshot_is_snapshot(const uint8_t *buf, size_t len);
