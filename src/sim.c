@@ -91,7 +91,7 @@ unsigned nv_sim_ioctl_count(const NvSim *s, unsigned long req) {
 static int sim_check_extension(NvSim *s, long cap) {
         switch (cap) {
         case KVM_CAP_NESTED_STATE:
-                return (int) nv_format_max_size(s->cfg.vendor);
+                return s->cfg.no_nested_state ? 0 : (int) nv_format_max_size(s->cfg.vendor);
         case KVM_CAP_HYPERV_ENLIGHTENED_VMCS:
                 return s->cfg.vendor == NV_FORMAT_VMX && s->cfg.evmcs_supported;
         case KVM_CAP_IMMEDIATE_EXIT:

@@ -127,6 +127,7 @@
 #define VMCB_CTL_AREA_SIZE 0x400
 #define VMCB12_SAVE_AREA VMCB_CTL_AREA_SIZE
 #define VMCB_SAVE_AREA_COPIED 0x2E8 /* sizeof(struct vmcb_save_area) KVM copies out */
+#define VMCB_OLD_SAVE_AREA_SIZE 0x298 /* the save area before the fields newer kernels added */
 
 #define VMCB_CTL_INTERCEPT_CR 0x000
 #define VMCB_CTL_INTERCEPT_DR 0x004
