@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "snapshot-format.h"
 #include "snapshot.h"
+#include "util.h"
 
 #define OFF(field) offsetof(SnapshotHeader, field)
 #define EOFF(field) offsetof(SnapshotEntry, field)
@@ -293,27 +294,17 @@ int nv_snapshot_write(const char *path, const NvSnapshot *s, NvError **reterr) {
         return r;
 }
 
-static const char *const backend_table[] = {
-        [NV_SNAPSHOT_BACKEND_KVM] = "kvm",
-        [NV_SNAPSHOT_BACKEND_SIMULATED] = "simulated",
-};
+/* The backends' own names (NvHostInfo.backend); 0 has none. */
+NV_DEFINE_PRIVATE_STRING_TABLE(backend, [NV_SNAPSHOT_BACKEND_KVM] = "kvm", [NV_SNAPSHOT_BACKEND_SIMULATED] = "simulated");
 
-const char *nv_snapshot_backend_to_string(uint32_t backend) {
-        return backend < ELEMENTSOF(backend_table) ? backend_table[backend] : NULL;
-}
-
-static uint32_t backend_from_string(const char *name) {
-        for (uint32_t i = 0; name && i < ELEMENTSOF(backend_table); i++)
-                if (backend_table[i] && strcmp(backend_table[i], name) == 0)
-                        return i;
-        return NV_SNAPSHOT_BACKEND_UNRECORDED;
+const char *nv_snapshot_backend_to_string(uint32_t v) {
+        return v <= INT32_MAX ? backend_to_string((int) v) : NULL;
 }
 
 void nv_snapshot_stamp(NvSnapshot *s, const NvHostInfo *h) {
-        struct timespec ts;
-
         if (h) {
-                s->backend = backend_from_string(h->backend);
+                int b = backend_from_string(h->backend); /* "none" and unknown names: not recorded */
+                s->backend = b < 0 ? NV_SNAPSHOT_BACKEND_UNRECORDED : (uint32_t) b;
                 copy_string(s->kernel_release, sizeof(s->kernel_release), (const uint8_t *) h->kernel_release,
                             sizeof(h->kernel_release));
                 copy_string(s->cpu_model, sizeof(s->cpu_model), (const uint8_t *) h->cpu_model, sizeof(h->cpu_model));
@@ -321,6 +312,5 @@ void nv_snapshot_stamp(NvSnapshot *s, const NvHostInfo *h) {
                 if (h->nested_state_max > 0)
                         s->cap_nested_state = (uint32_t) h->nested_state_max;
         }
-        clock_gettime(CLOCK_REALTIME, &ts);
-        s->created_usec = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+        s->created_usec = nv_now_usec(CLOCK_REALTIME);
 }
