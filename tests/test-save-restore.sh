@@ -167,6 +167,15 @@ NESTVIRT_HOST_ROOT=$DATA/host-amd "$NESTVIRT" hook l1 migrate begin - <"$T/dest.
 check "hook accepts the shared file, XML unchanged" test $rc -eq 0 -a ! -s "$T/landed.xml"
 vmm_kill
 
+# A socket path that leads to another VM's VMM (issue 15.4: the message named freed memory).
+OTHER=7b2c8a2e-7a31-4c55-9d0e-00000000beef
+"$TESTVMM" --socket "$T/vmm.sock" --vcpus 2 --uuid $OTHER >/dev/null 2>>"$T/vmm.err" & OTHER_PID=$!
+for _ in $(seq 50); do [[ -S $T/vmm.sock ]] && break; sleep 0.1; done
+err=$(nv save l1 2>&1); rc=$?
+check "VMM of another VM: save refused" test $rc -eq 1
+check "VMM of another VM: names both UUIDs exactly" contains "$err" "runs VM $OTHER, not this domain ($UUID)"
+kill -9 $OTHER_PID; wait $OTHER_PID 2>/dev/null
+
 err=$(nv save l1 2>&1); rc=$?
 check "no VMM: save refused" test $rc -eq 1
 check "no VMM: names the socket" contains "$err" "$T/vmm.sock"
