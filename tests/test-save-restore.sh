@@ -167,6 +167,23 @@ NESTVIRT_HOST_ROOT=$DATA/host-amd "$NESTVIRT" hook l1 migrate begin - <"$T/dest.
 check "hook accepts the shared file, XML unchanged" test $rc -eq 0 -a ! -s "$T/landed.xml"
 vmm_kill
 
+# save --file through a symlink (issue 15.6): refused, the link's target untouched.
+node 2; vmm_start 2
+echo precious >"$T/target"; ln -s "$T/target" "$T/link.nvstate"
+err=$(nv save l1 --file "$T/link.nvstate" 2>&1); rc=$?
+check "save --file SYMLINK: refused" test $rc -eq 1
+check "save --file SYMLINK: says it is a symbolic link" contains "$err" "'$T/link.nvstate' is a symbolic link"
+check "save --file SYMLINK: the target is untouched" test "$(cat "$T/target")" = precious
+check "save --file SYMLINK: the link is still a link" test -L "$T/link.nvstate"
+ln -s "$T/nowhere" "$T/dangling.nvstate"
+err=$(nv save l1 --file "$T/dangling.nvstate" 2>&1); rc=$?
+check "save --file DANGLING-SYMLINK: refused, nothing created" test $rc -eq 1 -a ! -e "$T/nowhere"
+mkdir "$T/real"; ln -s "$T/real" "$T/dirlink"
+out=$(nv save l1 --file "$T/dirlink/x.nvstate" --json); rc=$?
+check "save --file through a symlinked directory: allowed, referenced canonically" \
+        test $rc -eq 0 -a "$(json "$out" path)" = "$T/real/x.nvstate"
+vmm_kill
+
 # A socket path that leads to another VM's VMM (issue 15.4: the message named freed memory).
 OTHER=7b2c8a2e-7a31-4c55-9d0e-00000000beef
 "$TESTVMM" --socket "$T/vmm.sock" --vcpus 2 --uuid $OTHER >/dev/null 2>>"$T/vmm.err" & OTHER_PID=$!
