@@ -67,11 +67,12 @@ typedef struct NvSaveResult {
 typedef struct NvRestoreOptions {
         const char *file;  /* NULL: the snapshot the domain's XML references */
         /*
-         * Refuse (-ESTALE) a VMM that says it booted afresh rather than
-         * resumed from a saved state (Incoming false): restore-all's guard
-         * against loading old nested state into a new VM.
+         * Load even into a VMM that does not say it resumed from a saved
+         * state (its Incoming property false or absent).  Without it such
+         * a VMM is refused (-ESTALE) before anything is read: old nested
+         * state loaded into a running VM corrupts its L2 guests.
          */
-        bool incoming_only;
+        bool force;
 } NvRestoreOptions;
 
 typedef struct NvRestoreResult {

@@ -221,7 +221,7 @@ static int restore_step(NvDriver *d, const NvMaintOptions *o, NvMaintItem *it, N
 
         (void) o;
         if (r == 0)
-                r = nv_driver_restore(d, it->uuid, &(NvRestoreOptions) { .incoming_only = true }, &it->restore, err);
+                r = nv_driver_restore(d, it->uuid, &(NvRestoreOptions) {}, &it->restore, err);
         return r == -ESTALE ? 1 : r; /* a VM booted afresh will never want that state: skipped, and dropped from the record */
 }
 

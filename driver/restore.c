@@ -71,6 +71,23 @@ static int load(const NvVmm *vmm, const char *path, const NvIncoming *in, NvRest
         return (res->path = strdup(path)) ? 0 : -ENOMEM;
 }
 
+/* Only a VMM that resumed from a saved state waits for old nested state; a running VM's L2 would be corrupted. */
+static int check_incoming(const NvVmm *vmm, const NvDomainDef *def, NvError **reterr) {
+        int incoming = vmm->b->incoming(vmm->h);
+
+        if (incoming > 0)
+                return 0;
+        if (incoming == 0)
+                return nv_error_set(reterr, -ESTALE,
+                                    _("The VMM of domain '%s' booted the VM afresh instead of resuming it, or runs it already: its "
+                                      "old nested state is not loaded into a running VM (--force loads it anyway)."),
+                                    def->name);
+        return nv_error_set(reterr, -ESTALE,
+                            _("The VMM of domain '%s' does not say whether it resumed from a saved state (it has no Incoming "
+                              "property): its old nested state is not loaded (--force loads it anyway)."),
+                            def->name);
+}
+
 /* 0: load it; > 0: the policy says run on without it (why in *why); < 0: refused. */
 static int plan(NvDomainEntry *e, const NvVmm *vmm, const char *file, char **abs, const char **path, NvIncoming *in, NvError **why) {
         int r;
@@ -93,11 +110,8 @@ int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o
         int r;
 
         r = nv_driver_begin(d, domain, &e, &lock, &vmm, reterr);
-        if (r >= 0 && o->incoming_only && vmm.b->incoming(vmm.h) == 0)
-                r = nv_error_set(reterr, -ESTALE,
-                                 _("The VMM of domain '%s' booted the VM afresh instead of resuming it: its old nested state "
-                                   "is not loaded into a new VM."),
-                                 e.def->name);
+        if (r >= 0 && !o->force)
+                r = check_incoming(&vmm, e.def, reterr);
         if (r < 0)
                 return r;
         r = plan(&e, &vmm, o->file, &abs, &path, &in, &why);

@@ -138,8 +138,11 @@ check "Save job: the result says what was saved" contains "$result" "Saved 2 vCP
 spath=$(prop "$mpath" org.nestvirt.NestedState1.Machine StatePath)
 check "Machine: StatePath is the new snapshot" test -f "$spath"
 check "Machine: LastResult" test "$(prop "$mpath" org.nestvirt.NestedState1.Machine LastResult)" = completed
-job=$(path_of "$(B call "$(sed 's|^|org.nestvirt.NestedState1\n|' <<<"$mpath" | head -1)" "$mpath" org.nestvirt.NestedState1.Machine Restore a{sv}u 0 0)")
-check "Machine.Restore job completes" test "$(job_wait "$job")" = completed
+job=$(path_of "$(B call "${M[@]}" Restore sa{sv}u d0 0 0)")
+check "Restore into a running VM without flag 0x2: the job fails" test "$(job_wait "$job")" = failed
+check "Restore into a running VM: the job says why" contains "$(prop "$job" org.nestvirt.NestedState1.Job Result)" "is not loaded into a running VM"
+job=$(path_of "$(B call "$(sed 's|^|org.nestvirt.NestedState1\n|' <<<"$mpath" | head -1)" "$mpath" org.nestvirt.NestedState1.Machine Restore a{sv}u 0 2)")
+check "Machine.Restore job (flag 0x2, force) completes" test "$(job_wait "$job")" = completed
 check "Restore job: from the snapshot" contains "$(prop "$job" org.nestvirt.NestedState1.Job Result)" "Restored 2 vCPU(s) from $spath"
 sleep 0.3; kill $MON 2>/dev/null
 mon=$(cat "$T/monitor")
@@ -156,7 +159,7 @@ for c in "Save sa{sv}u d1 0 0" "Restore sa{sv}u d1 0 0" "SaveAll a{sv}u 0 0" "Re
 done
 out=$(call_nobody org.nestvirt.NestedState1 "$mpath" org.nestvirt.NestedState1.Machine Save a{sv}u 0 0)
 check "uid 65534: Machine.Save refused" contains "$out" "Access denied"
-check "refused calls started no job" test "$(B call "${M[@]}" ListJobs | grep -o '"save"\|"restore"\|"save-all"' | wc -l)" -eq 3
+check "refused calls started no job" test "$(B call "${M[@]}" ListJobs | grep -o '"save"\|"restore"\|"save-all"' | wc -l)" -eq 4
 out=$(B call org.freedesktop.PolicyKit1 /org/nestvirt/test/FakePolkit org.nestvirt.test.FakePolkit Calls)
 for a in save restore maintenance; do
         check "polkit was asked for org.nestvirt.nestedstate1.$a about the caller" contains "$out" "\"org.nestvirt.nestedstate1.$a\" \":1."
@@ -176,6 +179,8 @@ out=$(B call "${M[@]}" Save sa{sv}u d0 0 4 2>&1)
 check "unknown flags refused" contains "$out" "Unknown flags 0x4 for save"
 out=$(B call "${M[@]}" Restore sa{sv}u d0 0 1 2>&1)
 check "keep-frozen is not a restore flag" contains "$out" "Unknown flags 0x1 for restore"
+out=$(B call "${M[@]}" Save sa{sv}u d0 0 2 2>&1)
+check "force is not a save flag" contains "$out" "Unknown flags 0x2 for save"
 out=$(B call "${M[@]}" Save sa{sv}u d0 1 file s /etc/passwd 0 2>&1)
 check "unknown option refused by name" contains "$out" "Unknown option 'file'"
 out=$(B call "${M[@]}" Save sa{sv}u "" 0 0 2>&1)
@@ -226,7 +231,7 @@ for ((c = 0; c < 24; c++)); do
         1) "${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" get-property org.nestvirt.NestedState1 "$mpath" \
                 org.nestvirt.NestedState1.Machine StatePath >"$T/c$c" 2>&1 ;;
         2) B call "${M[@]}" Save sa{sv}u d$((c % 3)) 0 0 >"$T/c$c" 2>&1 ;;
-        3) "${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "${M[@]}" Restore sa{sv}u d$((c % 3)) 0 0 >"$T/c$c" 2>&1 ;;
+        3) "${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "${M[@]}" Restore sa{sv}u d$((c % 3)) 0 2 >"$T/c$c" 2>&1 ;;
         esac &
 done
 wait_clients() { local p; for p in $(jobs -p); do [[ $p == "$MON" || " ${PID[*]} $D_PID $BUS_PID $POLKIT_PID " == *" $p "* ]] || wait "$p"; done; }
@@ -278,7 +283,7 @@ check "client gone: its job completes" test "$(job_wait "$last")" = completed
 # RegisterVmm: r0 is reached through the socket pair it handed over, not its metadata.
 job=$(path_of "$(B call "${M[@]}" Save sa{sv}u r0 0 0)")
 check "registered VMM: save completes" test "$(job_wait "$job")" = completed
-job=$(path_of "$(B call "${M[@]}" Restore sa{sv}u r0 0 0)")
+job=$(path_of "$(B call "${M[@]}" Restore sa{sv}u r0 0 2)")
 check "registered VMM: restore completes over the same connection" test "$(job_wait "$job")" = completed
 out=$("$TESTVMM" --sim --register --vcpus 2 --uuid "$(uuid 9)" 2>&1 </dev/null); rc=$?
 check "a second VMM for the same domain: refused" contains "$out" "A VMM is registered for domain 'r0' already"

@@ -109,7 +109,7 @@ check "locked domain: VMM untouched" unchanged "${saved[@]}"
 vmm_kill
 
 vmm_start 3 --restore 2>/dev/null || vmm_start 3
-err=$(nv restore l1 2>&1); rc=$?
+err=$(nv restore l1 --force 2>&1); rc=$?
 check "wrong vCPU count: refused" test $rc -eq 1
 check "wrong vCPU count: says so" contains "$err" "holds 2 vCPUs but the VMM has 3"
 vmm_kill
@@ -165,6 +165,21 @@ check "migrate-begin --shared-dir exits 0" test $rc -eq 0
 check "migrate-begin --shared-dir: referenced, not inline" grep -q "<nestvirt:state path=\"$T/shared/l1/" "$T/dest.xml"
 NESTVIRT_HOST_ROOT=$DATA/host-amd "$NESTVIRT" hook l1 migrate begin - <"$T/dest.xml" >"$T/landed.xml"; rc=$?
 check "hook accepts the shared file, XML unchanged" test $rc -eq 0 -a ! -s "$T/landed.xml"
+vmm_kill
+
+# restore into a VM that runs (issue 15.3): refused unless --force, the VM untouched.
+node 2; vmm_start 2; sleep 0.2
+out=$(nv save l1 --json); path=$(json "$out" path) sha=$(json "$out" sha256)
+node 2 "$(state_xml "$path" "$sha" 2)"
+counters; before=("${C[@]}")
+err=$(nv restore l1 2>&1); rc=$?
+check "restore into a running VM: refused" test $rc -eq 1
+check "restore into a running VM: says why and names --force" contains "$err" "is not loaded into a running VM (--force loads it anyway)"
+sleep 0.2
+check "restore into a running VM: the VM ran on untouched" advanced "${before[@]}"
+out=$(nv restore l1 --force); rc=$?
+check "restore --force into a running VM: loads" test $rc -eq 0
+check "restore --force: names the file" contains "$out" "from $path"
 vmm_kill
 
 # save --file through a symlink (issue 15.6): refused, the link's target untouched.
