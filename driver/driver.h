@@ -61,7 +61,8 @@ typedef struct NvSaveResult {
         NvStateRef ref;            /* what the domain's XML now points at; ref.path is owned */
         unsigned guest_mode_vcpus; /* vCPUs that were running an L2 guest */
         uint64_t bytes;            /* size of the snapshot file */
-        uint64_t frozen_usec;      /* how long the VMM stayed frozen (0 with keep_frozen) */
+        uint64_t frozen_usec;      /* how long the VMM stayed frozen (0 with keep_frozen or found_frozen) */
+        bool found_frozen;         /* the VMM was frozen already (a kept freeze): left frozen */
 } NvSaveResult;
 
 typedef struct NvRestoreOptions {

@@ -41,14 +41,6 @@ static int read_state(const NvNestedMeta *m, const NvVmm *vmm, const char *path,
         return nv_incoming_read(&v, path, in, reterr);
 }
 
-/* Freeze + thaw: a restoring VMM waits paused until told to run. */
-static int run_without_state(const NvVmm *vmm, NvError **reterr) {
-        uint64_t token;
-        int r = vmm->b->freeze(vmm->h, false, &token, reterr);
-
-        return r < 0 ? r : nv_vmm_thaw_after(vmm->b, vmm->h, token, 0, reterr);
-}
-
 /* The policy's answer to a refusal r: 1 go on without nested state, else the refusal, saying which policy refused. */
 static int apply_policy(const NvNestedMeta *m, NvProblem problem, int r, NvError **err) {
         if (nv_policy_continues(m, problem))
@@ -119,7 +111,7 @@ int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o
                 r = load(&vmm, path, &in, &res, reterr);
         else if (r > 0) {
                 res.skipped_why = strdup(nv_error_message(why, -EIO));
-                r = run_without_state(&vmm, reterr);
+                r = nv_vmm_run_on(vmm.b, vmm.h, reterr); /* a restoring VMM waits paused until told to run */
         } else
                 nv_error_set(reterr, r, "%s", nv_error_message(why, r));
         if (r < 0)

@@ -127,10 +127,11 @@ int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSa
                 return r;
         /* Written and referenced while frozen: what the XML points at is the state at this instant. */
         r = nv_vmm_collect_with(vmm.b, vmm.h, o->keep_frozen, store_frozen,
-                                &(SaveCall) { .d = d, .e = &e, .file = o->file, .res = &res }, &res.frozen_usec, reterr);
+                                &(SaveCall) { .d = d, .e = &e, .file = o->file, .res = &res }, &res.frozen_usec, &res.found_frozen,
+                                reterr);
         if (r < 0)
                 return r;
-        if (o->keep_frozen)
+        if (o->keep_frozen || res.found_frozen)
                 res.frozen_usec = 0; /* still frozen: there is no duration yet */
         *ret = res;
         res = (NvSaveResult) {};

@@ -182,6 +182,21 @@ check "restore --force into a running VM: loads" test $rc -eq 0
 check "restore --force: names the file" contains "$out" "from $path"
 vmm_kill
 
+# A kept freeze outlives the next save and restore (issue 15.2): they find the VMM frozen and leave it so.
+node 2; vmm_start 2; sleep 0.2
+out=$(nv save l1 --keep-frozen --json); path=$(json "$out" path) sha=$(json "$out" sha256)
+counters; frozen=("${C[@]}")
+out=$(nv save l1 --json); rc=$?
+check "kept freeze: a plain save succeeds" test $rc -eq 0
+check "kept freeze: the plain save says it found it frozen" test "$(json "$out" kept_frozen)" = True
+sleep 0.2
+check "kept freeze: still frozen after the plain save" unchanged "${frozen[@]}"
+out=$(nv restore l1 --force --file "$path"); rc=$?
+check "kept freeze: a restore succeeds" test $rc -eq 0
+sleep 0.2
+check "kept freeze: still frozen after the restore" unchanged "${frozen[@]}"
+vmm_kill
+
 # save --file through a symlink (issue 15.6): refused, the link's target untouched.
 node 2; vmm_start 2
 echo precious >"$T/target"; ln -s "$T/target" "$T/link.nvstate"
