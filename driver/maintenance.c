@@ -135,7 +135,7 @@ int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret,
         *ret = (NvMaintReport) {};
         r = nv_conn_list(d->conn, /* all= */ false, &e, &n, reterr);
         for (size_t i = 0; r >= 0 && i < n; i++)
-                if (e[i].def->meta)
+                if (nv_domain_entry_nested(&e[i]))
                         r = report_add(ret, e[i].def->name, e[i].def->uuid, NULL);
         nv_domain_entries_free(e, n);
         if (r >= 0)
