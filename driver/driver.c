@@ -218,13 +218,6 @@ int nv_driver_check_blobs(const NvSnapshot *s, unsigned *ret_guest_mode, NvError
         return 0;
 }
 
-uint64_t nv_now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 /* STATE_DIR/DOMAIN/YYYYmmddTHHMMSS.uuuuuuZ.nvstate: sorts by time, never reused. */
 int nv_state_file_path(const char *state_dir, const char *domain, uint64_t now, char **ret, NvError **reterr) {
         _cleanup_free_ char *dir = NULL;
