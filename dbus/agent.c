@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "snapshot.h"
+#include "util.h"
 #include "vcpu.h"
 #include "vmm-protocol.h"
 
@@ -414,10 +415,7 @@ static const sd_bus_vtable vmm_vtable[] = {
 /* --- connections --- */
 
 static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+        return nv_now_usec(CLOCK_MONOTONIC);
 }
 
 static void conn_drop(NvAgent *a, size_t i) {
