@@ -8,7 +8,9 @@
  * whole after a reconnect.  Every property lives in a named slot of the
  * object and sd-bus reads it by its offset (a NULL getter in the vtable),
  * so reading properties never calls libvirt.  Only a lookup of a domain
- * not in the table (defined a moment ago, or not ours) asks libvirt.
+ * not in the table (defined a moment ago, or not ours) asks libvirt.  A
+ * domain whose XML is refused is kept as broken: ListMachines lists it,
+ * and each lookup asks libvirt again, which says what is wrong.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -30,7 +32,8 @@ struct NvMachine {
         char *state_sha256;
         char *state_time;
         char *last_result;
-        NvDomainDef *def; /* as libvirt last described it: what MigrateCheck checks */
+        NvDomainDef *def; /* as libvirt last described it: what MigrateCheck checks; NULL if broken */
+        char *broken;     /* its XML was refused (why): listed, but not an object, and no job runs on it */
 };
 
 int nv_machine_path(const char *uuid, char **ret) {
@@ -48,6 +51,7 @@ static NvMachine *machine_free(NvMachine *m) {
         free(m->state_sha256);
         free(m->state_time);
         free(m->last_result);
+        free(m->broken);
         nv_domain_def_free(m->def);
         free(m);
         return NULL;
@@ -71,16 +75,22 @@ static int set_str(char **slot, const char *v) {
         return 0;
 }
 
-/* The slots from e (taken on success): what the property reads return until the next refresh. */
+/* The slots from e (its definition taken on success): what the property reads return until the next refresh. */
 static int machine_fill(NvService *s, NvMachine *m, NvDomainEntry *e) {
         const NvDomainDef *def = e->def;
-        const NvStateRef *ref = def->meta->has_state ? &def->meta->state : NULL;
+        const NvStateRef *ref = def->meta && def->meta->has_state ? &def->meta->state : NULL;
         const char *why;
-        int mode = nv_domain_def_nested_mode(def, nv_driver_host(s->driver), &why), r;
+        int mode = def->meta ? nv_domain_def_nested_mode(def, nv_driver_host(s->driver), &why) : -1, r;
 
         r = set_str(&m->name, def->name);
         if (r >= 0)
-                r = set_str(&m->nested_mode, mode >= 0 ? nv_format_to_string(mode) : "none");
+                r = e->broken ? set_str(&m->broken, e->broken) : 0;
+        if (r >= 0 && !e->broken) {
+                free(m->broken);
+                m->broken = NULL;
+        }
+        if (r >= 0)
+                r = set_str(&m->nested_mode, e->broken ? "broken" : mode >= 0 ? nv_format_to_string(mode) : "none");
         if (r >= 0)
                 r = set_str(&m->state_path, ref ? ref->path : "");
         if (r >= 0)
@@ -173,6 +183,8 @@ static int machine_load(NvService *s, const char *name, NvMachine **ret, sd_bus_
         r = nv_conn_get_domain(nv_driver_conn(s->driver), name, &e, &err);
         if (r == -ENOENT && old)
                 machine_remove(s, old);
+        if (r < 0 && r != -ENOENT && old)
+                (void) set_str(&old->broken, nv_error_message(err, r)); /* its XML is refused now: listed as broken */
         if (r < 0) {
                 (void) sd_bus_error_setf(error, r == -ENOENT ? NV_SERVICE_ERROR_NO_SUCH_MACHINE : NV_SERVICE_ERROR_FAILED, "%s",
                                          nv_error_message(err, r));
@@ -217,12 +229,12 @@ int nv_machines_resync(NvService *s, NvError **reterr) {
                 bool listed = false;
 
                 for (size_t k = 0; k < n && !listed; k++)
-                        listed = e[k].def->meta && strcasecmp(e[k].def->uuid, s->machines[i]->uuid) == 0;
+                        listed = nv_domain_entry_nested(&e[k]) && strcasecmp(e[k].def->uuid, s->machines[i]->uuid) == 0;
                 if (!listed)
                         machine_remove(s, s->machines[i]);
         }
         for (size_t i = 0; r >= 0 && i < n; i++)
-                if (e[i].def->meta && (r = machine_update(s, &e[i], &m)) >= 0)
+                if (nv_domain_entry_nested(&e[i]) && (r = machine_update(s, &e[i], &m)) >= 0 && !m->broken)
                         (void) machine_emit(s, m);
         nv_domain_entries_free(e, n);
         return r;
@@ -238,11 +250,11 @@ int nv_machine_lookup(NvService *s, const char *name, NvMachine **ret, sd_bus_er
         if (!*name)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "An empty domain name was given.");
         m = machine_by_name(s, name) ?: machine_by_uuid(s, name);
-        if (m) {
+        if (m && !m->broken) {
                 *ret = m;
                 return 0;
         }
-        return machine_load(s, name, ret, error);
+        return machine_load(s, m ? m->uuid : name, ret, error); /* a broken one: libvirt says what is wrong, or it is fixed */
 }
 
 const char *nv_machine_uuid(const NvMachine *m) {
@@ -301,13 +313,16 @@ static int machine_enumerate(sd_bus *bus, const char *path, void *userdata, char
         (void) error;
         if (!l)
                 return -ENOMEM;
-        for (size_t i = 0; i < s->n_machines; i++)
-                if (!(l[i] = strdup(s->machines[i]->path))) {
-                        for (size_t k = 0; k < i; k++)
+        for (size_t i = 0, k = 0; i < s->n_machines; i++) {
+                if (s->machines[i]->broken)
+                        continue; /* listed by ListMachines, but not an object: its properties cannot be read */
+                if (!(l[k++] = strdup(s->machines[i]->path))) {
+                        while (k-- > 0)
                                 free(l[k]);
                         free(l);
                         return -ENOMEM;
                 }
+        }
         *nodes = l;
         return 0;
 }
