@@ -39,20 +39,11 @@ static char *node_text(xmlNodePtr n) {
 /* libvirt's own values are short; anything longer is not libvirt's. */
 #define MAX_VALUE_LEN 255
 
-/*
- * A count from 1 to max, digits only: strtoul() alone would also take
- * blanks and a sign, and wrap around, so "4294967297" or
- * "-18446744073709551615" would pass as 1.
- */
+/* A count from 1 to max: digits only (no blanks, no sign, no wrap-around). */
 static bool parse_count(const char *s, unsigned max, unsigned *ret) {
-        unsigned long v;
-        char *end;
+        uint64_t v;
 
-        if (!s || s[0] < '0' || s[0] > '9')
-                return false;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (*end || errno == ERANGE || v < 1 || v > max)
+        if (!s || nv_parse_unsigned(s, 10, max, &v) < 0 || v < 1)
                 return false;
         *ret = (unsigned) v;
         return true;

@@ -17,25 +17,10 @@
 #define MAX_NESTED_STATE (1u << 20)
 
 /* The vendor's names, indexed by NV_FORMAT_* (vmx, svm), then "unknown" for -1. */
-static const char *const vendor_table[] = { "vmx", "svm", "unknown" };
-static const char *const backend_table[] = { "kvm", "simulated", "none" };
+NV_DEFINE_PRIVATE_STRING_TABLE(vendor, "vmx", "svm", "unknown")
+NV_DEFINE_PRIVATE_STRING_TABLE(backend, "kvm", "simulated", "none")
 #define VENDOR_UNKNOWN 2
 _Static_assert(NV_FORMAT_VMX == 0 && NV_FORMAT_SVM == 1, "vendor_table's order");
-
-static int table_index(const char *const *table, size_t n, const char *s) {
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(s, table[i]) == 0)
-                        return (int) i;
-        return -EINVAL;
-}
-
-static int vendor_from_string(const char *s) {
-        return table_index(vendor_table, ELEMENTSOF(vendor_table), s);
-}
-
-static int backend_from_string(const char *s) {
-        return table_index(backend_table, ELEMENTSOF(backend_table), s);
-}
 
 static xmlNodePtr need_child(xmlNodePtr parent, const char *name, NvError **reterr) {
         xmlNodePtr c = nv_xml_child(parent, name);
@@ -76,7 +61,7 @@ static int format_cpu(xmlNodePtr host, const NvHostInfo *h) {
         xmlNodePtr n;
 
         if (nv_xml_new_child(host, "cpu", &n) < 0 ||
-            nv_xml_set_prop(n, "vendor", vendor_table[h->cpu_vendor < 0 ? VENDOR_UNKNOWN : h->cpu_vendor]) < 0 ||
+            nv_xml_set_prop(n, "vendor", vendor_to_string(h->cpu_vendor < 0 ? VENDOR_UNKNOWN : h->cpu_vendor)) < 0 ||
             nv_xml_set_prop(n, "model", h->cpu_model) < 0)
                 return -ENOMEM;
         return 0;
@@ -96,7 +81,7 @@ static int parse_kvm(xmlNodePtr host, NvHostInfo *h, NvError **reterr) {
                 return r;
         h->api_version = (int) api;
         h->nested_state_max = (int) max;
-        h->backend = backend_table[backend];
+        h->backend = backend_to_string(backend);
         return 0;
 }
 

@@ -117,25 +117,17 @@ int nv_xml_prop_string(xmlNodePtr n, const char *name, size_t max, unsigned flag
         return *ret ? 1 : -ENOMEM;
 }
 
-/*
- * strtoul() alone would also take blanks and a sign, and wrap around, so
- * "4294967297" or "-18446744073709551615" would pass as 1.
- */
 int nv_xml_prop_uint(xmlNodePtr n, const char *name, unsigned max, unsigned flags, unsigned *ret, NvError **reterr) {
         _cleanup_xmlfree_ xmlChar *v = NULL;
         unsigned min = flags & NV_XML_PROP_NONZERO ? 1 : 0;
-        unsigned long long x = 0;
-        const char *s;
+        uint64_t x;
         char el[128];
         int r;
 
         r = prop_get(n, name, flags, &v, reterr);
         if (r < 0 || !v)
                 return r;
-        s = (const char *) v;
-        for (; *s >= '0' && *s <= '9' && x <= max; s++)
-                x = x * 10 + (unsigned) (*s - '0');
-        if (s == (const char *) v || *s || x < min || x > max)
+        if (nv_parse_unsigned((const char *) v, 10, max, &x) < 0 || x < min)
                 return nv_error_set(reterr, -EINVAL, _("line %1$ld: <%2$s %3$s='%4$.64s'> is not a number from %5$u to %6$u."),
                                     xmlGetLineNo(n), display_name(n, el, sizeof(el)), name, (const char *) v, min, max);
         *ret = (unsigned) x;
@@ -158,18 +150,11 @@ int nv_xml_prop_enum(xmlNodePtr n, const char *name, int (*from_string)(const ch
 }
 
 /* The tristate's names, indexed by NvTristate + 1. */
-static const char *const tristate_names[] = { "unknown", "no", "yes" };
-_Static_assert(NV_UNKNOWN == -1 && NV_NO == 0 && NV_YES == 1, "tristate_names' order");
+NV_DEFINE_PRIVATE_STRING_TABLE(tristate_index, "unknown", "no", "yes")
+_Static_assert(NV_UNKNOWN == -1 && NV_NO == 0 && NV_YES == 1, "tristate_index's order");
 
 const char *nv_xml_tristate_to_string(NvTristate t) {
-        return t >= NV_UNKNOWN && t <= NV_YES ? tristate_names[t + 1] : NULL;
-}
-
-static int tristate_index_from_string(const char *s) {
-        for (size_t i = 0; i < ELEMENTSOF(tristate_names); i++)
-                if (strcmp(s, tristate_names[i]) == 0)
-                        return (int) i;
-        return -EINVAL;
+        return tristate_index_to_string((int) t + 1);
 }
 
 int nv_xml_prop_tristate(xmlNodePtr n, const char *name, unsigned flags, NvTristate *ret, NvError **reterr) {
