@@ -14,11 +14,28 @@
 #define VMCS12_OFF_SECONDARY 804
 #define VMCS12_OFF_GUEST_CR0 424
 #define VMCS12_OFF_GUEST_CR3 432
+#define VMCS12_OFF_HOST_CR3 592
 #define VMCS12_OFF_GUEST_CR4 440
 #define VMCS12_OFF_GUEST_RSP 536
 #define VMCS12_OFF_GUEST_RIP 544
 #define VMCS12_OFF_GUEST_RFLAGS 552
 #define VMCS12_SIZE 998u /* sizeof(struct vmcs12) */
+
+/* nested_check_vm_execution_controls(): the pages a control makes KVM use; 0 ends. */
+static const struct {
+        unsigned control_off;
+        uint32_t control;
+        unsigned addr_off;
+} vmx_control_pages[] = {
+        { VMCS12_OFF_CPU_BASED, 1u << 25, 40 },  /* I/O bitmaps: io_bitmap_a */
+        { VMCS12_OFF_CPU_BASED, 1u << 25, 48 },  /* io_bitmap_b */
+        { VMCS12_OFF_CPU_BASED, 1u << 28, 56 },  /* MSR bitmaps: msr_bitmap */
+        { VMCS12_OFF_CPU_BASED, 1u << 21, 96 },  /* TPR shadow: virtual_apic_page_addr */
+        { VMCS12_OFF_SECONDARY, 1u << 0, 104 },  /* virtualize APIC accesses: apic_access_addr */
+        { VMCS12_OFF_SECONDARY, 1u << 17, 312 }, /* PML: pml_address */
+        { VMCS12_OFF_SECONDARY, 1u << 14, 280 }, /* VMCS shadowing: vmread_bitmap */
+        { VMCS12_OFF_SECONDARY, 1u << 14, 288 }, /* vmwrite_bitmap */
+};
 
 static bool vmx_allowed(NvSim *s, const SimVcpu *v) {
         return s->cfg.nested && v->cpuid_vmx;
@@ -148,7 +165,36 @@ static int vmx_set_precheck(NvSim *s, SimVcpu *v, const struct kvm_nested_state 
         return 0;
 }
 
-/* V16..V19 for a vCPU entering guest mode. */
+/*
+ * V19, as far as the simulator models it: the knob, the pages the controls
+ * use, host CR3 and the VMCS link pointer (whose page, unlike the kernel,
+ * the simulator does not read).
+ */
+static bool vmx_vmentry_checks_ok(NvSim *s, const SimVcpu *v) {
+        const uint8_t *p = v->vmx.vmcs12;
+        uint32_t cpu = get_le32(p + VMCS12_OFF_CPU_BASED);
+        uint64_t link = get_le64(p + VMCS12_OFF_LINK);
+
+        if (s->cfg.vmentry_checks_fail)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(vmx_control_pages); i++) {
+                uint32_t ctl = get_le32(p + vmx_control_pages[i].control_off);
+
+                if (vmx_control_pages[i].control_off == VMCS12_OFF_SECONDARY && !(cpu & (1u << 31)))
+                        ctl = 0;
+                if ((ctl & vmx_control_pages[i].control) &&
+                    !sim_page_address_valid(v, get_le64(p + vmx_control_pages[i].addr_off)))
+                        return false;
+                /* PML needs EPT. */
+                if (vmx_control_pages[i].control == (1u << 17) && (ctl & (1u << 17)) && !(ctl & (1u << 1)))
+                        return false;
+        }
+        if (!sim_gpa_legal(v, get_le64(p + VMCS12_OFF_HOST_CR3)))
+                return false;
+        return link == UINT64_MAX || sim_page_address_valid(v, link);
+}
+
+/* V16..V20 for a vCPU entering guest mode. */
 static int vmx_set_guest_mode(NvSim *s, SimVcpu *v, const struct kvm_nested_state *u) {
         const uint8_t *data = (const uint8_t *) u + sizeof(*u);
         SimVmx *x = &v->vmx;
@@ -167,8 +213,17 @@ static int vmx_set_guest_mode(NvSim *s, SimVcpu *v, const struct kvm_nested_stat
         }
         x->deadline_valid = u->hdr.vmx.flags & KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE;
         x->deadline = u->hdr.vmx.preemption_timer_deadline;
-        if (s->cfg.vmentry_checks_fail)
+        if (!vmx_vmentry_checks_ok(s, v))
                 goto error_guest_mode;
+        /*
+         * V20: prepare_vmcs02() loads the guest CR3 only now, after every
+         * check passed; when it cannot, KVM goes back to vmcs01 and hands
+         * its internal VM-exit status (NVMX_VMENTRY_VMEXIT) to userspace.
+         */
+        if (!sim_gpa_legal(v, get_le64(x->vmcs12 + VMCS12_OFF_GUEST_CR3))) {
+                x->run_pending = false;
+                return 2;
+        }
         x->guest_mode = true;
         vmx_load_vmcs12_guest(v);
         return 0;
