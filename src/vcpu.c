@@ -161,18 +161,18 @@ void nv_validate_context_from_cpuid(NvValidateContext *ctx, const struct kvm_cpu
  * vendor, the simulator): left unknown.
  */
 static void vmx_msrs_from_vcpu(NvVcpu *vcpu, NvValidateContext *ctx) {
-        struct {
-                struct kvm_msrs h;
-                struct kvm_msr_entry e[NV_VMX_MSR_COUNT];
-        } m = { .h.nmsrs = NV_VMX_MSR_COUNT };
+        _cleanup_free_ struct kvm_msrs *m = calloc(1, sizeof(*m) + NV_VMX_MSR_COUNT * sizeof(m->entries[0]));
 
+        if (!m)
+                return;
+        m->nmsrs = NV_VMX_MSR_COUNT;
         for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
-                m.e[i].index = NV_VMX_MSR_FIRST + i;
-        if (nv_kvm_get_msrs(vcpu, &m.h, NULL) != (int) NV_VMX_MSR_COUNT ||
-            (m.e[0].data & 0x7fffffff) != NV_VMCS12_REVISION)
+                m->entries[i].index = NV_VMX_MSR_FIRST + i;
+        if (nv_kvm_get_msrs(vcpu, m, NULL) != (int) NV_VMX_MSR_COUNT ||
+            (m->entries[0].data & 0x7fffffff) != NV_VMCS12_REVISION)
                 return;
         for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
-                ctx->vmx_msrs[i] = m.e[i].data;
+                ctx->vmx_msrs[i] = m->entries[i].data;
         ctx->have_vmx_msrs = true;
 }
 

@@ -65,8 +65,9 @@ program's basename, made unique with -2, -3... if repeated), then a summary
 
 Exit status: 0 if no program failed and at least one passed (others may
 have skipped); 77 if every program exited 77 (skip) or the host cannot
-provide the VM (missing packages while not root, kernel not obtainable); 1 if
-any program failed or produced no result (crash, timeout) or the guest
+provide the VM (missing packages while not root, kernel not obtainable; for
+vmx also: the booted guest could not bring up nested VMX); 1 if
+any program failed or produced no result (crash, timeout) or the svm guest
 could not bring up KVM; 2 on bad usage; 130 if interrupted.
 
 Host requirements (installed with apt-get when missing and running as root):
