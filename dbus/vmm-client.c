@@ -7,6 +7,7 @@
 #include <systemd/sd-bus.h>
 
 #include "snapshot.h"
+#include "util.h"
 #include "vmm-client.h"
 #include "vmm-protocol.h"
 
@@ -24,7 +25,10 @@ struct NvVmmHandle {
 
 uint64_t nv_vmm_timeout_usec(unsigned n_vcpus) {
         const char *e = getenv("NESTVIRT_VMM_TIMEOUT_MS");
-        uint64_t base_ms = e ? strtoull(e, NULL, 10) : 2000;
+        uint64_t base_ms = 2000;
+
+        if (e)
+                (void) nv_parse_unsigned(e, 10, UINT32_MAX, &base_ms); /* not a number: the default */
 
         return (base_ms + 5ull * n_vcpus) * 1000ull;
 }
@@ -73,20 +77,16 @@ static char *address_for_socket(const char *path) {
  * every later call by our own timeout, so one broken VMM costs seconds.
  */
 static int wait_ready(sd_bus *bus, uint64_t timeout_usec) {
-        struct timespec ts;
-        uint64_t deadline, now;
+        uint64_t deadline = nv_now_usec(CLOCK_MONOTONIC) + timeout_usec, now;
         int r;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        deadline = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u + timeout_usec;
         while ((r = sd_bus_is_ready(bus)) == 0) {
                 r = sd_bus_process(bus, NULL);
                 if (r < 0)
                         return r;
                 if (r > 0)
                         continue;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                now = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+                now = nv_now_usec(CLOCK_MONOTONIC);
                 if (now >= deadline)
                         return -ETIMEDOUT;
                 r = sd_bus_wait(bus, deadline - now);
@@ -247,6 +247,14 @@ static int client_freeze(NvVmmHandle *h, bool keep, uint64_t *ret_token, NvError
         return 0;
 }
 
+static int client_frozen(NvVmmHandle *h, NvError **reterr) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int b = 0, r;
+
+        r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "Frozen", &e, 'b', &b);
+        return r < 0 ? call_failed(h, "Get", r, &e, reterr) : b != 0;
+}
+
 static int client_thaw(NvVmmHandle *h, uint64_t token, NvError **reterr) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
@@ -343,6 +351,7 @@ static int client_incoming(NvVmmHandle *h) {
 const NvVmmBackend nv_vmm_backend_dbus = {
         .name = "dbus",
         .connect = client_connect,
+        .frozen = client_frozen,
         .freeze = client_freeze,
         .thaw = client_thaw,
         .get_state = client_get_state,

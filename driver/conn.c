@@ -15,6 +15,12 @@ struct NvConn {
         int cb_lifecycle, cb_metadata;
 };
 
+/* A domain reference that goes away with its scope.  Read libvirt's last error before: freeing resets it. */
+static void domain_unrefp(virDomainPtr *p) {
+        if (*p)
+                virDomainFree(*p);
+}
+
 /* libvirt prints every error to stderr by default; ours go through NvError. */
 static void silent(void *userdata, virErrorPtr err) {
         (void) userdata;
@@ -127,7 +133,25 @@ int nv_conn_run_events(NvConn *c, int timeout_ms, NvError **reterr) {
         return r < 0 ? libvirt_error(reterr, -EIO, _("libvirt's event loop failed")) : 0;
 }
 
-static int entry_from_domain(virDomainPtr dom, NvDomainEntry *e, NvError **reterr) {
+/* A domain whose XML was refused: its name and UUID from libvirt, and why. */
+static int entry_broken(virDomainPtr dom, const char *xml, const NvError *why, int code, NvDomainEntry *e) {
+        NvDomainDef *def = calloc(1, sizeof(*def));
+
+        if (!def || !(def->name = strdup(virDomainGetName(dom) ?: "?")) || !(e->broken = strdup(nv_error_message(why, code)))) {
+                nv_domain_def_free(def);
+                return -ENOMEM;
+        }
+        def->cpu_mode = def->feature[0] = def->feature[1] = -1;
+        if (virDomainGetUUIDString(dom, def->uuid) < 0)
+                def->uuid[0] = '\0';
+        e->def = def;
+        e->broken_nested = strstr(xml, NV_META_NAMESPACE) != NULL;
+        return 0;
+}
+
+/* broken: a refused XML makes a broken entry rather than an error. */
+static int entry_from_domain(virDomainPtr dom, bool broken, NvDomainEntry *e, NvError **reterr) {
+        _cleanup_(nv_error_freep) NvError *why = NULL;
         _cleanup_free_ char *xml = virDomainGetXMLDesc(dom, 0);
         int active, persistent, r;
 
@@ -137,12 +161,12 @@ static int entry_from_domain(virDomainPtr dom, NvDomainEntry *e, NvError **reter
         persistent = virDomainIsPersistent(dom);
         if (active < 0 || persistent < 0)
                 return libvirt_error(reterr, -EIO, virDomainGetName(dom));
-        r = nv_domain_def_parse(xml, strlen(xml), &e->def, reterr);
-        if (r < 0)
-                return r;
         e->active = active == 1;
         e->persistent = persistent == 1;
-        return 0;
+        r = nv_domain_def_parse(xml, strlen(xml), &e->def, broken ? &why : reterr);
+        if (r < 0 && broken)
+                return entry_broken(dom, xml, why, r, e);
+        return r;
 }
 
 static int by_name(const void *a, const void *b) {
@@ -150,8 +174,10 @@ static int by_name(const void *a, const void *b) {
 }
 
 void nv_domain_entries_free(NvDomainEntry *e, size_t n) {
-        for (size_t i = 0; e && i < n; i++)
+        for (size_t i = 0; e && i < n; i++) {
                 nv_domain_def_free(e[i].def);
+                free(e[i].broken);
+        }
         free(e);
 }
 
@@ -166,9 +192,10 @@ int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvErro
                 return libvirt_error(reterr, -EIO, _("Cannot list domains"));
         e = calloc((size_t) n + 1, sizeof(*e));
         for (int i = 0; i < n; i++) {
+                _cleanup_(domain_unrefp) virDomainPtr dom = doms[i];
+
                 if (e && r >= 0)
-                        r = entry_from_domain(doms[i], &e[i], reterr);
-                virDomainFree(doms[i]);
+                        r = entry_from_domain(dom, /* broken= */ true, &e[i], reterr);
         }
         free(doms);
         if (!e || r < 0) {
@@ -192,40 +219,23 @@ static virDomainPtr lookup(NvConn *c, const char *name, NvError **reterr) {
 }
 
 int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError **reterr) {
-        virDomainPtr dom = lookup(c, name, reterr);
-        NvDomainEntry e = {};
-        int r;
+        _cleanup_(domain_unrefp) virDomainPtr dom = lookup(c, name, reterr);
 
-        if (!dom)
-                return -ENOENT;
-        r = entry_from_domain(dom, &e, reterr);
-        virDomainFree(dom);
-        if (r >= 0)
-                *ret = e;
-        return r;
+        return dom ? entry_from_domain(dom, /* broken= */ false, ret, reterr) : -ENOENT;
 }
 
 int nv_conn_get_xml(NvConn *c, const char *name, bool migratable, char **ret, NvError **reterr) {
-        virDomainPtr dom = lookup(c, name, reterr);
-        char *xml;
+        _cleanup_(domain_unrefp) virDomainPtr dom = lookup(c, name, reterr);
 
         if (!dom)
                 return -ENOENT;
-        xml = virDomainGetXMLDesc(dom, migratable ? VIR_DOMAIN_XML_MIGRATABLE : 0);
-        if (!xml) {
-                int r = libvirt_error(reterr, -EIO, name);
-
-                virDomainFree(dom);
-                return r;
-        }
-        virDomainFree(dom);
-        *ret = xml;
-        return 0;
+        *ret = virDomainGetXMLDesc(dom, migratable ? VIR_DOMAIN_XML_MIGRATABLE : 0);
+        return *ret ? 0 : libvirt_error(reterr, -EIO, name);
 }
 
 int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsigned affect, NvError **reterr) {
         _cleanup_free_ char *xml = NULL;
-        virDomainPtr dom;
+        _cleanup_(domain_unrefp) virDomainPtr dom = NULL;
         int r;
 
         /* Un-namespaced XML: libvirt applies the namespace and the prefix itself. */
@@ -235,36 +245,36 @@ int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsi
         if (!dom)
                 return -ENOENT;
         r = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, NV_META_PREFIX, NV_META_NAMESPACE, affect);
-        /* Before virDomainFree(), which resets libvirt's last error. */
-        if (r < 0)
-                r = libvirt_error(reterr, -EIO, _("Cannot write the nestvirt metadata"));
-        virDomainFree(dom);
-        return r < 0 ? r : 0;
+        return r < 0 ? libvirt_error(reterr, -EIO, _("Cannot write the nestvirt metadata")) : 0;
+}
+
+/* Our element's text, NULL (and 0) if the domain has none. */
+static int get_meta_xml(NvConn *c, const char *name, unsigned affect, char **ret, NvError **reterr) {
+        _cleanup_(domain_unrefp) virDomainPtr dom = lookup(c, name, reterr);
+        virErrorPtr err;
+
+        if (!dom)
+                return -ENOENT;
+        *ret = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, affect);
+        if (*ret)
+                return 0;
+        err = virGetLastError();
+        if (err && err->code == VIR_ERR_NO_DOMAIN_METADATA)
+                return 0;
+        return libvirt_error(reterr, -EIO, _("Cannot read the nestvirt metadata"));
 }
 
 int nv_conn_get_meta(NvConn *c, const char *name, unsigned affect, NvNestedMeta **ret, NvError **reterr) {
         _cleanup_free_ char *xml = NULL;
         NvNestedMeta *m = NULL;
-        virDomainPtr dom;
-        virErrorPtr err;
         int r;
 
-        dom = lookup(c, name, reterr);
-        if (!dom)
-                return -ENOENT;
-        xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, affect);
-        if (!xml) {
-                /* Read the error before virDomainFree() resets it. */
-                err = virGetLastError();
-                r = err && err->code == VIR_ERR_NO_DOMAIN_METADATA
-                            ? 0
-                            : libvirt_error(reterr, -EIO, _("Cannot read the nestvirt metadata"));
-                virDomainFree(dom);
+        r = get_meta_xml(c, name, affect, &xml, reterr);
+        if (r < 0 || !xml) {
                 if (r == 0)
                         *ret = NULL;
                 return r;
         }
-        virDomainFree(dom);
         r = nv_nested_meta_parse_string(xml, strlen(xml), &m, reterr);
         if (r >= 0) {
                 nv_nested_meta_post_parse(m);

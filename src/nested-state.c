@@ -5,11 +5,9 @@
 
 #include "byteorder.h"
 #include "nested-state.h"
+#include "util.h"
 
-static const char *const format_table[_NV_FORMAT_MAX] = {
-        [NV_FORMAT_VMX] = "vmx",
-        [NV_FORMAT_SVM] = "svm",
-};
+NV_DEFINE_STRING_TABLE(nv_format, [NV_FORMAT_VMX] = "vmx", [NV_FORMAT_SVM] = "svm")
 
 static const struct {
         uint16_t bit;
@@ -19,19 +17,6 @@ static const struct {
         { NV_NESTED_EVMCS, "EVMCS" },             { NV_NESTED_MTF_PENDING, "MTF_PENDING" },
         { NV_NESTED_GIF_SET, "GIF_SET" },
 };
-
-const char *nv_format_to_string(int format) {
-        if (format < 0 || format >= _NV_FORMAT_MAX)
-                return NULL;
-        return format_table[format];
-}
-
-int nv_format_from_string(const char *s) {
-        for (int i = 0; i < _NV_FORMAT_MAX; i++)
-                if (s && strcmp(s, format_table[i]) == 0)
-                        return i;
-        return _NV_FORMAT_INVALID;
-}
 
 uint32_t nv_format_max_size(int format) {
         switch (format) {
@@ -69,7 +54,7 @@ int nv_nested_header_parse(const void *blob, size_t len, NvNestedHeader *ret, Nv
                                     _("Nested state is %zu bytes, shorter than the %u-byte kvm_nested_state header."),
                                     blob ? len : 0, NV_NESTED_HDR_SIZE);
         h.flags = get_le16(b + NV_OFF_FLAGS);
-        h.format = get_le16(b + NV_OFF_FORMAT);
+        h.format = (uint16_t) nv_blob_format(b, len);
         h.size = get_le32(b + NV_OFF_SIZE);
         /* The header is a union: decode both views, the format says which one counts. */
         h.vmx.vmxon_pa = get_le64(b + NV_OFF_VMXON_PA);
@@ -122,6 +107,12 @@ int nv_raw_blob_check(const void *buf, size_t len, NvError **reterr) {
         if (!nv_format_to_string(h.format))
                 return nv_error_set(reterr, -EINVAL, _("Unknown nested-state format %u at offset 2 (0 is VMX, 1 is SVM)."), h.format);
         return 0;
+}
+
+int nv_blob_format(const void *blob, size_t len) {
+        if (!blob || len < NV_OFF_FORMAT + sizeof(uint16_t))
+                return -EINVAL;
+        return get_le16((const uint8_t *) blob + NV_OFF_FORMAT);
 }
 
 bool nv_blob_guest_mode(const NvBlob *b) {

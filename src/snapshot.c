@@ -14,6 +14,7 @@
 #include "fileio.h"
 #include "snapshot-format.h"
 #include "snapshot.h"
+#include "util.h"
 
 #define OFF(field) offsetof(SnapshotHeader, field)
 #define EOFF(field) offsetof(SnapshotEntry, field)
@@ -62,9 +63,9 @@ int nv_snapshot_add(NvSnapshot *s, uint32_t index, const NvBlob *blob, NvError *
         r = nv_raw_blob_check(blob->data, blob->len, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("vCPU %u"), index);
-        if (get_le16(blob->data + NV_OFF_FORMAT) != s->vendor)
+        if (nv_blob_format(blob->data, blob->len) != s->vendor)
                 return nv_error_set(reterr, -EINVAL, _("vCPU %u holds %s state but the snapshot is %s."), index,
-                                    nv_format_to_string(get_le16(blob->data + NV_OFF_FORMAT)), nv_format_to_string(s->vendor));
+                                    nv_format_to_string(nv_blob_format(blob->data, blob->len)), nv_format_to_string(s->vendor));
         if (s->n_vcpus >= NV_SNAPSHOT_MAX_VCPUS)
                 return nv_error_set(reterr, -E2BIG, _("A snapshot holds at most %u vCPUs."), NV_SNAPSHOT_MAX_VCPUS);
         if (s->n_vcpus > 0 && index <= s->vcpus[s->n_vcpus - 1].index)
@@ -291,8 +292,6 @@ int nv_snapshot_write(const char *path, const NvSnapshot *s, NvError **reterr) {
 }
 
 void nv_snapshot_stamp(NvSnapshot *s, const NvHostInfo *h) {
-        struct timespec ts;
-
         if (h) {
                 copy_string(s->kernel_release, sizeof(s->kernel_release), (const uint8_t *) h->kernel_release,
                             sizeof(h->kernel_release));
@@ -301,6 +300,5 @@ void nv_snapshot_stamp(NvSnapshot *s, const NvHostInfo *h) {
                 if (h->nested_state_max > 0)
                         s->cap_nested_state = (uint32_t) h->nested_state_max;
         }
-        clock_gettime(CLOCK_REALTIME, &ts);
-        s->created_usec = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+        s->created_usec = nv_now_usec(CLOCK_REALTIME);
 }

@@ -67,15 +67,6 @@ typedef struct Referee {
 
 static unsigned seed = 1;
 
-/* vmcs12 fields (offsets are frozen for migration). */
-enum {
-        F_VMREAD_BITMAP = 280, F_VMWRITE_BITMAP = 288, F_LINK = 176, F_GUEST_EFER = 200, F_GUEST_CR0 = 424,
-        F_GUEST_CR3 = 432, F_GUEST_CR4 = 440, F_GUEST_RFLAGS = 552, F_HOST_CR0 = 584, F_HOST_CR3 = 592,
-        F_HOST_CR4 = 600, F_HOST_FS_BASE = 608, F_HOST_RIP = 672, F_PIN = 744, F_CPU = 748, F_CR3_TARGETS = 764,
-        F_EXIT = 768, F_ENTRY = 780, F_INTR_INFO = 788, F_SECONDARY = 804, F_ACTIVITY = 916, F_VPID = 960,
-        F_HOST_CS = 984, F_HOST_SS = 986, F_HOST_TR = 994, F_MSR_BITMAP = 56, F_IO_BITMAP_A = 40,
-};
-
 static const Mutation named[] = {
         { BASE_VMXON, "unchanged", {} },
         { BASE_VMXON, "vmxon_pa |= 1", { { NV_OFF_VMXON_PA, 8, MUT_OR, 1 } } },
@@ -98,18 +89,18 @@ static const Mutation named[] = {
         { BASE_VMCS12, "vmcs12_pa = -1", { { NV_OFF_VMCS12_PA, 8, MUT_SET, UINT64_MAX } } },
         { BASE_VMCS12, "size = 1125", { { NV_OFF_SIZE, 4, MUT_SET, 1125 } } },
         { BASE_VMCS12, "size = 1126", { { NV_OFF_SIZE, 4, MUT_SET, 1126 } } },
-        { BASE_VMCS12, "revision = 0x12345678", { { VMCS(0), 4, MUT_SET, 0x12345678 } } },
-        { BASE_VMCS12, "revision |= bit 31", { { VMCS(0), 4, MUT_OR, 1u << 31 } } },
-        { BASE_VMCS12, "guest_cr3 = 1 << 52 (not checked outside L2)", { { VMCS(F_GUEST_CR3), 8, MUT_SET, 1ull << 52 } } },
-        { BASE_VMCS12, "pin = 0 (not checked outside L2)", { { VMCS(F_PIN), 4, MUT_SET, 0 } } },
+        { BASE_VMCS12, "revision = 0x12345678", { { VMCS(VMCS12_REVISION_ID), 4, MUT_SET, 0x12345678 } } },
+        { BASE_VMCS12, "revision |= bit 31", { { VMCS(VMCS12_REVISION_ID), 4, MUT_OR, VMCS_SHADOW_BIT } } },
+        { BASE_VMCS12, "guest_cr3 = 1 << 52 (not checked outside L2)", { { VMCS(VMCS12_GUEST_CR3), 8, MUT_SET, 1ull << 52 } } },
+        { BASE_VMCS12, "pin = 0 (not checked outside L2)", { { VMCS(VMCS12_PIN_BASED_VM_EXEC_CONTROL), 4, MUT_SET, 0 } } },
         { BASE_VMCS12, "flags = EVMCS", { { NV_OFF_FLAGS, 2, MUT_SET, NV_NESTED_EVMCS } } },
         { BASE_VMCS12, "flags = MTF_PENDING", { { NV_OFF_FLAGS, 2, MUT_SET, NV_NESTED_MTF_PENDING } } },
         { BASE_GUEST, "unchanged", {} },
-        { BASE_GUEST, "guest_cr3 = 1 << MAXPHYADDR", { { VMCS(F_GUEST_CR3), 8, MUT_SET, AT_LIMIT } } },
-        { BASE_GUEST, "guest_cr3 = 1 << 52", { { VMCS(F_GUEST_CR3), 8, MUT_SET, 1ull << 52 } } },
-        { BASE_GUEST, "guest_cr3 = -1", { { VMCS(F_GUEST_CR3), 8, MUT_SET, UINT64_MAX } } },
-        { BASE_GUEST, "guest_cr3 |= 0xfff", { { VMCS(F_GUEST_CR3), 8, MUT_OR, 0xfff } } },
-        { BASE_GUEST, "host_cr3 = 1 << MAXPHYADDR", { { VMCS(F_HOST_CR3), 8, MUT_SET, AT_LIMIT } } },
+        { BASE_GUEST, "guest_cr3 = 1 << MAXPHYADDR", { { VMCS(VMCS12_GUEST_CR3), 8, MUT_SET, AT_LIMIT } } },
+        { BASE_GUEST, "guest_cr3 = 1 << 52", { { VMCS(VMCS12_GUEST_CR3), 8, MUT_SET, 1ull << 52 } } },
+        { BASE_GUEST, "guest_cr3 = -1", { { VMCS(VMCS12_GUEST_CR3), 8, MUT_SET, UINT64_MAX } } },
+        { BASE_GUEST, "guest_cr3 |= 0xfff", { { VMCS(VMCS12_GUEST_CR3), 8, MUT_OR, 0xfff } } },
+        { BASE_GUEST, "host_cr3 = 1 << MAXPHYADDR", { { VMCS(VMCS12_HOST_CR3), 8, MUT_SET, AT_LIMIT } } },
         { BASE_GUEST, "flags |= RUN_PENDING", { { NV_OFF_FLAGS, 2, MUT_OR, NV_NESTED_RUN_PENDING } } },
         { BASE_GUEST, "flags |= MTF_PENDING", { { NV_OFF_FLAGS, 2, MUT_OR, NV_NESTED_MTF_PENDING } } },
         { BASE_GUEST, "flags |= GIF_SET", { { NV_OFF_FLAGS, 2, MUT_OR, NV_NESTED_GIF_SET } } },
@@ -117,48 +108,48 @@ static const Mutation named[] = {
         { BASE_GUEST, "flags |= 0x10", { { NV_OFF_FLAGS, 2, MUT_OR, 0x10 } } },
         { BASE_GUEST, "smm.flags = SMM_GUEST_MODE|SMM_VMXON", { { NV_OFF_SMM_FLAGS, 2, MUT_SET, 3 } } },
         { BASE_GUEST, "hdr.vmx.flags = PREEMPTION_TIMER_DEADLINE", { { NV_OFF_VMX_FLAGS, 4, MUT_SET, 1 } } },
-        { BASE_GUEST, "pin |= bit 30 (not allowed)", { { VMCS(F_PIN), 4, MUT_OR, 1u << 30 } } },
-        { BASE_GUEST, "pin = 0 (lacks fixed-1 bits)", { { VMCS(F_PIN), 4, MUT_SET, 0 } } },
-        { BASE_GUEST, "pin |= virtual NMIs (no NMI exiting)", { { VMCS(F_PIN), 4, MUT_OR, 1u << 5 } } },
-        { BASE_GUEST, "cpu |= I/O bitmaps at 0", { { VMCS(F_CPU), 4, MUT_OR, 1u << 25 } } },
-        { BASE_GUEST, "cpu |= I/O bitmaps, io_bitmap_a |= 8", { { VMCS(F_CPU), 4, MUT_OR, 1u << 25 }, { VMCS(F_IO_BITMAP_A), 8, MUT_SET, 0x3008 } } },
-        { BASE_GUEST, "cpu |= MSR bitmaps, beyond MAXPHYADDR", { { VMCS(F_CPU), 4, MUT_OR, 1u << 28 }, { VMCS(F_MSR_BITMAP), 8, MUT_SET, AT_LIMIT } } },
-        { BASE_GUEST, "cpu |= secondary, VPID 0", { { VMCS(F_CPU), 4, MUT_OR, 1u << 31 }, { VMCS(F_SECONDARY), 4, MUT_SET, 1u << 5 }, { VMCS(F_VPID), 2, MUT_SET, 0 } } },
-        { BASE_GUEST, "cpu |= secondary, VPID 1", { { VMCS(F_CPU), 4, MUT_OR, 1u << 31 }, { VMCS(F_SECONDARY), 4, MUT_SET, 1u << 5 } } },
-        { BASE_GUEST, "cpu |= secondary, unrestricted, no EPT", { { VMCS(F_CPU), 4, MUT_OR, 1u << 31 }, { VMCS(F_SECONDARY), 4, MUT_SET, 1u << 7 } } },
-        { BASE_GUEST, "cr3_target_count = 5", { { VMCS(F_CR3_TARGETS), 4, MUT_SET, 5 } } },
-        { BASE_GUEST, "exit |= host address-space size", { { VMCS(F_EXIT), 4, MUT_OR, 1u << 9 } } },
-        { BASE_GUEST, "entry |= IA-32e mode guest", { { VMCS(F_ENTRY), 4, MUT_OR, 1u << 9 } } },
-        { BASE_GUEST, "entry = 0 (lacks fixed-1 bits)", { { VMCS(F_ENTRY), 4, MUT_SET, 0 } } },
-        { BASE_GUEST, "entry: inject #GP with error code", { { VMCS(F_INTR_INFO), 4, MUT_SET, 0x80000b0d } } },
-        { BASE_GUEST, "entry: inject #GP without error code", { { VMCS(F_INTR_INFO), 4, MUT_SET, 0x8000030d } } },
-        { BASE_GUEST, "entry: inject type 1 (reserved)", { { VMCS(F_INTR_INFO), 4, MUT_SET, 0x80000120 } } },
-        { BASE_GUEST, "RUN_PENDING, load EFER, EFER 0", { { NV_OFF_FLAGS, 2, MUT_OR, NV_NESTED_RUN_PENDING }, { VMCS(F_ENTRY), 4, MUT_OR, 1u << 15 } } },
-        { BASE_GUEST, "load EFER, EFER.LMA, no RUN_PENDING", { { VMCS(F_ENTRY), 4, MUT_OR, 1u << 15 }, { VMCS(F_GUEST_EFER), 8, MUT_SET, 1u << 10 } } },
-        { BASE_GUEST, "host_cr0 &= ~PE", { { VMCS(F_HOST_CR0), 8, MUT_CLEAR, 1 } } },
-        { BASE_GUEST, "host_cr4 &= ~VMXE", { { VMCS(F_HOST_CR4), 8, MUT_CLEAR, 1u << 13 } } },
-        { BASE_GUEST, "host_cr4 |= PCIDE", { { VMCS(F_HOST_CR4), 8, MUT_OR, 1u << 17 } } },
-        { BASE_GUEST, "host_cs = 0", { { VMCS(F_HOST_CS), 2, MUT_SET, 0 } } },
-        { BASE_GUEST, "host_ss |= RPL 3", { { VMCS(F_HOST_SS), 2, MUT_OR, 3 } } },
-        { BASE_GUEST, "host_tr = 0", { { VMCS(F_HOST_TR), 2, MUT_SET, 0 } } },
-        { BASE_GUEST, "host_rip = 1 << 32", { { VMCS(F_HOST_RIP), 8, MUT_SET, 1ull << 32 } } },
-        { BASE_GUEST, "host_fs_base non-canonical", { { VMCS(F_HOST_FS_BASE), 8, MUT_SET, 1ull << 47 } } },
-        { BASE_GUEST, "guest_cr0 &= ~PG", { { VMCS(F_GUEST_CR0), 8, MUT_CLEAR, 1ull << 31 } } },
-        { BASE_GUEST, "guest_cr4 &= ~VMXE", { { VMCS(F_GUEST_CR4), 8, MUT_CLEAR, 1u << 13 } } },
-        { BASE_GUEST, "guest_cr4 |= bit 25 (reserved)", { { VMCS(F_GUEST_CR4), 8, MUT_OR, 1u << 25 } } },
-        { BASE_GUEST, "guest_rflags = -1 (not checked)", { { VMCS(F_GUEST_RFLAGS), 8, MUT_SET, UINT64_MAX } } },
-        { BASE_GUEST, "activity = HLT", { { VMCS(F_ACTIVITY), 4, MUT_SET, 1 } } },
-        { BASE_GUEST, "activity = shutdown", { { VMCS(F_ACTIVITY), 4, MUT_SET, 2 } } },
-        { BASE_GUEST, "vmcs_link_pointer = 0x7008", { { VMCS(F_LINK), 8, MUT_SET, 0x7008 } } },
+        { BASE_GUEST, "pin |= bit 30 (not allowed)", { { VMCS(VMCS12_PIN_BASED_VM_EXEC_CONTROL), 4, MUT_OR, 1u << 30 } } },
+        { BASE_GUEST, "pin = 0 (lacks fixed-1 bits)", { { VMCS(VMCS12_PIN_BASED_VM_EXEC_CONTROL), 4, MUT_SET, 0 } } },
+        { BASE_GUEST, "pin |= virtual NMIs (no NMI exiting)", { { VMCS(VMCS12_PIN_BASED_VM_EXEC_CONTROL), 4, MUT_OR, PIN_BASED_VIRTUAL_NMIS } } },
+        { BASE_GUEST, "cpu |= I/O bitmaps at 0", { { VMCS(VMCS12_CPU_BASED_VM_EXEC_CONTROL), 4, MUT_OR, CPU_BASED_USE_IO_BITMAPS } } },
+        { BASE_GUEST, "cpu |= I/O bitmaps, io_bitmap_a |= 8", { { VMCS(VMCS12_CPU_BASED_VM_EXEC_CONTROL), 4, MUT_OR, CPU_BASED_USE_IO_BITMAPS }, { VMCS(VMCS12_IO_BITMAP_A), 8, MUT_SET, 0x3008 } } },
+        { BASE_GUEST, "cpu |= MSR bitmaps, beyond MAXPHYADDR", { { VMCS(VMCS12_CPU_BASED_VM_EXEC_CONTROL), 4, MUT_OR, CPU_BASED_USE_MSR_BITMAPS }, { VMCS(VMCS12_MSR_BITMAP), 8, MUT_SET, AT_LIMIT } } },
+        { BASE_GUEST, "cpu |= secondary, VPID 0", { { VMCS(VMCS12_CPU_BASED_VM_EXEC_CONTROL), 4, MUT_OR, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS }, { VMCS(VMCS12_SECONDARY_VM_EXEC_CONTROL), 4, MUT_SET, SECONDARY_EXEC_ENABLE_VPID }, { VMCS(VMCS12_VIRTUAL_PROCESSOR_ID), 2, MUT_SET, 0 } } },
+        { BASE_GUEST, "cpu |= secondary, VPID 1", { { VMCS(VMCS12_CPU_BASED_VM_EXEC_CONTROL), 4, MUT_OR, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS }, { VMCS(VMCS12_SECONDARY_VM_EXEC_CONTROL), 4, MUT_SET, SECONDARY_EXEC_ENABLE_VPID } } },
+        { BASE_GUEST, "cpu |= secondary, unrestricted, no EPT", { { VMCS(VMCS12_CPU_BASED_VM_EXEC_CONTROL), 4, MUT_OR, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS }, { VMCS(VMCS12_SECONDARY_VM_EXEC_CONTROL), 4, MUT_SET, SECONDARY_EXEC_UNRESTRICTED_GUEST } } },
+        { BASE_GUEST, "cr3_target_count = 5", { { VMCS(VMCS12_CR3_TARGET_COUNT), 4, MUT_SET, 5 } } },
+        { BASE_GUEST, "exit |= host address-space size", { { VMCS(VMCS12_VM_EXIT_CONTROLS), 4, MUT_OR, VM_EXIT_HOST_ADDR_SPACE_SIZE } } },
+        { BASE_GUEST, "entry |= IA-32e mode guest", { { VMCS(VMCS12_VM_ENTRY_CONTROLS), 4, MUT_OR, VM_ENTRY_IA32E_MODE } } },
+        { BASE_GUEST, "entry = 0 (lacks fixed-1 bits)", { { VMCS(VMCS12_VM_ENTRY_CONTROLS), 4, MUT_SET, 0 } } },
+        { BASE_GUEST, "entry: inject #GP with error code", { { VMCS(VMCS12_VM_ENTRY_INTR_INFO_FIELD), 4, MUT_SET, 0x80000b0d } } },
+        { BASE_GUEST, "entry: inject #GP without error code", { { VMCS(VMCS12_VM_ENTRY_INTR_INFO_FIELD), 4, MUT_SET, 0x8000030d } } },
+        { BASE_GUEST, "entry: inject type 1 (reserved)", { { VMCS(VMCS12_VM_ENTRY_INTR_INFO_FIELD), 4, MUT_SET, 0x80000120 } } },
+        { BASE_GUEST, "RUN_PENDING, load EFER, EFER 0", { { NV_OFF_FLAGS, 2, MUT_OR, NV_NESTED_RUN_PENDING }, { VMCS(VMCS12_VM_ENTRY_CONTROLS), 4, MUT_OR, VM_ENTRY_LOAD_IA32_EFER } } },
+        { BASE_GUEST, "load EFER, EFER.LMA, no RUN_PENDING", { { VMCS(VMCS12_VM_ENTRY_CONTROLS), 4, MUT_OR, VM_ENTRY_LOAD_IA32_EFER }, { VMCS(VMCS12_GUEST_IA32_EFER), 8, MUT_SET, X86_EFER_LMA } } },
+        { BASE_GUEST, "host_cr0 &= ~PE", { { VMCS(VMCS12_HOST_CR0), 8, MUT_CLEAR, X86_CR0_PE } } },
+        { BASE_GUEST, "host_cr4 &= ~VMXE", { { VMCS(VMCS12_HOST_CR4), 8, MUT_CLEAR, X86_CR4_VMXE } } },
+        { BASE_GUEST, "host_cr4 |= PCIDE", { { VMCS(VMCS12_HOST_CR4), 8, MUT_OR, X86_CR4_PCIDE } } },
+        { BASE_GUEST, "host_cs = 0", { { VMCS(VMCS12_HOST_CS_SELECTOR), 2, MUT_SET, 0 } } },
+        { BASE_GUEST, "host_ss |= RPL 3", { { VMCS(VMCS12_HOST_SS_SELECTOR), 2, MUT_OR, 3 } } },
+        { BASE_GUEST, "host_tr = 0", { { VMCS(VMCS12_HOST_TR_SELECTOR), 2, MUT_SET, 0 } } },
+        { BASE_GUEST, "host_rip = 1 << 32", { { VMCS(VMCS12_HOST_RIP), 8, MUT_SET, 1ull << 32 } } },
+        { BASE_GUEST, "host_fs_base non-canonical", { { VMCS(VMCS12_HOST_FS_BASE), 8, MUT_SET, 1ull << 47 } } },
+        { BASE_GUEST, "guest_cr0 &= ~PG", { { VMCS(VMCS12_GUEST_CR0), 8, MUT_CLEAR, X86_CR0_PG } } },
+        { BASE_GUEST, "guest_cr4 &= ~VMXE", { { VMCS(VMCS12_GUEST_CR4), 8, MUT_CLEAR, X86_CR4_VMXE } } },
+        { BASE_GUEST, "guest_cr4 |= bit 25 (reserved)", { { VMCS(VMCS12_GUEST_CR4), 8, MUT_OR, CPU_BASED_USE_IO_BITMAPS } } },
+        { BASE_GUEST, "guest_rflags = -1 (not checked)", { { VMCS(VMCS12_GUEST_RFLAGS), 8, MUT_SET, UINT64_MAX } } },
+        { BASE_GUEST, "activity = HLT", { { VMCS(VMCS12_GUEST_ACTIVITY_STATE), 4, MUT_SET, 1 } } },
+        { BASE_GUEST, "activity = shutdown", { { VMCS(VMCS12_GUEST_ACTIVITY_STATE), 4, MUT_SET, 2 } } },
+        { BASE_GUEST, "vmcs_link_pointer = 0x7008", { { VMCS(VMCS12_VMCS_LINK_POINTER), 8, MUT_SET, 0x7008 } } },
         { BASE_SHADOW, "unchanged", {} },
         { BASE_SHADOW, "size = 5222", { { NV_OFF_SIZE, 4, MUT_SET, 5222 } } },
         { BASE_SHADOW, "size = 5221", { { NV_OFF_SIZE, 4, MUT_SET, 5221 } } },
         { BASE_SHADOW, "size = 4224", { { NV_OFF_SIZE, 4, MUT_SET, 4224 } } },
-        { BASE_SHADOW, "shadow revision without shadow bit", { { SHADOW(0), 4, MUT_CLEAR, 1u << 31 } } },
-        { BASE_SHADOW, "shadow revision = 0", { { SHADOW(0), 4, MUT_SET, 0 } } },
-        { BASE_SHADOW, "vmread_bitmap |= 0x10", { { VMCS(F_VMREAD_BITMAP), 8, MUT_OR, 0x10 } } },
-        { BASE_SHADOW, "vmwrite_bitmap = 1 << MAXPHYADDR", { { VMCS(F_VMWRITE_BITMAP), 8, MUT_SET, AT_LIMIT } } },
-        { BASE_SHADOW, "guest_cr3 = 1 << MAXPHYADDR", { { VMCS(F_GUEST_CR3), 8, MUT_SET, AT_LIMIT } } },
+        { BASE_SHADOW, "shadow revision without shadow bit", { { SHADOW(VMCS12_REVISION_ID), 4, MUT_CLEAR, VMCS_SHADOW_BIT } } },
+        { BASE_SHADOW, "shadow revision = 0", { { SHADOW(VMCS12_REVISION_ID), 4, MUT_SET, 0 } } },
+        { BASE_SHADOW, "vmread_bitmap |= 0x10", { { VMCS(VMCS12_VMREAD_BITMAP), 8, MUT_OR, 0x10 } } },
+        { BASE_SHADOW, "vmwrite_bitmap = 1 << MAXPHYADDR", { { VMCS(VMCS12_VMWRITE_BITMAP), 8, MUT_SET, AT_LIMIT } } },
+        { BASE_SHADOW, "guest_cr3 = 1 << MAXPHYADDR", { { VMCS(VMCS12_GUEST_CR3), 8, MUT_SET, AT_LIMIT } } },
         { BASE_SHADOW, "flags = 0 (VMXON, vmcs12, not in L2)", { { NV_OFF_FLAGS, 2, MUT_SET, 0 } } },
 };
 
@@ -198,24 +189,24 @@ static uint64_t ctx_msr(const Referee *r, unsigned msr) {
  * bits of the IA32_VMX_CR*_FIXED0 MSRs, flat host selectors.
  */
 static void build_vmcs12(const Referee *r, uint8_t *v) {
-        put_le32(v + 0, NV_VMCS12_REVISION);
-        put_le32(v + 8, 1); /* launch_state: launched */
-        put_le64(v + F_LINK, UINT64_MAX);
-        put_le32(v + F_PIN, (uint32_t) ctx_msr(r, 0x48D));
-        put_le32(v + F_CPU, (uint32_t) ctx_msr(r, 0x48E));
-        put_le32(v + F_EXIT, (uint32_t) ctx_msr(r, 0x48F));
-        put_le32(v + F_ENTRY, (uint32_t) ctx_msr(r, 0x490));
-        put_le16(v + F_VPID, 1); /* for the VPID mutations; unused otherwise */
-        put_le64(v + F_HOST_CR0, ctx_msr(r, 0x486));
-        put_le64(v + F_HOST_CR3, 0x20000);
-        put_le64(v + F_HOST_CR4, ctx_msr(r, 0x488));
-        put_le64(v + F_HOST_RIP, 0x1000);
-        for (unsigned off = 982; off <= 994; off += 2) /* host ES, CS, SS, DS, FS, GS, TR */
-                put_le16(v + off, off == F_HOST_CS ? 0x08 : off == F_HOST_TR ? 0x18 : 0x10);
-        put_le64(v + F_GUEST_CR0, ctx_msr(r, 0x486));
-        put_le64(v + F_GUEST_CR3, 0x30000);
-        put_le64(v + F_GUEST_CR4, ctx_msr(r, 0x488));
-        put_le64(v + F_GUEST_RFLAGS, 0x202);
+        put_le32(v + VMCS12_REVISION_ID, NV_VMCS12_REVISION);
+        put_le32(v + VMCS12_LAUNCH_STATE, VMCS12_LAUNCHED);
+        put_le64(v + VMCS12_VMCS_LINK_POINTER, UINT64_MAX);
+        put_le32(v + VMCS12_PIN_BASED_VM_EXEC_CONTROL, (uint32_t) ctx_msr(r, MSR_IA32_VMX_TRUE_PINBASED_CTLS));
+        put_le32(v + VMCS12_CPU_BASED_VM_EXEC_CONTROL, (uint32_t) ctx_msr(r, MSR_IA32_VMX_TRUE_PROCBASED_CTLS));
+        put_le32(v + VMCS12_VM_EXIT_CONTROLS, (uint32_t) ctx_msr(r, MSR_IA32_VMX_TRUE_EXIT_CTLS));
+        put_le32(v + VMCS12_VM_ENTRY_CONTROLS, (uint32_t) ctx_msr(r, MSR_IA32_VMX_TRUE_ENTRY_CTLS));
+        put_le16(v + VMCS12_VIRTUAL_PROCESSOR_ID, 1); /* for the VPID mutations; unused otherwise */
+        put_le64(v + VMCS12_HOST_CR0, ctx_msr(r, MSR_IA32_VMX_CR0_FIXED0));
+        put_le64(v + VMCS12_HOST_CR3, 0x20000);
+        put_le64(v + VMCS12_HOST_CR4, ctx_msr(r, MSR_IA32_VMX_CR4_FIXED0));
+        put_le64(v + VMCS12_HOST_RIP, 0x1000);
+        for (unsigned off = VMCS12_HOST_ES_SELECTOR; off <= VMCS12_HOST_TR_SELECTOR; off += 2) /* ES, CS, SS, DS, FS, GS, TR */
+                put_le16(v + off, off == VMCS12_HOST_CS_SELECTOR ? 0x08 : off == VMCS12_HOST_TR_SELECTOR ? 0x18 : 0x10);
+        put_le64(v + VMCS12_GUEST_CR0, ctx_msr(r, MSR_IA32_VMX_CR0_FIXED0));
+        put_le64(v + VMCS12_GUEST_CR3, 0x30000);
+        put_le64(v + VMCS12_GUEST_CR4, ctx_msr(r, MSR_IA32_VMX_CR4_FIXED0));
+        put_le64(v + VMCS12_GUEST_RFLAGS, 0x202);
 }
 
 static void build_header(uint8_t *b, uint16_t flags, uint32_t size, uint64_t vmcs12_pa) {
@@ -237,13 +228,14 @@ static void build_bases(Referee *r) {
         /* VMCS shadowing: the shadow vmcs12 in the blob, its page in guest memory, bitmaps. */
         memcpy(s, r->base[BASE_GUEST], NV_SVM_MAX_SIZE);
         put_le32(s + NV_OFF_SIZE, NV_VMX_MAX_SIZE);
-        put_le32(s + VMCS(F_CPU), get_le32(s + VMCS(F_CPU)) | (1u << 31));
-        put_le32(s + VMCS(F_SECONDARY), 1u << 14);
-        put_le64(s + VMCS(F_VMREAD_BITMAP), 0x13000);
-        put_le64(s + VMCS(F_VMWRITE_BITMAP), 0x14000);
-        put_le64(s + VMCS(F_LINK), SHADOW_PA);
-        put_le32(s + SHADOW(0), NV_VMCS12_REVISION | (1u << 31));
-        put_le32(r->mem + SHADOW_PA, NV_VMCS12_REVISION | (1u << 31));
+        put_le32(s + VMCS(VMCS12_CPU_BASED_VM_EXEC_CONTROL),
+                 get_le32(s + VMCS(VMCS12_CPU_BASED_VM_EXEC_CONTROL)) | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
+        put_le32(s + VMCS(VMCS12_SECONDARY_VM_EXEC_CONTROL), SECONDARY_EXEC_SHADOW_VMCS);
+        put_le64(s + VMCS(VMCS12_VMREAD_BITMAP), 0x13000);
+        put_le64(s + VMCS(VMCS12_VMWRITE_BITMAP), 0x14000);
+        put_le64(s + VMCS(VMCS12_VMCS_LINK_POINTER), SHADOW_PA);
+        put_le32(s + SHADOW(0), NV_VMCS12_REVISION | VMCS_SHADOW_BIT);
+        put_le32(r->mem + SHADOW_PA, NV_VMCS12_REVISION | VMCS_SHADOW_BIT);
         r->base_len[BASE_VMXON] = NV_NESTED_HDR_SIZE;
         r->base_len[BASE_VMCS12] = r->base_len[BASE_GUEST] = NV_SVM_MAX_SIZE;
         r->base_len[BASE_SHADOW] = NV_VMX_MAX_SIZE;
@@ -323,9 +315,19 @@ static uint32_t next_rand(uint32_t *s) {
 static const struct {
         unsigned off, len;
 } checked[] = {
-        { 0, 0x28 },          { VMCS(40), 24 },  { VMCS(176), 8 },  { VMCS(192), 16 }, { VMCS(256), 16 },
-        { VMCS(280), 16 },    { VMCS(424), 24 }, { VMCS(584), 96 }, { VMCS(744), 64 }, { VMCS(916), 4 },
-        { VMCS(960), 2 },     { VMCS(982), 14 }, { SHADOW(0), 4 },
+        { 0, NV_OFF_PREEMPT_DEADLINE + 8 },      /* the header fields */
+        { VMCS(VMCS12_IO_BITMAP_A), 24 },       /* I/O and MSR bitmaps */
+        { VMCS(VMCS12_VMCS_LINK_POINTER), 8 },
+        { VMCS(VMCS12_GUEST_IA32_PAT), 16 },    /* and EFER */
+        { VMCS(VMCS12_HOST_IA32_PAT), 16 },     /* and EFER */
+        { VMCS(VMCS12_VMREAD_BITMAP), 16 },     /* and the VMWRITE bitmap */
+        { VMCS(VMCS12_GUEST_CR0), 24 },         /* CR0, CR3, CR4 */
+        { VMCS(VMCS12_HOST_CR0), 96 },          /* host state up to RIP */
+        { VMCS(VMCS12_PIN_BASED_VM_EXEC_CONTROL), 64 }, /* controls, counts, event injection */
+        { VMCS(VMCS12_GUEST_ACTIVITY_STATE), 4 },
+        { VMCS(VMCS12_VIRTUAL_PROCESSOR_ID), 2 },
+        { VMCS(VMCS12_HOST_ES_SELECTOR), 14 },
+        { SHADOW(VMCS12_REVISION_ID), 4 },
 };
 
 /* The n-th checked byte that lies inside a blob of len bytes (wrapping). */
@@ -384,7 +386,7 @@ static void test_set_returns_two(void **state) {
         int raw;
 
         memcpy(blob, r->base[BASE_GUEST], sizeof(blob));
-        put_le64(blob + VMCS(F_GUEST_CR3), 1ull << (r->ctx.maxphyaddr + 4));
+        put_le64(blob + VMCS(VMCS12_GUEST_CR3), 1ull << (r->ctx.maxphyaddr + 4));
         vcpu = fresh_vcpu(r);
         raw = nv_kvm_set_nested_state_raw(vcpu, (const struct kvm_nested_state *) blob);
         assert_int_equal(nv_vcpu_get_nested(vcpu, false, &after, NULL), 0);

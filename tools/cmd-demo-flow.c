@@ -77,7 +77,7 @@ static int step_save(Flow *f, NvError **reterr) {
         int r;
 
         printf(_("2. $ nestvirt save %s --keep-frozen\n"), f->domain);
-        r = nv_driver_ops.save(f->driver, f->domain, &(NvSaveOptions) { .keep_frozen = true }, &res, reterr);
+        r = nv_driver_save(f->driver, f->domain, &(NvSaveOptions) { .keep_frozen = true }, &res, reterr);
         if (r < 0)
                 return r;
         printf(_("   %u vCPU(s), %u in guest mode, %llu bytes -> %s\n"), res.ref.vcpus, res.guest_mode_vcpus,
@@ -115,7 +115,7 @@ static int step_restore(Flow *f, NvError **reterr) {
         if (r < 0)
                 return r;
         printf(_("5. $ nestvirt restore %s        (reads the reference the save wrote)\n"), f->domain);
-        r = nv_driver_ops.restore(f->driver, f->domain, &(NvRestoreOptions) {}, &res, reterr);
+        r = nv_driver_restore(f->driver, f->domain, &(NvRestoreOptions) {}, &res, reterr);
         if (r < 0)
                 return r;
         printf(_("   loaded %u vCPU(s), %u in guest mode, from %s; VMM frozen %.1f ms\n"), res.vcpus, res.guest_mode_vcpus, res.path,
@@ -154,8 +154,9 @@ static int step_refuse(Flow *f, NvError **reterr) {
                 r = cli_vmm_counters(&f->vmm, before, f->n, reterr);
         if (r < 0)
                 return r;
-        printf(_("7. $ nestvirt restore %s --file %s\n"), f->domain, bad);
-        r = nv_driver_ops.restore(f->driver, f->domain, &(NvRestoreOptions) { .file = bad }, &res, &why);
+        /* --force: the VMM runs (no longer incoming), and it is the damage that must refuse the file. */
+        printf(_("7. $ nestvirt restore %s --file %s --force\n"), f->domain, bad);
+        r = nv_driver_restore(f->driver, f->domain, &(NvRestoreOptions) { .file = bad, .force = true }, &res, &why);
         nv_restore_result_clear(&res);
         if (r >= 0)
                 return nv_error_set(reterr, -EIO, _("The damaged snapshot was accepted."));

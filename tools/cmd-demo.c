@@ -16,7 +16,9 @@
 #include "cli-demo.h"
 #include "fields.h"
 #include "sim.h"
+#include "util.h"
 #include "vcpu.h"
+#include "x86-arch.h"
 
 #define DEMO_MAX_VCPUS 64
 #define DEMO_RUNS 3
@@ -63,7 +65,7 @@ static void print_blob(unsigned id, const NvBlob *b, const struct kvm_regs *regs
 
 /* Steps 1-2: L1 enters L2, L2 runs, every vCPU is saved. */
 static int demo_save(Demo *d, NvVcpuState **states, NvError **reterr) {
-        static const uint32_t msrs[] = { 0xC0000080 /* EFER */, 0x174 /* SYSENTER_CS */ };
+        static const uint32_t msrs[] = { MSR_EFER, MSR_IA32_SYSENTER_CS };
         NvSim *sim = nv_kvm_sim(d->kvm);
         int r;
 
@@ -117,10 +119,10 @@ const char *cli_examples_dir(void) {
 }
 
 void cli_damage_blob(NvBlob *b) {
-        if (b->len >= NV_SVM_MAX_SIZE && get_le16(b->data + NV_OFF_FORMAT) == NV_FORMAT_SVM)
-                put_le32(b->data + NV_OFF_DATA + 0x58, 0); /* vmcb12 ASID 0 */
+        if (b->len >= NV_SVM_MAX_SIZE && nv_blob_format(b->data, b->len) == NV_FORMAT_SVM)
+                put_le32(b->data + NV_OFF_DATA + VMCB_CTL_ASID, 0);
         else if (b->len >= NV_SVM_MAX_SIZE)
-                put_le32(b->data + NV_OFF_DATA, 0x12345678); /* vmcs12 revision */
+                put_le32(b->data + NV_OFF_DATA + VMCS12_REVISION_ID, 0x12345678);
         else
                 put_le16(b->data + NV_OFF_FLAGS, 0x80); /* unknown flag */
 }
@@ -196,10 +198,9 @@ int cmd_demo(Cli *cli, int argc, char **argv, NvError **reterr) {
                 {},
         };
         const char *domain = "svm-passthrough";
-        unsigned long n = 2;
+        uint64_t n = 2;
         int c, vendor = -1;
         bool in_process = false;
-        char *end;
 
         while ((c = getopt_long(argc, argv, "hid:sn:v:", opts, NULL)) >= 0) {
                 switch (c) {
@@ -231,8 +232,7 @@ int cmd_demo(Cli *cli, int argc, char **argv, NvError **reterr) {
                         cli->force_sim = true;
                         break;
                 case 'n':
-                        n = strtoul(optarg, &end, 10);
-                        if (*optarg == '\0' || *end != '\0' || n < 1 || n > DEMO_MAX_VCPUS)
+                        if (nv_parse_unsigned(optarg, 10, DEMO_MAX_VCPUS, &n) < 0 || n < 1)
                                 return nv_error_set(reterr, -EINVAL, _("--vcpus takes a number from 1 to %d, not '%s'."),
                                                     DEMO_MAX_VCPUS, optarg);
                         break;

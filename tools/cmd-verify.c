@@ -10,7 +10,9 @@
 
 #include "cli-file.h"
 #include "cli.h"
+#include "util.h"
 #include "validate.h"
+#include "x86-arch.h"
 
 typedef struct Notes {
         const char *text[32];
@@ -52,8 +54,7 @@ static int parse_args(int argc, char **argv, NvValidateContext *ctx, NvError **r
                 { "vendor", required_argument, NULL, 'v' },
                 {},
         };
-        unsigned long m;
-        char *end;
+        uint64_t m;
         int c;
 
         while ((c = getopt_long(argc, argv, "hm:v:", opts, NULL)) >= 0) {
@@ -67,8 +68,7 @@ static int parse_args(int argc, char **argv, NvValidateContext *ctx, NvError **r
                                  "  --vendor V       the target host's vendor: vmx or svm\n"));
                         return 0;
                 case 'm':
-                        m = strtoul(optarg, &end, 10);
-                        if (*optarg == '\0' || *end != '\0' || m < 32 || m > 52)
+                        if (nv_parse_unsigned(optarg, 10, X86_ARCH_MAXPHYADDR, &m) < 0 || m < 32)
                                 return nv_error_set(reterr, -EINVAL, _("--maxphyaddr takes a number of bits from 32 to 52, not '%s'."), optarg);
                         ctx->maxphyaddr = (unsigned) m;
                         break;

@@ -19,6 +19,7 @@
  * only after the driver has loaded their nested state and thawed them.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,9 @@
 #include "fileio.h"
 #include "guest-svm.h"
 #include "sim.h"
+#include "util.h"
 #include "vcpu.h"
+#include "x86-arch.h"
 
 #define MAX_VCPUS GS_MAX_VCPUS
 #define TICK_USEC 5000
@@ -40,7 +43,8 @@
 #define OWN_MAGIC_SIM "NVTVMM01"
 #define OWN_MAGIC_KVM "NVTVMM02" /* followed by guest memory */
 /* EFER, SYSENTER, and SVM's VM_HSAVE_PA, which L1 set and needs for its next VMRUN. */
-static const uint32_t own_msrs[] = { 0xC0000080, 0x174, 0x175, 0x176, 0xC0010117 };
+static const uint32_t own_msrs[] = { MSR_EFER, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+                                     MSR_VM_HSAVE_PA };
 _Static_assert(GS_PORT_TICK == NV_SIM_IO_PORT, "L2's tick is the simulated guest's OUT");
 
 typedef enum Backend {
@@ -375,6 +379,7 @@ int main(int argc, char **argv) {
         const char *socket = NULL, *uuid = "00000000-0000-0000-0000-000000000000";
         Vmm v = { .n = 2, .own_state = "testvmm.state" };
         int c, r, vendor = NV_FORMAT_SVM;
+        uint64_t u;
         Backend backend = BACKEND_AUTO;
         bool restore = false, reg = false;
 
@@ -388,7 +393,7 @@ int main(int argc, char **argv) {
                                "(--sim: always simulated, --kvm: real or fail; --vendor is the simulator's).\n");
                         return 0;
                 case 's': socket = optarg; break;
-                case 'n': v.n = (unsigned) strtoul(optarg, NULL, 10); break;
+                case 'n': v.n = nv_parse_unsigned(optarg, 10, UINT_MAX, &u) < 0 ? 0 : (unsigned) u; break;
                 case 'v': vendor = nv_format_from_string(optarg); break;
                 case 'o': v.own_state = optarg; break;
                 case 'r': restore = true; break;
