@@ -178,6 +178,8 @@ NvInject *nv_inject_free(NvInject *in) {
                 return NULL;
         for (size_t i = 0; i < in->n; i++) {
                 NvInjectThread *t = &in->threads[i];
+                if (t->gone)
+                        continue;
                 (void) thread_restore_regs(t);
                 (void) ptrace(PTRACE_DETACH, t->tid, NULL, (void *) (long) t->pending_sig);
         }
@@ -277,6 +279,8 @@ int nv_inject_syscall(NvInject *in, NvInjectThread *t, long nr, const long args[
         uint64_t ip;
         int k;
 
+        if (t->gone || t->at_entry)
+                return nv_error_set(reterr, -EINVAL, _("Thread %d cannot take an injected syscall now."), (int) t->tid);
         k = syscall_ip_for(in, t, &ip, reterr);
         if (k < 0)
                 return k;
@@ -311,7 +315,15 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
-/* Stops t again after a timeout; its registers are read afresh. */
+/* Whether a syscall stop is the entry (1) or the exit (0), as the kernel says. */
+static int syscall_stop_is_entry(pid_t tid) {
+        struct __ptrace_syscall_info info;
+        if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *) sizeof info, &info) < 0)
+                return -errno;
+        return info.op == PTRACE_SYSCALL_INFO_ENTRY;
+}
+
+/* Stops a running thread again; its registers are read afresh. */
 static int reinterrupt(NvInjectThread *t) {
         struct user_regs_struct raw;
         int status, r;
@@ -321,63 +333,116 @@ static int reinterrupt(NvInjectThread *t) {
         r = wait_stop(t->tid, &status);
         if (r < 0)
                 return r;
-        thread_note_stop(t, status);
-        t->in_syscall_exit = false;
+        t->at_entry = false;
+        if (WSTOPSIG(status) == (SIGTRAP | 0x80))
+                t->at_entry = syscall_stop_is_entry(t->tid) > 0;
+        else
+                thread_note_stop(t, status);
         return thread_read_regs(t, &raw);
 }
 
-/* One syscall stop of run_until: entry or exit, as the kernel says. */
-static int syscall_stop_is_entry(pid_t tid) {
-        struct __ptrace_syscall_info info;
-        if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *) sizeof info, &info) < 0)
+/* One stop of a running thread: NV_INJECT_GO_ON (resumed), _DONE, _HOLD (left stopped), or < 0. */
+static int run_one_stop(NvInject *in, NvInjectThread *t, int status, NvInjectStopFunc fn, void *userdata) {
+        struct user_regs_struct regs;
+        int entry, r;
+
+        if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+                thread_note_stop(t, status);
+                return ptrace(PTRACE_SYSCALL, t->tid, NULL, NULL) < 0 ? -errno : 0;
+        }
+        entry = syscall_stop_is_entry(t->tid);
+        if (entry < 0)
+                return entry;
+        if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
                 return -errno;
-        return info.op == PTRACE_SYSCALL_INFO_ENTRY;
+        r = fn(in, t, entry, &regs, userdata);
+        if (r != NV_INJECT_GO_ON) {
+                t->at_entry = entry;
+                return r;
+        }
+        return ptrace(PTRACE_SYSCALL, t->tid, NULL, NULL) < 0 ? -errno : 0;
 }
 
-int nv_inject_run_until(NvInject *in, NvInjectThread *t, NvInjectStopFunc fn, void *userdata, uint64_t timeout_usec,
-                        NvError **reterr) {
+int nv_inject_run_all(NvInject *in, NvInjectStopFunc fn, void *userdata, uint64_t timeout_usec, NvError **reterr) {
         uint64_t deadline = now_usec() + timeout_usec;
-        int r = thread_restore_regs(t);
+        _cleanup_free_ bool *running = calloc(in->n ? in->n : 1, sizeof *running);
+        int r = 0, k;
 
-        for (bool resume = true; r >= 0;) {
-                struct user_regs_struct regs;
-                int status, entry;
-                pid_t w;
-
-                if (resume && ptrace(PTRACE_SYSCALL, t->tid, NULL, (void *) 0L) < 0)
-                        return nv_error_set(reterr, -errno, _("Cannot resume thread %d: %m"), (int) t->tid);
-                resume = false;
-                w = waitpid(t->tid, &status, __WALL | WNOHANG);
-                if (w < 0 && errno != EINTR)
-                        return nv_error_set(reterr, -errno, _("Waiting for thread %d failed: %m"), (int) t->tid);
-                if (w <= 0) {
+        if (!running)
+                return nv_error_set(reterr, -ENOMEM, _("Out of memory."));
+        for (size_t i = 0; i < in->n && r >= 0; i++) {
+                NvInjectThread *t = &in->threads[i];
+                if (t->gone)
+                        continue;
+                r = thread_restore_regs(t);
+                if (r >= 0 && ptrace(PTRACE_SYSCALL, t->tid, NULL, NULL) < 0)
+                        r = -errno;
+                running[i] = r >= 0;
+        }
+        while (r == NV_INJECT_GO_ON) {
+                bool any = false, alive = false;
+                for (size_t i = 0; i < in->n && r == NV_INJECT_GO_ON; i++) {
+                        int status;
+                        pid_t w;
+                        if (!running[i])
+                                continue;
+                        w = waitpid(in->threads[i].tid, &status, __WALL | WNOHANG);
+                        if (w <= 0)
+                                continue;
+                        any = true;
+                        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+                                in->threads[i].gone = true;
+                                running[i] = false;
+                                continue;
+                        }
+                        r = run_one_stop(in, &in->threads[i], status, fn, userdata);
+                        if (r != NV_INJECT_GO_ON)
+                                running[i] = false; /* stopped at the stop fn saw */
+                        if (r == NV_INJECT_HOLD)
+                                r = NV_INJECT_GO_ON;
+                }
+                for (size_t i = 0; i < in->n; i++)
+                        alive |= running[i];
+                if (r == NV_INJECT_GO_ON && !alive)
+                        r = -EDEADLK;
+                if (r == NV_INJECT_GO_ON && !any) {
                         if (now_usec() > deadline)
-                                break;
-                        nanosleep(&(struct timespec) { .tv_nsec = 100000 }, NULL);
-                        continue;
-                }
-                if (WIFEXITED(status) || WIFSIGNALED(status))
-                        return nv_error_set(reterr, -ESRCH, _("Thread %d of process %d exited."), (int) t->tid,
-                                            (int) in->pid);
-                resume = true;
-                if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
-                        thread_note_stop(t, status);
-                        continue;
-                }
-                entry = syscall_stop_is_entry(t->tid);
-                if (entry < 0 || ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
-                        return nv_error_set(reterr, entry < 0 ? entry : -errno, _("Cannot read thread %d's syscall stop."),
-                                            (int) t->tid);
-                r = fn(in, t, entry, &regs, userdata);
-                if (r > 0) {
-                        t->regs = regs;
-                        t->in_syscall_exit = !entry;
-                        return 0;
+                                r = -ETIMEDOUT;
+                        else
+                                nanosleep(&(struct timespec) { .tv_nsec = 100000 }, NULL);
                 }
         }
+        for (size_t i = 0; i < in->n; i++) {
+                struct user_regs_struct raw;
+                if (in->threads[i].gone)
+                        continue;
+                k = running[i] ? reinterrupt(&in->threads[i]) : thread_read_regs(&in->threads[i], &raw);
+                if (k == -ESRCH)
+                        in->threads[i].gone = true;
+                else if (k < 0 && r >= 0)
+                        r = k;
+        }
+        if (r == -ETIMEDOUT)
+                return nv_error_set(reterr, r, _("Process %d did not reach the expected point within %" PRIu64 " ms."),
+                                    (int) in->pid, timeout_usec / 1000);
+        if (r == -EDEADLK)
+                return nv_error_set(reterr, r, _("Every thread of process %d is held and the expected point was not reached."),
+                                    (int) in->pid);
         if (r < 0)
-                return r;
-        r = reinterrupt(t);
-        return nv_error_set(reterr, r < 0 ? r : -ETIMEDOUT, _("Thread %d of process %d did not reach the expected syscall within %" PRIu64 " ms."),
-                            (int) t->tid, (int) in->pid, timeout_usec / 1000);
+                return nv_error_wrap(reterr, r, _("Running the threads of process %d"), (int) in->pid);
+        return 0;
+}
+
+NvInjectThread *nv_inject_pick(NvInject *in) {
+        NvInjectThread *fallback = NULL;
+        for (size_t i = 0; i < in->n; i++) {
+                NvInjectThread *t = &in->threads[i];
+                if (t->gone || t->at_entry)
+                        continue;
+                if ((long) t->regs.orig_rax >= 0)
+                        return t;
+                if (!fallback)
+                        fallback = t;
+        }
+        return fallback;
 }

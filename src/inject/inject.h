@@ -28,7 +28,8 @@ typedef struct NvInjectThread {
         struct user_regs_struct regs; /* as found, restart already applied */
         bool regs_dirty;              /* regs were changed and must be written back */
         int pending_sig;              /* a signal we held back, delivered at detach */
-        bool in_syscall_exit;         /* stopped at a syscall-exit stop (not an interrupt) */
+        bool at_entry;                /* stopped at a syscall-entry stop: never injected into */
+        bool gone;                    /* exited while we held it */
 } NvInjectThread;
 
 /*
@@ -66,16 +67,20 @@ NvInjectThread *nv_inject_find(NvInject *in, pid_t tid);
 int nv_inject_syscall(NvInject *in, NvInjectThread *t, long nr, const long args[6], long *ret_result, NvError **reterr);
 
 /*
- * Lets thread t run (with syscall stops) until fn says stop; fn is called
- * at every syscall entry and exit stop with the stop's registers.  fn
- * returns 1 to hold the thread there, 0 to let it go on, < 0 to fail.
- * Waits at most timeout_usec; on a timeout the thread is interrupted
- * again and -ETIMEDOUT returned.
+ * Lets every thread run (with syscall stops) until fn says the work is done;
+ * fn is called at every syscall entry and exit stop of any thread with that
+ * stop's registers, and returns NV_INJECT_DONE, NV_INJECT_GO_ON,
+ * NV_INJECT_HOLD (keep this thread stopped here, the others go on) or < 0
+ * to fail.  All threads held and not done is a failure (-EDEADLK).  Then, and on a failure or after timeout_usec (-ETIMEDOUT),
+ * every thread is stopped again and its registers read afresh.
  */
-typedef int (*NvInjectStopFunc)(NvInject *in, NvInjectThread *t, bool entry, struct user_regs_struct *regs,
+enum { NV_INJECT_GO_ON, NV_INJECT_DONE, NV_INJECT_HOLD };
+typedef int (*NvInjectStopFunc)(NvInject *in, NvInjectThread *t, bool entry, const struct user_regs_struct *regs,
                                 void *userdata);
-int nv_inject_run_until(NvInject *in, NvInjectThread *t, NvInjectStopFunc fn, void *userdata, uint64_t timeout_usec,
-                        NvError **reterr);
+int nv_inject_run_all(NvInject *in, NvInjectStopFunc fn, void *userdata, uint64_t timeout_usec, NvError **reterr);
+
+/* A thread to inject into: stopped in a syscall where possible, never at a syscall entry. NULL if none. */
+NvInjectThread *nv_inject_pick(NvInject *in);
 
 /* process_vm_readv/writev of the tracee's memory, all bytes or -EIO. */
 int nv_inject_read(NvInject *in, uint64_t addr, void *buf, size_t len, NvError **reterr);
