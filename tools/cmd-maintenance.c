@@ -41,6 +41,7 @@ typedef struct Maint {
         bool tty;  /* progress as a bar */
         bool json; /* no progress on stdout */
         atomic_bool cancel;
+        atomic_bool over;  /* the run is over: the watcher's next wake-up ends it */
         atomic_int signal; /* the signal that cancelled the run, 0 if none */
         sigset_t signals;
 } Maint;
@@ -198,7 +199,7 @@ static void *watch_signals(void *userdata) {
         Maint *m = userdata;
         int sig;
 
-        if (sigwait(&m->signals, &sig) == 0) {
+        if (sigwait(&m->signals, &sig) == 0 && !atomic_load(&m->over)) {
                 atomic_store(&m->signal, sig);
                 atomic_store(&m->cancel, true);
         }
@@ -219,8 +220,10 @@ static int watch_start(Maint *m, pthread_t *ret, NvError **reterr) {
         return r ? nv_error_set(reterr, -r, _("Cannot watch for signals: %s"), strerror(r)) : 0;
 }
 
-static void watch_stop(pthread_t t) {
-        pthread_cancel(t); /* sigwait() is a cancellation point */
+/* Not pthread_cancel(): unwinding out of sigwait() upsets AddressSanitizer.  A signal of the set wakes it. */
+static void watch_stop(Maint *m, pthread_t t) {
+        atomic_store(&m->over, true);
+        pthread_kill(t, SIGHUP);
         pthread_join(t, NULL);
 }
 
@@ -252,7 +255,7 @@ int cmd_maintenance(Cli *cli, int argc, char **argv, NvError **reterr) {
         if (r < 0)
                 return r;
         r = run(cli, &m, &rep, reterr);
-        watch_stop(watcher);
+        watch_stop(&m, watcher);
         if (cli->json)
                 report_json(&m, &rep);
         else
