@@ -188,7 +188,7 @@ interrupted() {
         old0=$(record | awk '$3 == "m0" {print $2}')
         kill -STOP ${PID[1]}
         "$NESTVIRT" -c "test://$T/node.xml" maintenance save-all --keep-frozen >"$out" 2>&1 & local nv_pid=$!
-        for ((k = 0; k < 100; k++)); do
+        for ((k = 0; k < 400; k++)); do # m0 saved and recorded (up to 20 s on a loaded machine)
                 [[ $(record | wc -l) -eq 1 && $(record | awk '{print $2}') != "$old0" ]] && break
                 sleep 0.05
         done
