@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The blob model, the field tables and the validator on hand-made blobs:
- * the test vectors of reference §10, messages that name rule, field, value
+ * the test vectors of docs/kvm-nested-abi.md §7, messages that name rule, field, value
  * and errno, and what the validator does when it lacks context.
  */
 #include <string.h>
@@ -12,7 +12,7 @@
 #include "nested-state.h"
 #include "validate.h"
 
-/* TV3 of reference §10: SVM, L2 active, GIF set. */
+/* TV3 of docs/kvm-nested-abi.md §7: SVM, L2 active, GIF set. */
 static void make_tv3(uint8_t *b) {
         memset(b, 0, NV_SVM_MAX_SIZE);
         put_le16(b + 0, NV_NESTED_GUEST_MODE | NV_NESTED_GIF_SET);
@@ -142,7 +142,7 @@ static void test_vectors_accepted(void **state) {
         assert_non_null(strstr(res.unchecked[res.n_unchecked - 1], "V19"));
 }
 
-/* Each TV3 mutation of reference §10 is refused with its rule. */
+/* Each TV3 mutation of docs/kvm-nested-abi.md §7 is refused with its rule. */
 static void test_svm_mutations(void **state) {
         static const struct {
                 size_t off;
