@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <systemd/sd-id128.h>
 
 #include "agent.h"
@@ -23,6 +24,7 @@ struct NvAgent {
         NvAgentVmm vmm;
         char *vm_uuid;
         bool frozen;
+        uint64_t frozen_since;  /* CLOCK_REALTIME usec when the current freeze began, 0 when not frozen */
         bool incoming;          /* resumed from a saved state, nested state not loaded yet */
         uint64_t token;
         sd_bus *freezer;        /* the connection that froze the VM: thawed if it goes away */
@@ -61,7 +63,8 @@ static int authorize(NvAgent *a, sd_bus_message *m, sd_bus_error *error) {
 static int emit_frozen(NvAgent *a) {
         for (size_t i = 0; i < MAX_CONNECTIONS; i++)
                 if (a->buses[i])
-                        (void) sd_bus_emit_properties_changed(a->buses[i], NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Frozen", NULL);
+                        (void) sd_bus_emit_properties_changed(a->buses[i], NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Frozen",
+                                                              "FrozenSince", NULL);
         return 0;
 }
 
@@ -71,6 +74,7 @@ static int agent_thaw(NvAgent *a) {
         if (a->frozen)
                 r = a->vmm.resume(a->vmm.userdata);
         a->frozen = false;
+        a->frozen_since = 0;
         a->token = 0;
         a->freezer = sd_bus_unref(a->freezer);
         emit_frozen(a);
@@ -170,7 +174,22 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append(reply, "b", *(bool *) userdata);
 }
 
+/* A uint64_t field of NvAgent, by offset like property_get_bool. */
+static int property_get_u64(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        (void) bus, (void) path, (void) interface, (void) property, (void) error;
+        return sd_bus_message_append(reply, "t", *(uint64_t *) userdata);
+}
+
 /* --- methods --- */
+
+/* Wall-clock time, for FrozenSince: an operator compares it with other clocks, not with our own timers. */
+static uint64_t realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
 
 /* Freeze's options: only "keep-frozen" (b) is known; others are ignored, as the protocol says. */
 static int read_freeze_options(sd_bus_message *m, bool *ret_keep) {
@@ -213,6 +232,7 @@ static int method_freeze(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0) /* the protocol's name for "cannot freeze now", whatever the VMM's reason */
                 return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM could not pause its vCPUs: %s", strerror(-r));
         a->frozen = true;
+        a->frozen_since = realtime_usec();
         a->token = new_token();
         /* Kept frozen: nobody's disconnect thaws it; a later Freeze + Thaw does. */
         a->freezer = keep ? NULL : sd_bus_ref(sd_bus_message_get_bus(m));
@@ -335,6 +355,7 @@ static const sd_bus_vtable vmm_vtable[] = {
         SD_BUS_PROPERTY("VcpuCount", "u", property_get_vcpus, 0, 0),
         SD_BUS_PROPERTY("MaxStateSizePerVcpu", "u", property_get_max_size, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Frozen", "b", property_get_bool, offsetof(NvAgent, frozen), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FrozenSince", "t", property_get_u64, offsetof(NvAgent, frozen_since), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Incoming", "b", property_get_bool, offsetof(NvAgent, incoming), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Freeze", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("t", token), method_freeze, 0),
         SD_BUS_METHOD_WITH_ARGS("Thaw", SD_BUS_ARGS("t", token, "a{sv}", options), SD_BUS_NO_RESULT, method_thaw, 0),

@@ -16,6 +16,8 @@
 #define NV_VMM_OBJECT_PATH "/org/nestvirt/Vmm1"
 /* Freeze option "keep-frozen" (b): stay frozen when the caller disconnects. */
 #define NV_VMM_OPTION_KEEP_FROZEN "keep-frozen"
+/* Thaw option "force" (b): end the freeze whoever holds it (an operator's recovery). */
+#define NV_VMM_OPTION_FORCE "force"
 #define NV_VMM_ERROR_NOT_FROZEN "org.nestvirt.Vmm1.Error.NotFrozen"
 #define NV_VMM_ERROR_BUSY "org.nestvirt.Vmm1.Error.Busy"
 #define NV_VMM_ERROR_UNSUPPORTED "org.nestvirt.Vmm1.Error.Unsupported"

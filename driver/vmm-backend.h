@@ -37,6 +37,10 @@ typedef struct NvVmmBackend {
         const char *(*vm_uuid)(NvVmmHandle *h);
         /* 1: the VMM resumed from a saved state and waits for its nested state; 0: it runs on; -1: it does not say. */
         int (*incoming)(NvVmmHandle *h);
+        /* 1 if the VMM is frozen now (*ret_since_usec: since when, CLOCK_REALTIME; 0 if it does not say), 0 if not. */
+        int (*frozen)(NvVmmHandle *h, uint64_t *ret_since_usec, NvError **reterr);
+        /* Ends the VMM's freeze whoever holds it, kept freezes included: an operator's recovery. */
+        int (*thaw_all)(NvVmmHandle *h, NvError **reterr);
         /* Drops the connection; accepts NULL. */
         void (*disconnect)(NvVmmHandle *h);
 } NvVmmBackend;
