@@ -4,7 +4,7 @@
 # fence, or an indented line under EXAMPLES, which scdoc would fill and
 # hyphenate as prose) comes out as one intact line, character for character.
 set -u
-SRCDIR=$1   # data/man
+SRCDIR=$1   # the scdoc sources, with the build's paths filled in (build/data)
 BUILDDIR=$2 # the built pages
 
 . "$(dirname "$0")/tap.sh"

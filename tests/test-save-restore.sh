@@ -83,26 +83,26 @@ vmm_start 2 --restore
 
 node 2 "$(state_xml "$path" 0000000000000000000000000000000000000000000000000000000000000000 2)"
 err=$(nv restore l1 2>&1); rc=$?
-check "changed file: refused" test $rc -eq 1
+check "changed file: refused (exit 2)" test $rc -eq 2
 check "changed file: says the hash differs" contains "$err" "the file changed since it was saved"
 check "changed file: VMM untouched" unchanged "${saved[@]}"
 
 cp "$path" "$T/flipped.nvstate"; printf '\xff' | dd of="$T/flipped.nvstate" bs=1 seek=1000 conv=notrunc status=none
 err=$(nv restore l1 --file "$T/flipped.nvstate" 2>&1); rc=$?
-check "damaged file: refused" test $rc -eq 1
+check "damaged file: refused (exit 2)" test $rc -eq 2
 check "damaged file: names the checksum" contains "$err" "Checksum mismatch for vCPU 0"
 check "damaged file: VMM untouched" unchanged "${saved[@]}"
 
 node 2 "$(state_xml "$T/missing.nvstate" "$sha" 2)"
 err=$(nv restore l1 2>&1); rc=$?
-check "missing file, onMissing=fail: refused" test $rc -eq 1
+check "missing file, onMissing=fail: refused (exit 2)" test $rc -eq 2
 check "missing file: names the policy" contains "$err" "onMissing=fail"
 check "missing file: VMM untouched" unchanged "${saved[@]}"
 
 exec {LOCK}>"$T/run/locks/$UUID.lock"; flock -n $LOCK
 node 2 "$(state_xml "$path" "$sha" 2)"
 err=$(nv restore l1 2>&1); rc=$?
-check "locked domain: refused" test $rc -eq 1
+check "locked domain: refused (exit 2)" test $rc -eq 2
 check "locked domain: says another operation runs" contains "$err" "Another nestvirt operation on domain 'l1' is in progress"
 exec {LOCK}>&-
 check "locked domain: VMM untouched" unchanged "${saved[@]}"
@@ -110,7 +110,7 @@ vmm_kill
 
 vmm_start 3 --restore 2>/dev/null || vmm_start 3
 err=$(nv restore l1 2>&1); rc=$?
-check "wrong vCPU count: refused" test $rc -eq 1
+check "wrong vCPU count: refused (exit 2)" test $rc -eq 2
 check "wrong vCPU count: says so" contains "$err" "holds 2 vCPUs but the VMM has 3"
 vmm_kill
 
@@ -131,7 +131,7 @@ err=$(nv migrate-begin l1 2>&1); rc=$?
 check "migrate-begin: needs --dest-caps or --no-check" contains "$err" "needs either --dest-caps FILE"
 counters; before=("${C[@]}")
 err=$(NESTVIRT_HOST_ROOT=$DATA/host-amd nv migrate-begin l1 --dest-caps "$CAPS/caps-intel-escaped.xml" 2>&1); rc=$?
-check "migrate-begin to an Intel host: refused" test $rc -eq 1
+check "migrate-begin to an Intel host: refused (exit 2)" test $rc -eq 2
 check "migrate-begin to an Intel host: says why" contains "$err" "Domain 'l1' cannot migrate to that host: the destination CPU is vmx"
 sleep 0.2
 check "migrate-begin refused by the check: the VMM runs on" advanced "${before[@]}"
@@ -168,7 +168,7 @@ check "hook accepts the shared file, XML unchanged" test $rc -eq 0 -a ! -s "$T/l
 vmm_kill
 
 err=$(nv save l1 2>&1); rc=$?
-check "no VMM: save refused" test $rc -eq 1
+check "no VMM: save refused (exit 2)" test $rc -eq 2
 check "no VMM: names the socket" contains "$err" "$T/vmm.sock"
 err=$(nv save nosuch 2>&1); rc=$?
 check "unknown domain: refused" contains "$err" "Domain 'nosuch' not found"

@@ -66,7 +66,7 @@ int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr) {
                 else if (c == 'n')
                         no_check = true;
                 else
-                        return nv_error_set(reterr, -EINVAL, _("Invalid option for '%s'; see 'nestvirt %s --help'."), argv[0], argv[0]);
+                        return cli_option_error(argc, argv, reterr);
         }
         if (optind != argc - 1)
                 return nv_error_set(reterr, -EINVAL, _("'%s' takes exactly one domain name."), argv[0]);

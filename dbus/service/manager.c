@@ -24,7 +24,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         if (strcmp(property, "Version") == 0)
                 return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
         if (strcmp(property, "HostVendor") == 0)
-                return sd_bus_message_append(reply, "s", h->cpu_vendor >= 0 ? nv_format_to_string(h->cpu_vendor) : "none");
+                return sd_bus_message_append(reply, "s", h->cpu_vendor >= 0 ? nv_format_to_string(h->cpu_vendor) : "unknown");
         if (strcmp(property, "NestedEnabled") == 0)
                 return sd_bus_message_append(reply, "b", h->nested == NV_YES);
         if (strcmp(property, "MaxStateSizePerVcpu") == 0)
