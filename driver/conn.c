@@ -15,6 +15,12 @@ struct NvConn {
         int cb_lifecycle, cb_metadata;
 };
 
+/* A domain reference that goes away with its scope.  Read libvirt's last error before: freeing resets it. */
+static void domain_unrefp(virDomainPtr *p) {
+        if (*p)
+                virDomainFree(*p);
+}
+
 /* libvirt prints every error to stderr by default; ours go through NvError. */
 static void silent(void *userdata, virErrorPtr err) {
         (void) userdata;
@@ -166,9 +172,10 @@ int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvErro
                 return libvirt_error(reterr, -EIO, _("Cannot list domains"));
         e = calloc((size_t) n + 1, sizeof(*e));
         for (int i = 0; i < n; i++) {
+                _cleanup_(domain_unrefp) virDomainPtr dom = doms[i];
+
                 if (e && r >= 0)
-                        r = entry_from_domain(doms[i], &e[i], reterr);
-                virDomainFree(doms[i]);
+                        r = entry_from_domain(dom, &e[i], reterr);
         }
         free(doms);
         if (!e || r < 0) {
@@ -192,40 +199,23 @@ static virDomainPtr lookup(NvConn *c, const char *name, NvError **reterr) {
 }
 
 int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError **reterr) {
-        virDomainPtr dom = lookup(c, name, reterr);
-        NvDomainEntry e = {};
-        int r;
+        _cleanup_(domain_unrefp) virDomainPtr dom = lookup(c, name, reterr);
 
-        if (!dom)
-                return -ENOENT;
-        r = entry_from_domain(dom, &e, reterr);
-        virDomainFree(dom);
-        if (r >= 0)
-                *ret = e;
-        return r;
+        return dom ? entry_from_domain(dom, ret, reterr) : -ENOENT;
 }
 
 int nv_conn_get_xml(NvConn *c, const char *name, bool migratable, char **ret, NvError **reterr) {
-        virDomainPtr dom = lookup(c, name, reterr);
-        char *xml;
+        _cleanup_(domain_unrefp) virDomainPtr dom = lookup(c, name, reterr);
 
         if (!dom)
                 return -ENOENT;
-        xml = virDomainGetXMLDesc(dom, migratable ? VIR_DOMAIN_XML_MIGRATABLE : 0);
-        if (!xml) {
-                int r = libvirt_error(reterr, -EIO, name);
-
-                virDomainFree(dom);
-                return r;
-        }
-        virDomainFree(dom);
-        *ret = xml;
-        return 0;
+        *ret = virDomainGetXMLDesc(dom, migratable ? VIR_DOMAIN_XML_MIGRATABLE : 0);
+        return *ret ? 0 : libvirt_error(reterr, -EIO, name);
 }
 
 int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsigned affect, NvError **reterr) {
         _cleanup_free_ char *xml = NULL;
-        virDomainPtr dom;
+        _cleanup_(domain_unrefp) virDomainPtr dom = NULL;
         int r;
 
         /* Un-namespaced XML: libvirt applies the namespace and the prefix itself. */
@@ -235,36 +225,36 @@ int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsi
         if (!dom)
                 return -ENOENT;
         r = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, NV_META_PREFIX, NV_META_NAMESPACE, affect);
-        /* Before virDomainFree(), which resets libvirt's last error. */
-        if (r < 0)
-                r = libvirt_error(reterr, -EIO, _("Cannot write the nestvirt metadata"));
-        virDomainFree(dom);
-        return r < 0 ? r : 0;
+        return r < 0 ? libvirt_error(reterr, -EIO, _("Cannot write the nestvirt metadata")) : 0;
+}
+
+/* Our element's text, NULL (and 0) if the domain has none. */
+static int get_meta_xml(NvConn *c, const char *name, unsigned affect, char **ret, NvError **reterr) {
+        _cleanup_(domain_unrefp) virDomainPtr dom = lookup(c, name, reterr);
+        virErrorPtr err;
+
+        if (!dom)
+                return -ENOENT;
+        *ret = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, affect);
+        if (*ret)
+                return 0;
+        err = virGetLastError();
+        if (err && err->code == VIR_ERR_NO_DOMAIN_METADATA)
+                return 0;
+        return libvirt_error(reterr, -EIO, _("Cannot read the nestvirt metadata"));
 }
 
 int nv_conn_get_meta(NvConn *c, const char *name, unsigned affect, NvNestedMeta **ret, NvError **reterr) {
         _cleanup_free_ char *xml = NULL;
         NvNestedMeta *m = NULL;
-        virDomainPtr dom;
-        virErrorPtr err;
         int r;
 
-        dom = lookup(c, name, reterr);
-        if (!dom)
-                return -ENOENT;
-        xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, affect);
-        if (!xml) {
-                /* Read the error before virDomainFree() resets it. */
-                err = virGetLastError();
-                r = err && err->code == VIR_ERR_NO_DOMAIN_METADATA
-                            ? 0
-                            : libvirt_error(reterr, -EIO, _("Cannot read the nestvirt metadata"));
-                virDomainFree(dom);
+        r = get_meta_xml(c, name, affect, &xml, reterr);
+        if (r < 0 || !xml) {
                 if (r == 0)
                         *ret = NULL;
                 return r;
         }
-        virDomainFree(dom);
         r = nv_nested_meta_parse_string(xml, strlen(xml), &m, reterr);
         if (r >= 0) {
                 nv_nested_meta_post_parse(m);

@@ -18,8 +18,17 @@ struct NvDriver {
         char *runtime_dir;
 };
 
-int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveResult *ret, NvError **reterr);
-int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o, NvRestoreResult *ret, NvError **reterr);
+/* A VMM handle with the backend that made it, so that one cleanup drops it. */
+typedef struct NvVmm {
+        const NvVmmBackend *b;
+        NvVmmHandle *h;
+} NvVmm;
+
+static inline void nv_vmm_clear(NvVmm *v) {
+        if (v->h)
+                v->b->disconnect(v->h);
+        v->h = NULL;
+}
 
 /* A running domain that has our metadata; else -ENOENT / -ESRCH naming it. */
 int nv_driver_get_nested_domain(NvDriver *d, const char *name, NvDomainEntry *ret, NvError **reterr);
@@ -30,17 +39,63 @@ int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmmHandle **ret
  * metadata, its lock, its VMM.  On failure the caller's cleanups release
  * what was taken (e and lock are cleanup-managed there).
  */
-int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainLock **lock, NvVmmHandle **h, NvError **reterr);
+int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainLock **lock, NvVmm *vmm, NvError **reterr);
 /* Every blob against the kernel's rules; counts the vCPUs in guest mode. */
 int nv_driver_check_blobs(const NvSnapshot *s, unsigned *ret_guest_mode, NvError **reterr);
 /* A new snapshot file name below STATE_DIR/DOMAIN (created 0700). */
 int nv_state_file_path(const char *state_dir, const char *domain, uint64_t now, char **ret, NvError **reterr);
 /* now (CLOCK_REALTIME usec) as a reference's time attribute. */
 void nv_state_ref_time(uint64_t now, char ret[32]);
-int nv_driver_migrate_begin(NvDriver *d, const char *domain, const NvMigrateOptions *o, char **ret_xml, NvError **reterr);
 
-int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr);
-int nv_driver_restore_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr);
+/* Which of the domain's policies decides a problem with incoming state. */
+typedef enum NvProblem {
+        NV_PROBLEM_NONE,         /* damage (or nothing wrong): no policy lets it through */
+        NV_PROBLEM_MISSING,      /* no state, or its file is gone: onMissing */
+        NV_PROBLEM_INCOMPATIBLE, /* another vendor or vCPU count than the target's: onIncompatible */
+} NvProblem;
+
+/* What incoming state must match. */
+typedef struct NvVerify {
+        const NvStateRef *ref; /* the XML's reference to these bytes: hash and vCPU count; NULL: none to compare */
+        int vendor;            /* the target's vendor (NV_FORMAT_*); -1: any */
+        bool vendor_of_host;   /* the target is this host (the hook), not a VMM */
+        unsigned vcpus;        /* the VMM's vCPU count; 0: any */
+        const char *what;      /* the file, for messages; NULL: inline or collected state */
+} NvVerify;
+
+typedef struct NvIncoming {
+        uint8_t *img; /* owned when nv_incoming_read() read it */
+        size_t len;
+        NvSnapshot *snap;
+        unsigned guest_mode_vcpus;
+        NvProblem problem; /* set on failure */
+} NvIncoming;
+
+void nv_incoming_clear(NvIncoming *in);
+/* Hash, parse, vCPU count, every blob, vendor, in that order; in->snap is the parsed snapshot. */
+int nv_incoming_verify(const NvVerify *v, const uint8_t *img, size_t len, NvIncoming *in, NvError **reterr);
+/* Reads path (no symlinks) into in->img, then verifies; a file that is not there is NV_PROBLEM_MISSING. */
+int nv_incoming_read(const NvVerify *v, const char *path, NvIncoming *in, NvError **reterr);
+/* The domain's onMissing / onIncompatible policy: true to go on without nested state. */
+bool nv_policy_continues(const NvNestedMeta *m, NvProblem problem);
+/* "onMissing", "onIncompatible", or NULL for damage. */
+const char *nv_policy_name(NvProblem problem);
+
+/* Where an image lands. */
+typedef struct NvLanding {
+        const char *path;   /* this file; NULL: a new file below dir/domain */
+        const char *dir;
+        const char *domain;
+        const char *time;   /* the reference's time; NULL: now */
+} NvLanding;
+
+/*
+ * Writes img (parsed as s) durably and makes it m's current reference, the
+ * old one moving to previous.  *ret_path (optional) is the file.  On
+ * failure nothing was written and m is unchanged.
+ */
+int nv_land_image(const NvLanding *l, const uint8_t *img, size_t len, const NvSnapshot *s, NvNestedMeta *m, char **ret_path,
+                  NvError **reterr);
 int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr);
 uint64_t nv_now_usec(clockid_t clock);
 

@@ -185,14 +185,15 @@ int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmmHandle **ret
         return 0;
 }
 
-int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainLock **lock, NvVmmHandle **h, NvError **reterr) {
+int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainLock **lock, NvVmm *vmm, NvError **reterr) {
         int r;
 
+        vmm->b = d->vmm;
         r = nv_driver_get_nested_domain(d, domain, e, reterr);
         if (r >= 0)
                 r = nv_domain_lock(d, e->def, lock, reterr);
         if (r >= 0)
-                r = nv_driver_connect_vmm(d, e->def, h, reterr);
+                r = nv_driver_connect_vmm(d, e->def, &vmm->h, reterr);
         return r;
 }
 
@@ -247,13 +248,3 @@ void nv_state_ref_time(uint64_t now, char ret[32]) {
 
         strftime(ret, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 }
-
-const NvDriverOps nv_driver_ops = {
-        .save = nv_driver_save,
-        .restore = nv_driver_restore,
-        .migrate_begin = nv_driver_migrate_begin,
-        .migrate_prepare = nv_hook_run,
-        .migrate_finish = nv_driver_restore,
-        .save_all = nv_driver_save_all,
-        .restore_all = nv_driver_restore_all,
-};

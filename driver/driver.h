@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The driver: the flows a host's management stack runs on nested state.
- * Like a libvirt driver, callers (the CLI, nestvirtd, the hook) go through
- * one operations table, nv_driver_ops; each entry states its contract.
+ * Callers (the CLI, nestvirtd, the hook) call the flows below; each states
+ * its contract.  The one indirection is how VMMs are reached (vmm-backend.h).
  *
  * Every flow that touches a domain takes the domain's lock first (a flock
  * on RUNTIME_DIR/locks/UUID.lock), so two operations on one domain never
@@ -148,69 +148,53 @@ typedef struct NvHookContext {
         const char *runtime_dir;
 } NvHookContext;
 
-typedef struct NvDriverOps {
-        /*
-         * Freezes the running domain's VMM, collects every vCPU's nested
-         * state, validates it, writes the snapshot durably, points the
-         * domain's metadata at it (live, and config for a persistent domain;
-         * the old reference moves to <previous>), then thaws.  On failure the
-         * VMM is thawed and the previous snapshot and reference are intact.
-         */
-        int (*save)(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveResult *ret, NvError **reterr);
-        /*
-         * Reads the referenced snapshot (or o->file), checks its SHA-256
-         * against the reference, its integrity, the VMM's vendor and vCPU
-         * count and every blob against the kernel's rules, and only then
-         * freezes the VMM, loads and thaws.  A refusal leaves the VMM as it
-         * was; the domain's onMissing / onIncompatible policy "continue"
-         * turns a missing or incompatible snapshot into a thaw without
-         * nested state (reported in ret).
-         */
-        int (*restore)(NvDriver *d, const char *domain, const NvRestoreOptions *o, NvRestoreResult *ret, NvError **reterr);
-        /*
-         * Source side of a migration, before libvirt's own: freezes the VMM
-         * (it stays frozen; the source is about to stop), collects and
-         * validates its state and returns the domain's migratable XML with
-         * the state in our metadata: inline (base64, up to inline_max bytes)
-         * or, with shared_dir or when larger, as a reference to a file
-         * written there.  With o->dest, nv_migrate_check runs first and
-         * any problem refuses the migration before the VMM is frozen.  Pass the XML as libvirt's destination XML.  On
-         * failure the VMM is thawed and nothing was written.
-         */
-        int (*migrate_begin)(NvDriver *d, const char *domain, const NvMigrateOptions *o, char **ret_xml, NvError **reterr);
-        /*
-         * Destination side, run by the libvirt hook (argv = DOMAIN OP SUBOP
-         * EXTRA, xml from stdin): prepare refuses a domain this host cannot
-         * nest; migrate and restore verify the incoming state before the
-         * VMM exists, land inline state in a local file and return the
-         * rewritten XML in *ret_xml (NULL: unchanged); release drops the
-         * lock file.  Never calls libvirt.
-         */
-        int (*migrate_prepare)(const NvHookContext *ctx, const char *const argv[4], const char *xml, size_t len, char **ret_xml,
-                               NvError **reterr);
-        /* Destination, once the VMM runs: restore from the reference the hook wrote. */
-        int (*migrate_finish)(NvDriver *d, const char *domain, const NvRestoreOptions *o, NvRestoreResult *ret, NvError **reterr);
-        /*
-         * Host shutdown: save every running domain that has our metadata,
-         * one after another, going on past a failed one (each outcome is in
-         * ret), then record the saved ones in STATE_DIR/maintenance.list for
-         * restore_all.  Returns < 0 only when no domain could be tried
-         * (libvirt unreachable) or the record could not be written; ret is
-         * filled either way.
-         */
-        int (*save_all)(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr);
-        /*
-         * Host boot: restore the domains the last save_all recorded, each
-         * only if its XML still references the recorded snapshot (else it
-         * was saved anew or changed, and is skipped) and its VMM resumed
-         * from a saved state (else it booted afresh, and is skipped).  Failed domains stay
-         * in the record so a later run can retry them; the record goes
-         * away once none is left.  No record: nothing to do.
-         */
-        int (*restore_all)(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr);
-} NvDriverOps;
-
-extern const NvDriverOps nv_driver_ops;
+/*
+ * Freezes the running domain's VMM, collects every vCPU's nested state,
+ * validates it, writes the snapshot durably, points the domain's metadata
+ * at it (live, and config for a persistent domain; the old reference moves
+ * to <previous>), then thaws.  On failure the VMM is thawed and the
+ * previous snapshot and reference are intact.
+ */
+int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveResult *ret, NvError **reterr);
+/*
+ * Reads the referenced snapshot (or o->file), checks its SHA-256 against
+ * the reference, its integrity, the VMM's vCPU count, every blob against
+ * the kernel's rules and the VMM's vendor, and only then freezes the VMM,
+ * loads and thaws.  A refusal leaves the VMM as it was; the domain's
+ * onMissing / onIncompatible policy "continue" turns a missing or
+ * incompatible snapshot into a thaw without nested state (reported in
+ * ret).  On a migration's destination this is the last step, once the VMM
+ * runs: it loads what the hook landed.
+ */
+int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o, NvRestoreResult *ret, NvError **reterr);
+/*
+ * Source side of a migration, before libvirt's own: freezes the VMM (it
+ * stays frozen; the source is about to stop), collects and validates its
+ * state and returns the domain's migratable XML with the state in our
+ * metadata: inline (base64, up to inline_max bytes) or, with shared_dir or
+ * when larger, as a reference to a file written there.  With o->dest,
+ * nv_migrate_check runs first and any problem refuses the migration before
+ * the VMM is frozen.  Pass the XML as libvirt's destination XML.  On
+ * failure the VMM is thawed and nothing was written.
+ */
+int nv_driver_migrate_begin(NvDriver *d, const char *domain, const NvMigrateOptions *o, char **ret_xml, NvError **reterr);
+/*
+ * Host shutdown: save every running domain that has our metadata, one
+ * after another, going on past a failed one (each outcome is in ret), and
+ * record the saved ones in STATE_DIR/maintenance.list for restore_all.
+ * Returns < 0 only when no domain could be tried (libvirt unreachable) or
+ * the record could not be written; ret is filled either way.
+ */
+int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr);
+/*
+ * Host boot: restore the domains the last save_all recorded, each only if
+ * its XML still references the recorded snapshot (else it was saved anew
+ * or changed, and is skipped) and its VMM resumed from a saved state (else
+ * it booted afresh, and is skipped).  Failed domains stay in the record so
+ * a later run can retry them; the record goes away once none is left.  No
+ * record: nothing to do.
+ */
+int nv_driver_restore_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr);
 
 /* --- a VMM's freeze, seen and ended (driver/thaw.c) --- */
 
@@ -229,7 +213,14 @@ int nv_driver_vmm_status(NvDriver *d, const NvDomainDef *def, NvVmmStatus *ret, 
  */
 int nv_driver_thaw(NvDriver *d, const char *domain, NvVmmStatus *ret_before, NvError **reterr);
 
-/* The hook entry point (also nv_driver_ops.migrate_prepare). */
+/*
+ * Destination side of a migration and of a restore from a saved image:
+ * the libvirt hook (argv = DOMAIN OP SUBOP EXTRA, xml from stdin).  prepare
+ * refuses a domain this host cannot nest; migrate and restore verify the
+ * incoming state before the VMM exists, land inline state in a local file
+ * and return the rewritten XML in *ret_xml (NULL: unchanged); release
+ * drops the lock file.  Never calls libvirt.
+ */
 int nv_hook_run(const NvHookContext *ctx, const char *const argv[4], const char *xml, size_t len, char **ret_xml, NvError **reterr);
 
 /* --- shared by the flows (driver-private in spirit, public for tests) --- */

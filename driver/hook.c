@@ -33,34 +33,15 @@ static int hook_prepare(const NvHookContext *ctx, const NvDomainDef *def, NvErro
                             def->name, why);
 }
 
-/* The incoming snapshot against this host: integrity, hash, rules, vendor. */
-static int check_incoming(const NvHookContext *ctx, const uint8_t *img, size_t len, const NvStateRef *ref, bool *ret_incompatible,
-                          NvError **reterr) {
-        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
-        char sha[65];
-        int r;
-
-        *ret_incompatible = false;
-        nv_snapshot_sha256_hex(img, len, sha);
-        if (strcmp(sha, ref->sha256) != 0)
-                return nv_error_set(reterr, -EBADMSG, _("The snapshot's SHA-256 is %s, but the XML says %s."), sha, ref->sha256);
-        r = nv_snapshot_parse(img, len, &s, reterr);
-        if (r >= 0 && s->n_vcpus != ref->vcpus)
-                r = nv_error_set(reterr, -EINVAL, _("The snapshot holds %zu vCPUs, but the XML says %u."), s->n_vcpus, ref->vcpus);
-        if (r >= 0)
-                r = nv_driver_check_blobs(s, NULL, reterr);
-        if (r < 0)
-                return r;
-        if (ctx->host->cpu_vendor >= 0 && s->vendor != ctx->host->cpu_vendor) {
-                *ret_incompatible = true;
-                return nv_error_set(reterr, -EXDEV, _("The snapshot holds %s state but this host's CPU is %s."),
-                                    nv_format_to_string(s->vendor), nv_format_to_string(ctx->host->cpu_vendor));
-        }
-        return 0;
+/* Incoming state against this host: the XML's hash and vCPU count, integrity, every blob, the host's vendor. */
+static NvVerify host_verify(const NvHookContext *ctx, const NvStateRef *ref, const char *what) {
+        return (NvVerify) { .ref = ref, .vendor = ctx->host->cpu_vendor, .vendor_of_host = true, .what = what };
 }
 
-/* The policy said continue: the refusal becomes a notice in libvirt's log, and the hook succeeds. */
-static int continue_without_state(const NvDomainDef *def, int r, NvError **reterr) {
+/* A refusal the policy may turn into a notice in libvirt's log (the hook then succeeds); else r, wrapped. */
+static int decide(const NvDomainDef *def, NvProblem problem, int r, NvError **reterr) {
+        if (!nv_policy_continues(def->meta, problem))
+                return r;
         fprintf(stderr, _("nestvirt: domain '%s' continues without nested state: %s\n"), def->name, nv_error_message(*reterr, r));
         *reterr = nv_error_free(*reterr);
         return 0;
@@ -69,26 +50,18 @@ static int continue_without_state(const NvDomainDef *def, int r, NvError **reter
 /* Inline state becomes a file here and a reference in the XML. */
 static int land_inline(const NvHookContext *ctx, const NvDomainDef *def, NvError **reterr) {
         NvNestedMeta *m = def->meta;
-        _cleanup_free_ uint8_t *img = NULL;
-        _cleanup_free_ char *path = NULL;
-        NvStateRef ref = m->inline_ref;
-        bool incompatible = false; /* stays false when the base64 is refused before check_incoming() runs */
-        size_t len;
+        _cleanup_(nv_incoming_clear) NvIncoming in = {};
+        NvVerify v = host_verify(ctx, &m->inline_ref, NULL);
         int r;
 
-        r = nv_base64_decode(m->inline_data, NV_META_MAX_INLINE, &img, &len, reterr);
+        r = nv_base64_decode(m->inline_data, NV_META_MAX_INLINE, &in.img, &in.len, reterr);
         if (r >= 0)
-                r = check_incoming(ctx, img, len, &m->inline_ref, &incompatible, reterr);
-        if (r < 0 && incompatible && m->on_incompatible == NV_ON_PROBLEM_CONTINUE)
-                r = continue_without_state(def, r, reterr);
-        else if (r >= 0) {
-                r = nv_state_file_path(ctx->state_dir, def->name, nv_now_usec(CLOCK_REALTIME), &path, reterr);
-                if (r >= 0)
-                        r = nv_file_write_atomic(path, img, len, reterr);
-                ref.path = path;
-                if (r >= 0)
-                        r = nv_nested_meta_push_state(m, &ref);
-        }
+                r = nv_incoming_verify(&v, in.img, in.len, &in, reterr);
+        if (r >= 0)
+                r = nv_land_image(&(NvLanding) { .dir = ctx->state_dir, .domain = def->name, .time = m->inline_ref.time }, in.img,
+                                  in.len, in.snap, m, NULL, reterr);
+        else
+                r = decide(def, in.problem, r, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Incoming nested state of domain '%s'"), def->name);
         m->has_inline = false;
@@ -98,19 +71,14 @@ static int land_inline(const NvHookContext *ctx, const NvDomainDef *def, NvError
 /* A referenced file (shared storage, or a managed save's) must be there and intact. */
 static int check_reference(const NvHookContext *ctx, const NvDomainDef *def, NvError **reterr) {
         const NvNestedMeta *m = def->meta;
-        _cleanup_free_ uint8_t *img = NULL;
-        bool incompatible = false;
-        size_t len;
+        _cleanup_(nv_incoming_clear) NvIncoming in = {};
+        NvVerify v = host_verify(ctx, &m->state, NULL); /* the wrap below names the file */
         int r;
 
-        r = nv_file_read(m->state.path, NV_SNAPSHOT_MAX_SIZE, &img, &len, reterr);
-        if (r >= 0)
-                r = check_incoming(ctx, img, len, &m->state, &incompatible, reterr);
-        if (r >= 0)
-                return 0;
-        if ((r == -ENOENT && m->on_missing == NV_ON_PROBLEM_CONTINUE) || (incompatible && m->on_incompatible == NV_ON_PROBLEM_CONTINUE))
-                return continue_without_state(def, r, reterr);
-        return nv_error_wrap(reterr, r, _("Nested state of domain '%s' (%s)"), def->name, m->state.path);
+        r = nv_incoming_read(&v, m->state.path, &in, reterr);
+        if (r < 0)
+                r = decide(def, in.problem, r, reterr);
+        return r < 0 ? nv_error_wrap(reterr, r, _("Nested state of domain '%s' (%s)"), def->name, m->state.path) : 0;
 }
 
 static int hook_filter(const NvHookContext *ctx, const NvDomainDef *def, const char *xml, size_t len, char **ret_xml,

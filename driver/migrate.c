@@ -16,14 +16,11 @@
 static int describe(const NvMigrateOptions *o, const NvDomainDef *def, const uint8_t *img, size_t len, const NvSnapshot *s,
                     NvError **reterr) {
         size_t max = o->inline_max ?: NV_META_MAX_INLINE;
-        uint64_t now = nv_now_usec(CLOCK_REALTIME);
         NvStateRef ref = { .vendor = s->vendor, .vcpus = (unsigned) s->n_vcpus };
-        _cleanup_free_ char *path = NULL;
-        int r;
 
-        nv_snapshot_sha256_hex(img, len, ref.sha256);
-        nv_state_ref_time(now, ref.time);
         if (!o->shared_dir && len <= max && max <= NV_META_MAX_INLINE) {
+                nv_snapshot_sha256_hex(img, len, ref.sha256);
+                nv_state_ref_time(nv_now_usec(CLOCK_REALTIME), ref.time);
                 /*
                  * The source's own snapshot files mean nothing on the destination:
                  * keep them out of its XML, or a refused inline copy would leave it
@@ -39,11 +36,7 @@ static int describe(const NvMigrateOptions *o, const NvDomainDef *def, const uin
                                     _("The nested state of domain '%s' is %zu bytes, more than %zu can travel inline; "
                                       "give a directory on shared storage."),
                                     def->name, len, max);
-        r = nv_state_file_path(o->shared_dir, def->name, now, &path, reterr);
-        if (r >= 0)
-                r = nv_file_write_atomic(path, img, len, reterr);
-        ref.path = path;
-        return r < 0 ? r : nv_nested_meta_push_state(def->meta, &ref);
+        return nv_land_image(&(NvLanding) { .dir = o->shared_dir, .domain = def->name }, img, len, s, def->meta, NULL, reterr);
 }
 
 typedef struct BeginCall {
@@ -56,15 +49,13 @@ typedef struct BeginCall {
 /* Collected, checked, described, and the migratable XML built around it. */
 static int build_xml(const uint8_t *img, size_t len, void *userdata, NvError **reterr) {
         BeginCall *c = userdata;
-        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
+        _cleanup_(nv_incoming_clear) NvIncoming in = {};
         _cleanup_free_ char *xml = NULL;
         int r;
 
-        r = nv_snapshot_parse(img, len, &s, reterr);
+        r = nv_incoming_verify(&(NvVerify) { .vendor = -1 }, img, len, &in, reterr);
         if (r >= 0)
-                r = nv_driver_check_blobs(s, NULL, reterr);
-        if (r >= 0)
-                r = describe(c->o, c->def, img, len, s, reterr);
+                r = describe(c->o, c->def, img, len, in.snap, reterr);
         if (r >= 0)
                 r = nv_conn_get_xml(c->d->conn, c->def->name, /* migratable= */ true, &xml, reterr);
         if (r >= 0)
@@ -75,23 +66,20 @@ static int build_xml(const uint8_t *img, size_t len, void *userdata, NvError **r
 int nv_driver_migrate_begin(NvDriver *d, const char *domain, const NvMigrateOptions *o, char **ret_xml, NvError **reterr) {
         _cleanup_(nv_domain_entry_clear) NvDomainEntry e = {};
         _cleanup_(nv_domain_unlockp) NvDomainLock *lock = NULL;
-        NvVmmHandle *h = NULL;
+        _cleanup_(nv_vmm_clear) NvVmm vmm = {};
         int r;
 
-        r = nv_driver_begin(d, domain, &e, &lock, &h, reterr);
+        r = nv_driver_begin(d, domain, &e, &lock, &vmm, reterr);
         if (r >= 0 && o->dest) {
                 NvMigrateCheck check;
 
                 nv_migrate_check(e.def, &d->host, o->dest, &check);
                 r = nv_migrate_check_error(e.def, &check, reterr);
         }
-        if (r < 0) {
-                d->vmm->disconnect(h);
+        if (r < 0)
                 return r;
-        }
         /* Kept frozen: the source is about to stop.  A failed begin thaws it and changes nothing. */
-        r = nv_vmm_collect_with(d->vmm, h, /* keep= */ true, build_xml,
+        r = nv_vmm_collect_with(vmm.b, vmm.h, /* keep= */ true, build_xml,
                                 &(BeginCall) { .d = d, .o = o, .def = e.def, .ret_xml = ret_xml }, NULL, reterr);
-        d->vmm->disconnect(h);
         return r < 0 ? nv_error_wrap(reterr, r, _("Migration of domain '%s' cannot begin"), e.def->name) : 0;
 }

@@ -25,10 +25,9 @@ static int check_not_referenced(const NvNestedMeta *m, const char *path, NvError
         return 0;
 }
 
-static int resolve_path(NvDriver *d, const NvDomainDef *def, const char *file, uint64_t now, char **ret, NvError **reterr) {
-        if (!file)
-                return nv_state_file_path(d->state_dir, def->name, now, ret, reterr);
-        *ret = realpath(file, NULL); /* an existing file: canonical, so references compare */
+/* --file made absolute; its directory canonical, so that references compare. */
+static int resolve_path(const NvDomainDef *def, const char *file, char **ret, NvError **reterr) {
+        *ret = realpath(file, NULL);
         if (!*ret && errno == ENOENT) {
                 _cleanup_free_ char *cwd = getcwd(NULL, 0);
 
@@ -52,52 +51,34 @@ static void prune(NvDriver *d, const NvDomainDef *def, const char *dropped) {
                 (void) unlink(dropped);
 }
 
-/* Points the domain at ref, live and (if persistent) in its config; the previous reference moves down. */
-static int reference(NvDriver *d, const NvDomainEntry *e, const NvStateRef *ref, NvError **reterr) {
+/* The VMM's image: verified, landed (written and referenced), the reference written to libvirt live and (if persistent) config. */
+static int store(NvDriver *d, const NvDomainEntry *e, const char *file, const uint8_t *img, size_t len, NvSaveResult *res,
+                 NvError **reterr) {
         NvNestedMeta *m = e->def->meta;
-        _cleanup_free_ char *dropped = NULL;
+        _cleanup_(nv_incoming_clear) NvIncoming in = {};
+        _cleanup_free_ char *resolved = NULL, *path = NULL, *dropped = NULL;
         unsigned affect = NV_AFFECT_LIVE | (e->persistent ? NV_AFFECT_CONFIG : 0);
         int r;
 
-        if (m->n_previous == NV_META_MAX_PREVIOUS && !(dropped = strdup(m->previous[NV_META_MAX_PREVIOUS - 1].path)))
-                return -ENOMEM;
-        r = nv_nested_meta_push_state(m, ref);
-        if (r >= 0)
-                r = nv_conn_set_meta(d->conn, e->def->name, m, affect, reterr);
-        if (r < 0)
-                return r;
-        prune(d, e->def, dropped);
-        return 0;
-}
-
-/* The VMM's image: parsed (checksums), validated, written, referenced. */
-static int store(NvDriver *d, const NvDomainEntry *e, const char *file, const uint8_t *img, size_t len, NvSaveResult *res,
-                 NvError **reterr) {
-        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
-        _cleanup_free_ char *path = NULL;
-        uint64_t now = nv_now_usec(CLOCK_REALTIME);
-        NvStateRef ref = {};
-        int r;
-
-        r = nv_snapshot_parse(img, len, &s, reterr);
-        if (r >= 0)
-                r = nv_driver_check_blobs(s, &res->guest_mode_vcpus, reterr);
+        r = nv_incoming_verify(&(NvVerify) { .vendor = -1 }, img, len, &in, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("The VMM of domain '%s' returned state that cannot be saved"), e->def->name);
-        r = resolve_path(d, e->def, file, now, &path, reterr);
-        if (r >= 0)
-                r = nv_file_write_atomic(path, img, len, reterr);
-        if (r < 0)
+        if (file && (r = resolve_path(e->def, file, &resolved, reterr)) < 0)
                 return r;
-        ref = (NvStateRef) { .path = path, .vendor = s->vendor, .vcpus = (unsigned) s->n_vcpus };
-        nv_snapshot_sha256_hex(img, len, ref.sha256);
-        nv_state_ref_time(now, ref.time);
-        r = reference(d, e, &ref, reterr);
+        if (m->n_previous == NV_META_MAX_PREVIOUS && !(dropped = strdup(m->previous[NV_META_MAX_PREVIOUS - 1].path)))
+                return -ENOMEM;
+        r = nv_land_image(&(NvLanding) { .path = resolved, .dir = d->state_dir, .domain = e->def->name }, img, len, in.snap, m,
+                          &path, reterr);
+        if (r >= 0)
+                r = nv_conn_set_meta(d->conn, e->def->name, m, affect, reterr);
         if (r < 0) {
-                (void) unlink(path); /* nothing references it: the previous snapshot is still the domain's */
+                if (path)
+                        (void) unlink(path); /* nothing references it: the previous snapshot is still the domain's */
                 return r;
         }
-        res->ref = ref;
+        prune(d, e->def, dropped);
+        res->guest_mode_vcpus = in.guest_mode_vcpus;
+        res->ref = m->state;
         res->ref.path = TAKE_PTR(path);
         res->bytes = len;
         return 0;
@@ -119,23 +100,21 @@ static int store_frozen(const uint8_t *img, size_t len, void *userdata, NvError 
 int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveResult *ret, NvError **reterr) {
         _cleanup_(nv_domain_entry_clear) NvDomainEntry e = {};
         _cleanup_(nv_domain_unlockp) NvDomainLock *lock = NULL;
-        NvSaveResult res = {};
-        NvVmmHandle *h = NULL;
+        _cleanup_(nv_vmm_clear) NvVmm vmm = {};
+        _cleanup_(nv_save_result_clear) NvSaveResult res = {};
         int r;
 
-        r = nv_driver_begin(d, domain, &e, &lock, &h, reterr);
+        r = nv_driver_begin(d, domain, &e, &lock, &vmm, reterr);
         if (r < 0)
                 return r;
         /* Written and referenced while frozen: what the XML points at is the state at this instant. */
-        r = nv_vmm_collect_with(d->vmm, h, o->keep_frozen, store_frozen,
+        r = nv_vmm_collect_with(vmm.b, vmm.h, o->keep_frozen, store_frozen,
                                 &(SaveCall) { .d = d, .e = &e, .file = o->file, .res = &res }, &res.frozen_usec, reterr);
+        if (r < 0)
+                return r;
         if (o->keep_frozen)
                 res.frozen_usec = 0; /* still frozen: there is no duration yet */
-        d->vmm->disconnect(h);
-        if (r < 0) {
-                nv_save_result_clear(&res);
-                return r;
-        }
         *ret = res;
+        res = (NvSaveResult) {};
         return 0;
 }

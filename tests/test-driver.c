@@ -192,7 +192,7 @@ static void assert_refs(NvDriver *d, const char *domain, const char *const *path
 
 static int save(NvDriver *d, const char *domain, const char *file, char **ret_path, NvError **err) {
         NvSaveResult res = {};
-        int r = nv_driver_ops.save(d, domain, &(NvSaveOptions) { .file = file }, &res, err);
+        int r = nv_driver_save(d, domain, &(NvSaveOptions) { .file = file }, &res, err);
 
         if (r >= 0 && ret_path)
                 *ret_path = strdup(res.ref.path);
@@ -279,7 +279,7 @@ static unsigned record_lines(void) {
 static void maint(NvDriver *d, bool save, NvMaintReport *rep, Seen *seen) {
         NvError *err = NULL;
         NvMaintOptions o = { .keep_frozen = save, .progress = on_progress, .userdata = seen };
-        int r = (save ? nv_driver_ops.save_all : nv_driver_ops.restore_all)(d, &o, rep, &err);
+        int r = (save ? nv_driver_save_all : nv_driver_restore_all)(d, &o, rep, &err);
 
         if (r < 0)
                 print_error("%s\n", nv_error_message(err, r));
@@ -425,7 +425,7 @@ static void test_restore_all_bad_record(void **state) {
         assert_non_null(f = fopen(path, "w"));
         fprintf(f, "# header\n%s %064d %s\nnot a record\n", v.uuid, 0, v.name);
         fclose(f);
-        assert_int_equal(nv_driver_ops.restore_all(d, &(NvMaintOptions) {}, &rep, &err), -EBADMSG);
+        assert_int_equal(nv_driver_restore_all(d, &(NvMaintOptions) {}, &rep, &err), -EBADMSG);
         assert_non_null(strstr(nv_error_message(err, 0), "maintenance.list:3"));
         assert_int_equal(rep.n_done + rep.n_failed, 0);
         nv_error_free(err);

@@ -85,7 +85,7 @@ static int step_save(Flow *f, NvError **reterr) {
         int r;
 
         printf(_("2. $ nestvirt save %s --keep-frozen\n"), f->domain);
-        r = nv_driver_ops.save(f->driver, f->domain, &(NvSaveOptions) { .keep_frozen = true }, &res, reterr);
+        r = nv_driver_save(f->driver, f->domain, &(NvSaveOptions) { .keep_frozen = true }, &res, reterr);
         if (r < 0)
                 return r;
         printf(dngettext(GETTEXT_PACKAGE, "   %u vCPU, %u in guest mode, %llu bytes -> %s\n", "   %u vCPUs, %u in guest mode, %llu bytes -> %s\n",
@@ -124,7 +124,7 @@ static int step_restore(Flow *f, NvError **reterr) {
         if (r < 0)
                 return r;
         printf(_("5. $ nestvirt restore %s        (reads the reference the save wrote)\n"), f->domain);
-        r = nv_driver_ops.restore(f->driver, f->domain, &(NvRestoreOptions) {}, &res, reterr);
+        r = nv_driver_restore(f->driver, f->domain, &(NvRestoreOptions) {}, &res, reterr);
         if (r < 0)
                 return r;
         printf(dngettext(GETTEXT_PACKAGE, "   loaded %u vCPU, %u in guest mode, from %s; VMM frozen %.1f ms\n",
@@ -165,7 +165,7 @@ static int step_refuse(Flow *f, NvError **reterr) {
         if (r < 0)
                 return r;
         printf(_("7. $ nestvirt restore %s --file %s\n"), f->domain, bad);
-        r = nv_driver_ops.restore(f->driver, f->domain, &(NvRestoreOptions) { .file = bad }, &res, &why);
+        r = nv_driver_restore(f->driver, f->domain, &(NvRestoreOptions) { .file = bad }, &res, &why);
         nv_restore_result_clear(&res);
         if (r >= 0)
                 return nv_error_set(reterr, -EIO, _("The damaged snapshot was accepted."));

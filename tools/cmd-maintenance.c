@@ -172,7 +172,7 @@ int cmd_maintenance(Cli *cli, int argc, char **argv, NvError **reterr) {
         if (r < 0)
                 return r;
         NvMaintOptions o = { .keep_frozen = m.keep_frozen, .progress = cli->json ? NULL : progress, .userdata = &m };
-        r = (m.save ? nv_driver_ops.save_all : nv_driver_ops.restore_all)(d, &o, &rep, reterr);
+        r = (m.save ? nv_driver_save_all : nv_driver_restore_all)(d, &o, &rep, reterr);
         if (cli->json)
                 report_json(&m, &rep);
         else

@@ -80,7 +80,7 @@ int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr) {
         mo.dest = caps ? &dest : NULL;
         r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
         if (r >= 0)
-                r = nv_driver_ops.migrate_begin(d, argv[optind], &mo, &xml, reterr);
+                r = nv_driver_migrate_begin(d, argv[optind], &mo, &xml, reterr);
         if (r < 0)
                 return r;
         if (output)
@@ -135,7 +135,7 @@ int cmd_hook(Cli *cli, int argc, char **argv, NvError **reterr) {
         if (r >= 0)
                 r = nv_host_probe(cli_host_root(), NULL, &host, reterr);
         if (r >= 0)
-                r = nv_driver_ops.migrate_prepare(&(NvHookContext) { .host = &host, .state_dir = nv_default_dir(false),
+                r = nv_hook_run(&(NvHookContext) { .host = &host, .state_dir = nv_default_dir(false),
                                                                     .runtime_dir = nv_default_dir(true) },
                                                   (const char *const *) argv + 1, xml, len, &out, reterr);
         if (r >= 0 && out)

@@ -99,7 +99,7 @@ int cmd_save(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return r;
         r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
         if (r >= 0)
-                r = nv_driver_ops.save(d, a.domain, &(NvSaveOptions) { .file = a.file, .keep_frozen = a.keep_frozen }, &res, reterr);
+                r = nv_driver_save(d, a.domain, &(NvSaveOptions) { .file = a.file, .keep_frozen = a.keep_frozen }, &res, reterr);
         if (r < 0)
                 return r;
         save_report(cli, &a, &res);
@@ -152,7 +152,7 @@ int cmd_restore(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return r;
         r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
         if (r >= 0)
-                r = nv_driver_ops.restore(d, a.domain, &(NvRestoreOptions) { .file = a.file }, &res, reterr);
+                r = nv_driver_restore(d, a.domain, &(NvRestoreOptions) { .file = a.file }, &res, reterr);
         if (r < 0)
                 return r;
         restore_report(cli, &a, &res);

@@ -139,10 +139,10 @@ static int worker_one(NvJob *j, char **ret) {
         int r;
 
         if (j->type == NV_JOB_SAVE)
-                r = nv_driver_ops.save(d, j->uuid, &(NvSaveOptions) { .keep_frozen = j->flags & NV_SERVICE_FLAG_KEEP_FROZEN }, &sr,
+                r = nv_driver_save(d, j->uuid, &(NvSaveOptions) { .keep_frozen = j->flags & NV_SERVICE_FLAG_KEEP_FROZEN }, &sr,
                                        &err);
         else
-                r = nv_driver_ops.restore(d, j->uuid, &(NvRestoreOptions) {}, &rr, &err);
+                r = nv_driver_restore(d, j->uuid, &(NvRestoreOptions) {}, &rr, &err);
         if (r < 0)
                 r = asprintf(ret, "%s", nv_error_message(err, r)) < 0 ? -ENOMEM : -EIO;
         else if (j->type == NV_JOB_SAVE)
@@ -169,7 +169,7 @@ static int worker_all(NvJob *j, char **ret) {
 
         if (!f)
                 return -ENOMEM;
-        r = (j->type == NV_JOB_SAVE_ALL ? nv_driver_ops.save_all : nv_driver_ops.restore_all)(j->s->driver, &o, &rep, &err);
+        r = (j->type == NV_JOB_SAVE_ALL ? nv_driver_save_all : nv_driver_restore_all)(j->s->driver, &o, &rep, &err);
         fprintf(f, "%zu done, %zu skipped, %zu failed.", rep.n_done, rep.n_skipped, rep.n_failed);
         for (size_t i = 0; i < rep.n; i++)
                 if (rep.items[i].status == NV_MAINT_FAILED)

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * State that comes into a flow, one way for all of them: restore (against
+ * the VMM), the hook (against this host, before any VMM exists), and save
+ * and migration (what the VMM handed over).  The checks run in one order:
+ * hash against the reference, parse (integrity), vCPU count, every blob
+ * by the kernel's rules, vendor.  A problem the domain's policy may let
+ * through (missing, incompatible) says so; damage never does.
+ *
+ * Landing is one way too: write the file durably, then make it the
+ * metadata's current reference.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "driver-private.h"
+#include "fileio.h"
+
+void nv_incoming_clear(NvIncoming *in) {
+        free(in->img);
+        nv_snapshot_free(in->snap);
+        *in = (NvIncoming) {};
+}
+
+/* The bytes are the ones the reference names: its hash and vCPU count. */
+static int check_ref(const NvVerify *v, const uint8_t *img, size_t len, NvError **reterr) {
+        char sha[65];
+
+        nv_snapshot_sha256_hex(img, len, sha);
+        if (strcasecmp(sha, v->ref->sha256) == 0)
+                return 0;
+        if (v->what)
+                return nv_error_set(reterr, -EBADMSG,
+                                    _("%s has SHA-256 %s, but the domain's XML recorded %s: the file changed since it was saved."),
+                                    v->what, sha, v->ref->sha256);
+        return nv_error_set(reterr, -EBADMSG, _("The snapshot's SHA-256 is %s, but the XML says %s."), sha, v->ref->sha256);
+}
+
+/* vCPU count, blobs, vendor: the parsed snapshot against what it must fit. */
+static int check_fit(const NvVerify *v, const NvSnapshot *s, NvIncoming *in, NvError **reterr) {
+        const char *what = v->what ?: _("The snapshot");
+        int r;
+
+        if (v->ref && s->n_vcpus != v->ref->vcpus)
+                return nv_error_set(reterr, -EINVAL, _("%s holds %zu vCPUs, but the XML says %u."), what, s->n_vcpus, v->ref->vcpus);
+        if (v->vcpus && s->n_vcpus != v->vcpus) {
+                in->problem = NV_PROBLEM_INCOMPATIBLE;
+                return nv_error_set(reterr, -EXDEV, _("%s holds %zu vCPUs but the VMM has %u."), what, s->n_vcpus, v->vcpus);
+        }
+        r = nv_driver_check_blobs(s, &in->guest_mode_vcpus, reterr);
+        if (r < 0)
+                return v->what ? nv_error_wrap(reterr, r, "%s", v->what) : r;
+        if (v->vendor < 0 || s->vendor == v->vendor)
+                return 0;
+        in->problem = NV_PROBLEM_INCOMPATIBLE;
+        if (v->vendor_of_host)
+                return nv_error_set(reterr, -EXDEV, _("%s holds %s state but this host's CPU is %s."), what,
+                                    nv_format_to_string(s->vendor), nv_format_to_string(v->vendor));
+        return nv_error_set(reterr, -EXDEV, _("%s holds %s state but the VMM's vCPUs are %s."), what, nv_format_to_string(s->vendor),
+                            nv_format_to_string(v->vendor) ?: "?");
+}
+
+int nv_incoming_verify(const NvVerify *v, const uint8_t *img, size_t len, NvIncoming *in, NvError **reterr) {
+        int r;
+
+        in->problem = NV_PROBLEM_NONE;
+        if (v->ref && (r = check_ref(v, img, len, reterr)) < 0)
+                return r;
+        r = nv_snapshot_parse(img, len, &in->snap, reterr);
+        if (r < 0)
+                return v->what ? nv_error_wrap(reterr, r, "%s", v->what) : r;
+        return check_fit(v, in->snap, in, reterr);
+}
+
+int nv_incoming_read(const NvVerify *v, const char *path, NvIncoming *in, NvError **reterr) {
+        int r = nv_file_read(path, NV_SNAPSHOT_MAX_SIZE, &in->img, &in->len, reterr);
+
+        if (r < 0) {
+                in->problem = r == -ENOENT ? NV_PROBLEM_MISSING : NV_PROBLEM_NONE;
+                return r;
+        }
+        return nv_incoming_verify(v, in->img, in->len, in, reterr);
+}
+
+bool nv_policy_continues(const NvNestedMeta *m, NvProblem problem) {
+        if (problem == NV_PROBLEM_MISSING)
+                return m->on_missing == NV_ON_PROBLEM_CONTINUE;
+        if (problem == NV_PROBLEM_INCOMPATIBLE)
+                return m->on_incompatible == NV_ON_PROBLEM_CONTINUE;
+        return false; /* damage: no policy lets it through */
+}
+
+const char *nv_policy_name(NvProblem problem) {
+        return problem == NV_PROBLEM_MISSING ? "onMissing" : problem == NV_PROBLEM_INCOMPATIBLE ? "onIncompatible" : NULL;
+}
+
+int nv_land_image(const NvLanding *l, const uint8_t *img, size_t len, const NvSnapshot *s, NvNestedMeta *m, char **ret_path,
+                  NvError **reterr) {
+        _cleanup_free_ char *path = NULL;
+        uint64_t now = nv_now_usec(CLOCK_REALTIME);
+        NvStateRef ref = { .vendor = s->vendor, .vcpus = (unsigned) s->n_vcpus };
+        int r;
+
+        if (l->path)
+                path = strdup(l->path);
+        else if ((r = nv_state_file_path(l->dir, l->domain, now, &path, reterr)) < 0)
+                return r;
+        if (!path)
+                return -ENOMEM;
+        r = nv_file_write_atomic(path, img, len, reterr);
+        if (r < 0)
+                return r;
+        ref.path = path;
+        nv_snapshot_sha256_hex(img, len, ref.sha256);
+        if (l->time)
+                snprintf(ref.time, sizeof(ref.time), "%s", l->time);
+        else
+                nv_state_ref_time(now, ref.time);
+        if (nv_nested_meta_push_state(m, &ref) < 0) {
+                (void) unlink(path);
+                return -ENOMEM;
+        }
+        if (ret_path)
+                *ret_path = TAKE_PTR(path);
+        return 0;
+}
