@@ -194,7 +194,7 @@ static int record_read(NvDriver *d, NvMaintReport *rep, NvError **reterr) {
         return 0;
 }
 
-/* 0: restore it; > 0: skip it (*why); < 0: a failure that stays in the record. */
+/* 0: restore it; -ESTALE: skip it (*why); other < 0: a failure that stays in the record. */
 static int restore_check(NvDriver *d, const NvMaintItem *it, NvError **why) {
         _cleanup_(nv_domain_entry_clear) NvDomainEntry e = {};
         _cleanup_(nv_error_freep) NvError *err = NULL;
@@ -202,12 +202,12 @@ static int restore_check(NvDriver *d, const NvMaintItem *it, NvError **why) {
         int r = nv_conn_get_domain(d->conn, it->uuid, &e, &err);
 
         if (r == -ENOENT)
-                return nv_error_set(why, 1, _("Domain '%s' (%s) no longer exists; nothing restored."), it->domain, it->uuid);
+                return nv_error_set(why, -ESTALE, _("Domain '%s' (%s) no longer exists; nothing restored."), it->domain, it->uuid);
         if (r < 0)
                 return nv_error_set(why, r, "%s", nv_error_message(err, r));
         m = e.def->meta;
         if (!m || !m->has_state || strcasecmp(m->state.sha256, it->sha256) != 0)
-                return nv_error_set(why, 1, _("Domain '%s' no longer references the snapshot save-all wrote (%.12s...): "
+                return nv_error_set(why, -ESTALE, _("Domain '%s' no longer references the snapshot save-all wrote (%.12s...): "
                                               "it was saved anew or changed since; nothing restored."),
                                     e.def->name, it->sha256);
         if (!e.active)

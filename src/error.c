@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The NvError object: an errno and a message, filled at most once. */
+/* The NvError object: a negative errno and a message, filled at most once, cleared by a caller that recovers. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ int nv_error_set(NvError **reterr, int code, const char *fmt, ...) {
         va_list ap;
         NvError *e;
 
+        assert(code < 0);
         if (!reterr || *reterr)
                 return code;
         e = calloc(1, sizeof(*e));
@@ -27,7 +29,7 @@ int nv_error_set(NvError **reterr, int code, const char *fmt, ...) {
         va_start(ap, fmt);
         e->message = vformat(fmt, ap);
         va_end(ap);
-        e->code = code;
+        e->code = code < 0 ? code : -EINVAL;
         *reterr = e;
         return code;
 }
@@ -37,6 +39,7 @@ int nv_error_wrap(NvError **reterr, int code, const char *fmt, ...) {
         char *joined = NULL;
         va_list ap;
 
+        assert(code < 0);
         if (!reterr)
                 return code;
         if (!*reterr)
@@ -51,6 +54,11 @@ int nv_error_wrap(NvError **reterr, int code, const char *fmt, ...) {
         free((*reterr)->message);
         (*reterr)->message = joined;
         return code;
+}
+
+void nv_error_clear(NvError **reterr) {
+        if (reterr)
+                *reterr = nv_error_free(*reterr);
 }
 
 NvError *nv_error_free(NvError *err) {

@@ -69,7 +69,7 @@ int nv_nested_header_parse(const void *blob, size_t len, NvNestedHeader *ret, Nv
                                     _("Nested state is %zu bytes, shorter than the %u-byte kvm_nested_state header."),
                                     blob ? len : 0, NV_NESTED_HDR_SIZE);
         h.flags = get_le16(b + NV_OFF_FLAGS);
-        h.format = get_le16(b + NV_OFF_FORMAT);
+        h.format = (uint16_t) nv_blob_format(b, len);
         h.size = get_le32(b + NV_OFF_SIZE);
         /* The header is a union: decode both views, the format says which one counts. */
         h.vmx.vmxon_pa = get_le64(b + NV_OFF_VMXON_PA);
@@ -122,6 +122,12 @@ int nv_raw_blob_check(const void *buf, size_t len, NvError **reterr) {
         if (!nv_format_to_string(h.format))
                 return nv_error_set(reterr, -EINVAL, _("Unknown nested-state format %u at offset 2 (0 is VMX, 1 is SVM)."), h.format);
         return 0;
+}
+
+int nv_blob_format(const void *blob, size_t len) {
+        if (!blob || len < NV_OFF_FORMAT + sizeof(uint16_t))
+                return -EINVAL;
+        return get_le16((const uint8_t *) blob + NV_OFF_FORMAT);
 }
 
 bool nv_blob_guest_mode(const NvBlob *b) {

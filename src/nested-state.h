@@ -119,7 +119,13 @@ void nv_blob_clear(NvBlob *b);
  */
 int nv_raw_blob_check(const void *buf, size_t len, NvError **reterr);
 
-/* Whether the header says the vCPU was running L2. */
+/*
+ * The format field (offset 2) of a blob of len bytes, as stored (NV_FORMAT_VMX,
+ * NV_FORMAT_SVM, or any other 16-bit value); -EINVAL if len cannot hold it.
+ * The one reading of the field: the header parser and every caller use it.
+ */
+int nv_blob_format(const void *blob, size_t len);
+
 /* Whether a framed blob's header has GUEST_MODE set (an L2 guest was running). */
 bool nv_blob_guest_mode(const NvBlob *b);
 

@@ -9,10 +9,8 @@
 #include "byteorder.h"
 #include "sim-private.h"
 
-#define L1_CR0 0x80000011ull /* PG|ET|PE */
-#define L1_CR4_PAE 0x20ull
-#define L1_CR4_VMXE 0x2000ull
-#define L1_EFER 0x1500ull /* SVME|LMA|LME */
+#define L1_CR0 (X86_CR0_PG | X86_CR0_ET | X86_CR0_PE)
+#define L1_EFER (X86_EFER_SVME | X86_EFER_LMA | X86_EFER_LME)
 #define L1_CR3 0x104000ull
 #define L2_RIP 0x4000ull
 
@@ -23,18 +21,18 @@ static void svm_enter(SimVcpu *v) {
         memset(s, 0, sizeof(*s));
         s->guest_mode = s->gif = true;
         s->vmcb12_gpa = 0x200000ull + 0x1000ull * v->id;
-        put_le32(s->ctl + 0x010, 0x3);         /* intercept VMRUN, VMMCALL */
-        put_le64(s->ctl + 0x040, 0x110000);    /* iopm_base_pa */
-        put_le64(s->ctl + 0x048, 0x114000);    /* msrpm_base_pa */
-        put_le32(s->ctl + 0x058, 1 + v->id);   /* asid */
-        put_le32(s->ctl + 0x070, 0xffffffffu); /* exit_code: none yet */
-        put_le64(s->save + 0x0D0, L1_EFER);
-        put_le64(s->save + 0x148, L1_CR4_PAE);
-        put_le64(s->save + 0x150, L1_CR3);
-        put_le64(s->save + 0x158, L1_CR0);
-        put_le64(s->save + 0x170, 0x2);         /* rflags */
-        put_le64(s->save + 0x178, 0x2000 + 3);  /* rip: after the 3-byte VMRUN */
-        put_le64(s->save + 0x1D8, 0x8000);      /* rsp */
+        put_le32(s->ctl + VMCB_CTL_INTERCEPT_WORD4, SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL);
+        put_le64(s->ctl + VMCB_CTL_IOPM_BASE_PA, 0x110000);
+        put_le64(s->ctl + VMCB_CTL_MSRPM_BASE_PA, 0x114000);
+        put_le32(s->ctl + VMCB_CTL_ASID, 1 + v->id);
+        put_le32(s->ctl + VMCB_CTL_EXIT_CODE, SVM_EXIT_INVALID); /* no exit yet */
+        put_le64(s->save + VMCB_SAVE_EFER, L1_EFER);
+        put_le64(s->save + VMCB_SAVE_CR4, X86_CR4_PAE);
+        put_le64(s->save + VMCB_SAVE_CR3, L1_CR3);
+        put_le64(s->save + VMCB_SAVE_CR0, L1_CR0);
+        put_le64(s->save + VMCB_SAVE_RFLAGS, X86_EFLAGS_FIXED);
+        put_le64(s->save + VMCB_SAVE_RIP, 0x2000 + 3); /* after the 3-byte VMRUN */
+        put_le64(s->save + VMCB_SAVE_RSP, 0x8000);
 }
 
 static void vmx_enter(SimVcpu *v, bool with_shadow) {
@@ -45,20 +43,20 @@ static void vmx_enter(SimVcpu *v, bool with_shadow) {
         x->vmxon = x->guest_mode = true;
         x->vmxon_ptr = 0x101000ull + 0x10000ull * v->id;
         x->current_vmptr = x->vmxon_ptr + 0x1000;
-        put_le32(p + 0, NV_VMCS12_REVISION);
-        put_le32(p + 8, 1);                       /* launch_state: launched */
-        put_le64(p + 176, UINT64_MAX);            /* vmcs_link_pointer */
-        put_le64(p + 584, L1_CR0);                /* host_cr0 */
-        put_le64(p + 592, L1_CR3);                /* host_cr3 */
-        put_le64(p + 600, L1_CR4_PAE | L1_CR4_VMXE);
-        put_le64(p + 672, 0x2000);                /* host_rip: L1's exit handler */
-        put_le32(p + 768, 1u << 9);               /* exit controls: host address-space size */
-        put_le32(p + 780, 1u << 9);               /* entry controls: IA-32e mode guest */
+        put_le32(p + VMCS12_REVISION_ID, NV_VMCS12_REVISION);
+        put_le32(p + VMCS12_LAUNCH_STATE, VMCS12_LAUNCHED);
+        put_le64(p + VMCS12_VMCS_LINK_POINTER, NV_GPA_INVALID);
+        put_le64(p + VMCS12_HOST_CR0, L1_CR0);
+        put_le64(p + VMCS12_HOST_CR3, L1_CR3);
+        put_le64(p + VMCS12_HOST_CR4, X86_CR4_PAE | X86_CR4_VMXE);
+        put_le64(p + VMCS12_HOST_RIP, 0x2000); /* L1's exit handler */
+        put_le32(p + VMCS12_VM_EXIT_CONTROLS, VM_EXIT_HOST_ADDR_SPACE_SIZE);
+        put_le32(p + VMCS12_VM_ENTRY_CONTROLS, VM_ENTRY_IA32E_MODE);
         if (with_shadow) {
-                put_le32(p + 748, 1u << 31);              /* activate secondary controls */
-                put_le32(p + 804, 1u << 14);              /* VMCS shadowing */
-                put_le64(p + 176, x->current_vmptr + 0x1000);
-                put_le32(x->shadow, NV_VMCS12_REVISION | (1u << 31));
+                put_le32(p + VMCS12_CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
+                put_le32(p + VMCS12_SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_SHADOW_VMCS);
+                put_le64(p + VMCS12_VMCS_LINK_POINTER, x->current_vmptr + X86_PAGE_SIZE);
+                put_le32(x->shadow + VMCS12_REVISION_ID, NV_VMCS12_REVISION | VMCS_SHADOW_BIT);
         }
 }
 
@@ -68,7 +66,7 @@ int nv_sim_vcpu_enter_l2(NvSim *sim, unsigned id, bool with_shadow) {
         if (!v)
                 return -EINVAL;
         v->sregs.cr0 = L1_CR0;
-        v->sregs.cr4 = L1_CR4_PAE;
+        v->sregs.cr4 = X86_CR4_PAE;
         v->sregs.cr3 = 0x300000;
         v->regs.rip = L2_RIP;
         if (sim->cfg.vendor == NV_FORMAT_SVM) {

@@ -7,15 +7,14 @@
 #include <stdint.h>
 
 #include "sim.h"
+#include "x86-arch.h"
 
 #define SIM_RUN_SIZE 8192u
 #define SIM_IO_DATA_OFFSET 4096u
 #define SIM_MAX_MSRS 64u
 #define SIM_MAX_CPUID_ENTRIES 256u /* KVM_MAX_CPUID_ENTRIES */
 #define SIM_HOST_CPUID_LEAVES 6u   /* what KVM_GET_SUPPORTED_CPUID returns */
-#define SIM_DEFAULT_MAXPHYADDR 36u /* KVM's default without CPUID 0x80000008 */
 #define SIM_HOST_MAXPHYADDR 48u
-#define SIM_EFER_SVME (1ull << 12)
 
 typedef struct SimVmx {
         bool vmxon;
@@ -38,8 +37,8 @@ typedef struct SimSvm {
         bool gif;
         bool run_pending;
         uint64_t vmcb12_gpa;
-        uint8_t ctl[1024];  /* cached vmcb12 control area */
-        uint8_t save[1024]; /* vmcb01 save area: L1 state at VMRUN */
+        uint8_t ctl[VMCB_CTL_AREA_SIZE]; /* cached vmcb12 control area */
+        uint8_t save[VMCB_SAVE_AREA_COPIED]; /* vmcb01 save area: L1 state at VMRUN */
 } SimSvm;
 
 typedef struct SimVcpu {
@@ -78,7 +77,7 @@ static inline bool sim_gpa_legal(const SimVcpu *v, uint64_t gpa) {
         return (gpa >> v->maxphyaddr) == 0;
 }
 static inline bool sim_page_address_valid(const SimVcpu *v, uint64_t gpa) {
-        return (gpa & 0xfff) == 0 && sim_gpa_legal(v, gpa);
+        return (gpa & X86_PAGE_MASK) == 0 && sim_gpa_legal(v, gpa);
 }
 static inline bool sim_in_smm(const SimVcpu *v) {
         return v->events.smi.smm;

@@ -9,24 +9,19 @@
 #include "byteorder.h"
 #include "sim-private.h"
 
-#define CR0_PE (1ull << 0)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define EFLAGS_VM (1ull << 17)
-#define EFER_LME (1ull << 8)
-#define SAVE_AREA_SIZE 0x2E8u /* sizeof(struct vmcb_save_area) copied out */
-
 /* Control-area fields KVM caches and exports: {offset, width}. */
 static const struct {
         uint16_t off, width;
 } exported_controls[] = {
-        { 0x000, 24 }, /* intercepts[6] */
-        { 0x03C, 2 },  { 0x03E, 2 }, { 0x040, 8 }, { 0x048, 8 }, { 0x050, 8 }, { 0x058, 4 }, { 0x05C, 1 },
-        { 0x060, 4 },  { 0x064, 4 }, { 0x068, 4 }, { 0x070, 4 }, { 0x074, 4 }, { 0x078, 8 }, { 0x080, 8 },
-        { 0x088, 4 },  { 0x08C, 4 }, { 0x090, 8 }, { 0x0A8, 4 }, { 0x0AC, 4 }, { 0x0B0, 8 }, { 0x0B8, 8 },
-        { 0x0C8, 8 },
+        { VMCB_CTL_INTERCEPT_CR, VMCB_CTL_INTERCEPTS_SIZE },
+        { VMCB_CTL_PAUSE_FILTER_THRESH, 2 }, { VMCB_CTL_PAUSE_FILTER_COUNT, 2 }, { VMCB_CTL_IOPM_BASE_PA, 8 },
+        { VMCB_CTL_MSRPM_BASE_PA, 8 },       { VMCB_CTL_TSC_OFFSET, 8 },        { VMCB_CTL_ASID, 4 },
+        { VMCB_CTL_TLB_CTL, 1 },             { VMCB_CTL_INT_CTL, 4 },           { VMCB_CTL_INT_VECTOR, 4 },
+        { VMCB_CTL_INT_STATE, 4 },           { VMCB_CTL_EXIT_CODE, 4 },         { VMCB_CTL_EXIT_CODE_HI, 4 },
+        { VMCB_CTL_EXIT_INFO_1, 8 },         { VMCB_CTL_EXIT_INFO_2, 8 },       { VMCB_CTL_EXIT_INT_INFO, 4 },
+        { VMCB_CTL_EXIT_INT_INFO_ERR, 4 },   { VMCB_CTL_NESTED_CTL, 8 },        { VMCB_CTL_EVENT_INJ, 4 },
+        { VMCB_CTL_EVENT_INJ_ERR, 4 },       { VMCB_CTL_NESTED_CR3, 8 },        { VMCB_CTL_VIRT_EXT, 8 },
+        { VMCB_CTL_NEXT_RIP, 8 },
 };
 
 void sim_svm_leave_nested(SimVcpu *v) {
@@ -58,48 +53,49 @@ int sim_svm_get_nested_state(NvSim *s, SimVcpu *v, struct kvm_nested_state *u, u
         memset(data, 0, KVM_STATE_NESTED_SVM_VMCB_SIZE);
         for (size_t i = 0; i < ELEMENTSOF(exported_controls); i++)
                 memcpy(data + exported_controls[i].off, v->svm.ctl + exported_controls[i].off, exported_controls[i].width);
-        memcpy(data + 0x400, v->svm.save, SAVE_AREA_SIZE);
+        memcpy(data + VMCB12_SAVE_AREA, v->svm.save, VMCB_SAVE_AREA_COPIED);
         return (int) h.size;
 }
 
 /* __nested_vmcb_check_controls() on the cached controls. */
 static bool svm_controls_ok(NvSim *s, const SimVcpu *v, const uint8_t *ctl) {
-        uint64_t msrpm = get_le64(ctl + 0x48), iopm = get_le64(ctl + 0x40);
+        uint64_t msrpm = get_le64(ctl + VMCB_CTL_MSRPM_BASE_PA), iopm = get_le64(ctl + VMCB_CTL_IOPM_BASE_PA);
 
-        if (!(get_le32(ctl + 0x10) & 1)) /* INTERCEPT_VMRUN */
+        if (!(get_le32(ctl + VMCB_CTL_INTERCEPT_WORD4) & SVM_INTERCEPT_VMRUN))
                 return false;
-        if (get_le32(ctl + 0x58) == 0) /* asid */
+        if (get_le32(ctl + VMCB_CTL_ASID) == 0)
                 return false;
-        if ((get_le64(ctl + 0x90) & 1) && !s->cfg.npt)
+        if ((get_le64(ctl + VMCB_CTL_NESTED_CTL) & SVM_NESTED_CTL_NP_ENABLE) && !s->cfg.npt)
                 return false;
         /* SVM_NESTED_CTL_NP_ENABLE && !kvm_vcpu_is_legal_gpa(nested_cr3), since b71138fcc362 (2026, stable). */
-        if ((get_le64(ctl + 0x90) & 1) && !sim_gpa_legal(v, get_le64(ctl + 0xB0)))
+        if ((get_le64(ctl + VMCB_CTL_NESTED_CTL) & SVM_NESTED_CTL_NP_ENABLE) &&
+            !sim_gpa_legal(v, get_le64(ctl + VMCB_CTL_NESTED_CR3)))
                 return false;
-        if (!sim_gpa_legal(v, msrpm) || !sim_gpa_legal(v, msrpm + 8192 - 1))
+        if (!sim_gpa_legal(v, msrpm) || !sim_gpa_legal(v, msrpm + SVM_MSRPM_SIZE - 1))
                 return false;
-        return sim_gpa_legal(v, iopm) && sim_gpa_legal(v, iopm + 12288 - 1);
+        return sim_gpa_legal(v, iopm) && sim_gpa_legal(v, iopm + SVM_IOPM_SIZE - 1);
 }
 
 /* The checks on L1's save area (nested_svm_check_permissions, __nested_vmcb_check_save). */
 static bool svm_save_ok(const NvSim *s, const SimVcpu *v, const uint8_t *save) {
-        uint64_t efer = get_le64(save + 0xD0), cr4 = get_le64(save + 0x148), cr3 = get_le64(save + 0x150);
-        uint64_t cr0 = get_le64(save + 0x158), dr7 = get_le64(save + 0x160), dr6 = get_le64(save + 0x168);
-        uint64_t rflags = get_le64(save + 0x170);
-        uint16_t cs_attrib = get_le16(save + 0x12);
+        uint64_t efer = get_le64(save + VMCB_SAVE_EFER), cr4 = get_le64(save + VMCB_SAVE_CR4), cr3 = get_le64(save + VMCB_SAVE_CR3);
+        uint64_t cr0 = get_le64(save + VMCB_SAVE_CR0), dr7 = get_le64(save + VMCB_SAVE_DR7), dr6 = get_le64(save + VMCB_SAVE_DR6);
+        uint64_t rflags = get_le64(save + VMCB_SAVE_RFLAGS);
+        uint16_t cs_attrib = get_le16(save + VMCB_SAVE_CS + VMCB_SEG_ATTRIB);
 
-        if (!(cr0 & CR0_PG) || !(cr0 & CR0_PE) || (rflags & EFLAGS_VM))
+        if (!(cr0 & X86_CR0_PG) || !(cr0 & X86_CR0_PE) || (rflags & X86_EFLAGS_VM))
                 return false;
-        if (!(efer & SIM_EFER_SVME))
+        if (!(efer & X86_EFER_SVME))
                 return false;
-        if ((!(cr0 & CR0_CD) && (cr0 & CR0_NW)) || (cr0 >> 32))
+        if ((!(cr0 & X86_CR0_CD) && (cr0 & X86_CR0_NW)) || (cr0 >> 32))
                 return false;
         if ((dr6 >> 32) || (dr7 >> 32))
                 return false;
-        if ((efer & EFER_LME) && (cr0 & CR0_PG)) {
-                if (!(cr4 & CR4_PAE) || !(cr0 & CR0_PE) || !sim_gpa_legal(v, cr3))
+        if ((efer & X86_EFER_LME) && (cr0 & X86_CR0_PG)) {
+                if (!(cr4 & X86_CR4_PAE) || !(cr0 & X86_CR0_PE) || !sim_gpa_legal(v, cr3))
                         return false;
-                /* CS.L && CS.D (SVM_SELECTOR_L_MASK, _DB_MASK), since 96bd3e76a171 (2026, stable). */
-                if ((cs_attrib & (1u << 9)) && (cs_attrib & (1u << 10)))
+                /* CS.L && CS.D, since 96bd3e76a171 (2026, stable). */
+                if ((cs_attrib & SVM_SELECTOR_L) && (cs_attrib & SVM_SELECTOR_DB))
                         return false;
         }
         return sim_cr4_valid(s, v, cr4) && sim_efer_valid(s, v, efer);
@@ -110,7 +106,7 @@ static int svm_set_flags_check(SimVcpu *v, NvSim *s, const struct kvm_nested_sta
                 return -EINVAL;
         if (u->flags & ~(KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_RUN_PENDING | KVM_STATE_NESTED_GIF_SET))
                 return -EINVAL;
-        if (!(v->sregs.efer & SIM_EFER_SVME)) {
+        if (!(v->sregs.efer & X86_EFER_SVME)) {
                 /* GIF=0 with SVME=0 is architectural; older kernels demanded GIF=1. */
                 if (s->cfg.svme0_gif0_ok ? (u->flags & KVM_STATE_NESTED_GUEST_MODE) != 0
                                          : u->flags != KVM_STATE_NESTED_GIF_SET)
@@ -123,7 +119,7 @@ static int svm_set_flags_check(SimVcpu *v, NvSim *s, const struct kvm_nested_sta
 
 int sim_svm_set_nested_state(NvSim *s, SimVcpu *v, const struct kvm_nested_state *u) {
         const uint8_t *data = (const uint8_t *) u + sizeof(*u);
-        uint8_t ctl[1024] = {};
+        uint8_t ctl[VMCB_CTL_AREA_SIZE] = {};
         int r;
 
         r = svm_set_flags_check(v, s, u);
@@ -140,13 +136,14 @@ int sim_svm_set_nested_state(NvSim *s, SimVcpu *v, const struct kvm_nested_state
                 return -EINVAL;
         for (size_t i = 0; i < ELEMENTSOF(exported_controls); i++)
                 memcpy(ctl + exported_controls[i].off, data + exported_controls[i].off, exported_controls[i].width);
-        put_le64(ctl + 0x40, get_le64(ctl + 0x40) & ~0xfffull); /* the cache keeps page-aligned bitmaps */
-        put_le64(ctl + 0x48, get_le64(ctl + 0x48) & ~0xfffull);
+        /* The cache keeps page-aligned bitmaps. */
+        put_le64(ctl + VMCB_CTL_IOPM_BASE_PA, get_le64(ctl + VMCB_CTL_IOPM_BASE_PA) & ~(uint64_t) X86_PAGE_MASK);
+        put_le64(ctl + VMCB_CTL_MSRPM_BASE_PA, get_le64(ctl + VMCB_CTL_MSRPM_BASE_PA) & ~(uint64_t) X86_PAGE_MASK);
         if (!svm_controls_ok(s, v, ctl))
                 return -EINVAL;
-        if (!(v->sregs.cr0 & CR0_CD) && (v->sregs.cr0 & CR0_NW))
+        if (!(v->sregs.cr0 & X86_CR0_CD) && (v->sregs.cr0 & X86_CR0_NW))
                 return -EINVAL;
-        if (!svm_save_ok(s, v, data + 0x400))
+        if (!svm_save_ok(s, v, data + VMCB12_SAVE_AREA))
                 return -EINVAL;
         v->svm = (SimSvm) {
                 .guest_mode = true,
@@ -155,6 +152,6 @@ int sim_svm_set_nested_state(NvSim *s, SimVcpu *v, const struct kvm_nested_state
                 .vmcb12_gpa = u->hdr.svm.vmcb_pa,
         };
         memcpy(v->svm.ctl, ctl, sizeof(ctl));
-        memcpy(v->svm.save, data + 0x400, SAVE_AREA_SIZE);
+        memcpy(v->svm.save, data + VMCB12_SAVE_AREA, VMCB_SAVE_AREA_COPIED);
         return 0;
 }

@@ -9,49 +9,38 @@
 #include "byteorder.h"
 #include "sim-private.h"
 
-#define VMCS12_OFF_LINK 176
-#define VMCS12_OFF_CPU_BASED 748
-#define VMCS12_OFF_SECONDARY 804
-#define VMCS12_OFF_GUEST_CR0 424
-#define VMCS12_OFF_GUEST_CR3 432
-#define VMCS12_OFF_GUEST_CR4 440
-#define VMCS12_OFF_GUEST_RSP 536
-#define VMCS12_OFF_GUEST_RIP 544
-#define VMCS12_OFF_GUEST_RFLAGS 552
-#define VMCS12_SIZE 998u /* sizeof(struct vmcs12) */
-
 static bool vmx_allowed(NvSim *s, const SimVcpu *v) {
         return s->cfg.nested && v->cpuid_vmx;
 }
 
 static bool vmcs12_uses_shadow(const uint8_t *vmcs12) {
-        return (get_le32(vmcs12 + VMCS12_OFF_CPU_BASED) & (1u << 31)) &&
-               (get_le32(vmcs12 + VMCS12_OFF_SECONDARY) & (1u << 14)) &&
-               get_le64(vmcs12 + VMCS12_OFF_LINK) != UINT64_MAX;
+        return (get_le32(vmcs12 + VMCS12_CPU_BASED_VM_EXEC_CONTROL) & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+               (get_le32(vmcs12 + VMCS12_SECONDARY_VM_EXEC_CONTROL) & SECONDARY_EXEC_SHADOW_VMCS) &&
+               get_le64(vmcs12 + VMCS12_VMCS_LINK_POINTER) != NV_GPA_INVALID;
 }
 
 /* sync_vmcs02_to_vmcs12(): in guest mode the live registers are L2's. */
 static void vmx_sync_vmcs12(SimVcpu *v) {
         uint8_t *p = v->vmx.vmcs12;
 
-        put_le64(p + VMCS12_OFF_GUEST_RIP, v->regs.rip);
-        put_le64(p + VMCS12_OFF_GUEST_RSP, v->regs.rsp);
-        put_le64(p + VMCS12_OFF_GUEST_RFLAGS, v->regs.rflags);
-        put_le64(p + VMCS12_OFF_GUEST_CR0, v->sregs.cr0);
-        put_le64(p + VMCS12_OFF_GUEST_CR3, v->sregs.cr3);
-        put_le64(p + VMCS12_OFF_GUEST_CR4, v->sregs.cr4);
+        put_le64(p + VMCS12_GUEST_RIP, v->regs.rip);
+        put_le64(p + VMCS12_GUEST_RSP, v->regs.rsp);
+        put_le64(p + VMCS12_GUEST_RFLAGS, v->regs.rflags);
+        put_le64(p + VMCS12_GUEST_CR0, v->sregs.cr0);
+        put_le64(p + VMCS12_GUEST_CR3, v->sregs.cr3);
+        put_le64(p + VMCS12_GUEST_CR4, v->sregs.cr4);
 }
 
 /* nested_vmx_enter_non_root_mode(): L2's registers come from vmcs12. */
 static void vmx_load_vmcs12_guest(SimVcpu *v) {
         const uint8_t *p = v->vmx.vmcs12;
 
-        v->regs.rip = get_le64(p + VMCS12_OFF_GUEST_RIP);
-        v->regs.rsp = get_le64(p + VMCS12_OFF_GUEST_RSP);
-        v->regs.rflags = get_le64(p + VMCS12_OFF_GUEST_RFLAGS);
-        v->sregs.cr0 = get_le64(p + VMCS12_OFF_GUEST_CR0);
-        v->sregs.cr3 = get_le64(p + VMCS12_OFF_GUEST_CR3);
-        v->sregs.cr4 = get_le64(p + VMCS12_OFF_GUEST_CR4);
+        v->regs.rip = get_le64(p + VMCS12_GUEST_RIP);
+        v->regs.rsp = get_le64(p + VMCS12_GUEST_RSP);
+        v->regs.rflags = get_le64(p + VMCS12_GUEST_RFLAGS);
+        v->sregs.cr0 = get_le64(p + VMCS12_GUEST_CR0);
+        v->sregs.cr3 = get_le64(p + VMCS12_GUEST_CR3);
+        v->sregs.cr4 = get_le64(p + VMCS12_GUEST_CR4);
 }
 
 static uint32_t vmx_state_size(NvSim *s, SimVcpu *v, struct kvm_nested_state *h) {
@@ -157,12 +146,12 @@ static int vmx_set_guest_mode(NvSim *s, SimVcpu *v, const struct kvm_nested_stat
         x->run_pending = u->flags & KVM_STATE_NESTED_RUN_PENDING;
         x->mtf_pending = u->flags & KVM_STATE_NESTED_MTF_PENDING;
         if (vmcs12_uses_shadow(x->vmcs12)) {
-                if (u->size < sizeof(*u) + KVM_STATE_NESTED_VMX_VMCS_SIZE + VMCS12_SIZE)
+                if (u->size < sizeof(*u) + KVM_STATE_NESTED_VMX_VMCS_SIZE + NV_VMCS12_STRUCT_SIZE)
                         goto error_guest_mode;
                 memset(x->shadow, 0, sizeof(x->shadow));
-                memcpy(x->shadow, data + KVM_STATE_NESTED_VMX_VMCS_SIZE, VMCS12_SIZE);
-                dw0 = get_le32(x->shadow);
-                if ((dw0 & 0x7fffffff) != NV_VMCS12_REVISION || !(dw0 & (1u << 31)))
+                memcpy(x->shadow, data + KVM_STATE_NESTED_VMX_VMCS_SIZE, NV_VMCS12_STRUCT_SIZE);
+                dw0 = get_le32(x->shadow + VMCS12_REVISION_ID);
+                if ((dw0 & ~VMCS_SHADOW_BIT) != NV_VMCS12_REVISION || !(dw0 & VMCS_SHADOW_BIT))
                         goto error_guest_mode;
         }
         x->deadline_valid = u->hdr.vmx.flags & KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE;
@@ -192,7 +181,7 @@ int sim_vmx_set_nested_state(NvSim *s, SimVcpu *v, const struct kvm_nested_state
         x->vmxon_ptr = u->hdr.vmx.vmxon_pa;
         x->vmxon = true;
         /* Empty VMXON state is permitted if no VMCS is loaded. */
-        if (u->size < sizeof(*u) + VMCS12_SIZE)
+        if (u->size < sizeof(*u) + NV_VMCS12_STRUCT_SIZE)
                 return (u->flags & (KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_EVMCS)) ||
                                        u->hdr.vmx.vmcs12_pa != UINT64_MAX
                                ? -EINVAL
@@ -211,8 +200,8 @@ int sim_vmx_set_nested_state(NvSim *s, SimVcpu *v, const struct kvm_nested_state
                 x->smm_guest_mode = u->hdr.vmx.smm.flags & KVM_STATE_NESTED_SMM_GUEST_MODE;
         }
         memset(x->vmcs12, 0, sizeof(x->vmcs12));
-        memcpy(x->vmcs12, data, VMCS12_SIZE);
-        if ((get_le32(x->vmcs12) & 0x7fffffff) != NV_VMCS12_REVISION)
+        memcpy(x->vmcs12, data, NV_VMCS12_STRUCT_SIZE);
+        if ((get_le32(x->vmcs12 + VMCS12_REVISION_ID) & ~VMCS_SHADOW_BIT) != NV_VMCS12_REVISION)
                 return -EINVAL;
         if (!(u->flags & KVM_STATE_NESTED_GUEST_MODE))
                 return 0;

@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpuid.h"
 #include "sim-private.h"
-
-#define MSR_EFER 0xC0000080u
 
 void nv_sim_config_init(NvSimConfig *cfg, NvFormat vendor) {
         *cfg = (NvSimConfig) {
@@ -92,7 +91,7 @@ unsigned nv_sim_ioctl_count(const NvSim *s, unsigned long req) {
 static int sim_check_extension(NvSim *s, long cap) {
         switch (cap) {
         case KVM_CAP_NESTED_STATE:
-                return (int) nv_format_max_size(s->cfg.vendor);
+                return s->cfg.no_nested_state ? 0 : (int) nv_format_max_size(s->cfg.vendor);
         case KVM_CAP_HYPERV_ENLIGHTENED_VMCS:
                 return s->cfg.vendor == NV_FORMAT_VMX && s->cfg.evmcs_supported;
         case KVM_CAP_IMMEDIATE_EXIT:
@@ -109,12 +108,14 @@ static int sim_check_extension(NvSim *s, long cap) {
 static void sim_host_cpuid(const NvSim *s, struct kvm_cpuid_entry2 leaves[SIM_HOST_CPUID_LEAVES]) {
         const struct kvm_cpuid_entry2 host[SIM_HOST_CPUID_LEAVES] = {
                 { .function = 0, .eax = 0xd },
-                { .function = 1, .ecx = (s->cfg.vendor == NV_FORMAT_VMX && s->cfg.nested) ? 1u << 5 : 0 },
-                { .function = 7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = (1u << 0) | (1u << 7) | (1u << 20) },
-                { .function = 0x80000000, .eax = 0x80000008 },
-                { .function = 0x80000001, .ecx = (s->cfg.vendor == NV_FORMAT_SVM && s->cfg.nested) ? 1u << 2 : 0,
-                  .edx = (1u << 20) | (1u << 29) },
-                { .function = 0x80000008, .eax = SIM_HOST_MAXPHYADDR | (48u << 8) },
+                { .function = 1, .ecx = (s->cfg.vendor == NV_FORMAT_VMX && s->cfg.nested) ? X86_FEATURE_MASK(X86_FEATURE_VMX) : 0 },
+                { .function = 7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = X86_FEATURE_MASK(X86_FEATURE_FSGSBASE) | X86_FEATURE_MASK(X86_FEATURE_SMEP) |
+                         X86_FEATURE_MASK(X86_FEATURE_SMAP) },
+                { .function = X86_CPUID_EXT_MAX_LEAF, .eax = X86_CPUID_ADDR_SIZES },
+                { .function = X86_FEATURE_SVM.leaf,
+                  .ecx = (s->cfg.vendor == NV_FORMAT_SVM && s->cfg.nested) ? X86_FEATURE_MASK(X86_FEATURE_SVM) : 0,
+                  .edx = X86_FEATURE_MASK(X86_FEATURE_NX) | X86_FEATURE_MASK(X86_FEATURE_LM) },
+                { .function = X86_CPUID_ADDR_SIZES, .eax = SIM_HOST_MAXPHYADDR | (48u << 8) },
         };
 
         memcpy(leaves, host, sizeof(host));
@@ -146,12 +147,12 @@ static int sim_create_vcpu(NvSim *s, unsigned long id) {
         if (!v->run)
                 return sim_vcpu_free(v), -ENOMEM;
         v->id = (unsigned) id;
-        v->maxphyaddr = SIM_DEFAULT_MAXPHYADDR;
+        v->maxphyaddr = X86_DEFAULT_MAXPHYADDR;
         v->cr4_guest_rsvd_bits = sim_cr4_reserved_bits(NULL, 0);
         v->vmx.vmxon_ptr = v->vmx.current_vmptr = UINT64_MAX;
         v->svm.gif = true;
-        v->sregs.cr0 = 0x60000010; /* CD|NW|ET: the architectural reset value */
-        v->regs.rflags = 2;
+        v->sregs.cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET; /* the architectural reset value */
+        v->regs.rflags = X86_EFLAGS_FIXED;
         s->vcpus[id] = v;
         return (int) id;
 }
@@ -253,7 +254,7 @@ static int sim_set_sregs(NvSim *s, SimVcpu *v, const struct kvm_sregs *sr) {
         if (!sr)
                 return -EFAULT;
         /* Clearing EFER.SVME forces the vCPU out of guest mode (svm_set_efer). */
-        if (s->cfg.vendor == NV_FORMAT_SVM && !(sr->efer & SIM_EFER_SVME) && (v->sregs.efer & SIM_EFER_SVME))
+        if (s->cfg.vendor == NV_FORMAT_SVM && !(sr->efer & X86_EFER_SVME) && (v->sregs.efer & X86_EFER_SVME))
                 sim_svm_leave_nested(v);
         v->sregs = *sr;
         return 0;
@@ -274,18 +275,12 @@ static int sim_set_cpuid(SimVcpu *v, const struct kvm_cpuid2 *c) {
         v->cpuid = copy;
         v->cpuid_nent = c->nent;
         v->cr4_guest_rsvd_bits = sim_cr4_reserved_bits(copy, c->nent); /* kvm_vcpu_after_set_cpuid() */
-        v->cpuid_vmx = v->cpuid_svm = false;
-        v->maxphyaddr = SIM_DEFAULT_MAXPHYADDR;
-        for (uint32_t i = 0; i < c->nent; i++) {
-                const struct kvm_cpuid_entry2 *e = &c->entries[i];
-
-                if (e->function == 1)
-                        v->cpuid_vmx = e->ecx & (1u << 5);
-                else if (e->function == 0x80000001)
-                        v->cpuid_svm = e->ecx & (1u << 2);
-                else if (e->function == 0x80000008 && (e->eax & 0xff))
-                        v->maxphyaddr = e->eax & 0xff;
-        }
+        v->cpuid_vmx = nv_cpuid_has(copy, c->nent, X86_FEATURE_VMX);
+        v->cpuid_svm = nv_cpuid_has(copy, c->nent, X86_FEATURE_SVM);
+        v->maxphyaddr = X86_DEFAULT_MAXPHYADDR;
+        for (uint32_t i = 0; i < c->nent; i++)
+                if (c->entries[i].function == X86_CPUID_ADDR_SIZES && (c->entries[i].eax & 0xff))
+                        v->maxphyaddr = c->entries[i].eax & 0xff;
         return 0;
 }
 

@@ -31,6 +31,7 @@ typedef struct NvSimConfig {
         bool svme0_gif0_ok;     /* behave like kernels after the late-2025 SVME=0/GIF fix */
         bool evmcs_supported;   /* KVM_CAP_HYPERV_ENLIGHTENED_VMCS offered (VMX) */
         bool vmentry_checks_fail; /* make V19 (VM-entry consistency checks) fail, for error-path tests */
+        bool no_nested_state;   /* a kernel without nested state: KVM_CAP_NESTED_STATE is 0 */
 } NvSimConfig;
 
 /* The defaults of a current kernel: nested=1, npt=1, the SVME=0 fix, eVMCS on VMX. */

@@ -62,9 +62,9 @@ int nv_snapshot_add(NvSnapshot *s, uint32_t index, const NvBlob *blob, NvError *
         r = nv_raw_blob_check(blob->data, blob->len, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("vCPU %u"), index);
-        if (get_le16(blob->data + NV_OFF_FORMAT) != s->vendor)
+        if (nv_blob_format(blob->data, blob->len) != s->vendor)
                 return nv_error_set(reterr, -EINVAL, _("vCPU %u holds %s state but the snapshot is %s."), index,
-                                    nv_format_to_string(get_le16(blob->data + NV_OFF_FORMAT)), nv_format_to_string(s->vendor));
+                                    nv_format_to_string(nv_blob_format(blob->data, blob->len)), nv_format_to_string(s->vendor));
         if (s->n_vcpus >= NV_SNAPSHOT_MAX_VCPUS)
                 return nv_error_set(reterr, -E2BIG, _("A snapshot holds at most %u vCPUs."), NV_SNAPSHOT_MAX_VCPUS);
         if (s->n_vcpus > 0 && index <= s->vcpus[s->n_vcpus - 1].index)

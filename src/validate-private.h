@@ -7,6 +7,7 @@
 
 #include "nested-state.h"
 #include "validate.h"
+#include "x86-arch.h"
 
 typedef enum Rule {
         R_G1, R_G2, R_G3, R_G4,
@@ -19,25 +20,9 @@ typedef enum Rule {
         _R_MAX,
 } Rule;
 
-/*
- * The CR4 and EFER bits some KVM lets an L1 set (the union over kernel
- * versions and hosts); every other bit is refused by every kernel,
- * whatever the CPUID.  CR4: KVM's CR4_RESERVED_BITS leaves VME..VMXE
- * (0-13), FSGSBASE, PCIDE, OSXSAVE (16-18), SMEP, SMAP, PKE (20-22), CET
- * (23, 6.18), LAM_SUP (28, 6.8) and FRED (32); never SMXE (14), KL (19) or
- * PKS (24).  EFER: efer_reserved_bits starts as all but SCE, LME and LMA;
- * kvm_enable_efer_bits() adds NXE, SVME and LMSLE (13) with nested SVM,
- * FFXSR, TCE (15, 2026) and AUTOIBRS (21, 6.3) when the host has them;
- * never MCOMMIT (17) or INTWB (18).
- */
-#define CR4_KVM_BITS (0x3FFFull | (0x7ull << 16) | (0xFull << 20) | (1ull << 28) | (1ull << 32))
-#define CR4_ALWAYS_RESERVED (~CR4_KVM_BITS)
-#define EFER_KVM_BITS ((1ull << 0) | (1ull << 8) | (0x3Full << 10) | (1ull << 21)) /* SCE, LME, LMA..TCE, AUTOIBRS */
-#define EFER_ALWAYS_RESERVED (~EFER_KVM_BITS)
-#define ARCH_MAXPHYADDR 52
-#define PAGE_SIZE 4096ull
-#define MSRPM_SIZE 8192ull
-#define IOPM_SIZE 12288ull
+/* Every KVM refuses the bits outside KVM_CR4_BITS / KVM_EFER_BITS (x86-arch.h), whatever the CPUID. */
+#define CR4_ALWAYS_RESERVED (~(uint64_t) KVM_CR4_BITS)
+#define EFER_ALWAYS_RESERVED (~(uint64_t) KVM_EFER_BITS)
 
 typedef struct Checker {
         const uint8_t *b;

@@ -7,20 +7,8 @@
 #include "byteorder.h"
 #include "validate-private.h"
 
-#define VMCB_CTL(off) (c->b + NV_OFF_DATA + (off))
-#define VMCB_SAVE(off) (c->b + NV_OFF_DATA + 0x400 + (off))
-
-#define X86_CR0_PE (1ull << 0)
-#define X86_CR0_NW (1ull << 29)
-#define X86_CR0_CD (1ull << 30)
-#define X86_CR0_PG (1ull << 31)
-#define X86_CR4_PAE (1ull << 5)
-#define X86_EFLAGS_VM (1ull << 17)
-#define EFER_LME (1ull << 8)
-#define EFER_SVME (1ull << 12)
-#define NESTED_CTL_NP_ENABLE 1ull
-#define SVM_SELECTOR_L (1u << 9)  /* VMCB segment attrib: descriptor bit 53 */
-#define SVM_SELECTOR_DB (1u << 10) /* descriptor bit 54 */
+#define VMCB_CTL(off) (c->b + NV_OFF_DATA + VMCB_CTL_##off)
+#define VMCB_SAVE(off) (c->b + NV_OFF_DATA + VMCB12_SAVE_AREA + VMCB_SAVE_##off)
 
 static bool cr0_cd_nw_bad(uint64_t cr0) {
         return !(cr0 & X86_CR0_CD) && (cr0 & X86_CR0_NW);
@@ -48,15 +36,15 @@ static int svm_check_vcpu(Checker *c) {
 
 /* S9: nested_vmcb_check_controls() on the cached controls. */
 static int svm_check_controls(Checker *c) {
-        uint64_t msrpm = get_le64(VMCB_CTL(0x048)) & ~0xfffull;
-        uint64_t iopm = get_le64(VMCB_CTL(0x040)) & ~0xfffull;
-        uint64_t nested_ctl = get_le64(VMCB_CTL(0x090)), ncr3 = get_le64(VMCB_CTL(0x0B0));
+        uint64_t msrpm = get_le64(VMCB_CTL(MSRPM_BASE_PA)) & ~(uint64_t) X86_PAGE_MASK;
+        uint64_t iopm = get_le64(VMCB_CTL(IOPM_BASE_PA)) & ~(uint64_t) X86_PAGE_MASK;
+        uint64_t nested_ctl = get_le64(VMCB_CTL(NESTED_CTL)), ncr3 = get_le64(VMCB_CTL(NESTED_CR3));
 
-        if (!(get_le32(VMCB_CTL(0x010)) & 1))
-                return validate_reject(c, R_S9_VMRUN, get_le32(VMCB_CTL(0x010)));
-        if (get_le32(VMCB_CTL(0x058)) == 0)
+        if (!(get_le32(VMCB_CTL(INTERCEPT_WORD4)) & SVM_INTERCEPT_VMRUN))
+                return validate_reject(c, R_S9_VMRUN, get_le32(VMCB_CTL(INTERCEPT_WORD4)));
+        if (get_le32(VMCB_CTL(ASID)) == 0)
                 return validate_reject(c, R_S9_ASID, 0);
-        if ((nested_ctl & NESTED_CTL_NP_ENABLE) &&
+        if ((nested_ctl & SVM_NESTED_CTL_NP_ENABLE) &&
             !validate_fact(c, c->ctx->npt_enabled, true, N_("S9: whether the host has NPT enabled is unknown")))
                 return validate_reject(c, R_S9_NP, nested_ctl);
         /*
@@ -66,19 +54,19 @@ static int svm_check_controls(Checker *c) {
          * but it cannot run on hardware, so it is refused whatever the
          * kernel version.
          */
-        if ((nested_ctl & NESTED_CTL_NP_ENABLE) && !validate_gpa_legal(c, ncr3))
+        if ((nested_ctl & SVM_NESTED_CTL_NP_ENABLE) && !validate_gpa_legal(c, ncr3))
                 return validate_reject(c, R_S9_NCR3, ncr3);
-        if (!validate_gpa_legal(c, msrpm) || !validate_gpa_legal(c, msrpm + MSRPM_SIZE - 1))
+        if (!validate_gpa_legal(c, msrpm) || !validate_gpa_legal(c, msrpm + SVM_MSRPM_SIZE - 1))
                 return validate_reject(c, R_S9_MSRPM, msrpm);
-        if (!validate_gpa_legal(c, iopm) || !validate_gpa_legal(c, iopm + IOPM_SIZE - 1))
+        if (!validate_gpa_legal(c, iopm) || !validate_gpa_legal(c, iopm + SVM_IOPM_SIZE - 1))
                 return validate_reject(c, R_S9_IOPM, iopm);
         return 0;
 }
 
 /* S11, with EFER.LME and CR0.PG set: what long mode needs of CR4, CR3 and CS. */
 static int svm_check_long_mode(Checker *c, uint64_t cr4) {
-        uint64_t cr3 = get_le64(VMCB_SAVE(0x150));
-        uint16_t cs_attrib = get_le16(VMCB_SAVE(0x012));
+        uint64_t cr3 = get_le64(VMCB_SAVE(CR3));
+        uint16_t cs_attrib = get_le16(VMCB_SAVE(CS + VMCB_SEG_ATTRIB));
 
         if (!(cr4 & X86_CR4_PAE))
                 return validate_reject(c, R_S11_PAE, cr4);
@@ -114,10 +102,10 @@ static int svm_check_cpuid_bits(Checker *c, uint64_t value, uint64_t reserved, u
 
 /* S11: the L1 state saved at VMRUN must be one VMRUN could have come from. */
 static int svm_check_save(Checker *c) {
-        uint64_t cr0 = get_le64(VMCB_SAVE(0x158));
-        uint64_t cr4 = get_le64(VMCB_SAVE(0x148)), efer = get_le64(VMCB_SAVE(0x0D0));
-        uint64_t rflags = get_le64(VMCB_SAVE(0x170));
-        uint64_t dr7 = get_le64(VMCB_SAVE(0x160)), dr6 = get_le64(VMCB_SAVE(0x168));
+        uint64_t cr0 = get_le64(VMCB_SAVE(CR0));
+        uint64_t cr4 = get_le64(VMCB_SAVE(CR4)), efer = get_le64(VMCB_SAVE(EFER));
+        uint64_t rflags = get_le64(VMCB_SAVE(RFLAGS));
+        uint64_t dr7 = get_le64(VMCB_SAVE(DR7)), dr6 = get_le64(VMCB_SAVE(DR6));
         int r;
 
         if (!(cr0 & X86_CR0_PG))
@@ -126,7 +114,7 @@ static int svm_check_save(Checker *c) {
                 return validate_reject(c, R_S11_PE, cr0);
         if (rflags & X86_EFLAGS_VM)
                 return validate_reject(c, R_S11_VM, rflags);
-        if (!(efer & EFER_SVME))
+        if (!(efer & X86_EFER_SVME))
                 return validate_reject(c, R_S11_SVME, efer);
         if (cr0_cd_nw_bad(cr0))
                 return validate_reject(c, R_S11_CDNW, cr0);
@@ -136,7 +124,7 @@ static int svm_check_save(Checker *c) {
                 return validate_reject(c, R_S11_DR6, dr6);
         if (dr7 >> 32)
                 return validate_reject(c, R_S11_DR7, dr7);
-        if ((efer & EFER_LME) && (cr0 & X86_CR0_PG)) {
+        if ((efer & X86_EFER_LME) && (cr0 & X86_CR0_PG)) {
                 r = svm_check_long_mode(c, cr4);
                 if (r < 0)
                         return r;

@@ -3,13 +3,6 @@
 #include "byteorder.h"
 #include "validate-private.h"
 
-#define CPU_BASED_ACTIVATE_SECONDARY (1u << 31)
-#define SECONDARY_EXEC_SHADOW_VMCS (1u << 14)
-#define VMCS12_OFF_LINK_POINTER 176
-#define VMCS12_OFF_CPU_BASED 748
-#define VMCS12_OFF_SECONDARY 804
-#define VMCS_SHADOW_BIT (1u << 31)
-
 static bool vmx_ok(Checker *c) {
         return validate_fact(c, c->ctx->vmx_allowed, true,
                              N_("V2d/V8: whether the vCPU may use VMX (guest CPUID, nested=Y) is unknown"));
@@ -93,7 +86,7 @@ static int vmx_check_vmcs12(Checker *c) {
                 return validate_reject(c, R_V12c, h->vmx.vmcs12_pa);
         if (c->len < NV_NESTED_HDR_SIZE + NV_VMCS12_STRUCT_SIZE)
                 return validate_reject(c, R_V13, c->len);
-        rev = get_le32(c->b + NV_OFF_DATA) & ~VMCS_SHADOW_BIT;
+        rev = get_le32(c->b + NV_OFF_DATA + VMCS12_REVISION_ID) & ~VMCS_SHADOW_BIT;
         if (rev != NV_VMCS12_REVISION)
                 return validate_reject(c, R_V14, rev);
         return 0;
@@ -104,15 +97,15 @@ static int vmx_check_shadow(Checker *c) {
         const uint8_t *v = c->b + NV_OFF_DATA;
         uint32_t dw0;
 
-        if (!(get_le32(v + VMCS12_OFF_CPU_BASED) & CPU_BASED_ACTIVATE_SECONDARY) ||
-            !(get_le32(v + VMCS12_OFF_SECONDARY) & SECONDARY_EXEC_SHADOW_VMCS) ||
-            get_le64(v + VMCS12_OFF_LINK_POINTER) == NV_GPA_INVALID)
+        if (!(get_le32(v + VMCS12_CPU_BASED_VM_EXEC_CONTROL) & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) ||
+            !(get_le32(v + VMCS12_SECONDARY_VM_EXEC_CONTROL) & SECONDARY_EXEC_SHADOW_VMCS) ||
+            get_le64(v + VMCS12_VMCS_LINK_POINTER) == NV_GPA_INVALID)
                 return 0;
         if (c->h.size < NV_NESTED_HDR_SIZE + NV_VMCS12_AREA_SIZE + NV_VMCS12_STRUCT_SIZE)
                 return validate_reject(c, R_V16, c->h.size);
         if (c->len < NV_NESTED_HDR_SIZE + NV_VMCS12_AREA_SIZE + NV_VMCS12_STRUCT_SIZE)
                 return validate_reject(c, R_V17, c->len);
-        dw0 = get_le32(v + NV_VMCS12_AREA_SIZE);
+        dw0 = get_le32(v + NV_VMCS12_AREA_SIZE + VMCS12_REVISION_ID);
         if ((dw0 & ~VMCS_SHADOW_BIT) != NV_VMCS12_REVISION || !(dw0 & VMCS_SHADOW_BIT))
                 return validate_reject(c, R_V18, dw0);
         return 0;

@@ -136,13 +136,13 @@ bool validate_gpa_legal(Checker *c, uint64_t gpa) {
 
         if (bits == 0) {
                 validate_unchecked(c, N_("guest-physical addresses checked against the architectural 52-bit limit only: guest MAXPHYADDR unknown"));
-                bits = ARCH_MAXPHYADDR;
+                bits = X86_ARCH_MAXPHYADDR;
         }
         return bits >= 64 || (gpa >> bits) == 0;
 }
 
 bool validate_page_address(Checker *c, uint64_t gpa) {
-        return (gpa & (PAGE_SIZE - 1)) == 0 && validate_gpa_legal(c, gpa);
+        return (gpa & X86_PAGE_MASK) == 0 && validate_gpa_legal(c, gpa);
 }
 
 /* Evaluates a fact the check needs; an unknown fact assumes what lets the state through. */

@@ -63,8 +63,10 @@ int nv_vcpu_save_state(NvVcpu *vcpu, const uint32_t *msr_indices, size_t n_msrs,
                 r = nv_kvm_get_sregs(vcpu, &st->sregs, reterr);
         if (r >= 0) {
                 r = nv_vcpu_get_nested(vcpu, /* quiesce= */ false, &st->nested, reterr);
-                if (r == -EOPNOTSUPP) /* no nested state to save is not an error here */
+                if (r == -EOPNOTSUPP) { /* no nested state to save is not an error here */
+                        nv_error_clear(reterr);
                         r = 0;
+                }
         }
         if (r >= 0)
                 r = save_msrs(vcpu, msr_indices, n_msrs, st, reterr);

@@ -3,9 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpuid.h"
 #include "vcpu.h"
-
-#define EFER_SVME (1ull << 12)
 
 int nv_vcpu_quiesce(NvVcpu *vcpu, NvError **reterr) {
         struct kvm_run *run = nv_vcpu_run_area(vcpu);
@@ -64,92 +63,17 @@ void nv_validate_context_from_state(NvValidateContext *ctx, int vendor, const st
                                const struct kvm_vcpu_events *ev) {
         nv_validate_context_init(ctx);
         ctx->vendor = vendor;
-        ctx->svme = (sregs->efer & EFER_SVME) ? NV_YES : NV_NO;
+        ctx->svme = (sregs->efer & X86_EFER_SVME) ? NV_YES : NV_NO;
         ctx->in_smm = ev->smi.smm ? NV_YES : NV_NO;
         ctx->have_cr0 = true;
         ctx->cr0 = sregs->cr0;
 }
 
-/* A CPUID feature bit: leaf, subleaf, register ('a'..'d' for EAX..EDX), bit. */
-typedef struct CpuidBit {
-        uint32_t leaf, subleaf;
-        char reg;
-        uint8_t bit;
-} CpuidBit;
-
-/*
- * The CR4 and EFER bits KVM lets a guest set only when its CPUID has a
- * feature (__cr4_reserved_bits() and __kvm_valid_efer() in the kernel);
- * alt, when set, is a second feature that allows the bit too.
- */
-static const struct {
-        bool efer;
-        uint64_t bits;
-        CpuidBit feature, alt;
-} cpuid_gated[] = {
-        { false, 1ull << 11, { 7, 0, 'c', 2 } },              /* UMIP */
-        { false, 1ull << 12, { 7, 0, 'c', 16 } },             /* LA57 */
-        { false, 1ull << 13, { 1, 0, 'c', 5 } },              /* VMXE: VMX */
-        { false, 1ull << 16, { 7, 0, 'b', 0 } },              /* FSGSBASE */
-        { false, 1ull << 17, { 1, 0, 'c', 17 } },             /* PCIDE: PCID */
-        { false, 1ull << 18, { 1, 0, 'c', 26 } },             /* OSXSAVE: XSAVE */
-        { false, 1ull << 20, { 7, 0, 'b', 7 } },              /* SMEP */
-        { false, 1ull << 21, { 7, 0, 'b', 20 } },             /* SMAP */
-        { false, 1ull << 22, { 7, 0, 'c', 3 } },              /* PKE: PKU */
-        { false, 1ull << 23, { 7, 0, 'c', 7 }, { 7, 0, 'd', 20 } }, /* CET: SHSTK or IBT */
-        { false, 1ull << 28, { 7, 1, 'a', 26 } },             /* LAM_SUP: LAM */
-        { false, 1ull << 32, { 7, 1, 'a', 17 } },             /* FRED */
-        { true, (1ull << 8) | (1ull << 10), { 0x80000001, 0, 'd', 29 } }, /* LME, LMA: LM */
-        { true, 1ull << 11, { 0x80000001, 0, 'd', 20 } },     /* NXE: NX */
-        { true, 1ull << 12, { 0x80000001, 0, 'c', 2 } },      /* SVME: SVM */
-        { true, 1ull << 14, { 0x80000001, 0, 'd', 25 } },     /* FFXSR: FXSR_OPT */
-        { true, 1ull << 15, { 0x80000001, 0, 'c', 17 } },     /* TCE */
-        { true, 1ull << 21, { 0x80000021, 0, 'a', 8 } },      /* AUTOIBRS */
-};
-#define CR4_UNGATED 0x7FFull                  /* VME..OSXMMEXCPT: no feature needed */
-#define EFER_UNGATED ((1ull << 0) | (1ull << 13)) /* SCE, and LMSLE (a host fact, not CPUID) */
-
-/* kvm_find_cpuid_entry_index(): the subleaf counts only where the entry says it is significant. */
-static const struct kvm_cpuid_entry2 *cpuid_entry(const struct kvm_cpuid2 *c, uint32_t leaf, uint32_t subleaf) {
-        for (uint32_t i = 0; i < c->nent; i++) {
-                const struct kvm_cpuid_entry2 *e = &c->entries[i];
-
-                if (e->function == leaf && (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e->index == subleaf))
-                        return e;
-        }
-        return NULL;
-}
-
-static bool cpuid_has(const struct kvm_cpuid2 *c, CpuidBit f) {
-        const struct kvm_cpuid_entry2 *e = f.reg ? cpuid_entry(c, f.leaf, f.subleaf) : NULL;
-        uint32_t reg;
-
-        if (!e)
-                return false;
-        reg = f.reg == 'a' ? e->eax : f.reg == 'b' ? e->ebx : f.reg == 'c' ? e->ecx : e->edx;
-        return reg & (1u << f.bit);
-}
-
-/* cpuid_query_maxphyaddr(): 36 unless leaf 0x80000008 is there to say otherwise. */
-static unsigned cpuid_maxphyaddr(const struct kvm_cpuid2 *c) {
-        const struct kvm_cpuid_entry2 *max = cpuid_entry(c, 0x80000000, 0), *e = cpuid_entry(c, 0x80000008, 0);
-
-        return max && max->eax >= 0x80000008 && e ? e->eax & 0xff : 36;
-}
-
 void nv_validate_context_from_cpuid(NvValidateContext *ctx, const struct kvm_cpuid2 *cpuid) {
-        ctx->maxphyaddr = cpuid_maxphyaddr(cpuid);
+        ctx->maxphyaddr = nv_cpuid_maxphyaddr(cpuid->entries, cpuid->nent);
         ctx->have_cpuid = true;
-        ctx->cr4_allowed = CR4_UNGATED;
-        ctx->efer_allowed = EFER_UNGATED;
-        for (size_t i = 0; i < ELEMENTSOF(cpuid_gated); i++) {
-                if (!cpuid_has(cpuid, cpuid_gated[i].feature) && !cpuid_has(cpuid, cpuid_gated[i].alt))
-                        continue;
-                if (cpuid_gated[i].efer)
-                        ctx->efer_allowed |= cpuid_gated[i].bits;
-                else
-                        ctx->cr4_allowed |= cpuid_gated[i].bits;
-        }
+        ctx->cr4_allowed = nv_cpuid_allowed_bits(cpuid->entries, cpuid->nent, /* efer= */ false);
+        ctx->efer_allowed = nv_cpuid_allowed_bits(cpuid->entries, cpuid->nent, /* efer= */ true);
 }
 
 int nv_vcpu_validate_context(NvVcpu *vcpu, NvValidateContext *ctx, NvError **reterr) {

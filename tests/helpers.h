@@ -13,6 +13,7 @@
 #include "kvm.h"
 #include "sim.h"
 #include "vcpu.h"
+#include "x86-arch.h"
 
 #define TEST_MAX_VCPUS 64
 
@@ -54,7 +55,7 @@ static inline void test_set_svme(NvVcpu *v, bool on) {
         struct kvm_sregs sr;
 
         assert_int_equal(nv_kvm_get_sregs(v, &sr, NULL), 0);
-        sr.efer = on ? (sr.efer | (1ull << 12)) : (sr.efer & ~(1ull << 12));
+        sr.efer = on ? (sr.efer | X86_EFER_SVME) : (sr.efer & ~X86_EFER_SVME);
         assert_int_equal(nv_kvm_set_sregs(v, &sr, NULL), 0);
 }
 

@@ -14,7 +14,7 @@
 #include "byteorder.h"
 #include "nested-state.h"
 
-#define SELFTEST_SZ 4224u /* 128 + getpagesize() */
+#define SELFTEST_SZ (NV_NESTED_HDR_SIZE + 4096u) /* the header + getpagesize() */
 
 typedef struct Ov {
         bool set;

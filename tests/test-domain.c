@@ -18,9 +18,9 @@
 
 static const char *node_path, *schema_path;
 
-static const NvHostInfo amd = { .cpu_vendor = NV_FORMAT_SVM, .nested = NV_YES, .nested_state_max = 4224, .backend = "kvm" };
-static const NvHostInfo intel = { .cpu_vendor = NV_FORMAT_VMX, .nested = NV_YES, .nested_state_max = 8320, .backend = "kvm" };
-static const NvHostInfo amd_off = { .cpu_vendor = NV_FORMAT_SVM, .nested = NV_NO, .nested_state_max = 4224, .backend = "kvm" };
+static const NvHostInfo amd = { .cpu_vendor = NV_FORMAT_SVM, .nested = NV_YES, .nested_state_max = NV_SVM_MAX_SIZE, .backend = "kvm" };
+static const NvHostInfo intel = { .cpu_vendor = NV_FORMAT_VMX, .nested = NV_YES, .nested_state_max = NV_VMX_MAX_SIZE, .backend = "kvm" };
+static const NvHostInfo amd_off = { .cpu_vendor = NV_FORMAT_SVM, .nested = NV_NO, .nested_state_max = NV_SVM_MAX_SIZE, .backend = "kvm" };
 
 static const struct {
         const char *name;

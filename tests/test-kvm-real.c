@@ -105,7 +105,7 @@ static void test_idle_vcpu(void **state) {
         (void) state;
         real_vm_new(&vm);
         assert_int_equal(nv_vcpu_get_nested(vm.vcpu, false, &b, NULL), 0);
-        assert_int_equal(b.len, 128);
+        assert_int_equal(b.len, NV_NESTED_HDR_SIZE);
         if (nv_kvm_vendor(vm.kvm) == NV_FORMAT_SVM) {
                 assert_int_equal(get_le16(b.data + NV_OFF_FLAGS), NV_NESTED_GIF_SET);
                 assert_int_equal(get_le64(b.data + NV_OFF_VMCB_PA), 0);
@@ -290,7 +290,7 @@ static void test_capture_waits_for_run(void **state) {
         assert_int_equal((intptr_t) run_r, -EINTR);
         assert_int_equal(pthread_join(capturer, NULL), 0);
         assert_int_equal(c.r, 0); /* not in guest mode: the bare header */
-        assert_int_equal(c.blob.len, 128);
+        assert_int_equal(c.blob.len, NV_NESTED_HDR_SIZE);
         before = spin_counter(&vm);
         sleep_ms(100);
         assert_int_equal(spin_counter(&vm), before); /* the capture's quiesce did not run the guest on */
@@ -343,13 +343,13 @@ static void test_get_never_below_capability(void **state) {
         run_to_l2(&vm, 20);
         assert_int_equal(get_declaring(&vm, buf, sizeof(buf), 200), -E2BIG);
         printf("# declared 200: E2BIG, size %u, byte 4223 %s, byte 4224 %s\n", get_le32(buf + NV_OFF_SIZE),
-               buf[4223] == 0xAA ? "untouched" : "written", buf[4224] == 0xAA ? "untouched" : "written");
+               buf[NV_SVM_MAX_SIZE - 1] == 0xAA ? "untouched" : "written", buf[NV_SVM_MAX_SIZE] == 0xAA ? "untouched" : "written");
         assert_int_equal(get_le32(buf + NV_OFF_SIZE), cap);
         assert_int_equal(get_le16(buf + NV_OFF_FLAGS), NV_NESTED_GUEST_MODE | NV_NESTED_GIF_SET);
-        assert_int_equal(buf[4223], 0); /* the vmcb12 area is cleared to its end: past the 200 declared */
-        assert_int_equal(buf[4224], 0xAA);
+        assert_int_equal(buf[NV_SVM_MAX_SIZE - 1], 0); /* the vmcb12 area is cleared to its end: past the 200 declared */
+        assert_int_equal(buf[NV_SVM_MAX_SIZE], 0xAA);
         assert_int_equal(get_declaring(&vm, buf, sizeof(buf), 100), -E2BIG); /* below the header: just a size */
-        assert_int_equal(get_le32(buf + NV_OFF_SIZE), 128);
+        assert_int_equal(get_le32(buf + NV_OFF_SIZE), NV_NESTED_HDR_SIZE);
         assert_int_equal(buf[0], 0xAA);
         assert_int_equal(buf[200], 0xAA);
         assert_int_equal(get_declaring(&vm, buf, sizeof(buf), (uint32_t) cap), 0);
@@ -364,7 +364,7 @@ static void test_get_never_below_capability(void **state) {
 }
 
 static void test_save_load(void **state) {
-        static const uint32_t msrs[] = { 0xC0000080, 0x174 };
+        static const uint32_t msrs[] = { MSR_EFER, MSR_IA32_SYSENTER_CS };
         struct kvm_regs regs;
         NvVcpuState *st = NULL;
         RealVm a, b;

@@ -31,10 +31,10 @@
 #include "validate.h"
 
 #define N_FLIPS 200
-#define VMCB(off) (NV_OFF_DATA + (off))          /* control area offset in the blob */
-#define SAVE(off) (NV_OFF_DATA + 0x400 + (off)) /* save area offset in the blob */
+#define VMCB(f) (NV_OFF_DATA + VMCB_CTL_##f)                     /* a control field's blob offset */
+#define SAVE(f) (NV_OFF_DATA + VMCB12_SAVE_AREA + VMCB_SAVE_##f) /* a save-area field's blob offset */
 
-static const uint32_t prereq_msrs[] = { 0xC0000080, 0xC0010117 };
+static const uint32_t prereq_msrs[] = { MSR_EFER, MSR_VM_HSAVE_PA };
 static uint8_t *guest_mem;
 static unsigned seed = 1;
 
@@ -105,50 +105,50 @@ static const Mutation named[] = {
         { "vmcb_pa = -1", NV_OFF_VMCB_PA, 8, MUT_SET, UINT64_MAX },
         { "vmcb_pa = 1 << 51", NV_OFF_VMCB_PA, 8, MUT_SET, 1ull << 51 },
         { "vmcb_pa = outside RAM, legal", NV_OFF_VMCB_PA, 8, MUT_SET, 0x40000000 },
-        { "intercept word 4 = 0 (no VMRUN)", VMCB(0x010), 4, MUT_SET, 0 },
-        { "intercept word 4 &= ~VMRUN", VMCB(0x010), 4, MUT_CLEAR, 1 },
-        { "intercept word 4 |= VMMCALL", VMCB(0x010), 4, MUT_OR, 2 },
-        { "intercept word 3 = 0 (no CPUID)", VMCB(0x00c), 4, MUT_SET, 0 },
-        { "intercept words 0-2 = all", VMCB(0x000), 8, MUT_SET, UINT64_MAX },
-        { "asid = 0", VMCB(0x058), 4, MUT_SET, 0 },
-        { "asid = 0xffffffff", VMCB(0x058), 4, MUT_SET, 0xffffffff },
-        { "iopm_base = 0x1234 (unaligned)", VMCB(0x040), 8, MUT_SET, 0x1234 },
-        { "iopm_base = 1 << 51", VMCB(0x040), 8, MUT_SET, 1ull << 51 },
-        { "iopm_base = -1", VMCB(0x040), 8, MUT_SET, UINT64_MAX },
-        { "msrpm_base = 0x1234 (unaligned)", VMCB(0x048), 8, MUT_SET, 0x1234 },
-        { "msrpm_base = 1 << 51", VMCB(0x048), 8, MUT_SET, 1ull << 51 },
-        { "msrpm_base = -1", VMCB(0x048), 8, MUT_SET, UINT64_MAX },
-        { "nested_ctl |= NP_ENABLE", VMCB(0x090), 8, MUT_OR, 1 },
-        { "NP on, nested_cr3 = 1 << 51", VMCB(0x0b0), 8, MUT_SET, 1ull << 51, .np = true },
-        { "NP on, nested_cr3 = 0x1000", VMCB(0x0b0), 8, MUT_SET, 0x1000, .np = true },
-        { "event_inj = valid #GP", VMCB(0x0a8), 4, MUT_SET, 0x80000b0d },
-        { "event_inj = valid, type 7", VMCB(0x0a8), 4, MUT_SET, 0x80000700 },
-        { "int_ctl = V_INTR_MASKING", VMCB(0x060), 4, MUT_SET, 1u << 24 },
-        { "tlb_ctl = 3", VMCB(0x05c), 1, MUT_SET, 3 },
-        { "efer &= ~SVME", SAVE(0x0d0), 8, MUT_CLEAR, 1ull << 12 },
-        { "efer &= ~LME", SAVE(0x0d0), 8, MUT_CLEAR, 1ull << 8 },
-        { "efer &= ~LMA", SAVE(0x0d0), 8, MUT_CLEAR, 1ull << 10 },
-        { "efer |= bit 2 (reserved)", SAVE(0x0d0), 8, MUT_OR, 1ull << 2 },
-        { "efer |= bit 63 (reserved)", SAVE(0x0d0), 8, MUT_OR, 1ull << 63 },
-        { "cr0 &= ~PG", SAVE(0x158), 8, MUT_CLEAR, 1ull << 31 },
-        { "cr0 &= ~PE", SAVE(0x158), 8, MUT_CLEAR, 1ull << 0 },
-        { "cr0 |= NW (CD clear)", SAVE(0x158), 8, MUT_OR, 1ull << 29 },
-        { "cr0 |= CD", SAVE(0x158), 8, MUT_OR, 1ull << 30 },
-        { "cr0 |= CD|NW", SAVE(0x158), 8, MUT_OR, 3ull << 29 },
-        { "cr0 |= bit 32", SAVE(0x158), 8, MUT_OR, 1ull << 32 },
-        { "cr4 &= ~PAE", SAVE(0x148), 8, MUT_CLEAR, 1ull << 5 },
-        { "cr4 |= bit 63 (reserved)", SAVE(0x148), 8, MUT_OR, 1ull << 63 },
-        { "cr4 |= VMXE", SAVE(0x148), 8, MUT_OR, 1ull << 13 },
-        { "cr4 |= bit 25 (reserved)", SAVE(0x148), 8, MUT_OR, 1ull << 25 },
-        { "cr3 = 1 << 51", SAVE(0x150), 8, MUT_SET, 1ull << 51 },
-        { "cr3 |= 0xfff (low bits)", SAVE(0x150), 8, MUT_OR, 0xfff },
-        { "rflags |= VM", SAVE(0x170), 8, MUT_OR, 1ull << 17 },
-        { "rflags |= IF", SAVE(0x170), 8, MUT_OR, 1ull << 9 },
-        { "dr6 |= bit 32", SAVE(0x168), 8, MUT_OR, 1ull << 32 },
-        { "dr7 |= bit 32", SAVE(0x160), 8, MUT_OR, 1ull << 32 },
-        { "cs.attrib |= D (L and D)", SAVE(0x012), 2, MUT_OR, 1u << 10 },
-        { "rip = non-canonical", SAVE(0x178), 8, MUT_SET, 0x0000800000000000ull },
-        { "cpl = 3", SAVE(0x0cb), 1, MUT_SET, 3 },
+        { "intercept word 4 = 0 (no VMRUN)", VMCB(INTERCEPT_WORD4), 4, MUT_SET, 0 },
+        { "intercept word 4 &= ~VMRUN", VMCB(INTERCEPT_WORD4), 4, MUT_CLEAR, SVM_INTERCEPT_VMRUN },
+        { "intercept word 4 |= VMMCALL", VMCB(INTERCEPT_WORD4), 4, MUT_OR, SVM_INTERCEPT_VMMCALL },
+        { "intercept word 3 = 0 (no CPUID)", VMCB(INTERCEPT_WORD3), 4, MUT_SET, 0 },
+        { "intercept words 0-2 = all", VMCB(INTERCEPT_CR), 8, MUT_SET, UINT64_MAX },
+        { "asid = 0", VMCB(ASID), 4, MUT_SET, 0 },
+        { "asid = 0xffffffff", VMCB(ASID), 4, MUT_SET, 0xffffffff },
+        { "iopm_base = 0x1234 (unaligned)", VMCB(IOPM_BASE_PA), 8, MUT_SET, 0x1234 },
+        { "iopm_base = 1 << 51", VMCB(IOPM_BASE_PA), 8, MUT_SET, 1ull << 51 },
+        { "iopm_base = -1", VMCB(IOPM_BASE_PA), 8, MUT_SET, UINT64_MAX },
+        { "msrpm_base = 0x1234 (unaligned)", VMCB(MSRPM_BASE_PA), 8, MUT_SET, 0x1234 },
+        { "msrpm_base = 1 << 51", VMCB(MSRPM_BASE_PA), 8, MUT_SET, 1ull << 51 },
+        { "msrpm_base = -1", VMCB(MSRPM_BASE_PA), 8, MUT_SET, UINT64_MAX },
+        { "nested_ctl |= NP_ENABLE", VMCB(NESTED_CTL), 8, MUT_OR, SVM_NESTED_CTL_NP_ENABLE },
+        { "NP on, nested_cr3 = 1 << 51", VMCB(NESTED_CR3), 8, MUT_SET, 1ull << 51, .np = true },
+        { "NP on, nested_cr3 = 0x1000", VMCB(NESTED_CR3), 8, MUT_SET, 0x1000, .np = true },
+        { "event_inj = valid #GP", VMCB(EVENT_INJ), 4, MUT_SET, 0x80000b0d },
+        { "event_inj = valid, type 7", VMCB(EVENT_INJ), 4, MUT_SET, 0x80000700 },
+        { "int_ctl = V_INTR_MASKING", VMCB(INT_CTL), 4, MUT_SET, 1u << 24 },
+        { "tlb_ctl = 3", VMCB(TLB_CTL), 1, MUT_SET, 3 },
+        { "efer &= ~SVME", SAVE(EFER), 8, MUT_CLEAR, X86_EFER_SVME },
+        { "efer &= ~LME", SAVE(EFER), 8, MUT_CLEAR, X86_EFER_LME },
+        { "efer &= ~LMA", SAVE(EFER), 8, MUT_CLEAR, X86_EFER_LMA },
+        { "efer |= bit 2 (reserved)", SAVE(EFER), 8, MUT_OR, 1ull << 2 },
+        { "efer |= bit 63 (reserved)", SAVE(EFER), 8, MUT_OR, 1ull << 63 },
+        { "cr0 &= ~PG", SAVE(CR0), 8, MUT_CLEAR, X86_CR0_PG },
+        { "cr0 &= ~PE", SAVE(CR0), 8, MUT_CLEAR, X86_CR0_PE },
+        { "cr0 |= NW (CD clear)", SAVE(CR0), 8, MUT_OR, X86_CR0_NW },
+        { "cr0 |= CD", SAVE(CR0), 8, MUT_OR, X86_CR0_CD },
+        { "cr0 |= CD|NW", SAVE(CR0), 8, MUT_OR, X86_CR0_CD | X86_CR0_NW },
+        { "cr0 |= bit 32", SAVE(CR0), 8, MUT_OR, 1ull << 32 },
+        { "cr4 &= ~PAE", SAVE(CR4), 8, MUT_CLEAR, X86_CR4_PAE },
+        { "cr4 |= bit 63 (reserved)", SAVE(CR4), 8, MUT_OR, 1ull << 63 },
+        { "cr4 |= VMXE", SAVE(CR4), 8, MUT_OR, X86_CR4_VMXE },
+        { "cr4 |= bit 25 (reserved)", SAVE(CR4), 8, MUT_OR, 1ull << 25 },
+        { "cr3 = 1 << 51", SAVE(CR3), 8, MUT_SET, 1ull << 51 },
+        { "cr3 |= 0xfff (low bits)", SAVE(CR3), 8, MUT_OR, 0xfff },
+        { "rflags |= VM", SAVE(RFLAGS), 8, MUT_OR, X86_EFLAGS_VM },
+        { "rflags |= IF", SAVE(RFLAGS), 8, MUT_OR, X86_EFLAGS_IF },
+        { "dr6 |= bit 32", SAVE(DR6), 8, MUT_OR, 1ull << 32 },
+        { "dr7 |= bit 32", SAVE(DR7), 8, MUT_OR, 1ull << 32 },
+        { "cs.attrib |= D (L and D)", SAVE(CS + VMCB_SEG_ATTRIB), 2, MUT_OR, SVM_SELECTOR_DB },
+        { "rip = non-canonical", SAVE(RIP), 8, MUT_SET, 0x0000800000000000ull },
+        { "cpl = 3", SAVE(CPL), 1, MUT_SET, 3 },
 };
 
 static void mutate(uint8_t *b, const Mutation *m) {
@@ -158,7 +158,7 @@ static void mutate(uint8_t *b, const Mutation *m) {
         v = m->op == MUT_SET ? m->val : m->op == MUT_OR ? v | m->val : v & ~m->val;
         memcpy(b + m->off, &v, m->width);
         if (m->np)
-                b[VMCB(0x090)] |= 1;
+                b[VMCB(NESTED_CTL)] |= SVM_NESTED_CTL_NP_ENABLE;
 }
 
 /* A VM whose only vCPU has the saved vCPU's registers; RAM is shared, a SET does not write it. */
@@ -198,7 +198,7 @@ static NvVcpuState *capture_guest_mode(unsigned turns) {
                (unsigned long long) nv_guest_svm_data(guest_mem, 0, GS_L2_COUNTER),
                (unsigned long long) nv_guest_svm_data(guest_mem, 0, GS_L1_EXITS), st->nested.len,
                get_le16(st->nested.data + NV_OFF_FLAGS), (unsigned long long) get_le64(st->nested.data + NV_OFF_VMCB_PA),
-               (unsigned long long) get_le64(st->nested.data + SAVE(0x178)), (unsigned long long) st->regs.rip);
+               (unsigned long long) get_le64(st->nested.data + SAVE(RIP)), (unsigned long long) st->regs.rip);
         nv_vcpu_free(vcpu);
         nv_kvm_free(kvm);
         return st;
@@ -300,7 +300,7 @@ static void test_random_flips(void **state) {
         for (unsigned i = 0; i < N_FLIPS; i++) {
                 /* Half the flips in the header, controls and save area KVM reads; half anywhere. */
                 uint32_t r = next_rand(&s);
-                unsigned off = (i % 2 ? r % NV_SVM_MAX_SIZE : r % (NV_OFF_DATA + 0x400 + 0x298)), bit = (r >> 16) % 8;
+                unsigned off = (i % 2 ? r % NV_SVM_MAX_SIZE : r % (NV_OFF_DATA + VMCB12_SAVE_AREA + VMCB_OLD_SAVE_AREA_SIZE)), bit = (r >> 16) % 8;
                 char name[64];
 
                 memcpy(blob, st->nested.data, sizeof(blob));
@@ -318,7 +318,7 @@ static void test_register_bits(void **state) {
         static const struct {
                 const char *name;
                 unsigned off;
-        } regs[] = { { "save.cr4", SAVE(0x148) }, { "save.efer", SAVE(0x0d0) } };
+        } regs[] = { { "save.cr4", SAVE(CR4) }, { "save.efer", SAVE(EFER) } };
         NvVcpuState *st = *state;
         _Alignas(8) uint8_t blob[NV_SVM_MAX_SIZE];
         NvValidateContext ctx;

@@ -3,6 +3,10 @@
  * The blob model, the field tables and the validator on hand-made blobs:
  * the test vectors of docs/kvm-nested-abi.md §7, messages that name rule, field, value
  * and errno, and what the validator does when it lacks context.
+ *
+ * The vectors and mutation tables spell blob offsets and values as raw
+ * numbers on purpose: they are typed from the published layouts, not from
+ * src/x86-arch.h, so that they check the header and the tables built on it.
  */
 #include <string.h>
 

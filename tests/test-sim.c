@@ -40,7 +40,7 @@ static void test_empty_vmx(void **state) {
 
         (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
-        round_trip(&vm, NV_FORMAT_VMX, 128, 0);
+        round_trip(&vm, NV_FORMAT_VMX, NV_NESTED_HDR_SIZE, 0);
         test_vm_free(&vm);
 }
 
@@ -49,7 +49,7 @@ static void test_empty_svm(void **state) {
 
         (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
-        round_trip(&vm, NV_FORMAT_SVM, 128, NV_NESTED_GIF_SET);
+        round_trip(&vm, NV_FORMAT_SVM, NV_NESTED_HDR_SIZE, NV_NESTED_GIF_SET);
         test_vm_free(&vm);
 }
 
@@ -59,7 +59,7 @@ static void test_vmx_guest_mode(void **state) {
         (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
-        round_trip(&vm, NV_FORMAT_VMX, 4224, NV_NESTED_GUEST_MODE);
+        round_trip(&vm, NV_FORMAT_VMX, NV_NESTED_HDR_SIZE + NV_VMCS12_AREA_SIZE, NV_NESTED_GUEST_MODE);
         test_vm_free(&vm);
 }
 
@@ -69,7 +69,7 @@ static void test_vmx_guest_mode_shadow(void **state) {
         (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, true), 0);
-        round_trip(&vm, NV_FORMAT_VMX, 8320, NV_NESTED_GUEST_MODE);
+        round_trip(&vm, NV_FORMAT_VMX, NV_VMX_MAX_SIZE, NV_NESTED_GUEST_MODE);
         test_vm_free(&vm);
 }
 
@@ -79,7 +79,7 @@ static void test_svm_guest_mode(void **state) {
         (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
-        round_trip(&vm, NV_FORMAT_SVM, 4224, NV_NESTED_GUEST_MODE | NV_NESTED_GIF_SET);
+        round_trip(&vm, NV_FORMAT_SVM, NV_SVM_MAX_SIZE, NV_NESTED_GUEST_MODE | NV_NESTED_GIF_SET);
         test_vm_free(&vm);
 }
 
@@ -92,9 +92,9 @@ static void test_e2big_writes_size(void **state) {
         (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
-        st->size = 128;
+        st->size = NV_NESTED_HDR_SIZE;
         assert_int_equal(nv_kvm_get_nested_state_raw(vm.vcpus[0], st), -E2BIG);
-        assert_int_equal(st->size, 4224);
+        assert_int_equal(st->size, NV_SVM_MAX_SIZE);
         assert_int_equal(st->flags, 0); /* nothing but the size was written */
         test_vm_free(&vm);
 }
@@ -111,12 +111,12 @@ static void test_svm_overwrite_quirk(void **state) {
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
         st->size = 200;
         assert_int_equal(nv_kvm_get_nested_state_raw(vm.vcpus[0], st), -E2BIG);
-        assert_int_equal(st->size, 4224);
+        assert_int_equal(st->size, NV_SVM_MAX_SIZE);
         assert_int_equal(buf[4000], 0); /* written past the 200 bytes the caller declared */
         st->size = 100;                  /* below the header: nothing but the size */
         memset(buf + 8, 0xAA, 100);
         assert_int_equal(nv_kvm_get_nested_state_raw(vm.vcpus[0], st), -E2BIG);
-        assert_int_equal(st->size, 128);
+        assert_int_equal(st->size, NV_NESTED_HDR_SIZE);
         test_vm_free(&vm);
 }
 
@@ -129,7 +129,7 @@ static void test_get_sizes_from_capability(void **state) {
         test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
         assert_int_equal(nv_vcpu_get_nested(vm.vcpus[0], false, &b, NULL), 1);
-        assert_int_equal(b.len, 4224);
+        assert_int_equal(b.len, NV_SVM_MAX_SIZE);
         assert_int_equal(nv_sim_ioctl_count(vm.sim, KVM_GET_NESTED_STATE), 1); /* no E2BIG retry needed */
         nv_blob_clear(&b);
         test_vm_free(&vm);
@@ -149,14 +149,18 @@ typedef struct SvmCase {
 
 static void set_bare_cpuid(NvVcpu *v) {
         static const struct kvm_cpuid_entry2 e[] = {
-                { .function = 0x80000000, .eax = 0x80000008 },
-                { .function = 0x80000001, .ecx = 1u << 2, .edx = 1u << 29 },
-                { .function = 0x80000008, .eax = 48 },
+                { .function = X86_CPUID_EXT_MAX_LEAF, .eax = X86_CPUID_ADDR_SIZES },
+                { .function = 0x80000001, .ecx = 1u << 2, .edx = 1u << 29 }, /* SVM, LM */
+                { .function = X86_CPUID_ADDR_SIZES, .eax = 48 },
         };
         _cleanup_free_ struct kvm_cpuid2 *c = test_cpuid_new(e, ELEMENTSOF(e));
 
         assert_int_equal(nv_kvm_set_cpuid(v, c, NULL), 0);
 }
+
+/* Blob offsets of vmcb12 control and save-area fields. */
+#define CTL(f) (NV_OFF_DATA + VMCB_CTL_##f)
+#define SAVE(f) (NV_OFF_DATA + VMCB12_SAVE_AREA + VMCB_SAVE_##f)
 
 static void svm_case_apply(uint8_t *b, const SvmCase *c) {
         if (c->width == 2)
@@ -164,7 +168,7 @@ static void svm_case_apply(uint8_t *b, const SvmCase *c) {
         else
                 put_le64(b + c->off, (c->or ? get_le64(b + c->off) : 0) | c->value);
         if (c->np)
-                put_le64(b + NV_OFF_DATA + 0x090, get_le64(b + NV_OFF_DATA + 0x090) | 1);
+                put_le64(b + CTL(NESTED_CTL), get_le64(b + CTL(NESTED_CTL)) | SVM_NESTED_CTL_NP_ENABLE);
 }
 
 /*
@@ -195,32 +199,30 @@ static void svm_case_check(const NvBlob *src, const struct kvm_sregs *sr, const 
                 assert_string_equal(res.rule, c->rule);
 }
 
-#define CTL(off) (NV_OFF_DATA + (off))
-#define SAVE(off) (NV_OFF_DATA + 0x400 + (off))
 
 /* The vmcb12 checks that depend on the target vCPU, the simulator against the validator. */
 static void test_svm_checks_agree(void **state) {
         static const SvmCase cases[] = {
-                { "unchanged", CTL(0x058), 8, true, 0, .expect = 0 },
-                { "NP on, nCR3 beyond 52 bits", CTL(0x0B0), 8, false, 1ull << 52, true, -EINVAL, "S9" },
-                { "NP on, nCR3 beyond MAXPHYADDR", CTL(0x0B0), 8, false, 1ull << 48, true, -EINVAL, "S9" },
-                { "NP on, nCR3 legal", CTL(0x0B0), 8, false, 0x1000, true, 0 },
-                { "NP off, nCR3 beyond 52 bits", CTL(0x0B0), 8, false, 1ull << 52, false, 0 },
-                { "cs.attrib |= L|D in long mode", SAVE(0x012), 2, true, 3u << 9, .expect = -EINVAL, .rule = "S11" },
-                { "cs.attrib |= L in long mode", SAVE(0x012), 2, true, 1u << 9, .expect = 0 },
-                { "cr4 |= SMXE (never a KVM bit)", SAVE(0x148), 8, true, 1ull << 14, .expect = -EINVAL, .rule = "S11" },
-                { "efer |= INTWB (never a KVM bit)", SAVE(0x0D0), 8, true, 1ull << 18, .expect = -EINVAL, .rule = "S11" },
-                { "efer |= LMSLE", SAVE(0x0D0), 8, true, 1ull << 13, .expect = 0 },
-                { "cr4 |= VMXE on SVM", SAVE(0x148), 8, true, 1ull << 13, .expect = -EINVAL, .rule = "S11" },
-                { "cr4 |= PCIDE, no PCID", SAVE(0x148), 8, true, 1ull << 17, .expect = -EINVAL, .rule = "S11" },
-                { "cr4 |= SMEP", SAVE(0x148), 8, true, 1ull << 20, .expect = 0 },
-                { "cr4 |= SMEP, no leaf 7", SAVE(0x148), 8, true, 1ull << 20, .expect = -EINVAL, .rule = "S11",
+                { "unchanged", CTL(ASID), 8, true, 0, .expect = 0 },
+                { "NP on, nCR3 beyond 52 bits", CTL(NESTED_CR3), 8, false, 1ull << 52, true, -EINVAL, "S9" },
+                { "NP on, nCR3 beyond MAXPHYADDR", CTL(NESTED_CR3), 8, false, 1ull << 48, true, -EINVAL, "S9" },
+                { "NP on, nCR3 legal", CTL(NESTED_CR3), 8, false, 0x1000, true, 0 },
+                { "NP off, nCR3 beyond 52 bits", CTL(NESTED_CR3), 8, false, 1ull << 52, false, 0 },
+                { "cs.attrib |= L|D in long mode", SAVE(CS + VMCB_SEG_ATTRIB), 2, true, SVM_SELECTOR_L | SVM_SELECTOR_DB, .expect = -EINVAL, .rule = "S11" },
+                { "cs.attrib |= L in long mode", SAVE(CS + VMCB_SEG_ATTRIB), 2, true, SVM_SELECTOR_L, .expect = 0 },
+                { "cr4 |= SMXE (never a KVM bit)", SAVE(CR4), 8, true, X86_CR4_SMXE, .expect = -EINVAL, .rule = "S11" },
+                { "efer |= INTWB (never a KVM bit)", SAVE(EFER), 8, true, X86_EFER_INTWB, .expect = -EINVAL, .rule = "S11" },
+                { "efer |= LMSLE", SAVE(EFER), 8, true, X86_EFER_LMSLE, .expect = 0 },
+                { "cr4 |= VMXE on SVM", SAVE(CR4), 8, true, X86_CR4_VMXE, .expect = -EINVAL, .rule = "S11" },
+                { "cr4 |= PCIDE, no PCID", SAVE(CR4), 8, true, X86_CR4_PCIDE, .expect = -EINVAL, .rule = "S11" },
+                { "cr4 |= SMEP", SAVE(CR4), 8, true, X86_CR4_SMEP, .expect = 0 },
+                { "cr4 |= SMEP, no leaf 7", SAVE(CR4), 8, true, X86_CR4_SMEP, .expect = -EINVAL, .rule = "S11",
                   .bare_cpuid = true },
-                { "efer |= NXE", SAVE(0x0D0), 8, true, 1ull << 11, .expect = 0 },
-                { "efer |= NXE, no NX", SAVE(0x0D0), 8, true, 1ull << 11, .expect = -EINVAL, .rule = "S11",
+                { "efer |= NXE", SAVE(EFER), 8, true, X86_EFER_NX, .expect = 0 },
+                { "efer |= NXE, no NX", SAVE(EFER), 8, true, X86_EFER_NX, .expect = -EINVAL, .rule = "S11",
                   .bare_cpuid = true },
-                { "efer |= FFXSR, no FXSR_OPT", SAVE(0x0D0), 8, true, 1ull << 14, .expect = -EINVAL, .rule = "S11" },
-                { "unchanged, bare CPUID", CTL(0x058), 8, true, 0, .expect = 0, .bare_cpuid = true },
+                { "efer |= FFXSR, no FXSR_OPT", SAVE(EFER), 8, true, X86_EFER_FFXSR, .expect = -EINVAL, .rule = "S11" },
+                { "unchanged, bare CPUID", CTL(ASID), 8, true, 0, .expect = 0, .bare_cpuid = true },
         };
         struct kvm_sregs sr;
         NvBlob blob = {};
@@ -275,7 +277,7 @@ static void test_fields_from_get(void **state) {
         assert_int_equal(v, 2);
         f = nv_fields_lookup(NV_FORMAT_SVM, "save.efer");
         assert_int_equal(nv_fields_read(b.data, b.len, f, false, &v, NULL), 0);
-        assert_int_equal(v, 0x1500);
+        assert_int_equal(v, X86_EFER_SVME | X86_EFER_LMA | X86_EFER_LME);
         assert_int_equal(get_le64(b.data + NV_OFF_VMCB_PA), 0x201000);
         nv_blob_clear(&b);
         test_vm_free(&vm);

@@ -83,7 +83,7 @@ static void assert_guest_mode(const uint8_t *img, size_t len) {
         for (size_t i = 0; i < s->n_vcpus; i++) {
                 const NvBlob *b = &s->vcpus[i].blob;
 
-                assert_int_equal(b->len, 4224);
+                assert_int_equal(b->len, NV_SVM_MAX_SIZE);
                 assert_true(get_le16(b->data + NV_OFF_FLAGS) & NV_NESTED_GUEST_MODE);
                 if (i == 0)
                         printf("# vCPU 0 blob: flags 0x%x, vmcb_pa 0x%llx\n", get_le16(b->data + NV_OFF_FLAGS),

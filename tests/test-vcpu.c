@@ -9,6 +9,7 @@
 
 #include "byteorder.h"
 #include "helpers.h"
+#include "x86-arch.h"
 
 static void run_n(NvVcpu *v, unsigned n) {
         for (unsigned i = 0; i < n; i++)
@@ -35,7 +36,7 @@ static void test_quiesce_completes_pending_io(void **state) {
 
 /* Save in one VM, load in a fresh one: L2 continues where it stopped. */
 static void save_load_continues(NvFormat vendor) {
-        static const uint32_t msrs[] = { 0xC0000080, 0x174, 0xC0000100 };
+        static const uint32_t msrs[] = { MSR_EFER, MSR_IA32_SYSENTER_CS, MSR_FS_BASE };
         NvVcpuState *st = NULL;
         TestVm a, b;
 
@@ -43,7 +44,7 @@ static void save_load_continues(NvFormat vendor) {
         assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
         run_n(a.vcpus[0], 5);
         assert_int_equal(nv_vcpu_save_state(a.vcpus[0], msrs, 3, &st, NULL), 0);
-        assert_true(st->nested.len == 4224);
+        assert_true(st->nested.len == NV_SVM_MAX_SIZE);
         test_vm_new_vendor(&b, vendor, 1);
         assert_int_equal(nv_vcpu_load_state(b.vcpus[0], st, NULL), 0);
         run_n(b.vcpus[0], 1);
@@ -80,7 +81,7 @@ static void test_refused_before_kernel(void **state) {
         test_vm_new_vendor(&a, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
         assert_int_equal(nv_vcpu_save_state(a.vcpus[0], NULL, 0, &st, NULL), 0);
-        put_le32(st->nested.data + NV_OFF_DATA + 0x58, 0); /* asid 0: rule S9 */
+        put_le32(st->nested.data + NV_OFF_DATA + VMCB_CTL_ASID, 0); /* rule S9 */
         test_vm_new_vendor(&b, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_vcpu_load_state(b.vcpus[0], st, &err), -EINVAL);
         assert_non_null(strstr(err->message, "control.asid"));
@@ -95,6 +96,8 @@ static void test_refused_before_kernel(void **state) {
         test_vm_free(&b);
 }
 
+#define SAVE_CR4 (NV_OFF_DATA + VMCB12_SAVE_AREA + VMCB_SAVE_CR4)
+
 /* The target's CPUID decides which CR4 bits L1 may have: checked before the kernel sees the blob. */
 static void test_refused_for_target_cpuid(void **state) {
         static const struct kvm_cpuid_entry2 lm_svm = { .function = 0x80000001, .ecx = 1u << 2, .edx = 1u << 29 };
@@ -107,7 +110,7 @@ static void test_refused_for_target_cpuid(void **state) {
         test_vm_new_vendor(&a, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
         assert_int_equal(nv_vcpu_save_state(a.vcpus[0], NULL, 0, &st, NULL), 0);
-        put_le64(st->nested.data + NV_OFF_DATA + 0x548, get_le64(st->nested.data + NV_OFF_DATA + 0x548) | (1ull << 20));
+        put_le64(st->nested.data + SAVE_CR4, get_le64(st->nested.data + SAVE_CR4) | X86_CR4_SMEP);
         test_vm_new_vendor(&b, NV_FORMAT_SVM, 2);
         assert_int_equal(nv_vcpu_load_state(b.vcpus[0], st, NULL), 0); /* SMEP is in the supported CPUID */
         assert_int_equal(nv_kvm_set_cpuid(b.vcpus[1], no_leaf7, NULL), 0);
@@ -239,6 +242,40 @@ static void test_all_or_nothing_kernel_refusal(void **state) {
 }
 
 /* Out-parameters are untouched on failure. */
+/*
+ * A kernel without nested state: saving a vCPU succeeds without it, and
+ * leaves no error behind, so that a later, unrelated failure (here the
+ * kernel refusing an MSR on load) is reported with its own text.
+ */
+static void test_recovered_error_is_cleared(void **state) {
+        static const uint32_t msrs[] = { MSR_EFER, MSR_IA32_SYSENTER_CS };
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        NvVcpuState *st = NULL;
+        NvSimConfig cfg;
+        TestVm vm;
+
+        (void) state;
+        nv_sim_config_init(&cfg, NV_FORMAT_SVM);
+        cfg.no_nested_state = true;
+        test_vm_new(&vm, &cfg, 1);
+        assert_int_equal(nv_vcpu_save_state(vm.vcpus[0], msrs, ELEMENTSOF(msrs), &st, &err), 0);
+        assert_null(err);
+        assert_null(st->nested.data);
+        /* More MSRs than the simulated vCPU has room for: KVM_SET_MSRS stops at the first it cannot take. */
+        free(st->msrs);
+        st->msrs = calloc(1, sizeof(*st->msrs) + 65 * sizeof(st->msrs->entries[0]));
+        assert_non_null(st->msrs);
+        st->msrs->nmsrs = 65;
+        for (uint32_t i = 0; i < 65; i++)
+                st->msrs->entries[i].index = 0x1000 + i;
+        assert_int_equal(nv_vcpu_load_state(vm.vcpus[0], st, &err), -EINVAL);
+        assert_non_null(err);
+        assert_non_null(strstr(err->message, "KVM refused MSR 0x1040"));
+        assert_null(strstr(err->message, "cannot save nested state"));
+        nv_vcpu_state_free(st);
+        test_vm_free(&vm);
+}
+
 static void test_out_param_untouched(void **state) {
         NvBlob b = { .data = (uint8_t *) 0x1234, .len = 0x1234 };
         NvSimConfig cfg;
@@ -270,6 +307,7 @@ int main(void) {
                 cmocka_unit_test(test_kernel_refusal_rolls_back),
                 cmocka_unit_test(test_all_or_nothing),
                 cmocka_unit_test(test_all_or_nothing_kernel_refusal),
+                cmocka_unit_test(test_recovered_error_is_cleared),
                 cmocka_unit_test(test_out_param_untouched),
         };
         return cmocka_run_group_tests_name("vCPU capture and restore", tests, NULL, NULL);

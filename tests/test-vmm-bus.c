@@ -47,8 +47,8 @@ static void test_collect_load_on_bus(void **state) {
         assert_int_equal(nv_snapshot_parse(img, len, &a, NULL), 0);
         assert_int_equal(nv_snapshot_parse(again, len2, &b, NULL), 0);
         for (size_t i = 0; i < 8; i++) {
-                assert_int_equal(a->vcpus[i].blob.len, 4224);
-                assert_memory_equal(a->vcpus[i].blob.data, b->vcpus[i].blob.data, 4224);
+                assert_int_equal(a->vcpus[i].blob.len, NV_SVM_MAX_SIZE);
+                assert_memory_equal(a->vcpus[i].blob.data, b->vcpus[i].blob.data, NV_SVM_MAX_SIZE);
         }
         nv_snapshot_free(a);
         nv_snapshot_free(b);

@@ -165,7 +165,7 @@ static void test_refusals(void **state) {
         svm[slen - 100] ^= 1; /* damage: the reader in the VMM catches it */
         load_refused(ps, svm, slen, "BadMemfd");
         svm[slen - 100] ^= 1;
-        patch_blob(&svm, &slen, 1, NV_OFF_DATA + 0x58, 0); /* vCPU 1: ASID 0 */
+        patch_blob(&svm, &slen, 1, NV_OFF_DATA + VMCB_CTL_ASID, 0); /* vCPU 1: ASID 0 */
         load_refused(ps, svm, slen, "Rule S9: control.asid");
         free(vmx);
         free(svm);

@@ -195,7 +195,7 @@ static void test_invalid(void **state) {
 
 /* The formatter escapes what the parser must read back unchanged. */
 static void test_escaping(void **state) {
-        NvHostInfo h = { .cpu_vendor = NV_FORMAT_VMX, .nested = NV_NO, .backend = "kvm", .nested_state_max = 8320 }, back;
+        NvHostInfo h = { .cpu_vendor = NV_FORMAT_VMX, .nested = NV_NO, .backend = "kvm", .nested_state_max = NV_VMX_MAX_SIZE }, back;
         _cleanup_free_ char *xml = NULL;
 
         (void) state;
@@ -206,7 +206,7 @@ static void test_escaping(void **state) {
         assert_string_equal(back.kernel_release, h.kernel_release);
         assert_string_equal(back.cpu_model, h.cpu_model);
         assert_int_equal(back.nested, NV_NO);
-        assert_int_equal(back.nested_state_max, 8320);
+        assert_int_equal(back.nested_state_max, NV_VMX_MAX_SIZE);
         assert_int_equal(schema_check(&kinds[0], xml, strlen(xml)), 0);
 }
 

@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "sim.h"
 #include "vcpu.h"
+#include "x86-arch.h"
 
 typedef enum ChildMode {
         CHILD_NORMAL,
@@ -83,7 +84,7 @@ static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode m
                         struct kvm_sregs sr;
                         if (nv_kvm_get_sregs(vcpus[i], &sr, NULL) < 0)
                                 return 1;
-                        sr.efer |= 1ull << 12;
+                        sr.efer |= X86_EFER_SVME;
                         if (nv_kvm_set_sregs(vcpus[i], &sr, NULL) < 0)
                                 return 1;
                         continue;

@@ -35,7 +35,7 @@ int cli_parse_state(const char *path, const uint8_t *buf, size_t len, NvSnapshot
         r = nv_raw_blob_check(buf, len, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("%s is neither a snapshot nor a raw blob"), path);
-        s = nv_snapshot_new(buf[2] | (buf[3] << 8));
+        s = nv_snapshot_new(nv_blob_format(buf, len));
         if (!s)
                 return -ENOMEM;
         blob = (NvBlob) { .data = (uint8_t *) buf, .len = len };

@@ -17,6 +17,7 @@
 #include "fields.h"
 #include "sim.h"
 #include "vcpu.h"
+#include "x86-arch.h"
 
 #define DEMO_MAX_VCPUS 64
 #define DEMO_RUNS 3
@@ -63,7 +64,7 @@ static void print_blob(unsigned id, const NvBlob *b, const struct kvm_regs *regs
 
 /* Steps 1-2: L1 enters L2, L2 runs, every vCPU is saved. */
 static int demo_save(Demo *d, NvVcpuState **states, NvError **reterr) {
-        static const uint32_t msrs[] = { 0xC0000080 /* EFER */, 0x174 /* SYSENTER_CS */ };
+        static const uint32_t msrs[] = { MSR_EFER, MSR_IA32_SYSENTER_CS };
         NvSim *sim = nv_kvm_sim(d->kvm);
         int r;
 
@@ -117,10 +118,10 @@ const char *cli_examples_dir(void) {
 }
 
 void cli_damage_blob(NvBlob *b) {
-        if (b->len >= NV_SVM_MAX_SIZE && get_le16(b->data + NV_OFF_FORMAT) == NV_FORMAT_SVM)
-                put_le32(b->data + NV_OFF_DATA + 0x58, 0); /* vmcb12 ASID 0 */
+        if (b->len >= NV_SVM_MAX_SIZE && nv_blob_format(b->data, b->len) == NV_FORMAT_SVM)
+                put_le32(b->data + NV_OFF_DATA + VMCB_CTL_ASID, 0);
         else if (b->len >= NV_SVM_MAX_SIZE)
-                put_le32(b->data + NV_OFF_DATA, 0x12345678); /* vmcs12 revision */
+                put_le32(b->data + NV_OFF_DATA + VMCS12_REVISION_ID, 0x12345678);
         else
                 put_le16(b->data + NV_OFF_FLAGS, 0x80); /* unknown flag */
 }

@@ -11,6 +11,7 @@
 #include "fields.h"
 #include "nested-state.h"
 #include "validate.h"
+#include "x86-arch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         nv_validate_context_init(&ctx);
         ctx = (NvValidateContext) { .vendor = size & 1, .maxphyaddr = 36 + (unsigned) (size % 17), .vmx_allowed = NV_YES,
                                     .evmcs_enabled = NV_NO, .svme = NV_YES, .in_smm = NV_NO, .npt_enabled = NV_YES,
-                                    .svme0_gif0_ok = NV_NO, .have_cr0 = true, .cr0 = 0x80000011 };
+                                    .svme0_gif0_ok = NV_NO, .have_cr0 = true, .cr0 = X86_CR0_PG | X86_CR0_ET | X86_CR0_PE };
         r = nv_validate(data, size, &ctx, &res);
         assert(r <= 0 && strlen(res.message) < sizeof(res.message));
         return 0;

@@ -3,19 +3,12 @@
 #include <string.h>
 
 #include "guest-svm.h"
+#include "x86-arch.h"
 
 #define PTE_PRESENT  (1ull << 0)
 #define PTE_WRITE    (1ull << 1)
 #define PTE_LARGE    (1ull << 7)
 #define PAGE_2M      0x200000ull
-
-#define CR0_PE       (1ull << 0)
-#define CR0_ET       (1ull << 4)
-#define CR0_NE       (1ull << 5)
-#define CR0_PG       (1ull << 31)
-#define CR4_PAE      (1ull << 5)
-#define EFER_LME     (1ull << 8)
-#define EFER_LMA     (1ull << 10)
 
 #define TSS_GPA      (GS_GDT_GPA + 0x800) /* an all-zero 64-bit TSS: never used, but TR must name one */
 #define TSS_LIMIT    0x67
@@ -51,10 +44,10 @@ static struct kvm_segment flat_segment(uint16_t selector, uint8_t type, bool cod
 
 /* 64-bit long mode with paging on, as if a boot loader had run. */
 static void long_mode_sregs(struct kvm_sregs *sr) {
-        sr->cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
+        sr->cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
         sr->cr3 = GS_PML4_GPA;
-        sr->cr4 = CR4_PAE;
-        sr->efer = EFER_LME | EFER_LMA; /* L1 turns on SVME itself */
+        sr->cr4 = X86_CR4_PAE;
+        sr->efer = X86_EFER_LME | X86_EFER_LMA; /* L1 turns on SVME itself */
         sr->cs = flat_segment(GS_SEL_CODE, 0xb, true);
         sr->ds = sr->es = sr->fs = sr->gs = sr->ss = flat_segment(GS_SEL_DATA, 0x3, false);
         sr->tr = (struct kvm_segment) { .base = TSS_GPA, .limit = TSS_LIMIT, .selector = GS_SEL_TSS, .type = 0xb, .present = 1 };
@@ -65,7 +58,7 @@ static void long_mode_sregs(struct kvm_sregs *sr) {
 
 int nv_guest_svm_boot_vcpu(NvVcpu *vcpu, unsigned index, NvError **reterr) {
         uint64_t area = GS_VCPU_GPA + (uint64_t) index * GS_VCPU_STRIDE;
-        struct kvm_regs regs = { .rip = GS_CODE_GPA, .rdi = area, .rsp = area + GS_L1_STACK_TOP, .rflags = 2 };
+        struct kvm_regs regs = { .rip = GS_CODE_GPA, .rdi = area, .rsp = area + GS_L1_STACK_TOP, .rflags = X86_EFLAGS_FIXED };
         struct kvm_sregs sr;
         int r;
 

@@ -33,6 +33,7 @@
 #include "guest-svm.h"
 #include "sim.h"
 #include "vcpu.h"
+#include "x86-arch.h"
 
 #define MAX_VCPUS GS_MAX_VCPUS
 #define TICK_USEC 5000
@@ -40,7 +41,8 @@
 #define OWN_MAGIC_SIM "NVTVMM01"
 #define OWN_MAGIC_KVM "NVTVMM02" /* followed by guest memory */
 /* EFER, SYSENTER, and SVM's VM_HSAVE_PA, which L1 set and needs for its next VMRUN. */
-static const uint32_t own_msrs[] = { 0xC0000080, 0x174, 0x175, 0x176, 0xC0010117 };
+static const uint32_t own_msrs[] = { MSR_EFER, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+                                     MSR_VM_HSAVE_PA };
 _Static_assert(GS_PORT_TICK == NV_SIM_IO_PORT, "L2's tick is the simulated guest's OUT");
 
 typedef enum Backend {
