@@ -6,26 +6,21 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "util.h"
 #include "vmm-protocol.h"
 
 #define SEALS_REQUIRED (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK)
 
 int nv_memfd_seal_new(const void *data, size_t len, int *ret_fd, NvError **reterr) {
         _cleanup_close_ int fd = memfd_create("nestvirt-state", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        const uint8_t *p = data;
-        size_t done = 0;
+        int r;
 
         if (fd < 0)
                 return nv_error_set(reterr, -errno, _("Cannot create a memfd: %s"), strerror(errno));
         /* write(), not a shared mapping: F_SEAL_WRITE fails while one exists. */
-        while (done < len) {
-                ssize_t n = write(fd, p + done, len - done);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return nv_error_set(reterr, -errno, _("Cannot fill the memfd: %s"), strerror(errno));
-                done += (size_t) n;
-        }
+        r = nv_loop_write(fd, data, len);
+        if (r < 0)
+                return nv_error_set(reterr, r, _("Cannot fill the memfd: %s"), strerror(-r));
         if (fcntl(fd, F_ADD_SEALS, SEALS_REQUIRED | F_SEAL_SEAL) < 0)
                 return nv_error_set(reterr, -errno, _("Cannot seal the memfd: %s"), strerror(errno));
         *ret_fd = TAKE_FD(fd);

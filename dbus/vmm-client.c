@@ -7,6 +7,7 @@
 #include <systemd/sd-bus.h>
 
 #include "snapshot.h"
+#include "util.h"
 #include "vmm-client.h"
 #include "vmm-protocol.h"
 
@@ -24,7 +25,10 @@ struct NvVmmHandle {
 
 uint64_t nv_vmm_timeout_usec(unsigned n_vcpus) {
         const char *e = getenv("NESTVIRT_VMM_TIMEOUT_MS");
-        uint64_t base_ms = e ? strtoull(e, NULL, 10) : 2000;
+        uint64_t base_ms = 2000;
+
+        if (e)
+                (void) nv_parse_unsigned(e, 10, UINT32_MAX, &base_ms); /* not a number: the default */
 
         return (base_ms + 5ull * n_vcpus) * 1000ull;
 }
@@ -73,20 +77,16 @@ static char *address_for_socket(const char *path) {
  * every later call by our own timeout, so one broken VMM costs seconds.
  */
 static int wait_ready(sd_bus *bus, uint64_t timeout_usec) {
-        struct timespec ts;
-        uint64_t deadline, now;
+        uint64_t deadline = nv_now_usec(CLOCK_MONOTONIC) + timeout_usec, now;
         int r;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        deadline = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u + timeout_usec;
         while ((r = sd_bus_is_ready(bus)) == 0) {
                 r = sd_bus_process(bus, NULL);
                 if (r < 0)
                         return r;
                 if (r > 0)
                         continue;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                now = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+                now = nv_now_usec(CLOCK_MONOTONIC);
                 if (now >= deadline)
                         return -ETIMEDOUT;
                 r = sd_bus_wait(bus, deadline - now);
@@ -276,7 +276,8 @@ static int client_frozen(NvVmmHandle *h, uint64_t *ret_since_usec, NvError **ret
         r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "FrozenSince", &e, 't', &since);
         if (r < 0 && !sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_PROPERTY) && !sd_bus_error_has_name(&e, SD_BUS_ERROR_INVALID_ARGS))
                 return call_failed(h, "Get", r, &e, reterr);
-        *ret_since_usec = frozen && r >= 0 ? since : 0;
+        if (ret_since_usec)
+                *ret_since_usec = frozen && r >= 0 ? since : 0;
         return frozen ? 1 : 0;
 }
 
@@ -382,6 +383,7 @@ static int client_incoming(NvVmmHandle *h) {
 const NvVmmBackend nv_vmm_backend_dbus = {
         .name = "dbus",
         .connect = client_connect,
+        .frozen = client_frozen,
         .freeze = client_freeze,
         .thaw = client_thaw,
         .get_state = client_get_state,
@@ -390,7 +392,6 @@ const NvVmmBackend nv_vmm_backend_dbus = {
         .vendor = client_vendor,
         .vm_uuid = client_vm_uuid,
         .incoming = client_incoming,
-        .frozen = client_frozen,
         .thaw_all = client_thaw_all,
         .disconnect = client_disconnect,
 };

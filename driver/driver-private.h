@@ -7,6 +7,7 @@
 
 #include "driver.h"
 #include "snapshot.h"
+#include "util.h" /* nv_now_usec() */
 
 struct NvDriver {
         NvConn *conn;
@@ -97,7 +98,6 @@ typedef struct NvLanding {
 int nv_land_image(const NvLanding *l, const uint8_t *img, size_t len, const NvSnapshot *s, NvNestedMeta *m, char **ret_path,
                   NvError **reterr);
 int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr);
-uint64_t nv_now_usec(clockid_t clock);
 
 static inline void nv_domain_entry_clear(NvDomainEntry *e) {
         e->def = nv_domain_def_free(e->def);

@@ -42,8 +42,9 @@ static NvVerify host_verify(const NvHookContext *ctx, const NvStateRef *ref, con
 static int decide(const NvDomainDef *def, NvProblem problem, int r, NvError **reterr) {
         if (!nv_policy_continues(def->meta, problem))
                 return r;
-        fprintf(stderr, _("nestvirt: domain '%s' continues without nested state: %s\n"), def->name, nv_error_message(*reterr, r));
-        *reterr = nv_error_free(*reterr);
+        fprintf(stderr, _("nestvirt: domain '%s' continues without nested state: %s\n"), def->name,
+                nv_error_message(reterr ? *reterr : NULL, r));
+        nv_error_clear(reterr); /* recovered: a later failure must not carry this text */
         return 0;
 }
 

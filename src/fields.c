@@ -14,6 +14,7 @@
 #include "byteorder.h"
 #include "fields.h"
 #include "nested-state.h"
+#include "util.h"
 #include "x86-arch.h"
 
 /* vmcs12 fields by name; K marks the ones `inspect` shows by default. */
@@ -261,18 +262,14 @@ const NvField *nv_fields_table(int format, size_t *ret_n) {
 
 const NvField *nv_fields_lookup(int format, const char *key) {
         const NvField *t;
-        unsigned long enc = ULONG_MAX;
-        char *end = NULL;
+        uint64_t enc = UINT64_MAX;
         size_t n;
 
         t = nv_fields_table(format, &n);
         if (!t || !key)
                 return NULL;
-        if (strncasecmp(key, "0x", 2) == 0) {
-                enc = strtoul(key + 2, &end, 16);
-                if (end == key + 2 || *end != '\0')
-                        enc = ULONG_MAX;
-        }
+        if (strncasecmp(key, "0x", 2) == 0 && nv_parse_unsigned(key + 2, 16, UINT32_MAX - 1, &enc) < 0)
+                enc = UINT64_MAX;
         for (size_t i = 0; i < n; i++)
                 if (strcasecmp(t[i].name, key) == 0 || (t[i].encoding != NV_FIELD_NO_ENCODING && t[i].encoding == enc))
                         return &t[i];

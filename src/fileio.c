@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "fileio.h"
+#include "util.h"
 
 int nv_file_read(const char *path, size_t max, uint8_t **ret, size_t *ret_len, NvError **reterr) {
         _cleanup_close_ int fd = -1;
@@ -45,19 +46,6 @@ int nv_file_read(const char *path, size_t max, uint8_t **ret, size_t *ret_len, N
         return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 static int fsync_dir_of(const char *path) {
         _cleanup_free_ char *copy = strdup(path);
         _cleanup_close_ int dfd = -1;
@@ -84,7 +72,7 @@ int nv_file_write_atomic(const char *path, const void *data, size_t len, NvError
         fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
         if (fd < 0)
                 return nv_error_set(reterr, -errno, _("Cannot create a temporary file next to '%s': %s"), path, strerror(errno));
-        r = write_all(fd, data, len);
+        r = nv_loop_write(fd, data, len);
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && rename(tmp, path) < 0)

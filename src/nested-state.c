@@ -5,11 +5,9 @@
 
 #include "byteorder.h"
 #include "nested-state.h"
+#include "util.h"
 
-static const char *const format_table[_NV_FORMAT_MAX] = {
-        [NV_FORMAT_VMX] = "vmx",
-        [NV_FORMAT_SVM] = "svm",
-};
+NV_DEFINE_STRING_TABLE(nv_format, [NV_FORMAT_VMX] = "vmx", [NV_FORMAT_SVM] = "svm")
 
 static const struct {
         uint16_t bit;
@@ -19,19 +17,6 @@ static const struct {
         { NV_NESTED_EVMCS, "EVMCS" },             { NV_NESTED_MTF_PENDING, "MTF_PENDING" },
         { NV_NESTED_GIF_SET, "GIF_SET" },
 };
-
-const char *nv_format_to_string(int format) {
-        if (format < 0 || format >= _NV_FORMAT_MAX)
-                return NULL;
-        return format_table[format];
-}
-
-int nv_format_from_string(const char *s) {
-        for (int i = 0; i < _NV_FORMAT_MAX; i++)
-                if (s && strcmp(s, format_table[i]) == 0)
-                        return i;
-        return _NV_FORMAT_INVALID;
-}
 
 uint32_t nv_format_max_size(int format) {
         switch (format) {

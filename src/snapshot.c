@@ -14,6 +14,7 @@
 #include "fileio.h"
 #include "snapshot-format.h"
 #include "snapshot.h"
+#include "util.h"
 
 #define OFF(field) offsetof(SnapshotHeader, field)
 #define EOFF(field) offsetof(SnapshotEntry, field)
@@ -291,8 +292,6 @@ int nv_snapshot_write(const char *path, const NvSnapshot *s, NvError **reterr) {
 }
 
 void nv_snapshot_stamp(NvSnapshot *s, const NvHostInfo *h) {
-        struct timespec ts;
-
         if (h) {
                 copy_string(s->kernel_release, sizeof(s->kernel_release), (const uint8_t *) h->kernel_release,
                             sizeof(h->kernel_release));
@@ -301,6 +300,5 @@ void nv_snapshot_stamp(NvSnapshot *s, const NvHostInfo *h) {
                 if (h->nested_state_max > 0)
                         s->cap_nested_state = (uint32_t) h->nested_state_max;
         }
-        clock_gettime(CLOCK_REALTIME, &ts);
-        s->created_usec = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+        s->created_usec = nv_now_usec(CLOCK_REALTIME);
 }

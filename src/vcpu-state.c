@@ -123,7 +123,7 @@ int nv_vcpu_load_state(NvVcpu *vcpu, const NvVcpuState *st, NvError **reterr) {
         if (st->nested.data) {
                 r = nv_kvm_get_cpuid(vcpu, &cpuid, reterr);
                 if (r < 0)
-                        return r;
+                        return nv_error_wrap(reterr, r, _("vCPU %u left unchanged"), nv_vcpu_id(vcpu));
                 nv_validate_context_from_cpuid(&ctx, cpuid);
                 r = nv_validate_blob(st->nested.data, st->nested.len, &ctx, reterr);
                 if (r < 0)
@@ -140,7 +140,7 @@ int nv_vcpu_load_state(NvVcpu *vcpu, const NvVcpuState *st, NvError **reterr) {
         }
         r = nv_vcpu_save_state(vcpu, indices, n, &before, reterr);
         if (r < 0)
-                return r;
+                return nv_error_wrap(reterr, r, _("vCPU %u left unchanged"), nv_vcpu_id(vcpu));
         /* 3. Apply; on failure put the previous state back. */
         r = apply_state(vcpu, st, &ctx, &step, reterr);
         if (r >= 0)

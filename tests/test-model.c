@@ -4,9 +4,8 @@
  * the test vectors of docs/kvm-nested-abi.md §7, messages that name rule, field, value
  * and errno, and what the validator does when it lacks context.
  *
- * The vectors and mutation tables spell blob offsets and values as raw
- * numbers on purpose: they are typed from the published layouts, not from
- * src/x86-arch.h, so that they check the header and the tables built on it.
+ * Offsets and bits are named (src/x86-arch.h); test-x86-arch checks those
+ * names against the published layouts in docs/x86-facts.md.
  */
 #include <string.h>
 
@@ -16,58 +15,67 @@
 #include "nested-state.h"
 #include "validate.h"
 
+/* Blob offsets: vmcb12 control and save-area fields, vmcs12 fields. */
+#define CTL(f) (NV_OFF_DATA + VMCB_CTL_##f)
+#define SAVE(f) (NV_OFF_DATA + VMCB12_SAVE_AREA + VMCB_SAVE_##f)
+#define VMCS(f) (NV_OFF_DATA + VMCS12_##f)
+#define L1_EFER (X86_EFER_SVME | X86_EFER_LMA | X86_EFER_LME)
+#define L1_CR0 (X86_CR0_PG | X86_CR0_ET | X86_CR0_PE)
+#define TV2_SIZE (NV_NESTED_HDR_SIZE + NV_VMCS12_AREA_SIZE) /* a vmcs12, no shadow */
+
 /* TV3 of docs/kvm-nested-abi.md §7: SVM, L2 active, GIF set. */
 static void make_tv3(uint8_t *b) {
         memset(b, 0, NV_SVM_MAX_SIZE);
-        put_le16(b + 0, NV_NESTED_GUEST_MODE | NV_NESTED_GIF_SET);
-        put_le16(b + 2, NV_FORMAT_SVM);
-        put_le32(b + 4, NV_SVM_MAX_SIZE);
-        put_le64(b + 0x08, 0x103000);
-        put_le32(b + 0x090, 1);
-        put_le32(b + 0x0d8, 1);
-        put_le64(b + 0x550, 0x1500);
-        put_le64(b + 0x5c8, 0x20);
-        put_le64(b + 0x5d0, 0x104000);
-        put_le64(b + 0x5d8, 0x80000011);
-        put_le64(b + 0x5f0, 0x2);
-        put_le64(b + 0x5f8, 0xdead);
+        put_le16(b + NV_OFF_FLAGS, NV_NESTED_GUEST_MODE | NV_NESTED_GIF_SET);
+        put_le16(b + NV_OFF_FORMAT, NV_FORMAT_SVM);
+        put_le32(b + NV_OFF_SIZE, NV_SVM_MAX_SIZE);
+        put_le64(b + NV_OFF_VMCB_PA, 0x103000);
+        put_le32(b + CTL(INTERCEPT_WORD4), SVM_INTERCEPT_VMRUN);
+        put_le32(b + CTL(ASID), 1);
+        put_le64(b + SAVE(EFER), L1_EFER);
+        put_le64(b + SAVE(CR4), X86_CR4_PAE);
+        put_le64(b + SAVE(CR3), 0x104000);
+        put_le64(b + SAVE(CR0), L1_CR0);
+        put_le64(b + SAVE(RFLAGS), X86_EFLAGS_FIXED);
+        put_le64(b + SAVE(RIP), 0xdead);
 }
 
 /* TV2: VMX, vmcs12 loaded, L2 active. */
 static void make_tv2(uint8_t *b) {
         memset(b, 0, NV_VMX_MAX_SIZE);
-        put_le16(b + 0, NV_NESTED_GUEST_MODE);
-        put_le32(b + 4, 4224);
-        put_le64(b + 0x08, 0x101000);
-        put_le64(b + 0x10, 0x102000);
-        put_le32(b + 0x80, NV_VMCS12_REVISION);
-        put_le32(b + 0x88, 1);
-        put_le64(b + 0x130, UINT64_MAX);
-        put_le64(b + 0x2a0, 0x401000);
-        put_le32(b + 0x3ac, 0x12);
+        put_le16(b + NV_OFF_FLAGS, NV_NESTED_GUEST_MODE);
+        put_le32(b + NV_OFF_SIZE, TV2_SIZE);
+        put_le64(b + NV_OFF_VMXON_PA, 0x101000);
+        put_le64(b + NV_OFF_VMCS12_PA, 0x102000);
+        put_le32(b + VMCS(REVISION_ID), NV_VMCS12_REVISION);
+        put_le32(b + VMCS(LAUNCH_STATE), VMCS12_LAUNCHED);
+        put_le64(b + VMCS(VMCS_LINK_POINTER), NV_GPA_INVALID);
+        put_le64(b + VMCS(GUEST_RIP), 0x401000);
+        put_le32(b + VMCS(VM_EXIT_REASON), 0x12);
 }
 
 static void full_context(NvValidateContext *ctx, NvFormat vendor) {
         nv_validate_context_init(ctx);
         *ctx = (NvValidateContext) { .vendor = vendor, .maxphyaddr = 48, .vmx_allowed = NV_YES, .evmcs_enabled = NV_NO,
                                      .svme = NV_YES, .in_smm = NV_NO, .npt_enabled = NV_YES, .svme0_gif0_ok = NV_YES,
-                                     .have_cr0 = true, .cr0 = 0x80000011, .have_cpuid = true,
+                                     .have_cr0 = true, .cr0 = L1_CR0, .have_cpuid = true,
                                      /* A CPUID with long mode and SVM but no VMX, NX or PCID. */
-                                     .cr4_allowed = 0x7ff, .efer_allowed = 0x3501 };
+                                     .cr4_allowed = KVM_CR4_CPUID_UNGATED,
+                                     .efer_allowed = KVM_EFER_CPUID_UNGATED | X86_EFER_SVME | X86_EFER_LMA | X86_EFER_LME };
 }
 
 static void test_header_parse_format(void **state) {
-        _Alignas(8) uint8_t b[NV_VMX_MAX_SIZE], out[128];
+        _Alignas(8) uint8_t b[NV_VMX_MAX_SIZE], out[NV_NESTED_HDR_SIZE];
         NvNestedHeader h, sentinel = { .size = 0x1234 };
 
         (void) state;
         make_tv2(b);
         assert_int_equal(nv_nested_header_parse(b, sizeof(b), &h, NULL), 0);
-        assert_int_equal(h.size, 4224);
+        assert_int_equal(h.size, TV2_SIZE);
         assert_int_equal(h.vmx.vmxon_pa, 0x101000);
         assert_true(nv_nested_guest_mode(&h));
         nv_nested_header_format(&h, out);
-        assert_memory_equal(out, b, 128);
+        assert_memory_equal(out, b, NV_NESTED_HDR_SIZE);
         /* Too short: error, and the out-parameter keeps its value. */
         assert_int_equal(nv_nested_header_parse(b, 127, &sentinel, NULL), -EINVAL);
         assert_int_equal(sentinel.size, 0x1234);
@@ -140,7 +148,7 @@ static void test_vectors_accepted(void **state) {
         assert_int_equal(nv_validate(b, NV_SVM_MAX_SIZE, &ctx, &res), 0);
         make_tv2(b);
         full_context(&ctx, NV_FORMAT_VMX);
-        assert_int_equal(nv_validate(b, 4224, &ctx, &res), 0);
+        assert_int_equal(nv_validate(b, TV2_SIZE, &ctx, &res), 0);
         /* V19 is the kernel's: always listed as not checked. */
         assert_true(res.n_unchecked >= 1);
         assert_non_null(strstr(res.unchecked[res.n_unchecked - 1], "V19"));
@@ -155,29 +163,29 @@ static void test_svm_mutations(void **state) {
                 const char *rule, *field;
                 bool np; /* also enable nested paging */
         } m[] = {
-                { 0x02, 2, 0, "S1", "format" },
-                { 0x00, 2, 0x0105, "S2", "flags" },
-                { 0x08, 8, 0x103001, "S6", "hdr.svm.vmcb_pa" },
-                { 0x08, 8, UINT64_MAX, "S6", "hdr.svm.vmcb_pa" },
-                { 0x04, 4, 4223, "S7", "size" },
-                { 0x90, 4, 0, "S9", "control.intercept_word4" },
-                { 0xd8, 4, 0, "S9", "control.asid" },
-                { 0xc8, 8, 1ull << 48, "S9", "control.msrpm_base_pa" },
-                { 0x130, 8, 1ull << 48, "S9", "control.nested_cr3", .np = true },
-                { 0x492, 2, 3u << 9, "S11", "save.cs.attrib" },
-                { 0x5c8, 8, 0x20 | (1ull << 14), "S11", "save.cr4" }, /* SMXE: no KVM lets a guest set it */
-                { 0x5c8, 8, 0x20 | (1ull << 24), "S11", "save.cr4" }, /* PKS */
-                { 0x550, 8, 0x1500 | (1ull << 18), "S11", "save.efer" }, /* INTWB */
-                { 0x5c8, 8, 0x20 | (1ull << 13), "S11", "save.cr4" }, /* VMXE without VMX in CPUID */
-                { 0x5c8, 8, 0x20 | (1ull << 17), "S11", "save.cr4" }, /* PCIDE without PCID */
-                { 0x550, 8, 0x1500 | (1ull << 11), "S11", "save.efer" }, /* NXE without NX */
-                { 0x550, 8, 0x500, "S11", "save.efer" },
-                { 0x5d8, 8, 0x80000010, "S11", "save.cr0" },
-                { 0x5d8, 8, 0x11, "S11", "save.cr0" },
-                { 0x5f0, 8, 0x20002, "S11", "save.rflags" },
-                { 0x5c8, 8, 0, "S11", "save.cr4" },
-                { 0x5d0, 8, 1ull << 50, "S11", "save.cr3" },
-                { 0x5e0, 8, 1ull << 40, "S11", "save.dr7" },
+                { NV_OFF_FORMAT, 2, NV_FORMAT_VMX, "S1", "format" },
+                { NV_OFF_FLAGS, 2, 0x0105, "S2", "flags" },
+                { NV_OFF_VMCB_PA, 8, 0x103001, "S6", "hdr.svm.vmcb_pa" },
+                { NV_OFF_VMCB_PA, 8, UINT64_MAX, "S6", "hdr.svm.vmcb_pa" },
+                { NV_OFF_SIZE, 4, NV_SVM_MAX_SIZE - 1, "S7", "size" },
+                { CTL(INTERCEPT_WORD4), 4, 0, "S9", "control.intercept_word4" },
+                { CTL(ASID), 4, 0, "S9", "control.asid" },
+                { CTL(MSRPM_BASE_PA), 8, 1ull << 48, "S9", "control.msrpm_base_pa" },
+                { CTL(NESTED_CR3), 8, 1ull << 48, "S9", "control.nested_cr3", .np = true },
+                { SAVE(CS) + VMCB_SEG_ATTRIB, 2, SVM_SELECTOR_L | SVM_SELECTOR_DB, "S11", "save.cs.attrib" },
+                { SAVE(CR4), 8, X86_CR4_PAE | X86_CR4_SMXE, "S11", "save.cr4" }, /* no KVM lets a guest set it */
+                { SAVE(CR4), 8, X86_CR4_PAE | X86_CR4_PKS, "S11", "save.cr4" },
+                { SAVE(EFER), 8, L1_EFER | X86_EFER_INTWB, "S11", "save.efer" },
+                { SAVE(CR4), 8, X86_CR4_PAE | X86_CR4_VMXE, "S11", "save.cr4" }, /* without VMX in CPUID */
+                { SAVE(CR4), 8, X86_CR4_PAE | X86_CR4_PCIDE, "S11", "save.cr4" }, /* without PCID */
+                { SAVE(EFER), 8, L1_EFER | X86_EFER_NX, "S11", "save.efer" }, /* without NX */
+                { SAVE(EFER), 8, X86_EFER_LMA | X86_EFER_LME, "S11", "save.efer" }, /* no SVME */
+                { SAVE(CR0), 8, X86_CR0_PG | X86_CR0_ET, "S11", "save.cr0" }, /* no PE */
+                { SAVE(CR0), 8, X86_CR0_ET | X86_CR0_PE, "S11", "save.cr0" }, /* no PG */
+                { SAVE(RFLAGS), 8, X86_EFLAGS_VM | X86_EFLAGS_FIXED, "S11", "save.rflags" },
+                { SAVE(CR4), 8, 0, "S11", "save.cr4" }, /* no PAE in long mode */
+                { SAVE(CR3), 8, 1ull << 50, "S11", "save.cr3" },
+                { SAVE(DR7), 8, 1ull << 40, "S11", "save.dr7" },
         };
         _Alignas(8) uint8_t b[NV_SVM_MAX_SIZE];
         NvValidateContext ctx;
@@ -194,7 +202,7 @@ static void test_svm_mutations(void **state) {
                 else
                         put_le64(b + m[i].off, m[i].value);
                 if (m[i].np)
-                        put_le64(b + 0x110, 1);
+                        put_le64(b + CTL(NESTED_CTL), SVM_NESTED_CTL_NP_ENABLE);
                 assert_int_equal(nv_validate(b, sizeof(b), &ctx, &res), -EINVAL);
                 assert_string_equal(res.rule, m[i].rule);
                 assert_string_equal(res.field, m[i].field);
@@ -213,10 +221,12 @@ static void test_svm_accepted_variants(void **state) {
                         uint64_t value;
                 } w[2];
         } m[] = {
-                { "NP on, nCR3 just below MAXPHYADDR", { { 0x130, 8, (1ull << 48) - 0x1000 }, { 0x110, 8, 1 } } },
-                { "NP off, nCR3 beyond MAXPHYADDR", { { 0x130, 8, 1ull << 48 } } },
-                { "CS.L alone in long mode", { { 0x492, 2, 1u << 9 } } },
-                { "CS.L and CS.D outside long mode", { { 0x492, 2, 3u << 9 }, { 0x550, 8, 0x1000 } } },
+                { "NP on, nCR3 just below MAXPHYADDR",
+                  { { CTL(NESTED_CR3), 8, (1ull << 48) - 0x1000 }, { CTL(NESTED_CTL), 8, SVM_NESTED_CTL_NP_ENABLE } } },
+                { "NP off, nCR3 beyond MAXPHYADDR", { { CTL(NESTED_CR3), 8, 1ull << 48 } } },
+                { "CS.L alone in long mode", { { SAVE(CS) + VMCB_SEG_ATTRIB, 2, SVM_SELECTOR_L } } },
+                { "CS.L and CS.D outside long mode",
+                  { { SAVE(CS) + VMCB_SEG_ATTRIB, 2, SVM_SELECTOR_L | SVM_SELECTOR_DB }, { SAVE(EFER), 8, X86_EFER_SVME } } },
         };
         _Alignas(8) uint8_t b[NV_SVM_MAX_SIZE];
         NvValidateContext ctx;
@@ -245,13 +255,13 @@ static void test_cpuid_bits(void **state) {
 
         (void) state;
         make_tv3(b);
-        put_le64(b + 0x5c8, 0x20 | (1ull << 13) | (1ull << 17)); /* VMXE and PCIDE */
+        put_le64(b + SAVE(CR4), X86_CR4_PAE | X86_CR4_VMXE | X86_CR4_PCIDE);
         full_context(&ctx, NV_FORMAT_SVM);
         assert_int_equal(nv_validate(b, sizeof(b), &ctx, &res), -EINVAL);
         assert_non_null(strstr(res.message, "CPUID"));
         assert_non_null(strstr(res.message, "0x22000"));
         /* The CPUID offers them: accepted. */
-        ctx.cr4_allowed |= (1ull << 13) | (1ull << 17);
+        ctx.cr4_allowed |= X86_CR4_VMXE | X86_CR4_PCIDE;
         assert_int_equal(nv_validate(b, sizeof(b), &ctx, &res), 0);
         /* CPUID unknown: accepted, and said so. */
         full_context(&ctx, NV_FORMAT_SVM);
@@ -260,7 +270,7 @@ static void test_cpuid_bits(void **state) {
         assert_true(res.n_unchecked >= 1);
         assert_non_null(strstr(res.unchecked[res.n_unchecked - 1], "CPUID"));
         /* ...but a bit no KVM accepts is refused whatever the CPUID. */
-        put_le64(b + 0x550, 0x1500 | (1ull << 17)); /* MCOMMIT */
+        put_le64(b + SAVE(EFER), L1_EFER | X86_EFER_MCOMMIT);
         assert_int_equal(nv_validate(b, sizeof(b), &ctx, &res), -EINVAL);
         assert_string_equal(res.field, "save.efer");
         assert_non_null(strstr(res.message, "0x20000."));
@@ -300,12 +310,12 @@ static void test_unknown_context(void **state) {
         }
         assert_true(saw_svme && saw_maxphy);
         /* ...but what no context could save is still refused. */
-        put_le32(b + 0xd8, 0);
+        put_le32(b + CTL(ASID), 0);
         assert_int_equal(nv_validate(b, NV_SVM_MAX_SIZE, NULL, &res), -EINVAL);
         /* V6 with SMM unknown: refused only when both branches refuse. */
         make_tv2(b);
         put_le16(b + NV_OFF_SMM_FLAGS, NV_SMM_VMXON);
-        assert_int_equal(nv_validate(b, 4224, NULL, &res), -EINVAL);
+        assert_int_equal(nv_validate(b, TV2_SIZE, NULL, &res), -EINVAL);
         assert_string_equal(res.rule, "V6");
 }
 

@@ -143,9 +143,10 @@ static void test_context_from_cpuid(void **state) {
         assert_true(ctx.have_cpuid);
         assert_int_equal(ctx.maxphyaddr, 36); /* no leaf 0x80000008 */
         /* SMEP (7.0), CET through IBT alone (7.0 EDX), LAM_SUP (7.1); not PCIDE, VMXE, FRED. */
-        assert_int_equal(ctx.cr4_allowed, 0x7ffull | (1ull << 20) | (1ull << 23) | (1ull << 28));
+        assert_int_equal(ctx.cr4_allowed, KVM_CR4_CPUID_UNGATED | X86_CR4_SMEP | X86_CR4_CET | X86_CR4_LAM_SUP);
         /* SCE, LMSLE, LME, LMA, NXE, SVME; not FFXSR, TCE, AUTOIBRS. */
-        assert_int_equal(ctx.efer_allowed, 0x3d01);
+        assert_int_equal(ctx.efer_allowed, X86_EFER_SCE | X86_EFER_LMSLE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NX |
+                                                   X86_EFER_SVME);
         c->nent = ELEMENTSOF(e);
         nv_validate_context_from_cpuid(&ctx, c);
         assert_int_equal(ctx.maxphyaddr, 43);

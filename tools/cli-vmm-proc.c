@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli-vmm-proc.h"
+#include "util.h"
 
 const char *cli_testvmm_path(void) {
         const char *e = getenv("NESTVIRT_TESTVMM");
@@ -45,10 +46,7 @@ int cli_vmm_start(char *const *argv, CliVmmProc *ret, NvError **reterr) {
 }
 
 static int64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return (int64_t) (nv_now_usec(CLOCK_MONOTONIC) / 1000);
 }
 
 /* One line (without the newline), byte by byte: nothing is left buffered between calls. */
@@ -90,17 +88,17 @@ int cli_vmm_expect(CliVmmProc *p, const char *prefix, char *line, size_t size, i
 }
 
 int cli_vmm_counters(CliVmmProc *p, uint64_t *c, unsigned n, NvError **reterr) {
-        char line[1024], *s, *end;
+        char line[1024], words[sizeof(line)], *tok, *save = NULL;
         int r;
 
         kill(p->pid, SIGUSR2);
         r = cli_vmm_expect(p, "counters:", line, sizeof(line), 5000, reterr);
         if (r < 0)
                 return r;
-        s = line + strlen("counters:");
-        for (unsigned i = 0; i < n; i++, s = end) {
-                c[i] = strtoull(s, &end, 10);
-                if (end == s)
+        memcpy(words, line, sizeof(words)); /* strtok_r cuts words; line stays whole for the message */
+        for (unsigned i = 0; i < n; i++) {
+                tok = strtok_r(i == 0 ? words + strlen("counters:") : NULL, " ", &save);
+                if (!tok || nv_parse_unsigned(tok, 10, UINT64_MAX, &c[i]) < 0)
                         return nv_error_set(reterr, -EPROTO, _("The VMM printed '%s', not %u counters."), line, n);
         }
         return 0;

@@ -16,6 +16,7 @@
 #include "cli-demo.h"
 #include "fields.h"
 #include "sim.h"
+#include "util.h"
 #include "vcpu.h"
 #include "x86-arch.h"
 
@@ -197,10 +198,9 @@ int cmd_demo(Cli *cli, int argc, char **argv, NvError **reterr) {
                 {},
         };
         const char *domain = "svm-passthrough";
-        unsigned long n = 2;
+        uint64_t n = 2;
         int c, vendor = -1;
         bool in_process = false;
-        char *end;
 
         while ((c = getopt_long(argc, argv, "hid:sn:v:", opts, NULL)) >= 0) {
                 switch (c) {
@@ -232,8 +232,7 @@ int cmd_demo(Cli *cli, int argc, char **argv, NvError **reterr) {
                         cli->force_sim = true;
                         break;
                 case 'n':
-                        n = strtoul(optarg, &end, 10);
-                        if (*optarg == '\0' || *end != '\0' || n < 1 || n > DEMO_MAX_VCPUS)
+                        if (nv_parse_unsigned(optarg, 10, DEMO_MAX_VCPUS, &n) < 0 || n < 1)
                                 return nv_error_set(reterr, -EINVAL, _("--vcpus takes a number from 1 to %d, not '%s'."),
                                                     DEMO_MAX_VCPUS, optarg);
                         break;

@@ -11,6 +11,7 @@
 #include "cli-file.h"
 #include "cli.h"
 #include "fields.h"
+#include "util.h"
 
 typedef struct InspectArgs {
         long vcpu;         /* -1: all */
@@ -162,7 +163,7 @@ int cmd_inspect(Cli *cli, int argc, char **argv, NvError **reterr) {
         InspectArgs a = { .vcpu = -1 };
         json_object *o;
         bool raw;
-        char *end;
+        uint64_t v;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "hjn:f:", opts, NULL)) >= 0) {
@@ -180,9 +181,9 @@ int cmd_inspect(Cli *cli, int argc, char **argv, NvError **reterr) {
                         cli->json = true;
                         break;
                 case 'n':
-                        a.vcpu = strtol(optarg, &end, 10);
-                        if (*optarg == '\0' || *end != '\0' || a.vcpu < 0)
+                        if (nv_parse_unsigned(optarg, 10, INT32_MAX, &v) < 0)
                                 return nv_error_set(reterr, -EINVAL, _("--vcpu takes a vCPU index, not '%s'."), optarg);
+                        a.vcpu = (long) v;
                         break;
                 case 'f':
                         a.field = optarg;

@@ -14,6 +14,7 @@
 #include "cli-backend.h"
 #include "cli-domain.h"
 #include "cli.h"
+#include "util.h"
 
 #define BAR_WIDTH 30
 
@@ -86,13 +87,15 @@ static void report_text(const Maint *m, const NvMaintReport *rep) {
                 printf(_("The saved VMMs stay frozen (--keep-frozen): the host's own save of the VMs comes next.\n"));
 }
 
+NV_DEFINE_PRIVATE_STRING_TABLE(maint_status, [NV_MAINT_DONE] = "done", [NV_MAINT_SKIPPED] = "skipped",
+                               [NV_MAINT_FAILED] = "failed")
+
 static json_object *item_json(const Maint *m, const NvMaintItem *it) {
         json_object *o = json_object_new_object();
-        static const char *const status[] = { "done", "skipped", "failed" };
 
         json_object_object_add(o, "domain", json_object_new_string(it->domain));
         json_object_object_add(o, "uuid", json_object_new_string(it->uuid));
-        json_object_object_add(o, "status", json_object_new_string(status[it->status]));
+        json_object_object_add(o, "status", json_object_new_string(maint_status_to_string(it->status)));
         json_object_object_add(o, "message", it->message ? json_object_new_string(it->message) : NULL);
         json_object_object_add(o, "sha256", it->sha256[0] ? json_object_new_string(it->sha256) : NULL);
         if (it->status == NV_MAINT_DONE && m->save)

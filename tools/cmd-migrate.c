@@ -32,7 +32,7 @@ int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr) {
         const char *output = NULL, *caps = NULL;
         bool no_check = false;
         NvHostInfo dest;
-        char *end;
+        uint64_t v;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "hs:m:o:d:n", opts, NULL)) >= 0) {
@@ -55,10 +55,10 @@ int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr) {
                 } else if (c == 's')
                         mo.shared_dir = optarg;
                 else if (c == 'm') {
-                        mo.inline_max = strtoul(optarg, &end, 10);
-                        if (*end || mo.inline_max == 0 || mo.inline_max > NV_META_MAX_INLINE)
+                        if (nv_parse_unsigned(optarg, 10, NV_META_MAX_INLINE, &v) < 0 || v == 0)
                                 return nv_error_set(reterr, -EINVAL, _("--inline-max takes 1 to %u bytes, not '%s'."),
                                                     NV_META_MAX_INLINE, optarg);
+                        mo.inline_max = (size_t) v;
                 } else if (c == 'o')
                         output = optarg;
                 else if (c == 'd')

@@ -15,7 +15,9 @@
 #include "cli-domain.h"
 #include "cli-file.h"
 #include "cli.h"
+#include "util.h"
 #include "validate.h"
+#include "x86-arch.h"
 
 typedef struct Notes {
         const char *text[32];
@@ -76,8 +78,7 @@ static int parse_args(Cli *cli, int argc, char **argv, NvValidateContext *ctx, N
                 { "vendor", required_argument, NULL, 'v' },
                 {},
         };
-        unsigned long m;
-        char *end;
+        uint64_t m;
         int c;
 
         while ((c = getopt_long(argc, argv, "hjm:v:", opts, NULL)) >= 0) {
@@ -96,8 +97,7 @@ static int parse_args(Cli *cli, int argc, char **argv, NvValidateContext *ctx, N
                         cli->json = true;
                         break;
                 case 'm':
-                        m = strtoul(optarg, &end, 10);
-                        if (*optarg == '\0' || *end != '\0' || m < 32 || m > 52)
+                        if (nv_parse_unsigned(optarg, 10, X86_ARCH_MAXPHYADDR, &m) < 0 || m < 32)
                                 return nv_error_set(reterr, -EINVAL, _("--maxphyaddr takes a number of bits from 32 to 52, not '%s'."), optarg);
                         ctx->maxphyaddr = (unsigned) m;
                         break;

@@ -15,6 +15,7 @@
 
 #include "cli-backend.h"
 #include "service.h"
+#include "util.h"
 
 typedef struct Args {
         const char *uri;
@@ -36,10 +37,9 @@ static void help(void) {
 }
 
 static int parse_uint(const char *s, unsigned max, unsigned *ret) {
-        char *end;
-        unsigned long v = strtoul(s, &end, 10);
+        uint64_t v;
 
-        if (!*s || *end || v == 0 || v > max)
+        if (nv_parse_unsigned(s, 10, max, &v) < 0 || v == 0)
                 return -EINVAL;
         *ret = (unsigned) v;
         return 0;

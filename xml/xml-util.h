@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "util.h" /* NV_DEFINE_STRING_TABLE */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlDocPtr, xmlFreeDoc);
 
@@ -31,18 +32,6 @@ xmlChar *nv_xml_prop(xmlNodePtr node, const char *name);
 /* The first child element called name, or NULL. */
 xmlNodePtr nv_xml_child(xmlNodePtr node, const char *name);
 
-/* One string table per enum, used in both directions (libvirt's VIR_ENUM_IMPL). */
-#define NV_DEFINE_STRING_TABLE(name, ...)                                                          \
-        static const char *const name##_table[] = { __VA_ARGS__ };                                 \
-        const char *name##_to_string(int v) {                                                      \
-                return v >= 0 && (size_t) v < ELEMENTSOF(name##_table) ? name##_table[v] : NULL;   \
-        }                                                                                          \
-        int name##_from_string(const char *s) {                                                    \
-                for (size_t i = 0; s && i < ELEMENTSOF(name##_table); i++)                         \
-                        if (strcmp(s, name##_table[i]) == 0)                                       \
-                                return (int) i;                                                    \
-                return -EINVAL;                                                                    \
-        }
 
 /* Whether node is an element called name in namespace ns (any prefix). */
 bool nv_xml_is(xmlNodePtr node, const char *ns, const char *name);

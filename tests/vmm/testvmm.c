@@ -19,6 +19,7 @@
  * only after the driver has loaded their nested state and thawed them.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 #include "fileio.h"
 #include "guest-svm.h"
 #include "sim.h"
+#include "util.h"
 #include "vcpu.h"
 #include "x86-arch.h"
 
@@ -377,6 +379,7 @@ int main(int argc, char **argv) {
         const char *socket = NULL, *uuid = "00000000-0000-0000-0000-000000000000";
         Vmm v = { .n = 2, .own_state = "testvmm.state" };
         int c, r, vendor = NV_FORMAT_SVM;
+        uint64_t u;
         Backend backend = BACKEND_AUTO;
         bool restore = false, reg = false;
 
@@ -390,7 +393,7 @@ int main(int argc, char **argv) {
                                "(--sim: always simulated, --kvm: real or fail; --vendor is the simulator's).\n");
                         return 0;
                 case 's': socket = optarg; break;
-                case 'n': v.n = (unsigned) strtoul(optarg, NULL, 10); break;
+                case 'n': v.n = nv_parse_unsigned(optarg, 10, UINT_MAX, &u) < 0 ? 0 : (unsigned) u; break;
                 case 'v': vendor = nv_format_from_string(optarg); break;
                 case 'o': v.own_state = optarg; break;
                 case 'r': restore = true; break;
