@@ -253,7 +253,7 @@ static int thaw_call(NvVmmHandle *h, uint64_t token, bool force, NvError **reter
 
         r = new_call(h, "Thaw", &m);
         if (r >= 0)
-                r = force ? sd_bus_message_append(m, "ta{sv}", token, 1, NV_VMM_OPTION_FORCE, "b", 1)
+                r = force ? sd_bus_message_append(m, "ta{sv}", token, 1, NV_VMM_OPTION_ALL, "b", 1)
                           : sd_bus_message_append(m, "ta{sv}", token, 0);
         if (r < 0)
                 return r;
@@ -282,9 +282,10 @@ static int client_frozen(NvVmmHandle *h, uint64_t *ret_since_usec, NvError **ret
 }
 
 /*
- * The operator's thaw: Freeze to learn the current freeze's token (the
- * same one while frozen), then Thaw it with "force", so that a kept freeze
- * or another caller's ends too.  Freeze does not block on a frozen VMM.
+ * The operator's thaw: a Freeze of our own for a token (a VMM that is
+ * already frozen does not pause again), then Thaw with "all", which ends
+ * every hold, kept ones and other callers' included.  A VMM from before
+ * per-caller holds returns the one freeze's token and ends it on that Thaw.
  */
 static int client_thaw_all(NvVmmHandle *h, NvError **reterr) {
         uint64_t token;
