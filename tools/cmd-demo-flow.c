@@ -66,11 +66,12 @@ static int setup_domain(Flow *f, NvError **reterr) {
                 snprintf(f->vcpus, sizeof(f->vcpus), "%u", f->n);
                 f->vendor = e.def->feature[NV_FORMAT_VMX] == NV_FEATURE_REQUIRE || e.def->feature[NV_FORMAT_VMX] == NV_FEATURE_FORCE
                                     ? "vmx" : "svm";
-                /* A bus-reached VMM (vmx-custom) becomes a socket one: its bus name and path go. */
-                e.def->meta->transport = NV_VMM_TRANSPORT_SOCKET;
+                /* A bus-reached VMM (vmx-custom) becomes a socket one: its bus, name and path go. */
+                e.def->meta->written.transport = NV_VMM_TRANSPORT_SOCKET;
+                e.def->meta->written.bus = -1;
+                free(e.def->meta->written.object_path);
                 free(e.def->meta->bus_name);
-                free(e.def->meta->object_path);
-                e.def->meta->bus_name = e.def->meta->object_path = NULL;
+                e.def->meta->written.object_path = e.def->meta->bus_name = NULL;
                 free(e.def->meta->socket);
                 e.def->meta->socket = strdup(f->sock);
                 r = e.def->meta->socket ? nv_conn_set_meta(nv_driver_conn(f->driver), f->domain, e.def->meta, NV_AFFECT_LIVE, reterr)
