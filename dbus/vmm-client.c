@@ -247,6 +247,14 @@ static int client_freeze(NvVmmHandle *h, bool keep, uint64_t *ret_token, NvError
         return 0;
 }
 
+static int client_frozen(NvVmmHandle *h, NvError **reterr) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int b = 0, r;
+
+        r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "Frozen", &e, 'b', &b);
+        return r < 0 ? call_failed(h, "Get", r, &e, reterr) : b != 0;
+}
+
 static int client_thaw(NvVmmHandle *h, uint64_t token, NvError **reterr) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
@@ -343,6 +351,7 @@ static int client_incoming(NvVmmHandle *h) {
 const NvVmmBackend nv_vmm_backend_dbus = {
         .name = "dbus",
         .connect = client_connect,
+        .frozen = client_frozen,
         .freeze = client_freeze,
         .thaw = client_thaw,
         .get_state = client_get_state,

@@ -133,7 +133,25 @@ int nv_conn_run_events(NvConn *c, int timeout_ms, NvError **reterr) {
         return r < 0 ? libvirt_error(reterr, -EIO, _("libvirt's event loop failed")) : 0;
 }
 
-static int entry_from_domain(virDomainPtr dom, NvDomainEntry *e, NvError **reterr) {
+/* A domain whose XML was refused: its name and UUID from libvirt, and why. */
+static int entry_broken(virDomainPtr dom, const char *xml, const NvError *why, int code, NvDomainEntry *e) {
+        NvDomainDef *def = calloc(1, sizeof(*def));
+
+        if (!def || !(def->name = strdup(virDomainGetName(dom) ?: "?")) || !(e->broken = strdup(nv_error_message(why, code)))) {
+                nv_domain_def_free(def);
+                return -ENOMEM;
+        }
+        def->cpu_mode = def->feature[0] = def->feature[1] = -1;
+        if (virDomainGetUUIDString(dom, def->uuid) < 0)
+                def->uuid[0] = '\0';
+        e->def = def;
+        e->broken_nested = strstr(xml, NV_META_NAMESPACE) != NULL;
+        return 0;
+}
+
+/* broken: a refused XML makes a broken entry rather than an error. */
+static int entry_from_domain(virDomainPtr dom, bool broken, NvDomainEntry *e, NvError **reterr) {
+        _cleanup_(nv_error_freep) NvError *why = NULL;
         _cleanup_free_ char *xml = virDomainGetXMLDesc(dom, 0);
         int active, persistent, r;
 
@@ -143,12 +161,12 @@ static int entry_from_domain(virDomainPtr dom, NvDomainEntry *e, NvError **reter
         persistent = virDomainIsPersistent(dom);
         if (active < 0 || persistent < 0)
                 return libvirt_error(reterr, -EIO, virDomainGetName(dom));
-        r = nv_domain_def_parse(xml, strlen(xml), &e->def, reterr);
-        if (r < 0)
-                return r;
         e->active = active == 1;
         e->persistent = persistent == 1;
-        return 0;
+        r = nv_domain_def_parse(xml, strlen(xml), &e->def, broken ? &why : reterr);
+        if (r < 0 && broken)
+                return entry_broken(dom, xml, why, r, e);
+        return r;
 }
 
 static int by_name(const void *a, const void *b) {
@@ -156,8 +174,10 @@ static int by_name(const void *a, const void *b) {
 }
 
 void nv_domain_entries_free(NvDomainEntry *e, size_t n) {
-        for (size_t i = 0; e && i < n; i++)
+        for (size_t i = 0; e && i < n; i++) {
                 nv_domain_def_free(e[i].def);
+                free(e[i].broken);
+        }
         free(e);
 }
 
@@ -175,7 +195,7 @@ int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvErro
                 _cleanup_(domain_unrefp) virDomainPtr dom = doms[i];
 
                 if (e && r >= 0)
-                        r = entry_from_domain(dom, &e[i], reterr);
+                        r = entry_from_domain(dom, /* broken= */ true, &e[i], reterr);
         }
         free(doms);
         if (!e || r < 0) {
@@ -201,7 +221,7 @@ static virDomainPtr lookup(NvConn *c, const char *name, NvError **reterr) {
 int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError **reterr) {
         _cleanup_(domain_unrefp) virDomainPtr dom = lookup(c, name, reterr);
 
-        return dom ? entry_from_domain(dom, ret, reterr) : -ENOENT;
+        return dom ? entry_from_domain(dom, /* broken= */ false, ret, reterr) : -ENOENT;
 }
 
 int nv_conn_get_xml(NvConn *c, const char *name, bool migratable, char **ret, NvError **reterr) {

@@ -17,7 +17,19 @@ typedef struct NvDomainEntry {
         NvDomainDef *def;
         bool active;     /* running or paused */
         bool persistent; /* has a config that outlives the running VM */
+        /*
+         * nv_conn_list() only: the domain's XML was refused (why), and def
+         * holds its name and UUID alone.  One bad domain must not hide the
+         * others.  broken_nested: its XML has a nestvirt element.
+         */
+        char *broken;
+        bool broken_nested;
 } NvDomainEntry;
+
+/* Has our metadata: parsed, or refused (broken). */
+static inline bool nv_domain_entry_nested(const NvDomainEntry *e) {
+        return e->def->meta || e->broken_nested;
+}
 
 /* Modification impact for metadata: libvirt's VIR_DOMAIN_AFFECT_* values. */
 #define NV_AFFECT_CURRENT 0u
@@ -47,7 +59,11 @@ char *nv_conn_uri(NvConn *c);
 /* Runs one iteration of libvirt's event loop (waits up to timeout_ms for an event). */
 int nv_conn_run_events(NvConn *c, int timeout_ms, NvError **reterr);
 
-/* Domains sorted by name; inactive ones only with all.  Free with nv_domain_entries_free(). */
+/*
+ * Domains sorted by name; inactive ones only with all.  A domain whose XML
+ * is refused is listed as broken (see NvDomainEntry).  Free with
+ * nv_domain_entries_free().
+ */
 int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvError **reterr);
 void nv_domain_entries_free(NvDomainEntry *e, size_t n);
 

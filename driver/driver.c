@@ -166,22 +166,21 @@ int nv_driver_get_nested_domain(NvDriver *d, const char *name, NvDomainEntry *re
 
 /* Connects to the domain's VMM and makes sure it is this domain's. */
 int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmmHandle **ret, NvError **reterr) {
-        NvVmmHandle *h = NULL;
+        _cleanup_(nv_vmm_clear) NvVmm vmm = { .b = d->vmm };
         const char *uuid;
         int r;
 
-        r = d->vmm_lookup ? d->vmm_lookup(d->vmm_lookup_userdata, def->uuid, &h, reterr) : 0;
+        r = d->vmm_lookup ? d->vmm_lookup(d->vmm_lookup_userdata, def->uuid, &vmm.h, reterr) : 0;
         if (r == 0)
-                r = d->vmm->connect(def->meta, &h, reterr);
+                r = d->vmm->connect(def->meta, &vmm.h, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Domain '%s'"), def->name);
-        uuid = d->vmm->vm_uuid(h);
-        if (!uuid || strcasecmp(uuid, def->uuid) != 0) {
-                d->vmm->disconnect(h);
+        /* The handle owns uuid: the message is formatted before the cleanup drops it. */
+        uuid = d->vmm->vm_uuid(vmm.h);
+        if (!uuid || strcasecmp(uuid, def->uuid) != 0)
                 return nv_error_set(reterr, -EINVAL, _("The VMM named by domain '%s' runs VM %s, not this domain (%s)."), def->name,
                                     uuid ?: "?", def->uuid);
-        }
-        *ret = h;
+        *ret = TAKE_PTR(vmm.h);
         return 0;
 }
 

@@ -61,17 +61,19 @@ typedef struct NvSaveResult {
         NvStateRef ref;            /* what the domain's XML now points at; ref.path is owned */
         unsigned guest_mode_vcpus; /* vCPUs that were running an L2 guest */
         uint64_t bytes;            /* size of the snapshot file */
-        uint64_t frozen_usec;      /* how long the VMM stayed frozen (0 with keep_frozen) */
+        uint64_t frozen_usec;      /* how long the VMM stayed frozen (0 with keep_frozen or found_frozen) */
+        bool found_frozen;         /* the VMM was frozen already (a kept freeze): left frozen */
 } NvSaveResult;
 
 typedef struct NvRestoreOptions {
         const char *file;  /* NULL: the snapshot the domain's XML references */
         /*
-         * Refuse (-ESTALE) a VMM that says it booted afresh rather than
-         * resumed from a saved state (Incoming false): restore-all's guard
-         * against loading old nested state into a new VM.
+         * Load even into a VMM that does not say it resumed from a saved
+         * state (its Incoming property false or absent).  Without it such
+         * a VMM is refused (-ESTALE) before anything is read: old nested
+         * state loaded into a running VM corrupts its L2 guests.
          */
-        bool incoming_only;
+        bool force;
 } NvRestoreOptions;
 
 typedef struct NvRestoreResult {

@@ -135,7 +135,7 @@ int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret,
         *ret = (NvMaintReport) {};
         r = nv_conn_list(d->conn, /* all= */ false, &e, &n, reterr);
         for (size_t i = 0; r >= 0 && i < n; i++)
-                if (e[i].def->meta)
+                if (nv_domain_entry_nested(&e[i]))
                         r = report_add(ret, e[i].def->name, e[i].def->uuid, NULL);
         nv_domain_entries_free(e, n);
         if (r >= 0)
@@ -221,7 +221,7 @@ static int restore_step(NvDriver *d, const NvMaintOptions *o, NvMaintItem *it, N
 
         (void) o;
         if (r == 0)
-                r = nv_driver_restore(d, it->uuid, &(NvRestoreOptions) { .incoming_only = true }, &it->restore, err);
+                r = nv_driver_restore(d, it->uuid, &(NvRestoreOptions) {}, &it->restore, err);
         return r == -ESTALE ? 1 : r; /* a VM booted afresh will never want that state: skipped, and dropped from the record */
 }
 

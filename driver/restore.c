@@ -41,14 +41,6 @@ static int read_state(const NvNestedMeta *m, const NvVmm *vmm, const char *path,
         return nv_incoming_read(&v, path, in, reterr);
 }
 
-/* Freeze + thaw: a restoring VMM waits paused until told to run. */
-static int run_without_state(const NvVmm *vmm, NvError **reterr) {
-        uint64_t token;
-        int r = vmm->b->freeze(vmm->h, false, &token, reterr);
-
-        return r < 0 ? r : nv_vmm_thaw_after(vmm->b, vmm->h, token, 0, reterr);
-}
-
 /* The policy's answer to a refusal r: 1 go on without nested state, else the refusal, saying which policy refused. */
 static int apply_policy(const NvNestedMeta *m, NvProblem problem, int r, NvError **err) {
         if (nv_policy_continues(m, problem))
@@ -69,6 +61,23 @@ static int load(const NvVmm *vmm, const char *path, const NvIncoming *in, NvRest
         res->vcpus = (unsigned) in->snap->n_vcpus;
         res->guest_mode_vcpus = in->guest_mode_vcpus;
         return (res->path = strdup(path)) ? 0 : -ENOMEM;
+}
+
+/* Only a VMM that resumed from a saved state waits for old nested state; a running VM's L2 would be corrupted. */
+static int check_incoming(const NvVmm *vmm, const NvDomainDef *def, NvError **reterr) {
+        int incoming = vmm->b->incoming(vmm->h);
+
+        if (incoming > 0)
+                return 0;
+        if (incoming == 0)
+                return nv_error_set(reterr, -ESTALE,
+                                    _("The VMM of domain '%s' booted the VM afresh instead of resuming it, or runs it already: its "
+                                      "old nested state is not loaded into a running VM (--force loads it anyway)."),
+                                    def->name);
+        return nv_error_set(reterr, -ESTALE,
+                            _("The VMM of domain '%s' does not say whether it resumed from a saved state (it has no Incoming "
+                              "property): its old nested state is not loaded (--force loads it anyway)."),
+                            def->name);
 }
 
 /* 0: load it; > 0: the policy says run on without it (why in *why); < 0: refused. */
@@ -93,11 +102,8 @@ int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o
         int r;
 
         r = nv_driver_begin(d, domain, &e, &lock, &vmm, reterr);
-        if (r >= 0 && o->incoming_only && vmm.b->incoming(vmm.h) == 0)
-                r = nv_error_set(reterr, -ESTALE,
-                                 _("The VMM of domain '%s' booted the VM afresh instead of resuming it: its old nested state "
-                                   "is not loaded into a new VM."),
-                                 e.def->name);
+        if (r >= 0 && !o->force)
+                r = check_incoming(&vmm, e.def, reterr);
         if (r < 0)
                 return r;
         r = plan(&e, &vmm, o->file, &abs, &path, &in, &why);
@@ -105,7 +111,7 @@ int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o
                 r = load(&vmm, path, &in, &res, reterr);
         else if (r > 0) {
                 res.skipped_why = strdup(nv_error_message(why, -EIO));
-                r = run_without_state(&vmm, reterr);
+                r = nv_vmm_run_on(vmm.b, vmm.h, reterr); /* a restoring VMM waits paused until told to run */
         } else
                 nv_error_set(reterr, r, "%s", nv_error_message(why, r));
         if (r < 0)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "driver-private.h"
@@ -25,19 +26,36 @@ static int check_not_referenced(const NvNestedMeta *m, const char *path, NvError
         return 0;
 }
 
-/* --file made absolute; its directory canonical, so that references compare. */
+/*
+ * --file made absolute: its directory canonical, so that references
+ * compare, and its last component as given.  realpath() of the whole path
+ * would follow a symlink there and write to its target; a symlink is
+ * refused instead (nv_file_write_atomic checks again, and its rename
+ * replaces a name, never a link's target).
+ */
 static int resolve_path(const NvDomainDef *def, const char *file, char **ret, NvError **reterr) {
-        *ret = realpath(file, NULL);
-        if (!*ret && errno == ENOENT) {
-                _cleanup_free_ char *cwd = getcwd(NULL, 0);
+        _cleanup_free_ char *copy = strdup(file), *dir = NULL;
+        const char *base;
+        char *slash;
+        struct stat st;
 
-                if (file[0] == '/')
-                        *ret = strdup(file);
-                else if (cwd && asprintf(ret, "%s/%s", cwd, file) < 0)
-                        *ret = NULL;
+        if (!copy)
+                return -ENOMEM;
+        slash = strrchr(copy, '/');
+        base = slash ? slash + 1 : copy;
+        if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+                return nv_error_set(reterr, -EISDIR, _("Cannot use '%s': %s"), file, strerror(EISDIR));
+        if (slash && slash != copy)
+                *slash = '\0';
+        dir = realpath(!slash ? "." : slash == copy ? "/" : copy, NULL);
+        if (!dir)
+                return nv_error_set(reterr, -errno, _("Cannot use '%s': %s"), file, strerror(errno));
+        if (asprintf(ret, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, base) < 0) {
+                *ret = NULL;
+                return -ENOMEM;
         }
-        if (!*ret)
-                return nv_error_set(reterr, -errno ?: -ENOMEM, _("Cannot use '%s': %s"), file, strerror(errno ?: ENOMEM));
+        if (lstat(*ret, &st) == 0 && S_ISLNK(st.st_mode))
+                return nv_error_set(reterr, -ELOOP, _("'%s' is a symbolic link; refusing to write through it."), file);
         return check_not_referenced(def->meta, *ret, reterr);
 }
 
@@ -109,10 +127,11 @@ int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSa
                 return r;
         /* Written and referenced while frozen: what the XML points at is the state at this instant. */
         r = nv_vmm_collect_with(vmm.b, vmm.h, o->keep_frozen, store_frozen,
-                                &(SaveCall) { .d = d, .e = &e, .file = o->file, .res = &res }, &res.frozen_usec, reterr);
+                                &(SaveCall) { .d = d, .e = &e, .file = o->file, .res = &res }, &res.frozen_usec, &res.found_frozen,
+                                reterr);
         if (r < 0)
                 return r;
-        if (o->keep_frozen)
+        if (o->keep_frozen || res.found_frozen)
                 res.frozen_usec = 0; /* still frozen: there is no duration yet */
         *ret = res;
         res = (NvSaveResult) {};

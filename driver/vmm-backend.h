@@ -24,6 +24,8 @@ typedef struct NvVmmBackend {
          * unless keep is set (a save before the VMM is stopped for good).
          */
         int (*freeze)(NvVmmHandle *h, bool keep, uint64_t *ret_token, NvError **reterr);
+        /* 1: the VMM is frozen now (by anyone, kept or not), 0: it runs.  Asked before a flow freezes. */
+        int (*frozen)(NvVmmHandle *h, NvError **reterr);
         /* Lets the vCPUs run again. */
         int (*thaw)(NvVmmHandle *h, uint64_t token, NvError **reterr);
         /* Needs a freeze.  Every vCPU's nested state as a snapshot image whose checksums were verified. */
@@ -45,13 +47,19 @@ typedef struct NvVmmBackend {
 typedef int (*NvVmmImageFunc)(const uint8_t *img, size_t len, void *userdata, NvError **reterr);
 
 /*
+ * Every sequence below thaws only a freeze it made: a VMM found frozen
+ * already (kept frozen by an earlier save for the VMM's own save to come,
+ * or frozen by another client) is left frozen, or the nested state and
+ * the VMM's own saved state would describe different instants.
+ *
  * Freeze (keep: see freeze), collect, run act on the image while still
  * frozen, then thaw, unless keep was asked and everything succeeded: a
- * failure never leaves the VMM frozen.  *ret_frozen_usec (optional) is how
- * long the VMM was frozen until then.  Never hands act partial state.
+ * failure never leaves the VMM frozen by us.  *ret_frozen_usec (optional) is how
+ * long the VMM was frozen until then; *ret_found_frozen (optional) whether it
+ * was frozen before (and stays so).  Never hands act partial state.
  */
 int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmImageFunc act, void *userdata,
-                        uint64_t *ret_frozen_usec, NvError **reterr);
+                        uint64_t *ret_frozen_usec, bool *ret_found_frozen, NvError **reterr);
 
 /* Freeze, collect, thaw: a copy of the image in *ret_img, and how long the VMM stayed frozen. */
 int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec,
@@ -65,3 +73,6 @@ int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int
 
 /* Freeze, load, thaw; thaws on every path.  A refused load leaves the VMM as it was. */
 int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr);
+
+/* Freeze, thaw: a VMM waiting paused for its nested state runs on without it. */
+int nv_vmm_run_on(const NvVmmBackend *b, NvVmmHandle *h, NvError **reterr);

@@ -16,14 +16,31 @@ int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int
         return r;
 }
 
+/* A freeze of ours, or the one we found: *ret_ours says whether ending it is ours to do. */
+static int freeze(const NvVmmBackend *b, NvVmmHandle *h, bool keep, uint64_t *ret_token, bool *ret_ours, NvError **reterr) {
+        int was = b->frozen(h, reterr);
+
+        if (was < 0)
+                return was;
+        *ret_ours = !was;
+        /* Frozen already: Freeze again all the same, so that the VMM knows us as a freezer while we work. */
+        return b->freeze(h, keep, ret_token, reterr);
+}
+
+/* Thaws after r if the freeze was ours; otherwise returns r and leaves the VMM frozen. */
+static int thaw_ours(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, bool ours, int r, NvError **reterr) {
+        return ours ? nv_vmm_thaw_after(b, h, token, r, reterr) : r;
+}
+
 int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmImageFunc act, void *userdata,
-                        uint64_t *ret_frozen_usec, NvError **reterr) {
+                        uint64_t *ret_frozen_usec, bool *ret_found_frozen, NvError **reterr) {
         _cleanup_free_ uint8_t *img = NULL;
         uint64_t token, start;
         size_t len = 0;
+        bool ours;
         int r;
 
-        r = b->freeze(h, keep, &token, reterr);
+        r = freeze(b, h, keep, &token, &ours, reterr);
         if (r < 0)
                 return r;
         start = nv_now_usec(CLOCK_MONOTONIC);
@@ -31,9 +48,11 @@ int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmI
         if (r >= 0)
                 r = act(img, len, userdata, reterr);
         if (r < 0 || !keep)
-                r = nv_vmm_thaw_after(b, h, token, r, reterr);
+                r = thaw_ours(b, h, token, ours, r, reterr);
         if (ret_frozen_usec)
                 *ret_frozen_usec = nv_now_usec(CLOCK_MONOTONIC) - start;
+        if (ret_found_frozen)
+                *ret_found_frozen = !ours;
         return r;
 }
 
@@ -57,7 +76,7 @@ static int take_copy(const uint8_t *img, size_t len, void *userdata, NvError **r
 int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec,
                    NvError **reterr) {
         Copy c = {};
-        int r = nv_vmm_collect_with(b, h, /* keep= */ false, take_copy, &c, ret_frozen_usec, reterr);
+        int r = nv_vmm_collect_with(b, h, /* keep= */ false, take_copy, &c, ret_frozen_usec, NULL, reterr);
 
         if (r < 0) {
                 free(c.img);
@@ -70,11 +89,20 @@ int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, siz
 
 int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
         uint64_t token;
+        bool ours;
         int r;
 
-        r = b->freeze(h, /* keep= */ false, &token, reterr);
+        r = freeze(b, h, /* keep= */ false, &token, &ours, reterr);
         if (r < 0)
                 return r;
         r = b->set_state(h, img, len, reterr);
-        return nv_vmm_thaw_after(b, h, token, r, reterr);
+        return thaw_ours(b, h, token, ours, r, reterr);
+}
+
+int nv_vmm_run_on(const NvVmmBackend *b, NvVmmHandle *h, NvError **reterr) {
+        uint64_t token;
+        bool ours;
+        int r = freeze(b, h, /* keep= */ false, &token, &ours, reterr);
+
+        return r < 0 ? r : thaw_ours(b, h, token, ours, 0, reterr);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "helpers.h"
@@ -140,6 +141,57 @@ static void test_lifecycle_event(void **state) {
         nv_conn_free(c);
 }
 
+/* One domain with metadata nestvirt refuses: listed as broken with the reason, the others as always (issue 15.10). */
+static void test_list_with_broken_domain(void **state) {
+        static const char node[] =
+                "<node>"
+                "<domain type='test'><name>a-good</name><uuid>5f1c8a2e-7a31-4c55-9d0e-00000000000a</uuid>"
+                "<metadata><nestvirt:nested xmlns:nestvirt='" NV_META_NAMESPACE "'>"
+                "<nestvirt:vmm transport='socket' socket='/run/a.sock'/></nestvirt:nested></metadata>"
+                "<memory>524288</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
+                "<domain type='test'><name>b-bad</name><uuid>5f1c8a2e-7a31-4c55-9d0e-00000000000b</uuid>"
+                "<metadata><nestvirt:nested xmlns:nestvirt='" NV_META_NAMESPACE "'>"
+                "<nestvirt:vmm transport='carrier-pigeon'/></nestvirt:nested></metadata>"
+                "<memory>524288</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
+                "<domain type='test'><name>c-plain</name><uuid>5f1c8a2e-7a31-4c55-9d0e-00000000000c</uuid>"
+                "<memory>524288</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
+                "</node>";
+        char dir[] = "/tmp/nestvirt-conn-XXXXXX", path[64], broken_uri[128];
+        NvDomainEntry *e = NULL, d = {};
+        NvError *err = NULL;
+        NvConn *c = NULL;
+        size_t n;
+        FILE *f;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/node.xml", dir);
+        assert_non_null(f = fopen(path, "w"));
+        fputs(node, f);
+        fclose(f);
+        snprintf(broken_uri, sizeof(broken_uri), "test://%s", path);
+        assert_int_equal(nv_conn_open(broken_uri, NULL, NULL, &c, NULL), 0);
+        assert_int_equal(nv_conn_list(c, true, &e, &n, NULL), 0);
+        assert_int_equal(n, 3);
+        assert_null(e[0].broken);
+        assert_non_null(e[0].def->meta);
+        assert_string_equal(e[1].def->name, "b-bad");
+        assert_string_equal(e[1].def->uuid, "5f1c8a2e-7a31-4c55-9d0e-00000000000b");
+        assert_non_null(e[1].broken);
+        assert_non_null(strstr(e[1].broken, "carrier-pigeon"));
+        assert_true(e[1].broken_nested && nv_domain_entry_nested(&e[1]));
+        assert_null(e[2].broken);
+        assert_false(nv_domain_entry_nested(&e[2]));
+        nv_domain_entries_free(e, n);
+        /* Asked for by name, it is an error naming what is wrong. */
+        assert_true(nv_conn_get_domain(c, "b-bad", &d, &err) < 0);
+        assert_non_null(strstr(err->message, "carrier-pigeon"));
+        nv_error_free(err);
+        nv_conn_free(c);
+        unlink(path);
+        rmdir(dir);
+}
+
 static void test_bad_uri(void **state) {
         NvError *err = NULL;
         NvConn *c = NULL;
@@ -156,6 +208,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_get_domain_and_meta),
                 cmocka_unit_test(test_set_meta_and_event),
                 cmocka_unit_test(test_lifecycle_event),
+                cmocka_unit_test(test_list_with_broken_domain),
                 cmocka_unit_test(test_bad_uri),
         };
 

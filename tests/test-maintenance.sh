@@ -107,6 +107,35 @@ out=$(nv maintenance restore-all); rc=$?
 check "restore-all again: nothing to do, exit 0" test $rc -eq 0
 check "restore-all again: says so" contains "$out" "nothing to restore"
 
+# One domain with metadata nestvirt refuses (issue 15.10): shown as broken, with the reason; the rest listed and saved.
+cat >"$T/broken.xml" <<XML
+<node><domain type='test'><name>bad</name><uuid>$(uuid 50)</uuid>
+  <metadata><nestvirt:nested xmlns:nestvirt="http://nestvirt.org/schemas/domain/nested/1.0">
+    <nestvirt:vmm transport="carrier-pigeon"/></nestvirt:nested></metadata>
+  <memory>1048576</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os></domain>
+<domain type='test'><name>good</name><uuid>$(uuid 0)</uuid>
+  <metadata><nestvirt:nested xmlns:nestvirt="http://nestvirt.org/schemas/domain/nested/1.0">
+    <nestvirt:vmm transport="socket" socket="$T/m0.sock"/></nestvirt:nested></metadata>
+  <memory>1048576</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os>
+  <cpu mode='host-passthrough'/></domain></node>
+XML
+nvb() { "$NESTVIRT" -c "test://$T/broken.xml" "$@"; }
+out=$(nvb list --all); rc=$?
+check "list with a broken domain: exit 0" test $rc -eq 0
+check "list: the broken domain, as broken, with the reason" grep -qE "^ bad +running +broken +.*carrier-pigeon" <<<"$out"
+check "list: the other domain as always" grep -qE "^ good +running +(svm|vmx|none) " <<<"$out"
+json=$(nvb list --all --json); rc=$?
+check "list --json: exit 0, the reason in 'broken'" test $rc -eq 0 -a "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d[0]["nested"], "carrier-pigeon" in d[0]["broken"], d[1]["name"])' "$json")" = "broken True good"
+out=$(. "$(dirname "$0")/../data/completion/nestvirt"; _nestvirt_domains "$NESTVIRT" "test://$T/broken.xml")
+check "completion: every domain name, the broken one too" test "$(echo $out)" = "bad good"
+vmm_start 0
+out=$(nvb maintenance save-all); rc=$?
+check "save-all with a broken domain: exit 1" test $rc -eq 1
+check "save-all: the broken domain failed, with the reason" contains "$out" "bad: FAILED:"
+check "save-all: ... naming what is wrong" grep -q "bad: FAILED: .*carrier-pigeon" <<<"$out"
+check "save-all: the other domain saved" contains "$out" "good: saved"
+vmm_kill 0
+
 err=$(nv maintenance 2>&1); rc=$?
 check "maintenance without an action: refused" test $rc -eq 1 -a -n "$err"
 err=$(nv maintenance restore-all --keep-frozen 2>&1); rc=$?

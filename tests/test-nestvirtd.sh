@@ -63,6 +63,13 @@ XML
   <memory>1048576</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os>
   <cpu mode='host-passthrough'/></domain>
 XML
+  # Metadata nestvirt refuses (issue 15.10), shut off: listed as broken, never breaking the list.
+  cat <<XML
+<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>zbad</name><uuid>$(uuid 8)</uuid>
+  <metadata><nestvirt:nested xmlns:nestvirt="http://nestvirt.org/schemas/domain/nested/1.0">
+    <nestvirt:vmm transport="carrier-pigeon"/></nestvirt:nested></metadata>
+  <memory>1048576</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os><test:runstate>5</test:runstate></domain>
+XML
   echo "<domain type='test'><name>plain</name><memory>1048576</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
   echo "</node>"; } >"$T/node.xml"
 for ((i = 0; i < N; i++)); do
@@ -89,8 +96,11 @@ out=$(B introspect "${M[@]:0:2}")
 check "introspect: the Manager's methods" contains "$out" ".SaveAll                            method    a{sv}u"
 check "introspect: the ObjectManager" contains "$out" "org.freedesktop.DBus.ObjectManager"
 out=$("${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "${M[@]}" ListMachines)
-check "ListMachines as uid 65534: the nested domains, not 'plain'" contains "$out" "a(ssbo) 5 \"d0\" \"$(uuid 0)\" true"
+check "ListMachines as uid 65534: the nested domains, not 'plain'" contains "$out" "a(ssbo) 6 \"d0\" \"$(uuid 0)\" true"
 check "ListMachines: no 'plain'" test "$(grep -c plain <<<"$out")" -eq 0
+check "ListMachines: a domain with broken metadata is listed, the others too" contains "$out" "\"zbad\" \"$(uuid 8)\" false"
+out=$(B call "${M[@]}" GetMachine s zbad 2>&1)
+check "GetMachine of the broken domain: says what is wrong" contains "$out" "carrier-pigeon"
 mpath=$(path_of "$(B call "${M[@]}" GetMachine s d0)")
 check "GetMachine: the machine's path (UUID escaped)" test "$mpath" = "/org/nestvirt/NestedState1/machine/_37$(uuid 0 | cut -c2- | sed 's/-/_2d/g')"
 check "Machine properties" test "$(prop "$mpath" org.nestvirt.NestedState1.Machine Name)" = d0
@@ -138,8 +148,11 @@ check "Save job: the result says what was saved" contains "$result" "Saved 2 vCP
 spath=$(prop "$mpath" org.nestvirt.NestedState1.Machine StatePath)
 check "Machine: StatePath is the new snapshot" test -f "$spath"
 check "Machine: LastResult" test "$(prop "$mpath" org.nestvirt.NestedState1.Machine LastResult)" = completed
-job=$(path_of "$(B call "$(sed 's|^|org.nestvirt.NestedState1\n|' <<<"$mpath" | head -1)" "$mpath" org.nestvirt.NestedState1.Machine Restore a{sv}u 0 0)")
-check "Machine.Restore job completes" test "$(job_wait "$job")" = completed
+job=$(path_of "$(B call "${M[@]}" Restore sa{sv}u d0 0 0)")
+check "Restore into a running VM without flag 0x2: the job fails" test "$(job_wait "$job")" = failed
+check "Restore into a running VM: the job says why" contains "$(prop "$job" org.nestvirt.NestedState1.Job Result)" "is not loaded into a running VM"
+job=$(path_of "$(B call "$(sed 's|^|org.nestvirt.NestedState1\n|' <<<"$mpath" | head -1)" "$mpath" org.nestvirt.NestedState1.Machine Restore a{sv}u 0 2)")
+check "Machine.Restore job (flag 0x2, force) completes" test "$(job_wait "$job")" = completed
 check "Restore job: from the snapshot" contains "$(prop "$job" org.nestvirt.NestedState1.Job Result)" "Restored 2 vCPU(s) from $spath"
 sleep 0.3; kill $MON 2>/dev/null
 mon=$(cat "$T/monitor")
@@ -156,7 +169,7 @@ for c in "Save sa{sv}u d1 0 0" "Restore sa{sv}u d1 0 0" "SaveAll a{sv}u 0 0" "Re
 done
 out=$(call_nobody org.nestvirt.NestedState1 "$mpath" org.nestvirt.NestedState1.Machine Save a{sv}u 0 0)
 check "uid 65534: Machine.Save refused" contains "$out" "Access denied"
-check "refused calls started no job" test "$(B call "${M[@]}" ListJobs | grep -o '"save"\|"restore"\|"save-all"' | wc -l)" -eq 3
+check "refused calls started no job" test "$(B call "${M[@]}" ListJobs | grep -o '"save"\|"restore"\|"save-all"' | wc -l)" -eq 4
 out=$(B call org.freedesktop.PolicyKit1 /org/nestvirt/test/FakePolkit org.nestvirt.test.FakePolkit Calls)
 for a in save restore maintenance; do
         check "polkit was asked for org.nestvirt.nestedstate1.$a about the caller" contains "$out" "\"org.nestvirt.nestedstate1.$a\" \":1."
@@ -176,6 +189,8 @@ out=$(B call "${M[@]}" Save sa{sv}u d0 0 4 2>&1)
 check "unknown flags refused" contains "$out" "Unknown flags 0x4 for save"
 out=$(B call "${M[@]}" Restore sa{sv}u d0 0 1 2>&1)
 check "keep-frozen is not a restore flag" contains "$out" "Unknown flags 0x1 for restore"
+out=$(B call "${M[@]}" Save sa{sv}u d0 0 2 2>&1)
+check "force is not a save flag" contains "$out" "Unknown flags 0x2 for save"
 out=$(B call "${M[@]}" Save sa{sv}u d0 1 file s /etc/passwd 0 2>&1)
 check "unknown option refused by name" contains "$out" "Unknown option 'file'"
 out=$(B call "${M[@]}" Save sa{sv}u "" 0 0 2>&1)
@@ -226,14 +241,14 @@ for ((c = 0; c < 24; c++)); do
         1) "${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" get-property org.nestvirt.NestedState1 "$mpath" \
                 org.nestvirt.NestedState1.Machine StatePath >"$T/c$c" 2>&1 ;;
         2) B call "${M[@]}" Save sa{sv}u d$((c % 3)) 0 0 >"$T/c$c" 2>&1 ;;
-        3) "${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "${M[@]}" Restore sa{sv}u d$((c % 3)) 0 0 >"$T/c$c" 2>&1 ;;
+        3) "${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "${M[@]}" Restore sa{sv}u d$((c % 3)) 0 2 >"$T/c$c" 2>&1 ;;
         esac &
 done
 wait_clients() { local p; for p in $(jobs -p); do [[ $p == "$MON" || " ${PID[*]} $D_PID $BUS_PID $POLKIT_PID " == *" $p "* ]] || wait "$p"; done; }
 wait_clients
 ok_reads=0 jobs_started=0 busy=0
 for ((c = 0; c < 24; c++)); do
-        if ((c % 4 < 2)); then grep -q '^a(ssbo) 5\|^s "' "$T/c$c" && ok_reads=$((ok_reads + 1))
+        if ((c % 4 < 2)); then grep -q '^a(ssbo) 6\|^s "' "$T/c$c" && ok_reads=$((ok_reads + 1))
         elif grep -q '^o "' "$T/c$c"; then jobs_started=$((jobs_started + 1)); sed -E 's/^o "(.*)"$/\1/' "$T/c$c" >>"$T/started"
         elif grep -q "not finished yet" "$T/c$c"; then busy=$((busy + 1)); fi
 done
@@ -278,7 +293,7 @@ check "client gone: its job completes" test "$(job_wait "$last")" = completed
 # RegisterVmm: r0 is reached through the socket pair it handed over, not its metadata.
 job=$(path_of "$(B call "${M[@]}" Save sa{sv}u r0 0 0)")
 check "registered VMM: save completes" test "$(job_wait "$job")" = completed
-job=$(path_of "$(B call "${M[@]}" Restore sa{sv}u r0 0 0)")
+job=$(path_of "$(B call "${M[@]}" Restore sa{sv}u r0 0 2)")
 check "registered VMM: restore completes over the same connection" test "$(job_wait "$job")" = completed
 out=$("$TESTVMM" --sim --register --vcpus 2 --uuid "$(uuid 9)" 2>&1 </dev/null); rc=$?
 check "a second VMM for the same domain: refused" contains "$out" "A VMM is registered for domain 'r0' already"

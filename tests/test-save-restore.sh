@@ -109,7 +109,7 @@ check "locked domain: VMM untouched" unchanged "${saved[@]}"
 vmm_kill
 
 vmm_start 3 --restore 2>/dev/null || vmm_start 3
-err=$(nv restore l1 2>&1); rc=$?
+err=$(nv restore l1 --force 2>&1); rc=$?
 check "wrong vCPU count: refused" test $rc -eq 1
 check "wrong vCPU count: says so" contains "$err" "holds 2 vCPUs but the VMM has 3"
 vmm_kill
@@ -166,6 +166,62 @@ check "migrate-begin --shared-dir: referenced, not inline" grep -q "<nestvirt:st
 NESTVIRT_HOST_ROOT=$DATA/host-amd "$NESTVIRT" hook l1 migrate begin - <"$T/dest.xml" >"$T/landed.xml"; rc=$?
 check "hook accepts the shared file, XML unchanged" test $rc -eq 0 -a ! -s "$T/landed.xml"
 vmm_kill
+
+# restore into a VM that runs (issue 15.3): refused unless --force, the VM untouched.
+node 2; vmm_start 2; sleep 0.2
+out=$(nv save l1 --json); path=$(json "$out" path) sha=$(json "$out" sha256)
+node 2 "$(state_xml "$path" "$sha" 2)"
+counters; before=("${C[@]}")
+err=$(nv restore l1 2>&1); rc=$?
+check "restore into a running VM: refused" test $rc -eq 1
+check "restore into a running VM: says why and names --force" contains "$err" "is not loaded into a running VM (--force loads it anyway)"
+sleep 0.2
+check "restore into a running VM: the VM ran on untouched" advanced "${before[@]}"
+out=$(nv restore l1 --force); rc=$?
+check "restore --force into a running VM: loads" test $rc -eq 0
+check "restore --force: names the file" contains "$out" "from $path"
+vmm_kill
+
+# A kept freeze outlives the next save and restore (issue 15.2): they find the VMM frozen and leave it so.
+node 2; vmm_start 2; sleep 0.2
+out=$(nv save l1 --keep-frozen --json); path=$(json "$out" path) sha=$(json "$out" sha256)
+counters; frozen=("${C[@]}")
+out=$(nv save l1 --json); rc=$?
+check "kept freeze: a plain save succeeds" test $rc -eq 0
+check "kept freeze: the plain save says it found it frozen" test "$(json "$out" kept_frozen)" = True
+sleep 0.2
+check "kept freeze: still frozen after the plain save" unchanged "${frozen[@]}"
+out=$(nv restore l1 --force --file "$path"); rc=$?
+check "kept freeze: a restore succeeds" test $rc -eq 0
+sleep 0.2
+check "kept freeze: still frozen after the restore" unchanged "${frozen[@]}"
+vmm_kill
+
+# save --file through a symlink (issue 15.6): refused, the link's target untouched.
+node 2; vmm_start 2
+echo precious >"$T/target"; ln -s "$T/target" "$T/link.nvstate"
+err=$(nv save l1 --file "$T/link.nvstate" 2>&1); rc=$?
+check "save --file SYMLINK: refused" test $rc -eq 1
+check "save --file SYMLINK: says it is a symbolic link" contains "$err" "'$T/link.nvstate' is a symbolic link"
+check "save --file SYMLINK: the target is untouched" test "$(cat "$T/target")" = precious
+check "save --file SYMLINK: the link is still a link" test -L "$T/link.nvstate"
+ln -s "$T/nowhere" "$T/dangling.nvstate"
+err=$(nv save l1 --file "$T/dangling.nvstate" 2>&1); rc=$?
+check "save --file DANGLING-SYMLINK: refused, nothing created" test $rc -eq 1 -a ! -e "$T/nowhere"
+mkdir "$T/real"; ln -s "$T/real" "$T/dirlink"
+out=$(nv save l1 --file "$T/dirlink/x.nvstate" --json); rc=$?
+check "save --file through a symlinked directory: allowed, referenced canonically" \
+        test $rc -eq 0 -a "$(json "$out" path)" = "$T/real/x.nvstate"
+vmm_kill
+
+# A socket path that leads to another VM's VMM (issue 15.4: the message named freed memory).
+OTHER=7b2c8a2e-7a31-4c55-9d0e-00000000beef
+"$TESTVMM" --socket "$T/vmm.sock" --vcpus 2 --uuid $OTHER >/dev/null 2>>"$T/vmm.err" & OTHER_PID=$!
+for _ in $(seq 50); do [[ -S $T/vmm.sock ]] && break; sleep 0.1; done
+err=$(nv save l1 2>&1); rc=$?
+check "VMM of another VM: save refused" test $rc -eq 1
+check "VMM of another VM: names both UUIDs exactly" contains "$err" "runs VM $OTHER, not this domain ($UUID)"
+kill -9 $OTHER_PID; wait $OTHER_PID 2>/dev/null
 
 err=$(nv save l1 2>&1); rc=$?
 check "no VMM: save refused" test $rc -eq 1

@@ -49,12 +49,30 @@ static json_object *meta_json(const NvNestedMeta *m, json_object *o) {
         return o;
 }
 
+/* A domain whose XML was refused: what libvirt says of it, and why. */
+static json_object *broken_json(const NvDomainEntry *e) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "name", json_object_new_string(e->def->name));
+        json_object_object_add(o, "uuid", json_object_new_string(e->def->uuid));
+        json_object_object_add(o, "active", json_object_new_boolean(e->active));
+        json_object_object_add(o, "nested", json_object_new_string("broken"));
+        json_object_object_add(o, "nested_reason", json_object_new_string(e->broken));
+        json_object_object_add(o, "broken", json_object_new_string(e->broken));
+        return o;
+}
+
 json_object *cli_domain_json(const NvDomainEntry *e, const NvHostInfo *host) {
         const NvDomainDef *d = e->def;
-        json_object *o = json_object_new_object(), *features = json_object_new_object();
+        json_object *o, *features;
         const char *why;
-        int mode = nv_domain_def_nested_mode(d, host, &why);
+        int mode;
 
+        if (e->broken)
+                return broken_json(e);
+        o = json_object_new_object();
+        features = json_object_new_object();
+        mode = nv_domain_def_nested_mode(d, host, &why);
         json_object_object_add(o, "name", json_object_new_string(d->name));
         json_object_object_add(o, "uuid", json_object_new_string(d->uuid));
         json_object_object_add(o, "active", json_object_new_boolean(e->active));

@@ -43,9 +43,9 @@ static json_object *domains_json(Cli *cli, const NvHostInfo *h, NvError **reterr
         arr = json_object_new_array();
         for (size_t i = 0; i < n; i++) {
                 json_object *o = json_object_new_object();
-                const char *why;
-                int mode = nv_domain_def_nested_mode(e[i].def, h, &why);
-                bool required = domain_requires(e[i].def);
+                const char *why = e[i].broken;
+                int mode = e[i].broken ? -1 : nv_domain_def_nested_mode(e[i].def, h, &why);
+                bool required = e[i].broken_nested || domain_requires(e[i].def);
 
                 json_object_object_add(o, "name", json_object_new_string(e[i].def->name));
                 json_object_object_add(o, "requires_nested", json_object_new_boolean(required));

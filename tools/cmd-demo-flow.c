@@ -154,8 +154,9 @@ static int step_refuse(Flow *f, NvError **reterr) {
                 r = cli_vmm_counters(&f->vmm, before, f->n, reterr);
         if (r < 0)
                 return r;
-        printf(_("7. $ nestvirt restore %s --file %s\n"), f->domain, bad);
-        r = nv_driver_restore(f->driver, f->domain, &(NvRestoreOptions) { .file = bad }, &res, &why);
+        /* --force: the VMM runs (no longer incoming), and it is the damage that must refuse the file. */
+        printf(_("7. $ nestvirt restore %s --file %s --force\n"), f->domain, bad);
+        r = nv_driver_restore(f->driver, f->domain, &(NvRestoreOptions) { .file = bad, .force = true }, &res, &why);
         nv_restore_result_clear(&res);
         if (r >= 0)
                 return nv_error_set(reterr, -EIO, _("The damaged snapshot was accepted."));

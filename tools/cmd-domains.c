@@ -41,12 +41,13 @@ static void list_text(json_object *arr) {
         printf(" %-20s %-9s %-7s %s\n", _("Name"), _("State"), _("Nested"), _("Saved nested state"));
         printf("%s\n", "-------------------------------------------------------------------------------");
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
-                json_object *d = json_object_array_get_idx(arr, i), *st = json_object_object_get(d, "state");
+                json_object *d = json_object_array_get_idx(arr, i), *st = json_object_object_get(d, "state"),
+                            *broken = json_object_object_get(d, "broken");
 
                 printf(" %-20s %-9s %-7s %s\n", json_object_get_string(json_object_object_get(d, "name")),
                        json_object_get_boolean(json_object_object_get(d, "active")) ? _("running") : _("shut off"),
                        json_object_get_string(json_object_object_get(d, "nested")),
-                       st ? json_object_get_string(json_object_object_get(st, "path")) : "-");
+                       broken ? json_object_get_string(broken) : st ? json_object_get_string(json_object_object_get(st, "path")) : "-");
         }
 }
 

@@ -13,20 +13,22 @@ typedef struct SaveArgs {
         const char *domain;
         const char *file;
         bool keep_frozen;
+        bool force; /* restore */
 } SaveArgs;
 
-/* Options of save (with_keep) and restore; returns 0 after --help, 1 to go on. */
+/* Options of save (with_keep: --keep-frozen) and restore (else: --force); returns 0 after --help, 1 to go on. */
 static int parse_opts(Cli *cli, int argc, char **argv, const char *usage, bool with_keep, SaveArgs *a, NvError **reterr) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "file", required_argument, NULL, 'f' },
                 { "keep-frozen", no_argument, NULL, 'k' },
+                { "force", no_argument, NULL, 'F' },
                 { "json", no_argument, NULL, 'j' },
                 {},
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "hf:kj", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hf:kFj", opts, NULL)) >= 0) {
                 if (c == 'h') {
                         fputs(usage, stdout);
                         return 0;
@@ -34,6 +36,8 @@ static int parse_opts(Cli *cli, int argc, char **argv, const char *usage, bool w
                         a->file = optarg;
                 else if (c == 'k' && with_keep)
                         a->keep_frozen = true;
+                else if (c == 'F' && !with_keep)
+                        a->force = true;
                 else if (c == 'j')
                         cli->json = true;
                 else
@@ -55,6 +59,8 @@ static void save_report(const Cli *cli, const SaveArgs *a, const NvSaveResult *r
                 printf(_("  file:   %s\n  sha256: %s\n"), res->ref.path, res->ref.sha256);
                 if (a->keep_frozen)
                         printf(_("The VMM stays frozen (--keep-frozen): save its own state now, then stop it.\n"));
+                else if (res->found_frozen)
+                        printf(_("The VMM was frozen already (kept by an earlier save or another client) and stays frozen.\n"));
                 else
                         printf(_("The VMM was frozen for %.1f ms.\n"), (double) res->frozen_usec / 1000.0);
                 return;
@@ -67,7 +73,7 @@ static void save_report(const Cli *cli, const SaveArgs *a, const NvSaveResult *r
         json_object_object_add(o, "vcpus", json_object_new_int64(res->ref.vcpus));
         json_object_object_add(o, "guest_mode_vcpus", json_object_new_int64(res->guest_mode_vcpus));
         json_object_object_add(o, "bytes", json_object_new_int64((int64_t) res->bytes));
-        json_object_object_add(o, "kept_frozen", json_object_new_boolean(a->keep_frozen));
+        json_object_object_add(o, "kept_frozen", json_object_new_boolean(a->keep_frozen || res->found_frozen));
         json_object_object_add(o, "frozen_usec", json_object_new_int64((int64_t) res->frozen_usec));
         cli_print_json(o);
         json_object_put(o);
@@ -131,19 +137,21 @@ int cmd_restore(Cli *cli, int argc, char **argv, NvError **reterr) {
         int r;
 
         r = parse_opts(cli, argc, argv,
-                       _("Usage: nestvirt restore DOMAIN [--file PATH] [--json]\n"
+                       _("Usage: nestvirt restore DOMAIN [--file PATH] [--force] [--json]\n"
                          "Load the nested state the domain's metadata references (or PATH) into the\n"
-                         "domain's running VMM, then thaw it.  The file's SHA-256, integrity, vendor,\n"
-                         "vCPU count and every vCPU's blob are checked first: a refusal leaves the VMM\n"
-                         "as it was.\n\n"
+                         "domain's VMM, which must have resumed from a saved state, then thaw it.  The\n"
+                         "file's SHA-256, integrity, vendor, vCPU count and every vCPU's blob are\n"
+                         "checked first: a refusal leaves the VMM as it was.\n\n"
                          "  -f, --file PATH  load this snapshot file instead\n"
+                         "  -F, --force      load even into a VMM that did not resume from a saved state\n"
+                         "                   (its L2 guests are replaced by the saved ones)\n"
                          "  -j, --json       print the result as JSON\n"),
                        false, &a, reterr);
         if (r <= 0)
                 return r;
         r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
         if (r >= 0)
-                r = nv_driver_restore(d, a.domain, &(NvRestoreOptions) { .file = a.file }, &res, reterr);
+                r = nv_driver_restore(d, a.domain, &(NvRestoreOptions) { .file = a.file, .force = a.force }, &res, reterr);
         if (r < 0)
                 return r;
         restore_report(cli, &a, &res);

@@ -142,7 +142,7 @@ static int worker_one(NvJob *j, char **ret) {
                 r = nv_driver_save(d, j->uuid, &(NvSaveOptions) { .keep_frozen = j->flags & NV_SERVICE_FLAG_KEEP_FROZEN }, &sr,
                                        &err);
         else
-                r = nv_driver_restore(d, j->uuid, &(NvRestoreOptions) {}, &rr, &err);
+                r = nv_driver_restore(d, j->uuid, &(NvRestoreOptions) { .force = j->flags & NV_SERVICE_FLAG_FORCE }, &rr, &err);
         if (r < 0)
                 r = asprintf(ret, "%s", nv_error_message(err, r)) < 0 ? -ENOMEM : -EIO;
         else if (j->type == NV_JOB_SAVE)
@@ -399,7 +399,9 @@ static int job_act(NvService *s, sd_bus_message *m, void *userdata, sd_bus_error
 }
 
 int nv_job_request(NvService *s, sd_bus_message *m, NvJobType type, const char *domain, sd_bus_error *error) {
-        uint32_t allowed = type == NV_JOB_SAVE || type == NV_JOB_SAVE_ALL ? NV_SERVICE_FLAGS_SAVE : 0;
+        uint32_t allowed = type == NV_JOB_SAVE || type == NV_JOB_SAVE_ALL ? NV_SERVICE_FLAGS_SAVE
+                           : type == NV_JOB_RESTORE                  ? NV_SERVICE_FLAGS_RESTORE
+                                                                     : 0;
         JobRequest *q = calloc(1, sizeof(*q));
         NvDomainEntry e = {};
         int r;

@@ -76,7 +76,7 @@ static int machine_enumerate(sd_bus *bus, const char *path, void *userdata, char
                 return sd_bus_error_set(error, NV_SERVICE_ERROR_FAILED, "Cannot list domains.");
         l = calloc(n + 1, sizeof(char *));
         for (size_t i = 0; l && i < n; i++)
-                if (e[i].def->meta && nv_machine_path(e[i].def->uuid, &l[k]) >= 0)
+                if (nv_domain_entry_nested(&e[i]) && nv_machine_path(e[i].def->uuid, &l[k]) >= 0)
                         k++;
         nv_domain_entries_free(e, n);
         if (!l)

@@ -51,7 +51,7 @@ static int method_list_machines(sd_bus_message *m, void *userdata, sd_bus_error 
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 _cleanup_free_ char *path = NULL;
 
-                if (!e[i].def->meta)
+                if (!nv_domain_entry_nested(&e[i])) /* a broken one is listed: GetMachine says what is wrong */
                         continue;
                 r = nv_machine_path(e[i].def->uuid, &path);
                 if (r >= 0)

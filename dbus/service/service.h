@@ -47,6 +47,9 @@
 /* Flags of the mutating methods (u flags, last). */
 #define NV_SERVICE_FLAG_KEEP_FROZEN 0x1u
 #define NV_SERVICE_FLAGS_SAVE NV_SERVICE_FLAG_KEEP_FROZEN
+/* Restore: load even into a VMM that did not resume from a saved state (Incoming false). */
+#define NV_SERVICE_FLAG_FORCE 0x2u
+#define NV_SERVICE_FLAGS_RESTORE NV_SERVICE_FLAG_FORCE
 
 typedef enum NvJobType {
         NV_JOB_SAVE,
