@@ -10,26 +10,62 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 #include <systemd/sd-id128.h>
 
 #include "agent.h"
 #include "snapshot.h"
+#include "util.h"
 #include "vcpu.h"
 #include "vmm-protocol.h"
 
-#define MAX_CONNECTIONS 16
+/*
+ * Connections: at most MAX_CONNECTIONS at once; a uid other than root and
+ * the VMM's own holds at most MAX_PER_UID of them, so root and the owner
+ * always find a slot.  When the table is full the connection silent the
+ * longest (at least EVICT_MIN_IDLE_USEC) makes room; if none has been,
+ * accepting pauses and callers wait in the listen backlog.  An accepted
+ * connection silent for the idle timeout is closed.
+ */
+#define MAX_CONNECTIONS 64
+#define MAX_PER_UID 32
+#define LISTEN_BACKLOG SOMAXCONN
+#define EVICT_MIN_IDLE_USEC (1000u * 1000u)
+#define DEFAULT_IDLE_TIMEOUT_USEC (60u * 1000u * 1000u)
+/* Freezes held at once (each Freeze is one, until its Thaw). */
+#define MAX_HOLDS 64
+
+typedef struct Conn Conn;
+
+/* One Freeze: the VMM stays frozen while any hold remains. */
+typedef struct Hold {
+        uint64_t token;
+        Conn *conn; /* whose disconnect ends it; NULL: kept (keep-frozen) */
+} Hold;
+
+struct Conn {
+        NvAgent *a;
+        sd_bus *bus;
+        sd_bus_slot *vtable;
+        sd_event_source *io, *timer, *idle; /* ours: NULL for a bus the VMM attached itself */
+        uid_t uid;                         /* accepted: the peer's; else (uid_t) -1 */
+        bool accepted;                     /* from our listening socket: bounded, evictable, timed out */
+        bool dead;                         /* disconnected while being processed: dropped after */
+        uint64_t last_active;              /* CLOCK_MONOTONIC usec */
+};
 
 struct NvAgent {
         NvAgentVmm vmm;
         char *vm_uuid;
-        bool frozen;
+        bool frozen;            /* any hold: the property Frozen */
         bool incoming;          /* resumed from a saved state, nested state not loaded yet */
-        uint64_t token;
-        sd_bus *freezer;        /* the connection that froze the VM: thawed if it goes away */
+        Hold holds[MAX_HOLDS];
+        size_t n_holds;
         bool p2p_checked;       /* connections were vetted at accept time */
-        sd_bus *buses[MAX_CONNECTIONS];
-        sd_bus_slot *slots[MAX_CONNECTIONS];
-        sd_event_source *listener;
+        Conn *conns[MAX_CONNECTIONS];
+        sd_event *event;
+        sd_event_source *listener, *retry;
         int listen_fd;
         char *socket_path;
 };
@@ -58,22 +94,29 @@ static int authorize(NvAgent *a, sd_bus_message *m, sd_bus_error *error) {
         return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only the nestvirt driver may call this VMM.");
 }
 
-static int emit_frozen(NvAgent *a) {
+static void emit_changed(NvAgent *a, const char *property) {
         for (size_t i = 0; i < MAX_CONNECTIONS; i++)
-                if (a->buses[i])
-                        (void) sd_bus_emit_properties_changed(a->buses[i], NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Frozen", NULL);
-        return 0;
+                if (a->conns[i] && !a->conns[i]->dead)
+                        (void) sd_bus_emit_properties_changed(a->conns[i]->bus, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, property, NULL);
 }
 
-static int agent_thaw(NvAgent *a) {
+/* Ends hold i; the last one to go resumes the VMM. */
+static int hold_end(NvAgent *a, size_t i) {
+        a->holds[i] = a->holds[--a->n_holds];
+        if (a->n_holds > 0 || !a->frozen)
+                return 0;
+        a->frozen = false;
+        emit_changed(a, "Frozen");
+        return a->vmm.resume(a->vmm.userdata);
+}
+
+/* Ends the holds conn made without keep-frozen (conn NULL: every hold, kept ones too). */
+static int holds_end(NvAgent *a, const Conn *conn) {
         int r = 0;
 
-        if (a->frozen)
-                r = a->vmm.resume(a->vmm.userdata);
-        a->frozen = false;
-        a->token = 0;
-        a->freezer = sd_bus_unref(a->freezer);
-        emit_frozen(a);
+        for (size_t i = a->n_holds; i-- > 0;)
+                if (!conn || a->holds[i].conn == conn)
+                        r = hold_end(a, i) ?: r;
         return r;
 }
 
@@ -172,72 +215,98 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
 
 /* --- methods --- */
 
-/* Freeze's options: only "keep-frozen" (b) is known; others are ignored, as the protocol says. */
-static int read_freeze_options(sd_bus_message *m, bool *ret_keep) {
-        const char *key;
-        int r, keep = 0;
+/*
+ * Reads a{sv} options of which only the boolean keys in names[] are known
+ * (values[] gets them); other keys are skipped, as the protocol says.  A
+ * known key with another type is InvalidArgs, naming it.
+ */
+static int read_bool_options(sd_bus_message *m, const char *const *names, int *values, size_t n, sd_bus_error *error) {
+        const char *key, *contents;
+        size_t i;
+        int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
                 r = sd_bus_message_read(m, "s", &key);
-                if (r >= 0 && strcmp(key, NV_VMM_OPTION_KEEP_FROZEN) == 0)
-                        r = sd_bus_message_read(m, "v", "b", &keep);
-                else if (r >= 0)
+                for (i = 0; r >= 0 && i < n && strcmp(key, names[i]) != 0; i++)
+                        ;
+                if (r >= 0 && i < n) {
+                        r = sd_bus_message_peek_type(m, NULL, &contents);
+                        if (r >= 0 && strcmp(contents, "b") != 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be a boolean (b), not '%s'.",
+                                                         key, contents);
+                        if (r >= 0)
+                                r = sd_bus_message_read(m, "v", "b", &values[i]);
+                } else if (r >= 0)
                         r = sd_bus_message_skip(m, "v");
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m);
         }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(m);
-        *ret_keep = keep;
-        return r;
+        return r < 0 ? r : sd_bus_message_exit_container(m);
 }
 
-static int method_freeze(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        NvAgent *a = userdata;
-        bool keep;
-        int r;
+static Conn *conn_of(NvAgent *a, sd_bus_message *m) {
+        sd_bus *bus = sd_bus_message_get_bus(m);
 
-        r = read_freeze_options(m, &keep);
+        for (size_t i = 0; i < MAX_CONNECTIONS; i++)
+                if (a->conns[i] && a->conns[i]->bus == bus)
+                        return a->conns[i];
+        return NULL;
+}
+
+/*
+ * Each Freeze is a hold of its own with a token of its own: the VMM pauses
+ * at the first and resumes when the last ends, so two callers never end
+ * each other's freeze.  A hold ends by Thaw with its token, or when its
+ * connection goes, unless it was made with keep-frozen.
+ */
+static int method_freeze(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        static const char *const names[] = { NV_VMM_OPTION_KEEP_FROZEN };
+        NvAgent *a = userdata;
+        int keep = 0, r;
+
+        r = read_bool_options(m, names, &keep, ELEMENTSOF(names), error);
         if (r < 0)
                 return r;
         r = authorize(a, m, error);
         if (r < 0)
                 return r;
-        if (a->frozen) { /* idempotent: the same freeze, the same token */
-                if (keep)
-                        a->freezer = sd_bus_unref(a->freezer);
-                return sd_bus_reply_method_return(m, "t", a->token);
+        if (a->n_holds == MAX_HOLDS)
+                return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM holds %d freezes already; thaw one first.", MAX_HOLDS);
+        if (!a->frozen) {
+                r = a->vmm.pause(a->vmm.userdata);
+                if (r < 0) /* the protocol's name for "cannot freeze now", whatever the VMM's reason */
+                        return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM could not pause its vCPUs: %s", strerror(-r));
+                a->frozen = true;
+                emit_changed(a, "Frozen");
         }
-        r = a->vmm.pause(a->vmm.userdata);
-        if (r < 0) /* the protocol's name for "cannot freeze now", whatever the VMM's reason */
-                return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM could not pause its vCPUs: %s", strerror(-r));
-        a->frozen = true;
-        a->token = new_token();
-        /* Kept frozen: nobody's disconnect thaws it; a later Freeze + Thaw does. */
-        a->freezer = keep ? NULL : sd_bus_ref(sd_bus_message_get_bus(m));
-        emit_frozen(a);
-        return sd_bus_reply_method_return(m, "t", a->token);
+        a->holds[a->n_holds++] = (Hold) { .token = new_token(), .conn = keep ? NULL : conn_of(a, m) };
+        return sd_bus_reply_method_return(m, "t", a->holds[a->n_holds - 1].token);
 }
 
+/* Thaw(token): ends that hold.  Option "all": ends every hold, kept ones too (an operator's thaw). */
 static int method_thaw(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        static const char *const names[] = { NV_VMM_OPTION_ALL };
         NvAgent *a = userdata;
         uint64_t token;
-        int r;
+        size_t i;
+        int all = 0, r;
 
         r = sd_bus_message_read(m, "t", &token);
         if (r >= 0)
-                r = sd_bus_message_skip(m, "a{sv}");
+                r = read_bool_options(m, names, &all, ELEMENTSOF(names), error);
         if (r < 0)
                 return r;
         r = authorize(a, m, error);
         if (r < 0)
                 return r;
-        if (!a->frozen)
+        if (a->n_holds == 0)
                 return sd_bus_error_set(error, NV_VMM_ERROR_NOT_FROZEN, "The VM is not frozen.");
-        if (token != a->token)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "That is not the token of the current freeze.");
-        r = agent_thaw(a);
+        for (i = 0; i < a->n_holds && a->holds[i].token != token; i++)
+                ;
+        if (!all && i == a->n_holds)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "That token names no freeze held on this VMM.");
+        r = all ? holds_end(a, NULL) : hold_end(a, i);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "The VMM could not resume its vCPUs: %s", strerror(-r));
         return sd_bus_reply_method_return(m, NULL);
@@ -321,9 +390,7 @@ static int method_set_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
                 return nv_to_bus_error(error, name, r, err);
         if (a->incoming) {
                 a->incoming = false; /* its nested state is in: no longer waiting for it */
-                for (size_t i = 0; i < MAX_CONNECTIONS; i++)
-                        if (a->buses[i])
-                                (void) sd_bus_emit_properties_changed(a->buses[i], NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Incoming", NULL);
+                emit_changed(a, "Incoming");
         }
         return sd_bus_reply_method_return(m, NULL);
 }
@@ -347,55 +414,166 @@ static const sd_bus_vtable vmm_vtable[] = {
 
 /* --- connections --- */
 
-static void drop_bus(NvAgent *a, size_t i) {
-        if (a->buses[i] == a->freezer)
-                (void) agent_thaw(a); /* the driver that froze us is gone: never leave the VM frozen */
-        a->slots[i] = sd_bus_slot_unref(a->slots[i]);
-        sd_bus_detach_event(a->buses[i]);
-        a->buses[i] = sd_bus_close_unref(a->buses[i]);
+static uint64_t now_usec(void) {
+        return nv_now_usec(CLOCK_MONOTONIC);
+}
+
+static void conn_drop(NvAgent *a, size_t i) {
+        Conn *c = a->conns[i];
+
+        a->conns[i] = NULL;
+        (void) holds_end(a, c); /* a caller that froze us is gone: never leave the VM frozen for it */
+        sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->timer);
+        sd_event_source_disable_unref(c->idle);
+        sd_bus_slot_unref(c->vtable);
+        if (!c->io)
+                sd_bus_detach_event(c->bus); /* a bus the VMM attached: as before, closed with us */
+        sd_bus_close_unref(c->bus);
+        free(c);
+        if (a->listener)
+                (void) sd_event_source_set_enabled(a->listener, SD_EVENT_ON); /* a slot is free */
+}
+
+static size_t conn_index(NvAgent *a, const Conn *c) {
+        size_t i;
+
+        for (i = 0; i < MAX_CONNECTIONS && a->conns[i] != c; i++)
+                ;
+        return i;
+}
+
+/* The bus's wishes (events, timeout) for the next wait: sd_bus_attach_event's prepare step. */
+static int conn_prepare(sd_event_source *s, void *userdata) {
+        Conn *c = userdata;
+        uint64_t until;
+        int events;
+
+        events = sd_bus_get_events(c->bus);
+        if (events < 0)
+                events = 0;
+        (void) sd_event_source_set_io_events(s, (uint32_t) events);
+        if (sd_bus_get_timeout(c->bus, &until) >= 0 && until != UINT64_MAX) {
+                (void) sd_event_source_set_time(c->timer, until);
+                (void) sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+        } else
+                (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+        return 1;
+}
+
+/*
+ * Processes until sd-bus has nothing left to do: one wakeup can bring the
+ * end of the handshake and the first call in one read, and a call left in
+ * the input buffer would wait for a next wakeup that never comes (libdbus
+ * and GDBus clients send their first call right behind BEGIN).
+ */
+static int conn_process(Conn *c) {
+        NvAgent *a = c->a;
+        int r;
+
+        do
+                r = sd_bus_process(c->bus, NULL);
+        while (r > 0 && !c->dead);
+        if (r < 0 || c->dead) {
+                conn_drop(a, conn_index(a, c));
+                return 0;
+        }
+        c->last_active = now_usec();
+        if (c->idle)
+                (void) sd_event_source_set_time(c->idle, c->last_active + (a->vmm.idle_timeout_usec ?: DEFAULT_IDLE_TIMEOUT_USEC));
+        return 0;
+}
+
+static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        (void) s, (void) fd, (void) revents;
+        return conn_process(userdata);
+}
+
+static int on_conn_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) s, (void) usec;
+        return conn_process(userdata);
+}
+
+/* Silent for the idle timeout: closed, ending its holds that were not kept. */
+static int on_conn_idle(sd_event_source *s, uint64_t usec, void *userdata) {
+        Conn *c = userdata;
+
+        (void) s, (void) usec;
+        conn_drop(c->a, conn_index(c->a, c));
+        return 0;
 }
 
 static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         NvAgent *a = userdata;
-        sd_bus *bus = sd_bus_message_get_bus(m);
+        Conn *c = conn_of(a, m);
 
         (void) error;
-        for (size_t i = 0; i < MAX_CONNECTIONS; i++)
-                if (a->buses[i] == bus)
-                        drop_bus(a, i);
+        if (c && c->io)
+                c->dead = true; /* conn_process drops it once sd-bus is done with it */
+        else if (c)
+                conn_drop(a, conn_index(a, c));
         return 0;
 }
 
-static int add_bus(NvAgent *a, sd_bus *bus, NvError **reterr) {
+static int conn_add(NvAgent *a, sd_bus *bus, uid_t uid, Conn **ret, NvError **reterr) {
+        _cleanup_free_ Conn *c = NULL;
         size_t i;
         int r;
 
-        for (i = 0; i < MAX_CONNECTIONS && a->buses[i]; i++)
+        for (i = 0; i < MAX_CONNECTIONS && a->conns[i]; i++)
                 ;
         if (i == MAX_CONNECTIONS)
                 return nv_error_set(reterr, -EBUSY, _("The agent already serves %d connections."), MAX_CONNECTIONS);
-        r = sd_bus_add_object_vtable(bus, &a->slots[i], NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, vmm_vtable, a);
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        *c = (Conn) { .a = a, .bus = bus, .uid = uid, .last_active = now_usec() };
+        r = sd_bus_add_object_vtable(bus, &c->vtable, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, vmm_vtable, a);
         if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
                                         "Disconnected", on_disconnected, a);
-        if (r < 0)
+        if (r < 0) {
+                sd_bus_slot_unref(c->vtable);
                 return nv_error_set(reterr, r, _("Cannot serve %s: %s"), NV_VMM_INTERFACE, strerror(-r));
-        a->buses[i] = sd_bus_ref(bus);
+        }
+        sd_bus_ref(bus);
+        a->conns[i] = TAKE_PTR(c);
+        if (ret)
+                *ret = a->conns[i];
         return 0;
 }
 
 int nv_agent_attach_bus(NvAgent *a, sd_bus *bus, NvError **reterr) {
-        return add_bus(a, bus, reterr);
+        return conn_add(a, bus, (uid_t) -1, NULL, reterr);
 }
 
-/* A server bus on connected socket c (taken), served from event. */
-static int serve_connection(NvAgent *a, int c, sd_event *event) {
+/* Our own event sources for c's bus (not sd_bus_attach_event: see conn_process). */
+static int conn_watch(Conn *c, sd_event *event, bool accepted) {
+        int r;
+
+        r = sd_event_add_io(event, &c->io, sd_bus_get_fd(c->bus), 0, on_conn_io, c);
+        if (r >= 0)
+                r = sd_event_source_set_prepare(c->io, conn_prepare);
+        if (r >= 0)
+                r = sd_event_add_time(event, &c->timer, CLOCK_MONOTONIC, 0, 0, on_conn_timer, c);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+        if (r >= 0 && accepted) /* a connection the VMM made itself (serve_fd) is never timed out */
+                r = sd_event_add_time(event, &c->idle, CLOCK_MONOTONIC,
+                                      c->last_active + (c->a->vmm.idle_timeout_usec ?: DEFAULT_IDLE_TIMEOUT_USEC), 0, on_conn_idle, c);
+        c->accepted = accepted;
+        return r;
+}
+
+/* A server bus on connected socket fd (taken), served from event. */
+static int serve_connection(NvAgent *a, int fd, uid_t uid, sd_event *event) {
         _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        Conn *c = NULL;
         sd_id128_t id;
         int r;
 
-        if ((r = sd_bus_new(&bus)) < 0 || (r = sd_bus_set_fd(bus, c, c)) < 0) {
-                safe_close(c);
+        if ((r = sd_bus_new(&bus)) < 0 || (r = sd_bus_set_fd(bus, fd, fd)) < 0) {
+                safe_close(fd);
                 return r;
         }
         if ((r = sd_id128_randomize(&id)) < 0 || (r = sd_bus_set_server(bus, 1, id)) < 0 || (r = sd_bus_negotiate_fds(bus, 1)) < 0)
@@ -403,33 +581,107 @@ static int serve_connection(NvAgent *a, int c, sd_event *event) {
         /* ANONYMOUS as well as EXTERNAL: on a socket pair the peer credentials are the VMM's own, not the caller's. */
         if ((r = sd_bus_set_anonymous(bus, 1)) < 0)
                 return r;
-        r = add_bus(a, bus, NULL);
-        if (r >= 0 && ((r = sd_bus_attach_event(bus, event, 0)) < 0 || (r = sd_bus_start(bus)) < 0)) {
-                for (size_t i = 0; i < MAX_CONNECTIONS; i++)
-                        if (a->buses[i] == bus)
-                                drop_bus(a, i);
-        }
+        r = conn_add(a, bus, uid, &c, NULL);
+        if (r >= 0 && ((r = conn_watch(c, event, uid != (uid_t) -1)) < 0 || (r = sd_bus_start(bus)) < 0 || (r = conn_process(c)) < 0))
+                conn_drop(a, conn_index(a, c));
         return r;
+}
+
+/* The accepted connection silent the longest, for uid (or any, root's last), if silent long enough to give way. */
+static Conn *conn_evictable(NvAgent *a, uid_t uid, bool any) {
+        uint64_t limit = now_usec() - EVICT_MIN_IDLE_USEC;
+        Conn *best = NULL;
+
+        for (size_t i = 0; i < MAX_CONNECTIONS; i++) {
+                Conn *c = a->conns[i];
+
+                if (!c || !c->accepted || c->last_active > limit || (!any && c->uid != uid))
+                        continue;
+                if (!best || (best->uid == 0) > (c->uid == 0) ||
+                    ((best->uid == 0) == (c->uid == 0) && c->last_active < best->last_active))
+                        best = c;
+        }
+        return best;
+}
+
+static size_t conns_of(NvAgent *a, uid_t uid, size_t *ret_total) {
+        size_t n = 0, total = 0;
+
+        for (size_t i = 0; i < MAX_CONNECTIONS; i++)
+                if (a->conns[i]) {
+                        total++;
+                        n += a->conns[i]->uid == uid;
+                }
+        *ret_total = total;
+        return n;
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        NvAgent *a = userdata;
+
+        (void) usec;
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return sd_event_source_set_enabled(a->listener, SD_EVENT_ON);
+}
+
+/* Full: room from the longest-silent connection, or accepting waits (callers queue in the backlog). */
+static bool make_room(NvAgent *a) {
+        Conn *victim = conn_evictable(a, 0, true);
+        size_t total;
+
+        (void) conns_of(a, 0, &total);
+        if (total < MAX_CONNECTIONS)
+                return true;
+        if (victim) {
+                conn_drop(a, conn_index(a, victim));
+                return true;
+        }
+        (void) sd_event_source_set_enabled(a->listener, SD_EVENT_OFF);
+        if (a->retry) {
+                (void) sd_event_source_set_time(a->retry, now_usec() + EVICT_MIN_IDLE_USEC);
+                (void) sd_event_source_set_enabled(a->retry, SD_EVENT_ONESHOT);
+        } else
+                (void) sd_event_add_time(a->event, &a->retry, CLOCK_MONOTONIC, now_usec() + EVICT_MIN_IDLE_USEC, 0, on_retry, a);
+        return false;
+}
+
+/* A uid other than root and the VMM's own, at its bound: its own longest-silent connection gives way, or it is refused. */
+static bool within_uid_bound(NvAgent *a, uid_t uid) {
+        Conn *victim;
+        size_t total;
+
+        if (uid == 0 || uid == geteuid() || conns_of(a, uid, &total) < MAX_PER_UID)
+                return true;
+        victim = conn_evictable(a, uid, false);
+        if (victim)
+                conn_drop(a, conn_index(a, victim));
+        return victim != NULL;
 }
 
 /* A new p2p connection: who is it, and if allowed, a server bus on it. */
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        _cleanup_close_ int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         NvAgent *a = userdata;
         struct ucred cred;
         socklen_t len = sizeof(cred);
+        int c;
 
         (void) revents;
+        if (!make_room(a))
+                return 0;
+        c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (c < 0)
                 return 0;
-        if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || (cred.uid != 0 && cred.uid != a->vmm.allowed_uid))
-                return 0; /* closed unheard: only the driver may talk to the VMM */
-        (void) serve_connection(a, TAKE_FD(c), sd_event_source_get_event(s));
+        if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || (cred.uid != 0 && cred.uid != a->vmm.allowed_uid) ||
+            !within_uid_bound(a, cred.uid)) {
+                safe_close(c); /* closed unheard: only the driver may talk to the VMM, and within its share */
+                return 0;
+        }
+        (void) serve_connection(a, c, cred.uid, sd_event_source_get_event(s));
         return 0;
 }
 
 int nv_agent_serve_fd(NvAgent *a, int fd, sd_event *event, NvError **reterr) {
-        int r = serve_connection(a, fd, event);
+        int r = serve_connection(a, fd, (uid_t) -1, event);
 
         a->p2p_checked = true; /* the VMM chose this peer itself */
         return r < 0 ? nv_error_set(reterr, r, _("Cannot serve %s on the connection: %s"), NV_VMM_INTERFACE, strerror(-r)) : 0;
@@ -447,11 +699,12 @@ int nv_agent_listen(NvAgent *a, const char *path, sd_event *event, NvError **ret
         if (fd < 0)
                 return nv_error_set(reterr, -errno, _("Cannot create a socket: %s"), strerror(errno));
         (void) unlink(path);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, 8) < 0)
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, LISTEN_BACKLOG) < 0)
                 return nv_error_set(reterr, -errno, _("Cannot listen on '%s': %s"), path, strerror(errno));
         r = sd_event_add_io(event, &a->listener, fd, EPOLLIN, on_accept, a);
         if (r < 0)
                 return nv_error_set(reterr, r, _("Cannot watch '%s': %s"), path, strerror(-r));
+        a->event = sd_event_ref(event);
         a->listen_fd = TAKE_FD(fd);
         a->socket_path = strdup(path);
         a->p2p_checked = true;
@@ -479,12 +732,14 @@ int nv_agent_new(const NvAgentVmm *vmm, NvAgent **ret, NvError **reterr) {
 NvAgent *nv_agent_free(NvAgent *a) {
         if (!a)
                 return NULL;
-        for (size_t i = 0; i < MAX_CONNECTIONS; i++)
-                if (a->buses[i])
-                        drop_bus(a, i);
-        if (a->frozen)
-                (void) agent_thaw(a);
         sd_event_source_disable_unref(a->listener);
+        a->listener = NULL;
+        for (size_t i = 0; i < MAX_CONNECTIONS; i++)
+                if (a->conns[i])
+                        conn_drop(a, i);
+        (void) holds_end(a, NULL); /* the agent goes: the VMM runs on, kept freezes or not */
+        sd_event_source_disable_unref(a->retry);
+        sd_event_unref(a->event);
         safe_close(a->listen_fd);
         if (a->socket_path)
                 (void) unlink(a->socket_path);

@@ -26,6 +26,12 @@ typedef struct NvAgentVmm {
         void *userdata;
         uid_t allowed_uid;     /* besides root, the only uid that may call (usually the driver's) */
         /*
+         * A connection accepted on nv_agent_listen()'s socket that sends
+         * nothing this long is closed (its freezes made without
+         * keep-frozen end with it).  0: 60 s.
+         */
+        uint64_t idle_timeout_usec;
+        /*
          * The VMM resumed from a saved state and waits for its nested state
          * (property Incoming): true until a SetNestedState succeeds.  A VM
          * booted afresh says false, and nestvirt's restore-all leaves it be.

@@ -14,8 +14,10 @@
 
 #define NV_VMM_INTERFACE "org.nestvirt.Vmm1"
 #define NV_VMM_OBJECT_PATH "/org/nestvirt/Vmm1"
-/* Freeze option "keep-frozen" (b): stay frozen when the caller disconnects. */
+/* Freeze option "keep-frozen" (b): this freeze outlives the caller's connection. */
 #define NV_VMM_OPTION_KEEP_FROZEN "keep-frozen"
+/* Thaw option "all" (b): end every freeze held, kept ones too, whatever the token. */
+#define NV_VMM_OPTION_ALL "all"
 #define NV_VMM_ERROR_NOT_FROZEN "org.nestvirt.Vmm1.Error.NotFrozen"
 #define NV_VMM_ERROR_BUSY "org.nestvirt.Vmm1.Error.Busy"
 #define NV_VMM_ERROR_UNSUPPORTED "org.nestvirt.Vmm1.Error.Unsupported"

@@ -104,6 +104,11 @@ check "GetMachine of the broken domain: says what is wrong" contains "$out" "car
 mpath=$(path_of "$(B call "${M[@]}" GetMachine s d0)")
 check "GetMachine: the machine's path (UUID escaped)" test "$mpath" = "/org/nestvirt/NestedState1/machine/_37$(uuid 0 | cut -c2- | sed 's/-/_2d/g')"
 check "Machine properties" test "$(prop "$mpath" org.nestvirt.NestedState1.Machine Name)" = d0
+out=$(B call org.nestvirt.NestedState1 "$mpath" org.freedesktop.DBus.Properties GetAll s org.nestvirt.NestedState1.Machine)
+check "Machine GetAll: all nine properties" contains "$out" "a{sv} 9 "
+check "Machine GetAll: the slots' values" contains "$out" "\"Name\" s \"d0\" \"UUID\" s \"$(uuid 0)\" \"Active\" b true \"VcpuCount\" u 2 \"NestedMode\" s \"svm\""
+out=$(B call "${M[@]:0:2}" org.freedesktop.DBus.Properties GetAll s org.nestvirt.NestedState1.Manager)
+check "Manager GetAll: the host's facts" contains "$out" "\"HostVendor\" s \"svm\" \"NestedEnabled\" b true"
 check "Manager: the host's vendor" test "$(prop "${M[@]:1:2}" HostVendor)" = svm
 out=$("${AS_NOBODY[@]}" busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call "${M[@]}" MigrateCheck ssu d0 "$(cat "$DATA/xml2xml-in/caps-amd.xml")" 0)
 check "MigrateCheck as uid 65534: to a like host, no problems" test "$out" = "bas true 0"
@@ -299,6 +304,16 @@ out=$("$TESTVMM" --sim --register --vcpus 2 --uuid "$(uuid 9)" 2>&1 </dev/null);
 check "a second VMM for the same domain: refused" contains "$out" "A VMM is registered for domain 'r0' already"
 out=$("$REGISTER_CALL" "$(uuid 1)" file)
 check "RegisterVmm: a file is not a channel" contains "$out" "InvalidArgs: channel must be a connected unix stream socket"
+out=$("$REGISTER_CALL" "$(uuid 1)" dgram)
+check "RegisterVmm: a datagram socket is not a channel" contains "$out" "InvalidArgs: channel must be a connected unix stream socket"
+out=$("$REGISTER_CALL" "$(uuid 1)" listening)
+check "RegisterVmm: a listening socket is refused" contains "$out" "InvalidArgs: channel is a listening socket"
+out=$("$REGISTER_CALL" "$(uuid 1)" unconnected)
+check "RegisterVmm: an unconnected socket is refused" contains "$out" "InvalidArgs: channel is not connected to a peer"
+for i in 1 2 3; do
+        job=$(path_of "$(B call "${M[@]}" Save sa{sv}u d1 0 0)")
+        check "after the refused channels, save $i of d1 ends (through its metadata's VMM)" test "$(job_wait "$job")" = completed
+done
 out=$("${AS_NOBODY[@]}" "$REGISTER_CALL" "$(uuid 1)" socket)
 check "RegisterVmm as uid 65534: refused" contains "$out" "AccessDenied: Only root and the VMM group may register a VMM"
 out=$("$REGISTER_CALL" 00000000-0000-0000-0000-000000000000 socket)

@@ -47,19 +47,19 @@ static void *events_thread(void *userdata) {
 }
 
 static void emit_changed(NvService *s, const char *domain) {
-        _cleanup_free_ char *path = NULL;
-        NvDomainEntry e = {};
-        int r;
+        int r = nv_machine_refresh(s, domain);
 
-        if (nv_machine_lookup(s, domain, &e, NULL) < 0)
-                return; /* undefined, or without our metadata: no machine to speak of */
-        r = nv_machine_path(e.def->uuid, &path);
-        if (r >= 0)
-                r = sd_bus_emit_properties_changed(s->bus, path, NV_MACHINE_INTERFACE, "Active", "VcpuCount", "NestedMode",
-                                                   "StatePath", "StateSha256", "StateTime", NULL);
+        /* Undefined, or without our metadata: no machine to speak of (and forgotten if it was one). */
+        if (r < 0 && r != -ENOENT)
+                fprintf(stderr, "nestvirtd: cannot follow the change of domain '%s': %s\n", domain, strerror(-r));
+}
+
+void nv_service_resync(NvService *s) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        int r = nv_machines_resync(s, &err);
+
         if (r < 0)
-                fprintf(stderr, "nestvirtd: cannot signal the change of domain '%s': %s\n", domain, strerror(-r));
-        nv_domain_def_free(e.def);
+                fprintf(stderr, "nestvirtd: cannot read the domains: %s\n", nv_error_message(err, r));
 }
 
 static int on_events(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
@@ -85,8 +85,8 @@ static int on_events(sd_event_source *src, int fd, uint32_t revents, void *userd
                 free(names[i]);
         }
         free(names);
-        if (all)
-                fprintf(stderr, "nestvirtd: more than %d domains changed at once; clients should re-read the machines\n", MAX_PENDING);
+        if (all) /* more changed than we queued: read them all again */
+                nv_service_resync(s);
         return 0;
 }
 

@@ -9,6 +9,7 @@
  * job stays visible for linger_usec, then its object goes away.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,13 @@ struct NvJob {
         int efd;
         sd_event_source *efd_source, *linger_source;
         atomic_bool cancel;
+
+        /* The loop's view, read by sd-bus at these offsets (the Job properties). */
+        const char *type_name;
+        const char *state_name;
+        const char *shown_result; /* "" until the job has finished */
+        double shown_progress;
+        char *shown_current;
 
         /* Written by the worker, read by the loop, under lock. */
         pthread_mutex_t lock;
@@ -63,6 +71,7 @@ static NvJob *job_free(NvJob *j) {
                 free(j->touched[i]);
         free(j->touched);
         free(j->current);
+        free(j->shown_current);
         free(j->result);
         free(j->domain);
         free(j->path);
@@ -210,6 +219,23 @@ static void *worker_run(void *userdata) {
 
 /* --- the loop's side --- */
 
+static void job_set_state(NvJob *j, NvJobState state) {
+        j->state = state;
+        j->state_name = state_names[state];
+        j->shown_result = state > NV_JOB_RUNNING && j->result ? j->result : "";
+}
+
+/* The worker's progress, copied for the properties. */
+static void job_sync_progress(NvJob *j) {
+        pthread_mutex_lock(&j->lock);
+        j->shown_progress = j->progress;
+        if (j->current && (!j->shown_current || strcmp(j->current, j->shown_current) != 0)) {
+                free(j->shown_current);
+                j->shown_current = strdup(j->current);
+        }
+        pthread_mutex_unlock(&j->lock);
+}
+
 static void job_emit(NvJob *j, const char *first, ...) _sentinel_;
 static void job_emit(NvJob *j, const char *first, ...) {
         const char *props[8] = { first };
@@ -246,7 +272,8 @@ static void jobs_dispatch(NvService *s);
 static void job_finished(NvJob *j, NvJobState state) {
         NvService *s = j->s;
 
-        j->state = state;
+        job_sync_progress(j);
+        job_set_state(j, state);
         job_emit(j, "State", "Result", "Progress", "Current", NULL);
         (void) sd_bus_emit_signal(s->bus, NV_SERVICE_PATH, NV_MANAGER_INTERFACE, "JobFinished", "uosss", j->id, j->path,
                                   j->domain ?: "", state_names[state], j->result ?: "");
@@ -268,6 +295,7 @@ static int on_worker(sd_event_source *src, int fd, uint32_t revents, void *userd
         done = j->done;
         pthread_mutex_unlock(&j->lock);
         if (!done) {
+                job_sync_progress(j);
                 job_emit(j, "Progress", "Current", NULL);
                 return 0;
         }
@@ -290,7 +318,7 @@ static int job_start(NvJob *j) {
                 return r;
         }
         j->started = true;
-        j->state = NV_JOB_RUNNING;
+        job_set_state(j, NV_JOB_RUNNING);
         j->s->n_running++;
         job_emit(j, "State", NULL);
         return 0;
@@ -365,7 +393,9 @@ static int job_new(NvService *s, const JobRequest *q, NvJob **ret) {
 
         if (!j)
                 return -ENOMEM;
-        *j = (NvJob) { .s = s, .id = ++s->next_job_id, .type = q->type, .flags = q->flags, .efd = -EBADF };
+        *j = (NvJob) { .s = s, .id = ++s->next_job_id, .type = q->type, .flags = q->flags, .efd = -EBADF,
+                       .type_name = type_names[q->type] };
+        job_set_state(j, NV_JOB_QUEUED);
         pthread_mutex_init(&j->lock, NULL);
         snprintf(j->uuid, sizeof(j->uuid), "%s", q->uuid);
         j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -403,7 +433,7 @@ int nv_job_request(NvService *s, sd_bus_message *m, NvJobType type, const char *
                            : type == NV_JOB_RESTORE                  ? NV_SERVICE_FLAGS_RESTORE
                                                                      : 0;
         JobRequest *q = calloc(1, sizeof(*q));
-        NvDomainEntry e = {};
+        NvMachine *machine;
         int r;
 
         if (!q)
@@ -415,10 +445,9 @@ int nv_job_request(NvService *s, sd_bus_message *m, NvJobType type, const char *
         if (r >= 0 && (q->flags & ~allowed))
                 r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%x for %s.", q->flags & ~allowed,
                                       type_names[type]);
-        if (r >= 0 && domain && (r = nv_machine_lookup(s, domain, &e, error)) >= 0) {
-                snprintf(q->uuid, sizeof(q->uuid), "%s", e.def->uuid);
-                q->domain = strdup(e.def->name);
-                nv_domain_def_free(e.def);
+        if (r >= 0 && domain && (r = nv_machine_lookup(s, domain, &machine, error)) >= 0) {
+                snprintf(q->uuid, sizeof(q->uuid), "%s", nv_machine_uuid(machine));
+                q->domain = strdup(nv_machine_name(machine));
                 r = q->domain ? 0 : -ENOMEM;
         }
         if (r >= 0)
@@ -452,62 +481,34 @@ static int cancel_act(NvService *s, sd_bus_message *m, void *userdata, sd_bus_er
 }
 
 static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        NvService *s = userdata;
-        NvJob *j = job_by_path(s, sd_bus_message_get_path(m));
+        NvJob *j = userdata;
 
-        if (!j)
-                return sd_bus_error_setf(error, NV_SERVICE_ERROR_NO_SUCH_JOB, "No job %s.", sd_bus_message_get_path(m));
-        return nv_polkit_authorize(s, m, type_actions[j->type], cancel_act, NULL, NULL, error);
-}
-
-static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property, sd_bus_message *reply,
-                        void *userdata, sd_bus_error *error) {
-        NvJob *j = job_by_path(userdata, path);
-        double progress;
-        int r;
-
-        (void) bus;
-        (void) interface;
-        if (!j)
-                return sd_bus_error_setf(error, NV_SERVICE_ERROR_NO_SUCH_JOB, "No job %s.", path);
-        if (strcmp(property, "Id") == 0)
-                return sd_bus_message_append(reply, "u", j->id);
-        if (strcmp(property, "Type") == 0)
-                return sd_bus_message_append(reply, "s", type_names[j->type]);
-        if (strcmp(property, "Domain") == 0)
-                return sd_bus_message_append(reply, "s", j->domain ?: "");
-        if (strcmp(property, "State") == 0)
-                return sd_bus_message_append(reply, "s", state_names[j->state]);
-        if (strcmp(property, "Result") == 0)
-                return sd_bus_message_append(reply, "s", j->state > NV_JOB_RUNNING ? j->result ?: "" : "");
-        pthread_mutex_lock(&j->lock);
-        progress = j->progress;
-        r = strcmp(property, "Progress") == 0 ? sd_bus_message_append(reply, "d", progress)
-                                              : sd_bus_message_append(reply, "s", j->current ?: "");
-        pthread_mutex_unlock(&j->lock);
-        return r;
+        return nv_polkit_authorize(j->s, m, type_actions[j->type], cancel_act, NULL, NULL, error);
 }
 
 static const sd_bus_vtable job_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Id", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Type", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Domain", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("State", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Progress", "d", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Current", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Result", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        /* Read by sd-bus at the slot's offset in the NvJob job_find returns (NULL getters). */
+        SD_BUS_PROPERTY("Id", "u", NULL, offsetof(NvJob, id), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Type", "s", NULL, offsetof(NvJob, type_name), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Domain", "s", NULL, offsetof(NvJob, domain), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", NULL, offsetof(NvJob, state_name), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Progress", "d", NULL, offsetof(NvJob, shown_progress), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Current", "s", NULL, offsetof(NvJob, shown_current), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Result", "s", NULL, offsetof(NvJob, shown_result), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD("Cancel", NULL, NULL, method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
 static int job_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found, sd_bus_error *error) {
+        NvJob *j = job_by_path(userdata, path);
+
         (void) bus;
         (void) interface;
         (void) error;
-        if (!job_by_path(userdata, path))
+        if (!j)
                 return 0;
-        *found = userdata;
+        *found = j; /* the properties are its slots; Cancel gets it too */
         return 1;
 }
 

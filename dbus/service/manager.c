@@ -5,79 +5,36 @@
  * methods that start work.  Reads are open to everyone; every method that
  * changes something goes through polkit (see polkit.c and job.c).
  */
-#include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "host-caps.h"
 #include "nested-state.h"
 #include "service.h"
 
-static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property, sd_bus_message *reply,
-                        void *userdata, sd_bus_error *error) {
-        const NvHostInfo *h = nv_driver_host(((NvService *) userdata)->driver);
-
-        (void) bus;
-        (void) path;
-        (void) interface;
-        if (strcmp(property, "Version") == 0)
-                return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
-        if (strcmp(property, "HostVendor") == 0)
-                return sd_bus_message_append(reply, "s", h->cpu_vendor >= 0 ? nv_format_to_string(h->cpu_vendor) : "none");
-        if (strcmp(property, "NestedEnabled") == 0)
-                return sd_bus_message_append(reply, "b", h->nested == NV_YES);
-        if (strcmp(property, "MaxStateSizePerVcpu") == 0)
-                return sd_bus_message_append(reply, "u", (uint32_t) (h->nested_state_max > 0 ? h->nested_state_max : 0));
-        if (strcmp(property, "KernelRelease") == 0)
-                return sd_bus_message_append(reply, "s", h->kernel_release);
-        return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
-}
-
 static int method_list_machines(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(nv_error_freep) NvError *err = NULL;
-        NvService *s = userdata;
-        NvDomainEntry *e = NULL;
-        size_t n = 0;
         int r;
 
-        r = nv_conn_list(nv_driver_conn(s->driver), /* all= */ true, &e, &n, &err);
-        if (r < 0)
-                return sd_bus_error_setf(error, NV_SERVICE_ERROR_FAILED, "%s", nv_error_message(err, r));
+        (void) error;
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(ssbo)");
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                _cleanup_free_ char *path = NULL;
-
-                if (!nv_domain_entry_nested(&e[i])) /* a broken one is listed: GetMachine says what is wrong */
-                        continue;
-                r = nv_machine_path(e[i].def->uuid, &path);
-                if (r >= 0)
-                        r = sd_bus_message_append(reply, "(ssbo)", e[i].def->name, e[i].def->uuid, e[i].active, path);
-        }
-        nv_domain_entries_free(e, n);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
+                r = nv_machine_append_list(userdata, reply);
         return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
 }
 
 static int method_get_machine(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *path = NULL;
-        NvDomainEntry e = {};
+        NvMachine *machine;
         const char *name;
         int r;
 
         r = sd_bus_message_read(m, "s", &name);
-        if (r < 0)
-                return r;
-        r = nv_machine_lookup(userdata, name, &e, error);
-        if (r < 0)
-                return r;
-        r = nv_machine_path(e.def->uuid, &path);
-        nv_domain_def_free(e.def);
-        return r < 0 ? r : sd_bus_reply_method_return(m, "o", path);
+        if (r >= 0)
+                r = nv_machine_lookup(userdata, name, &machine, error);
+        return r < 0 ? r : sd_bus_reply_method_return(m, "o", nv_machine_object_path(machine));
 }
 
 static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -114,7 +71,7 @@ static int method_migrate_check(sd_bus_message *m, void *userdata, sd_bus_error 
         _cleanup_(nv_error_freep) NvError *err = NULL;
         NvService *s = userdata;
         const char *domain, *caps;
-        NvDomainEntry e = {};
+        NvMachine *machine;
         NvMigrateCheck c;
         NvHostInfo dest;
         uint32_t flags;
@@ -128,11 +85,10 @@ static int method_migrate_check(sd_bus_message *m, void *userdata, sd_bus_error 
         r = nv_host_caps_parse(caps, strlen(caps), &dest, &err);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "destCapabilities: %s", nv_error_message(err, r));
-        r = nv_machine_lookup(s, domain, &e, error);
+        r = nv_machine_lookup(s, domain, &machine, error);
         if (r < 0)
                 return r;
-        nv_migrate_check(e.def, nv_driver_host(s->driver), &dest, &c);
-        nv_domain_def_free(e.def);
+        nv_migrate_check(nv_machine_def(machine), nv_driver_host(s->driver), &dest, &c);
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_append(reply, "b", c.n_problems == 0);
@@ -154,21 +110,31 @@ static bool may_register(NvService *s, sd_bus_message *m) {
         return uid == 0 || (s->config.vmm_gid != (gid_t) -1 && gid == s->config.vmm_gid);
 }
 
+/*
+ * A channel is one end of a connected unix stream socket: a file, a
+ * datagram socket, a listening socket or one never connected would be
+ * taken as a VMM and fail only later, in a job.
+ */
 static int check_channel(int fd, sd_bus_error *error) {
-        int type = 0, domain = 0;
-        socklen_t len = sizeof(int);
+        struct sockaddr_un peer;
+        socklen_t len = sizeof(int), plen = sizeof(peer);
+        int type = 0, domain = 0, listening = 0;
 
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
-            type != SOCK_STREAM || domain != AF_UNIX)
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX ||
+            getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "channel must be a connected unix stream socket.");
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || listening)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "channel is a listening socket; it must be one end of a connected pair.");
+        if (getpeername(fd, (struct sockaddr *) &peer, &plen) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "channel is not connected to a peer: %s.", strerror(errno));
         return 0;
 }
 
 /* RegisterVmm(s uuid, h channel, a{sv} options) -> o machine */
 static int method_register_vmm(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *path = NULL;
         NvService *s = userdata;
-        NvDomainEntry e = {};
+        NvMachine *machine;
         const char *uuid;
         int fd, r;
 
@@ -181,27 +147,25 @@ static int method_register_vmm(sd_bus_message *m, void *userdata, sd_bus_error *
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only root and the VMM group may register a VMM.");
         r = check_channel(fd, error);
         if (r >= 0)
-                r = nv_machine_lookup(s, uuid, &e, error);
+                r = nv_machine_lookup(s, uuid, &machine, error);
         if (r < 0)
                 return r;
-        r = nv_machine_path(e.def->uuid, &path);
-        if (r >= 0 && nv_registry_has(s, e.def->uuid))
-                r = sd_bus_error_setf(error, NV_SERVICE_ERROR_BUSY, "A VMM is registered for domain '%s' already.", e.def->name);
-        if (r >= 0) {
-                fd = fcntl(fd, F_DUPFD_CLOEXEC, 3); /* the message's copy goes with the message */
-                r = fd < 0 ? -errno : nv_registry_add(s, e.def->uuid, fd);
-        }
-        nv_domain_def_free(e.def);
-        return r < 0 ? r : sd_bus_reply_method_return(m, "o", path);
+        if (nv_registry_has(s, nv_machine_uuid(machine)))
+                return sd_bus_error_setf(error, NV_SERVICE_ERROR_BUSY, "A VMM is registered for domain '%s' already.",
+                                         nv_machine_name(machine));
+        /* The message's fd goes with the message; the registry owns its own copy. */
+        r = nv_registry_add(s, nv_machine_uuid(machine), fd);
+        return r < 0 ? r : sd_bus_reply_method_return(m, "o", nv_machine_object_path(machine));
 }
 
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Version", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("HostVendor", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("NestedEnabled", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("MaxStateSizePerVcpu", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("KernelRelease", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        /* Read by sd-bus at the slot's offset in NvService (NULL getters). */
+        SD_BUS_PROPERTY("Version", "s", NULL, offsetof(NvService, version), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("HostVendor", "s", NULL, offsetof(NvService, host_vendor), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("NestedEnabled", "b", NULL, offsetof(NvService, nested_enabled), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("MaxStateSizePerVcpu", "u", NULL, offsetof(NvService, max_state_size), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("KernelRelease", "s", NULL, offsetof(NvService, kernel_release), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("ListMachines", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssbo)", machines), method_list_machines,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetMachine", SD_BUS_ARGS("s", domain), SD_BUS_RESULT("o", machine), method_get_machine,
@@ -224,8 +188,24 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
+/* The Manager's slots: this host's facts as the driver probed them at start. */
+static int manager_fill(NvService *s) {
+        const NvHostInfo *h = nv_driver_host(s->driver);
+
+        s->version = strdup(PACKAGE_VERSION);
+        s->host_vendor = strdup(h->cpu_vendor >= 0 ? nv_format_to_string(h->cpu_vendor) : "none");
+        s->kernel_release = strdup(h->kernel_release);
+        s->nested_enabled = h->nested == NV_YES;
+        s->max_state_size = (uint32_t) (h->nested_state_max > 0 ? h->nested_state_max : 0);
+        return s->version && s->host_vendor && s->kernel_release ? 0 : -ENOMEM;
+}
+
 int nv_manager_add(NvService *s) {
-        int r = sd_bus_add_object_vtable(s->bus, &s->slots[0], NV_SERVICE_PATH, NV_MANAGER_INTERFACE, manager_vtable, s);
+        int r = manager_fill(s);
+
+        if (r < 0)
+                return r;
+        r = sd_bus_add_object_vtable(s->bus, &s->slots[0], NV_SERVICE_PATH, NV_MANAGER_INTERFACE, manager_vtable, s);
 
         return r < 0 ? r : sd_bus_add_object_manager(s->bus, &s->slots[1], NV_SERVICE_PATH);
 }
@@ -253,6 +233,8 @@ int nv_service_new(sd_bus *bus, sd_event *event, NvDriver *driver, const NvServi
                 r = nv_job_add_vtable(s);
         if (r >= 0)
                 r = nv_events_start(s, NULL);
+        if (r >= 0)
+                nv_service_resync(s); /* after subscribing: no change falls between the two */
         if (r < 0) {
                 nv_service_free(s);
                 return r;
@@ -272,7 +254,10 @@ NvService *nv_service_free(NvService *s) {
         nv_driver_set_vmm_lookup(s->driver, NULL, NULL);
         nv_registry_free(s);
         pthread_mutex_destroy(&s->registry_lock);
-        nv_machine_results_free(s);
+        nv_machines_free(s);
+        free(s->version);
+        free(s->host_vendor);
+        free(s->kernel_release);
         sd_bus_unref(s->bus);
         sd_event_unref(s->event);
         free(s);

@@ -6,10 +6,18 @@
  * the handshake never blocks the loop) and kept for the registration's
  * life; the loop only watches the socket for the VMM hanging up.  A
  * registered VMM is used instead of what the domain's metadata names.
+ *
+ * Each descriptor has one owner: the entry owns its copy of the channel
+ * (watched, closed when the entry goes), the bus owns another copy.  If
+ * the handshake fails, the bus closes its copy and the entry shuts the
+ * channel down, so that the hangup removes the entry: no number is kept
+ * for a descriptor that is gone.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "service.h"
@@ -19,17 +27,15 @@ struct NvRegisteredVmm {
         NvRegisteredVmm *next;
         NvService *s;
         char uuid[37];
-        int fd;      /* ours until the bus is made, then the bus's */
-        sd_bus *bus; /* made on first use; each job's handle holds its own reference */
+        int fd;      /* the entry's copy of the channel: watched for the hangup */
+        sd_bus *bus; /* made on first use on a copy of its own; each job's handle holds a reference */
         sd_event_source *hup;
 };
 
 static void entry_free(NvRegisteredVmm *e) {
         sd_event_source_disable_unref(e->hup);
-        if (e->bus)
-                sd_bus_unref(e->bus); /* a worker still using it holds a reference: freed after it */
-        else
-                safe_close(e->fd);
+        sd_bus_unref(e->bus); /* a worker still using it holds a reference: freed after it */
+        safe_close(e->fd);
         free(e);
 }
 
@@ -65,17 +71,20 @@ bool nv_registry_has(NvService *s, const char *uuid) {
         return r;
 }
 
-int nv_registry_add(NvService *s, const char *uuid, int fd) {
+int nv_registry_add(NvService *s, const char *uuid, int channel) {
         NvRegisteredVmm *e = calloc(1, sizeof(*e));
         int r;
 
-        if (!e) {
-                safe_close(fd);
+        if (!e)
                 return -ENOMEM;
+        *e = (NvRegisteredVmm) { .s = s, .fd = fcntl(channel, F_DUPFD_CLOEXEC, 3) };
+        if (e->fd < 0) {
+                r = -errno;
+                free(e);
+                return r;
         }
-        *e = (NvRegisteredVmm) { .s = s, .fd = fd };
         snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
-        r = sd_event_add_io(s->event, &e->hup, fd, EPOLLRDHUP, on_hup, e);
+        r = sd_event_add_io(s->event, &e->hup, e->fd, EPOLLRDHUP, on_hup, e);
         if (r < 0) {
                 entry_free(e);
                 return r;
@@ -87,16 +96,38 @@ int nv_registry_add(NvService *s, const char *uuid, int fd) {
         return 0;
 }
 
+/* A client bus on a copy of the channel (the bus's own: it closes it, on failure too). */
+static int channel_bus(int channel, sd_bus **ret) {
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        int fd, r;
+
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        fd = fcntl(channel, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        r = sd_bus_set_fd(bus, fd, fd);
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        if ((r = sd_bus_set_anonymous(bus, 1)) < 0 || (r = sd_bus_negotiate_fds(bus, 1)) < 0 || (r = sd_bus_start(bus)) < 0)
+                return r;
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
 /* The entry's connection, made now if it is not yet: a client on our end of the pair. */
 static int entry_bus(NvRegisteredVmm *e, sd_bus **ret) {
-        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
         int r;
 
         if (!e->bus) {
-                if ((r = sd_bus_new(&bus)) < 0 || (r = sd_bus_set_fd(bus, e->fd, e->fd)) < 0 ||
-                    (r = sd_bus_set_anonymous(bus, 1)) < 0 || (r = sd_bus_negotiate_fds(bus, 1)) < 0 || (r = sd_bus_start(bus)) < 0)
+                r = channel_bus(e->fd, &e->bus);
+                if (r < 0) {
+                        (void) shutdown(e->fd, SHUT_RDWR); /* unusable: the hangup removes the entry */
                         return r;
-                e->bus = TAKE_PTR(bus); /* the fd is the bus's now */
+                }
         }
         *ret = sd_bus_ref(e->bus);
         return 0;

@@ -71,6 +71,7 @@ typedef enum NvJobState {
 typedef struct NvService NvService;
 typedef struct NvJob NvJob;
 typedef struct NvRegisteredVmm NvRegisteredVmm;
+typedef struct NvMachine NvMachine;
 
 typedef struct NvServiceConfig {
         unsigned max_jobs;      /* running at once; more are queued (default 4) */
@@ -88,7 +89,14 @@ struct NvService {
         unsigned next_job_id;
         unsigned n_running;
         sd_bus_slot *slots[6];       /* our vtables, enumerators and object manager */
-        struct NvMachineResult *results; /* each domain's last job result */
+        NvMachine **machines;        /* machine.c: one per domain with our metadata, sorted by name */
+        size_t n_machines;
+        /* The Manager's properties, read by offset: this host's facts, as at start. */
+        char *version;
+        char *host_vendor;
+        int nested_enabled;
+        uint32_t max_state_size;
+        char *kernel_release;
         pthread_mutex_t registry_lock;   /* the registry is read by job workers */
         NvRegisteredVmm *registry;
 
@@ -102,7 +110,6 @@ struct NvService {
         char **pending; /* domain names */
         size_t n_pending;
         bool pending_overflow;
-        size_t n_results;
 };
 
 int nv_service_new(sd_bus *bus, sd_event *event, NvDriver *driver, const NvServiceConfig *config, NvService **ret);
@@ -117,9 +124,23 @@ int nv_machine_add(NvService *s);
 int nv_machine_path(const char *uuid, char **ret);
 /* Records a finished job's result for the domain and emits PropertiesChanged for its Machine object. */
 void nv_machine_set_result(NvService *s, const char *uuid, const char *result);
-/* A domain by name, UUID or object path, with our metadata; else a D-Bus error. */
-int nv_machine_lookup(NvService *s, const char *name, NvDomainEntry *ret, sd_bus_error *error);
-void nv_machine_results_free(NvService *s);
+/*
+ * A machine by name, UUID or object path, from the table; a domain not in
+ * it is asked of libvirt (and added if it has our metadata).  Else a D-Bus
+ * error.  The machine stays valid until the loop runs again.
+ */
+int nv_machine_lookup(NvService *s, const char *name, NvMachine **ret, sd_bus_error *error);
+const char *nv_machine_uuid(const NvMachine *m);
+const char *nv_machine_name(const NvMachine *m);
+const char *nv_machine_object_path(const NvMachine *m);
+const NvDomainDef *nv_machine_def(const NvMachine *m);
+/* Re-reads one domain from libvirt (after an event about it) and emits what changed; forgets it if gone. */
+int nv_machine_refresh(NvService *s, const char *name);
+/* Re-reads every domain (at start, after a reconnect). */
+int nv_machines_resync(NvService *s, NvError **reterr);
+/* ListMachines: appends (s name, s uuid, b active, o path) entries, by name. */
+int nv_machine_append_list(NvService *s, sd_bus_message *reply);
+void nv_machines_free(NvService *s);
 
 /*
  * events.c: follow libvirt's lifecycle and metadata events on the driver's
@@ -127,10 +148,13 @@ void nv_machine_results_free(NvService *s);
  * opening it) with PropertiesChanged on the machines.
  */
 int nv_events_start(NvService *s, NvError **reterr);
+/* nv_machines_resync(), its failure logged (the table stays as it was). */
+void nv_service_resync(NvService *s);
 void nv_events_stop(NvService *s);
 
 /* registry.c: VMMs that handed over a socket pair end (RegisterVmm) */
-int nv_registry_add(NvService *s, const char *uuid, int fd);
+/* Registers channel (a connected unix stream socket, checked by the caller) for uuid; keeps a copy of its own. */
+int nv_registry_add(NvService *s, const char *uuid, int channel);
 bool nv_registry_has(NvService *s, const char *uuid);
 /* NvDriverConfig.vmm_lookup: 1 and a handle for a registered VMM, 0 if none. */
 int nv_registry_lookup(void *userdata, const char *uuid, NvVmmHandle **ret, NvError **reterr);

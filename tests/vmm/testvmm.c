@@ -63,6 +63,7 @@ typedef struct Vmm {
         const char *own_state;
         sd_event_source *tick;
         sd_bus *bus; /* --register: the system bus nestvirtd is on */
+        uint64_t idle_timeout_usec; /* --idle-timeout: the agent's; 0 its default */
 } Vmm;
 
 typedef struct OwnVcpu {
@@ -339,7 +340,7 @@ static int run(Vmm *v, const char *socket, const char *uuid, NvError **reterr) {
         int r;
 
         NvAgentVmm desc = { .vm_uuid = uuid, .kvm = v->kvm, .vcpus = v->vcpus, .n_vcpus = v->n, .pause = vmm_pause,
-                            .resume = vmm_resume, .userdata = v, .allowed_uid = getuid(),
+                            .resume = vmm_resume, .userdata = v, .allowed_uid = getuid(), .idle_timeout_usec = v->idle_timeout_usec,
                             .incoming = v->paused /* --restore: resumed from its own state */ };
         sigemptyset(&ss);
         sigaddset(&ss, SIGTERM);
@@ -373,6 +374,7 @@ int main(int argc, char **argv) {
                 { "own-state", required_argument, NULL, 'o' }, { "restore", no_argument, NULL, 'r' },
                 { "uuid", required_argument, NULL, 'u' },  { "sim", no_argument, NULL, 'S' },
                 { "kvm", no_argument, NULL, 'K' },         { "register", no_argument, NULL, 'R' },
+                { "idle-timeout", required_argument, NULL, 'I' },
                 {},
         };
         _cleanup_(nv_error_freep) NvError *err = NULL;
@@ -383,11 +385,11 @@ int main(int argc, char **argv) {
         Backend backend = BACKEND_AUTO;
         bool restore = false, reg = false;
 
-        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKR", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKRI:", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         printf("Usage: nestvirt-testvmm --socket PATH|--register [--vcpus N] [--sim|--kvm] [--vendor svm|vmx]\n"
-                               "                        [--own-state FILE] [--restore] [--uuid UUID]\n"
+                               "                        [--own-state FILE] [--restore] [--uuid UUID] [--idle-timeout MS]\n"
                                "--register hands nestvirtd (system bus) a socket pair end instead of listening.\n"
                                "Runs on real KVM with nested SVM when /dev/kvm has it, else on the simulated KVM\n"
                                "(--sim: always simulated, --kvm: real or fail; --vendor is the simulator's).\n");
@@ -401,6 +403,7 @@ int main(int argc, char **argv) {
                 case 'S': backend = BACKEND_SIM; break;
                 case 'K': backend = BACKEND_KVM; break;
                 case 'R': reg = true; break;
+                case 'I': v.idle_timeout_usec = strtoull(optarg, NULL, 10) * 1000u; break;
                 default: return 1;
                 }
         }
