@@ -54,7 +54,7 @@ static void probe_cpu(const char *root, NvHostInfo *h) {
                 if (!h->cpu_model[0] && strncmp(line, "model name", 10) == 0)
                         snprintf(h->cpu_model, sizeof(h->cpu_model), "%s", val);
                 if (h->cpu_vendor < 0 && strncmp(line, "flags", 5) == 0) {
-                        char padded[8300];
+                        char padded[sizeof(line) + 2]; /* " %s " */
                         snprintf(padded, sizeof(padded), " %s ", val);
                         if (strstr(padded, " vmx "))
                                 h->cpu_vendor = NV_FORMAT_VMX;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "service.h"
+#include "util.h"
 
 struct NvJob {
         NvJob *next;
@@ -53,8 +54,10 @@ struct NvJob {
         bool failed;
 };
 
-static const char *const type_names[_NV_JOB_TYPE_MAX] = { "save", "restore", "save-all", "restore-all" };
-static const char *const state_names[_NV_JOB_STATE_MAX] = { "queued", "running", "completed", "failed", "cancelled" };
+NV_DEFINE_PRIVATE_STRING_TABLE(job_type, [NV_JOB_SAVE] = "save", [NV_JOB_RESTORE] = "restore", [NV_JOB_SAVE_ALL] = "save-all",
+                               [NV_JOB_RESTORE_ALL] = "restore-all")
+NV_DEFINE_PRIVATE_STRING_TABLE(job_state, [NV_JOB_QUEUED] = "queued", [NV_JOB_RUNNING] = "running",
+                               [NV_JOB_COMPLETED] = "completed", [NV_JOB_FAILED] = "failed", [NV_JOB_CANCELLED] = "cancelled")
 static const char *const type_actions[_NV_JOB_TYPE_MAX] = { NV_ACTION_SAVE, NV_ACTION_RESTORE, NV_ACTION_MAINTENANCE,
                                                             NV_ACTION_MAINTENANCE };
 
@@ -221,7 +224,7 @@ static void *worker_run(void *userdata) {
 
 static void job_set_state(NvJob *j, NvJobState state) {
         j->state = state;
-        j->state_name = state_names[state];
+        j->state_name = job_state_to_string(state);
         j->shown_result = state > NV_JOB_RUNNING && j->result ? j->result : "";
 }
 
@@ -276,9 +279,9 @@ static void job_finished(NvJob *j, NvJobState state) {
         job_set_state(j, state);
         job_emit(j, "State", "Result", "Progress", "Current", NULL);
         (void) sd_bus_emit_signal(s->bus, NV_SERVICE_PATH, NV_MANAGER_INTERFACE, "JobFinished", "uosss", j->id, j->path,
-                                  j->domain ?: "", state_names[state], j->result ?: "");
+                                  j->domain ?: "", job_state_to_string(state), j->result ?: "");
         for (size_t i = 0; i < j->n_touched; i++)
-                nv_machine_set_result(s, j->touched[i], state == NV_JOB_COMPLETED ? state_names[state] : j->result ?: "");
+                nv_machine_set_result(s, j->touched[i], state == NV_JOB_COMPLETED ? job_state_to_string(state) : j->result ?: "");
         (void) sd_event_add_time_relative(s->event, &j->linger_source, CLOCK_MONOTONIC, s->config.linger_usec, 0, on_linger, j);
         jobs_dispatch(s);
 }
@@ -380,8 +383,8 @@ static int check_admissible(NvService *s, const JobRequest *q, sd_bus_error *err
                 if (j->state <= NV_JOB_RUNNING && !j->domain)
                         p = j;
         if (p)
-                return sd_bus_error_setf(error, NV_SERVICE_ERROR_BUSY, "%s job %s on %s is not finished yet.", type_names[p->type],
-                                         p->path, p->domain ?: "every domain");
+                return sd_bus_error_setf(error, NV_SERVICE_ERROR_BUSY, "%s job %s on %s is not finished yet.",
+                                         job_type_to_string(p->type), p->path, p->domain ?: "every domain");
         if (jobs_queued(s) >= s->config.max_queued)
                 return sd_bus_error_setf(error, NV_SERVICE_ERROR_TOO_MANY_JOBS, "%u jobs are queued already; try again later.",
                                          s->config.max_queued);
@@ -394,7 +397,7 @@ static int job_new(NvService *s, const JobRequest *q, NvJob **ret) {
         if (!j)
                 return -ENOMEM;
         *j = (NvJob) { .s = s, .id = ++s->next_job_id, .type = q->type, .flags = q->flags, .efd = -EBADF,
-                       .type_name = type_names[q->type] };
+                       .type_name = job_type_to_string(q->type) };
         job_set_state(j, NV_JOB_QUEUED);
         pthread_mutex_init(&j->lock, NULL);
         snprintf(j->uuid, sizeof(j->uuid), "%s", q->uuid);
@@ -444,7 +447,7 @@ int nv_job_request(NvService *s, sd_bus_message *m, NvJobType type, const char *
                 r = sd_bus_message_read(m, "u", &q->flags);
         if (r >= 0 && (q->flags & ~allowed))
                 r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%x for %s.", q->flags & ~allowed,
-                                      type_names[type]);
+                                      job_type_to_string(type));
         if (r >= 0 && domain && (r = nv_machine_lookup(s, domain, &machine, error)) >= 0) {
                 snprintf(q->uuid, sizeof(q->uuid), "%s", nv_machine_uuid(machine));
                 q->domain = strdup(nv_machine_name(machine));
@@ -535,8 +538,8 @@ int nv_job_append_list(NvService *s, sd_bus_message *reply) {
         int r = sd_bus_message_open_container(reply, 'a', "(usssso)");
 
         for (NvJob *j = s->jobs; r >= 0 && j; j = j->next)
-                r = sd_bus_message_append(reply, "(usssso)", j->id, type_names[j->type], state_names[j->state], j->domain ?: "",
-                                          j->state > NV_JOB_RUNNING ? j->result ?: "" : "", j->path);
+                r = sd_bus_message_append(reply, "(usssso)", j->id, job_type_to_string(j->type), job_state_to_string(j->state),
+                                          j->domain ?: "", j->state > NV_JOB_RUNNING ? j->result ?: "" : "", j->path);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 

@@ -6,11 +6,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "inject-private.h"
+#include "util.h"
 
 #define CAP_SYS_PTRACE_BIT 19
 #define CAP_SYS_ADMIN_BIT 21
@@ -42,9 +44,7 @@ static int status_u64(const char *path, const char *key, unsigned base, uint64_t
         int r = inject_status_field(path, key, buf, sizeof buf);
         if (r < 0)
                 return r;
-        errno = 0;
-        *ret = strtoull(buf, NULL, base);
-        return errno ? -errno : 0;
+        return nv_parse_unsigned(buf, base, UINT64_MAX, ret);
 }
 
 static bool self_has_cap(int bit) {
@@ -83,10 +83,9 @@ int inject_for_each_task(pid_t pid, int (*fn)(pid_t pid, pid_t tid, void *userda
         if (!d)
                 return -errno;
         while ((de = readdir(d))) {
-                char *end;
-                long tid = strtol(de->d_name, &end, 10);
+                uint64_t tid;
                 int r;
-                if (de->d_name[0] == '.' || *end || tid <= 0)
+                if (nv_parse_unsigned(de->d_name, 10, INT_MAX, &tid) < 0 || tid == 0)
                         continue;
                 if (inject_task_is_kthread(pid, (pid_t) tid))
                         continue;

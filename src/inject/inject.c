@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 
 #include "inject-private.h"
+#include "util.h"
 
 #define ERESTARTSYS_ 512
 #define ERESTARTNOINTR_ 513
@@ -309,12 +310,6 @@ int nv_inject_syscall(NvInject *in, NvInjectThread *t, long nr, const long args[
         return 0;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 /* Whether a syscall stop is the entry (1) or the exit (0), as the kernel says. */
 static int syscall_stop_is_entry(pid_t tid) {
         struct __ptrace_syscall_info info;
@@ -364,7 +359,7 @@ static int run_one_stop(NvInject *in, NvInjectThread *t, int status, NvInjectSto
 }
 
 int nv_inject_run_all(NvInject *in, NvInjectStopFunc fn, void *userdata, uint64_t timeout_usec, NvError **reterr) {
-        uint64_t deadline = now_usec() + timeout_usec;
+        uint64_t deadline = nv_now_usec(CLOCK_MONOTONIC) + timeout_usec;
         _cleanup_free_ bool *running = calloc(in->n ? in->n : 1, sizeof *running);
         int r = 0, k;
 
@@ -406,7 +401,7 @@ int nv_inject_run_all(NvInject *in, NvInjectStopFunc fn, void *userdata, uint64_
                 if (r == NV_INJECT_GO_ON && !alive)
                         r = -EDEADLK;
                 if (r == NV_INJECT_GO_ON && !any) {
-                        if (now_usec() > deadline)
+                        if (nv_now_usec(CLOCK_MONOTONIC) > deadline)
                                 r = -ETIMEDOUT;
                         else
                                 nanosleep(&(struct timespec) { .tv_nsec = 100000 }, NULL);

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/syscall.h>
 
 #include "inject-private.h"
+#include "util.h"
 #include "vmm-proc.h"
 
 #define SCRATCH_MIN (3u * 4096u) /* room for KVM_GET_CPUID2 with 256 entries */
@@ -94,13 +96,12 @@ static int scan_fds(NvVmmProc *p, NvError **reterr) {
                                     (int) p->pid, path);
         while ((de = readdir(d))) {
                 char link[128], target[128];
-                char *end;
-                long fd = strtol(de->d_name, &end, 10);
+                uint64_t fd;
                 ssize_t l;
                 int r;
-                if (de->d_name[0] == '.' || *end || fd < 0)
+                if (nv_parse_unsigned(de->d_name, 10, INT_MAX, &fd) < 0)
                         continue;
-                snprintf(link, sizeof link, "%s/%ld", path, fd);
+                snprintf(link, sizeof link, "%s/%d", path, (int) fd);
                 l = readlink(link, target, sizeof target - 1);
                 if (l < 0)
                         continue; /* closed meanwhile */
