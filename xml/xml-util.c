@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading untrusted XML with libxml2, and building it with the tree API. */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xml-util.h"
-
-/* Values longer than this are cut in messages: a valid one is short, and the document may hold megabytes. */
-#define MAX_SHOWN 64
 
 int nv_xml_read(const char *buf, size_t len, const char *name, xmlDocPtr *ret, NvError **reterr) {
         xmlDocPtr doc;
@@ -97,6 +93,7 @@ static int prop_get(xmlNodePtr n, const char *name, unsigned flags, xmlChar **re
                             display_name(n, el, sizeof(el)), name);
 }
 
+/* Values are cut at 64 characters in messages (%.64s): a valid one is short, and a document may hold megabytes. */
 static int prop_invalid(xmlNodePtr n, const char *name, const xmlChar *v, NvError **reterr) {
         char el[128];
 

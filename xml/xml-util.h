@@ -9,8 +9,6 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "error.h"
 #include "util.h" /* NV_DEFINE_STRING_TABLE */
