@@ -201,17 +201,24 @@ static int save(NvDriver *d, const char *domain, const char *file, char **ret_pa
         return r;
 }
 
+/* One running nested domain, its VMM started, and the driver on a node that holds it. */
+static NvDriver *one_domain(Vmm *v, unsigned i) {
+        char uri[256];
+
+        vmm_init(v, i);
+        write_node(v, 1, uri);
+        vmm_start(v, false);
+        return driver_open(uri);
+}
+
 static void test_history_across_failed_saves(void **state) {
-        char uri[256], mine[128], *p[6] = {};
+        char mine[128], *p[6] = {};
         NvError *err = NULL;
         NvDriver *d;
         Vmm v;
 
         (void) state;
-        vmm_init(&v, 0);
-        write_node(&v, 1, uri);
-        vmm_start(&v, false);
-        d = driver_open(uri);
+        d = one_domain(&v, 0);
 
         /* Our own --file first: it falls off the history later but is not ours to delete. */
         snprintf(mine, sizeof(mine), "%s/mine.nvstate", dir);
@@ -251,15 +258,12 @@ static void test_history_across_failed_saves(void **state) {
 /* A save adds its reference and nothing else: the element round-trips as written, without the defaults. */
 static void test_save_keeps_metadata_as_written(void **state) {
         _cleanup_free_ char *xml = NULL;
-        char uri[256], vmm[256];
+        char vmm[256];
         NvDriver *d;
         Vmm v;
 
         (void) state;
-        vmm_init(&v, 40);
-        write_node(&v, 1, uri);
-        vmm_start(&v, false);
-        d = driver_open(uri);
+        d = one_domain(&v, 40);
         assert_int_equal(save(d, v.name, NULL, NULL, NULL), 0);
         assert_int_equal(nv_conn_get_xml(nv_driver_conn(d), v.name, /* migratable= */ false, &xml, NULL), 0);
         snprintf(vmm, sizeof(vmm), "<nestvirt:vmm socket=\"%s\"/>", v.sock);

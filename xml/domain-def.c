@@ -161,6 +161,18 @@ static int parse_identity(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
         return 0;
 }
 
+static void *alloc_domain(void) {
+        NvDomainDef *d = calloc(1, sizeof(NvDomainDef));
+
+        if (d)
+                d->feature[0] = d->feature[1] = -1;
+        return d;
+}
+
+static void free_domain(void *d) {
+        nv_domain_def_free(d);
+}
+
 static int parse_domain(xmlNodePtr root, void *def, NvError **reterr) {
         NvDomainDef *d = def;
         int r;
@@ -191,23 +203,20 @@ static int validate_domain(const void *def, NvError **reterr) {
 
 static const NvXmlDocParser domain_parser = {
         .name = "domain XML",
+        .alloc = alloc_domain,
+        .free = free_domain,
         .parse = parse_domain,
         .post_parse = post_parse_domain,
         .validate = validate_domain,
 };
 
 int nv_domain_def_parse(const char *xml, size_t len, unsigned flags, NvDomainDef **ret, NvError **reterr) {
-        _cleanup_(nv_domain_def_freep) NvDomainDef *d = calloc(1, sizeof(NvDomainDef));
-        int r;
+        void *d;
+        int r = nv_xml_parse_doc(&domain_parser, xml, len, flags, &d, reterr);
 
-        if (!d)
-                return -ENOMEM;
-        d->feature[0] = d->feature[1] = -1;
-        r = nv_xml_parse_doc(&domain_parser, xml, len, flags, d, reterr);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(d);
-        return 0;
+        if (r >= 0)
+                *ret = d;
+        return r;
 }
 
 /* The XML's own verdict, before the host is asked: may the guest see the host vendor's feature? */

@@ -154,17 +154,22 @@ int nv_host_caps_format(const NvHostInfo *h, char **ret, NvError **reterr) {
         return nv_xml_node_format(xmlDocGetRootElement(doc), ret, reterr);
 }
 
+static void *alloc_caps(void) {
+        return calloc(1, sizeof(NvHostInfo));
+}
+
 static const NvXmlDocParser caps_parser = {
         .name = "capabilities",
+        .alloc = alloc_caps,
+        .free = free,
         .parse = parse_caps, /* no defaults: every attribute is required; no meaning beyond the types */
 };
 
 int nv_host_caps_parse(const char *buf, size_t len, unsigned flags, NvHostInfo *ret, NvError **reterr) {
-        NvHostInfo h = {};
-        int r;
+        _cleanup_free_ void *h = NULL;
+        int r = nv_xml_parse_doc(&caps_parser, buf, len, flags, &h, reterr);
 
-        r = nv_xml_parse_doc(&caps_parser, buf, len, flags, &h, reterr);
         if (r >= 0)
-                *ret = h;
+                *ret = *(NvHostInfo *) h;
         return r;
 }

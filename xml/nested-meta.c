@@ -356,6 +356,14 @@ static int parse_root(xmlNodePtr root, void *m, NvError **reterr) {
         return nv_nested_meta_parse_node(root, m, reterr);
 }
 
+static void *alloc_meta(void) {
+        return nv_nested_meta_new();
+}
+
+static void free_meta(void *m) {
+        nv_nested_meta_free(m);
+}
+
 static void post_parse(void *m) {
         nv_nested_meta_post_parse(m);
 }
@@ -366,22 +374,20 @@ static int validate(const void *m, NvError **reterr) {
 
 static const NvXmlDocParser meta_parser = {
         .name = "nestvirt metadata",
+        .alloc = alloc_meta,
+        .free = free_meta,
         .parse = parse_root,
         .post_parse = post_parse,
         .validate = validate,
 };
 
 int nv_nested_meta_parse(const char *xml, size_t len, unsigned flags, NvNestedMeta **ret, NvError **reterr) {
-        _cleanup_(nv_nested_meta_freep) NvNestedMeta *m = nv_nested_meta_new();
-        int r;
+        void *m;
+        int r = nv_xml_parse_doc(&meta_parser, xml, len, flags, &m, reterr);
 
-        if (!m)
-                return -ENOMEM;
-        r = nv_xml_parse_doc(&meta_parser, xml, len, flags, m, reterr);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(m);
-        return 0;
+        if (r >= 0)
+                *ret = m;
+        return r;
 }
 
 int nv_nested_meta_format(const NvNestedMeta *m, bool prefix, char **ret, NvError **reterr) {

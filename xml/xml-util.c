@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading untrusted XML with libxml2, and building it with the tree API. */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xml-util.h"
-
-/* Values longer than this are cut in messages: a valid one is short, and the document may hold megabytes. */
-#define MAX_SHOWN 64
 
 int nv_xml_read(const char *buf, size_t len, const char *name, xmlDocPtr *ret, NvError **reterr) {
         xmlDocPtr doc;
@@ -42,21 +38,38 @@ bool nv_xml_is(xmlNodePtr node, const char *ns, const char *name) {
                node->ns && node->ns->href && strcmp((const char *) node->ns->href, ns) == 0;
 }
 
-int nv_xml_parse_doc(const NvXmlDocParser *p, const char *buf, size_t len, unsigned flags, void *def, NvError **reterr) {
-        _cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
+static int run_passes(const NvXmlDocParser *p, xmlNodePtr root, unsigned flags, void *def, NvError **reterr) {
         int r;
 
-        if (flags & ~(unsigned) NV_XML_PARSE_SKIP_VALIDATE)
-                return nv_error_set(reterr, -EINVAL, _("Unsupported flags 0x%1$x for parsing %2$s."), flags, p->name);
-        r = nv_xml_read(buf, len, p->name, &doc, reterr);
-        if (r >= 0)
-                r = p->parse(xmlDocGetRootElement(doc), def, reterr);
+        r = p->parse(root, def, reterr);
         if (r < 0)
                 return r;
         if (p->post_parse)
                 p->post_parse(def);
         if (p->validate && !(flags & NV_XML_PARSE_SKIP_VALIDATE))
                 return p->validate(def, reterr);
+        return 0;
+}
+
+int nv_xml_parse_doc(const NvXmlDocParser *p, const char *buf, size_t len, unsigned flags, void **ret, NvError **reterr) {
+        _cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
+        void *def;
+        int r;
+
+        if (flags & ~(unsigned) NV_XML_PARSE_SKIP_VALIDATE)
+                return nv_error_set(reterr, -EINVAL, _("Unsupported flags 0x%1$x for parsing %2$s."), flags, p->name);
+        r = nv_xml_read(buf, len, p->name, &doc, reterr);
+        if (r < 0)
+                return r;
+        def = p->alloc();
+        if (!def)
+                return -ENOMEM;
+        r = run_passes(p, xmlDocGetRootElement(doc), flags, def, reterr);
+        if (r < 0) {
+                p->free(def);
+                return r;
+        }
+        *ret = def;
         return 0;
 }
 
@@ -80,6 +93,7 @@ static int prop_get(xmlNodePtr n, const char *name, unsigned flags, xmlChar **re
                             display_name(n, el, sizeof(el)), name);
 }
 
+/* Values are cut at 64 characters in messages (%.64s): a valid one is short, and a document may hold megabytes. */
 static int prop_invalid(xmlNodePtr n, const char *name, const xmlChar *v, NvError **reterr) {
         char el[128];
 
@@ -87,32 +101,36 @@ static int prop_invalid(xmlNodePtr n, const char *name, const xmlChar *v, NvErro
                             display_name(n, el, sizeof(el)), name, (const char *) v);
 }
 
-int nv_xml_prop_string_buf(xmlNodePtr n, const char *name, char *buf, size_t size, unsigned flags, NvError **reterr) {
-        _cleanup_xmlfree_ xmlChar *v = NULL;
+/* The attribute's value, NULL when absent, refused when longer than max. */
+static int prop_bounded(xmlNodePtr n, const char *name, size_t max, unsigned flags, xmlChar **ret, NvError **reterr) {
         char el[128];
         int r;
 
-        r = prop_get(n, name, flags, &v, reterr);
+        r = prop_get(n, name, flags, ret, reterr);
+        if (r < 0 || !*ret || strlen((const char *) *ret) <= max)
+                return r;
+        xmlFree(*ret);
+        *ret = NULL;
+        return nv_error_set(reterr, -EINVAL, _("line %1$ld: <%2$s %3$s> is longer than %4$zu characters."), xmlGetLineNo(n),
+                            display_name(n, el, sizeof(el)), name, max);
+}
+
+int nv_xml_prop_string_buf(xmlNodePtr n, const char *name, char *buf, size_t size, unsigned flags, NvError **reterr) {
+        _cleanup_xmlfree_ xmlChar *v = NULL;
+        int r = prop_bounded(n, name, size - 1, flags, &v, reterr);
+
         if (r < 0 || !v)
                 return r;
-        if (strlen((const char *) v) >= size)
-                return nv_error_set(reterr, -EINVAL, _("line %1$ld: <%2$s %3$s> is longer than %4$zu characters."), xmlGetLineNo(n),
-                                    display_name(n, el, sizeof(el)), name, size - 1);
         strcpy(buf, (const char *) v);
         return 1;
 }
 
 int nv_xml_prop_string(xmlNodePtr n, const char *name, size_t max, unsigned flags, char **ret, NvError **reterr) {
         _cleanup_xmlfree_ xmlChar *v = NULL;
-        char el[128];
-        int r;
+        int r = prop_bounded(n, name, max, flags, &v, reterr);
 
-        r = prop_get(n, name, flags, &v, reterr);
         if (r < 0 || !v)
                 return r;
-        if (strlen((const char *) v) > max)
-                return nv_error_set(reterr, -EINVAL, _("line %1$ld: <%2$s %3$s> is longer than %4$zu characters."), xmlGetLineNo(n),
-                                    display_name(n, el, sizeof(el)), name, max);
         *ret = strdup((const char *) v);
         return *ret ? 1 : -ENOMEM;
 }

@@ -9,8 +9,6 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "error.h"
 #include "macro.h"
@@ -52,13 +50,15 @@ typedef enum NvXmlParseFlags {
 
 typedef struct NvXmlDocParser {
         const char *name; /* the document, in messages ("domain XML") */
+        void *(*alloc)(void);     /* a fresh def, NULL when out of memory */
+        void (*free)(void *def);
         int (*parse)(xmlNodePtr root, void *def, NvError **reterr);
         void (*post_parse)(void *def);
         int (*validate)(const void *def, NvError **reterr);
 } NvXmlDocParser;
 
-/* Runs p's passes over buf into def, which the caller allocated and frees. */
-int nv_xml_parse_doc(const NvXmlDocParser *p, const char *buf, size_t len, unsigned flags, void *def, NvError **reterr);
+/* Runs p's passes over buf into a new def, *ret only on success. */
+int nv_xml_parse_doc(const NvXmlDocParser *p, const char *buf, size_t len, unsigned flags, void **ret, NvError **reterr);
 
 /*
  * Typed attribute readers (libvirt's virXMLProp*).  Each returns 1 when the
