@@ -24,9 +24,9 @@ typedef struct NvVmmBackend {
          * unless keep is set (a save before the VMM is stopped for good).
          */
         int (*freeze)(NvVmmHandle *h, bool keep, uint64_t *ret_token, NvError **reterr);
-        /* 1: the VMM is frozen now (by anyone, kept or not), 0: it runs.  Asked before a flow freezes. */
+        /* 1: the VMM is frozen now (by anyone's hold, kept or not), 0: it runs.  Asked before a flow freezes. */
         int (*frozen)(NvVmmHandle *h, NvError **reterr);
-        /* Lets the vCPUs run again. */
+        /* Ends the hold token names; the vCPUs run again when no hold is left. */
         int (*thaw)(NvVmmHandle *h, uint64_t token, NvError **reterr);
         /* Needs a freeze.  Every vCPU's nested state as a snapshot image whose checksums were verified. */
         int (*get_state)(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, NvError **reterr);
@@ -47,10 +47,11 @@ typedef struct NvVmmBackend {
 typedef int (*NvVmmImageFunc)(const uint8_t *img, size_t len, void *userdata, NvError **reterr);
 
 /*
- * Every sequence below thaws only a freeze it made: a VMM found frozen
+ * Every sequence below freezes with a hold of its own and ends only that
+ * hold (freezes are per caller, docs/vmm-protocol.md): a VMM found frozen
  * already (kept frozen by an earlier save for the VMM's own save to come,
- * or frozen by another client) is left frozen, or the nested state and
- * the VMM's own saved state would describe different instants.
+ * or frozen by another client) stays frozen, or the nested state and the
+ * VMM's own saved state would describe different instants.
  *
  * Freeze (keep: see freeze), collect, run act on the image while still
  * frozen, then thaw, unless keep was asked and everything succeeded: a
