@@ -25,12 +25,12 @@ typedef struct NvVmmBackend {
          */
         int (*freeze)(NvVmmHandle *h, bool keep, uint64_t *ret_token, NvError **reterr);
         /*
-         * 1: the VMM is frozen now (by anyone, kept or not), 0: it runs.  Asked
-         * before a flow freezes.  *ret_since_usec (optional): since when,
-         * CLOCK_REALTIME; 0 if the VMM does not say.
+         * 1: the VMM is frozen now (by anyone's hold, kept or not), 0: it
+         * runs.  Asked before a flow freezes.  *ret_since_usec (optional):
+         * since when, CLOCK_REALTIME; 0 if the VMM does not say.
          */
         int (*frozen)(NvVmmHandle *h, uint64_t *ret_since_usec, NvError **reterr);
-        /* Lets the vCPUs run again. */
+        /* Ends the hold token names; the vCPUs run again when no hold is left. */
         int (*thaw)(NvVmmHandle *h, uint64_t token, NvError **reterr);
         /* Needs a freeze.  Every vCPU's nested state as a snapshot image whose checksums were verified. */
         int (*get_state)(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, NvError **reterr);
@@ -53,10 +53,11 @@ typedef struct NvVmmBackend {
 typedef int (*NvVmmImageFunc)(const uint8_t *img, size_t len, void *userdata, NvError **reterr);
 
 /*
- * Every sequence below thaws only a freeze it made: a VMM found frozen
+ * Every sequence below freezes with a hold of its own and ends only that
+ * hold (freezes are per caller, docs/vmm-protocol.md): a VMM found frozen
  * already (kept frozen by an earlier save for the VMM's own save to come,
- * or frozen by another client) is left frozen, or the nested state and
- * the VMM's own saved state would describe different instants.
+ * or frozen by another client) stays frozen, or the nested state and the
+ * VMM's own saved state would describe different instants.
  *
  * Freeze (keep: see freeze), collect, run act on the image while still
  * frozen, then thaw, unless keep was asked and everything succeeded: a

@@ -16,20 +16,20 @@ int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int
         return r;
 }
 
-/* A freeze of ours, or the one we found: *ret_ours says whether ending it is ours to do. */
-static int freeze(const NvVmmBackend *b, NvVmmHandle *h, bool keep, uint64_t *ret_token, bool *ret_ours, NvError **reterr) {
+/*
+ * Our own freeze (a hold of our own: see docs/vmm-protocol.md), and whether
+ * the VMM was frozen before it.  Ending our hold never ends anyone else's,
+ * so a VMM frozen by an earlier save --keep-frozen or another client stays
+ * frozen after our thaw; and our hold must end even then, or a connection
+ * that outlives the flow (nestvirtd's registered VMMs) would keep it.
+ */
+static int freeze(const NvVmmBackend *b, NvVmmHandle *h, bool keep, uint64_t *ret_token, bool *ret_found, NvError **reterr) {
         int was = b->frozen(h, NULL, reterr);
 
         if (was < 0)
                 return was;
-        *ret_ours = !was;
-        /* Frozen already: Freeze again all the same, so that the VMM knows us as a freezer while we work. */
+        *ret_found = was;
         return b->freeze(h, keep, ret_token, reterr);
-}
-
-/* Thaws after r if the freeze was ours; otherwise returns r and leaves the VMM frozen. */
-static int thaw_ours(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, bool ours, int r, NvError **reterr) {
-        return ours ? nv_vmm_thaw_after(b, h, token, r, reterr) : r;
 }
 
 int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmImageFunc act, void *userdata,
@@ -37,10 +37,10 @@ int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmI
         _cleanup_free_ uint8_t *img = NULL;
         uint64_t token, start;
         size_t len = 0;
-        bool ours;
+        bool found;
         int r;
 
-        r = freeze(b, h, keep, &token, &ours, reterr);
+        r = freeze(b, h, keep, &token, &found, reterr);
         if (r < 0)
                 return r;
         start = nv_now_usec(CLOCK_MONOTONIC);
@@ -48,11 +48,11 @@ int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmI
         if (r >= 0)
                 r = act(img, len, userdata, reterr);
         if (r < 0 || !keep)
-                r = thaw_ours(b, h, token, ours, r, reterr);
+                r = nv_vmm_thaw_after(b, h, token, r, reterr);
         if (ret_frozen_usec)
                 *ret_frozen_usec = nv_now_usec(CLOCK_MONOTONIC) - start;
         if (ret_found_frozen)
-                *ret_found_frozen = !ours;
+                *ret_found_frozen = found;
         return r;
 }
 
@@ -89,20 +89,20 @@ int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, siz
 
 int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
         uint64_t token;
-        bool ours;
+        bool found;
         int r;
 
-        r = freeze(b, h, /* keep= */ false, &token, &ours, reterr);
+        r = freeze(b, h, /* keep= */ false, &token, &found, reterr);
         if (r < 0)
                 return r;
         r = b->set_state(h, img, len, reterr);
-        return thaw_ours(b, h, token, ours, r, reterr);
+        return nv_vmm_thaw_after(b, h, token, r, reterr);
 }
 
 int nv_vmm_run_on(const NvVmmBackend *b, NvVmmHandle *h, NvError **reterr) {
         uint64_t token;
-        bool ours;
-        int r = freeze(b, h, /* keep= */ false, &token, &ours, reterr);
+        bool found;
+        int r = freeze(b, h, /* keep= */ false, &token, &found, reterr);
 
-        return r < 0 ? r : thaw_ours(b, h, token, ours, 0, reterr);
+        return r < 0 ? r : nv_vmm_thaw_after(b, h, token, 0, reterr);
 }
