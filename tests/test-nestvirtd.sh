@@ -84,7 +84,7 @@ for ((i = 0; i < 50; i++)); do [ -S "$T/bus" ] && break; sleep 0.1; done
 POLKIT_PID=$!
 VMM_GROUP=users # any group the unprivileged caller can be given (setpriv --groups)
 VMM_GID=$(getent group $VMM_GROUP | cut -d: -f3)
-NESTVIRT_HOST_ROOT=$DATA/data/host-amd "$NESTVIRTD" --connect "test://$T/node.xml" --linger 30 --max-jobs 2 \
+NESTVIRT_HOST_ROOT=$DATA/data/host-amd "$NESTVIRTD" --connect "test://$T/node.xml" --linger 300 --max-jobs 2 \
         ${VMM_GID:+--vmm-group $VMM_GROUP} 2>"$T/nestvirtd.err" &
 D_PID=$!
 for ((i = 0; i < 50; i++)); do B status org.nestvirt.NestedState1 >/dev/null 2>&1 && break; sleep 0.1; done
