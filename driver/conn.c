@@ -245,7 +245,7 @@ static int entry_from_domain(virDomainPtr dom, bool broken, NvDomainEntry *e, Nv
                 return libvirt_error(reterr, -EIO, virDomainGetName(dom));
         e->active = active == 1;
         e->persistent = persistent == 1;
-        r = nv_domain_def_parse(xml, strlen(xml), &e->def, broken ? &why : reterr);
+        r = nv_domain_def_parse(xml, strlen(xml), 0, &e->def, broken ? &why : reterr);
         if (r < 0 && broken)
                 return entry_broken(dom, xml, why, r, e);
         return r;
@@ -324,7 +324,7 @@ int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsi
         int r;
 
         /* Un-namespaced XML: libvirt applies the namespace and the prefix itself. */
-        if (meta && (r = nv_nested_meta_format(meta, /* prefix= */ false, 0, &xml, reterr)) < 0)
+        if (meta && (r = nv_nested_meta_format(meta, /* prefix= */ false, &xml, reterr)) < 0)
                 return r;
         dom = lookup(c, name, reterr);
         if (!dom)
@@ -360,15 +360,9 @@ int nv_conn_get_meta(NvConn *c, const char *name, unsigned affect, NvNestedMeta 
                         *ret = NULL;
                 return r;
         }
-        r = nv_nested_meta_parse_string(xml, strlen(xml), &m, reterr);
-        if (r >= 0) {
-                nv_nested_meta_post_parse(m);
-                r = nv_nested_meta_validate(m, reterr);
-        }
-        if (r < 0) {
-                nv_nested_meta_free(m);
+        r = nv_nested_meta_parse(xml, strlen(xml), 0, &m, reterr);
+        if (r < 0)
                 return nv_error_wrap(reterr, r, _("Domain '%s'"), name);
-        }
         *ret = m;
         return 0;
 }

@@ -114,15 +114,9 @@ int nv_hook_run(const NvHookContext *ctx, const char *const argv[4], const char 
         int r;
 
         *ret_xml = NULL;
-        r = nv_domain_def_parse(xml, len, &def, reterr);
+        r = nv_domain_def_parse(xml, len, 0, &def, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("The hook for domain '%s' (%s %s) got unusable XML"), argv[0], argv[1], argv[2]);
-        if (def->meta) {
-                nv_nested_meta_post_parse(def->meta);
-                r = nv_nested_meta_validate(def->meta, reterr);
-                if (r < 0)
-                        return nv_error_wrap(reterr, r, _("Domain '%s'"), def->name);
-        }
         if (strcmp(argv[1], "prepare") == 0 && strcmp(argv[2], "begin") == 0)
                 return hook_prepare(ctx, def, reterr);
         if ((strcmp(argv[1], "migrate") == 0 || strcmp(argv[1], "restore") == 0) && strcmp(argv[2], "begin") == 0)

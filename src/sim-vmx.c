@@ -137,7 +137,50 @@ static int vmx_set_precheck(NvSim *s, SimVcpu *v, const struct kvm_nested_state 
         return 0;
 }
 
-/* V16..V19 for a vCPU entering guest mode. */
+/* nested_check_vm_execution_controls(): the pages a control makes KVM use. */
+static const struct {
+        unsigned control_off;
+        uint32_t control;
+        unsigned addr_off;
+} vmx_control_pages[] = {
+        { VMCS12_CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_IO_BITMAPS, VMCS12_IO_BITMAP_A },
+        { VMCS12_CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_IO_BITMAPS, VMCS12_IO_BITMAP_B },
+        { VMCS12_CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, VMCS12_MSR_BITMAP },
+        { VMCS12_CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_TPR_SHADOW, VMCS12_VIRTUAL_APIC_PAGE_ADDR },
+        { VMCS12_SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES, VMCS12_APIC_ACCESS_ADDR },
+        { VMCS12_SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_PML, VMCS12_PML_ADDRESS },
+        { VMCS12_SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_SHADOW_VMCS, VMCS12_VMREAD_BITMAP },
+        { VMCS12_SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_SHADOW_VMCS, VMCS12_VMWRITE_BITMAP },
+};
+
+/*
+ * V19, as far as the simulator models it: the knob, the pages the controls
+ * use (PML also needs EPT), host CR3 and the VMCS link pointer (whose page,
+ * unlike the kernel, the simulator does not read).  The simulator has no
+ * VMX capability MSRs, so the checks against them are not modelled.
+ */
+static bool vmx_vmentry_checks_ok(NvSim *s, const SimVcpu *v) {
+        const uint8_t *p = v->vmx.vmcs12;
+        uint32_t cpu = get_le32(p + VMCS12_CPU_BASED_VM_EXEC_CONTROL);
+        uint32_t sec = (cpu & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) ? get_le32(p + VMCS12_SECONDARY_VM_EXEC_CONTROL) : 0;
+        uint64_t link = get_le64(p + VMCS12_VMCS_LINK_POINTER);
+
+        if (s->cfg.vmentry_checks_fail)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(vmx_control_pages); i++) {
+                uint32_t ctl = vmx_control_pages[i].control_off == VMCS12_SECONDARY_VM_EXEC_CONTROL ? sec : cpu;
+
+                if ((ctl & vmx_control_pages[i].control) && !sim_page_address_valid(v, get_le64(p + vmx_control_pages[i].addr_off)))
+                        return false;
+        }
+        if ((sec & SECONDARY_EXEC_ENABLE_PML) && !(sec & SECONDARY_EXEC_ENABLE_EPT))
+                return false;
+        if (!sim_gpa_legal(v, get_le64(p + VMCS12_HOST_CR3)))
+                return false;
+        return link == NV_GPA_INVALID || sim_page_address_valid(v, link);
+}
+
+/* V16..V20 for a vCPU entering guest mode. */
 static int vmx_set_guest_mode(NvSim *s, SimVcpu *v, const struct kvm_nested_state *u) {
         const uint8_t *data = (const uint8_t *) u + sizeof(*u);
         SimVmx *x = &v->vmx;
@@ -156,8 +199,17 @@ static int vmx_set_guest_mode(NvSim *s, SimVcpu *v, const struct kvm_nested_stat
         }
         x->deadline_valid = u->hdr.vmx.flags & KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE;
         x->deadline = u->hdr.vmx.preemption_timer_deadline;
-        if (s->cfg.vmentry_checks_fail)
+        if (!vmx_vmentry_checks_ok(s, v))
                 goto error_guest_mode;
+        /*
+         * V20: prepare_vmcs02() loads the guest CR3 only now, after every
+         * check passed; when it cannot, KVM goes back to vmcs01 and hands
+         * its internal VM-exit status (NVMX_VMENTRY_VMEXIT) to userspace.
+         */
+        if (!sim_gpa_legal(v, get_le64(x->vmcs12 + VMCS12_GUEST_CR3))) {
+                x->run_pending = false;
+                return 2;
+        }
         x->guest_mode = true;
         vmx_load_vmcs12_guest(v);
         return 0;

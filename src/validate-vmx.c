@@ -134,6 +134,5 @@ int validate_vmx(Checker *c) {
         r = vmx_check_shadow(c);
         if (r < 0)
                 return r;
-        validate_unchecked(c, N_("V19: VM-entry consistency checks depend on the vCPU's VMX capability MSRs and are made by the kernel"));
-        return 0;
+        return validate_vmx_entry(c);
 }

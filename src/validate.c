@@ -43,6 +43,40 @@ static const struct {
         [R_V16] = { "V16", "size", -EINVAL, N_("is too small for the shadow vmcs12 that the vmcs12 enables (needs 5222 bytes)") },
         [R_V17] = { "V17", "buffer", -EFAULT, N_("ends before the shadow vmcs12 the kernel copies") },
         [R_V18] = { "V18", "shadow_vmcs12.revision_id", -EINVAL, N_("is not 0x11e57ed0 with the shadow bit (0x91e57ed0)") },
+        [R_V19_PIN] = { "V19", "vmcs12.pin_based_vm_exec_control", -EINVAL, N_("has bits the vCPU's IA32_VMX_TRUE_PINBASED_CTLS forbids or lacks bits it requires") },
+        [R_V19_PROC] = { "V19", "vmcs12.cpu_based_vm_exec_control", -EINVAL, N_("has bits the vCPU's IA32_VMX_TRUE_PROCBASED_CTLS forbids or lacks bits it requires") },
+        [R_V19_PROC2] = { "V19", "vmcs12.secondary_vm_exec_control", -EINVAL, N_("has bits the vCPU's IA32_VMX_PROCBASED_CTLS2 forbids") },
+        [R_V19_CR3_TARGETS] = { "V19", "vmcs12.cr3_target_count", -EINVAL, N_("is above the count the vCPU's IA32_VMX_MISC allows") },
+        [R_V19_APICV] = { "V19", "vmcs12 APIC virtualization controls", -EINVAL, N_("lack a prerequisite (TPR shadow; external-interrupt exiting for virtual interrupt delivery; no APIC-access virtualization with x2APIC mode; a valid posted-interrupt setup)") },
+        [R_V19_NMI] = { "V19", "vmcs12.pin_based_vm_exec_control", -EINVAL, N_("has virtual NMIs without NMI exiting, or NMI-window exiting without virtual NMIs") },
+        [R_V19_NEEDS_EPT] = { "V19", "vmcs12.secondary_vm_exec_control", -EINVAL, N_("enables unrestricted guest or mode-based EPT execute control without EPT") },
+        [R_V19_VPID] = { "V19", "vmcs12.virtual_processor_id", -EINVAL, N_("is 0 while VPID is enabled") },
+        [R_V19_PREEMPT] = { "V19", "vmcs12.vm_exit_controls", -EINVAL, N_("saves the preemption timer, which the pin-based controls do not enable") },
+        [R_V19_EPTP] = { "V19", "vmcs12.ept_pointer", -EINVAL, N_("is not an EPT pointer the vCPU supports (memory type, walk length, accessed/dirty flags, reserved bits, MAXPHYADDR)") },
+        [R_V19_VMFUNC] = { "V19", "vmcs12.vm_function_control", -EINVAL, N_("enables VM functions the vCPU lacks, or EPTP switching without EPT or a valid EPTP list") },
+        [R_V19_EXIT] = { "V19", "vmcs12.vm_exit_controls", -EINVAL, N_("has bits the vCPU's IA32_VMX_TRUE_EXIT_CTLS forbids or lacks bits it requires") },
+        [R_V19_MSR_SWITCH] = { "V19", "vmcs12 MSR load/store area", -EINVAL, N_("is not 16-byte aligned or does not fit below the guest MAXPHYADDR") },
+        [R_V19_ENTRY] = { "V19", "vmcs12.vm_entry_controls", -EINVAL, N_("has bits the vCPU's IA32_VMX_TRUE_ENTRY_CTLS forbids or lacks bits it requires") },
+        [R_V19_EVENT] = { "V19", "vmcs12.vm_entry_intr_info_field", -EINVAL, N_("describes an event VM entry cannot inject (type, vector, error code, reserved bits or instruction length)") },
+        [R_V19_HOST_CR] = { "V19", "vmcs12.host_cr0/cr4", -EINVAL, N_("violates the vCPU's IA32_VMX_CR0/CR4_FIXED MSRs or sets CR4 bits the vCPU may not") },
+        [R_V19_HOST_ADDR] = { "V19", "vmcs12 host address", -EINVAL, N_("is not canonical") },
+        [R_V19_PAT] = { "V19", "vmcs12 PAT", -EINVAL, N_("holds a memory type PAT does not allow") },
+        [R_V19_HOST_MODE] = { "V19", "vmcs12.vm_exit_controls", -EINVAL, N_("does not match the vCPU's EFER.LMA in host address-space size, or the host state does not fit that mode") },
+        [R_V19_HOST_SEL] = { "V19", "vmcs12 host selector", -EINVAL, N_("has RPL or TI set, or CS, TR (or SS outside 64-bit mode) is 0") },
+        [R_V19_HOST_EFER] = { "V19", "vmcs12.host_ia32_efer", -EINVAL, N_("has reserved bits or LMA/LME not matching the host address-space size") },
+        [R_V19_GUEST_CR] = { "V19", "vmcs12.guest_cr0/cr4", -EINVAL, N_("violates the vCPU's IA32_VMX_CR0/CR4_FIXED MSRs or sets CR4 bits the vCPU may not") },
+        [R_V19_GUEST_DR7] = { "V19", "vmcs12.guest_dr7", -EINVAL, N_("has bits set above bit 31") },
+        [R_V19_GUEST_EFER] = { "V19", "vmcs12.guest_ia32_efer", -EINVAL, N_("has reserved bits or LMA/LME not matching the IA-32e mode guest entry control") },
+        [R_V19_ACTIVITY] = { "V19", "vmcs12.guest_activity_state", -EINVAL, N_("is not active, HLT or wait-for-SIPI") },
+        [R_V19_IOBM] = { "V19", "vmcs12.io_bitmap_a/b", -EINVAL, N_("is not a page-aligned guest-physical address below the guest MAXPHYADDR while the vmcs12 uses I/O bitmaps") },
+        [R_V19_MSRBM] = { "V19", "vmcs12.msr_bitmap", -EINVAL, N_("is not a page-aligned guest-physical address below the guest MAXPHYADDR while the vmcs12 uses MSR bitmaps") },
+        [R_V19_VAPIC] = { "V19", "vmcs12.virtual_apic_page_addr", -EINVAL, N_("is not a page-aligned guest-physical address below the guest MAXPHYADDR while the vmcs12 uses the TPR shadow") },
+        [R_V19_APIC] = { "V19", "vmcs12.apic_access_addr", -EINVAL, N_("is not a page-aligned guest-physical address below the guest MAXPHYADDR while the vmcs12 virtualizes APIC accesses") },
+        [R_V19_PML] = { "V19", "vmcs12.pml_address", -EINVAL, N_("is not a page-aligned guest-physical address below the guest MAXPHYADDR, or PML is on without EPT") },
+        [R_V19_VMCSBM] = { "V19", "vmcs12.vmread/vmwrite_bitmap", -EINVAL, N_("is not a page-aligned guest-physical address below the guest MAXPHYADDR while the vmcs12 uses VMCS shadowing") },
+        [R_V19_HOST_CR3] = { "V19", "vmcs12.host_cr3", -EINVAL, N_("is at or beyond 2^MAXPHYADDR of the guest") },
+        [R_V19_LINK] = { "V19", "vmcs12.vmcs_link_pointer", -EINVAL, N_("is neither -1 nor a page-aligned guest-physical address below the guest MAXPHYADDR") },
+        [R_V20_CR3] = { "V20", "vmcs12.guest_cr3", NV_ERR_LEFT_GUEST_MODE, N_("is at or beyond 2^MAXPHYADDR of the guest: the kernel takes the state, cannot load this CR3 when it re-enters L2, and leaves the vCPU in L1 with L2 dropped") },
         [R_S1] = { "S1", "format", -EINVAL, N_("is not SVM (1) on an SVM host") },
         [R_S2] = { "S2", "flags", -EINVAL, N_("has bits other than GUEST_MODE, RUN_PENDING and GIF_SET") },
         [R_S3] = { "S3", "flags", -EINVAL, N_("is not allowed while the vCPU's EFER.SVME is clear") },
@@ -102,9 +136,13 @@ int validate_reject(Checker *c, Rule r, uint64_t value) {
         res->rule = rules[r].id;
         res->field = rules[r].field;
         res->value = value;
-        snprintf(res->message, sizeof(res->message), _("Rule %s: %s = 0x%llx %s; KVM_SET_NESTED_STATE would fail with %s."),
-                 rules[r].id, rules[r].field, (unsigned long long) value, _(rules[r].what),
-                 nv_errno_name(rules[r].error));
+        if (rules[r].error == NV_ERR_LEFT_GUEST_MODE)
+                snprintf(res->message, sizeof(res->message), _("Rule %s: %s = 0x%llx %s; KVM_SET_NESTED_STATE would return 2 instead of an errno."),
+                         rules[r].id, rules[r].field, (unsigned long long) value, _(rules[r].what));
+        else
+                snprintf(res->message, sizeof(res->message), _("Rule %s: %s = 0x%llx %s; KVM_SET_NESTED_STATE would fail with %s."),
+                         rules[r].id, rules[r].field, (unsigned long long) value, _(rules[r].what),
+                         nv_errno_name(rules[r].error));
         return res->error;
 }
 
@@ -176,6 +214,7 @@ void nv_validate_context_init(NvValidateContext *ctx) {
                 .in_smm = NV_UNKNOWN,
                 .npt_enabled = NV_UNKNOWN,
                 .svme0_gif0_ok = NV_UNKNOWN,
+                .lma = NV_UNKNOWN,
         };
 }
 

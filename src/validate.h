@@ -25,6 +25,9 @@ typedef enum NvTristate {
         NV_YES = 1,
 } NvTristate;
 
+#define NV_VMX_MSR_FIRST 0x480u
+#define NV_VMX_MSR_COUNT 18u
+
 typedef struct NvValidateContext {
         int vendor;               /* NV_FORMAT_VMX/SVM of the target host; -1: unknown, the blob's format decides */
         unsigned maxphyaddr;      /* guest MAXPHYADDR in bits; 0: unknown */
@@ -46,9 +49,27 @@ typedef struct NvValidateContext {
         bool have_cpuid;
         uint64_t cr4_allowed;
         uint64_t efer_allowed;
+        NvTristate lma; /* target vCPU's EFER.LMA when the SET happens (VMX host address-space size) */
+        /*
+         * The target vCPU's nested VMX capability MSRs, IA32_VMX_BASIC
+         * (0x480) to IA32_VMX_VMFUNC (0x491) in order, valid when
+         * have_vmx_msrs is set: the VM-entry checks on a guest-mode vmcs12
+         * (V19) compare it with them.
+         */
+        bool have_vmx_msrs;
+        uint64_t vmx_msrs[NV_VMX_MSR_COUNT];
 } NvValidateContext;
 
 #define NV_VALIDATE_MAX_UNCHECKED 8
+
+/*
+ * Not every refusal is an errno.  When the kernel takes a guest-mode state
+ * but then cannot re-enter L2 with it (6.1: prepare_vmcs02() fails),
+ * KVM_SET_NESTED_STATE returns a positive VM-entry status (2) and the vCPU
+ * is back in L1, its L2 silently dropped.  nestvirt reports that outcome,
+ * from the validator and from the ioctl path alike, as this error.
+ */
+#define NV_ERR_LEFT_GUEST_MODE (-EIO)
 
 typedef struct NvValidateResult {
         int error;         /* 0: KVM would accept; else the negative errno it would return */

@@ -65,6 +65,7 @@ void nv_validate_context_from_state(NvValidateContext *ctx, int vendor, const st
         ctx->vendor = vendor;
         ctx->svme = (sregs->efer & X86_EFER_SVME) ? NV_YES : NV_NO;
         ctx->in_smm = ev->smi.smm ? NV_YES : NV_NO;
+        ctx->lma = (sregs->efer & X86_EFER_LMA) ? NV_YES : NV_NO;
         ctx->have_cr0 = true;
         ctx->cr0 = sregs->cr0;
 }
@@ -74,6 +75,28 @@ void nv_validate_context_from_cpuid(NvValidateContext *ctx, const struct kvm_cpu
         ctx->have_cpuid = true;
         ctx->cr4_allowed = nv_cpuid_allowed_bits(cpuid->entries, cpuid->nent, /* efer= */ false);
         ctx->efer_allowed = nv_cpuid_allowed_bits(cpuid->entries, cpuid->nent, /* efer= */ true);
+}
+
+/*
+ * The vCPU's nested VMX capability MSRs, which KVM lets userspace read
+ * (KVM_GET_MSRS) when the vCPU may use VMX.  Not all of them readable, or
+ * IA32_VMX_BASIC without KVM's vmcs12 revision (nested off, another
+ * vendor, the simulator): left unknown.
+ */
+static void vmx_msrs_from_vcpu(NvVcpu *vcpu, NvValidateContext *ctx) {
+        _cleanup_free_ struct kvm_msrs *m = calloc(1, sizeof(*m) + NV_VMX_MSR_COUNT * sizeof(m->entries[0]));
+
+        if (!m)
+                return;
+        m->nmsrs = NV_VMX_MSR_COUNT;
+        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
+                m->entries[i].index = NV_VMX_MSR_FIRST + i;
+        if (nv_kvm_get_msrs(vcpu, m, NULL) != (int) NV_VMX_MSR_COUNT ||
+            (m->entries[0].data & 0x7fffffff) != NV_VMCS12_REVISION)
+                return;
+        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
+                ctx->vmx_msrs[i] = m->entries[i].data;
+        ctx->have_vmx_msrs = true;
 }
 
 int nv_vcpu_validate_context(NvVcpu *vcpu, NvValidateContext *ctx, NvError **reterr) {
@@ -91,6 +114,8 @@ int nv_vcpu_validate_context(NvVcpu *vcpu, NvValidateContext *ctx, NvError **ret
                 return r;
         nv_validate_context_from_state(ctx, nv_kvm_vendor(nv_vcpu_kvm(vcpu)), &sregs, &ev);
         nv_validate_context_from_cpuid(ctx, cpuid);
+        if (ctx->vendor == NV_FORMAT_VMX)
+                vmx_msrs_from_vcpu(vcpu, ctx);
         return 0;
 }
 
@@ -112,6 +137,12 @@ int nv_vcpu_set_nested(NvVcpu *vcpu, const NvBlob *blob, const NvValidateContext
         if (r < 0)
                 return nv_error_set(reterr, r, _("KVM_SET_NESTED_STATE on vCPU %u failed with %s although the validator accepted the state."),
                                     nv_vcpu_id(vcpu), nv_errno_name(r));
+        /* Not success: the kernel's VM-entry status (nested_vmx_enter_non_root_mode() on 6.1). */
+        if (r > 0)
+                return nv_error_set(reterr, NV_ERR_LEFT_GUEST_MODE,
+                                    _("KVM_SET_NESTED_STATE on vCPU %u returned %d instead of 0 or an errno although the validator accepted the state: "
+                                      "the kernel took the state but could not re-enter the nested guest with it, so the vCPU is back in its L1 hypervisor and L2 is lost."),
+                                    nv_vcpu_id(vcpu), r);
         return 0;
 }
 

@@ -58,7 +58,8 @@ void nv_validate_context_from_cpuid(NvValidateContext *ctx, const struct kvm_cpu
  * Validates blob against ctx (NULL: learnt from the vCPU now) and then
  * issues KVM_SET_NESTED_STATE.  A blob the validator refuses never reaches
  * the kernel.  Returns 0 or -errno with the rule or the kernel's errno in
- * *reterr.
+ * *reterr.  A positive return of the ioctl (the kernel took the state but
+ * could not re-enter L2, so L2 is lost) is NV_ERR_LEFT_GUEST_MODE.
  */
 int nv_vcpu_set_nested(NvVcpu *vcpu, const NvBlob *blob, const NvValidateContext *ctx, NvError **reterr);
 

@@ -79,8 +79,8 @@ static void check_round_trip(xmlNodePtr nested) {
         char *out = NULL, *a, *b;
 
         xmlNodeDump(buf, nested->doc, nested, 0, 0);
-        assert_int_equal(nv_nested_meta_parse_string((const char *) xmlBufferContent(buf), (size_t) xmlBufferLength(buf), &m, NULL), 0);
-        assert_int_equal(nv_nested_meta_format(m, /* prefix= */ true, 0, &out, NULL), 0);
+        assert_int_equal(nv_nested_meta_parse((const char *) xmlBufferContent(buf), (size_t) xmlBufferLength(buf), 0, &m, NULL), 0);
+        assert_int_equal(nv_nested_meta_format(m, /* prefix= */ true, &out, NULL), 0);
         a = squeeze((const char *) xmlBufferContent(buf));
         b = squeeze(out);
         b[strcspn(b, "\n")] = '\0';
@@ -100,7 +100,7 @@ static void check_domain(xmlNodePtr dom, size_t i) {
         const char *why;
 
         xmlNodeDump(buf, dom->doc, dom, 0, 0);
-        if (nv_domain_def_parse((const char *) xmlBufferContent(buf), (size_t) xmlBufferLength(buf), &d, &err) < 0)
+        if (nv_domain_def_parse((const char *) xmlBufferContent(buf), (size_t) xmlBufferLength(buf), 0, &d, &err) < 0)
                 fail_msg("%s: %s", expected[i].name, err->message);
         assert_string_equal(d->name, expected[i].name);
         assert_int_equal(d->meta != NULL, expected[i].has_meta);
@@ -147,7 +147,7 @@ static void test_vcpu_and_cpu(void **state) {
         const char *why;
 
         (void) state;
-        assert_int_equal(nv_domain_def_parse(xml, sizeof(xml) - 1, &d, NULL), 0);
+        assert_int_equal(nv_domain_def_parse(xml, sizeof(xml) - 1, 0, &d, NULL), 0);
         assert_int_equal(d->vcpus, 6);
         assert_int_equal(d->vcpus_current, 3);
         assert_string_equal(d->cpu_model, "EPYC");
@@ -183,7 +183,7 @@ static void test_invalid_domains(void **state) {
                 NvDomainDef *d = (NvDomainDef *) 0x1234;
                 NvError *err = NULL;
 
-                assert_true(nv_domain_def_parse(bad[i].xml, strlen(bad[i].xml), &d, &err) < 0);
+                assert_true(nv_domain_def_parse(bad[i].xml, strlen(bad[i].xml), 0, &d, &err) < 0);
                 assert_ptr_equal(d, (NvDomainDef *) 0x1234);
                 if (!strstr(err->message, bad[i].message))
                         fail_msg("case %zu: got '%s'", i, err->message);

@@ -6,7 +6,8 @@
  *
  *  - the metadata history, live and config, across saves and failed saves:
  *    a failure never moves the reference, never leaves a file behind, and
- *    never leaves the VMM frozen;
+ *    never leaves the VMM frozen; a save writes its reference and nothing
+ *    else (no defaults) into the metadata;
  *  - maintenance save-all over many domains with one hung VMM: every other
  *    domain is saved, the hung one reported; after the VMMs are killed and
  *    restarted, restore-all brings L2 back on all of them;
@@ -107,7 +108,7 @@ static bool vmm_runs(Vmm *v) {
         return false;
 }
 
-/* A node with n running nested domains, one running domain without metadata, one shut-off nested one. */
+/* A node with n running nested domains (their metadata naming the socket only, the rest defaults), one running domain without metadata, one shut-off nested one. */
 static void write_node(Vmm *v, unsigned n, char uri[static 256]) {
         char path[128];
         FILE *f;
@@ -122,7 +123,7 @@ static void write_node(Vmm *v, unsigned n, char uri[static 256]) {
                         vmm_init(&off, 99);
                 fprintf(f, "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>%s</name><uuid>%s</uuid><metadata>"
                            "<nestvirt:nested xmlns:nestvirt='http://nestvirt.org/schemas/domain/nested/1.0'>"
-                           "<nestvirt:vmm transport='socket' socket='%s'/></nestvirt:nested></metadata>"
+                           "<nestvirt:vmm socket='%s'/></nestvirt:nested></metadata>"
                            "<memory>1048576</memory><vcpu>%u</vcpu><os><type arch='x86_64'>hvm</type></os>"
                            "<cpu mode='host-passthrough'/>%s</domain>\n",
                         i < n ? v[i].name : off.name, i < n ? v[i].uuid : off.uuid, i < n ? v[i].sock : off.sock, VCPUS,
@@ -245,6 +246,39 @@ static void test_history_across_failed_saves(void **state) {
         unlink(mine);
         for (int i = 0; i < 6; i++)
                 free(p[i]);
+}
+
+/* A save adds its reference and nothing else: the element round-trips as written, without the defaults. */
+static void test_save_keeps_metadata_as_written(void **state) {
+        _cleanup_free_ char *xml = NULL;
+        char uri[256], vmm[256];
+        NvDriver *d;
+        Vmm v;
+
+        (void) state;
+        vmm_init(&v, 40);
+        write_node(&v, 1, uri);
+        vmm_start(&v, false);
+        d = driver_open(uri);
+        assert_int_equal(save(d, v.name, NULL, NULL, NULL), 0);
+        assert_int_equal(nv_conn_get_xml(nv_driver_conn(d), v.name, /* migratable= */ false, &xml, NULL), 0);
+        snprintf(vmm, sizeof(vmm), "<nestvirt:vmm socket=\"%s\"/>", v.sock);
+        if (!strstr(xml, vmm) || strstr(xml, "transport=") || strstr(xml, "<nestvirt:policy") || !strstr(xml, "<nestvirt:state "))
+                fail_msg("the metadata changed beyond the new reference:\n%s", xml);
+        for (unsigned affect = NV_AFFECT_LIVE; affect <= NV_AFFECT_CONFIG; affect++) {
+                NvNestedMeta *m = meta(d, v.name, affect);
+
+                assert_true(m->has_state);
+                assert_int_equal(m->written.transport, -1);
+                assert_int_equal(m->written.nested, -1);
+                assert_int_equal(m->written.on_missing, -1);
+                assert_int_equal(m->written.on_incompatible, -1);
+                assert_int_equal(m->transport, NV_VMM_TRANSPORT_SOCKET); /* the defaults still apply */
+                assert_int_equal(m->on_missing, NV_ON_PROBLEM_FAIL);
+                nv_nested_meta_free(m);
+        }
+        nv_driver_free(d);
+        vmm_stop(&v);
 }
 
 typedef struct Seen {
@@ -445,6 +479,7 @@ static int teardown(void **state) {
 int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_history_across_failed_saves),
+                cmocka_unit_test(test_save_keeps_metadata_as_written),
                 cmocka_unit_test(test_maintenance_with_a_hung_vmm),
                 cmocka_unit_test(test_restore_all_record),
                 cmocka_unit_test(test_restore_all_bad_record),

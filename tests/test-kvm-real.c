@@ -200,11 +200,17 @@ static void test_quiesce_rule(void **state) {
         real_vm_free(&vm);
 }
 
-/* inc dword [COUNTER_GPA]; jmp back: real mode at CODE_GPA, forever, never exiting to userspace. */
+/*
+ * inc dword [COUNTER_GPA]; jmp back: real mode at CODE_GPA, forever, never
+ * exiting to userspace.  IF is set although nothing is injected (there is no
+ * in-kernel irqchip): Bochs, which provides VMX in the e2e VM, unmasks host
+ * interrupts for a VMX guest only when the guest's IF changes, so a guest
+ * entered with IF clear that never exits would hold the only CPU forever.
+ */
 static void load_spin_loop(RealVm *vm) {
         static const uint8_t code[] = { 0x66, 0xFF, 0x06, COUNTER_GPA & 0xff, COUNTER_GPA >> 8, 0xEB, 0xF9 };
         struct kvm_sregs sr;
-        struct kvm_regs regs = { .rip = CODE_GPA, .rflags = 2 };
+        struct kvm_regs regs = { .rip = CODE_GPA, .rflags = 0x202 };
 
         memcpy((uint8_t *) vm->mem + CODE_GPA, code, sizeof(code));
         assert_int_equal(nv_kvm_get_sregs(vm->vcpu, &sr, NULL), 0);

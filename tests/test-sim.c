@@ -3,8 +3,9 @@
  * GET -> SET round trips on the simulated KVM, and the GET size rules:
  * empty state, VMX guest mode with and without shadow vmcs12, SVM guest
  * mode, the E2BIG size write-back and the SVM over-write quirk,
- * KVM_GET_CPUID2, and the vmcb12 checks that depend on the target vCPU
- * (simulator and validator side by side).
+ * KVM_GET_CPUID2, and the vmcb12 and vmcs12 checks that depend on the
+ * target vCPU (simulator and validator side by side), the guest CR3 that
+ * makes KVM_SET_NESTED_STATE return 2 included.
  */
 #include <string.h>
 
@@ -239,6 +240,88 @@ static void test_svm_checks_agree(void **state) {
         test_vm_free(&src);
 }
 
+/* Up to two vmcs12 fields (a control and the address it makes KVM use) changed, and what KVM does. */
+typedef struct VmxCase {
+        const char *name;
+        struct {
+                unsigned off; /* vmcs12 offset; 0 ends */
+                unsigned width;
+                uint64_t value; /* or-ed into controls (width 4), stored into addresses (width 8) */
+                bool at_limit;  /* store 1 << the target vCPU's MAXPHYADDR instead */
+        } set[2];
+        int expect; /* the validator's answer; the simulator answers 2 for NV_ERR_LEFT_GUEST_MODE */
+        const char *rule;
+} VmxCase;
+
+#define CPU_BASED VMCS12_CPU_BASED_VM_EXEC_CONTROL
+#define SECONDARY VMCS12_SECONDARY_VM_EXEC_CONTROL
+
+/* The VMX side of the above: the V19 addresses and the guest CR3 that makes the kernel return 2 (V20). */
+static void test_vmx_checks_agree(void **state) {
+        static const VmxCase cases[] = {
+                { "unchanged", {}, 0, NULL },
+                { "guest_cr3 legal", { { VMCS12_GUEST_CR3, 8, 0x5000 } }, 0, NULL },
+                { "guest_cr3 = 1 << MAXPHYADDR", { { VMCS12_GUEST_CR3, 8, 0, true } }, NV_ERR_LEFT_GUEST_MODE, "V20" },
+                { "guest_cr3 = 1 << 52", { { VMCS12_GUEST_CR3, 8, 1ull << 52 } }, NV_ERR_LEFT_GUEST_MODE, "V20" },
+                { "host_cr3 = 1 << MAXPHYADDR", { { VMCS12_HOST_CR3, 8, 0, true } }, -EINVAL, "V19" },
+                { "I/O bitmaps, io_bitmap_b unaligned", { { CPU_BASED, 4, CPU_BASED_USE_IO_BITMAPS }, { VMCS12_IO_BITMAP_B, 8, 0x2010 } }, -EINVAL, "V19" },
+                { "I/O bitmaps at 0", { { CPU_BASED, 4, CPU_BASED_USE_IO_BITMAPS } }, 0, NULL },
+                { "MSR bitmaps, msr_bitmap beyond MAXPHYADDR", { { CPU_BASED, 4, CPU_BASED_USE_MSR_BITMAPS }, { VMCS12_MSR_BITMAP, 8, 0, true } }, -EINVAL, "V19" },
+                { "msr_bitmap beyond MAXPHYADDR, not used", { { VMCS12_MSR_BITMAP, 8, 0, true } }, 0, NULL },
+                { "TPR shadow, virtual APIC page unaligned", { { CPU_BASED, 4, CPU_BASED_TPR_SHADOW }, { VMCS12_VIRTUAL_APIC_PAGE_ADDR, 8, 0x3001 } }, -EINVAL, "V19" },
+                { "PML without EPT", { { CPU_BASED, 4, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS }, { SECONDARY, 4, SECONDARY_EXEC_ENABLE_PML } }, -EINVAL, "V19" },
+                { "PML and EPT", { { CPU_BASED, 4, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS }, { SECONDARY, 4, SECONDARY_EXEC_ENABLE_PML | SECONDARY_EXEC_ENABLE_EPT } }, 0, NULL },
+                { "APIC accesses without secondary controls", { { SECONDARY, 4, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES }, { VMCS12_APIC_ACCESS_ADDR, 8, 0x123 } }, 0, NULL },
+                { "vmcs_link_pointer unaligned", { { VMCS12_VMCS_LINK_POINTER, 8, 0x7008 } }, -EINVAL, "V19" },
+        };
+        NvBlob src = {};
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
+        assert_int_equal(nv_vcpu_get_nested(vm.vcpus[0], false, &src, NULL), 1);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _Alignas(8) uint8_t b[4224];
+                NvValidateContext ctx;
+                NvValidateResult res;
+                NvBlob after = {};
+                TestVm dst;
+                int rs, rv;
+
+                assert_int_equal(src.len, sizeof(b));
+                memcpy(b, src.data, sizeof(b));
+                test_vm_new_vendor(&dst, NV_FORMAT_VMX, 1);
+                assert_int_equal(nv_vcpu_validate_context(dst.vcpus[0], &ctx, NULL), 0);
+                assert_true(ctx.maxphyaddr > 0 && ctx.maxphyaddr < 64);
+                for (size_t j = 0; j < 2 && cases[i].set[j].off; j++) {
+                        uint8_t *f = b + NV_OFF_DATA + cases[i].set[j].off;
+
+                        if (cases[i].set[j].width == 4)
+                                put_le32(f, get_le32(f) | (uint32_t) cases[i].set[j].value);
+                        else
+                                put_le64(f, cases[i].set[j].at_limit ? 1ull << ctx.maxphyaddr : cases[i].set[j].value);
+                }
+                rv = nv_validate(b, sizeof(b), &ctx, &res);
+                rs = nv_kvm_set_nested_state_raw(dst.vcpus[0], (const struct kvm_nested_state *) b);
+                if (rs != (cases[i].expect == NV_ERR_LEFT_GUEST_MODE ? 2 : cases[i].expect) || rv != cases[i].expect)
+                        fail_msg("%s: simulator %d, validator %s (%s), expected %s", cases[i].name, rs, nv_errno_name(rv),
+                                 res.message, nv_errno_name(cases[i].expect));
+                if (cases[i].rule)
+                        assert_string_equal(res.rule, cases[i].rule);
+                if (rs == 2) {
+                        /* Back in L1, VMXON with the vmcs12 loaded: 4224 bytes, no GUEST_MODE. */
+                        assert_int_equal(nv_vcpu_get_nested(dst.vcpus[0], false, &after, NULL), 0);
+                        assert_int_equal(after.len, 4224);
+                        assert_int_equal(get_le16(after.data + NV_OFF_FLAGS), 0);
+                        nv_blob_clear(&after);
+                }
+                test_vm_free(&dst);
+        }
+        nv_blob_clear(&src);
+        test_vm_free(&vm);
+}
+
 /* KVM_GET_CPUID2 gives back what KVM_SET_CPUID2 set; too small a buffer gets E2BIG and the count. */
 static void test_get_cpuid(void **state) {
         static const struct kvm_cpuid_entry2 e[] = { { .function = 0, .eax = 7 }, { .function = 7, .ebx = 0x81 } };
@@ -296,6 +379,7 @@ int main(void) {
                 cmocka_unit_test(test_fields_from_get),
                 cmocka_unit_test(test_get_cpuid),
                 cmocka_unit_test(test_svm_checks_agree),
+                cmocka_unit_test(test_vmx_checks_agree),
         };
         return cmocka_run_group_tests_name("simulated KVM round trips", tests, NULL, NULL);
 }

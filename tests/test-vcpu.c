@@ -179,6 +179,46 @@ static void test_kernel_refusal_rolls_back(void **state) {
         test_vm_free(&b);
 }
 
+/*
+ * A guest CR3 beyond the MAXPHYADDR: the kernel takes the state, cannot
+ * re-enter L2 and returns 2, not an errno.  With the target's own context
+ * the validator refuses it (rule V20); with MAXPHYADDR unknown it lets it
+ * through and the ioctl path must still call the positive return a
+ * failure that lost L2, not success.
+ */
+static void test_set_returns_two(void **state) {
+        NvValidateContext ctx;
+        NvBlob blob = {}, after = {};
+        NvError *err = NULL;
+        TestVm a, b;
+
+        (void) state;
+        test_vm_new_vendor(&a, NV_FORMAT_VMX, 1);
+        assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
+        assert_int_equal(nv_vcpu_get_nested(a.vcpus[0], false, &blob, NULL), 1);
+        test_vm_new_vendor(&b, NV_FORMAT_VMX, 1);
+        assert_int_equal(nv_vcpu_validate_context(b.vcpus[0], &ctx, NULL), 0);
+        assert_true(ctx.maxphyaddr > 0 && ctx.maxphyaddr < 52);
+        put_le64(blob.data + NV_OFF_DATA + VMCS12_GUEST_CR3, 1ull << ctx.maxphyaddr);
+        assert_int_equal(nv_vcpu_set_nested(b.vcpus[0], &blob, NULL, &err), NV_ERR_LEFT_GUEST_MODE);
+        assert_non_null(strstr(err->message, "V20"));
+        assert_non_null(strstr(err->message, "guest_cr3"));
+        assert_int_equal(nv_sim_ioctl_count(b.sim, KVM_SET_NESTED_STATE), 0);
+        nv_error_free(err);
+        err = NULL;
+        ctx.maxphyaddr = 0; /* unknown: only the architectural 52 bits are checked */
+        assert_int_equal(nv_vcpu_set_nested(b.vcpus[0], &blob, &ctx, &err), NV_ERR_LEFT_GUEST_MODE);
+        assert_int_equal(nv_sim_ioctl_count(b.sim, KVM_SET_NESTED_STATE), 1);
+        assert_non_null(strstr(err->message, "returned 2"));
+        assert_non_null(strstr(err->message, "L2 is lost"));
+        assert_int_equal(nv_vcpu_get_nested(b.vcpus[0], false, &after, NULL), 0); /* back in L1 */
+        nv_blob_clear(&after);
+        nv_error_free(err);
+        nv_blob_clear(&blob);
+        test_vm_free(&a);
+        test_vm_free(&b);
+}
+
 /* Collect and load 1..64 vCPUs; one bad blob leaves every vCPU as it was. */
 static void all_or_nothing(unsigned n) {
         NvBlob blobs[TEST_MAX_VCPUS] = {}, check = {};
@@ -306,6 +346,7 @@ int main(void) {
                 cmocka_unit_test(test_refused_for_target_cpuid),
                 cmocka_unit_test(test_context_from_cpuid),
                 cmocka_unit_test(test_kernel_refusal_rolls_back),
+                cmocka_unit_test(test_set_returns_two),
                 cmocka_unit_test(test_all_or_nothing),
                 cmocka_unit_test(test_all_or_nothing_kernel_refusal),
                 cmocka_unit_test(test_recovered_error_is_cleared),

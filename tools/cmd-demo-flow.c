@@ -62,7 +62,7 @@ static int setup_domain(Flow *f, NvError **reterr) {
                 f->n = e.def->vcpus_current;
                 snprintf(f->uuid, sizeof(f->uuid), "%s", e.def->uuid);
                 snprintf(f->vcpus, sizeof(f->vcpus), "%u", f->n);
-                e.def->meta->transport = NV_VMM_TRANSPORT_SOCKET;
+                e.def->meta->written.transport = NV_VMM_TRANSPORT_SOCKET;
                 free(e.def->meta->socket);
                 e.def->meta->socket = strdup(f->sock);
                 r = e.def->meta->socket ? nv_conn_set_meta(nv_driver_conn(f->driver), f->domain, e.def->meta, NV_AFFECT_LIVE, reterr)

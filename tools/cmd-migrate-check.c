@@ -21,7 +21,7 @@ int cli_read_dest_caps(const char *path, NvHostInfo *ret, NvError **reterr) {
 
         r = nv_file_read(path, 1u << 20, &buf, &len, reterr);
         if (r >= 0)
-                r = nv_host_caps_parse((const char *) buf, len, ret, reterr);
+                r = nv_host_caps_parse((const char *) buf, len, 0, ret, reterr);
         return r < 0 ? nv_error_wrap(reterr, r, "%s", path) : 0;
 }
 

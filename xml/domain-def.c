@@ -36,26 +36,14 @@ static char *node_text(xmlNodePtr n) {
         return s;
 }
 
-static char *prop_dup(xmlNodePtr n, const char *attr) {
-        _cleanup_xmlfree_ xmlChar *v = nv_xml_prop(n, attr);
+/* libvirt's own values are short; anything longer is not libvirt's. */
+#define MAX_VALUE_LEN 255
 
-        return v ? strdup((const char *) v) : NULL;
-}
-
-/*
- * A count from 1 to max, digits only: strtoul() alone would also take
- * blanks and a sign, and wrap around, so "4294967297" or
- * "-18446744073709551615" would pass as 1.
- */
+/* A count from 1 to max: digits only (no blanks, no sign, no wrap-around). */
 static bool parse_count(const char *s, unsigned max, unsigned *ret) {
-        unsigned long v;
-        char *end;
+        uint64_t v;
 
-        if (!s || s[0] < '0' || s[0] > '9')
-                return false;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (*end || errno == ERANGE || v < 1 || v > max)
+        if (!s || nv_parse_unsigned(s, 10, max, &v) < 0 || v < 1)
                 return false;
         *ret = (unsigned) v;
         return true;
@@ -64,6 +52,7 @@ static bool parse_count(const char *s, unsigned max, unsigned *ret) {
 static int parse_vcpu(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
         _cleanup_free_ char *text = NULL, *current = NULL;
         xmlNodePtr n = nv_xml_child(root, "vcpu");
+        int r;
 
         if (!n)
                 return nv_error_set(reterr, -EINVAL, _("Domain '%s' has no <vcpu> element."), d->name);
@@ -72,17 +61,22 @@ static int parse_vcpu(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
                 return nv_error_set(reterr, -EINVAL, _("Domain '%s': <vcpu>%s</vcpu> is not between 1 and %d."), d->name,
                                     text ? text : "", MAX_VCPUS);
         d->vcpus_current = d->vcpus;
-        current = prop_dup(n, "current");
+        if ((r = nv_xml_prop_string(n, "current", MAX_VALUE_LEN, 0, &current, reterr)) < 0)
+                return r;
         if (current && !parse_count(current, d->vcpus, &d->vcpus_current))
                 return nv_error_set(reterr, -EINVAL, _("Domain '%s': <vcpu current='%s'> is not between 1 and %u."), d->name,
                                     current, d->vcpus);
         return 0;
 }
 
+/* Mode and policy are read as strings: their messages name the domain and the feature. */
 static int parse_feature(xmlNodePtr f, NvDomainDef *d, NvError **reterr) {
-        _cleanup_free_ char *name = prop_dup(f, "name"), *policy = prop_dup(f, "policy");
-        int which, p;
+        _cleanup_free_ char *name = NULL, *policy = NULL;
+        int which, p, r;
 
+        if ((r = nv_xml_prop_string(f, "name", MAX_VALUE_LEN, 0, &name, reterr)) < 0 ||
+            (r = nv_xml_prop_string(f, "policy", MAX_VALUE_LEN, 0, &policy, reterr)) < 0)
+                return r;
         which = nv_format_from_string(name);
         if (which < 0)
                 return 0; /* not vmx/svm: not ours to judge */
@@ -104,11 +98,13 @@ static int parse_cpu(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
         if (!cpu)
                 return 0;
         d->has_cpu = true;
-        mode = prop_dup(cpu, "mode");
+        if ((r = nv_xml_prop_string(cpu, "mode", MAX_VALUE_LEN, 0, &mode, reterr)) < 0)
+                return r;
         if (mode && (d->cpu_mode = nv_cpu_mode_from_string(mode)) < 0)
                 return nv_error_set(reterr, -EINVAL, _("Domain '%s': <cpu mode='%s'> is not a known mode."), d->name, mode);
-        d->cpu_match = prop_dup(cpu, "match");
-        d->cpu_check = prop_dup(cpu, "check");
+        if ((r = nv_xml_prop_string(cpu, "match", MAX_VALUE_LEN, 0, &d->cpu_match, reterr)) < 0 ||
+            (r = nv_xml_prop_string(cpu, "check", MAX_VALUE_LEN, 0, &d->cpu_check, reterr)) < 0)
+                return r;
         d->cpu_model = node_text(nv_xml_child(cpu, "model"));
         for (xmlNodePtr c = cpu->children; c; c = c->next)
                 if (c->type == XML_ELEMENT_NODE && strcmp((const char *) c->name, "feature") == 0 &&
@@ -117,6 +113,7 @@ static int parse_cpu(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
         return 0;
 }
 
+/* Our element, syntax only: its defaults and its validation are the domain's passes too. */
 static int parse_metadata(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
         xmlNodePtr md = nv_xml_child(root, "metadata");
         int r;
@@ -124,14 +121,11 @@ static int parse_metadata(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
         for (xmlNodePtr c = md ? md->children : NULL; c; c = c->next) {
                 if (!nv_xml_is(c, NV_META_NAMESPACE, "nested"))
                         continue;
-                r = nv_nested_meta_parse_node(c, &d->meta, reterr);
-                if (r >= 0) {
-                        nv_nested_meta_post_parse(d->meta);
-                        r = nv_nested_meta_validate(d->meta, reterr);
-                }
-                if (r < 0)
-                        return nv_error_wrap(reterr, r, _("Domain '%s'"), d->name);
-                return 0;
+                d->meta = nv_nested_meta_new();
+                if (!d->meta)
+                        return -ENOMEM;
+                r = nv_nested_meta_parse_node(c, d->meta, reterr);
+                return r < 0 ? nv_error_wrap(reterr, r, _("Domain '%s'"), d->name) : 0;
         }
         return 0;
 }
@@ -167,23 +161,50 @@ static int parse_identity(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
         return 0;
 }
 
-int nv_domain_def_parse(const char *xml, size_t len, NvDomainDef **ret, NvError **reterr) {
-        _cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
+static int parse_domain(xmlNodePtr root, void *def, NvError **reterr) {
+        NvDomainDef *d = def;
+        int r;
+
+        if (!root || strcmp((const char *) root->name, "domain") != 0 || root->ns)
+                return nv_error_set(reterr, -EINVAL, _("Not libvirt domain XML: the root element must be <domain>."));
+        if ((r = parse_identity(root, d, reterr)) < 0 || (r = parse_vcpu(root, d, reterr)) < 0 ||
+            (r = parse_cpu(root, d, reterr)) < 0 || (r = parse_metadata(root, d, reterr)) < 0)
+                return r;
+        return 0;
+}
+
+static void post_parse_domain(void *def) {
+        NvDomainDef *d = def;
+
+        if (d->meta)
+                nv_nested_meta_post_parse(d->meta);
+}
+
+static int validate_domain(const void *def, NvError **reterr) {
+        const NvDomainDef *d = def;
+        int r;
+
+        if (!d->meta || (r = nv_nested_meta_validate(d->meta, reterr)) >= 0)
+                return 0;
+        return nv_error_wrap(reterr, r, _("Domain '%s'"), d->name);
+}
+
+static const NvXmlDocParser domain_parser = {
+        .name = "domain XML",
+        .parse = parse_domain,
+        .post_parse = post_parse_domain,
+        .validate = validate_domain,
+};
+
+int nv_domain_def_parse(const char *xml, size_t len, unsigned flags, NvDomainDef **ret, NvError **reterr) {
         _cleanup_(nv_domain_def_freep) NvDomainDef *d = calloc(1, sizeof(NvDomainDef));
-        xmlNodePtr root;
         int r;
 
         if (!d)
                 return -ENOMEM;
         d->feature[0] = d->feature[1] = -1;
-        r = nv_xml_read(xml, len, "domain XML", &doc, reterr);
+        r = nv_xml_parse_doc(&domain_parser, xml, len, flags, d, reterr);
         if (r < 0)
-                return r;
-        root = xmlDocGetRootElement(doc);
-        if (!root || strcmp((const char *) root->name, "domain") != 0 || root->ns)
-                return nv_error_set(reterr, -EINVAL, _("Not libvirt domain XML: the root element must be <domain>."));
-        if ((r = parse_identity(root, d, reterr)) < 0 || (r = parse_vcpu(root, d, reterr)) < 0 ||
-            (r = parse_cpu(root, d, reterr)) < 0 || (r = parse_metadata(root, d, reterr)) < 0)
                 return r;
         *ret = TAKE_PTR(d);
         return 0;
@@ -234,24 +255,9 @@ int nv_domain_def_nested_mode(const NvDomainDef *d, const NvHostInfo *host, cons
         return vendor;
 }
 
-/* Our element, formatted and parsed again, as a node that belongs to doc. */
-static int meta_node(xmlDocPtr doc, const NvNestedMeta *meta, xmlNodePtr *ret, NvError **reterr) {
-        _cleanup_(xmlFreeDocp) xmlDocPtr frag = NULL;
-        _cleanup_free_ char *text = NULL;
-        int r;
-
-        r = nv_nested_meta_format(meta, /* prefix= */ true, 0, &text, reterr);
-        if (r >= 0)
-                r = nv_xml_read(text, strlen(text), "nestvirt metadata", &frag, reterr);
-        if (r < 0)
-                return r;
-        *ret = xmlDocCopyNode(xmlDocGetRootElement(frag), doc, 1);
-        return *ret ? 0 : -ENOMEM;
-}
-
 int nv_domain_xml_set_meta(const char *xml, size_t len, const NvNestedMeta *meta, char **ret, NvError **reterr) {
         _cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
-        xmlNodePtr root, md, next, node = NULL;
+        xmlNodePtr root, md, next;
         xmlChar *out = NULL;
         int r, n = 0;
 
@@ -271,12 +277,9 @@ int nv_domain_xml_set_meta(const char *xml, size_t len, const NvNestedMeta *meta
                         xmlFreeNode(c);
                 }
         }
-        if (meta && (r = meta_node(doc, meta, &node, reterr)) < 0)
+        /* Built into the document: nothing is formatted as text and parsed again. */
+        if (meta && (r = nv_nested_meta_format_node(meta, md, reterr)) < 0)
                 return r;
-        if (node && !xmlAddChild(md, node)) {
-                xmlFreeNode(node);
-                return -ENOMEM;
-        }
         xmlDocDumpFormatMemory(doc, &out, &n, 0);
         if (!out)
                 return -ENOMEM;

@@ -52,12 +52,13 @@ const char *nv_feature_policy_to_string(int v);
 int nv_feature_policy_from_string(const char *s);
 
 /*
- * Parses a domain's XML as libvirt returns it.  Refuses what libvirt would
- * never produce (no name, bad uuid, vcpu out of range) with the element
- * named; our metadata element goes through its parse, post_parse and
- * validate passes.
+ * The parse entry for a domain's XML as libvirt returns it.  Refuses what
+ * libvirt would never produce (no name, bad uuid, vcpu out of range) with
+ * the element named; our metadata element goes through its parse,
+ * post_parse and (unless flags has NV_XML_PARSE_SKIP_VALIDATE) validate
+ * passes.  *ret only on success.
  */
-int nv_domain_def_parse(const char *xml, size_t len, NvDomainDef **ret, NvError **reterr);
+int nv_domain_def_parse(const char *xml, size_t len, unsigned flags, NvDomainDef **ret, NvError **reterr);
 
 /*
  * The nested mode the domain gets on this host: NV_FORMAT_VMX/SVM, or -1

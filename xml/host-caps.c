@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Capabilities document: parse and format, side by side, same field order. */
+/* Capabilities document: each element's parse and format side by side, same attribute order. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,151 +13,158 @@
 #error "xml/ must not include <linux/kvm.h>"
 #endif
 
-/*
- * One table per attribute, used by format and parse alike.  "unknown" is
- * the last entry where a value may be unknown; its index maps to -1
- * (cpu vendor) or NV_UNKNOWN (nested).
- */
-static const char *const vendor_table[] = { "vmx", "svm", "unknown" };
-static const char *const yesno_table[] = { "no", "yes" };
-static const char *const tristate_table[] = { "no", "yes", "unknown" };
-static const char *const backend_table[] = { "kvm", "simulated", "none" };
-#define UNKNOWN_INDEX 2
-_Static_assert(NV_FORMAT_VMX == 0 && NV_FORMAT_SVM == 1 && NV_NO == 0 && NV_YES == 1, "table order");
+#define MAX_API_VERSION 1000
+#define MAX_NESTED_STATE (1u << 20)
 
-static int known_or_unknown(int v) {
-        return v < 0 ? UNKNOWN_INDEX : v;
-}
-
-static void put_attr(FILE *f, const char *name, const char *v) {
-        fprintf(f, " %s=\"", name);
-        nv_xml_put_escaped(f, v);
-        fputc('"', f);
-}
-
-int nv_host_caps_format(const NvHostInfo *h, char **ret, NvError **reterr) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-
-        if (!f)
-                return -ENOMEM;
-        fprintf(f, "<nestvirtCapabilities xmlns=\"%s\">\n  <host>\n    <kernel", NV_CAPS_NAMESPACE);
-        put_attr(f, "release", h->kernel_release);
-        fputs("/>\n    <cpu", f);
-        put_attr(f, "vendor", vendor_table[known_or_unknown(h->cpu_vendor)]);
-        put_attr(f, "model", h->cpu_model);
-        fputs("/>\n    <kvm", f);
-        put_attr(f, "device", yesno_table[h->kvm_device]);
-        fprintf(f, " apiVersion=\"%d\" nestedStateMax=\"%d\"", h->api_version, h->nested_state_max);
-        put_attr(f, "backend", h->backend);
-        fputs("/>\n    <nested", f);
-        put_attr(f, "enabled", tristate_table[known_or_unknown(h->nested)]);
-        fputs("/>\n  </host>\n</nestvirtCapabilities>\n", f);
-        if (fclose(f) != 0) {
-                free(buf);
-                return nv_error_set(reterr, -ENOMEM, _("Cannot format the capabilities document."));
-        }
-        *ret = buf;
-        return 0;
-}
+/* The vendor's names, indexed by NV_FORMAT_* (vmx, svm), then "unknown" for -1. */
+NV_DEFINE_PRIVATE_STRING_TABLE(vendor, "vmx", "svm", "unknown")
+NV_DEFINE_PRIVATE_STRING_TABLE(backend, "kvm", "simulated", "none")
+#define VENDOR_UNKNOWN 2
+_Static_assert(NV_FORMAT_VMX == 0 && NV_FORMAT_SVM == 1, "vendor_table's order");
 
 static xmlNodePtr need_child(xmlNodePtr parent, const char *name, NvError **reterr) {
         xmlNodePtr c = nv_xml_child(parent, name);
 
         if (!c)
-                nv_error_set(reterr, -EINVAL, _("Capabilities: element <%s> is missing."), name);
+                nv_error_set(reterr, -EINVAL, _("element <%s> is missing."), name);
         return c;
 }
 
-static int attr_string(xmlNodePtr n, const char *attr, char *dst, size_t size, NvError **reterr) {
-        _cleanup_xmlfree_ xmlChar *v = nv_xml_prop(n, attr);
+static int parse_kernel(xmlNodePtr host, NvHostInfo *h, NvError **reterr) {
+        xmlNodePtr n = need_child(host, "kernel", reterr);
 
-        if (!v)
-                return nv_error_set(reterr, -EINVAL, _("Capabilities: <%s> lacks attribute '%s'."), n->name, attr);
-        if (strlen((const char *) v) >= size)
-                return nv_error_set(reterr, -EINVAL, _("Capabilities: <%s %s> is longer than %zu characters."), n->name, attr, size - 1);
-        strcpy(dst, (const char *) v);
-        return 0;
+        if (!n)
+                return -EINVAL;
+        return nv_xml_prop_string_buf(n, "release", h->kernel_release, sizeof(h->kernel_release), NV_XML_PROP_REQUIRED, reterr);
 }
 
-static int attr_uint(xmlNodePtr n, const char *attr, unsigned long max, int *ret, NvError **reterr) {
-        char s[32], *end;
-        unsigned long v;
-        int r;
+static int format_kernel(xmlNodePtr host, const NvHostInfo *h) {
+        xmlNodePtr n;
 
-        r = attr_string(n, attr, s, sizeof(s), reterr);
-        if (r < 0)
-                return r;
-        v = strtoul(s, &end, 10);
-        if (s[0] < '0' || s[0] > '9' || *end != '\0' || v > max)
-                return nv_error_set(reterr, -EINVAL, _("Capabilities: <%s %s='%s'> is not a number from 0 to %lu."), n->name, attr, s, max);
-        *ret = (int) v;
-        return 0;
+        return nv_xml_new_child(host, "kernel", &n) < 0 ? -ENOMEM : nv_xml_set_prop(n, "release", h->kernel_release);
 }
 
-/* Looks s up in a table of names; -EINVAL with the element and attribute named. */
-static int attr_enum(xmlNodePtr n, const char *attr, const char *const *table, size_t n_table, int *ret, NvError **reterr) {
-        char s[32];
-        int r;
-
-        r = attr_string(n, attr, s, sizeof(s), reterr);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n_table; i++)
-                if (strcmp(s, table[i]) == 0) {
-                        *ret = (int) i;
-                        return 0;
-                }
-        return nv_error_set(reterr, -EINVAL, _("Capabilities: <%s %s='%s'> is not a known value."), n->name, attr, s);
-}
-
-static int parse_host(xmlNodePtr host, NvHostInfo *h, NvError **reterr) {
-        xmlNodePtr kernel, cpu, kvm, nested;
+static int parse_cpu(xmlNodePtr host, NvHostInfo *h, NvError **reterr) {
+        xmlNodePtr n = need_child(host, "cpu", reterr);
         int r, v = 0;
 
-        if (!(kernel = need_child(host, "kernel", reterr)) || !(cpu = need_child(host, "cpu", reterr)) ||
-            !(kvm = need_child(host, "kvm", reterr)) || !(nested = need_child(host, "nested", reterr)))
+        if (!n)
                 return -EINVAL;
-        if ((r = attr_string(kernel, "release", h->kernel_release, sizeof(h->kernel_release), reterr)) < 0 ||
-            (r = attr_enum(cpu, "vendor", vendor_table, ELEMENTSOF(vendor_table), &v, reterr)) < 0)
+        if ((r = nv_xml_prop_enum(n, "vendor", vendor_from_string, NV_XML_PROP_REQUIRED, &v, reterr)) < 0 ||
+            (r = nv_xml_prop_string_buf(n, "model", h->cpu_model, sizeof(h->cpu_model), NV_XML_PROP_REQUIRED, reterr)) < 0)
                 return r;
-        h->cpu_vendor = v == UNKNOWN_INDEX ? -1 : v;
-        if ((r = attr_string(cpu, "model", h->cpu_model, sizeof(h->cpu_model), reterr)) < 0 ||
-            (r = attr_enum(kvm, "device", yesno_table, ELEMENTSOF(yesno_table), &v, reterr)) < 0)
-                return r;
-        h->kvm_device = v == 1;
-        if ((r = attr_uint(kvm, "apiVersion", 1000, &h->api_version, reterr)) < 0 ||
-            (r = attr_uint(kvm, "nestedStateMax", 1u << 20, &h->nested_state_max, reterr)) < 0 ||
-            (r = attr_enum(kvm, "backend", backend_table, ELEMENTSOF(backend_table), &v, reterr)) < 0)
-                return r;
-        h->backend = backend_table[v];
-        if ((r = attr_enum(nested, "enabled", tristate_table, ELEMENTSOF(tristate_table), &v, reterr)) < 0)
-                return r;
-        h->nested = v == UNKNOWN_INDEX ? NV_UNKNOWN : (NvTristate) v;
+        h->cpu_vendor = v == VENDOR_UNKNOWN ? -1 : v;
         return 0;
 }
 
-int nv_host_caps_parse(const char *buf, size_t len, NvHostInfo *ret, NvError **reterr) {
-        _cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
-        NvHostInfo h = {};
-        xmlNodePtr root, host;
+static int format_cpu(xmlNodePtr host, const NvHostInfo *h) {
+        xmlNodePtr n;
+
+        if (nv_xml_new_child(host, "cpu", &n) < 0 ||
+            nv_xml_set_prop(n, "vendor", vendor_to_string(h->cpu_vendor < 0 ? VENDOR_UNKNOWN : h->cpu_vendor)) < 0 ||
+            nv_xml_set_prop(n, "model", h->cpu_model) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int parse_kvm(xmlNodePtr host, NvHostInfo *h, NvError **reterr) {
+        xmlNodePtr n = need_child(host, "kvm", reterr);
+        unsigned api = 0, max = 0;
+        int r, backend = 0;
+
+        if (!n)
+                return -EINVAL;
+        if ((r = nv_xml_prop_bool(n, "device", NV_XML_PROP_REQUIRED, &h->kvm_device, reterr)) < 0 ||
+            (r = nv_xml_prop_uint(n, "apiVersion", MAX_API_VERSION, NV_XML_PROP_REQUIRED, &api, reterr)) < 0 ||
+            (r = nv_xml_prop_uint(n, "nestedStateMax", MAX_NESTED_STATE, NV_XML_PROP_REQUIRED, &max, reterr)) < 0 ||
+            (r = nv_xml_prop_enum(n, "backend", backend_from_string, NV_XML_PROP_REQUIRED, &backend, reterr)) < 0)
+                return r;
+        h->api_version = (int) api;
+        h->nested_state_max = (int) max;
+        h->backend = backend_to_string(backend);
+        return 0;
+}
+
+static int format_kvm(xmlNodePtr host, const NvHostInfo *h) {
+        xmlNodePtr n;
+
+        if (nv_xml_new_child(host, "kvm", &n) < 0 ||
+            nv_xml_set_prop(n, "device", nv_xml_tristate_to_string(h->kvm_device ? NV_YES : NV_NO)) < 0 ||
+            nv_xml_set_prop_uint(n, "apiVersion", (unsigned) h->api_version) < 0 ||
+            nv_xml_set_prop_uint(n, "nestedStateMax", (unsigned) h->nested_state_max) < 0 ||
+            nv_xml_set_prop(n, "backend", h->backend) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int parse_nested(xmlNodePtr host, NvHostInfo *h, NvError **reterr) {
+        xmlNodePtr n = need_child(host, "nested", reterr);
+
+        return n ? nv_xml_prop_tristate(n, "enabled", NV_XML_PROP_REQUIRED, &h->nested, reterr) : -EINVAL;
+}
+
+static int format_nested(xmlNodePtr host, const NvHostInfo *h) {
+        xmlNodePtr n;
+
+        return nv_xml_new_child(host, "nested", &n) < 0 ? -ENOMEM : nv_xml_set_prop(n, "enabled", nv_xml_tristate_to_string(h->nested));
+}
+
+static int parse_host(xmlNodePtr root, NvHostInfo *h, NvError **reterr) {
+        xmlNodePtr host = need_child(root, "host", reterr);
         int r;
 
-        r = nv_xml_read(buf, len, "capabilities", &doc, reterr);
-        if (r < 0)
+        if (!host)
+                return -EINVAL;
+        if ((r = parse_kernel(host, h, reterr)) < 0 || (r = parse_cpu(host, h, reterr)) < 0 ||
+            (r = parse_kvm(host, h, reterr)) < 0 || (r = parse_nested(host, h, reterr)) < 0)
                 return r;
-        root = xmlDocGetRootElement(doc);
+        return 0;
+}
+
+static int format_host(xmlNodePtr root, const NvHostInfo *h) {
+        xmlNodePtr host;
+
+        if (nv_xml_new_child(root, "host", &host) < 0 || format_kernel(host, h) < 0 || format_cpu(host, h) < 0 ||
+            format_kvm(host, h) < 0 || format_nested(host, h) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int parse_caps(xmlNodePtr root, void *h, NvError **reterr) {
+        int r;
+
         if (!root || strcmp((const char *) root->name, "nestvirtCapabilities") != 0 || !root->ns ||
             strcmp((const char *) root->ns->href, NV_CAPS_NAMESPACE) != 0)
                 return nv_error_set(reterr, -EINVAL, _("Not a nestvirt capabilities document: the root must be <nestvirtCapabilities xmlns=\"%s\">."),
                                     NV_CAPS_NAMESPACE);
-        host = need_child(root, "host", reterr);
-        if (!host)
-                return -EINVAL;
-        r = parse_host(host, &h, reterr);
+        r = parse_host(root, h, reterr);
+        /* Another host wrote it: the message says which document is wrong. */
+        return r < 0 ? nv_error_wrap(reterr, r, _("Capabilities")) : 0;
+}
+
+int nv_host_caps_format(const NvHostInfo *h, char **ret, NvError **reterr) {
+        _cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
+        int r;
+
+        r = nv_xml_new_doc("nestvirtCapabilities", NV_CAPS_NAMESPACE, NULL, &doc, reterr);
         if (r < 0)
                 return r;
-        *ret = h;
-        return 0;
+        if (format_host(xmlDocGetRootElement(doc), h) < 0)
+                return nv_error_set(reterr, -ENOMEM, _("Cannot format the capabilities document."));
+        return nv_xml_node_format(xmlDocGetRootElement(doc), ret, reterr);
+}
+
+static const NvXmlDocParser caps_parser = {
+        .name = "capabilities",
+        .parse = parse_caps, /* no defaults: every attribute is required; no meaning beyond the types */
+};
+
+int nv_host_caps_parse(const char *buf, size_t len, unsigned flags, NvHostInfo *ret, NvError **reterr) {
+        NvHostInfo h = {};
+        int r;
+
+        r = nv_xml_parse_doc(&caps_parser, buf, len, flags, &h, reterr);
+        if (r >= 0)
+                *ret = h;
+        return r;
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "host.h"
+#include "xml-util.h"
 
 #define NV_CAPS_NAMESPACE "http://nestvirt.org/schemas/capabilities/1.0"
 
@@ -15,8 +16,10 @@
 int nv_host_caps_format(const NvHostInfo *h, char **ret, NvError **reterr);
 
 /*
- * Parses a capabilities document (untrusted: another host wrote it).
- * Syntax only: every attribute is checked against its type, unknown values
- * are refused with the element and attribute named.  *ret only on success.
+ * The parse entry for a capabilities document (untrusted: another host
+ * wrote it).  Every attribute is required and checked against its type,
+ * unknown values are refused with the line, element and attribute named;
+ * there are no defaults and nothing to validate beyond that, so flags
+ * (NV_XML_PARSE_*) changes nothing today.  *ret only on success.
  */
-int nv_host_caps_parse(const char *buf, size_t len, NvHostInfo *ret, NvError **reterr);
+int nv_host_caps_parse(const char *buf, size_t len, unsigned flags, NvHostInfo *ret, NvError **reterr);

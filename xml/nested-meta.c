@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * <nestvirt:nested>: parse and format side by side, in the same element
- * order (vmm, policy, state, previous), then the defaults and validation
- * passes.
+ * <nestvirt:nested>: each element's parse and format side by side, in the
+ * same element and attribute order (vmm, policy, state, previous, inline),
+ * then the defaults and validation passes and the parse entry.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -24,8 +24,10 @@ NV_DEFINE_STRING_TABLE(nv_on_problem, "fail", "continue")
 NvNestedMeta *nv_nested_meta_new(void) {
         NvNestedMeta *m = calloc(1, sizeof(*m));
 
-        if (m)
-                m->transport = m->bus = m->nested = m->on_missing = m->on_incompatible = -1;
+        if (!m)
+                return NULL;
+        m->written.transport = m->written.bus = m->written.nested = m->written.on_missing = m->written.on_incompatible = -1;
+        nv_nested_meta_post_parse(m);
         return m;
 }
 
@@ -37,9 +39,9 @@ static void state_ref_clear(NvStateRef *s) {
 NvNestedMeta *nv_nested_meta_free(NvNestedMeta *m) {
         if (!m)
                 return NULL;
+        free(m->written.object_path);
         free(m->socket);
         free(m->bus_name);
-        free(m->object_path);
         state_ref_clear(&m->state);
         for (size_t i = 0; i < m->n_previous; i++)
                 state_ref_clear(&m->previous[i]);
@@ -49,77 +51,79 @@ NvNestedMeta *nv_nested_meta_free(NvNestedMeta *m) {
         return NULL;
 }
 
-/* A bounded copy of an optional attribute; *ret stays NULL when absent. */
-static int attr_dup(xmlNodePtr n, const char *attr, size_t max, char **ret, NvError **reterr) {
-        _cleanup_xmlfree_ xmlChar *v = nv_xml_prop(n, attr);
-
-        if (!v)
-                return 0;
-        if (strlen((const char *) v) > max)
-                return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s %s> is longer than %zu characters."), n->name, attr, max);
-        *ret = strdup((const char *) v);
-        return *ret ? 0 : -ENOMEM;
-}
-
-/* An optional enum attribute through its string table; *ret stays -1 when absent. */
-static int attr_enum(xmlNodePtr n, const char *attr, int (*from_string)(const char *), int *ret, NvError **reterr) {
-        _cleanup_xmlfree_ xmlChar *v = nv_xml_prop(n, attr);
-
-        if (!v)
-                return 0;
-        *ret = from_string((const char *) v);
-        if (*ret < 0)
-                return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s %s='%s'> is not a known value."), n->name, attr, (const char *) v);
-        return 0;
-}
-
 static int parse_vmm(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
         int r;
 
-        if ((r = attr_enum(n, "transport", nv_vmm_transport_from_string, &m->transport, reterr)) < 0 ||
-            (r = attr_dup(n, "socket", MAX_PATH_LEN, &m->socket, reterr)) < 0 ||
-            (r = attr_enum(n, "bus", nv_bus_type_from_string, &m->bus, reterr)) < 0 ||
-            (r = attr_dup(n, "name", MAX_NAME_LEN, &m->bus_name, reterr)) < 0 ||
-            (r = attr_dup(n, "path", MAX_PATH_LEN, &m->object_path, reterr)) < 0)
+        if ((r = nv_xml_prop_enum(n, "transport", nv_vmm_transport_from_string, 0, &m->written.transport, reterr)) < 0 ||
+            (r = nv_xml_prop_string(n, "socket", MAX_PATH_LEN, 0, &m->socket, reterr)) < 0 ||
+            (r = nv_xml_prop_enum(n, "bus", nv_bus_type_from_string, 0, &m->written.bus, reterr)) < 0 ||
+            (r = nv_xml_prop_string(n, "name", MAX_NAME_LEN, 0, &m->bus_name, reterr)) < 0 ||
+            (r = nv_xml_prop_string(n, "path", MAX_PATH_LEN, 0, &m->written.object_path, reterr)) < 0)
                 return r;
+        return 0;
+}
+
+static int format_vmm(xmlNodePtr parent, const NvNestedMeta *m) {
+        xmlNodePtr n;
+
+        if (m->written.transport < 0 && !m->socket && m->written.bus < 0 && !m->bus_name && !m->written.object_path)
+                return 0;
+        if (nv_xml_new_child(parent, "vmm", &n) < 0 ||
+            nv_xml_set_prop(n, "transport", nv_vmm_transport_to_string(m->written.transport)) < 0 ||
+            nv_xml_set_prop(n, "socket", m->socket) < 0 ||
+            nv_xml_set_prop(n, "bus", nv_bus_type_to_string(m->written.bus)) < 0 ||
+            nv_xml_set_prop(n, "name", m->bus_name) < 0 || nv_xml_set_prop(n, "path", m->written.object_path) < 0)
+                return -ENOMEM;
         return 0;
 }
 
 static int parse_policy(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
         int r;
 
-        if ((r = attr_enum(n, "nested", nv_nested_policy_from_string, &m->nested, reterr)) < 0 ||
-            (r = attr_enum(n, "onMissing", nv_on_problem_from_string, &m->on_missing, reterr)) < 0 ||
-            (r = attr_enum(n, "onIncompatible", nv_on_problem_from_string, &m->on_incompatible, reterr)) < 0)
+        if ((r = nv_xml_prop_enum(n, "nested", nv_nested_policy_from_string, 0, &m->written.nested, reterr)) < 0 ||
+            (r = nv_xml_prop_enum(n, "onMissing", nv_on_problem_from_string, 0, &m->written.on_missing, reterr)) < 0 ||
+            (r = nv_xml_prop_enum(n, "onIncompatible", nv_on_problem_from_string, 0, &m->written.on_incompatible, reterr)) < 0)
                 return r;
+        return 0;
+}
+
+static int format_policy(xmlNodePtr parent, const NvNestedMeta *m) {
+        xmlNodePtr n;
+
+        if (m->written.nested < 0 && m->written.on_missing < 0 && m->written.on_incompatible < 0)
+                return 0;
+        if (nv_xml_new_child(parent, "policy", &n) < 0 ||
+            nv_xml_set_prop(n, "nested", nv_nested_policy_to_string(m->written.nested)) < 0 ||
+            nv_xml_set_prop(n, "onMissing", nv_on_problem_to_string(m->written.on_missing)) < 0 ||
+            nv_xml_set_prop(n, "onIncompatible", nv_on_problem_to_string(m->written.on_incompatible)) < 0)
+                return -ENOMEM;
         return 0;
 }
 
 /* <state> (with a path) and <inline> (without) share their attributes. */
 static int parse_state(xmlNodePtr n, NvStateRef *s, NvError **reterr) {
-        _cleanup_free_ char *sha = NULL, *vcpus = NULL, *t = NULL;
-        unsigned long v;
-        char *end;
+        unsigned path = nv_xml_is(n, NV_META_NAMESPACE, "inline") ? NV_XML_PROP_OPTIONAL : NV_XML_PROP_REQUIRED;
         int r;
 
         s->vendor = -1;
-        if ((r = attr_dup(n, "path", MAX_PATH_LEN, &s->path, reterr)) < 0 ||
-            (r = attr_dup(n, "sha256", 64, &sha, reterr)) < 0 ||
-            (r = attr_enum(n, "vendor", nv_format_from_string, &s->vendor, reterr)) < 0 ||
-            (r = attr_dup(n, "vcpus", 10, &vcpus, reterr)) < 0 || (r = attr_dup(n, "time", 31, &t, reterr)) < 0)
+        if ((r = nv_xml_prop_string(n, "path", MAX_PATH_LEN, path, &s->path, reterr)) < 0 ||
+            (r = nv_xml_prop_string_buf(n, "sha256", s->sha256, sizeof(s->sha256), NV_XML_PROP_REQUIRED, reterr)) < 0 ||
+            (r = nv_xml_prop_enum(n, "vendor", nv_format_from_string, NV_XML_PROP_REQUIRED, &s->vendor, reterr)) < 0 ||
+            (r = nv_xml_prop_uint(n, "vcpus", UINT_MAX, NV_XML_PROP_REQUIRED, &s->vcpus, reterr)) < 0 ||
+            (r = nv_xml_prop_string_buf(n, "time", s->time, sizeof(s->time), NV_XML_PROP_REQUIRED, reterr)) < 0)
                 return r;
-        if ((!s->path && !nv_xml_is(n, NV_META_NAMESPACE, "inline")) || !sha || s->vendor < 0 || !vcpus || !t)
-                return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s> needs %ssha256, vendor, vcpus and time."), n->name,
-                                    nv_xml_is(n, NV_META_NAMESPACE, "inline") ? "" : "path, ");
-        v = strtoul(vcpus, &end, 10);
-        if (vcpus[0] < '0' || vcpus[0] > '9' || *end)
-                return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s vcpus='%s'> is not a number."), n->name, vcpus);
-        /* Ten digits fit an unsigned long but not always an unsigned: 4294967297 must not become 1. */
-        if (v > UINT_MAX)
-                return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s vcpus='%s'> is too large."), n->name, vcpus);
-        s->vcpus = (unsigned) v;
-        strcpy(s->sha256, sha);
-        strcpy(s->time, t);
+        return 0;
+}
+
+static int format_state(xmlNodePtr parent, const char *element, const NvStateRef *s, xmlNodePtr *ret) {
+        xmlNodePtr n;
+
+        if (nv_xml_new_child(parent, element, &n) < 0 || nv_xml_set_prop(n, "path", s->path) < 0 ||
+            nv_xml_set_prop(n, "sha256", s->sha256) < 0 || nv_xml_set_prop(n, "vendor", nv_format_to_string(s->vendor)) < 0 ||
+            nv_xml_set_prop_uint(n, "vcpus", s->vcpus) < 0 || nv_xml_set_prop(n, "time", s->time) < 0)
+                return -ENOMEM;
+        if (ret)
+                *ret = n;
         return 0;
 }
 
@@ -128,7 +132,8 @@ static int parse_previous(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
                 if (!nv_xml_is(c, NV_META_NAMESPACE, "state"))
                         continue;
                 if (m->n_previous == NV_META_MAX_PREVIOUS)
-                        return nv_error_set(reterr, -E2BIG, _("<nestvirt:previous> holds at most %d states."), NV_META_MAX_PREVIOUS);
+                        return nv_error_set(reterr, -E2BIG, _("line %1$ld: <nestvirt:previous> holds at most %2$d states."),
+                                            xmlGetLineNo(c), NV_META_MAX_PREVIOUS);
                 int r = parse_state(c, &m->previous[m->n_previous], reterr);
                 m->n_previous++;
                 if (r < 0)
@@ -137,9 +142,22 @@ static int parse_previous(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
         return 0;
 }
 
+static int format_previous(xmlNodePtr parent, const NvNestedMeta *m) {
+        xmlNodePtr n;
+
+        if (!m->n_previous)
+                return 0;
+        if (nv_xml_new_child(parent, "previous", &n) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_previous; i++)
+                if (format_state(n, "state", &m->previous[i], NULL) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
 /* The text is bounded before it is copied: a migration carries at most NV_META_MAX_INLINE bytes. */
 static int parse_inline(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
-        _cleanup_free_ xmlChar *text = NULL;
+        _cleanup_xmlfree_ xmlChar *text = NULL;
         int r;
 
         m->has_inline = true;
@@ -150,9 +168,23 @@ static int parse_inline(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
         if (!text)
                 return -ENOMEM;
         if (strlen((const char *) text) > NV_META_MAX_INLINE_B64 + 1024)
-                return nv_error_set(reterr, -E2BIG, _("<nestvirt:inline> holds more than %u bytes."), NV_META_MAX_INLINE);
+                return nv_error_set(reterr, -E2BIG, _("line %1$ld: <nestvirt:inline> holds more than %2$u bytes."), xmlGetLineNo(n),
+                                    NV_META_MAX_INLINE);
         m->inline_data = strdup((const char *) text);
         return m->inline_data ? 0 : -ENOMEM;
+}
+
+static int format_inline(xmlNodePtr parent, const NvNestedMeta *m) {
+        xmlNodePtr n;
+
+        if (!m->has_inline)
+                return 0;
+        if (format_state(parent, "inline", &m->inline_ref, &n) < 0)
+                return -ENOMEM;
+        if (!m->inline_data || !m->inline_data[0])
+                return 0;
+        xmlNodeAddContent(n, (const xmlChar *) m->inline_data); /* a text node: escaped when written */
+        return n->children ? 0 : -ENOMEM;
 }
 
 /*
@@ -167,85 +199,64 @@ static int child_once(xmlNodePtr c, unsigned *seen, NvError **reterr) {
                 if (!nv_xml_is(c, NV_META_NAMESPACE, children[i]))
                         continue;
                 if (*seen & 1u << i)
-                        return nv_error_set(reterr, -EINVAL, _("<nestvirt:%s> appears more than once in <nestvirt:nested>."),
-                                            children[i]);
+                        return nv_error_set(reterr, -EINVAL, _("line %1$ld: <nestvirt:%2$s> appears more than once in <nestvirt:nested>."),
+                                            xmlGetLineNo(c), children[i]);
                 *seen |= 1u << i;
         }
         return 0;
 }
 
-int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta **ret, NvError **reterr) {
-        _cleanup_(nv_nested_meta_freep) NvNestedMeta *m = nv_nested_meta_new();
-        unsigned seen = 0;
-        int r = 0;
-
-        if (!m)
-                return -ENOMEM;
-        if (!nv_xml_is(node, NV_META_NAMESPACE, "nested"))
-                return nv_error_set(reterr, -EINVAL, _("Expected <nested xmlns=\"%s\">."), NV_META_NAMESPACE);
-        for (xmlNodePtr c = node->children; c && r >= 0; c = c->next) {
-                if ((r = child_once(c, &seen, reterr)) < 0)
-                        break;
-                if (nv_xml_is(c, NV_META_NAMESPACE, "vmm"))
-                        r = parse_vmm(c, m, reterr);
-                else if (nv_xml_is(c, NV_META_NAMESPACE, "policy"))
-                        r = parse_policy(c, m, reterr);
-                else if (nv_xml_is(c, NV_META_NAMESPACE, "state")) {
-                        m->has_state = true;
-                        r = parse_state(c, &m->state, reterr);
-                } else if (nv_xml_is(c, NV_META_NAMESPACE, "previous"))
-                        r = parse_previous(c, m, reterr);
-                else if (nv_xml_is(c, NV_META_NAMESPACE, "inline"))
-                        r = parse_inline(c, m, reterr);
-                else if (c->type == XML_ELEMENT_NODE)
-                        r = nv_error_set(reterr, -EINVAL, _("Unknown element <%s> in <nestvirt:nested>."), c->name);
+static int parse_child(xmlNodePtr c, NvNestedMeta *m, NvError **reterr) {
+        if (nv_xml_is(c, NV_META_NAMESPACE, "vmm"))
+                return parse_vmm(c, m, reterr);
+        if (nv_xml_is(c, NV_META_NAMESPACE, "policy"))
+                return parse_policy(c, m, reterr);
+        if (nv_xml_is(c, NV_META_NAMESPACE, "state")) {
+                m->has_state = true;
+                return parse_state(c, &m->state, reterr);
         }
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(m);
+        if (nv_xml_is(c, NV_META_NAMESPACE, "previous"))
+                return parse_previous(c, m, reterr);
+        if (nv_xml_is(c, NV_META_NAMESPACE, "inline"))
+                return parse_inline(c, m, reterr);
+        if (c->type == XML_ELEMENT_NODE)
+                return nv_error_set(reterr, -EINVAL, _("line %1$ld: Unknown element <%2$s> in <nestvirt:nested>."), xmlGetLineNo(c),
+                                    (const char *) c->name);
         return 0;
 }
 
-/* Puts every un-namespaced element below node into ns. */
-static void adopt_namespace(xmlNodePtr node, xmlNsPtr ns) {
-        for (xmlNodePtr n = node; n; n = n->next)
-                if (n->type == XML_ELEMENT_NODE) {
-                        if (!n->ns)
-                                xmlSetNs(n, ns);
-                        adopt_namespace(n->children, ns);
-                }
-}
-
-int nv_nested_meta_parse_string(const char *xml, size_t len, NvNestedMeta **ret, NvError **reterr) {
-        _cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
-        xmlNodePtr root;
+int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta *m, NvError **reterr) {
+        unsigned seen = 0;
         int r;
 
-        r = nv_xml_read(xml, len, "nestvirt metadata", &doc, reterr);
-        if (r < 0)
-                return r;
-        root = xmlDocGetRootElement(doc);
-        /* virDomainGetMetadata returns our element with the namespace stripped. */
-        if (root && !root->ns)
-                adopt_namespace(root, xmlNewNs(root, (const xmlChar *) NV_META_NAMESPACE, NULL));
-        return nv_nested_meta_parse_node(root, ret, reterr);
+        if (!nv_xml_is(node, NV_META_NAMESPACE, "nested"))
+                return nv_error_set(reterr, -EINVAL, _("Expected <nested xmlns=\"%s\">."), NV_META_NAMESPACE);
+        for (xmlNodePtr c = node->children; c; c = c->next)
+                if ((r = child_once(c, &seen, reterr)) < 0 || (r = parse_child(c, m, reterr)) < 0)
+                        return r;
+        return 0;
+}
+
+/* The children of our element, in parse_child's order. */
+static int format_children(xmlNodePtr node, const NvNestedMeta *m, NvError **reterr) {
+        if (format_vmm(node, m) < 0 || format_policy(node, m) < 0 ||
+            (m->has_state && format_state(node, "state", &m->state, NULL) < 0) || format_previous(node, m) < 0 ||
+            format_inline(node, m) < 0)
+                return nv_error_set(reterr, -ENOMEM, _("Cannot format the nestvirt metadata."));
+        return 0;
 }
 
 void nv_nested_meta_post_parse(NvNestedMeta *m) {
-        if (m->transport < 0)
-                m->transport = m->bus_name ? NV_VMM_TRANSPORT_BUS : NV_VMM_TRANSPORT_SOCKET;
-        if (m->transport == NV_VMM_TRANSPORT_BUS) {
-                if (m->bus < 0)
-                        m->bus = NV_BUS_SYSTEM;
-                if (!m->object_path)
-                        m->object_path = strdup(NV_META_DEFAULT_OBJECT_PATH);
-        }
-        if (m->nested < 0)
-                m->nested = NV_NESTED_POLICY_REQUIRED;
-        if (m->on_missing < 0)
-                m->on_missing = NV_ON_PROBLEM_FAIL;
-        if (m->on_incompatible < 0)
-                m->on_incompatible = NV_ON_PROBLEM_FAIL;
+        m->transport = m->written.transport >= 0 ? m->written.transport
+                       : m->bus_name            ? NV_VMM_TRANSPORT_BUS
+                                                : NV_VMM_TRANSPORT_SOCKET;
+        m->bus = m->written.bus >= 0 ? m->written.bus : m->transport == NV_VMM_TRANSPORT_BUS ? NV_BUS_SYSTEM : -1;
+        m->object_path = m->written.object_path ? m->written.object_path
+                         : m->transport == NV_VMM_TRANSPORT_BUS ? NV_META_DEFAULT_OBJECT_PATH
+                                                                : NULL;
+        m->nested = m->written.nested >= 0 ? m->written.nested : NV_NESTED_POLICY_REQUIRED;
+        m->on_missing = m->written.on_missing >= 0 ? m->written.on_missing : NV_ON_PROBLEM_FAIL;
+        m->on_incompatible = m->written.on_incompatible >= 0 ? m->written.on_incompatible : NV_ON_PROBLEM_FAIL;
 }
 
 /* D-Bus well-known name: elements of [A-Za-z0-9_-], not starting with a digit, at least two. */
@@ -326,89 +337,71 @@ int nv_nested_meta_validate(const NvNestedMeta *m, NvError **reterr) {
         return 0;
 }
 
-typedef struct Fmt {
-        FILE *f;
-        const char *p; /* "nestvirt:" or "" */
-        unsigned indent;
-} Fmt;
-
-static void put_attr(Fmt *o, const char *name, const char *v) {
-        if (!v)
-                return;
-        fprintf(o->f, " %s=\"", name);
-        nv_xml_put_escaped(o->f, v);
-        fputc('"', o->f);
-}
-
-static void format_state(Fmt *o, const char *element, const NvStateRef *s, unsigned depth) {
-        char vcpus[16];
-
-        snprintf(vcpus, sizeof(vcpus), "%u", s->vcpus);
-        fprintf(o->f, "%*s<%s%s", (int) (o->indent + 2 * depth), "", o->p, element);
-        put_attr(o, "path", s->path);
-        put_attr(o, "sha256", s->sha256);
-        put_attr(o, "vendor", nv_format_to_string(s->vendor));
-        put_attr(o, "vcpus", vcpus);
-        put_attr(o, "time", s->time);
-}
-
-static void format_children(Fmt *o, const NvNestedMeta *m) {
-        if (m->transport >= 0 || m->socket || m->bus_name || m->object_path) {
-                fprintf(o->f, "%*s<%svmm", (int) o->indent + 2, "", o->p);
-                put_attr(o, "transport", nv_vmm_transport_to_string(m->transport));
-                put_attr(o, "socket", m->socket);
-                put_attr(o, "bus", nv_bus_type_to_string(m->bus));
-                put_attr(o, "name", m->bus_name);
-                put_attr(o, "path", m->object_path);
-                fputs("/>\n", o->f);
-        }
-        if (m->nested >= 0 || m->on_missing >= 0 || m->on_incompatible >= 0) {
-                fprintf(o->f, "%*s<%spolicy", (int) o->indent + 2, "", o->p);
-                put_attr(o, "nested", nv_nested_policy_to_string(m->nested));
-                put_attr(o, "onMissing", nv_on_problem_to_string(m->on_missing));
-                put_attr(o, "onIncompatible", nv_on_problem_to_string(m->on_incompatible));
-                fputs("/>\n", o->f);
-        }
-        if (m->has_state) {
-                format_state(o, "state", &m->state, 1);
-                fputs("/>\n", o->f);
-        }
-        if (m->n_previous) {
-                fprintf(o->f, "%*s<%sprevious>\n", (int) o->indent + 2, "", o->p);
-                for (size_t i = 0; i < m->n_previous; i++) {
-                        format_state(o, "state", &m->previous[i], 2);
-                        fputs("/>\n", o->f);
+/* Puts every un-namespaced element below node into ns. */
+static void adopt_namespace(xmlNodePtr node, xmlNsPtr ns) {
+        for (xmlNodePtr n = node; n; n = n->next)
+                if (n->type == XML_ELEMENT_NODE) {
+                        if (!n->ns)
+                                xmlSetNs(n, ns);
+                        adopt_namespace(n->children, ns);
                 }
-                fprintf(o->f, "%*s</%sprevious>\n", (int) o->indent + 2, "", o->p);
-        }
-        if (m->has_inline) {
-                format_state(o, "inline", &m->inline_ref, 1);
-                fputc('>', o->f);
-                nv_xml_put_escaped(o->f, m->inline_data);
-                fprintf(o->f, "</%sinline>\n", o->p);
-        }
 }
 
-int nv_nested_meta_format(const NvNestedMeta *m, bool prefix, unsigned indent, char **ret, NvError **reterr) {
-        char *buf = NULL;
-        size_t len = 0;
-        Fmt o = { .p = prefix ? NV_META_PREFIX ":" : "", .indent = indent };
+static int parse_root(xmlNodePtr root, void *m, NvError **reterr) {
+        xmlNsPtr ns;
 
-        o.f = open_memstream(&buf, &len);
-        if (!o.f)
+        /* virDomainGetMetadata returns our element with the namespace stripped; our prefix keeps messages as documented. */
+        if (root && !root->ns && (ns = xmlNewNs(root, (const xmlChar *) NV_META_NAMESPACE, (const xmlChar *) NV_META_PREFIX)))
+                adopt_namespace(root, ns);
+        return nv_nested_meta_parse_node(root, m, reterr);
+}
+
+static void post_parse(void *m) {
+        nv_nested_meta_post_parse(m);
+}
+
+static int validate(const void *m, NvError **reterr) {
+        return nv_nested_meta_validate(m, reterr);
+}
+
+static const NvXmlDocParser meta_parser = {
+        .name = "nestvirt metadata",
+        .parse = parse_root,
+        .post_parse = post_parse,
+        .validate = validate,
+};
+
+int nv_nested_meta_parse(const char *xml, size_t len, unsigned flags, NvNestedMeta **ret, NvError **reterr) {
+        _cleanup_(nv_nested_meta_freep) NvNestedMeta *m = nv_nested_meta_new();
+        int r;
+
+        if (!m)
                 return -ENOMEM;
-        fprintf(o.f, "%*s<%snested", (int) indent, "", o.p);
-        if (prefix)
-                fprintf(o.f, " xmlns:%s=\"%s\"", NV_META_PREFIX, NV_META_NAMESPACE);
-        fputs(">\n", o.f);
-        format_children(&o, m);
-        fprintf(o.f, "%*s</%snested>\n", (int) indent, "", o.p);
-        if (fclose(o.f) != 0) {
-                free(buf);
-                return nv_error_set(reterr, -ENOMEM, _("Cannot format the nestvirt metadata."));
-        }
-        *ret = buf;
+        r = nv_xml_parse_doc(&meta_parser, xml, len, flags, m, reterr);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
         return 0;
+}
+
+int nv_nested_meta_format(const NvNestedMeta *m, bool prefix, char **ret, NvError **reterr) {
+        _cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
+        int r;
+
+        r = nv_xml_new_doc("nested", prefix ? NV_META_NAMESPACE : NULL, NV_META_PREFIX, &doc, reterr);
+        if (r >= 0)
+                r = format_children(xmlDocGetRootElement(doc), m, reterr);
+        return r < 0 ? r : nv_xml_node_format(xmlDocGetRootElement(doc), ret, reterr);
+}
+
+int nv_nested_meta_format_node(const NvNestedMeta *m, xmlNodePtr parent, NvError **reterr) {
+        xmlNodePtr node = xmlNewChild(parent, NULL, (const xmlChar *) "nested", NULL);
+        xmlNsPtr ns = node ? xmlNewNs(node, (const xmlChar *) NV_META_NAMESPACE, (const xmlChar *) NV_META_PREFIX) : NULL;
+
+        if (!ns)
+                return nv_error_set(reterr, -ENOMEM, _("Cannot format the nestvirt metadata."));
+        xmlSetNs(node, ns);
+        return format_children(node, m, reterr);
 }
 
 static int state_ref_copy(NvStateRef *dst, const NvStateRef *src) {

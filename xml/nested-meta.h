@@ -5,7 +5,9 @@
  * Documented in docs/domain-xml.md; schema data/schemas/nestvirt-domain.rng.
  *
  * Passes, in this order, each a named function: parse (syntax only),
- * post_parse (defaults), validate (meaning).  format is parse's mirror.
+ * post_parse (defaults), validate (meaning); nv_nested_meta_parse() runs
+ * them.  format is parse's mirror and writes what the element said, never
+ * the defaults, so the element round-trips unchanged.
  */
 #pragma once
 
@@ -13,6 +15,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "xml-util.h"
 
 #define NV_META_NAMESPACE "http://nestvirt.org/schemas/domain/nested/1.0"
 #define NV_META_PREFIX "nestvirt"
@@ -59,14 +62,29 @@ typedef struct NvStateRef {
 } NvStateRef;
 
 typedef struct NvNestedMeta {
-        int transport;      /* NvVmmTransport, -1 until parsed or defaulted */
-        char *socket;       /* transport socket */
-        int bus;            /* NvBusType, transport bus */
-        char *bus_name;     /* transport bus */
-        char *object_path;  /* transport bus; default NV_META_DEFAULT_OBJECT_PATH */
-        int nested;         /* NvNestedPolicy, -1: unset */
-        int on_missing;     /* NvOnProblem, -1: unset */
+        /*
+         * The attributes that have defaults, as the element wrote them
+         * (-1 or NULL: absent).  parse fills these and format writes exactly
+         * these; set them to change what is written.
+         */
+        struct {
+                int transport;      /* NvVmmTransport */
+                int bus;            /* NvBusType */
+                char *object_path;
+                int nested;         /* NvNestedPolicy */
+                int on_missing;     /* NvOnProblem */
+                int on_incompatible;
+        } written;
+        /* What applies: the written value or its default, filled by nv_nested_meta_post_parse(); never formatted. */
+        int transport;            /* NvVmmTransport */
+        int bus;                  /* NvBusType, transport bus (system by default); -1 for a socket unless written */
+        const char *object_path;  /* transport bus: NV_META_DEFAULT_OBJECT_PATH unless written; NULL for a socket unless written */
+        int nested;               /* NvNestedPolicy */
+        int on_missing;           /* NvOnProblem */
         int on_incompatible;
+        /* Attributes without defaults, NULL when absent. */
+        char *socket;       /* transport socket */
+        char *bus_name;     /* transport bus */
         bool has_state;
         NvStateRef state;   /* current snapshot */
         NvStateRef previous[NV_META_MAX_PREVIOUS]; /* newest first */
@@ -77,6 +95,7 @@ typedef struct NvNestedMeta {
         char *inline_data;
 } NvNestedMeta;
 
+/* An empty element (nothing written), its defaults filled in. */
 NvNestedMeta *nv_nested_meta_new(void);
 NvNestedMeta *nv_nested_meta_free(NvNestedMeta *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NvNestedMeta *, nv_nested_meta_free);
@@ -91,29 +110,33 @@ int nv_nested_policy_from_string(const char *s);
 const char *nv_on_problem_to_string(int v);
 int nv_on_problem_from_string(const char *s);
 
-/* Parses our element (node must be <nested> in NV_META_NAMESPACE). Syntax only. */
-int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta **ret, NvError **reterr);
-
 /*
- * Parses a standalone document whose root is our element.  An
- * un-namespaced root (what virDomainGetMetadata returns) is taken to be in
- * our namespace.
+ * The parse entry: parses a standalone document whose root is our element,
+ * then runs post_parse and (unless flags has NV_XML_PARSE_SKIP_VALIDATE)
+ * validate.  An un-namespaced root (what virDomainGetMetadata returns) is
+ * taken to be in our namespace.  *ret only on success.
  */
-int nv_nested_meta_parse_string(const char *xml, size_t len, NvNestedMeta **ret, NvError **reterr);
+int nv_nested_meta_parse(const char *xml, size_t len, unsigned flags, NvNestedMeta **ret, NvError **reterr);
 
-/* Fills the defaults: policy required/fail/fail, object path. */
+/* The passes one by one, for documents that hold our element (domain XML). */
+/* parse: fills m, fresh from nv_nested_meta_new(), from node (<nested> in NV_META_NAMESPACE).  Syntax only. */
+int nv_nested_meta_parse_node(xmlNodePtr node, NvNestedMeta *m, NvError **reterr);
+/* post_parse: the effective values, from what was written and the defaults (policy required/fail/fail, bus system, object path). */
 void nv_nested_meta_post_parse(NvNestedMeta *m);
-
-/* Checks meaning: absolute paths, D-Bus names, hash, counts. */
+/* validate: meaning (absolute paths, D-Bus names, hash, counts), on the effective values. */
 int nv_nested_meta_validate(const NvNestedMeta *m, NvError **reterr);
 
 /*
- * Formats m.  With prefix, elements carry the nestvirt: prefix and the root
- * declares the namespace (as in a domain's XML); without, the XML is
- * un-namespaced, which is what virDomainSetMetadata wants (it applies the
- * namespace itself).  Indented by indent spaces.  *ret is freed with free().
+ * Formats m: what was written, in parse's order.  With prefix, elements
+ * carry the nestvirt: prefix and the root declares the namespace (as in a
+ * domain's XML); without, the XML is un-namespaced, which is what
+ * virDomainSetMetadata wants (it applies the namespace itself).  *ret is
+ * freed with free().
  */
-int nv_nested_meta_format(const NvNestedMeta *m, bool prefix, unsigned indent, char **ret, NvError **reterr);
+int nv_nested_meta_format(const NvNestedMeta *m, bool prefix, char **ret, NvError **reterr);
+
+/* The same as a node: appends our element, nestvirt: prefixed, to parent (a domain's <metadata>). */
+int nv_nested_meta_format_node(const NvNestedMeta *m, xmlNodePtr parent, NvError **reterr);
 
 /* Drops the current and previous references (their strings too). */
 void nv_nested_meta_forget_states(NvNestedMeta *m);

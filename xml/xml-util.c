@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Reading untrusted XML with libxml2. */
+/* Reading untrusted XML with libxml2, and building it with the tree API. */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "xml-util.h"
+
+/* Values longer than this are cut in messages: a valid one is short, and the document may hold megabytes. */
+#define MAX_SHOWN 64
 
 int nv_xml_read(const char *buf, size_t len, const char *name, xmlDocPtr *ret, NvError **reterr) {
         xmlDocPtr doc;
@@ -11,7 +16,8 @@ int nv_xml_read(const char *buf, size_t len, const char *name, xmlDocPtr *ret, N
 
         if (len > NV_XML_MAX_SIZE)
                 return nv_error_set(reterr, -EFBIG, _("%s is %zu bytes; XML documents are limited to %u."), name, len, NV_XML_MAX_SIZE);
-        doc = xmlReadMemory(buf, (int) len, name, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        /* BIG_LINES: messages name the line, also past 65535. */
+        doc = xmlReadMemory(buf, (int) len, name, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES);
         if (!doc) {
                 char msg[256] = "?";
 
@@ -22,10 +28,6 @@ int nv_xml_read(const char *buf, size_t len, const char *name, xmlDocPtr *ret, N
         }
         *ret = doc;
         return 0;
-}
-
-xmlChar *nv_xml_prop(xmlNodePtr node, const char *name) {
-        return node ? xmlGetProp(node, (const xmlChar *) name) : NULL;
 }
 
 xmlNodePtr nv_xml_child(xmlNodePtr node, const char *name) {
@@ -40,34 +42,193 @@ bool nv_xml_is(xmlNodePtr node, const char *ns, const char *name) {
                node->ns && node->ns->href && strcmp((const char *) node->ns->href, ns) == 0;
 }
 
-void nv_xml_put_escaped(FILE *f, const char *v) {
-        for (; *v; v++) {
-                switch (*v) {
-                case '&':
-                        fputs("&amp;", f);
-                        break;
-                case '<':
-                        fputs("&lt;", f);
-                        break;
-                case '>':
-                        fputs("&gt;", f);
-                        break;
-                case '"':
-                        fputs("&quot;", f);
-                        break;
-                /* A parser turns these into spaces in an attribute value (and \r\n into \n in text): only references survive. */
-                case '\t':
-                        fputs("&#9;", f);
-                        break;
-                case '\n':
-                        fputs("&#10;", f);
-                        break;
-                case '\r':
-                        fputs("&#13;", f);
-                        break;
-                default:
-                        fputc(*v, f);
-                        break;
-                }
+int nv_xml_parse_doc(const NvXmlDocParser *p, const char *buf, size_t len, unsigned flags, void *def, NvError **reterr) {
+        _cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
+        int r;
+
+        if (flags & ~(unsigned) NV_XML_PARSE_SKIP_VALIDATE)
+                return nv_error_set(reterr, -EINVAL, _("Unsupported flags 0x%1$x for parsing %2$s."), flags, p->name);
+        r = nv_xml_read(buf, len, p->name, &doc, reterr);
+        if (r >= 0)
+                r = p->parse(xmlDocGetRootElement(doc), def, reterr);
+        if (r < 0)
+                return r;
+        if (p->post_parse)
+                p->post_parse(def);
+        if (p->validate && !(flags & NV_XML_PARSE_SKIP_VALIDATE))
+                return p->validate(def, reterr);
+        return 0;
+}
+
+/* The element as the document spells it (with its prefix), for messages. */
+static const char *display_name(xmlNodePtr n, char *buf, size_t size) {
+        if (n->ns && n->ns->prefix)
+                snprintf(buf, size, "%s:%s", (const char *) n->ns->prefix, (const char *) n->name);
+        else
+                snprintf(buf, size, "%s", (const char *) n->name);
+        return buf;
+}
+
+/* The attribute's value, NULL when absent: an error if it is required. */
+static int prop_get(xmlNodePtr n, const char *name, unsigned flags, xmlChar **ret, NvError **reterr) {
+        char el[128];
+
+        *ret = xmlGetProp(n, (const xmlChar *) name);
+        if (*ret || !(flags & NV_XML_PROP_REQUIRED))
+                return 0;
+        return nv_error_set(reterr, -EINVAL, _("line %1$ld: <%2$s> lacks attribute '%3$s'."), xmlGetLineNo(n),
+                            display_name(n, el, sizeof(el)), name);
+}
+
+static int prop_invalid(xmlNodePtr n, const char *name, const xmlChar *v, NvError **reterr) {
+        char el[128];
+
+        return nv_error_set(reterr, -EINVAL, _("line %1$ld: <%2$s %3$s='%4$.64s'> is not a known value."), xmlGetLineNo(n),
+                            display_name(n, el, sizeof(el)), name, (const char *) v);
+}
+
+int nv_xml_prop_string_buf(xmlNodePtr n, const char *name, char *buf, size_t size, unsigned flags, NvError **reterr) {
+        _cleanup_xmlfree_ xmlChar *v = NULL;
+        char el[128];
+        int r;
+
+        r = prop_get(n, name, flags, &v, reterr);
+        if (r < 0 || !v)
+                return r;
+        if (strlen((const char *) v) >= size)
+                return nv_error_set(reterr, -EINVAL, _("line %1$ld: <%2$s %3$s> is longer than %4$zu characters."), xmlGetLineNo(n),
+                                    display_name(n, el, sizeof(el)), name, size - 1);
+        strcpy(buf, (const char *) v);
+        return 1;
+}
+
+int nv_xml_prop_string(xmlNodePtr n, const char *name, size_t max, unsigned flags, char **ret, NvError **reterr) {
+        _cleanup_xmlfree_ xmlChar *v = NULL;
+        char el[128];
+        int r;
+
+        r = prop_get(n, name, flags, &v, reterr);
+        if (r < 0 || !v)
+                return r;
+        if (strlen((const char *) v) > max)
+                return nv_error_set(reterr, -EINVAL, _("line %1$ld: <%2$s %3$s> is longer than %4$zu characters."), xmlGetLineNo(n),
+                                    display_name(n, el, sizeof(el)), name, max);
+        *ret = strdup((const char *) v);
+        return *ret ? 1 : -ENOMEM;
+}
+
+int nv_xml_prop_uint(xmlNodePtr n, const char *name, unsigned max, unsigned flags, unsigned *ret, NvError **reterr) {
+        _cleanup_xmlfree_ xmlChar *v = NULL;
+        unsigned min = flags & NV_XML_PROP_NONZERO ? 1 : 0;
+        uint64_t x;
+        char el[128];
+        int r;
+
+        r = prop_get(n, name, flags, &v, reterr);
+        if (r < 0 || !v)
+                return r;
+        if (nv_parse_unsigned((const char *) v, 10, max, &x) < 0 || x < min)
+                return nv_error_set(reterr, -EINVAL, _("line %1$ld: <%2$s %3$s='%4$.64s'> is not a number from %5$u to %6$u."),
+                                    xmlGetLineNo(n), display_name(n, el, sizeof(el)), name, (const char *) v, min, max);
+        *ret = (unsigned) x;
+        return 1;
+}
+
+int nv_xml_prop_enum(xmlNodePtr n, const char *name, int (*from_string)(const char *), unsigned flags, int *ret,
+                     NvError **reterr) {
+        _cleanup_xmlfree_ xmlChar *v = NULL;
+        int r, e;
+
+        r = prop_get(n, name, flags, &v, reterr);
+        if (r < 0 || !v)
+                return r;
+        e = from_string((const char *) v);
+        if (e < 0)
+                return prop_invalid(n, name, v, reterr);
+        *ret = e;
+        return 1;
+}
+
+/* The tristate's names, indexed by NvTristate + 1. */
+NV_DEFINE_PRIVATE_STRING_TABLE(tristate_index, "unknown", "no", "yes")
+_Static_assert(NV_UNKNOWN == -1 && NV_NO == 0 && NV_YES == 1, "tristate_index's order");
+
+const char *nv_xml_tristate_to_string(NvTristate t) {
+        return tristate_index_to_string((int) t + 1);
+}
+
+int nv_xml_prop_tristate(xmlNodePtr n, const char *name, unsigned flags, NvTristate *ret, NvError **reterr) {
+        int v, r = nv_xml_prop_enum(n, name, tristate_index_from_string, flags, &v, reterr);
+
+        if (r > 0)
+                *ret = (NvTristate) (v - 1);
+        return r;
+}
+
+int nv_xml_prop_bool(xmlNodePtr n, const char *name, unsigned flags, bool *ret, NvError **reterr) {
+        NvTristate t = NV_UNKNOWN;
+        int r;
+
+        r = nv_xml_prop_tristate(n, name, flags, &t, reterr);
+        if (r <= 0)
+                return r;
+        if (t == NV_UNKNOWN) /* "unknown" is no boolean */
+                return prop_invalid(n, name, (const xmlChar *) "unknown", reterr);
+        *ret = t == NV_YES;
+        return 1;
+}
+
+int nv_xml_new_child(xmlNodePtr parent, const char *name, xmlNodePtr *ret) {
+        *ret = xmlNewChild(parent, parent->ns, (const xmlChar *) name, NULL);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int nv_xml_set_prop(xmlNodePtr node, const char *name, const char *value) {
+        if (!value)
+                return 0;
+        return xmlNewProp(node, (const xmlChar *) name, (const xmlChar *) value) ? 0 : -ENOMEM;
+}
+
+int nv_xml_set_prop_uint(xmlNodePtr node, const char *name, unsigned value) {
+        char s[16];
+
+        snprintf(s, sizeof(s), "%u", value);
+        return nv_xml_set_prop(node, name, s);
+}
+
+int nv_xml_new_doc(const char *root, const char *href, const char *prefix, xmlDocPtr *ret_doc, NvError **reterr) {
+        _cleanup_(xmlFreeDocp) xmlDocPtr doc = xmlNewDoc((const xmlChar *) "1.0");
+        xmlNodePtr r;
+        xmlNsPtr ns;
+
+        /* Without an encoding, libxml2 writes every non-ASCII character as a character reference. */
+        if (!doc || !(doc->encoding = xmlStrdup((const xmlChar *) "UTF-8")) ||
+            !(r = xmlNewDocNode(doc, NULL, (const xmlChar *) root, NULL)))
+                return nv_error_set(reterr, -ENOMEM, _("Out of memory building an XML document."));
+        xmlDocSetRootElement(doc, r);
+        if (href) {
+                ns = xmlNewNs(r, (const xmlChar *) href, (const xmlChar *) prefix);
+                if (!ns)
+                        return nv_error_set(reterr, -ENOMEM, _("Out of memory building an XML document."));
+                xmlSetNs(r, ns);
         }
+        *ret_doc = TAKE_PTR(doc);
+        return 0;
+}
+
+int nv_xml_node_format(xmlNodePtr node, char **ret, NvError **reterr) {
+        xmlBufferPtr buf = xmlBufferCreate();
+        char *s = NULL;
+
+        if (buf && xmlNodeDump(buf, node->doc, node, 0, /* format= */ 1) >= 0)
+                s = malloc((size_t) xmlBufferLength(buf) + 2);
+        if (s) {
+                memcpy(s, xmlBufferContent(buf), (size_t) xmlBufferLength(buf));
+                strcpy(s + xmlBufferLength(buf), "\n");
+        }
+        xmlBufferFree(buf);
+        if (!s)
+                return nv_error_set(reterr, -ENOMEM, _("Out of memory formatting an XML document."));
+        *ret = s;
+        return 0;
 }

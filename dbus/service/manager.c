@@ -87,7 +87,7 @@ static int method_migrate_check(sd_bus_message *m, void *userdata, sd_bus_error 
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "destCapabilities is larger than %u bytes; a capabilities document is a few hundred.",
                                          NV_SERVICE_CAPS_MAX_SIZE);
-        r = nv_host_caps_parse(caps, strlen(caps), &dest, &err);
+        r = nv_host_caps_parse(caps, strlen(caps), 0, &dest, &err);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "destCapabilities: %s", nv_error_message(err, r));
         r = nv_machine_lookup(s, domain, &machine, error);

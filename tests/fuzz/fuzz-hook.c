@@ -111,8 +111,9 @@ static void assert_same_ref(const NvStateRef *a, const NvStateRef *b) {
 
 /*
  * The rewrite replaces the inline copy by a reference and keeps the rest:
- * identity, VMM and policy as they were; the history as it was, or, when a
- * file landed, moved down by one behind it with the oldest dropping off.
+ * identity, VMM and policy as they were (as written: no defaults added);
+ * the history as it was, or, when a file landed, moved down by one behind
+ * it with the oldest dropping off.
  */
 static void check_kept(const NvDomainDef *in, const NvDomainDef *out, bool landed) {
         const NvNestedMeta *a = in->meta, *b = out->meta;
@@ -123,6 +124,10 @@ static void check_kept(const NvDomainDef *in, const NvDomainDef *out, bool lande
         assert(a->transport == b->transport && a->bus == b->bus && same_str(a->socket, b->socket) &&
                same_str(a->bus_name, b->bus_name) && same_str(a->object_path, b->object_path));
         assert(a->nested == b->nested && a->on_missing == b->on_missing && a->on_incompatible == b->on_incompatible);
+        /* What the source wrote, not the defaults: the element round-trips. */
+        assert(a->written.transport == b->written.transport && a->written.bus == b->written.bus &&
+               same_str(a->written.object_path, b->written.object_path) && a->written.nested == b->written.nested &&
+               a->written.on_missing == b->written.on_missing && a->written.on_incompatible == b->written.on_incompatible);
         if (landed) {
                 assert(strcmp(b->state.sha256, a->inline_ref.sha256) == 0 && b->state.vendor == a->inline_ref.vendor &&
                        b->state.vcpus == a->inline_ref.vcpus && strcmp(b->state.time, a->inline_ref.time) == 0);
@@ -154,9 +159,9 @@ static void check_rewritten(const NvHookContext *ctx, const uint8_t *data, size_
         bool landed;
         int r;
 
-        r = nv_domain_def_parse((const char *) data, size, &in, NULL);
+        r = nv_domain_def_parse((const char *) data, size, 0, &in, NULL);
         assert(r == 0 && in->meta && in->meta->has_inline);
-        r = nv_domain_def_parse(xml, strlen(xml), &out, NULL);
+        r = nv_domain_def_parse(xml, strlen(xml), 0, &out, NULL);
         assert(r == 0);
         assert(out->meta && !out->meta->has_inline);
         landed = out->meta->has_state && strncmp(out->meta->state.path, state_dir, n) == 0 && out->meta->state.path[n] == '/';
