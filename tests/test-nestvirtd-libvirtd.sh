@@ -29,26 +29,9 @@ trap cleanup EXIT
 
 . "$(dirname "$0")/tap.sh"
 B() { busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --timeout=3 "$@"; }
-M=(org.nestvirt.NestedState1 /org/nestvirt/NestedState1 org.nestvirt.NestedState1.Manager)
-prop() { B get-property org.nestvirt.NestedState1 "$1" "$2" "$3" | sed -E 's/^[a-z] //; s/^"(.*)"$/\1/'; }
-path_of() { sed -E 's/^o "(.*)"$/\1/' <<<"$1"; }
-job_wait() {
-        local i s
-        for ((i = 0; i < 200; i++)); do
-                s=$(prop "$1" org.nestvirt.NestedState1.Job State)
-                [[ $s != queued && $s != running ]] && { echo "$s"; return 0; }
-                sleep 0.1
-        done
-        echo timeout
-}
+. "$(dirname "$0")/dbus/nestvirtd.sh"
 
-cat >"$T/node.xml" <<XML
-<node><domain type='test'><name>l1</name><uuid>$UUID</uuid>
-  <metadata><nestvirt:nested xmlns:nestvirt="http://nestvirt.org/schemas/domain/nested/1.0">
-    <nestvirt:vmm transport="socket" socket="$T/vmm.sock"/></nestvirt:nested></metadata>
-  <memory>1048576</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os>
-  <cpu mode='host-passthrough'/></domain></node>
-XML
+nested_node l1 $UUID "$T/vmm.sock" >"$T/node.xml"
 chmod 644 "$T/node.xml"
 mkdir -p "$T/lv/home" "$T/lv/run"
 chown -R 65534:65534 "$T/lv"

@@ -31,19 +31,8 @@ trap cleanup EXIT
 uuid() { printf '7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e%02d' "$1"; }
 B() { busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" "$@"; }
 AS_NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-M=(org.nestvirt.NestedState1 /org/nestvirt/NestedState1 org.nestvirt.NestedState1.Manager)
 verdict() { B call org.freedesktop.PolicyKit1 /org/nestvirt/test/FakePolkit org.nestvirt.test.FakePolkit SetVerdict ss "$1" "$2"; }
-prop() { B get-property org.nestvirt.NestedState1 "$1" "$2" "$3" | sed -E 's/^[a-z] //; s/^"(.*)"$/\1/'; }
-job_wait() { # JOB: until it is no longer queued or running, at most 20 s
-        local i s
-        for ((i = 0; i < 200; i++)); do
-                s=$(prop "$1" org.nestvirt.NestedState1.Job State)
-                [[ $s != queued && $s != running ]] && { echo "$s"; return 0; }
-                sleep 0.1
-        done
-        echo timeout
-}
-path_of() { sed -E 's/^o "(.*)"$/\1/' <<<"$1"; }
+. "$(dirname "$0")/dbus/nestvirtd.sh"
 
 { echo "<node>"
   for ((i = 0; i < N; i++)); do
