@@ -3,17 +3,38 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
 
 struct NvConn {
+        pthread_mutex_t lock; /* guards conn: a reconnect replaces it while other threads use it */
         virConnectPtr conn;
+        char *uri;            /* what libvirt connected to: what a reconnect opens again */
+        atomic_bool closed;   /* libvirt closed the connection (its daemon went away) */
         NvConnEventFunc func;
         void *userdata;
         int cb_lifecycle, cb_metadata;
 };
+
+/* The connection now, with a reference of the caller's own (conn_unrefp). */
+static virConnectPtr conn_ref(NvConn *c) {
+        virConnectPtr conn;
+
+        pthread_mutex_lock(&c->lock);
+        conn = c->conn;
+        if (conn)
+                (void) virConnectRef(conn);
+        pthread_mutex_unlock(&c->lock);
+        return conn;
+}
+
+static void conn_unrefp(virConnectPtr *p) {
+        if (*p)
+                (void) virConnectClose(*p);
+}
 
 /* A domain reference that goes away with its scope.  Read libvirt's last error before: freeing resets it. */
 static void domain_unrefp(virDomainPtr *p) {
@@ -57,14 +78,33 @@ static void on_metadata(virConnectPtr conn, virDomainPtr dom, int type, const ch
                 c->func(virDomainGetName(dom), "metadata", type, c->userdata);
 }
 
-static int register_events(NvConn *c, NvError **reterr) {
-        c->cb_lifecycle = virConnectDomainEventRegisterAny(c->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                           VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), c, NULL);
-        c->cb_metadata = virConnectDomainEventRegisterAny(c->conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-                                                          VIR_DOMAIN_EVENT_CALLBACK(on_metadata), c, NULL);
-        if (c->cb_lifecycle < 0 || c->cb_metadata < 0)
+/* In libvirt's event loop: the daemon went away (or the link broke).  nv_conn_reconnect() opens it again. */
+static void on_close(virConnectPtr conn, int reason, void *opaque) {
+        NvConn *c = opaque;
+
+        (void) conn;
+        atomic_store(&c->closed, true);
+        if (c->func)
+                c->func(NULL, "closed", reason, c->userdata);
+}
+
+/* Events of conn go to c's subscriber: *ret_lifecycle and *ret_metadata are the callback ids. */
+static int register_events(NvConn *c, virConnectPtr conn, int *ret_lifecycle, int *ret_metadata, NvError **reterr) {
+        *ret_lifecycle = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                          VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), c, NULL);
+        *ret_metadata = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                                                         VIR_DOMAIN_EVENT_CALLBACK(on_metadata), c, NULL);
+        if (*ret_lifecycle < 0 || *ret_metadata < 0)
                 return libvirt_error(reterr, -EIO, _("Cannot register for domain events"));
         return 0;
+}
+
+static void unregister(virConnectPtr conn, int cb_lifecycle, int cb_metadata) {
+        if (cb_lifecycle >= 0)
+                (void) virConnectDomainEventDeregisterAny(conn, cb_lifecycle);
+        if (cb_metadata >= 0)
+                (void) virConnectDomainEventDeregisterAny(conn, cb_metadata);
+        (void) virConnectUnregisterCloseCallback(conn, on_close);
 }
 
 int nv_conn_events_init(NvError **reterr) {
@@ -77,7 +117,43 @@ int nv_conn_subscribe(NvConn *c, NvConnEventFunc func, void *userdata, NvError *
                 return nv_error_set(reterr, -EINVAL, _("Events need libvirt's event loop first, and one subscriber."));
         c->func = func;
         c->userdata = userdata;
-        return register_events(c, reterr) < 0 ? -EIO : 0;
+        return register_events(c, c->conn, &c->cb_lifecycle, &c->cb_metadata, reterr) < 0 ? -EIO : 0;
+}
+
+bool nv_conn_closed(NvConn *c) {
+        return atomic_load(&c->closed);
+}
+
+/*
+ * A new connection to the same URI replaces the closed one, with the close
+ * callback and the events of the old (as libvirt-dbus reconnects).  Users
+ * of the old one keep their reference until they are done.
+ */
+int nv_conn_reconnect(NvConn *c, NvError **reterr) {
+        virConnectPtr fresh = virConnectOpen(c->uri), old;
+        int lifecycle = -1, metadata = -1, r = 0;
+
+        if (!fresh)
+                return libvirt_error(reterr, -ECONNREFUSED, _("Cannot connect to libvirt"));
+        if (virConnectRegisterCloseCallback(fresh, on_close, c, NULL) < 0)
+                r = libvirt_error(reterr, -EIO, _("Cannot follow the libvirt connection"));
+        if (r >= 0 && c->func)
+                r = register_events(c, fresh, &lifecycle, &metadata, reterr);
+        if (r < 0) {
+                unregister(fresh, lifecycle, metadata);
+                (void) virConnectClose(fresh);
+                return r;
+        }
+        pthread_mutex_lock(&c->lock);
+        old = c->conn;
+        c->conn = fresh;
+        r = c->cb_lifecycle, c->cb_lifecycle = lifecycle, lifecycle = r; /* the old ids, to unregister */
+        r = c->cb_metadata, c->cb_metadata = metadata, metadata = r;
+        atomic_store(&c->closed, false);
+        pthread_mutex_unlock(&c->lock);
+        unregister(old, lifecycle, metadata);
+        (void) virConnectClose(old);
+        return 0;
 }
 
 int nv_conn_open(const char *uri, NvConnEventFunc func, void *userdata, NvConn **ret, NvError **reterr) {
@@ -86,6 +162,7 @@ int nv_conn_open(const char *uri, NvConnEventFunc func, void *userdata, NvConn *
 
         if (!c)
                 return -ENOMEM;
+        pthread_mutex_init(&c->lock, NULL);
         c->cb_lifecycle = c->cb_metadata = -1;
         virSetErrorFunc(NULL, silent);
         if (func && (r = nv_conn_events_init(reterr)) < 0)
@@ -93,6 +170,12 @@ int nv_conn_open(const char *uri, NvConnEventFunc func, void *userdata, NvConn *
         c->conn = virConnectOpen(uri);
         if (!c->conn)
                 return libvirt_error(reterr, -ECONNREFUSED, _("Cannot connect to libvirt"));
+        c->uri = virConnectGetURI(c->conn);
+        if (!c->uri)
+                return libvirt_error(reterr, -EIO, _("Cannot connect to libvirt"));
+        /* A remote daemon that goes away closes the connection: say so, for a reconnect. */
+        if (virConnectRegisterCloseCallback(c->conn, on_close, c, NULL) < 0)
+                return libvirt_error(reterr, -EIO, _("Cannot follow the libvirt connection"));
         if (func && (r = nv_conn_subscribe(c, func, userdata, reterr)) < 0)
                 return r;
         *ret = TAKE_PTR(c);
@@ -103,18 +186,17 @@ NvConn *nv_conn_free(NvConn *c) {
         if (!c)
                 return NULL;
         if (c->conn) {
-                if (c->cb_lifecycle >= 0)
-                        virConnectDomainEventDeregisterAny(c->conn, c->cb_lifecycle);
-                if (c->cb_metadata >= 0)
-                        virConnectDomainEventDeregisterAny(c->conn, c->cb_metadata);
+                unregister(c->conn, c->cb_lifecycle, c->cb_metadata);
                 virConnectClose(c->conn);
         }
+        pthread_mutex_destroy(&c->lock);
+        free(c->uri);
         free(c);
         return NULL;
 }
 
 char *nv_conn_uri(NvConn *c) {
-        return virConnectGetURI(c->conn);
+        return strdup(c->uri);
 }
 
 static void timeout_noop(int timer, void *opaque) {
@@ -182,12 +264,13 @@ void nv_domain_entries_free(NvDomainEntry *e, size_t n) {
 }
 
 int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvError **reterr) {
+        _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
         unsigned flags = all ? 0 : VIR_CONNECT_LIST_DOMAINS_ACTIVE;
         virDomainPtr *doms = NULL;
         NvDomainEntry *e;
         int n, r = 0;
 
-        n = virConnectListAllDomains(c->conn, &doms, flags);
+        n = virConnectListAllDomains(conn, &doms, flags);
         if (n < 0)
                 return libvirt_error(reterr, -EIO, _("Cannot list domains"));
         e = calloc((size_t) n + 1, sizeof(*e));
@@ -208,11 +291,13 @@ int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvErro
         return 0;
 }
 
+/* The domain holds a reference to its connection: usable after a reconnect replaced it. */
 static virDomainPtr lookup(NvConn *c, const char *name, NvError **reterr) {
-        virDomainPtr dom = virDomainLookupByName(c->conn, name);
+        _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
+        virDomainPtr dom = virDomainLookupByName(conn, name);
 
         if (!dom)
-                dom = virDomainLookupByUUIDString(c->conn, name);
+                dom = virDomainLookupByUUIDString(conn, name);
         if (!dom)
                 nv_error_set(reterr, -ENOENT, _("Domain '%s' not found."), name);
         return dom;

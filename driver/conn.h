@@ -36,7 +36,11 @@ static inline bool nv_domain_entry_nested(const NvDomainEntry *e) {
 #define NV_AFFECT_LIVE 1u
 #define NV_AFFECT_CONFIG 2u
 
-/* Event callback: kind is "lifecycle" or "metadata"; detail is libvirt's event code. */
+/*
+ * Event callback: kind is "lifecycle" or "metadata" (detail: libvirt's
+ * event code), or "closed" with domain NULL when libvirt closed the
+ * connection (detail: libvirt's reason), in libvirt's event loop.
+ */
 typedef void (*NvConnEventFunc)(const char *domain, const char *kind, int detail, void *userdata);
 
 /*
@@ -50,6 +54,14 @@ int nv_conn_open(const char *uri, NvConnEventFunc func, void *userdata, NvConn *
 int nv_conn_events_init(NvError **reterr);
 /* Lifecycle and metadata events of an open connection go to func (once per connection). */
 int nv_conn_subscribe(NvConn *c, NvConnEventFunc func, void *userdata, NvError **reterr);
+/* Whether libvirt closed the connection (a remote daemon went away or restarted). */
+bool nv_conn_closed(NvConn *c);
+/*
+ * Opens the URI again and puts the new connection in place of the old,
+ * with the subscriber's events registered on it.  Safe while other threads
+ * use the connection.
+ */
+int nv_conn_reconnect(NvConn *c, NvError **reterr);
 NvConn *nv_conn_free(NvConn *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NvConn *, nv_conn_free);
 

@@ -31,19 +31,8 @@ trap cleanup EXIT
 uuid() { printf '7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e%02d' "$1"; }
 B() { busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" "$@"; }
 AS_NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-M=(org.nestvirt.NestedState1 /org/nestvirt/NestedState1 org.nestvirt.NestedState1.Manager)
 verdict() { B call org.freedesktop.PolicyKit1 /org/nestvirt/test/FakePolkit org.nestvirt.test.FakePolkit SetVerdict ss "$1" "$2"; }
-prop() { B get-property org.nestvirt.NestedState1 "$1" "$2" "$3" | sed -E 's/^[a-z] //; s/^"(.*)"$/\1/'; }
-job_wait() { # JOB: until it is no longer queued or running, at most 20 s
-        local i s
-        for ((i = 0; i < 200; i++)); do
-                s=$(prop "$1" org.nestvirt.NestedState1.Job State)
-                [[ $s != queued && $s != running ]] && { echo "$s"; return 0; }
-                sleep 0.1
-        done
-        echo timeout
-}
-path_of() { sed -E 's/^o "(.*)"$/\1/' <<<"$1"; }
+. "$(dirname "$0")/dbus/nestvirtd.sh"
 
 { echo "<node>"
   for ((i = 0; i < N; i++)); do
@@ -82,7 +71,10 @@ BUS_PID=$!
 for ((i = 0; i < 50; i++)); do [ -S "$T/bus" ] && break; sleep 0.1; done
 "$FAKE_POLKIT" >"$T/polkit.out" &
 POLKIT_PID=$!
-NESTVIRT_HOST_ROOT=$DATA/data/host-amd "$NESTVIRTD" --connect "test://$T/node.xml" --linger 30 --max-jobs 2 2>"$T/nestvirtd.err" &
+VMM_GROUP=users # any group the unprivileged caller can be given (setpriv --groups)
+VMM_GID=$(getent group $VMM_GROUP | cut -d: -f3)
+NESTVIRT_HOST_ROOT=$DATA/data/host-amd "$NESTVIRTD" --connect "test://$T/node.xml" --linger 300 --max-jobs 2 \
+        ${VMM_GID:+--vmm-group $VMM_GROUP} 2>"$T/nestvirtd.err" &
 D_PID=$!
 for ((i = 0; i < 50; i++)); do B status org.nestvirt.NestedState1 >/dev/null 2>&1 && break; sleep 0.1; done
 for ((i = 0; i < N; i++)); do for ((k = 0; k < 50; k++)); do [ -S "$T/d$i.sock" ] && break; sleep 0.1; done; done
@@ -206,6 +198,24 @@ out=$(B call "${M[@]}" Save sa{sv}u plain 0 0 2>&1)
 check "domain without metadata: not a machine" contains "$out" "no nestvirt metadata"
 out=$(B call "${M[@]}" MigrateCheck ssu d0 "<not-caps/>" 0 2>&1)
 check "MigrateCheck: bad capabilities refused" contains "$out" "destCapabilities:"
+PY=/usr/bin/python3; [ -x $PY ] || PY=python3 # Debian's, with python3-dbus
+out=$("${AS_NOBODY[@]}" $PY - "$DBUS_SYSTEM_BUS_ADDRESS" <<'PY' 2>&1
+import dbus, sys, time
+bus = dbus.bus.BusConnection(sys.argv[1])
+m = dbus.Interface(bus.get_object("org.nestvirt.NestedState1", "/org/nestvirt/NestedState1", introspect=False),
+                   "org.nestvirt.NestedState1.Manager")
+caps = "<capabilities>" + " " * (8 << 20) + "</capabilities>"
+t = time.monotonic()
+try:
+    m.MigrateCheck("d0", caps, dbus.UInt32(0), timeout=90)
+except dbus.exceptions.DBusException as e:
+    print(e.get_dbus_name(), e.get_dbus_message())
+print("# refused after %.3f s (with the transfer)" % (time.monotonic() - t))
+PY
+)
+echo "$out" | grep '^#'
+check "MigrateCheck as uid 65534: 8 MiB of capabilities refused before parsing" contains "$out" \
+        "org.freedesktop.DBus.Error.InvalidArgs destCapabilities is larger than 65536 bytes"
 out=$(B call "${M[@]}" GetMachine s "$(printf 'x%.0s' {1..300})" 2>&1)
 check "GetMachine: a long bogus name" contains "$out" "not found"
 check "nestvirtd still serves" B call "${M[@]}" ListJobs
@@ -316,6 +326,15 @@ for i in 1 2 3; do
 done
 out=$("${AS_NOBODY[@]}" "$REGISTER_CALL" "$(uuid 1)" socket)
 check "RegisterVmm as uid 65534: refused" contains "$out" "AccessDenied: Only root and the VMM group may register a VMM"
+if [ -n "$VMM_GID" ]; then
+        out=$(setpriv --reuid=65534 --regid=65534 --groups="$VMM_GID" "$REGISTER_CALL" "$(uuid 1)" socket)
+        check "RegisterVmm as uid 65534 with the --vmm-group among its groups: admitted" contains "$out" "/org/nestvirt/NestedState1/machine/"
+        sleep 0.3 # register-call's end is closed: the registration goes
+        out=$(setpriv --reuid=65534 --regid="$VMM_GID" --clear-groups "$REGISTER_CALL" "$(uuid 1)" socket)
+        check "RegisterVmm as uid 65534 with the --vmm-group as its primary group: admitted" \
+                contains "$out" "/org/nestvirt/NestedState1/machine/"
+        sleep 0.3
+fi
 out=$("$REGISTER_CALL" 00000000-0000-0000-0000-000000000000 socket)
 check "RegisterVmm for an unknown domain: NoSuchMachine" contains "$out" "NoSuchMachine"
 kill -9 $REG; wait $REG 2>/dev/null; sleep 0.3

@@ -26,13 +26,8 @@ trap 'kill -9 ${PIDS[*]} 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 
 . "$(dirname "$0")/tap.sh"
 
-cat >"$T/node.xml" <<XML
-<node><domain type='test'><name>l1</name><uuid>$UUID</uuid>
-  <metadata><nestvirt:nested xmlns:nestvirt="http://nestvirt.org/schemas/domain/nested/1.0">
-    <nestvirt:vmm transport="socket" socket="$T/vmm.sock"/></nestvirt:nested></metadata>
-  <memory>1048576</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os>
-  <cpu mode='host-passthrough'/></domain></node>
-XML
+. "$(dirname "$0")/dbus/nestvirtd.sh"
+nested_node l1 $UUID "$T/vmm.sock" >"$T/node.xml"
 nv() { "$NESTVIRT" -c "test://$T/node.xml" "$@"; }
 vmm_start() { # SOCKET [TESTVMM OPTION...]
         local sock=$1; shift

@@ -2,7 +2,9 @@
 /*
  * Machines follow libvirt: its lifecycle and metadata events (whoever made
  * the change: nestvirtd's jobs, the nestvirt CLI, virsh) become
- * PropertiesChanged on the Machine objects.  libvirt's event loop runs on
+ * PropertiesChanged on the Machine objects.  When libvirt closes the
+ * connection (libvirtd restarted), the event thread opens it again, with
+ * the events, and the loop reads every domain again.  libvirt's event loop runs on
  * a thread of its own; its callbacks queue domain names, and the sd-event
  * loop, woken through an eventfd, emits the signals: only the loop touches
  * the bus.
@@ -14,16 +16,21 @@
 #include <unistd.h>
 
 #include "service.h"
+#include "util.h"
 
 #define MAX_PENDING 1024 /* beyond this, events coalesce into "every machine" */
+#define RECONNECT_INTERVAL_USEC (1000u * 1000u)
 
 /* In libvirt's event thread. */
 static void on_libvirt_event(const char *domain, const char *kind, int detail, void *userdata) {
         NvService *s = userdata;
-        char *copy = strdup(domain);
+        char *copy;
 
         (void) kind;
         (void) detail;
+        if (!domain) /* the connection closed: the thread below reconnects */
+                return;
+        copy = strdup(domain);
         pthread_mutex_lock(&s->events_lock);
         for (size_t i = 0; copy && i < s->n_pending; i++)
                 if (strcmp(s->pending[i], copy) == 0)
@@ -38,11 +45,41 @@ static void on_libvirt_event(const char *domain, const char *kind, int detail, v
         (void) eventfd_write(s->events_fd, 1);
 }
 
+/*
+ * libvirt closed the connection (libvirtd restarted, or stopped): open it
+ * again, once a second until it works, and have the loop read every domain
+ * again, since the events in between are lost.
+ */
+static void reconnect(NvService *s, uint64_t *next_try) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        uint64_t now = nv_now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        if (now < *next_try)
+                return;
+        if (*next_try == 0)
+                fprintf(stderr, "nestvirtd: the libvirt connection closed; reconnecting\n");
+        *next_try = now + RECONNECT_INTERVAL_USEC;
+        r = nv_conn_reconnect(nv_driver_conn(s->driver), &err);
+        if (r < 0)
+                return;
+        fprintf(stderr, "nestvirtd: reconnected to libvirt\n");
+        *next_try = 0;
+        pthread_mutex_lock(&s->events_lock);
+        s->pending_overflow = true; /* read them all again */
+        pthread_mutex_unlock(&s->events_lock);
+        (void) eventfd_write(s->events_fd, 1);
+}
+
 static void *events_thread(void *userdata) {
         NvService *s = userdata;
+        uint64_t next_try = 0;
 
-        while (!atomic_load(&s->events_stop))
+        while (!atomic_load(&s->events_stop)) {
+                if (nv_conn_closed(nv_driver_conn(s->driver)))
+                        reconnect(s, &next_try);
                 (void) nv_conn_run_events(nv_driver_conn(s->driver), 250, NULL);
+        }
         return NULL;
 }
 

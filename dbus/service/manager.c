@@ -82,6 +82,11 @@ static int method_migrate_check(sd_bus_message *m, void *userdata, sd_bus_error 
                 return r;
         if (flags != 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown flags 0x%x for MigrateCheck.", flags);
+        /* Bounded before parsing: anyone may call, and parsing megabytes would hold the loop. */
+        if (strnlen(caps, NV_SERVICE_CAPS_MAX_SIZE + 1) > NV_SERVICE_CAPS_MAX_SIZE)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "destCapabilities is larger than %u bytes; a capabilities document is a few hundred.",
+                                         NV_SERVICE_CAPS_MAX_SIZE);
         r = nv_host_caps_parse(caps, strlen(caps), 0, &dest, &err);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "destCapabilities: %s", nv_error_message(err, r));
@@ -107,7 +112,7 @@ static bool may_register(NvService *s, sd_bus_message *m) {
         gid_t gid;
 
         nv_service_sender_ids(m, &uid, &gid);
-        return uid == 0 || (s->config.vmm_gid != (gid_t) -1 && gid == s->config.vmm_gid);
+        return uid == 0 || (s->config.vmm_gid != (gid_t) -1 && nv_service_sender_in_group(m, s->config.vmm_gid));
 }
 
 /*

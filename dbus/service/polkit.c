@@ -86,6 +86,53 @@ void nv_service_sender_ids(sd_bus_message *m, uid_t *ret_uid, gid_t *ret_gid) {
         sd_bus_creds_unref(creds);
 }
 
+/*
+ * The sender's groups as dbus-daemon read them from its socket
+ * (SO_PEERGROUPS): UnixGroupIDs of GetConnectionCredentials, which sd-bus
+ * does not pass on.  1 if gid is among them.
+ */
+static int bus_groups_contain(sd_bus_message *m, gid_t gid) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *key;
+        uint32_t g;
+        int r, found = 0;
+
+        r = sd_bus_call_method(sd_bus_message_get_bus(m), "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetConnectionCredentials", NULL, &reply, "s", sd_bus_message_get_sender(m));
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r >= 0 && strcmp(key, "UnixGroupIDs") == 0) {
+                        r = sd_bus_message_enter_container(reply, 'v', "au");
+                        if (r >= 0)
+                                r = sd_bus_message_enter_container(reply, 'a', "u");
+                        while (r >= 0 && (r = sd_bus_message_read(reply, "u", &g)) > 0)
+                                found |= g == gid;
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
+                } else if (r >= 0)
+                        r = sd_bus_message_skip(reply, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        return r < 0 ? r : found;
+}
+
+bool nv_service_sender_in_group(sd_bus_message *m, gid_t gid) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        gid_t egid;
+
+        if (sd_bus_is_bus_client(sd_bus_message_get_bus(m)))
+                return bus_groups_contain(m, gid) > 0;
+        /* Peer to peer: the socket's credentials, never augmented from /proc. */
+        return sd_bus_query_sender_creds(m, SD_BUS_CREDS_EGID, &creds) >= 0 &&
+               !(sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EGID) && sd_bus_creds_get_egid(creds, &egid) >= 0 &&
+               egid == gid;
+}
+
 /* uid 0 needs no polkit, as for systemd's services. */
 static bool sender_is_root(sd_bus_message *m) {
         uid_t uid;

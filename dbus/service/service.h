@@ -39,6 +39,9 @@
 #define NV_SERVICE_ERROR_NOT_CANCELLABLE NV_SERVICE_NAME ".Error.NotCancellable"
 #define NV_SERVICE_ERROR_FAILED NV_SERVICE_NAME ".Error.Failed"
 
+/* MigrateCheck's destCapabilities: refused beyond this many bytes, before parsing. */
+#define NV_SERVICE_CAPS_MAX_SIZE (64u * 1024u)
+
 /* Polkit actions (data/org.nestvirt.policy). */
 #define NV_ACTION_SAVE "org.nestvirt.nestedstate1.save"
 #define NV_ACTION_RESTORE "org.nestvirt.nestedstate1.restore"
@@ -184,6 +187,14 @@ void nv_jobs_free(NvService *s);
  */
 /* The sender's effective uid and gid as the bus vouches for them; (uid_t) -1 / (gid_t) -1 if it does not. */
 void nv_service_sender_ids(sd_bus_message *m, uid_t *ret_uid, gid_t *ret_gid);
+/*
+ * Whether the sender is a member of group gid, as the bus vouches for it:
+ * on a bus, one of the groups dbus-daemon read from its socket
+ * (UnixGroupIDs; the bus vouches for no effective gid, so that sd-bus
+ * would fill it in from /proc, which we do not trust); peer to peer, its
+ * effective gid.
+ */
+bool nv_service_sender_in_group(sd_bus_message *m, gid_t gid);
 
 typedef int (*NvAuthorizedFunc)(NvService *s, sd_bus_message *m, void *userdata, sd_bus_error *error);
 int nv_polkit_authorize(NvService *s, sd_bus_message *m, const char *action, NvAuthorizedFunc act, void *userdata,
