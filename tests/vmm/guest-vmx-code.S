@@ -13,6 +13,7 @@
 #include "guest-svm.h"
 #include "guest-vmx.h"
 #include "x86-arch.h"
+#include "guest-l2.inc"
 
 /* VMCS field encodings (Intel SDM vol. 3, appendix B). */
 #define F_PIN 0x4000
@@ -238,15 +239,8 @@ l1_fail:
 2:      hlt
         jmp     2b
 
-/* L2: the SVM guest's loop. */
-l2_entry:
-        leaq    (GS_DATA - GS_L2_STACK_TOP)(%rsp), %rbx /* this vCPU's data page */
-        incq    GS_L2_COUNTER(%rbx)
-        outb    %al, $GS_PORT_TICK      /* not intercepted by L1: L0 KVM exits to the VMM */
-        testb   $15, GS_L2_COUNTER(%rbx)
-        jnz     l2_entry
-        cpuid                           /* every 16th turn: L1 handles it */
-        jmp     l2_entry
+/* L2, entered by VMLAUNCH (guest-l2.inc). */
+        nv_guest_l2_loop
 nv_guest_vmx_code_end:
 
         .section .note.GNU-stack, "", @progbits
