@@ -99,6 +99,14 @@ int nv_land_image(const NvLanding *l, const uint8_t *img, size_t len, const NvSn
                   NvError **reterr);
 int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr);
 
+/* cleanup.c: under the domain's lock, temporary files and snapshots nothing references in STATE_DIR/DOMAIN. */
+void nv_sweep_state_dir(NvDriver *d, const NvDomainEntry *e);
+/* The hook notes the file it landed for a domain; a restore that loads it forgets the note. */
+int nv_landed_note(const char *runtime_dir, const char *uuid, const char *path, NvError **reterr);
+void nv_landed_forget(const char *runtime_dir, const char *uuid);
+/* A landed file nothing loaded, removed with its note (the hook's release, or its prepare refusal). */
+void nv_landed_remove(const char *runtime_dir, const char *state_dir, const NvDomainDef *def);
+
 static inline void nv_domain_entry_clear(NvDomainEntry *e) {
         e->def = nv_domain_def_free(e->def);
 }

@@ -182,10 +182,13 @@ int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o
 int nv_driver_migrate_begin(NvDriver *d, const char *domain, const NvMigrateOptions *o, char **ret_xml, NvError **reterr);
 /*
  * Host shutdown: save every running domain that has our metadata, one
- * after another, going on past a failed one (each outcome is in ret), and
- * record the saved ones in STATE_DIR/maintenance.list for restore_all.
- * Returns < 0 only when no domain could be tried (libvirt unreachable) or
- * the record could not be written; ret is filled either way.
+ * after another, going on past a failed one (each outcome is in ret).  The
+ * last cycle's record (STATE_DIR/maintenance.list) is removed first, and
+ * each domain is added to the record durably as soon as it is saved: a run
+ * stopped partway (o->cancel, a signal, a crash) leaves a record of exactly
+ * the domains it saved, for restore_all.  Returns < 0 only when no domain
+ * could be tried (libvirt unreachable, the old record not removable); ret
+ * is filled either way.
  */
 int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr);
 /*

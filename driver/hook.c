@@ -7,7 +7,7 @@
  *   prepare begin   refuse a domain that requires a nested mode this host cannot give
  *   migrate begin   XML filter: verify the incoming state; an inline snapshot is
  *   restore begin   written to this host's state directory and referenced instead
- *   release end     drop the domain's lock file
+ *   release end     drop the domain's lock file, and landed state nothing loaded
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,6 +27,7 @@ static int hook_prepare(const NvHookContext *ctx, const NvDomainDef *def, NvErro
                 return 0;
         if (nv_domain_def_nested_mode(def, ctx->host, &why) >= 0)
                 return 0;
+        nv_landed_remove(ctx->runtime_dir, ctx->state_dir, def); /* the migration ends here: nothing will load it */
         return nv_error_set(reterr, -EOPNOTSUPP,
                             _("Domain '%s' requires nested virtualization (<nestvirt:policy nested='required'>) but this host "
                               "cannot give it: %s."),
@@ -61,6 +62,8 @@ static int land_inline(const NvHookContext *ctx, const NvDomainDef *def, NvError
         if (r >= 0)
                 r = nv_land_image(&(NvLanding) { .dir = ctx->state_dir, .domain = def->name, .time = m->inline_ref.time }, in.img,
                                   in.len, in.snap, m, NULL, reterr);
+        if (r >= 0) /* until a restore loads it: else release removes it */
+                r = nv_landed_note(ctx->runtime_dir, def->uuid, m->state.path, reterr);
         else
                 r = decide(def, in.problem, r, reterr);
         if (r < 0)
@@ -95,11 +98,15 @@ static int hook_filter(const NvHookContext *ctx, const NvDomainDef *def, const c
         return def->meta->has_state ? check_reference(ctx, def, reterr) : 0;
 }
 
-/* The lock file outlives nothing: once libvirt released the domain, remove it unless someone holds it. */
+/*
+ * The lock file outlives nothing: once libvirt released the domain, remove
+ * it unless someone holds it.  Nor does incoming state nothing loaded.
+ */
 static int hook_release(const NvHookContext *ctx, const NvDomainDef *def) {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
 
+        nv_landed_remove(ctx->runtime_dir, ctx->state_dir, def);
         if (asprintf(&path, "%s/locks/%s.lock", ctx->runtime_dir, def->uuid) < 0)
                 return -ENOMEM;
         fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);

@@ -8,7 +8,14 @@
  * snapshot's SHA-256, name), and restore-all restores only those: a domain
  * that was booted afresh or saved anew since must not get old state, and
  * the record is what says the state is still the one to load.
+ *
+ * The record is durable after every domain: a save-all stopped partway
+ * (SIGTERM at systemd's stop timeout, SIGKILL, power) leaves a record of
+ * exactly the domains it saved.  It starts by removing the previous
+ * cycle's record, so that no line of an earlier cycle survives to restore
+ * a stale snapshot into a domain this cycle did not save.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +82,21 @@ static int record_path(NvDriver *d, char **ret) {
         return asprintf(ret, "%s/%s", d->state_dir, RECORD_NAME) < 0 ? -ENOMEM : 0;
 }
 
+/* The removal of path made durable: a record must not come back after a crash. */
+static int remove_durably(const char *dir, const char *path, NvError **reterr) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (unlink(path) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return nv_error_set(reterr, -errno, _("Cannot remove '%s': %s"), path, strerror(errno));
+        }
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0)
+                return nv_error_set(reterr, -errno, _("Removed '%s' but could not make that durable: %s"), path, strerror(errno));
+        return 0;
+}
+
 /* The record of the items with the given status; none: no record at all. */
 static int record_write(NvDriver *d, const NvMaintReport *rep, NvMaintStatus keep, NvError **reterr) {
         _cleanup_free_ char *path = NULL, *buf = NULL;
@@ -91,15 +113,13 @@ static int record_write(NvDriver *d, const NvMaintReport *rep, NvMaintStatus kee
         if (fclose(f) != 0)
                 return -ENOMEM;
         if (n == 0)
-                return unlink(path) < 0 && errno != ENOENT
-                               ? nv_error_set(reterr, -errno, _("Cannot remove '%s': %s"), path, strerror(errno))
-                               : 0;
+                return remove_durably(d->state_dir, path, reterr);
         r = nv_mkdir_p(d->state_dir, 0700, reterr);
         return r < 0 ? r : nv_file_write_atomic(path, buf, size, reterr);
 }
 
-/* One domain's work: 0 done, > 0 skipped, < 0 failed (why in *err). */
-typedef int (*StepFunc)(NvDriver *d, const NvMaintOptions *o, NvMaintItem *it, NvError **err);
+/* One domain's work on rep->items[i]: 0 done, > 0 skipped, < 0 failed (why in *err). */
+typedef int (*StepFunc)(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, size_t i, NvError **err);
 
 /* Every item in turn, past failures, with progress before and after each; < 0 only for out of memory. */
 static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, StepFunc step) {
@@ -113,18 +133,27 @@ static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, S
                         o->progress(i, rep->n, it, false, o->userdata);
                 r = check_cancel(o, &err);
                 if (r == 0)
-                        r = step(d, o, it, &err);
+                        r = step(d, o, rep, i, &err);
                 r = finish(rep, i, r, err, o);
         }
         return r;
 }
 
-static int save_step(NvDriver *d, const NvMaintOptions *o, NvMaintItem *it, NvError **err) {
+/* Saved, then recorded at once with the others saved so far. */
+static int save_step(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, size_t i, NvError **err) {
+        NvMaintItem *it = &rep->items[i];
         int r = nv_driver_save(d, it->uuid, &(NvSaveOptions) { .keep_frozen = o->keep_frozen }, &it->save, err);
 
-        if (r >= 0)
-                memcpy(it->sha256, it->save.ref.sha256, sizeof(it->sha256));
-        return r;
+        if (r < 0)
+                return r;
+        memcpy(it->sha256, it->save.ref.sha256, sizeof(it->sha256));
+        it->status = NV_MAINT_DONE; /* finish() sets it again; the record needs it now */
+        r = record_write(d, rep, NV_MAINT_DONE, err);
+        if (r < 0) {
+                it->sha256[0] = '\0'; /* not in the record: restore-all will not know it */
+                return nv_error_wrap(err, r, _("Saved to %s, but not recorded for restore-all"), it->save.ref.path);
+        }
+        return 0;
 }
 
 int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr) {
@@ -138,9 +167,9 @@ int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret,
                 if (nv_domain_entry_nested(&e[i]))
                         r = report_add(ret, e[i].def->name, e[i].def->uuid, NULL);
         nv_domain_entries_free(e, n);
-        if (r >= 0)
-                r = run_items(d, o, ret, save_step);
-        return r < 0 ? r : record_write(d, ret, NV_MAINT_DONE, reterr);
+        if (r >= 0) /* a new cycle: nothing of the last one's record may outlive it */
+                r = record_write(d, &(NvMaintReport) {}, NV_MAINT_DONE, reterr);
+        return r < 0 ? r : run_items(d, o, ret, save_step);
 }
 
 static bool all_hex(const char *s, size_t n, bool dashes) {
@@ -216,7 +245,8 @@ static int restore_check(NvDriver *d, const NvMaintItem *it, NvError **why) {
         return 0;
 }
 
-static int restore_step(NvDriver *d, const NvMaintOptions *o, NvMaintItem *it, NvError **err) {
+static int restore_step(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, size_t i, NvError **err) {
+        NvMaintItem *it = &rep->items[i];
         int r = restore_check(d, it, err);
 
         (void) o;

@@ -109,6 +109,8 @@ int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o
         r = plan(&e, &vmm, o->file, &abs, &path, &in, &why);
         if (r == 0)
                 r = load(&vmm, path, &in, &res, reterr);
+        if (r == 0)
+                nv_landed_forget(d->runtime_dir, e.def->uuid); /* what the hook landed is in use now */
         else if (r > 0) {
                 res.skipped_why = strdup(nv_error_message(why, -EIO));
                 r = nv_vmm_run_on(vmm.b, vmm.h, reterr); /* a restoring VMM waits paused until told to run */

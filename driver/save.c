@@ -125,6 +125,7 @@ int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSa
         r = nv_driver_begin(d, domain, &e, &lock, &vmm, reterr);
         if (r < 0)
                 return r;
+        nv_sweep_state_dir(d, &e); /* what a killed save of this domain left */
         /* Written and referenced while frozen: what the XML points at is the state at this instant. */
         r = nv_vmm_collect_with(vmm.b, vmm.h, o->keep_frozen, store_frozen,
                                 &(SaveCall) { .d = d, .e = &e, .file = o->file, .res = &res }, &res.frozen_usec, &res.found_frozen,

@@ -128,13 +128,99 @@ json=$(nvb list --all --json); rc=$?
 check "list --json: exit 0, the reason in 'broken'" test $rc -eq 0 -a "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d[0]["nested"], "carrier-pigeon" in d[0]["broken"], d[1]["name"])' "$json")" = "broken True good"
 out=$(. "$(dirname "$0")/../data/completion/nestvirt"; _nestvirt_domains "$NESTVIRT" "test://$T/broken.xml")
 check "completion: every domain name, the broken one too" test "$(echo $out)" = "bad good"
-vmm_start 0
-out=$(nvb maintenance save-all); rc=$?
+out=$(nvb maintenance save-all); rc=$? # "good" is m0, restored above and running
 check "save-all with a broken domain: exit 1" test $rc -eq 1
 check "save-all: the broken domain failed, with the reason" contains "$out" "bad: FAILED:"
 check "save-all: ... naming what is wrong" grep -q "bad: FAILED: .*carrier-pigeon" <<<"$out"
 check "save-all: the other domain saved" contains "$out" "good: saved"
-vmm_kill 0
+
+# A save-all stopped partway (issue 15.1) records exactly what it saved, and
+# nothing of an earlier cycle survives it; restore-all then restores exactly
+# those.  Under systemd each domain is announced (issue 15.14).
+for ((i = 0; i < N; i++)); do vmm_kill $i; done
+REF=(); node
+for ((i = 0; i < N; i++)); do vmm_start $i; done
+ref_of() { # JSON INDEX: the <nestvirt:state/> of a save-all --json's domain
+        python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])["domains"][int(sys.argv[2])]
+print("<nestvirt:state path=\"%s\" sha256=\"%s\" vendor=\"svm\" vcpus=\"2\" time=\"2026-11-23T00:00:00Z\"/>" % (d["path"], d["sha256"]))' "$1" "$2"
+}
+ref_of_sha() { # DOMAIN SHA: the reference to the snapshot of DOMAIN with that SHA-256
+        local f
+        for f in "$T/state/$1"/*.nvstate; do
+                if [[ $(sha256sum <"$f" | cut -d' ' -f1) == "$2" ]]; then
+                        printf '<nestvirt:state path="%s" sha256="%s" vendor="svm" vcpus="2" time="2026-11-23T00:00:00Z"/>' "$f" "$2"
+                fi
+        done
+}
+record() { grep -v '^#' "$T/state/maintenance.list" 2>/dev/null; }
+python3 - "$T/notify" >"$T/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+try:
+    while True:
+        m = s.recv(4096).decode()
+        print(m.replace("\n", "|"), flush=True)
+        if m.startswith("STATUS=save-all: 4 done"):
+            break
+except socket.timeout:
+    pass
+PY
+LISTENER=$!
+for ((k = 0; k < 50; k++)); do [[ -S $T/notify ]] && break; sleep 0.1; done
+json=$(NOTIFY_SOCKET=$T/notify nv maintenance save-all --json); rc=$?
+wait $LISTENER
+check "cycle A: save-all saves all 4" test $rc -eq 0 -a "$(record | wc -l)" -eq 4
+for ((i = 0; i < N; i++)); do
+        check "sd_notify: STATUS and EXTEND_TIMEOUT_USEC for m$i" \
+                grep -qx "STATUS=save-all: saving $((i + 1))/4: m$i|EXTEND_TIMEOUT_USEC=90000000" "$T/notify.log"
+done
+check "sd_notify: the outcome as the last STATUS" grep -qx "STATUS=save-all: 4 done, 0 skipped, 0 failed" "$T/notify.log"
+for ((i = 0; i < N; i++)); do REF[$i]=$(ref_of "$json" $i); done
+node # the XML references cycle A's snapshots, as a host's would
+
+# interrupted KILL: save-all, signalled while m1's (hung) VMM is tried
+interrupted() {
+        local out=$T/interrupted.out old0
+        old0=$(record | awk '$3 == "m0" {print $2}')
+        kill -STOP ${PID[1]}
+        "$NESTVIRT" -c "test://$T/node.xml" maintenance save-all --keep-frozen >"$out" 2>&1 & local nv_pid=$!
+        for ((k = 0; k < 400; k++)); do # m0 saved and recorded (up to 20 s on a loaded machine)
+                [[ $(record | wc -l) -eq 1 && $(record | awk '{print $2}') != "$old0" ]] && break
+                sleep 0.05
+        done
+        kill -"$1" $nv_pid; wait $nv_pid; RC=$?
+        kill -CONT ${PID[1]}
+        SAID=$(cat "$out")
+}
+interrupted TERM
+check "SIGTERM: save-all exits non-zero" test $RC -ne 0 -a $RC -ne 143
+check "SIGTERM: the domain under way was finished (m1 failed on its timeout)" contains "$SAID" "[2/4] m1: FAILED"
+check "SIGTERM: the others were not begun" contains "$SAID" "m2: FAILED: Cancelled before this domain was begun."
+check "SIGTERM: says it was stopped by the signal" contains "$SAID" "stopped by signal 15"
+check "SIGTERM: the record is exactly m0, saved in this cycle" test "$(record | awk '{print $3}')" = m0
+sha_term=$(record | awk '{print $2}')
+interrupted KILL
+check "SIGKILL: killed" test $RC -eq 137
+check "SIGKILL: the record is exactly m0, saved in this cycle" test "$(record | awk '{print $3}')" = m0 -a "$(record | awk '{print $2}')" != "$sha_term"
+sha_kill=$(record | awk '{print $2}')
+
+# The host goes down and comes back: m0's XML references what the killed run saved,
+# m2 and m3 still reference cycle A's snapshots: they must not get that stale state.
+kill -USR1 ${PID[0]}; expect 0 "saved own state"; saved0=$(counter0 0)
+for ((i = 0; i < N; i++)); do vmm_kill $i; done
+REF[0]=$(ref_of_sha m0 "$sha_kill"); node
+for ((i = 0; i < N; i++)); do vmm_start $i --restore; done
+c2=$(counter0 2)
+out=$(nv maintenance restore-all); rc=$?
+check "after the kill: restore-all restores exactly m0" contains "$out" "restore-all: 1 restored, 0 skipped, 0 failed."
+check "after the kill: only m0 named" test "$(grep -c 'm[123]' <<<"$out")" -eq 0
+sleep 0.3
+check "after the kill: m0's L2 went on from $saved0" test "$(counter0 0)" -gt "$saved0"
+check "after the kill: m2 got no stale state (still waits paused)" test "$(counter0 2)" = "$c2"
 
 err=$(nv maintenance 2>&1); rc=$?
 check "maintenance without an action: refused" test $rc -eq 1 -a -n "$err"

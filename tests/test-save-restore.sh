@@ -157,6 +157,19 @@ out=$(NESTVIRT_STATE_DIR=$T/dest-state nv restore l1); rc=$?
 check "restore on the destination exits 0" test $rc -eq 0
 sleep 0.3
 check "migration: L2 continued on the destination" advanced "${frozen[@]}"
+# What the hook landed and nobody loaded goes at release (issue 15.13); what was loaded stays.
+landed=$(sed -n 's/.*<nestvirt:state path="\([^"]*\)".*/\1/p' "$T/landed.xml")
+check "restore of landed state: the hook's note is dropped" test ! -e "$T/run/landed/$UUID"
+NESTVIRT_STATE_DIR=$T/dest-state "$NESTVIRT" hook l1 release end - <"$T/landed.xml"
+check "release after a restore: the loaded file stays" test -f "$landed"
+NESTVIRT_STATE_DIR=$T/dest-state NESTVIRT_HOST_ROOT=$DATA/host-amd \
+        "$NESTVIRT" hook l1 migrate begin - <"$T/dest.xml" >"$T/landed2.xml"
+landed2=$(sed -n 's/.*<nestvirt:state path="\([^"]*\)".*/\1/p' "$T/landed2.xml")
+check "hook: notes the file it landed" test -f "$landed2" -a "$(cat "$T/run/landed/$UUID")" = "$landed2"
+NESTVIRT_STATE_DIR=$T/dest-state "$NESTVIRT" hook l1 release end - <"$T/landed2.xml"; rc=$?
+check "release of a domain whose landed state was never loaded: exit 0" test $rc -eq 0
+check "release: the landed file nobody loaded is removed, with its note" test ! -e "$landed2" -a ! -e "$T/run/landed/$UUID"
+check "release: the other landed file stays" test -f "$landed"
 vmm_kill
 
 node 2; vmm_start 2; sleep 0.2
@@ -186,7 +199,7 @@ vmm_kill
 node 2; vmm_start 2; sleep 0.2
 out=$(nv save l1 --keep-frozen --json); path=$(json "$out" path) sha=$(json "$out" sha256)
 counters; frozen=("${C[@]}")
-out=$(nv save l1 --json); rc=$?
+out=$(nv save l1 --json); rc=$? path=$(json "$out" path)
 check "kept freeze: a plain save succeeds" test $rc -eq 0
 check "kept freeze: the plain save says it found it frozen" test "$(json "$out" kept_frozen)" = True
 sleep 0.2
@@ -195,6 +208,22 @@ out=$(nv restore l1 --force --file "$path"); rc=$?
 check "kept freeze: a restore succeeds" test $rc -eq 0
 sleep 0.2
 check "kept freeze: still frozen after the restore" unchanged "${frozen[@]}"
+vmm_kill
+
+# What killed saves leave (issue 15.13): the next save of the domain removes our temporary files
+# and the snapshots nothing references in STATE_DIR/DOMAIN, and nothing else.
+node 2; vmm_start 2; sleep 0.2
+out=$(nv save l1 --json); ref=$(json "$out" path) sha=$(json "$out" sha256)
+node 2 "$(state_xml "$ref" "$sha" 2)"
+tmp=$T/state/l1/20260101T000000.000000Z.nvstate.tmp-Ab12Cd orphan=$T/state/l1/20260101T000000.000001Z.nvstate
+cp "$ref" "$tmp"; cp "$ref" "$orphan"; echo mine >"$T/state/l1/notes.txt"
+out=$(nv save l1 --json); rc=$?
+check "save after killed ones: exit 0" test $rc -eq 0
+check "save: a stale temporary file of ours is removed" test ! -e "$tmp"
+check "save: a snapshot nothing references is removed" test ! -e "$orphan"
+check "save: the referenced snapshot stays" test -f "$ref"
+check "save: a file not of our naming stays" test -f "$T/state/l1/notes.txt"
+check "save: the new snapshot is there" test -f "$(json "$out" path)"
 vmm_kill
 
 # save --file through a symlink (issue 15.6): refused, the link's target untouched.

@@ -4,12 +4,23 @@
  * host shutdown and boot (nestvirt-maintenance.service).  Progress is a bar
  * on a terminal and one line per domain otherwise (a journal); every
  * domain's outcome is reported at the end, and any failure makes exit 1.
+ *
+ * Under systemd (NOTIFY_SOCKET set) each domain is announced with STATUS=
+ * and EXTEND_TIMEOUT_USEC=, so that a long save-all at shutdown is not
+ * killed at the unit's stop timeout while it makes progress.  SIGTERM,
+ * SIGINT and SIGHUP end the run after the domain under way: it is
+ * finished and recorded, the rest are not begun, and the exit status is 1.
  */
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include <systemd/sd-daemon.h>
 
 #include "cli-backend.h"
 #include "cli-domain.h"
@@ -17,11 +28,22 @@
 #include "util.h"
 
 #define BAR_WIDTH 30
+/*
+ * How long systemd is to wait, from the start of each domain, before it
+ * gives up on the unit: a few VMM calls of at most a few seconds each (a
+ * hung VMM costs its timeout), the snapshot's write and fsync, libvirt.
+ */
+#define DOMAIN_TIMEOUT_USEC (90ull * 1000000ull)
 
 typedef struct Maint {
         bool save; /* save-all, else restore-all */
         bool keep_frozen;
         bool tty;  /* progress as a bar */
+        bool json; /* no progress on stdout */
+        atomic_bool cancel;
+        atomic_bool over;  /* the run is over: the watcher's next wake-up ends it */
+        atomic_int signal; /* the signal that cancelled the run, 0 if none */
+        sigset_t signals;
 } Maint;
 
 static const char *verb(const Maint *m, NvMaintStatus s) {
@@ -45,11 +67,21 @@ static void detail(const Maint *m, const NvMaintItem *it, char *buf, size_t size
                 snprintf(buf, size, _("runs on WITHOUT nested state (policy continue): %s"), it->restore.skipped_why);
 }
 
+/* To systemd, when it listens: which domain is under way, and time for it. */
+static void notify(const Maint *m, size_t i, size_t total, const NvMaintItem *it) {
+        (void) sd_notifyf(/* unset_environment= */ false, "STATUS=%s %zu/%zu: %s\nEXTEND_TIMEOUT_USEC=%llu",
+                          m->save ? "save-all: saving" : "restore-all: restoring", i + 1, total, it->domain, DOMAIN_TIMEOUT_USEC);
+}
+
 static void progress(size_t i, size_t total, const NvMaintItem *it, bool done, void *userdata) {
         const Maint *m = userdata;
         char buf[1024];
         size_t fill;
 
+        if (!done)
+                notify(m, i, total, it);
+        if (m->json)
+                return;
         if (!m->tty) {
                 if (done) {
                         detail(m, it, buf, sizeof(buf));
@@ -162,26 +194,78 @@ static int parse(Cli *cli, int argc, char **argv, Maint *m, NvError **reterr) {
         return 1;
 }
 
-int cmd_maintenance(Cli *cli, int argc, char **argv, NvError **reterr) {
+/* Waits for a stop signal (blocked in every thread): the run ends after the domain under way. */
+static void *watch_signals(void *userdata) {
+        Maint *m = userdata;
+        int sig;
+
+        if (sigwait(&m->signals, &sig) == 0 && !atomic_load(&m->over)) {
+                atomic_store(&m->signal, sig);
+                atomic_store(&m->cancel, true);
+        }
+        return NULL;
+}
+
+/* Before any other thread exists, so that all of them inherit the mask. */
+static int watch_start(Maint *m, pthread_t *ret, NvError **reterr) {
+        int r;
+
+        sigemptyset(&m->signals);
+        sigaddset(&m->signals, SIGTERM);
+        sigaddset(&m->signals, SIGINT);
+        sigaddset(&m->signals, SIGHUP);
+        r = pthread_sigmask(SIG_BLOCK, &m->signals, NULL);
+        if (r == 0)
+                r = pthread_create(ret, NULL, watch_signals, m);
+        return r ? nv_error_set(reterr, -r, _("Cannot watch for signals: %s"), strerror(r)) : 0;
+}
+
+/* Not pthread_cancel(): unwinding out of sigwait() upsets AddressSanitizer.  A signal of the set wakes it. */
+static void watch_stop(Maint *m, pthread_t t) {
+        atomic_store(&m->over, true);
+        pthread_kill(t, SIGHUP);
+        pthread_join(t, NULL);
+}
+
+static int run(Cli *cli, Maint *m, NvMaintReport *rep, NvError **reterr) {
         _cleanup_(nv_driver_freep) NvDriver *d = NULL;
+        NvMaintOptions o = { .keep_frozen = m->keep_frozen, .cancel = &m->cancel, .progress = progress, .userdata = m };
+        int r;
+
+        r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
+        if (r < 0)
+                return r;
+        r = (m->save ? nv_driver_save_all : nv_driver_restore_all)(d, &o, rep, reterr);
+        (void) sd_notifyf(false, "STATUS=%s: %zu done, %zu skipped, %zu failed", m->save ? "save-all" : "restore-all", rep->n_done,
+                          rep->n_skipped, rep->n_failed);
+        return r;
+}
+
+int cmd_maintenance(Cli *cli, int argc, char **argv, NvError **reterr) {
         NvMaintReport rep = {};
         Maint m = {};
+        pthread_t watcher;
         int r;
 
         r = parse(cli, argc, argv, &m, reterr);
         if (r <= 0)
                 return r;
-        r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
+        m.json = cli->json;
+        r = watch_start(&m, &watcher, reterr);
         if (r < 0)
                 return r;
-        NvMaintOptions o = { .keep_frozen = m.keep_frozen, .progress = cli->json ? NULL : progress, .userdata = &m };
-        r = (m.save ? nv_driver_save_all : nv_driver_restore_all)(d, &o, &rep, reterr);
+        r = run(cli, &m, &rep, reterr);
+        watch_stop(&m, watcher);
         if (cli->json)
                 report_json(&m, &rep);
         else
                 report_text(&m, &rep);
+        if (r >= 0 && atomic_load(&m.signal))
+                fprintf(stderr, _("nestvirt: maintenance %s stopped by signal %d after the domain under way; what was done is "
+                                  "recorded.\n"),
+                        m.save ? "save-all" : "restore-all", atomic_load(&m.signal));
         if (r >= 0)
-                r = rep.n_failed > 0;
+                r = rep.n_failed > 0 || atomic_load(&m.signal);
         nv_maint_report_clear(&rep);
         return r;
 }

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A VMM process with no nestvirt code in it, reached through ptrace, on the
+ * real /dev/kvm (nested state not needed for most of it): discovery and its
+ * refusals, the freeze with the quiesce rule (an OUT awaiting completion is
+ * completed by an immediate exit, never repeated), KVM ioctls run inside
+ * the VMM, and the VMM running on unharmed.  Skips (77) without a /dev/kvm
+ * that can run a VM; the nested-state parts skip when KVM_CAP_NESTED_STATE
+ * is 0.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvm.h"
+#include "vmm-proc.h"
+
+#define N_VCPUS 2
+#define PORT 0x10
+#define GUEST_MEM (64 * 1024)
+#define SPIN_OFFSET 0x100
+
+typedef enum Mode {
+        MODE_OUT_SLEEP, /* OUT, then the VMM sleeps 1 ms before the next KVM_RUN */
+        MODE_SPIN,      /* the guest never exits: the thread is always inside KVM_RUN */
+} Mode;
+
+typedef struct Shared {
+        volatile uint64_t outs[N_VCPUS], repeats[N_VCPUS], skips[N_VCPUS], eintr[N_VCPUS], failed[N_VCPUS];
+        volatile uint8_t last[N_VCPUS];
+} Shared;
+
+typedef struct Vmm {
+        pid_t pid;
+        int to; /* closing it ends the child */
+        Shared *sh;
+} Vmm;
+
+typedef struct VcpuArg {
+        NvVcpu *vcpu;
+        unsigned i;
+        Mode mode;
+        Shared *sh;
+} VcpuArg;
+
+static void *vcpu_thread(void *p) {
+        VcpuArg *a = p;
+        struct kvm_run *run = nv_vcpu_run_area(a->vcpu);
+
+        for (;;) {
+                int r = nv_kvm_vcpu_run(a->vcpu, NULL);
+                uint8_t val;
+                if (r == -EINTR) {
+                        a->sh->eintr[a->i]++;
+                        continue;
+                }
+                if (r < 0 || run->exit_reason != KVM_EXIT_IO || run->io.port != PORT) {
+                        a->sh->failed[a->i]++;
+                        return NULL;
+                }
+                val = *((uint8_t *) run + run->io.data_offset);
+                if (a->sh->outs[a->i] && val == a->sh->last[a->i])
+                        a->sh->repeats[a->i]++;
+                else if (a->sh->outs[a->i] && val != (uint8_t) (a->sh->last[a->i] + 1))
+                        a->sh->skips[a->i]++;
+                a->sh->last[a->i] = val;
+                a->sh->outs[a->i]++;
+                if (a->mode == MODE_OUT_SLEEP)
+                        usleep(1000);
+        }
+}
+
+/* Real mode at 0: out %al,$PORT; inc %al; jmp 0.  At SPIN_OFFSET: jmp . */
+static void vcpu_setup(NvVcpu *v, Mode mode) {
+        struct kvm_sregs sr;
+        struct kvm_regs regs = { .rflags = 2, .rip = mode == MODE_SPIN ? SPIN_OFFSET : 0 };
+
+        if (nv_kvm_get_sregs(v, &sr, NULL) < 0)
+                _exit(4);
+        sr.cs.base = 0;
+        sr.cs.selector = 0;
+        if (nv_kvm_set_sregs(v, &sr, NULL) < 0 || nv_kvm_set_regs(v, &regs, NULL) < 0)
+                _exit(5);
+}
+
+static _Noreturn void vmm_main(Mode mode, int n_vms, int in, Shared *sh) {
+        static const uint8_t code[] = { 0xe6, PORT, 0xfe, 0xc0, 0xeb, 0xfa };
+        NvKvm *kvm[2] = {};
+        uint8_t *mem = mmap(NULL, GUEST_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        VcpuArg args[N_VCPUS];
+        char c;
+
+        if (mem == MAP_FAILED)
+                _exit(2);
+        memcpy(mem, code, sizeof code);
+        mem[SPIN_OFFSET] = 0xeb;
+        mem[SPIN_OFFSET + 1] = 0xfe;
+        for (int k = 0; k < n_vms; k++)
+                if (nv_kvm_open(NULL, &kvm[k], NULL) < 0 || nv_kvm_create_vm(kvm[k], NULL) < 0)
+                        _exit(3);
+        if (nv_kvm_set_memory(kvm[0], mem, GUEST_MEM, NULL) < 0)
+                _exit(3);
+        for (unsigned i = 0; n_vms == 1 && i < N_VCPUS; i++) {
+                pthread_t th;
+                args[i] = (VcpuArg) { .i = i, .mode = mode, .sh = sh };
+                if (nv_kvm_create_vcpu(kvm[0], i, &args[i].vcpu, NULL) < 0)
+                        _exit(4);
+                vcpu_setup(args[i].vcpu, mode);
+                pthread_create(&th, NULL, vcpu_thread, &args[i]);
+        }
+        while (read(in, &c, 1) > 0)
+                ;
+        _exit(0);
+}
+
+static void vmm_start(Vmm *v, Mode mode, int n_vms) {
+        int p[2];
+
+        v->sh = mmap(NULL, sizeof *v->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        assert_true(v->sh != MAP_FAILED);
+        assert_int_equal(pipe(p), 0);
+        v->pid = fork();
+        assert_true(v->pid >= 0);
+        if (v->pid == 0) {
+                close(p[1]);
+                vmm_main(mode, n_vms, p[0], v->sh);
+        }
+        close(p[0]);
+        v->to = p[1];
+        for (int i = 0; i < 200 && n_vms == 1 && (mode == MODE_SPIN ? v->sh->outs[0] == 0 && i < 20 : v->sh->outs[N_VCPUS - 1] < 5); i++)
+                usleep(5000);
+}
+
+static void vmm_stop(Vmm *v) {
+        int status;
+        close(v->to);
+        kill(v->pid, SIGKILL);
+        waitpid(v->pid, &status, 0);
+        munmap(v->sh, sizeof *v->sh);
+}
+
+static void vmm_assert_healthy(const Vmm *v) {
+        for (unsigned i = 0; i < N_VCPUS; i++) {
+                assert_int_equal(v->sh->failed[i], 0);
+                assert_int_equal(v->sh->repeats[i], 0);
+                assert_int_equal(v->sh->skips[i], 0);
+        }
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+/* Lets the VMM go, keeping what was learnt; *inout_usec: from the start time to how long it was stopped. */
+static NvVmmProc *release_timed(NvVmmProc *p, uint64_t *inout_usec) {
+        nv_vmm_proc_thaw(p);
+        *inout_usec = now_usec() - *inout_usec;
+        return p;
+}
+
+static void test_not_kvm(void **state) {
+        NvVmmProc *p = NULL;
+        NvError *err = NULL;
+        int r;
+        (void) state;
+
+        r = nv_vmm_proc_open(getpid(), &p, &err);
+        assert_int_equal(r, -ENODEV);
+        assert_non_null(strstr(nv_error_message(err, r), "not a KVM VMM"));
+        nv_error_free(err);
+}
+
+static void test_two_vms(void **state) {
+        Vmm v = {};
+        NvVmmProc *p = NULL;
+        NvError *err = NULL;
+        int r;
+        (void) state;
+
+        vmm_start(&v, MODE_OUT_SLEEP, 2);
+        for (int i = 0; i < 200; i++) { /* until both VMs exist */
+                nv_error_clear(&err);
+                r = nv_vmm_proc_open(v.pid, &p, &err);
+                if (r == -EOPNOTSUPP)
+                        break;
+                nv_vmm_proc_free(TAKE_PTR(p));
+                usleep(5000);
+        }
+        assert_int_equal(r, -EOPNOTSUPP);
+        assert_non_null(strstr(nv_error_message(err, r), "holds 2 KVM VMs"));
+        nv_error_free(err);
+        vmm_stop(&v);
+}
+
+/* Freeze, check the vCPUs through injected ioctls, let go; n times. */
+static void freeze_cycles(Mode mode, unsigned cycles) {
+        NvKvm *own = NULL;
+        Vmm v = {};
+        uint64_t stopped = 0, before_eintr[N_VCPUS], before_outs;
+        int cap;
+
+        assert_int_equal(nv_kvm_open(NULL, &own, NULL), 0);
+        cap = nv_kvm_nested_state_max(own);
+        nv_kvm_free(own);
+        vmm_start(&v, mode, 1);
+        for (unsigned c = 0; c < cycles; c++) {
+                NvVmmProc *p = NULL;
+                NvError *err = NULL;
+                unsigned quiesced = 99;
+                uint64_t t0 = now_usec();
+                int r;
+
+                for (unsigned i = 0; i < N_VCPUS; i++)
+                        before_eintr[i] = v.sh->eintr[i];
+                assert_int_equal(nv_vmm_proc_open(v.pid, &p, NULL), 0);
+                assert_int_equal(nv_vmm_proc_n_vcpus(p), N_VCPUS);
+                r = nv_vmm_proc_freeze(p, NV_VMM_PROC_DEFAULT_TIMEOUT_USEC, &quiesced, &err);
+                if (r < 0)
+                        fail_msg("freeze: %s", nv_error_message(err, r));
+                /* The VMM's own capability, asked inside it, is what this process sees. */
+                assert_int_equal(nv_vmm_proc_nested_max(p), cap);
+                for (unsigned i = 0; i < N_VCPUS; i++) {
+                        const NvVmmProcVcpu *vc = nv_vmm_proc_vcpu(p, i);
+                        struct kvm_regs regs;
+                        assert_int_equal(vc->id, i);
+                        assert_true(vc->run_addr != 0);
+                        r = nv_vmm_proc_ioctl(p, vc->fd, KVM_GET_REGS, &regs, sizeof regs, &err);
+                        if (r < 0)
+                                fail_msg("KVM_GET_REGS: %s", nv_error_message(err, r));
+                        if (mode == MODE_SPIN)
+                                assert_true(regs.rip == SPIN_OFFSET);
+                        else if (vc->completed_exit) {
+                                /* The OUT was completed (rip past it), the inc not run: al is what it wrote. */
+                                assert_int_equal(regs.rip, 2);
+                                assert_int_equal(regs.rax & 0xff, v.sh->last[i]);
+                        }
+                }
+                if (mode == MODE_OUT_SLEEP) /* mostly in usleep, with the OUT pending; rarely caught in KVM_RUN */
+                        assert_true(quiesced >= 1);
+                else
+                        assert_int_equal(quiesced, 0);
+                p = release_timed(p, &t0);
+                stopped += t0;
+                /*
+                 * An ordinary EINTR per vCPU and freeze: from the immediate
+                 * exit, or from the interrupt of a KVM_RUN it was caught in
+                 * (a second one when a thread stopped at KVM_RUN's entry was
+                 * also interrupted: the interrupt's pending-signal flag
+                 * outlives the detach).  Seen once the thread runs again.
+                 */
+                for (unsigned i = 0; mode == MODE_OUT_SLEEP && i < N_VCPUS; i++) {
+                        for (int k = 0; k < 1000 && v.sh->eintr[i] == before_eintr[i]; k++)
+                                usleep(100);
+                        usleep(3000);
+                        assert_in_range(v.sh->eintr[i], before_eintr[i] + 1, before_eintr[i] + 2);
+                }
+                nv_vmm_proc_free(p);
+        }
+        before_outs = v.sh->outs[0];
+        usleep(50000);
+        if (mode == MODE_OUT_SLEEP)
+                assert_true(v.sh->outs[0] > before_outs); /* runs on */
+        vmm_assert_healthy(&v);
+        printf("# %s: %u freezes of %u vCPUs (open, freeze, %u KVM_GET_REGS, release): %.2f ms stopped on average\n",
+               mode == MODE_SPIN ? "spinning guest" : "guest with pending OUT", cycles, N_VCPUS, N_VCPUS,
+               stopped / 1000.0 / cycles);
+        vmm_stop(&v);
+}
+
+static void test_freeze_pending_out(void **state) {
+        (void) state;
+        freeze_cycles(MODE_OUT_SLEEP, 20);
+}
+
+static void test_freeze_spinning(void **state) {
+        (void) state;
+        freeze_cycles(MODE_SPIN, 20);
+}
+
+static void test_collect(void **state) {
+        Vmm v = {};
+        NvVmmProc *p = NULL;
+        NvSnapshot *s = NULL;
+        NvError *err = NULL;
+        int r;
+        (void) state;
+
+        vmm_start(&v, MODE_OUT_SLEEP, 1);
+        assert_int_equal(nv_vmm_proc_open(v.pid, &p, NULL), 0);
+        assert_int_equal(nv_vmm_proc_freeze(p, NV_VMM_PROC_DEFAULT_TIMEOUT_USEC, NULL, NULL), 0);
+        r = nv_vmm_proc_collect(p, &s, &err);
+        if (nv_vmm_proc_nested_max(p) == 0) {
+                assert_int_equal(r, -EOPNOTSUPP);
+                assert_non_null(strstr(nv_error_message(err, r), "KVM_CAP_NESTED_STATE is 0"));
+                assert_null(s);
+        } else {
+                assert_int_equal(r, 0);
+                assert_int_equal(s->n_vcpus, N_VCPUS);
+                /* The same state back in: accepted, all vCPUs. */
+                assert_int_equal(nv_vmm_proc_load(p, s, NULL), 0);
+                nv_snapshot_free(s);
+        }
+        nv_error_free(err);
+        nv_vmm_proc_free(p);
+        usleep(20000);
+        vmm_assert_healthy(&v);
+        vmm_stop(&v);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_not_kvm),
+                cmocka_unit_test(test_two_vms),
+                cmocka_unit_test(test_freeze_pending_out),
+                cmocka_unit_test(test_freeze_spinning),
+                cmocka_unit_test(test_collect),
+        };
+        NvKvm *kvm = NULL;
+        int r = nv_kvm_open(NULL, &kvm, NULL);
+
+        if (r >= 0)
+                r = nv_kvm_create_vm(kvm, NULL);
+        nv_kvm_free(kvm);
+        if (r < 0) {
+                printf("1..0 # SKIP no /dev/kvm that can create a VM (%s)\n", strerror(-r));
+                return 77;
+        }
+        alarm(60); /* a vCPU left inside KVM_RUN would make an injected ioctl wait forever */
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
