@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 
 #include "byteorder.h"
+#include "guest-vmx.h"
 #include "helpers.h"
 #include "real-kvm.h"
 #include "validate.h"
@@ -58,6 +59,8 @@ typedef struct Tally {
 
 typedef struct Referee {
         uint8_t *mem;
+        size_t mem_size;
+        const NvVcpuState *prereq; /* loaded into every fresh vCPU (its nested state left out), or NULL */
         NvKvm *kvm;
         unsigned vcpus; /* created in kvm so far */
         NvValidateContext ctx;
@@ -172,10 +175,16 @@ static NvVcpu *fresh_vcpu(Referee *r) {
                 r->kvm = NULL;
                 assert_int_equal(nv_kvm_open(NULL, &r->kvm, NULL), 0);
                 assert_int_equal(nv_kvm_create_vm(r->kvm, NULL), 0);
-                assert_int_equal(nv_kvm_set_memory(r->kvm, r->mem, MEM_SIZE, NULL), 0);
+                assert_int_equal(nv_kvm_set_memory(r->kvm, r->mem, r->mem_size, NULL), 0);
                 r->vcpus = 0;
         }
         assert_int_equal(nv_kvm_create_vcpu(r->kvm, r->vcpus++, &vcpu, NULL), 0);
+        if (r->prereq) {
+                NvVcpuState regs_only = *r->prereq;
+
+                regs_only.nested = (NvBlob) {};
+                assert_int_equal(nv_vcpu_load_state(vcpu, &regs_only, NULL), 0);
+        }
         return vcpu;
 }
 
@@ -410,6 +419,157 @@ static void test_set_returns_two(void **state) {
         nv_vcpu_free(vcpu);
 }
 
+/* ---- real guest-mode states: the reference VMM's nested VMX guest ---- */
+
+#define REAL_VCPUS 2
+#define REAL_TURNS 40 /* L2 turns before the save: two CPUID exits handled by L1 */
+
+static const uint32_t real_msrs[] = { MSR_EFER, 0x3a /* IA32_FEATURE_CONTROL: VMXON needs it locked */ };
+
+/* Runs vCPU index until its L2 has counted to turns; every exit must be L2's OUT. */
+static void run_l2(const uint8_t *mem, NvVcpu *vcpu, unsigned index, uint64_t turns) {
+        struct kvm_run *run = nv_vcpu_run_area(vcpu);
+
+        while (nv_guest_svm_data(mem, index, GS_L2_COUNTER) < turns) {
+                assert_int_equal(nv_kvm_vcpu_run(vcpu, NULL), 0);
+                if (run->exit_reason != KVM_EXIT_IO || run->io.port != GS_PORT_TICK)
+                        fail_msg("vCPU %u: exit %u (port 0x%x), L1 fail code 0x%llx", index, run->exit_reason, run->io.port,
+                                 (unsigned long long) nv_guest_svm_data(mem, index, GS_FAIL_CODE));
+        }
+}
+
+static void real_vm(uint8_t *mem, NvKvm **kvm, NvVcpu **vcpus) {
+        assert_int_equal(nv_kvm_open(NULL, kvm, NULL), 0);
+        assert_int_equal(nv_kvm_create_vm(*kvm, NULL), 0);
+        assert_int_equal(nv_kvm_set_memory(*kvm, mem, GS_MEM_SIZE, NULL), 0);
+        for (unsigned i = 0; i < REAL_VCPUS; i++)
+                assert_int_equal(nv_kvm_create_vcpu(*kvm, i, &vcpus[i], NULL), 0);
+}
+
+static void real_vm_free(NvKvm *kvm, NvVcpu **vcpus) {
+        for (unsigned i = 0; i < REAL_VCPUS; i++)
+                nv_vcpu_free(vcpus[i]);
+        nv_kvm_free(kvm);
+}
+
+/*
+ * L1 runs L2 on two vCPUs until each L2 counted REAL_TURNS; the VMM saves
+ * both vCPUs and guest memory, the VM goes away, a new VM loads it all,
+ * and L2 goes on counting in guest mode.  The save's quiesce completed
+ * the OUT each vCPU stopped on: the first exit after the restore is the
+ * next turn's, so the counter moves by exactly one.
+ */
+static void save_restore_real(uint8_t *mem, NvVcpuState **st) {
+        uint64_t at_save[REAL_VCPUS];
+        NvVcpu *vcpus[REAL_VCPUS];
+        uint8_t *mem2;
+        NvBlob b = {};
+        NvKvm *kvm;
+
+        real_vm(mem, &kvm, vcpus);
+        nv_guest_vmx_build(mem);
+        for (unsigned i = 0; i < REAL_VCPUS; i++) {
+                assert_int_equal(nv_guest_vmx_boot_vcpu(vcpus[i], i, NULL), 0);
+                run_l2(mem, vcpus[i], i, REAL_TURNS);
+                assert_int_equal(nv_vcpu_save_state(vcpus[i], real_msrs, ELEMENTSOF(real_msrs), &st[i], NULL), 0);
+                at_save[i] = nv_guest_svm_data(mem, i, GS_L2_COUNTER);
+                printf("# vCPU %u saved: L2 counter %llu, L1 exits %llu; blob %zu bytes, flags 0x%x, vmxon_pa 0x%llx, "
+                       "vmcs12_pa 0x%llx\n", i, (unsigned long long) at_save[i],
+                       (unsigned long long) nv_guest_svm_data(mem, i, GS_L1_EXITS), st[i]->nested.len,
+                       get_le16(st[i]->nested.data + NV_OFF_FLAGS), (unsigned long long) get_le64(st[i]->nested.data + NV_OFF_VMXON_PA),
+                       (unsigned long long) get_le64(st[i]->nested.data + NV_OFF_VMCS12_PA));
+                assert_int_equal(st[i]->nested.len, NV_VMX_MAX_SIZE); /* guest mode with the shadow vmcs12 */
+                assert_true(get_le16(st[i]->nested.data + NV_OFF_FLAGS) & NV_NESTED_GUEST_MODE);
+        }
+        mem2 = mmap(NULL, GS_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        assert_true(mem2 != MAP_FAILED);
+        memcpy(mem2, mem, GS_MEM_SIZE); /* the VMM's own save: guest memory */
+        real_vm_free(kvm, vcpus);
+        real_vm(mem2, &kvm, vcpus);
+        for (unsigned i = 0; i < REAL_VCPUS; i++) {
+                assert_int_equal(nv_vcpu_load_state(vcpus[i], st[i], NULL), 0);
+                run_l2(mem2, vcpus[i], i, at_save[i] + 1);
+                assert_int_equal(nv_guest_svm_data(mem2, i, GS_L2_COUNTER), at_save[i] + 1); /* the OUT was not repeated */
+                run_l2(mem2, vcpus[i], i, at_save[i] + 20);
+                assert_int_equal(nv_vcpu_get_nested(vcpus[i], true, &b, NULL), 1); /* still in guest mode */
+                printf("# vCPU %u restored: L2 counter %llu at save, %llu now, L1 exits %llu, blob %zu bytes, in guest mode\n", i,
+                       (unsigned long long) at_save[i], (unsigned long long) nv_guest_svm_data(mem2, i, GS_L2_COUNTER),
+                       (unsigned long long) nv_guest_svm_data(mem2, i, GS_L1_EXITS), b.len);
+                nv_blob_clear(&b);
+        }
+        real_vm_free(kvm, vcpus);
+        munmap(mem2, GS_MEM_SIZE);
+}
+
+/* Named mutations of the real blob, judged with a fresh vCPU that has L1's registers. */
+static const Mutation real_named[] = {
+        { 0, "unchanged", {} },
+        { 0, "flags |= RUN_PENDING", { { NV_OFF_FLAGS, 2, MUT_OR, NV_NESTED_RUN_PENDING } } },
+        { 0, "flags = 0 (VMXON, vmcs12, not in L2)", { { NV_OFF_FLAGS, 2, MUT_SET, 0 } } },
+        { 0, "flags |= EVMCS", { { NV_OFF_FLAGS, 2, MUT_OR, NV_NESTED_EVMCS } } },
+        { 0, "smm.flags = SMM_VMXON", { { NV_OFF_SMM_FLAGS, 2, MUT_SET, NV_SMM_VMXON } } },
+        { 0, "size = 4224 (shadow vmcs12 cut off)", { { NV_OFF_SIZE, 4, MUT_SET, NV_SVM_MAX_SIZE } } },
+        { 0, "shadow revision without shadow bit", { { SHADOW(VMCS12_REVISION_ID), 4, MUT_CLEAR, VMCS_SHADOW_BIT } } },
+        { 0, "guest_cr3 = 1 << MAXPHYADDR", { { VMCS(VMCS12_GUEST_CR3), 8, MUT_SET, AT_LIMIT } } },
+        { 0, "host_cr3 = 1 << MAXPHYADDR", { { VMCS(VMCS12_HOST_CR3), 8, MUT_SET, AT_LIMIT } } },
+        { 0, "exit &= ~host address-space size", { { VMCS(VMCS12_VM_EXIT_CONTROLS), 4, MUT_CLEAR, VM_EXIT_HOST_ADDR_SPACE_SIZE } } },
+        { 0, "entry &= ~IA-32e mode guest", { { VMCS(VMCS12_VM_ENTRY_CONTROLS), 4, MUT_CLEAR, VM_ENTRY_IA32E_MODE } } },
+        { 0, "vmcs_link_pointer |= 8", { { VMCS(VMCS12_VMCS_LINK_POINTER), 8, MUT_OR, 8 } } },
+        { 0, "vmread_bitmap = 1 << MAXPHYADDR", { { VMCS(VMCS12_VMREAD_BITMAP), 8, MUT_SET, AT_LIMIT } } },
+        { 0, "host_cr4 &= ~PAE", { { VMCS(VMCS12_HOST_CR4), 8, MUT_CLEAR, X86_CR4_PAE } } },
+        { 0, "guest_cr0 &= ~NE", { { VMCS(VMCS12_GUEST_CR0), 8, MUT_CLEAR, X86_CR0_NE } } },
+};
+
+static void referee_real(uint8_t *mem, const NvVcpuState *st) {
+        _Alignas(8) uint8_t blob[NV_VMX_MAX_SIZE];
+        Referee r = { .mem = mem, .mem_size = GS_MEM_SIZE, .prereq = st };
+        uint32_t s = seed ?: 1;
+        Tally named_t = {}, flips_t = {};
+        NvVcpu *probe = fresh_vcpu(&r);
+        char name[96];
+
+        assert_int_equal(nv_vcpu_validate_context(probe, &r.ctx, NULL), 0);
+        nv_vcpu_free(probe);
+        r.ctx.evmcs_enabled = NV_NO;
+        printf("# real state: EFER.LMA %d, VMX MSRs %s\n", r.ctx.lma, r.ctx.have_vmx_msrs ? "read" : "unknown");
+        for (size_t i = 0; i < ELEMENTSOF(real_named); i++) {
+                memcpy(blob, st->nested.data, sizeof(blob));
+                for (size_t j = 0; j < ELEMENTSOF(real_named[i].ch); j++)
+                        apply(blob, &real_named[i].ch[j], r.ctx.maxphyaddr);
+                snprintf(name, sizeof(name), "real: %s", real_named[i].name);
+                referee(&r, name, blob, true, &named_t);
+        }
+        for (unsigned i = 0; i < N_FLIPS; i++) {
+                uint32_t x = next_rand(&s);
+                unsigned off = i % 3 ? checked_byte(x, NV_VMX_MAX_SIZE) : (unsigned) (x % NV_VMX_MAX_SIZE);
+
+                memcpy(blob, st->nested.data, sizeof(blob));
+                blob[off] ^= (uint8_t) (1u << ((x >> 16) % 8));
+                snprintf(name, sizeof(name), "real: flip [0x%04x] bit %u", off, (x >> 16) % 8);
+                referee(&r, name, blob, false, &flips_t);
+        }
+        nv_kvm_free(r.kvm);
+        printf("# real state, named: %u cases, kernel accepted %u, returned 2 %u, validator agrees on %u\n", named_t.cases,
+               named_t.kernel_accepts, named_t.kernel_two, named_t.agree);
+        printf("# real state, random flips (seed %u): %u cases, kernel accepted %u, returned 2 %u, validator agrees on %u\n",
+               seed, flips_t.cases, flips_t.kernel_accepts, flips_t.kernel_two, flips_t.agree);
+        assert_int_equal(named_t.agree, named_t.cases);
+        assert_int_equal(flips_t.agree, flips_t.cases);
+}
+
+static void test_real_guest_mode(void **state) {
+        NvVcpuState *st[REAL_VCPUS] = {};
+        uint8_t *mem = mmap(NULL, GS_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+        (void) state;
+        assert_true(mem != MAP_FAILED);
+        save_restore_real(mem, st);
+        referee_real(mem, st[0]);
+        for (unsigned i = 0; i < REAL_VCPUS; i++)
+                nv_vcpu_state_free(st[i]);
+        munmap(mem, GS_MEM_SIZE);
+}
+
 static int setup(void **state) {
         Referee *r = calloc(1, sizeof(*r));
         NvVcpu *probe;
@@ -419,6 +579,7 @@ static int setup(void **state) {
         r->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (r->mem == MAP_FAILED)
                 return -1;
+        r->mem_size = MEM_SIZE;
         probe = fresh_vcpu(r);
         if (nv_vcpu_validate_context(probe, &r->ctx, NULL) < 0 || !r->ctx.have_vmx_msrs)
                 return -1;
@@ -448,6 +609,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_named_mutations),
                 cmocka_unit_test(test_set_returns_two),
                 cmocka_unit_test(test_random_flips),
+                cmocka_unit_test(test_real_guest_mode),
         };
 
         /* The console is the only channel out of the test VM: never hold output back. */

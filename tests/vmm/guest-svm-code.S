@@ -14,6 +14,7 @@
  */
 #include "guest-svm.h"
 #include "x86-arch.h"
+#include "guest-l2.inc"
 
 /* vmcb12 fields: control-area offsets are CTL(name), save-area offsets SAVE(name). */
 #define CTL(f) VMCB_CTL_##f
@@ -127,18 +128,8 @@ l1_fail:
 1:      hlt
         jmp     1b
 
-/*
- * L2.  Entered by VMRUN with RSP = the top of its stack page, which lies a
- * fixed distance above its vCPU's data page.
- */
-l2_entry:
-        leaq    (GS_DATA - GS_L2_STACK_TOP)(%rsp), %rbx /* this vCPU's data page */
-        incq    GS_L2_COUNTER(%rbx)
-        outb    %al, $GS_PORT_TICK      /* not intercepted by L1: L0 KVM exits to the VMM */
-        testb   $15, GS_L2_COUNTER(%rbx)
-        jnz     l2_entry
-        cpuid                           /* every 16th turn: intercepted by L1 */
-        jmp     l2_entry
+/* L2, entered by VMRUN (guest-l2.inc). */
+        nv_guest_l2_loop
 nv_guest_svm_code_end:
 
         .section .note.GNU-stack, "", @progbits
