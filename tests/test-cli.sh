@@ -174,4 +174,16 @@ out=$("$NESTVIRT" -c "$URI" capabilities --domains)
 check "capabilities --domains" contains "$out" "vmx-custom           none NOT SUPPORTED, nested required (the domain asks for vmx but this host is AMD (svm))"
 unset NESTVIRT_HOST_ROOT
 
+# collect/load refuse a process that is not a KVM VMM, touching nothing.
+TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
+sleep 30 & plain=$!
+err=$("$NESTVIRT" collect --pid $plain -o "$TMP/c.nvstate" 2>&1); rc=$?
+check "collect refuses a non-KVM process" contains "$err" "Process $plain holds no KVM VM (no anon_inode:kvm-vm file descriptor): it is not a KVM VMM."
+check "collect's refusal exits 1 and writes nothing" test $rc -eq 1 -a ! -e "$TMP/c.nvstate"
+check "the refused process runs on" kill -0 $plain
+err=$("$NESTVIRT" load --pid $plain "$DATA/snapshots/good.nvstate" 2>&1)
+check "load refuses a non-KVM process" contains "$err" "it is not a KVM VMM"
+err=$("$NESTVIRT" collect -o "$TMP/c.nvstate" 2>&1)
+check "collect needs --pid" contains "$err" "'collect' needs --pid PID of the VMM process."
+kill $plain; wait $plain 2>/dev/null
 tap_end
