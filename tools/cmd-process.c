@@ -79,11 +79,13 @@ static void block_signals(sigset_t *old) {
         sigprocmask(SIG_BLOCK, &set, old);
 }
 
-static int collect(const ProcArgs *a, NvError **reterr) {
+typedef int (*FrozenFunc)(NvVmmProc *p, void *userdata, NvError **reterr);
+
+/* Opens the VMM, freezes it, runs fn, lets it go; *ret_usec (optional): how long it was stopped. */
+static int with_frozen(const ProcArgs *a, FrozenFunc fn, void *userdata, unsigned *ret_quiesced, uint64_t *ret_usec,
+                       NvError **reterr) {
         _cleanup_(nv_vmm_proc_freep) NvVmmProc *p = NULL;
-        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
         uint64_t t0;
-        unsigned quiesced = 0;
         sigset_t old;
         int r;
 
@@ -92,19 +94,34 @@ static int collect(const ProcArgs *a, NvError **reterr) {
                 return r;
         block_signals(&old);
         t0 = mono_usec();
-        r = nv_vmm_proc_freeze(p, a->timeout_usec, &quiesced, reterr);
+        r = nv_vmm_proc_freeze(p, a->timeout_usec, ret_quiesced, reterr);
         if (r >= 0)
-                r = nv_vmm_proc_collect(p, &s, reterr);
+                r = fn(p, userdata, reterr);
         nv_vmm_proc_thaw(p);
-        t0 = mono_usec() - t0;
+        if (ret_usec)
+                *ret_usec = mono_usec() - t0;
         sigprocmask(SIG_SETMASK, &old, NULL);
+        return r;
+}
+
+static int collect_frozen(NvVmmProc *p, void *userdata, NvError **reterr) {
+        return nv_vmm_proc_collect(p, userdata, reterr);
+}
+
+static int collect(const ProcArgs *a, NvError **reterr) {
+        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
+        uint64_t usec = 0;
+        unsigned quiesced = 0;
+        int r;
+
+        r = with_frozen(a, collect_frozen, &s, &quiesced, &usec, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Collecting from process %d"), (int) a->pid);
         r = nv_snapshot_write(a->out, s, reterr);
         if (r < 0)
                 return r;
         printf(_("Collected the nested state of %zu vCPU(s) of process %d into %s; the VMM was stopped for %.1f ms (%u exit(s) completed).\n"),
-               s->n_vcpus, (int) a->pid, a->out, t0 / 1000.0, quiesced);
+               s->n_vcpus, (int) a->pid, a->out, usec / 1000.0, quiesced);
         return 0;
 }
 
@@ -127,23 +144,17 @@ int cmd_collect(Cli *cli, int argc, char **argv, NvError **reterr) {
         return collect(&a, reterr);
 }
 
+static int load_frozen(NvVmmProc *p, void *userdata, NvError **reterr) {
+        return nv_vmm_proc_load(p, userdata, reterr);
+}
+
 static int load(const ProcArgs *a, const char *file, NvError **reterr) {
-        _cleanup_(nv_vmm_proc_freep) NvVmmProc *p = NULL;
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
-        sigset_t old;
         int r;
 
         r = nv_snapshot_read(file, &s, reterr);
         if (r >= 0)
-                r = nv_vmm_proc_open(a->pid, &p, reterr);
-        if (r < 0)
-                return r;
-        block_signals(&old);
-        r = nv_vmm_proc_freeze(p, a->timeout_usec, NULL, reterr);
-        if (r >= 0)
-                r = nv_vmm_proc_load(p, s, reterr);
-        nv_vmm_proc_thaw(p);
-        sigprocmask(SIG_SETMASK, &old, NULL);
+                r = with_frozen(a, load_frozen, s, NULL, NULL, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Loading %s into process %d"), file, (int) a->pid);
         printf(_("Loaded the nested state of %zu vCPU(s) from %s into process %d.\n"), s->n_vcpus, file, (int) a->pid);
