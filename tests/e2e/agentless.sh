@@ -25,19 +25,22 @@ start_vmm() { # ARGS...: starts the VMM, waits for "ready"; VMM=pid
         for _ in $(seq 100); do grep -q '^ready' "$D/out" && return 0; sleep 0.1; done
         return 1
 }
-counters() { # prints the VMM's "counters:" numbers (SIGUSR2)
-        local n
-        n=$(grep -c '^counters:' "$D/out")
+counters() { # [l1-exits]: prints the VMM's "counters:" (L2 progress) or "l1-exits:" numbers (SIGUSR2)
+        local what=${1:-counters} n
+        n=$(grep -c "^$what:" "$D/out")
         kill -USR2 "$VMM"
         for _ in $(seq 50); do
-                [[ $(grep -c '^counters:' "$D/out") -gt $n ]] && break
+                [[ $(grep -c "^$what:" "$D/out") -gt $n ]] && break
                 sleep 0.1
         done
-        grep '^counters:' "$D/out" | tail -n 1 | cut -d' ' -f2-
+        grep "^$what:" "$D/out" | tail -n 1 | cut -d' ' -f2-
 }
 all_greater() { # "A B" "C D": every later counter is larger
         local -a a=($1) b=($2)
         [[ ${#a[@]} -eq 2 && ${#b[@]} -eq 2 && ${b[0]} -gt ${a[0]} && ${b[1]} -gt ${a[1]} ]]
+}
+guest_mode_all() { # FILE: every vCPU in guest mode
+        [[ $(grep -c '"guest_mode":true' <<<"$("$NESTVIRT" inspect --json "$1")") -eq 2 ]]
 }
 blobs_ok() { # FILE: 2 vCPUs of SVM state, each flags 0, 0x101 or 0x103, guest mode ones of 4224 bytes
         local json flags
@@ -96,13 +99,17 @@ check "the VMM restarts paused from its own state" start_vmm --restore
 out=$("$NESTVIRT" load --pid "$VMM" "$D/saved.nvstate" 2>&1); rc=$?
 echo "# $out"
 check "load into the paused VMM exits 0" test $rc -eq 0
+l1_before=$(counters l1-exits)
 kill -CONT "$VMM"
 sleep 1
 after=$(counters)
+l1_after=$(counters l1-exits)
 check "L2 continues on every vCPU after the load ($saved -> $after)" all_greater "$saved" "$after"
+check "L1 handles L2's exits again: L2 runs nested ($l1_before -> $l1_after)" all_greater "$l1_before" "$l1_after"
 check "no vCPU stopped after the load" not_contains "$(cat "$D/err")" "stopped"
 out=$("$NESTVIRT" collect --pid "$VMM" -o "$D/again.nvstate" 2>&1)
 check "the restored VMM's state is well-formed again" blobs_ok "$D/again.nvstate"
+check "the saved state had every vCPU in guest mode" guest_mode_all "$D/saved.nvstate"
 
 # A damaged snapshot is refused before anything is set, and the VMM runs on.
 cp "$D/saved.nvstate" "$D/bad.nvstate"
