@@ -307,4 +307,15 @@ out=$(NESTVIRT_RUNTIME_DIR=$tmp/rt XDG_RUNTIME_DIR=$tmp/xdg NESTVIRT_HOST_ROOT=$
 check "not root: NESTVIRT_RUNTIME_DIR still wins" python3 -c '
 import json, sys; assert json.loads(sys.argv[1])["runtime_dir"] == sys.argv[2]' "$out" "$tmp/rt"
 
+# collect/load refuse a process that is not a KVM VMM, touching nothing.
+sleep 30 & plain=$!
+err=$("$NESTVIRT" collect --pid $plain -o "$tmp/c.nvstate" 2>&1); rc=$?
+check "collect refuses a non-KVM process" contains "$err" "Process $plain holds no KVM VM (no anon_inode:kvm-vm file descriptor): it is not a KVM VMM."
+check "collect's refusal exits 1 and writes nothing" test $rc -eq 1 -a ! -e "$tmp/c.nvstate"
+check "the refused process runs on" kill -0 $plain
+err=$("$NESTVIRT" load --pid $plain "$DATA/snapshots/good.nvstate" 2>&1)
+check "load refuses a non-KVM process" contains "$err" "it is not a KVM VMM"
+err=$("$NESTVIRT" collect -o "$tmp/c.nvstate" 2>&1)
+check "collect needs --pid" contains "$err" "'collect' needs --pid PID of the VMM process."
+kill $plain; wait $plain 2>/dev/null
 tap_end

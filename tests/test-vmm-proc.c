@@ -35,11 +35,13 @@
 typedef enum Mode {
         MODE_OUT_SLEEP, /* OUT, then the VMM sleeps 1 ms before the next KVM_RUN */
         MODE_SPIN,      /* the guest never exits: the thread is always inside KVM_RUN */
+        MODE_PAUSED,    /* after its first OUT the VMM pauses until sh->go: no KVM_RUN */
 } Mode;
 
 typedef struct Shared {
         volatile uint64_t outs[N_VCPUS], repeats[N_VCPUS], skips[N_VCPUS], eintr[N_VCPUS], failed[N_VCPUS];
         volatile uint8_t last[N_VCPUS];
+        volatile int go;
 } Shared;
 
 typedef struct Vmm {
@@ -78,6 +80,8 @@ static void *vcpu_thread(void *p) {
                 a->sh->last[a->i] = val;
                 a->sh->outs[a->i]++;
                 if (a->mode == MODE_OUT_SLEEP)
+                        usleep(1000);
+                while (a->mode == MODE_PAUSED && !a->sh->go)
                         usleep(1000);
         }
 }
@@ -291,6 +295,40 @@ static void test_freeze_spinning(void **state) {
         freeze_cycles(MODE_SPIN, 20);
 }
 
+/* A paused VMM never reaches KVM_RUN: its pending OUTs are completed from a stopped thread after the timeout. */
+static void test_freeze_paused(void **state) {
+        Vmm v = {};
+        NvVmmProc *p = NULL;
+        NvError *err = NULL;
+        unsigned quiesced = 0;
+        int r;
+        (void) state;
+
+        vmm_start(&v, MODE_PAUSED, 1);
+        for (int i = 0; i < 200 && (v.sh->outs[0] == 0 || v.sh->outs[1] == 0); i++)
+                usleep(5000);
+        assert_int_equal(nv_vmm_proc_open(v.pid, &p, NULL), 0);
+        r = nv_vmm_proc_freeze(p, 100000, &quiesced, &err);
+        if (r < 0)
+                fail_msg("freeze: %s", nv_error_message(err, r));
+        assert_int_equal(quiesced, N_VCPUS);
+        for (unsigned i = 0; i < N_VCPUS; i++) {
+                struct kvm_regs regs;
+                assert_true(nv_vmm_proc_vcpu(p, i)->completed_exit);
+                assert_int_equal(nv_vmm_proc_ioctl(p, nv_vmm_proc_vcpu(p, i)->fd, KVM_GET_REGS, &regs, sizeof regs, NULL), 0);
+                assert_int_equal(regs.rip, 2); /* the OUT completed, not to be repeated */
+        }
+        nv_vmm_proc_free(p);
+        v.sh->go = 1;
+        usleep(50000);
+        for (unsigned i = 0; i < N_VCPUS; i++) {
+                assert_true(v.sh->outs[i] > 1);
+                assert_int_equal(v.sh->eintr[i], 0); /* the EINTR was ours, not the VMM's */
+        }
+        vmm_assert_healthy(&v);
+        vmm_stop(&v);
+}
+
 static void test_collect(void **state) {
         Vmm v = {};
         NvVmmProc *p = NULL;
@@ -327,6 +365,7 @@ int main(void) {
                 cmocka_unit_test(test_two_vms),
                 cmocka_unit_test(test_freeze_pending_out),
                 cmocka_unit_test(test_freeze_spinning),
+                cmocka_unit_test(test_freeze_paused),
                 cmocka_unit_test(test_collect),
         };
         NvKvm *kvm = NULL;

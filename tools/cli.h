@@ -29,6 +29,8 @@ int cmd_thaw(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_maintenance(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_hook(Cli *cli, int argc, char **argv, NvError **reterr);
+int cmd_collect(Cli *cli, int argc, char **argv, NvError **reterr);
+int cmd_load(Cli *cli, int argc, char **argv, NvError **reterr);
 
 /* Prints "error: MESSAGE" on stderr, virsh-style. */
 void cli_print_error(const char *msg);

@@ -33,6 +33,8 @@ static const struct {
         { "migrate-begin", cmd_migrate_begin, N_("Freeze a domain's VMM and put its nested state into the migratable XML") },
         { "maintenance", cmd_maintenance, N_("Save or restore every nested domain, for host shutdown and boot") },
         { "hook", cmd_hook, N_("The libvirt qemu hook: check and land nested state on prepare, migrate, restore") },
+        { "collect", cmd_collect, N_("Take the nested state of a VMM process without nestvirt code, through ptrace") },
+        { "load", cmd_load, N_("Load nested state into a paused VMM process without nestvirt code, through ptrace") },
         { "demo", cmd_demo, N_("Capture and restore nested state of a small VM, and show what happened") },
         { "inspect", cmd_inspect, N_("Show a snapshot file or raw blob") },
         { "verify", cmd_verify, N_("Check a snapshot file or raw blob against the kernel's rules") },

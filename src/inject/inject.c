@@ -189,24 +189,25 @@ NvInject *nv_inject_free(NvInject *in) {
         return NULL;
 }
 
-int nv_inject_read(NvInject *in, uint64_t addr, void *buf, size_t len, NvError **reterr) {
+/* process_vm_readv/writev of len bytes at addr; all or -EIO. */
+static int transfer(NvInject *in, bool write, uint64_t addr, void *buf, size_t len, NvError **reterr) {
         struct iovec local = { buf, len }, remote = { (void *) (uintptr_t) addr, len };
-        ssize_t n = process_vm_readv(in->pid, &local, 1, &remote, 1, 0);
+        ssize_t n = write ? process_vm_writev(in->pid, &local, 1, &remote, 1, 0)
+                          : process_vm_readv(in->pid, &local, 1, &remote, 1, 0);
         if (n != (ssize_t) len)
                 return nv_error_set(reterr, n < 0 ? -errno : -EIO,
-                                    _("Cannot read %zu bytes at 0x%" PRIx64 " in process %d: %s"), len, addr,
-                                    (int) in->pid, n < 0 ? strerror(errno) : _("short read"));
+                                    write ? _("Cannot write %zu bytes at 0x%" PRIx64 " in process %d: %s")
+                                          : _("Cannot read %zu bytes at 0x%" PRIx64 " in process %d: %s"),
+                                    len, addr, (int) in->pid, n < 0 ? strerror(errno) : _("short transfer"));
         return 0;
 }
 
+int nv_inject_read(NvInject *in, uint64_t addr, void *buf, size_t len, NvError **reterr) {
+        return transfer(in, false, addr, buf, len, reterr);
+}
+
 int nv_inject_write(NvInject *in, uint64_t addr, const void *buf, size_t len, NvError **reterr) {
-        struct iovec local = { (void *) buf, len }, remote = { (void *) (uintptr_t) addr, len };
-        ssize_t n = process_vm_writev(in->pid, &local, 1, &remote, 1, 0);
-        if (n != (ssize_t) len)
-                return nv_error_set(reterr, n < 0 ? -errno : -EIO,
-                                    _("Cannot write %zu bytes at 0x%" PRIx64 " in process %d: %s"), len, addr,
-                                    (int) in->pid, n < 0 ? strerror(errno) : _("short write"));
-        return 0;
+        return transfer(in, true, addr, (void *) buf, len, reterr);
 }
 
 static bool is_syscall_insn(NvInject *in, uint64_t ip) {

@@ -251,6 +251,43 @@ static void quiesce_undo(NvVmmProc *p) {
                 }
 }
 
+/*
+ * The vCPUs whose exit still looks pending after the VMM had the whole
+ * timeout to reach KVM_RUN: a paused VMM (it finished handling the exit
+ * before it paused), or an exit an earlier immediate exit completed
+ * already (exit_reason stays as it was).  Their KVM_RUN with
+ * immediate_exit is run by us, from a stopped thread.
+ */
+static int complete_left(NvVmmProc *p, NvError **reterr) {
+        static const uint8_t one = 1;
+        static const uint32_t intr = KVM_EXIT_INTR;
+
+        for (unsigned i = 0; i < p->n; i++) {
+                NvVmmProcVcpu *v = &p->vcpus[i];
+                uint8_t old = 0;
+                long res = 0;
+                int r;
+                if (!p->q[i].pending)
+                        continue;
+                r = nv_inject_read(p->in, RUN_FIELD(v, immediate_exit), &old, 1, reterr);
+                if (r >= 0)
+                        r = nv_inject_write(p->in, RUN_FIELD(v, immediate_exit), &one, 1, reterr);
+                if (r >= 0)
+                        r = inject(p, SYS_ioctl, v->fd, KVM_RUN, 0, 0, 0, 0, &res, reterr);
+                (void) nv_inject_write(p->in, RUN_FIELD(v, immediate_exit), &old, 1, NULL);
+                if (r >= 0 && res != -EINTR)
+                        r = nv_error_set(reterr, res < 0 ? (int) res : -EPROTO,
+                                         _("KVM_RUN with immediate_exit on vCPU %u gave %ld instead of EINTR."), v->id, res);
+                if (r >= 0)
+                        r = nv_inject_write(p->in, RUN_FIELD(v, exit_reason), &intr, sizeof intr, reterr);
+                if (r < 0)
+                        return nv_error_wrap(reterr, r, _("Completing vCPU %u's pending exit"), v->id);
+                p->q[i].pending = false;
+                v->completed_exit = true;
+        }
+        return 0;
+}
+
 static int quiesce(NvVmmProc *p, uint64_t timeout_usec, unsigned *ret_n, NvError **reterr) {
         unsigned n = 0;
         int r;
@@ -270,10 +307,12 @@ static int quiesce(NvVmmProc *p, uint64_t timeout_usec, unsigned *ret_n, NvError
         *ret_n = n;
         if (n == 0)
                 return 0;
-        r = nv_inject_run_all(p->in, quiesce_stop, p, timeout_usec, reterr);
+        r = nv_inject_run_all(p->in, quiesce_stop, p, timeout_usec, NULL);
         quiesce_undo(p);
+        if (r == -ETIMEDOUT)
+                return complete_left(p, reterr);
         if (r < 0)
-                return nv_error_wrap(reterr, r, _("Completing the pending exits of %u vCPUs"), n);
+                return nv_error_set(reterr, r, _("Completing the pending exits of %u vCPUs failed: %s"), n, strerror(-r));
         return 0;
 }
 

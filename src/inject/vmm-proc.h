@@ -22,7 +22,7 @@
 #include "snapshot.h"
 
 #define NV_VMM_PROC_MAX_VCPUS 1024u
-#define NV_VMM_PROC_DEFAULT_TIMEOUT_USEC 2000000u
+#define NV_VMM_PROC_DEFAULT_TIMEOUT_USEC 500000u
 
 typedef struct NvVmmProcVcpu {
         unsigned id;       /* from anon_inode:kvm-vcpu:ID */
@@ -51,8 +51,10 @@ int nv_vmm_proc_vm_fd(const NvVmmProc *p);
 /*
  * Seizes every thread (refusals: inject.h), brings every vCPU out of
  * KVM_RUN with any exit that awaits completion completed (a KVM_RUN
- * entered meanwhile gets immediate_exit and returns EINTR to the VMM),
- * within timeout_usec, and maps the scratch memory.  *ret_quiesced
+ * entered meanwhile gets immediate_exit and returns EINTR to the VMM;
+ * after timeout_usec, a paused VMM's exits are completed by a KVM_RUN
+ * with immediate_exit run from one of its stopped threads), and maps the
+ * scratch memory.  *ret_quiesced
  * (optional): how many vCPUs needed the immediate exit.
  */
 int nv_vmm_proc_freeze(NvVmmProc *p, uint64_t timeout_usec, unsigned *ret_quiesced, NvError **reterr);

@@ -17,6 +17,10 @@
  *
  * With --restore it starts paused, as an incoming VMM must: the vCPUs run
  * only after the driver has loaded their nested state and thawed them.
+ *
+ * --no-agent: no nestvirt code runs at all (a VMM nestvirt reaches only
+ * through ptrace); SIGHUP pauses the vCPUs and SIGCONT resumes them, the
+ * way an unmodified VMM's own pause/resume API would.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -334,7 +338,12 @@ static int register_with_nestvirtd(Vmm *v, NvAgent *agent, const char *uuid, sd_
         return sd_bus_attach_event(v->bus, event, 0);
 }
 
-static int run(Vmm *v, const char *socket, const char *uuid, NvError **reterr) {
+static int on_pause_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) s;
+        return si->ssi_signo == SIGHUP ? vmm_pause(userdata) : vmm_resume(userdata);
+}
+
+static int run(Vmm *v, const char *socket, const char *uuid, bool no_agent, NvError **reterr) {
         _cleanup_(nv_agent_freep) NvAgent *agent = NULL;
         sd_event *event = NULL;
         sigset_t ss;
@@ -347,6 +356,10 @@ static int run(Vmm *v, const char *socket, const char *uuid, NvError **reterr) {
         sigaddset(&ss, SIGTERM);
         sigaddset(&ss, SIGUSR1);
         sigaddset(&ss, SIGUSR2);
+        if (no_agent) {
+                sigaddset(&ss, SIGHUP);
+                sigaddset(&ss, SIGCONT);
+        }
         sigprocmask(SIG_BLOCK, &ss, NULL);
         r = sd_event_default(&event);
         if (r >= 0)
@@ -354,8 +367,11 @@ static int run(Vmm *v, const char *socket, const char *uuid, NvError **reterr) {
         if (r < 0 || sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL) < 0 ||
             sd_event_add_signal(event, NULL, SIGUSR1, on_usr1, v) < 0 || sd_event_add_signal(event, NULL, SIGUSR2, on_usr2, v) < 0)
                 return nv_error_set(reterr, -EIO, "Cannot set up the event loop.");
-        r = nv_agent_new(&desc, &agent, reterr);
-        if (r >= 0)
+        if (no_agent && (sd_event_add_signal(event, NULL, SIGHUP, on_pause_signal, v) < 0 ||
+                         sd_event_add_signal(event, NULL, SIGCONT, on_pause_signal, v) < 0))
+                return nv_error_set(reterr, -EIO, "Cannot set up the event loop.");
+        r = no_agent ? 0 : nv_agent_new(&desc, &agent, reterr);
+        if (r >= 0 && !no_agent)
                 r = socket ? nv_agent_listen(agent, socket, event, reterr) : register_with_nestvirtd(v, agent, uuid, event, reterr);
         if (r < 0)
                 return r;
@@ -376,6 +392,7 @@ int main(int argc, char **argv) {
                 { "uuid", required_argument, NULL, 'u' },  { "sim", no_argument, NULL, 'S' },
                 { "kvm", no_argument, NULL, 'K' },         { "register", no_argument, NULL, 'R' },
                 { "idle-timeout", required_argument, NULL, 'I' },
+                { "no-agent", no_argument, NULL, 'A' },
                 {},
         };
         _cleanup_(nv_error_freep) NvError *err = NULL;
@@ -384,13 +401,14 @@ int main(int argc, char **argv) {
         int c, r, vendor = NV_FORMAT_SVM;
         uint64_t u;
         Backend backend = BACKEND_AUTO;
-        bool restore = false, reg = false;
+        bool restore = false, reg = false, no_agent = false;
 
-        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKRI:", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKRI:A", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         printf("Usage: nestvirt-testvmm --socket PATH|--register [--vcpus N] [--sim|--kvm] [--vendor svm|vmx]\n"
                                "                        [--own-state FILE] [--restore] [--uuid UUID] [--idle-timeout MS]\n"
+                               "       nestvirt-testvmm --no-agent ...: no nestvirt code runs; SIGHUP pauses, SIGCONT resumes\n"
                                "--register hands nestvirtd (system bus) a socket pair end instead of listening.\n"
                                "Runs on real KVM with nested SVM when /dev/kvm has it, else on the simulated KVM\n"
                                "(--sim: always simulated, --kvm: real or fail; --vendor is the simulator's).\n");
@@ -404,19 +422,20 @@ int main(int argc, char **argv) {
                 case 'S': backend = BACKEND_SIM; break;
                 case 'K': backend = BACKEND_KVM; break;
                 case 'R': reg = true; break;
+                case 'A': no_agent = true; break;
                 case 'I': v.idle_timeout_usec = strtoull(optarg, NULL, 10) * 1000u; break;
                 default: return 1;
                 }
         }
-        if (!socket == !reg || v.n < 1 || v.n > MAX_VCPUS || vendor < 0) {
-                fprintf(stderr, "error: one of --socket and --register is required, --vcpus is 1 to %d, --vendor is vmx or svm\n", MAX_VCPUS);
+        if ((no_agent ? socket || reg : !socket == !reg) || v.n < 1 || v.n > MAX_VCPUS || vendor < 0) {
+                fprintf(stderr, "error: one of --socket, --register and --no-agent is required, --vcpus is 1 to %d, --vendor is vmx or svm\n", MAX_VCPUS);
                 return 1;
         }
         /* Restoring, the vCPUs wait for their nested state: only the driver's Thaw starts them. */
         v.paused = restore;
         r = setup_vm(&v, backend, vendor, restore, &err);
         if (r >= 0)
-                r = run(&v, socket, uuid, &err);
+                r = run(&v, socket, uuid, no_agent, &err);
         if (r < 0)
                 fprintf(stderr, "error: %s\n", nv_error_message(err, r));
         for (unsigned i = 0; i < v.n; i++)
