@@ -311,7 +311,7 @@ import json, sys; assert json.loads(sys.argv[1])["runtime_dir"] == sys.argv[2]' 
 sleep 30 & plain=$!
 err=$("$NESTVIRT" collect --pid $plain -o "$tmp/c.nvstate" 2>&1); rc=$?
 check "collect refuses a non-KVM process" contains "$err" "Process $plain holds no KVM VM (no anon_inode:kvm-vm file descriptor): it is not a KVM VMM."
-check "collect's refusal exits 1 and writes nothing" test $rc -eq 1 -a ! -e "$tmp/c.nvstate"
+check "collect's refusal exits 2 (could not run) and writes nothing" test $rc -eq 2 -a ! -e "$tmp/c.nvstate"
 check "the refused process runs on" kill -0 $plain
 err=$("$NESTVIRT" load --pid $plain "$DATA/snapshots/good.nvstate" 2>&1)
 check "load refuses a non-KVM process" contains "$err" "it is not a KVM VMM"

@@ -60,7 +60,7 @@ typedef struct Tally {
 typedef struct Referee {
         uint8_t *mem;
         size_t mem_size;
-        const NvVcpuState *prereq; /* loaded into every fresh vCPU (its nested state left out), or NULL */
+        const NvVcpuRegsNested *prereq; /* loaded into every fresh vCPU (its nested state left out), or NULL */
         NvKvm *kvm;
         unsigned vcpus; /* created in kvm so far */
         NvValidateContext ctx;
@@ -180,10 +180,10 @@ static NvVcpu *fresh_vcpu(Referee *r) {
         }
         assert_int_equal(nv_kvm_create_vcpu(r->kvm, r->vcpus++, &vcpu, NULL), 0);
         if (r->prereq) {
-                NvVcpuState regs_only = *r->prereq;
+                NvVcpuRegsNested regs_only = *r->prereq;
 
                 regs_only.nested = (NvBlob) {};
-                assert_int_equal(nv_vcpu_load_state(vcpu, &regs_only, NULL), 0);
+                assert_int_equal(nv_vcpu_load_regs_nested(vcpu, &regs_only, NULL), 0);
         }
         return vcpu;
 }
@@ -459,7 +459,7 @@ static void real_vm_free(NvKvm *kvm, NvVcpu **vcpus) {
  * the OUT each vCPU stopped on: the first exit after the restore is the
  * next turn's, so the counter moves by exactly one.
  */
-static void save_restore_real(uint8_t *mem, NvVcpuState **st) {
+static void save_restore_real(uint8_t *mem, NvVcpuRegsNested **st) {
         uint64_t at_save[REAL_VCPUS];
         NvVcpu *vcpus[REAL_VCPUS];
         uint8_t *mem2;
@@ -471,7 +471,7 @@ static void save_restore_real(uint8_t *mem, NvVcpuState **st) {
         for (unsigned i = 0; i < REAL_VCPUS; i++) {
                 assert_int_equal(nv_guest_vmx_boot_vcpu(vcpus[i], i, NULL), 0);
                 run_l2(mem, vcpus[i], i, REAL_TURNS);
-                assert_int_equal(nv_vcpu_save_state(vcpus[i], real_msrs, ELEMENTSOF(real_msrs), &st[i], NULL), 0);
+                assert_int_equal(nv_vcpu_save_regs_nested(vcpus[i], real_msrs, ELEMENTSOF(real_msrs), &st[i], NULL), 0);
                 at_save[i] = nv_guest_svm_data(mem, i, GS_L2_COUNTER);
                 printf("# vCPU %u saved: L2 counter %llu, L1 exits %llu; blob %zu bytes, flags 0x%x, vmxon_pa 0x%llx, "
                        "vmcs12_pa 0x%llx\n", i, (unsigned long long) at_save[i],
@@ -487,7 +487,7 @@ static void save_restore_real(uint8_t *mem, NvVcpuState **st) {
         real_vm_free(kvm, vcpus);
         real_vm(mem2, &kvm, vcpus);
         for (unsigned i = 0; i < REAL_VCPUS; i++) {
-                assert_int_equal(nv_vcpu_load_state(vcpus[i], st[i], NULL), 0);
+                assert_int_equal(nv_vcpu_load_regs_nested(vcpus[i], st[i], NULL), 0);
                 run_l2(mem2, vcpus[i], i, at_save[i] + 1);
                 assert_int_equal(nv_guest_svm_data(mem2, i, GS_L2_COUNTER), at_save[i] + 1); /* the OUT was not repeated */
                 run_l2(mem2, vcpus[i], i, at_save[i] + 20);
@@ -520,7 +520,7 @@ static const Mutation real_named[] = {
         { 0, "guest_cr0 &= ~NE", { { VMCS(VMCS12_GUEST_CR0), 8, MUT_CLEAR, X86_CR0_NE } } },
 };
 
-static void referee_real(uint8_t *mem, const NvVcpuState *st) {
+static void referee_real(uint8_t *mem, const NvVcpuRegsNested *st) {
         _Alignas(8) uint8_t blob[NV_VMX_MAX_SIZE];
         Referee r = { .mem = mem, .mem_size = GS_MEM_SIZE, .prereq = st };
         uint32_t s = seed ?: 1;
@@ -558,7 +558,7 @@ static void referee_real(uint8_t *mem, const NvVcpuState *st) {
 }
 
 static void test_real_guest_mode(void **state) {
-        NvVcpuState *st[REAL_VCPUS] = {};
+        NvVcpuRegsNested *st[REAL_VCPUS] = {};
         uint8_t *mem = mmap(NULL, GS_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
         (void) state;
@@ -566,7 +566,7 @@ static void test_real_guest_mode(void **state) {
         save_restore_real(mem, st);
         referee_real(mem, st[0]);
         for (unsigned i = 0; i < REAL_VCPUS; i++)
-                nv_vcpu_state_free(st[i]);
+                nv_vcpu_regs_nested_free(st[i]);
         munmap(mem, GS_MEM_SIZE);
 }
 
