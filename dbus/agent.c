@@ -60,6 +60,7 @@ struct NvAgent {
         NvAgentVmm vmm;
         char *vm_uuid;
         bool frozen;            /* any hold: the property Frozen */
+        uint64_t frozen_since;  /* FrozenSince: CLOCK_REALTIME usec of the first hold's pause, 0 when not frozen */
         bool incoming;          /* resumed from a saved state, nested state not loaded yet */
         Hold holds[MAX_HOLDS];
         size_t n_holds;
@@ -107,7 +108,9 @@ static int hold_end(NvAgent *a, size_t i) {
         if (a->n_holds > 0 || !a->frozen)
                 return 0;
         a->frozen = false;
+        a->frozen_since = 0;
         emit_changed(a, "Frozen");
+        emit_changed(a, "FrozenSince");
         return a->vmm.resume(a->vmm.userdata);
 }
 
@@ -214,6 +217,13 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append(reply, "b", *(bool *) userdata);
 }
 
+/* A uint64_t field of NvAgent, by offset as property_get_bool. */
+static int property_get_u64(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        (void) bus, (void) path, (void) interface, (void) property, (void) error;
+        return sd_bus_message_append(reply, "t", *(uint64_t *) userdata);
+}
+
 /* --- methods --- */
 
 /*
@@ -279,7 +289,9 @@ static int method_freeze(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 if (r < 0) /* the protocol's name for "cannot freeze now", whatever the VMM's reason */
                         return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM could not pause its vCPUs: %s", strerror(-r));
                 a->frozen = true;
+                a->frozen_since = nv_now_usec(CLOCK_REALTIME); /* wall clock: an operator compares it with others */
                 emit_changed(a, "Frozen");
+                emit_changed(a, "FrozenSince");
         }
         a->holds[a->n_holds++] = (Hold) { .token = new_token(), .conn = keep ? NULL : conn_of(a, m) };
         return sd_bus_reply_method_return(m, "t", a->holds[a->n_holds - 1].token);
@@ -403,6 +415,7 @@ static const sd_bus_vtable vmm_vtable[] = {
         SD_BUS_PROPERTY("VcpuCount", "u", property_get_vcpus, 0, 0),
         SD_BUS_PROPERTY("MaxStateSizePerVcpu", "u", property_get_max_size, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Frozen", "b", property_get_bool, offsetof(NvAgent, frozen), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FrozenSince", "t", property_get_u64, offsetof(NvAgent, frozen_since), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Incoming", "b", property_get_bool, offsetof(NvAgent, incoming), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Freeze", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("t", token), method_freeze, 0),
         SD_BUS_METHOD_WITH_ARGS("Thaw", SD_BUS_ARGS("t", token, "a{sv}", options), SD_BUS_NO_RESULT, method_thaw, 0),

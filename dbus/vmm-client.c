@@ -247,21 +247,54 @@ static int client_freeze(NvVmmHandle *h, bool keep, uint64_t *ret_token, NvError
         return 0;
 }
 
-static int client_frozen(NvVmmHandle *h, NvError **reterr) {
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        int b = 0, r;
-
-        r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "Frozen", &e, 'b', &b);
-        return r < 0 ? call_failed(h, "Get", r, &e, reterr) : b != 0;
-}
-
-static int client_thaw(NvVmmHandle *h, uint64_t token, NvError **reterr) {
+static int thaw_call(NvVmmHandle *h, uint64_t token, bool force, NvError **reterr) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
-        if ((r = new_call(h, "Thaw", &m)) < 0 || (r = sd_bus_message_append(m, "ta{sv}", token, 0)) < 0)
+        r = new_call(h, "Thaw", &m);
+        if (r >= 0)
+                r = force ? sd_bus_message_append(m, "ta{sv}", token, 1, NV_VMM_OPTION_ALL, "b", 1)
+                          : sd_bus_message_append(m, "ta{sv}", token, 0);
+        if (r < 0)
                 return r;
         return call(h, "Thaw", m, NULL, reterr);
+}
+
+static int client_thaw(NvVmmHandle *h, uint64_t token, NvError **reterr) {
+        return thaw_call(h, token, false, reterr);
+}
+
+/* Frozen asked now (it changes); FrozenSince came later in the protocol: 0 from a VMM without it. */
+static int client_frozen(NvVmmHandle *h, uint64_t *ret_since_usec, NvError **reterr) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        uint64_t since = 0;
+        int frozen = 0, r;
+
+        r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "Frozen", &e, 'b', &frozen);
+        if (r < 0)
+                return call_failed(h, "Get", r, &e, reterr);
+        r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "FrozenSince", &e, 't', &since);
+        if (r < 0 && !sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_PROPERTY) && !sd_bus_error_has_name(&e, SD_BUS_ERROR_INVALID_ARGS))
+                return call_failed(h, "Get", r, &e, reterr);
+        if (ret_since_usec)
+                *ret_since_usec = frozen && r >= 0 ? since : 0;
+        return frozen ? 1 : 0;
+}
+
+/*
+ * The operator's thaw: a Freeze of our own for a token (a VMM that is
+ * already frozen does not pause again), then Thaw with "all", which ends
+ * every hold, kept ones and other callers' included.  A VMM from before
+ * per-caller holds returns the one freeze's token and ends it on that Thaw.
+ */
+static int client_thaw_all(NvVmmHandle *h, NvError **reterr) {
+        uint64_t token;
+        int r;
+
+        r = client_freeze(h, false, &token, reterr);
+        if (r < 0)
+                return r;
+        return thaw_call(h, token, true, reterr);
 }
 
 /* The "size" entry of GetNestedState's info dict; 0 if absent. */
@@ -360,5 +393,6 @@ const NvVmmBackend nv_vmm_backend_dbus = {
         .vendor = client_vendor,
         .vm_uuid = client_vm_uuid,
         .incoming = client_incoming,
+        .thaw_all = client_thaw_all,
         .disconnect = client_disconnect,
 };

@@ -201,6 +201,23 @@ int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret,
  */
 int nv_driver_restore_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr);
 
+/* --- a VMM's freeze, seen and ended (driver/thaw.c) --- */
+
+typedef struct NvVmmStatus {
+        bool frozen;
+        uint64_t frozen_since_usec; /* CLOCK_REALTIME; 0: not frozen, or the VMM does not say */
+} NvVmmStatus;
+
+/* Asks the running domain's VMM whether it is frozen, and since when.  Takes no lock: it changes nothing. */
+int nv_driver_vmm_status(NvDriver *d, const NvDomainDef *def, NvVmmStatus *ret, NvError **reterr);
+/*
+ * Ends the freeze of the domain's VMM, whoever holds it (a kept freeze
+ * after save --keep-frozen or migrate-begin included), under the domain's
+ * lock.  *ret_before says whether it was frozen, and since when; a VMM
+ * that is not frozen is left alone (success).
+ */
+int nv_driver_thaw(NvDriver *d, const char *domain, NvVmmStatus *ret_before, NvError **reterr);
+
 /*
  * Destination side of a migration and of a restore from a saved image:
  * the libvirt hook (argv = DOMAIN OP SUBOP EXTRA, xml from stdin).  prepare

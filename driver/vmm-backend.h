@@ -24,8 +24,12 @@ typedef struct NvVmmBackend {
          * unless keep is set (a save before the VMM is stopped for good).
          */
         int (*freeze)(NvVmmHandle *h, bool keep, uint64_t *ret_token, NvError **reterr);
-        /* 1: the VMM is frozen now (by anyone, kept or not), 0: it runs.  Asked before a flow freezes. */
-        int (*frozen)(NvVmmHandle *h, NvError **reterr);
+        /*
+         * 1: the VMM is frozen now (by anyone, kept or not), 0: it runs.  Asked
+         * before a flow freezes.  *ret_since_usec (optional): since when,
+         * CLOCK_REALTIME; 0 if the VMM does not say.
+         */
+        int (*frozen)(NvVmmHandle *h, uint64_t *ret_since_usec, NvError **reterr);
         /* Lets the vCPUs run again. */
         int (*thaw)(NvVmmHandle *h, uint64_t token, NvError **reterr);
         /* Needs a freeze.  Every vCPU's nested state as a snapshot image whose checksums were verified. */
@@ -39,6 +43,8 @@ typedef struct NvVmmBackend {
         const char *(*vm_uuid)(NvVmmHandle *h);
         /* 1: the VMM resumed from a saved state and waits for its nested state; 0: it runs on; -1: it does not say. */
         int (*incoming)(NvVmmHandle *h);
+        /* Ends the VMM's freeze whoever holds it, kept freezes included: an operator's recovery. */
+        int (*thaw_all)(NvVmmHandle *h, NvError **reterr);
         /* Drops the connection; accepts NULL. */
         void (*disconnect)(NvVmmHandle *h);
 } NvVmmBackend;

@@ -18,7 +18,7 @@ int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int
 
 /* A freeze of ours, or the one we found: *ret_ours says whether ending it is ours to do. */
 static int freeze(const NvVmmBackend *b, NvVmmHandle *h, bool keep, uint64_t *ret_token, bool *ret_ours, NvError **reterr) {
-        int was = b->frozen(h, reterr);
+        int was = b->frozen(h, NULL, reterr);
 
         if (was < 0)
                 return was;

@@ -89,8 +89,12 @@ int nv_host_probe(const char *root, NvKvm *kvm, NvHostInfo *ret, NvError **reter
                 nv_kvm_host_facts(kvm, &h);
         else if (h.kvm_device) {
                 _cleanup_(nv_kvm_freep) NvKvm *own = NULL;
-                if (nv_kvm_open(dev, &own, NULL) >= 0)
+                int r = nv_kvm_open(dev, &own, NULL);
+
+                if (r >= 0)
                         nv_kvm_host_facts(own, &h);
+                else /* present but unusable: "absent" and "capability 0" would both be wrong */
+                        h.kvm_errno = -r;
         }
         (void) reterr;
         *ret = h;

@@ -20,6 +20,7 @@ typedef struct NvHostInfo {
         int cpu_vendor;              /* NV_FORMAT_VMX (Intel, "vmx" flag), NV_FORMAT_SVM ("svm"), or -1 */
         char cpu_model[128];         /* "model name" of the first CPU */
         bool kvm_device;             /* the KVM device exists */
+        int kvm_errno;               /* it exists but could not be opened or used: why (EACCES: not permitted); else 0 */
         int api_version;             /* KVM_GET_API_VERSION, 0 if not opened */
         NvTristate nested;           /* kvm_intel Y/N or kvm_amd 1/0; unknown if no module */
         int nested_state_max;        /* KVM_CHECK_EXTENSION(KVM_CAP_NESTED_STATE); 0 if none */

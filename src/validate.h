@@ -3,7 +3,7 @@
  * The validator: decides, before the kernel sees a blob, what
  * KVM_SET_NESTED_STATE would do with it.  It mirrors the checks of x86.c,
  * vmx_set_nested_state() and svm_set_nested_state() in the kernel's order
- * (rule ids G*, V*, S* as in reference/kvm-nested-abi.md §3), so that the
+ * (rule ids G*, V*, S* as in docs/kvm-nested-abi.md §3), so that the
  * first failing rule and its errno are the kernel's.
  *
  * Some checks depend on facts about the target vCPU or host (guest

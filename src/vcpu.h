@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Capture and restore of nested state with the safety rules measured on a
- * real kernel (DESIGN.md):
+ * real kernel (docs/kvm-nested-abi.md §2, §3.4):
  *  - the GET buffer is always sized from KVM_CAP_NESTED_STATE, never smaller
  *    (on SVM the kernel writes 4224 bytes into any buffer of >= 128);
  *  - a vCPU is quiesced (KVM_RUN with immediate_exit) before any state is

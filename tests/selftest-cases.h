@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The kernel selftest nested_set_state_test as data (reference §5.1):
+ * The kernel selftest nested_set_state_test as data (docs/kvm-nested-abi.md §5.1):
  * each case is a base state, the overrides the selftest applies, the facts
  * of the vCPU it runs on, and the kernel's answer.  Shared by the simulator
  * test and the real-KVM test.

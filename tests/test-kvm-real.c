@@ -327,7 +327,7 @@ static int get_declaring(RealVm *vm, uint8_t *buf, size_t len, uint32_t size) {
 }
 
 /*
- * DESIGN.md: size the GET buffer from KVM_CAP_NESTED_STATE, never smaller.
+ * docs/kvm-nested-abi.md §2: size the GET buffer from KVM_CAP_NESTED_STATE, never smaller.
  * In guest mode a smaller size gets E2BIG with the needed size written
  * back, and on SVM a buffer of 128..4223 bytes gets 4224 bytes written
  * anyway.  nv_vcpu_get_nested() declares the capability and gets the

@@ -63,7 +63,7 @@ check "save-all on a terminal: the summary" contains "$out" "save-all: 3 saved, 
 out=$(nv maintenance save-all); rc=$?
 check "save-all: exit 1 (one domain failed)" test $rc -eq 1
 check "save-all: no bar when not on a terminal" test "${out//$'\r'/}" = "$out"
-check "save-all: a line per domain" contains "$out" "[1/4] m0: saved: 2 vCPU(s)"
+check "save-all: a line per domain" contains "$out" "[1/4] m0: saved: 2 vCPUs,"
 check "save-all: the hung VMM's line names it" contains "$out" "[3/4] m2: FAILED: Domain 'm2': The VMM at '$T/m2.sock' accepted the connection but did not answer"
 check "save-all: went on past it" contains "$out" "[4/4] m3: saved"
 check "save-all: the report lists the failure" grep -qE "^  FAILED +m2 " <<<"$out"
@@ -223,7 +223,7 @@ check "after the kill: m0's L2 went on from $saved0" test "$(counter0 0)" -gt "$
 check "after the kill: m2 got no stale state (still waits paused)" test "$(counter0 2)" = "$c2"
 
 err=$(nv maintenance 2>&1); rc=$?
-check "maintenance without an action: refused" test $rc -eq 1 -a -n "$err"
+check "maintenance without an action: refused (exit 2)" test $rc -eq 2 -a -n "$err"
 err=$(nv maintenance restore-all --keep-frozen 2>&1); rc=$?
 check "--keep-frozen with restore-all: refused" contains "$err" "save-all only"
 out=$("$NESTVIRT" maintenance --help); rc=$?

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The blob model, the field tables and the validator on hand-made blobs:
- * the test vectors of reference §10, messages that name rule, field, value
+ * the test vectors of docs/kvm-nested-abi.md §7, messages that name rule, field, value
  * and errno, and what the validator does when it lacks context.
  *
  * Offsets and bits are named (src/x86-arch.h); test-x86-arch checks those
@@ -23,7 +23,7 @@
 #define L1_CR0 (X86_CR0_PG | X86_CR0_ET | X86_CR0_PE)
 #define TV2_SIZE (NV_NESTED_HDR_SIZE + NV_VMCS12_AREA_SIZE) /* a vmcs12, no shadow */
 
-/* TV3 of reference §10: SVM, L2 active, GIF set. */
+/* TV3 of docs/kvm-nested-abi.md §7: SVM, L2 active, GIF set. */
 static void make_tv3(uint8_t *b) {
         memset(b, 0, NV_SVM_MAX_SIZE);
         put_le16(b + NV_OFF_FLAGS, NV_NESTED_GUEST_MODE | NV_NESTED_GIF_SET);
@@ -154,7 +154,7 @@ static void test_vectors_accepted(void **state) {
         assert_non_null(strstr(res.unchecked[res.n_unchecked - 1], "V19"));
 }
 
-/* Each TV3 mutation of reference §10 is refused with its rule. */
+/* Each TV3 mutation of docs/kvm-nested-abi.md §7 is refused with its rule. */
 static void test_svm_mutations(void **state) {
         static const struct {
                 size_t off;

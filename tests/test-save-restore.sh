@@ -87,26 +87,26 @@ vmm_start 2 --restore
 
 node 2 "$(state_xml "$path" 0000000000000000000000000000000000000000000000000000000000000000 2)"
 err=$(nv restore l1 2>&1); rc=$?
-check "changed file: refused" test $rc -eq 1
+check "changed file: refused (exit 2)" test $rc -eq 2
 check "changed file: says the hash differs" contains "$err" "the file changed since it was saved"
 check "changed file: VMM untouched" unchanged "${saved[@]}"
 
 cp "$path" "$T/flipped.nvstate"; printf '\xff' | dd of="$T/flipped.nvstate" bs=1 seek=1000 conv=notrunc status=none
 err=$(nv restore l1 --file "$T/flipped.nvstate" 2>&1); rc=$?
-check "damaged file: refused" test $rc -eq 1
+check "damaged file: refused (exit 2)" test $rc -eq 2
 check "damaged file: names the checksum" contains "$err" "Checksum mismatch for vCPU 0"
 check "damaged file: VMM untouched" unchanged "${saved[@]}"
 
 node 2 "$(state_xml "$T/missing.nvstate" "$sha" 2)"
 err=$(nv restore l1 2>&1); rc=$?
-check "missing file, onMissing=fail: refused" test $rc -eq 1
+check "missing file, onMissing=fail: refused (exit 2)" test $rc -eq 2
 check "missing file: names the policy" contains "$err" "onMissing=fail"
 check "missing file: VMM untouched" unchanged "${saved[@]}"
 
 exec {LOCK}>"$T/run/locks/$UUID.lock"; flock -n $LOCK
 node 2 "$(state_xml "$path" "$sha" 2)"
 err=$(nv restore l1 2>&1); rc=$?
-check "locked domain: refused" test $rc -eq 1
+check "locked domain: refused (exit 2)" test $rc -eq 2
 check "locked domain: says another operation runs" contains "$err" "Another nestvirt operation on domain 'l1' is in progress"
 exec {LOCK}>&-
 check "locked domain: VMM untouched" unchanged "${saved[@]}"
@@ -114,7 +114,7 @@ vmm_kill
 
 vmm_start 3 --restore 2>/dev/null || vmm_start 3
 err=$(nv restore l1 --force 2>&1); rc=$?
-check "wrong vCPU count: refused" test $rc -eq 1
+check "wrong vCPU count: refused (exit 2)" test $rc -eq 2
 check "wrong vCPU count: says so" contains "$err" "holds 2 vCPUs but the VMM has 3"
 vmm_kill
 
@@ -135,7 +135,7 @@ err=$(nv migrate-begin l1 2>&1); rc=$?
 check "migrate-begin: needs --dest-caps or --no-check" contains "$err" "needs either --dest-caps FILE"
 counters; before=("${C[@]}")
 err=$(NESTVIRT_HOST_ROOT=$DATA/host-amd nv migrate-begin l1 --dest-caps "$CAPS/caps-intel-escaped.xml" 2>&1); rc=$?
-check "migrate-begin to an Intel host: refused" test $rc -eq 1
+check "migrate-begin to an Intel host: refused (exit 2)" test $rc -eq 2
 check "migrate-begin to an Intel host: says why" contains "$err" "Domain 'l1' cannot migrate to that host: the destination CPU is vmx"
 sleep 0.2
 check "migrate-begin refused by the check: the VMM runs on" advanced "${before[@]}"
@@ -190,7 +190,7 @@ out=$(nv save l1 --json); path=$(json "$out" path) sha=$(json "$out" sha256)
 node 2 "$(state_xml "$path" "$sha" 2)"
 counters; before=("${C[@]}")
 err=$(nv restore l1 2>&1); rc=$?
-check "restore into a running VM: refused" test $rc -eq 1
+check "restore into a running VM: refused" test $rc -eq 2
 check "restore into a running VM: says why and names --force" contains "$err" "is not loaded into a running VM (--force loads it anyway)"
 sleep 0.2
 check "restore into a running VM: the VM ran on untouched" advanced "${before[@]}"
@@ -234,13 +234,13 @@ vmm_kill
 node 2; vmm_start 2
 echo precious >"$T/target"; ln -s "$T/target" "$T/link.nvstate"
 err=$(nv save l1 --file "$T/link.nvstate" 2>&1); rc=$?
-check "save --file SYMLINK: refused" test $rc -eq 1
+check "save --file SYMLINK: refused" test $rc -eq 2
 check "save --file SYMLINK: says it is a symbolic link" contains "$err" "'$T/link.nvstate' is a symbolic link"
 check "save --file SYMLINK: the target is untouched" test "$(cat "$T/target")" = precious
 check "save --file SYMLINK: the link is still a link" test -L "$T/link.nvstate"
 ln -s "$T/nowhere" "$T/dangling.nvstate"
 err=$(nv save l1 --file "$T/dangling.nvstate" 2>&1); rc=$?
-check "save --file DANGLING-SYMLINK: refused, nothing created" test $rc -eq 1 -a ! -e "$T/nowhere"
+check "save --file DANGLING-SYMLINK: refused, nothing created" test $rc -eq 2 -a ! -e "$T/nowhere"
 mkdir "$T/real"; ln -s "$T/real" "$T/dirlink"
 out=$(nv save l1 --file "$T/dirlink/x.nvstate" --json); rc=$?
 check "save --file through a symlinked directory: allowed, referenced canonically" \
@@ -252,12 +252,12 @@ OTHER=7b2c8a2e-7a31-4c55-9d0e-00000000beef
 "$TESTVMM" --socket "$T/vmm.sock" --vcpus 2 --uuid $OTHER >/dev/null 2>>"$T/vmm.err" & OTHER_PID=$!
 for _ in $(seq 50); do [[ -S $T/vmm.sock ]] && break; sleep 0.1; done
 err=$(nv save l1 2>&1); rc=$?
-check "VMM of another VM: save refused" test $rc -eq 1
+check "VMM of another VM: save refused" test $rc -eq 2
 check "VMM of another VM: names both UUIDs exactly" contains "$err" "runs VM $OTHER, not this domain ($UUID)"
 kill -9 $OTHER_PID; wait $OTHER_PID 2>/dev/null
 
 err=$(nv save l1 2>&1); rc=$?
-check "no VMM: save refused" test $rc -eq 1
+check "no VMM: save refused (exit 2)" test $rc -eq 2
 check "no VMM: names the socket" contains "$err" "$T/vmm.sock"
 err=$(nv save nosuch 2>&1); rc=$?
 check "unknown domain: refused" contains "$err" "Domain 'nosuch' not found"

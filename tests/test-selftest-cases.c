@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Every case of the kernel selftest nested_set_state_test (reference §5.1),
+ * Every case of the kernel selftest nested_set_state_test (docs/kvm-nested-abi.md §5.1),
  * run against the validator and the simulator: both must give the kernel's
  * verdict and errno.  The real kernel runs the same table in the real-KVM
  * test (test-kvm-real.c).

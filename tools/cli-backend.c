@@ -2,6 +2,7 @@
 /* The backends of a command: the host probe's root; the driver with its D-Bus VMM backend (cli-kvm.c: /dev/kvm or the simulator). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli-backend.h"
 #include "vmm-client.h"
@@ -11,13 +12,24 @@ const char *cli_host_root(void) {
         return getenv("NESTVIRT_HOST_ROOT") ?: "/";
 }
 
+const char *cli_runtime_dir(void) {
+        static char xdg[4096];
+        const char *e = getenv("NESTVIRT_RUNTIME_DIR"), *run = getenv("XDG_RUNTIME_DIR");
+
+        /* Not root: /run/nestvirt is not ours to create; the user's runtime directory is. */
+        if ((!e || !*e) && geteuid() != 0 && run && run[0] == '/' &&
+            (size_t) snprintf(xdg, sizeof(xdg), "%s/nestvirt", run) < sizeof(xdg))
+                return xdg;
+        return nv_default_dir(true);
+}
+
 int cli_open_driver(const char *uri, const char *state_dir, const char *runtime_dir, NvDriver **ret, NvError **reterr) {
         NvHostInfo host;
         int r = nv_host_probe(cli_host_root(), NULL, &host, reterr);
 
         if (r < 0)
                 return r;
-        return nv_driver_new(&(NvDriverConfig) { .uri = uri, .state_dir = state_dir, .runtime_dir = runtime_dir, .host = &host,
+        return nv_driver_new(&(NvDriverConfig) { .uri = uri, .state_dir = state_dir, .runtime_dir = runtime_dir ?: cli_runtime_dir(), .host = &host,
                                                  .vmm = &nv_vmm_backend_dbus },
                              ret, reterr);
 }

@@ -30,8 +30,15 @@ int cli_open_backend(bool force_sim, int vendor, CliKvm *ret, NvError **reterr);
 void cli_kvm_close(CliKvm *k);
 
 /*
+ * Where lock files go: $NESTVIRT_RUNTIME_DIR; else, for a user other than
+ * root, $XDG_RUNTIME_DIR/nestvirt; else the build's default (/run/nestvirt).
+ */
+const char *cli_runtime_dir(void);
+
+/*
  * Opens the driver on uri (NULL: $LIBVIRT_DEFAULT_URI or libvirt's
  * default) with this host's facts and the D-Bus VMM backend.  state_dir
- * and runtime_dir may be NULL (the environment's, else the defaults).
+ * and runtime_dir may be NULL (the environment's, else the defaults;
+ * cli_runtime_dir() for the runtime directory).
  */
 int cli_open_driver(const char *uri, const char *state_dir, const char *runtime_dir, NvDriver **ret, NvError **reterr);

@@ -55,6 +55,28 @@ static json_object *meta_json(const NvNestedMeta *m, json_object *o) {
         return o;
 }
 
+json_object *cli_vmm_state_json(NvDriver *d, const NvDomainEntry *e) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        json_object *o;
+        NvVmmStatus st;
+        char since[64];
+        int r;
+
+        if (!e->active || e->broken || !e->def->meta)
+                return NULL;
+        o = json_object_new_object();
+        r = nv_driver_vmm_status(d, e->def, &st, &err);
+        json_object_object_add(o, "reachable", json_object_new_boolean(r >= 0));
+        if (r < 0) {
+                json_object_object_add(o, "error", json_object_new_string(nv_error_message(err, r)));
+                return o;
+        }
+        cli_frozen_since(st.frozen_since_usec, since);
+        json_object_object_add(o, "frozen", json_object_new_boolean(st.frozen));
+        json_object_object_add(o, "frozen_since", st.frozen && st.frozen_since_usec ? json_object_new_string(since) : NULL);
+        return o;
+}
+
 /* A domain whose XML was refused: what libvirt says of it, and why. */
 static json_object *broken_json(const NvDomainEntry *e) {
         json_object *o = json_object_new_object();

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "conn.h"
+#include "driver.h"
 
 /* This host's facts: the probe, or the simulated KVM's with --sim. */
 int cli_host_facts(Cli *cli, NvHostInfo *ret, NvError **reterr);
@@ -16,6 +17,16 @@ int cli_read_dest_caps(const char *path, NvHostInfo *ret, NvError **reterr);
 void cli_print_json(json_object *o);
 /* A state reference as JSON (null for none). */
 json_object *cli_state_json(const NvStateRef *s);
+
+/* A FrozenSince time as UTC ISO 8601, or words saying it is not known (0). */
+void cli_frozen_since(uint64_t since_usec, char ret[64]);
+
+/*
+ * What the running domain's VMM says of its freeze: {reachable, frozen,
+ * frozen_since} or {reachable: false, error}; NULL for a domain that is
+ * not running or has no VMM named.
+ */
+json_object *cli_vmm_state_json(NvDriver *d, const NvDomainEntry *e);
 
 /* Everything known about one domain on this host, as a JSON object. */
 json_object *cli_domain_json(const NvDomainEntry *e, const NvHostInfo *host);

@@ -25,9 +25,19 @@ int cmd_dominfo(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_save(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_restore(Cli *cli, int argc, char **argv, NvError **reterr);
+int cmd_thaw(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_maintenance(Cli *cli, int argc, char **argv, NvError **reterr);
 int cmd_hook(Cli *cli, int argc, char **argv, NvError **reterr);
 
 /* Prints "error: MESSAGE" on stderr, virsh-style. */
 void cli_print_error(const char *msg);
+
+/* Exit statuses: a command that ran and found problems (verify,
+ * migrate-check, maintenance with failed domains) returns > 0 and exits 1;
+ * one that could not do what was asked (< 0) exits 2, like diff and grep. */
+#define CLI_EXIT_PROBLEMS 1
+#define CLI_EXIT_ERROR 2
+
+/* The error for getopt's '?' (opterr is 0): names the option and the command argv[0]. */
+int cli_option_error(int argc, char **argv, NvError **reterr);

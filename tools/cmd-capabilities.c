@@ -14,13 +14,40 @@ static const char *tristate_json(NvTristate t) {
         return t == NV_YES ? "true" : t == NV_NO ? "false" : NULL;
 }
 
-/* Whether nested state can be saved and restored here, and if not, why. */
-static const char *nested_verdict(const NvHostInfo *h) {
+/* The KVM device: absent, present and usable, or present but not (not permitted, or another reason). */
+static const char *kvm_access(const NvHostInfo *h) {
+        if (!h->kvm_device)
+                return "absent";
+        if (h->kvm_errno == EACCES || h->kvm_errno == EPERM)
+                return "denied";
+        return h->kvm_errno ? "unusable" : "ok";
+}
+
+/*
+ * Whether nested state can be saved and restored here, and if not, why:
+ * no KVM, a KVM this user may not open, one that cannot save nested state
+ * (capability 0), or nesting switched off.  Translated; NULL: available.
+ */
+static const char *nested_verdict(const NvHostInfo *h, char *buf, size_t size) {
+        if (h->nested_state_max <= 0 && !h->kvm_device)
+                return _("KVM is absent (no /dev/kvm)");
+        if (h->nested_state_max <= 0 && h->kvm_errno) {
+                snprintf(buf, size, strcmp(kvm_access(h), "denied") == 0
+                                            ? _("/dev/kvm is present but this user may not open it (%s): run as root or as a member of its group")
+                                            : _("/dev/kvm is present but cannot be used (%s)"),
+                         strerror(h->kvm_errno));
+                return buf;
+        }
         if (h->nested_state_max <= 0)
-                return N_("KVM cannot save nested state (KVM_CAP_NESTED_STATE is 0 or KVM is absent)");
+                return _("this KVM has no nested state (KVM_CAP_NESTED_STATE is 0)");
         if (h->nested == NV_NO)
-                return N_("the kvm module's nested parameter is off");
+                return _("the kvm module's nested parameter is off");
         return NULL;
+}
+
+/* The capability is only known from a KVM that could be asked. */
+static bool cap_known(const NvHostInfo *h) {
+        return strcmp(h->backend, "none") != 0;
 }
 
 /* Whether the domain's XML insists on nesting: a required/forced vmx or svm, or our policy. */
@@ -81,18 +108,23 @@ static void print_domains_text(json_object *arr) {
 
 static int print_json(const NvHostInfo *h, json_object *domains) {
         json_object *o = json_object_new_object();
-        const char *why = nested_verdict(h);
+        char buf[256];
+        const char *why = nested_verdict(h, buf, sizeof(buf));
 
         json_object_object_add(o, "kernel_release", json_object_new_string(h->kernel_release));
-        json_object_object_add(o, "cpu_vendor", h->cpu_vendor >= 0 ? json_object_new_string(nv_format_to_string(h->cpu_vendor)) : NULL);
+        json_object_object_add(o, "cpu_vendor", json_object_new_string(h->cpu_vendor >= 0 ? nv_format_to_string(h->cpu_vendor) : "unknown"));
         json_object_object_add(o, "cpu_model", h->cpu_model[0] ? json_object_new_string(h->cpu_model) : NULL);
         json_object_object_add(o, "kvm_device", json_object_new_boolean(h->kvm_device));
+        json_object_object_add(o, "kvm_access", json_object_new_string(kvm_access(h)));
+        json_object_object_add(o, "kvm_error", h->kvm_errno ? json_object_new_string(strerror(h->kvm_errno)) : NULL);
         json_object_object_add(o, "api_version", json_object_new_int(h->api_version));
         json_object_object_add(o, "nested", tristate_json(h->nested) ? json_object_new_boolean(h->nested == NV_YES) : NULL);
-        json_object_object_add(o, "nested_state_max", json_object_new_int(h->nested_state_max));
+        json_object_object_add(o, "nested_state_max", cap_known(h) ? json_object_new_int(h->nested_state_max) : NULL);
         json_object_object_add(o, "backend", json_object_new_string(h->backend));
         json_object_object_add(o, "nested_available", json_object_new_boolean(why == NULL));
         json_object_object_add(o, "nested_unavailable_reason", why ? json_object_new_string(why) : NULL);
+        json_object_object_add(o, "state_dir", json_object_new_string(nv_default_dir(false)));
+        json_object_object_add(o, "runtime_dir", json_object_new_string(cli_runtime_dir()));
         if (domains)
                 json_object_object_add(o, "domains", json_object_get(domains));
         cli_print_json(o);
@@ -101,23 +133,35 @@ static int print_json(const NvHostInfo *h, json_object *domains) {
 }
 
 static void print_text(const NvHostInfo *h) {
-        const char *why = nested_verdict(h);
+        char buf[256];
+        const char *why = nested_verdict(h, buf, sizeof(buf));
+        const char *access = kvm_access(h);
 
         printf(_("Kernel release:        %s\n"), h->kernel_release[0] ? h->kernel_release : _("unknown"));
         printf(_("CPU:                   %s (%s)\n"), h->cpu_model[0] ? h->cpu_model : _("unknown model"),
                h->cpu_vendor >= 0 ? nv_format_to_string(h->cpu_vendor) : _("no vmx/svm flag"));
-        printf(_("KVM device:            %s\n"), h->kvm_device ? _("present") : _("absent"));
+        if (strcmp(access, "ok") == 0 || strcmp(access, "absent") == 0)
+                printf(_("KVM device:            %s\n"), h->kvm_device ? _("present") : _("absent"));
+        else
+                printf(strcmp(access, "denied") == 0 ? _("KVM device:            present but not permitted (%s)\n")
+                                                      : _("KVM device:            present but unusable (%s)\n"),
+                       strerror(h->kvm_errno));
         printf(_("Nested parameter:      %s\n"),
                h->nested == NV_YES ? _("enabled") : h->nested == NV_NO ? _("disabled") : _("unknown (no kvm_intel/kvm_amd module)"));
-        printf(_("KVM_CAP_NESTED_STATE:  %d\n"), h->nested_state_max);
+        if (cap_known(h))
+                printf(_("KVM_CAP_NESTED_STATE:  %d\n"), h->nested_state_max);
+        else
+                printf(_("KVM_CAP_NESTED_STATE:  unknown (no KVM could be asked)\n"));
         if (strcmp(h->backend, "simulated") == 0)
                 printf(_("Backend:               simulated KVM (no /dev/kvm, or --sim given)\n"));
         else
                 printf(_("Backend:               %s\n"), h->backend);
         if (why)
-                printf(_("Nested state:          not available: %s\n"), _(why));
+                printf(_("Nested state:          not available: %s\n"), why);
         else
                 printf(_("Nested state:          available\n"));
+        printf(_("State directory:       %s\n"), nv_default_dir(false));
+        printf(_("Runtime directory:     %s\n"), cli_runtime_dir());
 }
 
 int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
@@ -161,7 +205,7 @@ int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
                         cli->force_sim = true;
                         break;
                 default:
-                        return nv_error_set(reterr, -EINVAL, _("Invalid option for 'capabilities'; see 'nestvirt capabilities --help'."));
+                        return cli_option_error(argc, argv, reterr);
                 }
         }
         if (optind < argc)

@@ -27,6 +27,7 @@ typedef struct Flow {
         const char *domain;
         char dir[64];
         char sock[128], own[128], uuid[37], vcpus[12];
+        const char *vendor; /* the simulated VMM's: what the domain's CPU asks for */
         unsigned n;
         CliVmmProc vmm;
         uint64_t saved[FLOW_MAX_VCPUS];
@@ -42,7 +43,8 @@ static void print_counters(const char *label, const uint64_t *c, unsigned n) {
 
 static int start_vmm(Flow *f, bool restore, NvError **reterr) {
         char *argv[] = { (char *) cli_testvmm_path(), (char *) "--socket", f->sock, (char *) "--vcpus", f->vcpus,
-                         (char *) "--uuid", f->uuid, (char *) "--own-state", f->own, restore ? (char *) "--restore" : NULL, NULL };
+                         (char *) "--uuid", f->uuid, (char *) "--own-state", f->own, (char *) "--vendor", (char *) f->vendor,
+                         restore ? (char *) "--restore" : NULL, NULL };
 
         return cli_vmm_start(argv, &f->vmm, reterr);
 }
@@ -62,7 +64,14 @@ static int setup_domain(Flow *f, NvError **reterr) {
                 f->n = e.def->vcpus_current;
                 snprintf(f->uuid, sizeof(f->uuid), "%s", e.def->uuid);
                 snprintf(f->vcpus, sizeof(f->vcpus), "%u", f->n);
+                f->vendor = e.def->feature[NV_FORMAT_VMX] == NV_FEATURE_REQUIRE || e.def->feature[NV_FORMAT_VMX] == NV_FEATURE_FORCE
+                                    ? "vmx" : "svm";
+                /* A bus-reached VMM (vmx-custom) becomes a socket one: its bus, name and path go. */
                 e.def->meta->written.transport = NV_VMM_TRANSPORT_SOCKET;
+                e.def->meta->written.bus = -1;
+                free(e.def->meta->written.object_path);
+                free(e.def->meta->bus_name);
+                e.def->meta->written.object_path = e.def->meta->bus_name = NULL;
                 free(e.def->meta->socket);
                 e.def->meta->socket = strdup(f->sock);
                 r = e.def->meta->socket ? nv_conn_set_meta(nv_driver_conn(f->driver), f->domain, e.def->meta, NV_AFFECT_LIVE, reterr)
@@ -80,7 +89,8 @@ static int step_save(Flow *f, NvError **reterr) {
         r = nv_driver_save(f->driver, f->domain, &(NvSaveOptions) { .keep_frozen = true }, &res, reterr);
         if (r < 0)
                 return r;
-        printf(_("   %u vCPU(s), %u in guest mode, %llu bytes -> %s\n"), res.ref.vcpus, res.guest_mode_vcpus,
+        printf(dngettext(GETTEXT_PACKAGE, "   %u vCPU, %u in guest mode, %llu bytes -> %s\n", "   %u vCPUs, %u in guest mode, %llu bytes -> %s\n",
+                          res.ref.vcpus), res.ref.vcpus, res.guest_mode_vcpus,
                (unsigned long long) res.bytes, res.ref.path);
         printf(_("   the domain's XML now says: <nestvirt:state path=\"%s\" sha256=\"%.16s...\" vcpus=\"%u\"/>\n"), res.ref.path,
                res.ref.sha256, res.ref.vcpus);
@@ -118,7 +128,8 @@ static int step_restore(Flow *f, NvError **reterr) {
         r = nv_driver_restore(f->driver, f->domain, &(NvRestoreOptions) {}, &res, reterr);
         if (r < 0)
                 return r;
-        printf(_("   loaded %u vCPU(s), %u in guest mode, from %s; VMM frozen %.1f ms\n"), res.vcpus, res.guest_mode_vcpus, res.path,
+        printf(dngettext(GETTEXT_PACKAGE, "   loaded %u vCPU, %u in guest mode, from %s; VMM frozen %.1f ms\n",
+                          "   loaded %u vCPUs, %u in guest mode, from %s; VMM frozen %.1f ms\n", res.vcpus), res.vcpus, res.guest_mode_vcpus, res.path,
                (double) res.frozen_usec / 1000.0);
         nv_restore_result_clear(&res);
         usleep(FLOW_RUN_USEC);

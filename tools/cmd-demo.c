@@ -242,7 +242,7 @@ int cmd_demo(Cli *cli, int argc, char **argv, NvError **reterr) {
                                 return nv_error_set(reterr, -EINVAL, _("--vendor takes 'vmx' or 'svm', not '%s'."), optarg);
                         break;
                 default:
-                        return nv_error_set(reterr, -EINVAL, _("Invalid option for 'demo'; see 'nestvirt demo --help'."));
+                        return cli_option_error(argc, argv, reterr);
                 }
         }
         if (optind < argc)

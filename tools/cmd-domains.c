@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli-backend.h"
 #include "cli-domain.h"
 
 typedef struct DomainArgs {
         bool all;
+        bool names; /* list --name: one name a line, for scripts */
 } DomainArgs;
 
 /* Shared options of list and dominfo; returns 0 after --help, 1 to go on. */
@@ -17,11 +19,12 @@ static int parse_opts(Cli *cli, int argc, char **argv, const char *usage, bool w
                 { "json", no_argument, NULL, 'j' },
                 { "all", no_argument, NULL, 'a' },
                 { "sim", no_argument, NULL, 's' },
+                { "name", no_argument, NULL, 'q' },
                 {},
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "hjas", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hjasq", opts, NULL)) >= 0) {
                 if (c == 'h') {
                         fputs(usage, stdout);
                         return 0;
@@ -29,12 +32,19 @@ static int parse_opts(Cli *cli, int argc, char **argv, const char *usage, bool w
                         cli->json = true;
                 else if (c == 'a' && with_all)
                         a->all = true;
+                else if (c == 'q' && with_all)
+                        a->names = true;
                 else if (c == 's')
                         cli->force_sim = true;
                 else
-                        return nv_error_set(reterr, -EINVAL, _("Invalid option for '%s'; see 'nestvirt %s --help'."), argv[0], argv[0]);
+                        return cli_option_error(argc, argv, reterr);
         }
         return 1;
+}
+
+/* Whether the domain's VMM said it is frozen (vmm_state from cli_vmm_state_json). */
+static bool vmm_frozen(json_object *d) {
+        return json_object_get_boolean(json_object_object_get(json_object_object_get(d, "vmm_state"), "frozen"));
 }
 
 static void list_text(json_object *arr) {
@@ -45,14 +55,33 @@ static void list_text(json_object *arr) {
                             *broken = json_object_object_get(d, "broken");
 
                 printf(" %-20s %-9s %-7s %s\n", json_object_get_string(json_object_object_get(d, "name")),
-                       json_object_get_boolean(json_object_object_get(d, "active")) ? _("running") : _("shut off"),
+                       vmm_frozen(d) ? _("frozen")
+                       : json_object_get_boolean(json_object_object_get(d, "active")) ? _("running") : _("shut off"),
                        json_object_get_string(json_object_object_get(d, "nested")),
                        broken ? json_object_get_string(broken) : st ? json_object_get_string(json_object_object_get(st, "path")) : "-");
         }
+        /* A frozen VMM is one an operator may have to thaw: say since when, and how. */
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                json_object *d = json_object_array_get_idx(arr, i);
+                json_object *since = json_object_object_get(json_object_object_get(d, "vmm_state"), "frozen_since");
+
+                if (vmm_frozen(d))
+                        printf(_("%1$s: the VMM is frozen since %2$s ('nestvirt thaw %1$s' lets it run).\n"),
+                               json_object_get_string(json_object_object_get(d, "name")),
+                               since ? json_object_get_string(since) : _("an unknown time (the VMM does not say)"));
+        }
+}
+
+/* A domain's JSON view with what its VMM says of its freeze. */
+static json_object *domain_json(NvDriver *d, const NvDomainEntry *e, const NvHostInfo *host) {
+        json_object *o = cli_domain_json(e, host);
+
+        json_object_object_add(o, "vmm_state", cli_vmm_state_json(d, e));
+        return o;
 }
 
 int cmd_list(Cli *cli, int argc, char **argv, NvError **reterr) {
-        _cleanup_(nv_conn_freep) NvConn *conn = NULL;
+        _cleanup_(nv_driver_freep) NvDriver *d = NULL;
         NvDomainEntry *e = NULL;
         DomainArgs a = {};
         NvHostInfo host;
@@ -61,23 +90,32 @@ int cmd_list(Cli *cli, int argc, char **argv, NvError **reterr) {
         int r;
 
         r = parse_opts(cli, argc, argv,
-                       _("Usage: nestvirt [-c URI] list [--all] [--json] [--sim]\n"
+                       _("Usage: nestvirt [-c URI] list [--all] [--json|--name] [--sim]\n"
                          "List running domains (all with --all) with their effective nested mode on\n"
                          "this host and the snapshot their metadata points to.\n\n"
-                         "  -a, --all   shut-off domains too\n"
-                         "  -j, --json  print a JSON array\n"
-                         "  -s, --sim   judge against the simulated KVM instead of this host\n"),
+                         "  -a, --all       shut-off domains too\n"
+                         "  -j, --json      print a JSON array\n"
+                         "  -q, --name      print only the names, one a line (for scripts)\n"
+                         "  -s, --sim       judge against the simulated KVM instead of this host\n"),
                        true, &a, reterr);
         if (r <= 0)
                 return r;
         if (optind < argc)
                 return nv_error_set(reterr, -EINVAL, _("Unexpected argument '%s'."), argv[optind]);
-        if ((r = cli_host_facts(cli, &host, reterr)) < 0 || (r = nv_conn_open(cli->uri, NULL, NULL, &conn, reterr)) < 0 ||
-            (r = nv_conn_list(conn, a.all, &e, &n, reterr)) < 0)
+        if (a.names && cli->json)
+                return nv_error_set(reterr, -EINVAL, _("--name and --json exclude each other."));
+        if ((r = cli_host_facts(cli, &host, reterr)) < 0 || (r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr)) < 0 ||
+            (r = nv_conn_list(nv_driver_conn(d), a.all, &e, &n, reterr)) < 0)
                 return r;
+        if (a.names) { /* names alone: no VMM is asked */
+                for (size_t i = 0; i < n; i++)
+                        printf("%s\n", e[i].def->name);
+                nv_domain_entries_free(e, n);
+                return 0;
+        }
         arr = json_object_new_array();
         for (size_t i = 0; i < n; i++)
-                json_object_array_add(arr, cli_domain_json(&e[i], &host));
+                json_object_array_add(arr, domain_json(d, &e[i], &host));
         if (cli->json)
                 cli_print_json(arr);
         else
@@ -85,6 +123,35 @@ int cmd_list(Cli *cli, int argc, char **argv, NvError **reterr) {
         json_object_put(arr);
         nv_domain_entries_free(e, n);
         return 0;
+}
+
+/* The snapshots the current one replaced, newest first: one line each. */
+static void dominfo_previous(json_object *prev) {
+        for (size_t i = 0; prev && i < json_object_array_length(prev); i++) {
+                json_object *p = json_object_array_get_idx(prev, i);
+
+                printf("previous[%zu]%*s %s time=%s vendor=%s vcpus=%s sha256=%s\n", i, i < 10 ? 4 : 3, "",
+                       json_object_get_string(json_object_object_get(p, "path")),
+                       json_object_get_string(json_object_object_get(p, "time")),
+                       json_object_get_string(json_object_object_get(p, "vendor")),
+                       json_object_get_string(json_object_object_get(p, "vcpus")),
+                       json_object_get_string(json_object_object_get(p, "sha256")));
+        }
+}
+
+/* What the VMM says: frozen (since when) or running, or why it could not be asked. */
+static void dominfo_vmm_state(json_object *vs) {
+        json_object *since = json_object_object_get(vs, "frozen_since");
+
+        if (!vs)
+                return;
+        if (!json_object_get_boolean(json_object_object_get(vs, "reachable")))
+                printf("%-16s %s\n", "vmm.frozen", _("unknown: the VMM cannot be reached"));
+        else if (!json_object_get_boolean(json_object_object_get(vs, "frozen")))
+                printf("%-16s %s\n", "vmm.frozen", _("no"));
+        else
+                printf("%-16s %s %s\n", "vmm.frozen", _("yes, since"),
+                       since ? json_object_get_string(since) : _("an unknown time (the VMM does not say)"));
 }
 
 static void dominfo_text(json_object *o) {
@@ -109,10 +176,12 @@ static void dominfo_text(json_object *o) {
                 json_object_object_foreach(st, k3, v3) printf("state.%-10s %s\n", k3, json_object_get_string(v3));
         } else
                 printf("%-16s %s\n", "state", _("none saved yet"));
+        dominfo_previous(json_object_object_get(o, "previous"));
+        dominfo_vmm_state(json_object_object_get(o, "vmm_state"));
 }
 
 int cmd_dominfo(Cli *cli, int argc, char **argv, NvError **reterr) {
-        _cleanup_(nv_conn_freep) NvConn *conn = NULL;
+        _cleanup_(nv_driver_freep) NvDriver *d = NULL;
         NvDomainEntry e = {};
         DomainArgs a = {};
         NvHostInfo host;
@@ -123,16 +192,17 @@ int cmd_dominfo(Cli *cli, int argc, char **argv, NvError **reterr) {
                        _("Usage: nestvirt [-c URI] dominfo DOMAIN [--json] [--sim]\n"
                          "Show what nestvirt knows about one domain (by name or UUID): vCPUs, CPU mode\n"
                          "and vmx/svm policies, the effective nested mode and why, how its VMM is\n"
-                         "reached, its policy, and its current and previous snapshots.\n"),
+                         "reached and whether it is frozen (since when), its policy, and its current\n"
+                         "and previous snapshots.\n"),
                        false, &a, reterr);
         if (r <= 0)
                 return r;
         if (optind + 1 != argc)
                 return nv_error_set(reterr, -EINVAL, _("'dominfo' takes exactly one DOMAIN."));
-        if ((r = cli_host_facts(cli, &host, reterr)) < 0 || (r = nv_conn_open(cli->uri, NULL, NULL, &conn, reterr)) < 0 ||
-            (r = nv_conn_get_domain(conn, argv[optind], &e, reterr)) < 0)
+        if ((r = cli_host_facts(cli, &host, reterr)) < 0 || (r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr)) < 0 ||
+            (r = nv_conn_get_domain(nv_driver_conn(d), argv[optind], &e, reterr)) < 0)
                 return r;
-        o = cli_domain_json(&e, &host);
+        o = domain_json(d, &e, &host);
         if (cli->json)
                 cli_print_json(o);
         else

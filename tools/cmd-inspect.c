@@ -192,7 +192,7 @@ int cmd_inspect(Cli *cli, int argc, char **argv, NvError **reterr) {
                         a.field = optarg;
                         break;
                 default:
-                        return nv_error_set(reterr, -EINVAL, _("Invalid option for 'inspect'; see 'nestvirt inspect --help'."));
+                        return cli_option_error(argc, argv, reterr);
                 }
         }
         if (optind + 1 != argc)

@@ -59,10 +59,10 @@ static void detail(const Maint *m, const NvMaintItem *it, char *buf, size_t size
         if (it->status != NV_MAINT_DONE)
                 snprintf(buf, size, "%s", it->message);
         else if (m->save)
-                snprintf(buf, size, _("%u vCPU(s), %llu bytes, %s"), it->save.ref.vcpus, (unsigned long long) it->save.bytes,
+                snprintf(buf, size, dngettext(GETTEXT_PACKAGE, "%u vCPU, %llu bytes, %s", "%u vCPUs, %llu bytes, %s", it->save.ref.vcpus), it->save.ref.vcpus, (unsigned long long) it->save.bytes,
                          it->save.ref.path);
         else if (it->restore.loaded)
-                snprintf(buf, size, _("%u vCPU(s) from %s"), it->restore.vcpus, it->restore.path);
+                snprintf(buf, size, dngettext(GETTEXT_PACKAGE, "%u vCPU from %s", "%u vCPUs from %s", it->restore.vcpus), it->restore.vcpus, it->restore.path);
         else
                 snprintf(buf, size, _("runs on WITHOUT nested state (policy continue): %s"), it->restore.skipped_why);
 }
@@ -183,7 +183,7 @@ static int parse(Cli *cli, int argc, char **argv, Maint *m, NvError **reterr) {
                 else if (c == 'j')
                         cli->json = true;
                 else
-                        return nv_error_set(reterr, -EINVAL, _("Invalid option; see 'nestvirt maintenance --help'."));
+                        return cli_option_error(argc, argv, reterr);
         }
         if (optind + 1 != argc || (strcmp(argv[optind], "save-all") != 0 && strcmp(argv[optind], "restore-all") != 0))
                 return nv_error_set(reterr, -EINVAL, _("'maintenance' takes one action, save-all or restore-all; see 'nestvirt maintenance --help'."));

@@ -2,9 +2,11 @@
 /*
  * nestvirt migrate-check DOMAIN --dest-caps FILE: can this domain's nested
  * state move to the host that wrote FILE (`nestvirt capabilities --xml`)?
- * Every reason it cannot is printed; exit 1 if there is any.
+ * Every reason it cannot is printed; exit 1 if there is any, 2 if the
+ * check could not be made.
  */
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -25,6 +27,39 @@ int cli_read_dest_caps(const char *path, NvHostInfo *ret, NvError **reterr) {
         return r < 0 ? nv_error_wrap(reterr, r, "%s", path) : 0;
 }
 
+static void report_text(const char *name, const NvHostInfo *dst, const NvMigrateCheck *c) {
+        if (c->vendor < 0 && c->n_problems == 0) {
+                printf(_("%s: no nested state to carry (no nested mode here and none saved); nothing to check.\n"), name);
+                return;
+        }
+        printf(_("%s -> destination (%s, kernel %s):\n"), name,
+               dst->cpu_vendor >= 0 ? nv_format_to_string(dst->cpu_vendor) : "unknown", dst->kernel_release);
+        for (size_t i = 0; i < c->n_problems; i++)
+                printf("  - %s\n", c->problems[i]);
+        if (c->n_problems == 0)
+                printf(_("  ok: same vendor, nested enabled, KVM_CAP_NESTED_STATE %d fits\n"), dst->nested_state_max);
+        else
+                printf(dngettext(GETTEXT_PACKAGE, "%s cannot migrate there: %zu problem.\n", "%s cannot migrate there: %zu problems.\n", c->n_problems), name,
+                       c->n_problems);
+}
+
+static void report_json(const char *name, const NvHostInfo *dst, const NvMigrateCheck *c) {
+        json_object *o = json_object_new_object(), *d = json_object_new_object(), *p = json_object_new_array();
+
+        for (size_t i = 0; i < c->n_problems; i++)
+                json_object_array_add(p, json_object_new_string(c->problems[i]));
+        json_object_object_add(d, "cpu_vendor", json_object_new_string(dst->cpu_vendor >= 0 ? nv_format_to_string(dst->cpu_vendor) : "unknown"));
+        json_object_object_add(d, "kernel_release", json_object_new_string(dst->kernel_release));
+        json_object_object_add(d, "nested_state_max", json_object_new_int(dst->nested_state_max));
+        json_object_object_add(o, "domain", json_object_new_string(name));
+        json_object_object_add(o, "vendor", c->vendor >= 0 ? json_object_new_string(nv_format_to_string(c->vendor)) : NULL);
+        json_object_object_add(o, "destination", d);
+        json_object_object_add(o, "can_migrate", json_object_new_boolean(c->n_problems == 0));
+        json_object_object_add(o, "problems", p);
+        cli_print_json(o);
+        json_object_put(o);
+}
+
 static int run_check(Cli *cli, const char *name, const char *caps, NvError **reterr) {
         _cleanup_(nv_conn_freep) NvConn *conn = NULL;
         _cleanup_(nv_domain_def_freep) NvDomainDef *def = NULL;
@@ -38,18 +73,10 @@ static int run_check(Cli *cli, const char *name, const char *caps, NvError **ret
                 return r;
         def = e.def;
         nv_migrate_check(def, &src, &dst, &c);
-        if (c.vendor < 0 && c.n_problems == 0) {
-                printf(_("%s: no nested state to carry (no nested mode here and none saved); nothing to check.\n"), name);
-                return 0;
-        }
-        printf(_("%s -> destination (%s, kernel %s):\n"), name,
-               dst.cpu_vendor >= 0 ? nv_format_to_string(dst.cpu_vendor) : "?", dst.kernel_release);
-        for (size_t i = 0; i < c.n_problems; i++)
-                printf("  - %s\n", c.problems[i]);
-        if (c.n_problems == 0)
-                printf(_("  ok: same vendor, nested enabled, KVM_CAP_NESTED_STATE %d fits\n"), dst.nested_state_max);
+        if (cli->json)
+                report_json(name, &dst, &c);
         else
-                printf(_("%s cannot migrate there: %zu problem(s).\n"), name, c.n_problems);
+                report_text(name, &dst, &c);
         return c.n_problems ? 1 : 0;
 }
 
@@ -57,26 +84,32 @@ int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "dest-caps", required_argument, NULL, 'd' },
+                { "json", no_argument, NULL, 'j' },
                 { "sim", no_argument, NULL, 's' },
                 {},
         };
         const char *caps = NULL;
         int c;
 
-        while ((c = getopt_long(argc, argv, "hd:s", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hd:js", opts, NULL)) >= 0) {
                 if (c == 'h') {
-                        printf(_("Usage: nestvirt [-c URI] migrate-check DOMAIN --dest-caps FILE [--sim]\n"
+                        printf(_("Usage: nestvirt [-c URI] migrate-check DOMAIN --dest-caps FILE [--json] [--sim]\n"
                                  "Check whether DOMAIN's nested state can move to the host whose\n"
                                  "'nestvirt capabilities --xml' is in FILE: same CPU vendor, nested enabled\n"
                                  "there, the state size within its KVM_CAP_NESTED_STATE.  Prints every\n"
-                                 "reason it cannot and exits 1 if there is any.\n"));
+                                 "reason it cannot and exits 1 if there is any (2 if it could not check).\n\n"
+                                 "  -d, --dest-caps FILE  the destination's capabilities\n"
+                                 "  -j, --json            print the verdict as JSON\n"
+                                 "  -s, --sim             judge against the simulated KVM instead of this host\n"));
                         return 0;
                 } else if (c == 'd')
                         caps = optarg;
+                else if (c == 'j')
+                        cli->json = true;
                 else if (c == 's')
                         cli->force_sim = true;
                 else
-                        return nv_error_set(reterr, -EINVAL, _("Invalid option for 'migrate-check'; see 'nestvirt migrate-check --help'."));
+                        return cli_option_error(argc, argv, reterr);
         }
         if (!caps)
                 return nv_error_set(reterr, -EINVAL, _("'migrate-check' needs --dest-caps FILE (the destination's 'nestvirt capabilities --xml')."));

@@ -66,7 +66,7 @@ int cmd_migrate_begin(Cli *cli, int argc, char **argv, NvError **reterr) {
                 else if (c == 'n')
                         no_check = true;
                 else
-                        return nv_error_set(reterr, -EINVAL, _("Invalid option for '%s'; see 'nestvirt %s --help'."), argv[0], argv[0]);
+                        return cli_option_error(argc, argv, reterr);
         }
         if (optind != argc - 1)
                 return nv_error_set(reterr, -EINVAL, _("'%s' takes exactly one domain name."), argv[0]);
@@ -112,13 +112,12 @@ static int read_stdin(char **ret, size_t *ret_len, NvError **reterr) {
         return 0;
 }
 
-int cmd_hook(Cli *cli, int argc, char **argv, NvError **reterr) {
+static int hook(int argc, char **argv, NvError **reterr) {
         _cleanup_free_ char *xml = NULL, *out = NULL;
         NvHostInfo host;
         size_t len = 0;
         int r;
 
-        (void) cli;
         if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
                 printf(_("Usage: nestvirt hook DOMAIN OPERATION SUBOPERATION EXTRA < domain.xml\n"
                          "The libvirt qemu hook (installed in /etc/libvirt/hooks/qemu.d/).  It never calls\n"
@@ -141,4 +140,16 @@ int cmd_hook(Cli *cli, int argc, char **argv, NvError **reterr) {
         if (r >= 0 && out)
                 fputs(out, stdout);
         return r;
+}
+
+int cmd_hook(Cli *cli, int argc, char **argv, NvError **reterr) {
+        int r;
+
+        (void) cli;
+        r = hook(argc, argv, reterr);
+        if (r >= 0)
+                return r;
+        /* The hook keeps its contract with libvirt (nestvirt-hook(8)): refused or failed is exit 1, not 2. */
+        cli_print_error(nv_error_message(reterr ? *reterr : NULL, r));
+        return CLI_EXIT_PROBLEMS;
 }

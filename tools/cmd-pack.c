@@ -22,10 +22,13 @@ static void stamp_host(NvSnapshot *s) {
         nv_snapshot_stamp(s, nv_host_probe(cli_host_root(), NULL, &h, NULL) >= 0 ? &h : NULL);
 }
 
-static int pack_files(char **files, int n, const char *out, NvError **reterr) {
+static int pack_files(char **files, int n, const char *out, bool force, NvError **reterr) {
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
         int r;
 
+        r = cli_refuse_existing(out, force, reterr);
+        if (r < 0)
+                return r;
         for (int i = 0; i < n; i++) {
                 _cleanup_(nv_snapshot_freep) NvSnapshot *one = NULL;
                 bool raw;
@@ -44,7 +47,7 @@ static int pack_files(char **files, int n, const char *out, NvError **reterr) {
         stamp_host(s);
         r = nv_snapshot_write(out, s, reterr);
         if (r >= 0)
-                printf(_("Packed %d raw blob(s) into %s.\n"), n, out);
+                printf(dngettext(GETTEXT_PACKAGE, "Packed %d raw blob into %s.\n", "Packed %d raw blobs into %s.\n", (unsigned long) n), n, out);
         return r;
 }
 
@@ -52,25 +55,31 @@ int cmd_pack(Cli *cli, int argc, char **argv, NvError **reterr) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "output", required_argument, NULL, 'o' },
+                { "force", no_argument, NULL, 'f' },
                 {},
         };
         const char *out = NULL;
+        bool force = false;
         int c;
 
         (void) cli;
-        while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "ho:f", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        printf(_("Usage: nestvirt pack RAW... -o FILE\n"
+                        printf(_("Usage: nestvirt pack RAW... -o FILE [--force]\n"
                                  "Put raw nested-state blobs (the bytes of struct kvm_nested_state, one file per\n"
                                  "vCPU, in vCPU order) into a snapshot file, written atomically.\n\n"
-                                 "  -o, --output FILE  the snapshot file to write (mode 0600)\n"));
+                                 "  -o, --output FILE  the snapshot file to write (mode 0600)\n"
+                                 "  -f, --force        replace FILE if it exists (else refused)\n"));
                         return 0;
                 case 'o':
                         out = optarg;
                         break;
+                case 'f':
+                        force = true;
+                        break;
                 default:
-                        return nv_error_set(reterr, -EINVAL, _("Invalid option for 'pack'; see 'nestvirt pack --help'."));
+                        return cli_option_error(argc, argv, reterr);
                 }
         }
         if (!out)
@@ -79,17 +88,28 @@ int cmd_pack(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return nv_error_set(reterr, -EINVAL, _("'pack' needs at least one raw blob."));
         if (argc - optind > (int) NV_SNAPSHOT_MAX_VCPUS)
                 return nv_error_set(reterr, -E2BIG, _("A snapshot holds at most %u vCPUs."), NV_SNAPSHOT_MAX_VCPUS);
-        return pack_files(argv + optind, argc - optind, out, reterr);
+        return pack_files(argv + optind, argc - optind, out, force, reterr);
 }
 
-static int unpack_to(const NvSnapshot *s, const char *dir, NvError **reterr) {
+static void raw_path(const NvSnapshot *s, size_t i, const char *dir, char path[static 4096]) {
+        snprintf(path, 4096, "%s/vcpu-%u.raw", dir, s->vcpus[i].index);
+}
+
+/* Writes every blob to DIR/vcpu-N.raw; refuses, before writing any, if one of them exists (unless force). */
+static int unpack_to(const NvSnapshot *s, const char *dir, bool force, NvError **reterr) {
+        char path[4096];
+        int r;
+
+        for (size_t i = 0; i < s->n_vcpus; i++) {
+                raw_path(s, i, dir, path);
+                r = cli_refuse_existing(path, force, reterr);
+                if (r < 0)
+                        return r;
+        }
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return nv_error_set(reterr, -errno, _("Cannot create directory '%s': %s"), dir, strerror(errno));
         for (size_t i = 0; i < s->n_vcpus; i++) {
-                char path[4096];
-                int r;
-
-                snprintf(path, sizeof(path), "%s/vcpu-%u.raw", dir, s->vcpus[i].index);
+                raw_path(s, i, dir, path);
                 r = nv_file_write_atomic(path, s->vcpus[i].blob.data, s->vcpus[i].blob.len, reterr);
                 if (r < 0)
                         return r;
@@ -102,26 +122,31 @@ int cmd_unpack(Cli *cli, int argc, char **argv, NvError **reterr) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "directory", required_argument, NULL, 'd' },
+                { "force", no_argument, NULL, 'f' },
                 {},
         };
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
         const char *dir = NULL;
-        bool raw;
+        bool raw, force = false;
         int c, r;
 
         (void) cli;
-        while ((c = getopt_long(argc, argv, "hd:", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hd:f", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        printf(_("Usage: nestvirt unpack FILE -d DIR\n"
+                        printf(_("Usage: nestvirt unpack FILE -d DIR [--force]\n"
                                  "Write each vCPU's raw nested-state blob of a snapshot to DIR/vcpu-N.raw.\n\n"
-                                 "  -d, --directory DIR  where to write the blobs\n"));
+                                 "  -d, --directory DIR  where to write the blobs\n"
+                                 "  -f, --force          replace files there (else refused if any exists)\n"));
                         return 0;
                 case 'd':
                         dir = optarg;
                         break;
+                case 'f':
+                        force = true;
+                        break;
                 default:
-                        return nv_error_set(reterr, -EINVAL, _("Invalid option for 'unpack'; see 'nestvirt unpack --help'."));
+                        return cli_option_error(argc, argv, reterr);
                 }
         }
         if (!dir)
@@ -131,5 +156,5 @@ int cmd_unpack(Cli *cli, int argc, char **argv, NvError **reterr) {
         r = cli_load_state_file(argv[optind], &s, &raw, reterr);
         if (r < 0)
                 return r;
-        return unpack_to(s, dir, reterr);
+        return unpack_to(s, dir, force, reterr);
 }

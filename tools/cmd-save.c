@@ -41,7 +41,7 @@ static int parse_opts(Cli *cli, int argc, char **argv, const char *usage, bool w
                 else if (c == 'j')
                         cli->json = true;
                 else
-                        return nv_error_set(reterr, -EINVAL, _("Invalid option for '%s'; see 'nestvirt %s --help'."), argv[0], argv[0]);
+                        return cli_option_error(argc, argv, reterr);
         }
         if (optind != argc - 1)
                 return nv_error_set(reterr, -EINVAL, _("'%s' takes exactly one domain name; see 'nestvirt %s --help'."), argv[0],
@@ -54,7 +54,9 @@ static void save_report(const Cli *cli, const SaveArgs *a, const NvSaveResult *r
         json_object *o;
 
         if (!cli->json) {
-                printf(_("Saved the nested state of domain '%s': %u vCPU(s), %u in guest mode, %s, %llu bytes\n"), a->domain,
+                printf(dngettext(GETTEXT_PACKAGE, "Saved the nested state of domain '%s': %u vCPU, %u in guest mode, %s, %llu bytes\n",
+                                 "Saved the nested state of domain '%s': %u vCPUs, %u in guest mode, %s, %llu bytes\n", res->ref.vcpus),
+                       a->domain,
                        res->ref.vcpus, res->guest_mode_vcpus, nv_format_to_string(res->ref.vendor), (unsigned long long) res->bytes);
                 printf(_("  file:   %s\n  sha256: %s\n"), res->ref.path, res->ref.sha256);
                 if (a->keep_frozen)
@@ -85,15 +87,20 @@ int cmd_save(Cli *cli, int argc, char **argv, NvError **reterr) {
         SaveArgs a = {};
         int r;
 
-        r = parse_opts(cli, argc, argv,
-                       _("Usage: nestvirt save DOMAIN [--file PATH] [--keep-frozen] [--json]\n"
-                         "Freeze the domain's VMM, collect every vCPU's nested state, write it durably\n"
-                         "(default: $NESTVIRT_STATE_DIR or /var/lib/nestvirt, DOMAIN/TIME.nvstate), point\n"
-                         "the domain's metadata at it (live and config), then thaw.\n\n"
-                         "  -f, --file PATH    write the snapshot here instead\n"
-                         "  -k, --keep-frozen  leave the VMM frozen, for a VMM about to be stopped\n"
-                         "  -j, --json         print the result as JSON\n"),
-                       true, &a, reterr);
+        _cleanup_free_ char *usage = NULL;
+
+        if (asprintf(&usage,
+                     _("Usage: nestvirt save DOMAIN [--file PATH] [--keep-frozen] [--json]\n"
+                       "Freeze the domain's VMM, collect every vCPU's nested state, write it durably\n"
+                       "(in $NESTVIRT_STATE_DIR, default %1$s, as DOMAIN/TIME.nvstate), point\n"
+                       "the domain's metadata at it (live and config), then thaw.  Lock files go to\n"
+                       "$NESTVIRT_RUNTIME_DIR (default %2$s; not root: $XDG_RUNTIME_DIR/nestvirt).\n\n"
+                       "  -f, --file PATH    write the snapshot here instead\n"
+                       "  -k, --keep-frozen  leave the VMM frozen, for a VMM about to be stopped\n"
+                       "  -j, --json         print the result as JSON\n"),
+                     NV_DEFAULT_STATE_DIR, NV_DEFAULT_RUNTIME_DIR) < 0)
+                return -ENOMEM;
+        r = parse_opts(cli, argc, argv, usage, true, &a, reterr);
         if (r <= 0)
                 return r;
         r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
@@ -111,7 +118,9 @@ static void restore_report(const Cli *cli, const SaveArgs *a, const NvRestoreRes
 
         if (!cli->json) {
                 if (res->loaded)
-                        printf(_("Restored the nested state of domain '%s' from %s: %u vCPU(s), %u in guest mode; the VMM was frozen for %.1f ms.\n"),
+                        printf(dngettext(GETTEXT_PACKAGE, "Restored the nested state of domain '%s' from %s: %u vCPU, %u in guest mode; the VMM was frozen for %.1f ms.\n",
+                                         "Restored the nested state of domain '%s' from %s: %u vCPUs, %u in guest mode; the VMM was frozen for %.1f ms.\n",
+                                         res->vcpus),
                                a->domain, res->path, res->vcpus, res->guest_mode_vcpus, (double) res->frozen_usec / 1000.0);
                 else
                         printf(_("Domain '%s' runs on WITHOUT nested state (its policy says continue): %s\n"), a->domain,

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nestvirt verify: integrity of a snapshot (or raw blob) plus the validator
- * for every blob.  Exit 0 when the kernel would accept everything, 1 with
- * one line per problem otherwise.
+ * for every blob.  Exit 0 when the kernel would accept everything; 1 when
+ * the file is damaged (said on stderr, as an error) or a blob would be
+ * refused (one line per vCPU on stdout, the report); 2 when the file cannot
+ * be read at all.
  */
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "cli-domain.h"
 #include "cli-file.h"
 #include "cli.h"
 #include "util.h"
@@ -29,27 +34,46 @@ static void notes_add(Notes *notes, const NvValidateResult *res) {
         }
 }
 
-/* Validates every blob; returns how many the kernel would refuse. */
-static unsigned verify_blobs(const NvSnapshot *s, const NvValidateContext *ctx, Notes *notes) {
+/* One vCPU's verdict as JSON: accepted, or the rule, field, value and errno of the refusal. */
+static json_object *vcpu_json(uint32_t index, size_t len, const NvValidateResult *res) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "vcpu", json_object_new_int64(index));
+        json_object_object_add(o, "size", json_object_new_int64((int64_t) len));
+        json_object_object_add(o, "accepted", json_object_new_boolean(res->error == 0));
+        json_object_object_add(o, "rule", res->rule ? json_object_new_string(res->rule) : NULL);
+        json_object_object_add(o, "field", res->field ? json_object_new_string(res->field) : NULL);
+        json_object_object_add(o, "value", res->error ? json_object_new_uint64(res->value) : NULL);
+        json_object_object_add(o, "errno", res->error ? json_object_new_string(strerrorname_np(-res->error) ?: "?") : NULL);
+        json_object_object_add(o, "message", res->error ? json_object_new_string(res->message) : NULL);
+        return o;
+}
+
+/* Validates every blob, printing a line each (text) or adding to vcpus (JSON); returns how many the kernel would refuse. */
+static unsigned verify_blobs(const NvSnapshot *s, const NvValidateContext *ctx, Notes *notes, json_object *vcpus) {
         unsigned bad = 0;
 
         for (size_t i = 0; i < s->n_vcpus; i++) {
                 const NvBlob *b = &s->vcpus[i].blob;
                 NvValidateResult res;
+                bool ok = nv_validate(b->data, b->len, ctx, &res) >= 0;
 
-                if (nv_validate(b->data, b->len, ctx, &res) < 0) {
-                        printf(_("vCPU %u: %s\n"), s->vcpus[i].index, res.message);
-                        bad++;
-                } else
-                        printf(_("vCPU %u: ok (%zu bytes)\n"), s->vcpus[i].index, b->len);
+                bad += !ok;
                 notes_add(notes, &res);
+                if (vcpus)
+                        json_object_array_add(vcpus, vcpu_json(s->vcpus[i].index, b->len, &res));
+                else if (ok)
+                        printf(_("vCPU %u: ok (%zu bytes)\n"), s->vcpus[i].index, b->len);
+                else
+                        printf(_("vCPU %u: %s\n"), s->vcpus[i].index, res.message);
         }
         return bad;
 }
 
-static int parse_args(int argc, char **argv, NvValidateContext *ctx, NvError **reterr) {
+static int parse_args(Cli *cli, int argc, char **argv, NvValidateContext *ctx, NvError **reterr) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
+                { "json", no_argument, NULL, 'j' },
                 { "maxphyaddr", required_argument, NULL, 'm' },
                 { "vendor", required_argument, NULL, 'v' },
                 {},
@@ -57,16 +81,21 @@ static int parse_args(int argc, char **argv, NvValidateContext *ctx, NvError **r
         uint64_t m;
         int c;
 
-        while ((c = getopt_long(argc, argv, "hm:v:", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hjm:v:", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        printf(_("Usage: nestvirt verify FILE [--maxphyaddr N] [--vendor vmx|svm]\n"
+                        printf(_("Usage: nestvirt verify FILE [--maxphyaddr N] [--vendor vmx|svm] [--json]\n"
                                  "Check a snapshot file or raw blob: integrity, then every blob against the\n"
                                  "kernel's KVM_SET_NESTED_STATE rules.  Exit 0 if the kernel would accept\n"
-                                 "everything, 1 otherwise, with one line per problem.\n\n"
-                                 "  --maxphyaddr N   the target vCPU's guest MAXPHYADDR (bits, 32 to 52)\n"
-                                 "  --vendor V       the target host's vendor: vmx or svm\n"));
+                                 "everything; 1 if the file is damaged or a blob would be refused, with one\n"
+                                 "line per vCPU; 2 if the file cannot be read.\n\n"
+                                 "  -m, --maxphyaddr N   the target vCPU's guest MAXPHYADDR (bits, 32 to 52)\n"
+                                 "  -v, --vendor V       the target host's vendor: vmx or svm\n"
+                                 "  -j, --json           print the verdict as JSON\n"));
                         return 0;
+                case 'j':
+                        cli->json = true;
+                        break;
                 case 'm':
                         if (nv_parse_unsigned(optarg, 10, X86_ARCH_MAXPHYADDR, &m) < 0 || m < 32)
                                 return nv_error_set(reterr, -EINVAL, _("--maxphyaddr takes a number of bits from 32 to 52, not '%s'."), optarg);
@@ -78,7 +107,7 @@ static int parse_args(int argc, char **argv, NvValidateContext *ctx, NvError **r
                                 return nv_error_set(reterr, -EINVAL, _("--vendor takes 'vmx' or 'svm', not '%s'."), optarg);
                         break;
                 default:
-                        return nv_error_set(reterr, -EINVAL, _("Invalid option for 'verify'; see 'nestvirt verify --help'."));
+                        return cli_option_error(argc, argv, reterr);
                 }
         }
         if (optind + 1 != argc)
@@ -86,33 +115,82 @@ static int parse_args(int argc, char **argv, NvValidateContext *ctx, NvError **r
         return 1;
 }
 
+/* The file is damaged: a finding (exit 1), reported as an error on stderr, or in the JSON. */
+static int report_damaged(const Cli *cli, const char *path, const char *msg) {
+        json_object *o;
+
+        if (!cli->json) {
+                cli_print_error(msg);
+                return 1;
+        }
+        o = json_object_new_object();
+        json_object_object_add(o, "file", json_object_new_string(path));
+        json_object_object_add(o, "intact", json_object_new_boolean(false));
+        json_object_object_add(o, "error", json_object_new_string(msg));
+        cli_print_json(o);
+        json_object_put(o);
+        return 1;
+}
+
+static void report_json(const char *path, const NvSnapshot *s, bool raw, json_object *vcpus, const Notes *notes, unsigned bad) {
+        json_object *o = json_object_new_object(), *nc = json_object_new_array();
+
+        for (size_t i = 0; i < notes->n; i++)
+                json_object_array_add(nc, json_object_new_string(_(notes->text[i])));
+        json_object_object_add(o, "file", json_object_new_string(path));
+        json_object_object_add(o, "intact", json_object_new_boolean(true));
+        json_object_object_add(o, "type", json_object_new_string(raw ? "raw" : "snapshot"));
+        json_object_object_add(o, "vendor", json_object_new_string(nv_format_to_string(s->vendor) ?: "unknown"));
+        json_object_object_add(o, "vcpu_count", json_object_new_int64((int64_t) s->n_vcpus));
+        json_object_object_add(o, "refused", json_object_new_int64(bad));
+        json_object_object_add(o, "vcpus", json_object_get(vcpus));
+        json_object_object_add(o, "not_checked", nc);
+        cli_print_json(o);
+        json_object_put(o);
+}
+
 int cmd_verify(Cli *cli, int argc, char **argv, NvError **reterr) {
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
         _cleanup_(nv_error_freep) NvError *integrity = NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
+        json_object *vcpus = NULL;
         NvValidateContext ctx;
+        const char *path;
         Notes notes = {};
         unsigned bad;
+        size_t len;
         bool raw;
         int r;
 
-        (void) cli;
         nv_validate_context_init(&ctx);
-        r = parse_args(argc, argv, &ctx, reterr);
+        r = parse_args(cli, argc, argv, &ctx, reterr);
         if (r <= 0)
                 return r;
-        r = cli_load_state_file(argv[optind], &s, &raw, &integrity);
+        path = argv[optind];
+        r = cli_read_file(path, &buf, &len, reterr); /* cannot read: the command could not run */
+        if (r < 0)
+                return r;
+        r = cli_parse_state(path, buf, len, &s, &raw, &integrity);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0) {
-                /* A damaged file is a finding, not a failure of the command. */
-                printf("%s\n", nv_error_message(integrity, r));
-                return 1;
+        if (r < 0)
+                return report_damaged(cli, path, nv_error_message(integrity, r));
+        if (cli->json)
+                vcpus = json_object_new_array();
+        else
+                printf(dngettext(GETTEXT_PACKAGE, "%s: %s intact, %zu vCPU\n", "%s: %s intact, %zu vCPUs\n", s->n_vcpus), path,
+                       raw ? _("raw blob") : _("snapshot"), s->n_vcpus);
+        bad = verify_blobs(s, &ctx, &notes, vcpus);
+        if (cli->json) {
+                report_json(path, s, raw, vcpus, &notes, bad);
+                json_object_put(vcpus);
+                return bad ? 1 : 0;
         }
-        printf(_("%s: %s intact, %zu vCPU(s)\n"), argv[optind], raw ? _("raw blob") : _("snapshot"), s->n_vcpus);
-        bad = verify_blobs(s, &ctx, &notes);
         for (size_t i = 0; i < notes.n; i++)
                 printf(_("note: not checked: %s\n"), _(notes.text[i]));
         if (bad)
-                printf(_("%u of %zu vCPU(s) would be refused by KVM_SET_NESTED_STATE.\n"), bad, s->n_vcpus);
+                printf(dngettext(GETTEXT_PACKAGE, "%u of %zu vCPU would be refused by KVM_SET_NESTED_STATE.\n",
+                                "%u of %zu vCPUs would be refused by KVM_SET_NESTED_STATE.\n", s->n_vcpus),
+                       bad, s->n_vcpus);
         return bad ? 1 : 0;
 }

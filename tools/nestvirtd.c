@@ -45,6 +45,23 @@ static int parse_uint(const char *s, unsigned max, unsigned *ret) {
         return 0;
 }
 
+/* What a bad option or value was, in one line naming both. */
+static int bad_option(int argc, char **argv, int c, const char *value) {
+        const char *last = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+
+        if (c == 'j')
+                fprintf(stderr, _("error: --max-jobs takes a number from 1 to 64, not '%s'.\n"), value);
+        else if (c == 'l')
+                fprintf(stderr, _("error: --linger takes a number of seconds from 1 to 86400, not '%s'.\n"), value);
+        else if (c == 'g')
+                fprintf(stderr, _("error: --vmm-group: there is no group '%s'.\n"), value);
+        else if (strncmp(last, "--", 2) != 0 && optopt > 0 && optopt < 128)
+                fprintf(stderr, _("error: Invalid option '-%c' (unknown, or missing its value); see 'nestvirtd --help'.\n"), optopt);
+        else
+                fprintf(stderr, _("error: Invalid option '%s' (unknown, or missing its value); see 'nestvirtd --help'.\n"), last);
+        return -EINVAL;
+}
+
 /* 1: run; 0: done (help, version); < 0: bad arguments (reported). */
 static int parse(int argc, char **argv, Args *a) {
         static const struct option opts[] = {
@@ -58,6 +75,7 @@ static int parse(int argc, char **argv, Args *a) {
         struct group *g;
         int c;
 
+        opterr = 0; /* bad_option() names the option; getopt's own line would come first */
         while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) >= 0) {
                 if (c == 'c')
                         a->uri = optarg;
@@ -72,10 +90,8 @@ static int parse(int argc, char **argv, Args *a) {
                 else if (c == 'h' || c == 'V') {
                         c == 'h' ? help() : (void) printf("nestvirtd %s\n", PACKAGE_VERSION);
                         return 0;
-                } else {
-                        fprintf(stderr, _("error: Invalid option or value; see 'nestvirtd --help'.\n"));
-                        return -EINVAL;
-                }
+                } else
+                        return bad_option(argc, argv, c, optarg);
         }
         if (optind != argc) {
                 fprintf(stderr, _("error: nestvirtd takes no arguments; see 'nestvirtd --help'.\n"));

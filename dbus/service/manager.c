@@ -193,7 +193,7 @@ static int manager_fill(NvService *s) {
         const NvHostInfo *h = nv_driver_host(s->driver);
 
         s->version = strdup(PACKAGE_VERSION);
-        s->host_vendor = strdup(h->cpu_vendor >= 0 ? nv_format_to_string(h->cpu_vendor) : "none");
+        s->host_vendor = strdup(h->cpu_vendor >= 0 ? nv_format_to_string(h->cpu_vendor) : "unknown");
         s->kernel_release = strdup(h->kernel_release);
         s->nested_enabled = h->nested == NV_YES;
         s->max_state_size = (uint32_t) (h->nested_state_max > 0 ? h->nested_state_max : 0);
