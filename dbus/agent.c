@@ -15,6 +15,7 @@
 #include <systemd/sd-id128.h>
 
 #include "agent.h"
+#include "macro.h"
 #include "snapshot.h"
 #include "util.h"
 #include "vcpu.h"

@@ -15,6 +15,8 @@
 
 #include "kvm.h"
 
+NV_BEGIN_DECLS
+
 typedef struct NvAgentVmm {
         const char *vm_uuid;
         NvKvm *kvm;            /* the VM (nv_kvm_adopt_vm, or the simulator) */
@@ -44,7 +46,7 @@ typedef struct NvAgent NvAgent;
 /* A new agent for vmm (copied; the vCPU handles stay the VMM's). */
 int nv_agent_new(const NvAgentVmm *vmm, NvAgent **ret, NvError **reterr);
 NvAgent *nv_agent_free(NvAgent *a);
-DEFINE_TRIVIAL_CLEANUP_FUNC(NvAgent *, nv_agent_free);
+NV_DEFINE_FREEP(NvAgent *, nv_agent_free)
 
 /*
  * Serves peer-to-peer D-Bus on a new unix socket at path (mode 0600; a
@@ -64,3 +66,5 @@ int nv_agent_attach_bus(NvAgent *a, sd_bus *bus, NvError **reterr);
 
 /* Whether the VM is frozen through the agent right now. */
 bool nv_agent_frozen(const NvAgent *a);
+
+NV_END_DECLS

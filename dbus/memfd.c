@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "macro.h"
 #include "util.h"
 #include "vmm-protocol.h"
 

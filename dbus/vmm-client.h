@@ -9,6 +9,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "macro.h"
 #include "vmm-backend.h"
 
 extern const NvVmmBackend nv_vmm_backend_dbus;

@@ -12,6 +12,8 @@
 
 #include "error.h"
 
+NV_BEGIN_DECLS
+
 #define NV_VMM_INTERFACE "org.nestvirt.Vmm1"
 #define NV_VMM_OBJECT_PATH "/org/nestvirt/Vmm1"
 /* Freeze option "keep-frozen" (b): this freeze outlives the caller's connection. */
@@ -36,3 +38,5 @@ int nv_memfd_seal_new(const void *data, size_t len, int *ret_fd, NvError **reter
  * max, or whose size differs from expect (unless expect is 0).
  */
 int nv_memfd_read_sealed(int fd, size_t max, uint64_t expect, uint8_t **ret, size_t *ret_len, NvError **reterr);
+
+NV_END_DECLS

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "macro.h"
 
 /* One line, padded; *ret is NUL-terminated, free() it. */
 int nv_base64_encode(const uint8_t *data, size_t len, char **ret);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "macro.h"
 
 _printf_(1, 0) static char *vformat(const char *fmt, va_list ap) {
         char *s = NULL;

@@ -17,7 +17,11 @@
  */
 #pragma once
 
-#include "macro.h"
+#include <errno.h>
+
+#include "nv-common.h"
+
+NV_BEGIN_DECLS
 
 typedef struct NvError {
         int code;      /* negative errno, never anything else */
@@ -32,13 +36,13 @@ typedef struct NvError {
  * layers add context with nv_error_wrap().  code must be a negative errno
  * (asserted; a build without assertions stores -EINVAL instead).
  */
-int nv_error_set(NvError **reterr, int code, const char *fmt, ...) _printf_(3, 4);
+int nv_error_set(NvError **reterr, int code, const char *fmt, ...) NV_PRINTF(3, 4);
 
 /*
  * Prefixes the message of *reterr with the formatted context and ": ".
  * Creates the error from code and strerror if *reterr is NULL.  Returns code.
  */
-int nv_error_wrap(NvError **reterr, int code, const char *fmt, ...) _printf_(3, 4);
+int nv_error_wrap(NvError **reterr, int code, const char *fmt, ...) NV_PRINTF(3, 4);
 
 /*
  * Forgets the error in *reterr (if any) after the caller recovered from it.
@@ -48,7 +52,9 @@ void nv_error_clear(NvError **reterr);
 
 /* Frees err; accepts NULL; returns NULL. */
 NvError *nv_error_free(NvError *err);
-DEFINE_TRIVIAL_CLEANUP_FUNC(NvError *, nv_error_free);
+NV_DEFINE_FREEP(NvError *, nv_error_free)
 
 /* The message, or strerror of code when there is none. Never NULL. */
 const char *nv_error_message(const NvError *err, int code);
+
+NV_END_DECLS

@@ -13,6 +13,7 @@
 
 #include "byteorder.h"
 #include "fields.h"
+#include "macro.h"
 #include "nested-state.h"
 #include "util.h"
 #include "x86-arch.h"

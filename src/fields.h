@@ -12,6 +12,8 @@
 
 #include "error.h"
 
+NV_BEGIN_DECLS
+
 #define NV_FIELD_NO_ENCODING UINT32_MAX
 
 typedef struct NvField {
@@ -37,3 +39,5 @@ const NvField *nv_fields_lookup(int format, const char *key);
  * region there (not in guest mode / no vmcs12), -EINVAL for shadow on SVM.
  */
 int nv_fields_read(const void *blob, size_t len, const NvField *f, bool shadow, uint64_t *ret, NvError **reterr);
+
+NV_END_DECLS

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "macro.h"
 
 /*
  * Reads all of path (at most max bytes) into a new buffer.  Refuses a

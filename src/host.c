@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "host.h"
-#include "kvm.h"
-#include "sim.h"
+#include "kvm-backend.h"
+#include "macro.h"
 
 /* Reads the first line of root/rel into buf without the newline; false if absent. */
 static bool read_line(const char *root, const char *rel, char *buf, size_t size) {
@@ -73,17 +73,6 @@ static void probe_nested_param(const char *root, NvHostInfo *h) {
                 h->nested = nv_host_parse_nested_param(v);
 }
 
-static void probe_kvm(NvKvm *kvm, NvHostInfo *h) {
-        h->nested_state_max = nv_kvm_nested_state_max(kvm);
-        h->backend = nv_kvm_backend_name(kvm);
-        h->api_version = NV_KVM_API_VERSION; /* nv_kvm_open() refuses any other */
-        if (nv_kvm_backend(kvm) == NV_BACKEND_SIM) {
-                const NvSimConfig *cfg = nv_sim_config(nv_kvm_sim(kvm));
-                h->nested = cfg->nested ? NV_YES : NV_NO;
-                h->cpu_vendor = cfg->vendor;
-        }
-}
-
 int nv_host_probe(const char *root, NvKvm *kvm, NvHostInfo *ret, NvError **reterr) {
         NvHostInfo h = { .cpu_vendor = -1, .nested = NV_UNKNOWN, .backend = "none" };
         char dev[4096];
@@ -95,12 +84,13 @@ int nv_host_probe(const char *root, NvKvm *kvm, NvHostInfo *ret, NvError **reter
         probe_nested_param(root, &h);
         snprintf(dev, sizeof(dev), "%s/dev/kvm", root);
         h.kvm_device = access(dev, F_OK) == 0;
+        /* What the backend knows wins over the files: the simulator's host is not this machine. */
         if (kvm)
-                probe_kvm(kvm, &h);
+                nv_kvm_host_facts(kvm, &h);
         else if (h.kvm_device) {
                 _cleanup_(nv_kvm_freep) NvKvm *own = NULL;
                 if (nv_kvm_open(dev, &own, NULL) >= 0)
-                        probe_kvm(own, &h);
+                        nv_kvm_host_facts(own, &h);
         }
         (void) reterr;
         *ret = h;

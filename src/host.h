@@ -10,6 +10,8 @@
 
 #include "validate.h"
 
+NV_BEGIN_DECLS
+
 /* Declared, not included: xml/ reads NvHostInfo and must not see <linux/kvm.h>. */
 typedef struct NvKvm NvKvm;
 
@@ -26,7 +28,8 @@ typedef struct NvHostInfo {
 
 /*
  * Probes the host below root (NULL: "/").  kvm, if non-NULL, is the handle
- * whose capability and backend are reported (the simulator's, say);
+ * whose backend's facts win over the files (the capability, the backend's
+ * name, and all a simulated host models instead of this machine's);
  * otherwise root's dev/kvm is opened for the probe.  Missing files are not
  * errors: what cannot be learnt stays unknown.  Returns 0, or -ENOMEM.
  */
@@ -34,3 +37,5 @@ int nv_host_probe(const char *root, NvKvm *kvm, NvHostInfo *ret, NvError **reter
 
 /* Parses a nested= module parameter: "Y"/"1" yes, "N"/"0" no, else unknown. */
 NvTristate nv_host_parse_nested_param(const char *value);
+
+NV_END_DECLS

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The only place that issues KVM ioctls, on /dev/kvm or the simulator. */
-#include <fcntl.h>
+/*
+ * The front end of the KVM ioctl path: handles, the named ioctl wrappers
+ * and their error messages, over the backend a handle was opened on
+ * (kvm-backend.h).  The ioctls themselves are issued by the backend:
+ * kvm-dev.c on /dev/kvm.
+ */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <stdint.h>
 
-#include "kvm.h"
-#include "sim.h"
+#include "kvm-backend.h"
+#include "macro.h"
 
 /* The model's constants must be the kernel's. */
 _Static_assert(sizeof(struct kvm_nested_state) == NV_NESTED_HDR_SIZE, "kvm_nested_state header size");
@@ -22,34 +24,28 @@ _Static_assert(KVM_STATE_NESTED_VMX_VMCS_SIZE == NV_VMCS12_AREA_SIZE && KVM_STAT
 _Static_assert(KVM_GET_NESTED_STATE == 0xC080AEBEu && KVM_SET_NESTED_STATE == 0x4080AEBFu, "ioctl numbers");
 
 struct NvKvm {
-        int sys_fd;
-        int vm_fd;
-        bool owns_vm_fd;
+        const NvKvmBackend *ops;
+        void *data;
         bool has_vm;
-        NvSim *sim;
-        size_t run_size;
 };
 
 struct NvVcpu {
         NvKvm *kvm;
-        int fd;
+        int fd; /* -1 on a backend without vCPU fds */
         unsigned id;
         struct kvm_run *run;
-        bool owned; /* fd and run mapping were created here */
+        bool owned; /* created here: destroy_vcpu releases fd and run area */
 };
 
-/* Routes one ioctl; target is -2 system, -1 VM, else the vCPU id (simulator only). */
-static int kvm_ioctl(NvKvm *k, int fd, int target, unsigned long req, void *arg) {
-        int r;
-
-        if (k->sim)
-                return nv_sim_ioctl(k->sim, target, req, arg);
-        r = ioctl(fd, req, arg);
-        return r < 0 ? -errno : r;
+/* A system ioctl (v NULL) or one on vCPU v, through the handle's backend. */
+static int kvm_ioctl(NvKvm *k, const NvVcpu *v, unsigned long req, void *arg) {
+        if (v)
+                return k->ops->vcpu_ioctl(k->data, v->fd, v->id, req, arg);
+        return k->ops->system_ioctl(k->data, req, arg);
 }
 
 static int vcpu_ioctl(NvVcpu *v, unsigned long req, const char *name, void *arg, NvError **reterr) {
-        int r = kvm_ioctl(v->kvm, v->fd, (int) v->id, req, arg);
+        int r = kvm_ioctl(v->kvm, v, req, arg);
 
         if (r < 0 && !(req == KVM_RUN && r == -EINTR))
                 return nv_error_set(reterr, r, _("%s on vCPU %u failed: %s"), name, v->id, strerror(-r));
@@ -63,55 +59,15 @@ static int vcpu_ioctl(NvVcpu *v, unsigned long req, const char *name, void *arg,
                 vcpu_ioctl(v, req, #req, (void *) (arg), reterr);                                  \
         })
 
-int nv_kvm_open(const char *path, NvKvm **ret, NvError **reterr) {
-        _cleanup_close_ int fd = -1;
-        NvKvm *k;
-        int r;
+int nv_kvm_new(const NvKvmBackend *ops, void *data, bool has_vm, NvKvm **ret, NvError **reterr) {
+        NvKvm *k = calloc(1, sizeof(*k));
 
-        path = path ?: NV_KVM_DEFAULT_PATH;
-        fd = open(path, O_RDWR | O_CLOEXEC);
-        if (fd < 0)
-                return nv_error_set(reterr, -errno, _("Cannot open '%s': %s"), path, strerror(errno));
-        r = ioctl(fd, KVM_GET_API_VERSION, 0);
-        if (r < 0)
-                return nv_error_set(reterr, -errno, _("'%s' is not a KVM device: %s"), path, strerror(errno));
-        if (r != NV_KVM_API_VERSION)
-                return nv_error_set(reterr, -EPROTO, _("'%s' speaks KVM API version %d, not %d."), path, r,
-                                    NV_KVM_API_VERSION);
-        k = calloc(1, sizeof(*k));
-        if (!k)
+        (void) reterr;
+        if (!k) {
+                ops->free(data);
                 return -ENOMEM;
-        k->sys_fd = TAKE_FD(fd);
-        k->vm_fd = -1;
-        *ret = k;
-        return 0;
-}
-
-int nv_kvm_open_sim(NvSim *sim, NvKvm **ret, NvError **reterr) {
-        NvKvm *k;
-
-        if (!sim)
-                return nv_error_set(reterr, -EINVAL, _("No simulator given."));
-        k = calloc(1, sizeof(*k));
-        if (!k)
-                return -ENOMEM;
-        k->sys_fd = k->vm_fd = -1;
-        k->sim = sim;
-        *ret = k;
-        return 0;
-}
-
-int nv_kvm_adopt_vm(int vm_fd, NvKvm **ret, NvError **reterr) {
-        NvKvm *k;
-
-        if (vm_fd < 0)
-                return nv_error_set(reterr, -EBADF, _("Invalid VM file descriptor %d."), vm_fd);
-        k = calloc(1, sizeof(*k));
-        if (!k)
-                return -ENOMEM;
-        k->sys_fd = -1;
-        k->vm_fd = vm_fd;
-        k->has_vm = true;
+        }
+        *k = (NvKvm) { .ops = ops, .data = data, .has_vm = has_vm };
         *ret = k;
         return 0;
 }
@@ -119,30 +75,21 @@ int nv_kvm_adopt_vm(int vm_fd, NvKvm **ret, NvError **reterr) {
 NvKvm *nv_kvm_free(NvKvm *k) {
         if (!k)
                 return NULL;
-        if (k->owns_vm_fd)
-                safe_close(k->vm_fd);
-        safe_close(k->sys_fd);
-        nv_sim_free(k->sim);
+        k->ops->free(k->data);
         free(k);
         return NULL;
 }
 
-NvBackend nv_kvm_backend(const NvKvm *k) {
-        return k->sim ? NV_BACKEND_SIM : NV_BACKEND_KVM;
-}
-
 const char *nv_kvm_backend_name(const NvKvm *k) {
-        return k->sim ? "simulated" : "kvm";
+        return k->ops->name;
 }
 
-NvSim *nv_kvm_sim(NvKvm *k) {
-        return k->sim;
+void nv_kvm_host_facts(NvKvm *k, NvHostInfo *h) {
+        k->ops->host_facts(k->data, h);
 }
 
 int nv_kvm_check_extension(NvKvm *k, long cap) {
-        if (k->vm_fd >= 0 || k->sim)
-                return kvm_ioctl(k, k->vm_fd, -1, KVM_CHECK_EXTENSION, (void *) cap);
-        return kvm_ioctl(k, k->sys_fd, -2, KVM_CHECK_EXTENSION, (void *) cap);
+        return k->ops->check_extension(k->data, cap);
 }
 
 int nv_kvm_nested_state_max(NvKvm *k) {
@@ -163,45 +110,27 @@ int nv_kvm_vendor(NvKvm *k) {
 }
 
 int nv_kvm_create_vm(NvKvm *k, NvError **reterr) {
-        int r, fd;
+        int r;
 
         if (k->has_vm)
                 return nv_error_set(reterr, -EEXIST, _("This handle already has a VM."));
-        r = kvm_ioctl(k, k->sys_fd, -2, KVM_GET_VCPU_MMAP_SIZE, NULL);
+        r = k->ops->create_vm(k->data, reterr);
         if (r < 0)
-                return nv_error_set(reterr, r, _("KVM_GET_VCPU_MMAP_SIZE failed: %s"), strerror(-r));
-        k->run_size = (size_t) r;
-        fd = kvm_ioctl(k, k->sys_fd, -2, KVM_CREATE_VM, NULL);
-        if (fd < 0)
-                return nv_error_set(reterr, fd, _("KVM_CREATE_VM failed: %s"), strerror(-fd));
-        k->vm_fd = k->sim ? -1 : fd;
-        k->owns_vm_fd = k->has_vm = true;
+                return r;
+        k->has_vm = true;
         return 0;
 }
 
 int nv_kvm_set_memory(NvKvm *k, void *mem, size_t size, NvError **reterr) {
-        struct kvm_userspace_memory_region region = {
-                .slot = 0,
-                .guest_phys_addr = 0,
-                .memory_size = size,
-                .userspace_addr = (uintptr_t) mem,
-        };
-        int r;
-
-        if (k->sim)
-                return 0;
-        r = kvm_ioctl(k, k->vm_fd, -1, KVM_SET_USER_MEMORY_REGION, &region);
-        if (r < 0)
-                return nv_error_set(reterr, r, _("KVM_SET_USER_MEMORY_REGION failed: %s"), strerror(-r));
-        return 0;
+        return k->ops->set_memory(k->data, mem, size, reterr);
 }
 
 /*
  * A CPUID ioctl that fills a struct kvm_cpuid2 (KVM_GET_SUPPORTED_CPUID on
- * the system fd, KVM_GET_CPUID2 on a vCPU), growing the buffer until the
- * kernel is satisfied.  target as in kvm_ioctl().
+ * the system, v NULL; KVM_GET_CPUID2 on vCPU v), growing the buffer until
+ * the kernel is satisfied.
  */
-static int cpuid_query(NvKvm *k, int fd, int target, unsigned long req, const char *name, struct kvm_cpuid2 **ret,
+static int cpuid_query(NvKvm *k, const NvVcpu *v, unsigned long req, const char *name, struct kvm_cpuid2 **ret,
                        NvError **reterr) {
         for (unsigned n = 64; n <= 4096; n *= 2) {
                 _cleanup_free_ struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
@@ -210,7 +139,7 @@ static int cpuid_query(NvKvm *k, int fd, int target, unsigned long req, const ch
                 if (!c)
                         return -ENOMEM;
                 c->nent = n;
-                r = kvm_ioctl(k, fd, target, req, c);
+                r = kvm_ioctl(k, v, req, c);
                 if (r == -E2BIG)
                         continue;
                 if (r < 0)
@@ -232,25 +161,20 @@ static NvVcpu *vcpu_new(NvKvm *k, int fd, unsigned id, struct kvm_run *run, bool
 int nv_kvm_create_vcpu(NvKvm *k, unsigned id, NvVcpu **ret, NvError **reterr) {
         _cleanup_(nv_vcpu_freep) NvVcpu *v = NULL;
         _cleanup_free_ struct kvm_cpuid2 *cpuid = NULL;
-        int fd, r;
+        struct kvm_run *run = NULL;
+        int fd = -1, r;
 
         if (!k->has_vm)
                 return nv_error_set(reterr, -EINVAL, _("Create the VM before its vCPUs."));
-        fd = kvm_ioctl(k, k->vm_fd, -1, KVM_CREATE_VCPU, (void *) (unsigned long) id);
-        if (fd < 0)
-                return nv_error_set(reterr, fd, _("KVM_CREATE_VCPU %u failed: %s"), id, strerror(-fd));
-        v = vcpu_new(k, k->sim ? -1 : fd, id, NULL, true);
-        if (!v)
+        r = k->ops->create_vcpu(k->data, id, &fd, &run, reterr);
+        if (r < 0)
+                return r;
+        v = vcpu_new(k, fd, id, run, true);
+        if (!v) {
+                k->ops->destroy_vcpu(k->data, fd, run);
                 return -ENOMEM;
-        if (k->sim)
-                v->run = nv_sim_run_area(k->sim, id);
-        else {
-                void *m = mmap(NULL, k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-                if (m == MAP_FAILED)
-                        return nv_error_set(reterr, -errno, _("Cannot map kvm_run of vCPU %u: %s"), id, strerror(errno));
-                v->run = m;
         }
-        r = cpuid_query(k, k->sys_fd, -2, KVM_GET_SUPPORTED_CPUID, "KVM_GET_SUPPORTED_CPUID", &cpuid, reterr);
+        r = cpuid_query(k, NULL, KVM_GET_SUPPORTED_CPUID, "KVM_GET_SUPPORTED_CPUID", &cpuid, reterr);
         if (r < 0)
                 return r;
         r = nv_kvm_set_cpuid(v, cpuid, reterr);
@@ -262,14 +186,14 @@ int nv_kvm_create_vcpu(NvKvm *k, unsigned id, NvVcpu **ret, NvError **reterr) {
 
 int nv_kvm_adopt_vcpu(NvKvm *k, int fd, unsigned id, struct kvm_run *run, NvVcpu **ret, NvError **reterr) {
         NvVcpu *v;
+        int r;
 
-        if (!k->sim && fd < 0)
-                return nv_error_set(reterr, -EBADF, _("Invalid vCPU file descriptor %d."), fd);
-        v = vcpu_new(k, k->sim ? -1 : fd, id, run, false);
+        r = k->ops->adopt_vcpu(k->data, fd, id, &run, reterr);
+        if (r < 0)
+                return r;
+        v = vcpu_new(k, fd, id, run, false);
         if (!v)
                 return -ENOMEM;
-        if (k->sim && !run)
-                v->run = nv_sim_run_area(k->sim, id);
         *ret = v;
         return 0;
 }
@@ -277,11 +201,8 @@ int nv_kvm_adopt_vcpu(NvKvm *k, int fd, unsigned id, struct kvm_run *run, NvVcpu
 NvVcpu *nv_vcpu_free(NvVcpu *v) {
         if (!v)
                 return NULL;
-        if (v->owned && !v->kvm->sim) {
-                if (v->run)
-                        munmap(v->run, v->kvm->run_size);
-                safe_close(v->fd);
-        }
+        if (v->owned)
+                v->kvm->ops->destroy_vcpu(v->kvm->data, v->fd, v->run);
         free(v);
         return NULL;
 }
@@ -339,7 +260,7 @@ int nv_kvm_set_cpuid(NvVcpu *v, const struct kvm_cpuid2 *cpuid, NvError **reterr
 }
 
 int nv_kvm_get_cpuid(NvVcpu *v, struct kvm_cpuid2 **ret, NvError **reterr) {
-        int r = cpuid_query(v->kvm, v->fd, (int) v->id, KVM_GET_CPUID2, "KVM_GET_CPUID2", ret, reterr);
+        int r = cpuid_query(v->kvm, v, KVM_GET_CPUID2, "KVM_GET_CPUID2", ret, reterr);
 
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Reading the CPUID of vCPU %u"), v->id);
@@ -351,9 +272,9 @@ int nv_kvm_enable_cap(NvVcpu *v, const struct kvm_enable_cap *cap, NvError **ret
 }
 
 int nv_kvm_get_nested_state_raw(NvVcpu *v, struct kvm_nested_state *state) {
-        return kvm_ioctl(v->kvm, v->fd, (int) v->id, KVM_GET_NESTED_STATE, state);
+        return kvm_ioctl(v->kvm, v, KVM_GET_NESTED_STATE, state);
 }
 
 int nv_kvm_set_nested_state_raw(NvVcpu *v, const struct kvm_nested_state *state) {
-        return kvm_ioctl(v->kvm, v->fd, (int) v->id, KVM_SET_NESTED_STATE, (void *) state);
+        return kvm_ioctl(v->kvm, v, KVM_SET_NESTED_STATE, (void *) state);
 }

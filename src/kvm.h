@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The KVM ioctl wrapper: every KVM ioctl the project issues goes through
- * this module.  The same handles run on the real /dev/kvm or on the
- * simulated KVM (sim.h); only kvm.c knows the difference.
+ * this module.  A handle runs on the backend chosen when it was opened:
+ * the kernel's /dev/kvm (nv_kvm_open, nv_kvm_adopt_vm), or another that
+ * implements the same ops (the simulated KVM of the tests and the demo);
+ * callers never learn which one, except its name for output.
  *
  * Conventions: functions return >= 0 on success and -errno on failure, with
  * a message naming the ioctl in *reterr when reterr is non-NULL.  Every fd is
@@ -18,14 +20,10 @@
 #include "error.h"
 #include "nested-state.h"
 
+NV_BEGIN_DECLS
+
 typedef struct NvKvm NvKvm;
 typedef struct NvVcpu NvVcpu;
-typedef struct NvSim NvSim;
-
-typedef enum NvBackend {
-        NV_BACKEND_KVM,
-        NV_BACKEND_SIM,
-} NvBackend;
 
 #define NV_KVM_API_VERSION 12
 #define NV_KVM_DEFAULT_PATH "/dev/kvm"
@@ -36,9 +34,6 @@ typedef enum NvBackend {
  */
 int nv_kvm_open(const char *path, NvKvm **ret, NvError **reterr);
 
-/* Creates a handle backed by the simulator sim, which it takes over. */
-int nv_kvm_open_sim(NvSim *sim, NvKvm **ret, NvError **reterr);
-
 /*
  * Wraps a VM fd owned by a VMM (it stays the VMM's: never closed here).
  * Used by VMMs that embed nestvirt for the nested part only.
@@ -47,13 +42,10 @@ int nv_kvm_adopt_vm(int vm_fd, NvKvm **ret, NvError **reterr);
 
 /* Frees the handle and closes what it opened; accepts NULL; returns NULL. */
 NvKvm *nv_kvm_free(NvKvm *kvm);
-DEFINE_TRIVIAL_CLEANUP_FUNC(NvKvm *, nv_kvm_free);
+NV_DEFINE_FREEP(NvKvm *, nv_kvm_free)
 
-NvBackend nv_kvm_backend(const NvKvm *kvm);
-/* "kvm" or "simulated", for output that must say which one ran. */
+/* The backend's name, "kvm" or "simulated", for output that must say which one ran. */
 const char *nv_kvm_backend_name(const NvKvm *kvm);
-/* The simulator behind kvm, or NULL on the real backend. */
-NvSim *nv_kvm_sim(NvKvm *kvm);
 
 /* KVM_CHECK_EXTENSION on the VM fd when there is one, else the system fd. */
 int nv_kvm_check_extension(NvKvm *kvm, long cap);
@@ -72,8 +64,8 @@ int nv_kvm_create_vm(NvKvm *kvm, NvError **reterr);
 
 /*
  * KVM_SET_USER_MEMORY_REGION for slot 0 at guest-physical 0 backed by mem
- * (page aligned, size bytes).  Real backend only; the simulator has no
- * guest memory and accepts it as a no-op.
+ * (page aligned, size bytes).  A backend without guest memory (the
+ * simulator) accepts it as a no-op.
  */
 int nv_kvm_set_memory(NvKvm *kvm, void *mem, size_t size, NvError **reterr);
 
@@ -92,7 +84,7 @@ int nv_kvm_adopt_vcpu(NvKvm *kvm, int vcpu_fd, unsigned id, struct kvm_run *run,
 
 /* Frees the handle; closes and unmaps only what nestvirt created. */
 NvVcpu *nv_vcpu_free(NvVcpu *vcpu);
-DEFINE_TRIVIAL_CLEANUP_FUNC(NvVcpu *, nv_vcpu_free);
+NV_DEFINE_FREEP(NvVcpu *, nv_vcpu_free)
 
 unsigned nv_vcpu_id(const NvVcpu *vcpu);
 NvKvm *nv_vcpu_kvm(const NvVcpu *vcpu);
@@ -126,3 +118,5 @@ int nv_kvm_enable_cap(NvVcpu *vcpu, const struct kvm_enable_cap *cap, NvError **
  */
 int nv_kvm_get_nested_state_raw(NvVcpu *vcpu, struct kvm_nested_state *state);
 int nv_kvm_set_nested_state_raw(NvVcpu *vcpu, const struct kvm_nested_state *state);
+
+NV_END_DECLS

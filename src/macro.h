@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "nv-common.h"
+
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _unused_ __attribute__((unused))
-#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _printf_(a, b) NV_PRINTF(a, b)
 #define _sentinel_ __attribute__((sentinel))
 #define _nonnull_(...) __attribute__((nonnull(__VA_ARGS__)))
 #define _warn_unused_result_ __attribute__((warn_unused_result))
@@ -21,11 +23,7 @@
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 /* Defines foo_freep(T **p) calling foo_free(*p) for use with _cleanup_. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                \
-        static inline void func##p(type *p) {                                  \
-                if (*p)                                                        \
-                        func(*p);                                              \
-        }
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) NV_DEFINE_FREEP(type, func)
 
 static inline void freep(void *p) {
         free(*(void **) p);
@@ -63,9 +61,8 @@ static inline void closep(int *fd) {
  * User-facing strings go through gettext; N_() marks static tables.  The
  * domain is named on every call (dgettext), not taken from textdomain():
  * the libraries run inside other programs too (the agent inside a VMM),
- * whose own domain is not ours.  It is GETTEXT_PACKAGE, spelled out
- * because this header is installed and built without our -D flags.
+ * whose own domain is not ours.
  */
 #include <libintl.h>
-#define _(s) dgettext("nestvirt", s)
+#define _(s) dgettext(GETTEXT_PACKAGE, s)
 #define N_(s) (s)

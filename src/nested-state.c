@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "byteorder.h"
+#include "macro.h"
 #include "nested-state.h"
 #include "util.h"
 

@@ -14,6 +14,8 @@
 
 #include "error.h"
 
+NV_BEGIN_DECLS
+
 #define NV_NESTED_HDR_SIZE 128u
 #define NV_VMCS12_AREA_SIZE 4096u   /* KVM_STATE_NESTED_VMX_VMCS_SIZE */
 #define NV_VMCS12_STRUCT_SIZE 998u  /* sizeof(struct vmcs12), packed */
@@ -132,3 +134,5 @@ bool nv_blob_guest_mode(const NvBlob *b);
 static inline bool nv_nested_guest_mode(const NvNestedHeader *h) {
         return h->flags & NV_NESTED_GUEST_MODE;
 }
+
+NV_END_DECLS

@@ -6,10 +6,10 @@
  *   nested-state.h  the kvm_nested_state blob model and its constants
  *   fields.h        vmcs12 / vmcb12 field tables
  *   validate.h      what KVM_SET_NESTED_STATE would say, before it is asked
- *   kvm.h           every KVM ioctl, on /dev/kvm or the simulator
+ *   kvm.h           every KVM ioctl, on /dev/kvm
  *   vcpu.h          safe capture and restore (sizing, quiesce, order, rollback)
  *   host.h          the host probe
- *   sim.h           the simulated KVM
+ *   snapshot.h      snapshot files: every vCPU's blob with the saving host's facts
  *
  * Each function's contract is at its declaration.
  */
@@ -20,7 +20,6 @@
 #include "host.h"
 #include "kvm.h"
 #include "nested-state.h"
-#include "sim.h"
 #include "snapshot.h"
 #include "validate.h"
 #include "vcpu.h"

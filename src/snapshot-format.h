@@ -22,7 +22,7 @@ typedef struct SnapshotHeader {
         uint64_t file_size;          /* whole file, checksum included */
         uint64_t entry_table_offset; /* >= header_size */
         uint32_t entry_size;         /* sizeof(SnapshotEntry) */
-        uint32_t reserved;           /* 0 */
+        uint32_t backend;            /* NV_SNAPSHOT_BACKEND_*; 0 (was reserved) in older files */
         char kernel_release[64];     /* NUL-padded */
         char cpu_model[64];          /* NUL-padded */
 } SnapshotHeader;

@@ -12,6 +12,7 @@
 
 #include "byteorder.h"
 #include "fileio.h"
+#include "macro.h"
 #include "snapshot-format.h"
 #include "snapshot.h"
 #include "util.h"
@@ -131,6 +132,7 @@ static int parse_header_fields(const uint8_t *b, size_t len, NvSnapshot *s, uint
         s->vendor = vendor;
         s->host_cpu_vendor = cpu == 0xffff ? -1 : cpu;
         s->cap_nested_state = get_le32(b + OFF(cap_nested_state));
+        s->backend = get_le32(b + OFF(backend)); /* not checked: readers before it ignored the field */
         s->created_usec = get_le64(b + OFF(created_usec));
         copy_string(s->kernel_release, sizeof(s->kernel_release), b + OFF(kernel_release), 64);
         copy_string(s->cpu_model, sizeof(s->cpu_model), b + OFF(cpu_model), 64);
@@ -224,6 +226,7 @@ static void format_header(const NvSnapshot *s, uint64_t table_off, uint64_t file
         put_le16(b + OFF(host_cpu_vendor), s->host_cpu_vendor < 0 ? 0xffff : (uint16_t) s->host_cpu_vendor);
         put_le32(b + OFF(vcpu_count), (uint32_t) s->n_vcpus);
         put_le32(b + OFF(cap_nested_state), s->cap_nested_state);
+        put_le32(b + OFF(backend), s->backend);
         put_le64(b + OFF(created_usec), s->created_usec);
         put_le64(b + OFF(file_size), file_size);
         put_le64(b + OFF(entry_table_offset), table_off);
@@ -291,8 +294,17 @@ int nv_snapshot_write(const char *path, const NvSnapshot *s, NvError **reterr) {
         return r;
 }
 
+/* The backends' own names (NvHostInfo.backend); 0 has none. */
+NV_DEFINE_PRIVATE_STRING_TABLE(backend, [NV_SNAPSHOT_BACKEND_KVM] = "kvm", [NV_SNAPSHOT_BACKEND_SIMULATED] = "simulated");
+
+const char *nv_snapshot_backend_to_string(uint32_t v) {
+        return v <= INT32_MAX ? backend_to_string((int) v) : NULL;
+}
+
 void nv_snapshot_stamp(NvSnapshot *s, const NvHostInfo *h) {
         if (h) {
+                int b = backend_from_string(h->backend); /* "none" and unknown names: not recorded */
+                s->backend = b < 0 ? NV_SNAPSHOT_BACKEND_UNRECORDED : (uint32_t) b;
                 copy_string(s->kernel_release, sizeof(s->kernel_release), (const uint8_t *) h->kernel_release,
                             sizeof(h->kernel_release));
                 copy_string(s->cpu_model, sizeof(s->cpu_model), (const uint8_t *) h->cpu_model, sizeof(h->cpu_model));

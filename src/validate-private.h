@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "macro.h"
 #include "nested-state.h"
 #include "validate.h"
 #include "x86-arch.h"
@@ -37,12 +38,13 @@ typedef struct Checker {
         NvValidateResult *res;
 } Checker;
 
-int validate_reject(Checker *c, Rule r, uint64_t value);
-int validate_reject_bits(Checker *c, Rule r, uint64_t value, uint64_t bits);
-void validate_unchecked(Checker *c, const char *why);
-bool validate_gpa_legal(Checker *c, uint64_t gpa);
-bool validate_page_address(Checker *c, uint64_t gpa);
-bool validate_fact(Checker *c, NvTristate t, bool if_unknown, const char *why);
-int validate_vmx(Checker *c);
-int validate_vmx_entry(Checker *c);
-int validate_svm(Checker *c);
+/* Shared by validate*.c only, yet global in an installed library: hence nv_, as every global there. */
+int nv_validate_reject(Checker *c, Rule r, uint64_t value);
+int nv_validate_reject_bits(Checker *c, Rule r, uint64_t value, uint64_t bits);
+void nv_validate_unchecked(Checker *c, const char *why);
+bool nv_validate_gpa_legal(Checker *c, uint64_t gpa);
+bool nv_validate_page_address(Checker *c, uint64_t gpa);
+bool nv_validate_fact(Checker *c, NvTristate t, bool if_unknown, const char *why);
+int nv_validate_vmx(Checker *c);
+int nv_validate_vmx_entry(Checker *c);
+int nv_validate_svm(Checker *c);

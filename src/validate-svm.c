@@ -20,17 +20,17 @@ static int svm_check_vcpu(Checker *c) {
 
         /* GIF_SET alone is fine whatever EFER.SVME is; ask only when it matters. */
         if (flags != NV_NESTED_GIF_SET &&
-            !validate_fact(c, c->ctx->svme, true, N_("S3: the vCPU's EFER.SVME is unknown"))) {
+            !nv_validate_fact(c, c->ctx->svme, true, N_("S3: the vCPU's EFER.SVME is unknown"))) {
                 if (flags & NV_NESTED_GUEST_MODE)
-                        return validate_reject(c, R_S3, flags);
+                        return nv_validate_reject(c, R_S3, flags);
                 /* Kernels before the late-2025 fix demanded exactly GIF_SET here. */
-                if (flags == 0 && !validate_fact(c, c->ctx->svme0_gif0_ok, true,
+                if (flags == 0 && !nv_validate_fact(c, c->ctx->svme0_gif0_ok, true,
                                                  N_("S3: whether this kernel accepts GIF clear with EFER.SVME clear is unknown")))
-                        return validate_reject(c, R_S3, flags);
+                        return nv_validate_reject(c, R_S3, flags);
         }
         if ((flags & NV_NESTED_GUEST_MODE) &&
-            validate_fact(c, c->ctx->in_smm, false, N_("S4: whether the vCPU is in SMM is unknown")))
-                return validate_reject(c, R_S4, flags);
+            nv_validate_fact(c, c->ctx->in_smm, false, N_("S4: whether the vCPU is in SMM is unknown")))
+                return nv_validate_reject(c, R_S4, flags);
         return 0;
 }
 
@@ -41,12 +41,12 @@ static int svm_check_controls(Checker *c) {
         uint64_t nested_ctl = get_le64(VMCB_CTL(NESTED_CTL)), ncr3 = get_le64(VMCB_CTL(NESTED_CR3));
 
         if (!(get_le32(VMCB_CTL(INTERCEPT_WORD4)) & SVM_INTERCEPT_VMRUN))
-                return validate_reject(c, R_S9_VMRUN, get_le32(VMCB_CTL(INTERCEPT_WORD4)));
+                return nv_validate_reject(c, R_S9_VMRUN, get_le32(VMCB_CTL(INTERCEPT_WORD4)));
         if (get_le32(VMCB_CTL(ASID)) == 0)
-                return validate_reject(c, R_S9_ASID, 0);
+                return nv_validate_reject(c, R_S9_ASID, 0);
         if ((nested_ctl & SVM_NESTED_CTL_NP_ENABLE) &&
-            !validate_fact(c, c->ctx->npt_enabled, true, N_("S9: whether the host has NPT enabled is unknown")))
-                return validate_reject(c, R_S9_NP, nested_ctl);
+            !nv_validate_fact(c, c->ctx->npt_enabled, true, N_("S9: whether the host has NPT enabled is unknown")))
+                return nv_validate_reject(c, R_S9_NP, nested_ctl);
         /*
          * APM vol. 2, 15.25.4: with NP on, an MBZ bit in nCR3 makes VMRUN
          * fail.  KVM checks it since 2026 (b71138fcc362, in stable kernels
@@ -54,12 +54,12 @@ static int svm_check_controls(Checker *c) {
          * but it cannot run on hardware, so it is refused whatever the
          * kernel version.
          */
-        if ((nested_ctl & SVM_NESTED_CTL_NP_ENABLE) && !validate_gpa_legal(c, ncr3))
-                return validate_reject(c, R_S9_NCR3, ncr3);
-        if (!validate_gpa_legal(c, msrpm) || !validate_gpa_legal(c, msrpm + SVM_MSRPM_SIZE - 1))
-                return validate_reject(c, R_S9_MSRPM, msrpm);
-        if (!validate_gpa_legal(c, iopm) || !validate_gpa_legal(c, iopm + SVM_IOPM_SIZE - 1))
-                return validate_reject(c, R_S9_IOPM, iopm);
+        if ((nested_ctl & SVM_NESTED_CTL_NP_ENABLE) && !nv_validate_gpa_legal(c, ncr3))
+                return nv_validate_reject(c, R_S9_NCR3, ncr3);
+        if (!nv_validate_gpa_legal(c, msrpm) || !nv_validate_gpa_legal(c, msrpm + SVM_MSRPM_SIZE - 1))
+                return nv_validate_reject(c, R_S9_MSRPM, msrpm);
+        if (!nv_validate_gpa_legal(c, iopm) || !nv_validate_gpa_legal(c, iopm + SVM_IOPM_SIZE - 1))
+                return nv_validate_reject(c, R_S9_IOPM, iopm);
         return 0;
 }
 
@@ -69,9 +69,9 @@ static int svm_check_long_mode(Checker *c, uint64_t cr4) {
         uint16_t cs_attrib = get_le16(VMCB_SAVE(CS + VMCB_SEG_ATTRIB));
 
         if (!(cr4 & X86_CR4_PAE))
-                return validate_reject(c, R_S11_PAE, cr4);
-        if (!validate_gpa_legal(c, cr3))
-                return validate_reject(c, R_S11_CR3, cr3);
+                return nv_validate_reject(c, R_S11_PAE, cr4);
+        if (!nv_validate_gpa_legal(c, cr3))
+                return nv_validate_reject(c, R_S11_CR3, cr3);
         /*
          * APM vol. 2, 15.5: CS.L and CS.D both set in long mode is an
          * illegal state.  KVM checks it since 96bd3e76a171 (2026, in stable
@@ -79,7 +79,7 @@ static int svm_check_long_mode(Checker *c, uint64_t cr4) {
          * whatever the kernel version: hardware would not run it.
          */
         if ((cs_attrib & SVM_SELECTOR_L) && (cs_attrib & SVM_SELECTOR_DB))
-                return validate_reject(c, R_S11_CSLD, cs_attrib);
+                return nv_validate_reject(c, R_S11_CSLD, cs_attrib);
         return 0;
 }
 
@@ -90,13 +90,13 @@ static int svm_check_long_mode(Checker *c, uint64_t cr4) {
 static int svm_check_cpuid_bits(Checker *c, uint64_t value, uint64_t reserved, uint64_t allowed, Rule reserved_r,
                                 Rule cpuid_r) {
         if (value & reserved)
-                return validate_reject_bits(c, reserved_r, value, value & reserved);
+                return nv_validate_reject_bits(c, reserved_r, value, value & reserved);
         if (!c->ctx->have_cpuid) {
-                validate_unchecked(c, N_("S11: CR4 and EFER bits that depend on the vCPU's CPUID: its CPUID is unknown"));
+                nv_validate_unchecked(c, N_("S11: CR4 and EFER bits that depend on the vCPU's CPUID: its CPUID is unknown"));
                 return 0;
         }
         if (value & ~allowed)
-                return validate_reject_bits(c, cpuid_r, value, value & ~allowed);
+                return nv_validate_reject_bits(c, cpuid_r, value, value & ~allowed);
         return 0;
 }
 
@@ -109,21 +109,21 @@ static int svm_check_save(Checker *c) {
         int r;
 
         if (!(cr0 & X86_CR0_PG))
-                return validate_reject(c, R_S11_PG, cr0);
+                return nv_validate_reject(c, R_S11_PG, cr0);
         if (!(cr0 & X86_CR0_PE))
-                return validate_reject(c, R_S11_PE, cr0);
+                return nv_validate_reject(c, R_S11_PE, cr0);
         if (rflags & X86_EFLAGS_VM)
-                return validate_reject(c, R_S11_VM, rflags);
+                return nv_validate_reject(c, R_S11_VM, rflags);
         if (!(efer & X86_EFER_SVME))
-                return validate_reject(c, R_S11_SVME, efer);
+                return nv_validate_reject(c, R_S11_SVME, efer);
         if (cr0_cd_nw_bad(cr0))
-                return validate_reject(c, R_S11_CDNW, cr0);
+                return nv_validate_reject(c, R_S11_CDNW, cr0);
         if (cr0 >> 32)
-                return validate_reject(c, R_S11_CR0HI, cr0);
+                return nv_validate_reject(c, R_S11_CR0HI, cr0);
         if (dr6 >> 32)
-                return validate_reject(c, R_S11_DR6, dr6);
+                return nv_validate_reject(c, R_S11_DR6, dr6);
         if (dr7 >> 32)
-                return validate_reject(c, R_S11_DR7, dr7);
+                return nv_validate_reject(c, R_S11_DR7, dr7);
         if ((efer & X86_EFER_LME) && (cr0 & X86_CR0_PG)) {
                 r = svm_check_long_mode(c, cr4);
                 if (r < 0)
@@ -135,31 +135,31 @@ static int svm_check_save(Checker *c) {
         return svm_check_cpuid_bits(c, efer, EFER_ALWAYS_RESERVED, c->ctx->efer_allowed, R_S11_EFER, R_S11_EFER_CPUID);
 }
 
-int validate_svm(Checker *c) {
+int nv_validate_svm(Checker *c) {
         int r;
 
         if (c->h.format != NV_FORMAT_SVM)
-                return validate_reject(c, R_S1, c->h.format);
+                return nv_validate_reject(c, R_S1, c->h.format);
         if (c->h.flags & ~(NV_NESTED_GUEST_MODE | NV_NESTED_RUN_PENDING | NV_NESTED_GIF_SET))
-                return validate_reject(c, R_S2, c->h.flags);
+                return nv_validate_reject(c, R_S2, c->h.flags);
         r = svm_check_vcpu(c);
         if (r < 0)
                 return r;
         /* S5: outside guest mode KVM only sets GIF; vmcb_pa and the data are ignored. */
         if (!(c->h.flags & NV_NESTED_GUEST_MODE))
                 return 0;
-        if (!validate_page_address(c, c->h.svm.vmcb_pa))
-                return validate_reject(c, R_S6, c->h.svm.vmcb_pa);
+        if (!nv_validate_page_address(c, c->h.svm.vmcb_pa))
+                return nv_validate_reject(c, R_S6, c->h.svm.vmcb_pa);
         if (c->h.size < NV_SVM_MAX_SIZE)
-                return validate_reject(c, R_S7, c->h.size);
+                return nv_validate_reject(c, R_S7, c->h.size);
         if (c->len < NV_SVM_MAX_SIZE)
-                return validate_reject(c, R_S8, c->len);
+                return nv_validate_reject(c, R_S8, c->len);
         r = svm_check_controls(c);
         if (r < 0)
                 return r;
         if (c->ctx->have_cr0 && cr0_cd_nw_bad(c->ctx->cr0))
-                return validate_reject(c, R_S10, c->ctx->cr0);
+                return nv_validate_reject(c, R_S10, c->ctx->cr0);
         if (!c->ctx->have_cr0)
-                validate_unchecked(c, N_("S10: the vCPU's current CR0 is unknown"));
+                nv_validate_unchecked(c, N_("S10: the vCPU's current CR0 is unknown"));
         return svm_check_save(c);
 }

@@ -81,7 +81,7 @@ static bool eptp_ok(Checker *c, uint64_t eptp) {
                 return false;
         if (!(pwl == 3 && (caps & VMX_EPT_PAGE_WALK_4_BIT)) && !(pwl == 4 && (caps & VMX_EPT_PAGE_WALK_5_BIT)))
                 return false;
-        if (!validate_gpa_legal(c, eptp) || ((eptp >> 7) & 0x1f))
+        if (!nv_validate_gpa_legal(c, eptp) || ((eptp >> 7) & 0x1f))
                 return false;
         return !(eptp & VMX_EPTP_AD_ENABLE) || (caps & VMX_EPT_AD_BIT);
 }
@@ -104,8 +104,8 @@ static int check_control_pages(Checker *c, const Vmcs12 *v) {
         for (size_t i = 0; i < ELEMENTSOF(control_pages); i++) {
                 uint64_t a = q(v, control_pages[i].off);
 
-                if (((control_pages[i].secondary ? v->sec : v->cpu) & control_pages[i].control) && !validate_page_address(c, a))
-                        return validate_reject(c, control_pages[i].rule, a);
+                if (((control_pages[i].secondary ? v->sec : v->cpu) & control_pages[i].control) && !nv_validate_page_address(c, a))
+                        return nv_validate_reject(c, control_pages[i].rule, a);
         }
         return 0;
 }
@@ -117,33 +117,33 @@ static int check_apicv_nmi(Checker *c, const Vmcs12 *v) {
         if ((v->sec & (SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE | SECONDARY_EXEC_APIC_REGISTER_VIRT | SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY)) || posted) {
                 if (((v->sec & SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE) && (v->sec & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES)) ||
                     ((v->sec & SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY) && !(v->pin & PIN_BASED_EXT_INTR_MASK)))
-                        return validate_reject(c, R_V19_APICV, v->sec);
+                        return nv_validate_reject(c, R_V19_APICV, v->sec);
                 if (posted && (!(v->sec & SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY) || !(v->exit & VM_EXIT_ACK_INTR_ON_EXIT) ||
                                (get_le16(v->p + VMCS12_POSTED_INTR_NV) & 0xff00) || (q(v, VMCS12_POSTED_INTR_DESC_ADDR) & 63) ||
-                               !validate_gpa_legal(c, q(v, VMCS12_POSTED_INTR_DESC_ADDR))))
-                        return validate_reject(c, R_V19_APICV, v->pin);
+                               !nv_validate_gpa_legal(c, q(v, VMCS12_POSTED_INTR_DESC_ADDR))))
+                        return nv_validate_reject(c, R_V19_APICV, v->pin);
                 if (!(v->cpu & CPU_BASED_TPR_SHADOW))
-                        return validate_reject(c, R_V19_APICV, v->cpu);
+                        return nv_validate_reject(c, R_V19_APICV, v->cpu);
         }
         if (((v->pin & PIN_BASED_VIRTUAL_NMIS) && !(v->pin & PIN_BASED_NMI_EXITING)) ||
             ((v->cpu & CPU_BASED_NMI_WINDOW_EXITING) && !(v->pin & PIN_BASED_VIRTUAL_NMIS)))
-                return validate_reject(c, R_V19_NMI, v->pin);
+                return nv_validate_reject(c, R_V19_NMI, v->pin);
         return 0;
 }
 
 /* The secondary controls' own requirements, in the kernel's order after the NMI controls. */
 static int check_secondary(Checker *c, const Vmcs12 *v) {
         if (v->sec & SECONDARY_EXEC_ENABLE_PML) {
-                if (!(v->sec & SECONDARY_EXEC_ENABLE_EPT) || !validate_page_address(c, q(v, VMCS12_PML_ADDRESS)))
-                        return validate_reject(c, R_V19_PML, q(v, VMCS12_PML_ADDRESS));
+                if (!(v->sec & SECONDARY_EXEC_ENABLE_EPT) || !nv_validate_page_address(c, q(v, VMCS12_PML_ADDRESS)))
+                        return nv_validate_reject(c, R_V19_PML, q(v, VMCS12_PML_ADDRESS));
         }
         if ((v->sec & (SECONDARY_EXEC_UNRESTRICTED_GUEST | SECONDARY_EXEC_MODE_BASED_EPT_EXEC)) && !(v->sec & SECONDARY_EXEC_ENABLE_EPT))
-                return validate_reject(c, R_V19_NEEDS_EPT, v->sec);
+                return nv_validate_reject(c, R_V19_NEEDS_EPT, v->sec);
         if ((v->sec & SECONDARY_EXEC_SHADOW_VMCS) &&
-            (!validate_page_address(c, q(v, VMCS12_VMREAD_BITMAP)) || !validate_page_address(c, q(v, VMCS12_VMWRITE_BITMAP))))
-                return validate_reject(c, R_V19_VMCSBM, q(v, VMCS12_VMREAD_BITMAP));
+            (!nv_validate_page_address(c, q(v, VMCS12_VMREAD_BITMAP)) || !nv_validate_page_address(c, q(v, VMCS12_VMWRITE_BITMAP))))
+                return nv_validate_reject(c, R_V19_VMCSBM, q(v, VMCS12_VMREAD_BITMAP));
         if ((v->sec & SECONDARY_EXEC_ENABLE_VPID) && get_le16(v->p + VMCS12_VIRTUAL_PROCESSOR_ID) == 0)
-                return validate_reject(c, R_V19_VPID, 0);
+                return nv_validate_reject(c, R_V19_VPID, 0);
         return 0;
 }
 
@@ -152,13 +152,13 @@ static int check_execution_controls(Checker *c, const Vmcs12 *v) {
         int r;
 
         if (!ctl_ok(v->pin, msr(c, MSR_IA32_VMX_TRUE_PINBASED_CTLS)))
-                return validate_reject(c, R_V19_PIN, v->pin);
+                return nv_validate_reject(c, R_V19_PIN, v->pin);
         if (!ctl_ok(v->cpu, msr(c, MSR_IA32_VMX_TRUE_PROCBASED_CTLS)))
-                return validate_reject(c, R_V19_PROC, v->cpu);
+                return nv_validate_reject(c, R_V19_PROC, v->cpu);
         if (!ctl_ok(v->sec, msr(c, MSR_IA32_VMX_PROCBASED_CTLS2)))
-                return validate_reject(c, R_V19_PROC2, v->sec);
+                return nv_validate_reject(c, R_V19_PROC2, v->sec);
         if (d(v, VMCS12_CR3_TARGET_COUNT) > ((msr(c, MSR_IA32_VMX_MISC) >> 16) & 0x1ff))
-                return validate_reject(c, R_V19_CR3_TARGETS, d(v, VMCS12_CR3_TARGET_COUNT));
+                return nv_validate_reject(c, R_V19_CR3_TARGETS, d(v, VMCS12_CR3_TARGET_COUNT));
         r = check_control_pages(c, v);
         if (r >= 0)
                 r = check_apicv_nmi(c, v);
@@ -167,15 +167,15 @@ static int check_execution_controls(Checker *c, const Vmcs12 *v) {
         if (r < 0)
                 return r;
         if (!(v->pin & PIN_BASED_VMX_PREEMPTION_TIMER) && (v->exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER))
-                return validate_reject(c, R_V19_PREEMPT, v->exit);
+                return nv_validate_reject(c, R_V19_PREEMPT, v->exit);
         if ((v->sec & SECONDARY_EXEC_ENABLE_EPT) && !eptp_ok(c, q(v, VMCS12_EPT_POINTER)))
-                return validate_reject(c, R_V19_EPTP, q(v, VMCS12_EPT_POINTER));
+                return nv_validate_reject(c, R_V19_EPTP, q(v, VMCS12_EPT_POINTER));
         if (v->sec & SECONDARY_EXEC_ENABLE_VMFUNC) {
                 uint64_t f = q(v, VMCS12_VM_FUNCTION_CONTROL);
 
                 if ((f & ~msr(c, MSR_IA32_VMX_VMFUNC)) ||
-                    ((f & 1) && (!(v->sec & SECONDARY_EXEC_ENABLE_EPT) || !validate_page_address(c, q(v, VMCS12_EPTP_LIST_ADDRESS)))))
-                        return validate_reject(c, R_V19_VMFUNC, f);
+                    ((f & 1) && (!(v->sec & SECONDARY_EXEC_ENABLE_EPT) || !nv_validate_page_address(c, q(v, VMCS12_EPTP_LIST_ADDRESS)))))
+                        return nv_validate_reject(c, R_V19_VMFUNC, f);
         }
         return 0;
 }
@@ -185,7 +185,7 @@ static bool msr_switch_ok(Checker *c, const Vmcs12 *v, unsigned count_off, unsig
         uint32_t n = d(v, count_off);
         uint64_t a = q(v, addr_off);
 
-        return n == 0 || (!(a & 15) && validate_gpa_legal(c, a) && validate_gpa_legal(c, a + 16ull * n - 1));
+        return n == 0 || (!(a & 15) && nv_validate_gpa_legal(c, a) && nv_validate_gpa_legal(c, a + 16ull * n - 1));
 }
 
 /* The interruption to inject at entry (VM-entry interruption-information field). */
@@ -216,16 +216,16 @@ static bool event_injection_ok(Checker *c, const Vmcs12 *v) {
 /* nested_check_vm_exit_controls() and nested_check_vm_entry_controls(). */
 static int check_exit_entry_controls(Checker *c, const Vmcs12 *v) {
         if (!ctl_ok(v->exit, msr(c, MSR_IA32_VMX_TRUE_EXIT_CTLS)))
-                return validate_reject(c, R_V19_EXIT, v->exit);
+                return nv_validate_reject(c, R_V19_EXIT, v->exit);
         if (!msr_switch_ok(c, v, VMCS12_VM_EXIT_MSR_STORE_COUNT, VMCS12_VM_EXIT_MSR_STORE_ADDR) ||
             !msr_switch_ok(c, v, VMCS12_VM_EXIT_MSR_LOAD_COUNT, VMCS12_VM_EXIT_MSR_LOAD_ADDR))
-                return validate_reject(c, R_V19_MSR_SWITCH, v->exit);
+                return nv_validate_reject(c, R_V19_MSR_SWITCH, v->exit);
         if (!ctl_ok(v->entry, msr(c, MSR_IA32_VMX_TRUE_ENTRY_CTLS)))
-                return validate_reject(c, R_V19_ENTRY, v->entry);
+                return nv_validate_reject(c, R_V19_ENTRY, v->entry);
         if (!event_injection_ok(c, v))
-                return validate_reject(c, R_V19_EVENT, d(v, VMCS12_VM_ENTRY_INTR_INFO_FIELD));
+                return nv_validate_reject(c, R_V19_EVENT, d(v, VMCS12_VM_ENTRY_INTR_INFO_FIELD));
         if (!msr_switch_ok(c, v, VMCS12_VM_ENTRY_MSR_LOAD_COUNT, VMCS12_VM_ENTRY_MSR_LOAD_ADDR))
-                return validate_reject(c, R_V19_MSR_SWITCH, v->entry);
+                return nv_validate_reject(c, R_V19_MSR_SWITCH, v->entry);
         return 0;
 }
 
@@ -236,32 +236,32 @@ static int check_host_state(Checker *c, const Vmcs12 *v) {
         bool ia32e;
 
         if (!fixed_ok(q(v, VMCS12_HOST_CR0), msr(c, MSR_IA32_VMX_CR0_FIXED0), msr(c, MSR_IA32_VMX_CR0_FIXED1)) || !cr4_ok(c, cr4))
-                return validate_reject(c, R_V19_HOST_CR, !cr4_ok(c, cr4) ? cr4 : q(v, VMCS12_HOST_CR0));
-        if (!validate_gpa_legal(c, q(v, VMCS12_HOST_CR3)))
-                return validate_reject(c, R_V19_HOST_CR3, q(v, VMCS12_HOST_CR3));
+                return nv_validate_reject(c, R_V19_HOST_CR, !cr4_ok(c, cr4) ? cr4 : q(v, VMCS12_HOST_CR0));
+        if (!nv_validate_gpa_legal(c, q(v, VMCS12_HOST_CR3)))
+                return nv_validate_reject(c, R_V19_HOST_CR3, q(v, VMCS12_HOST_CR3));
         if (!canonical(q(v, VMCS12_HOST_IA32_SYSENTER_ESP)) || !canonical(q(v, VMCS12_HOST_IA32_SYSENTER_EIP)))
-                return validate_reject(c, R_V19_HOST_ADDR, q(v, VMCS12_HOST_IA32_SYSENTER_EIP));
+                return nv_validate_reject(c, R_V19_HOST_ADDR, q(v, VMCS12_HOST_IA32_SYSENTER_EIP));
         if ((v->exit & VM_EXIT_LOAD_IA32_PAT) && !pat_ok(q(v, VMCS12_HOST_IA32_PAT)))
-                return validate_reject(c, R_V19_PAT, q(v, VMCS12_HOST_IA32_PAT));
+                return nv_validate_reject(c, R_V19_PAT, q(v, VMCS12_HOST_IA32_PAT));
         if (c->ctx->lma == NV_UNKNOWN) {
-                validate_unchecked(c, N_("V19: the host address-space size is checked against the vCPU's EFER.LMA, which is unknown"));
+                nv_validate_unchecked(c, N_("V19: the host address-space size is checked against the vCPU's EFER.LMA, which is unknown"));
                 ia32e = v->exit & VM_EXIT_HOST_ADDR_SPACE_SIZE;
         } else
                 ia32e = c->ctx->lma == NV_YES;
         if (ia32e ? !(v->exit & VM_EXIT_HOST_ADDR_SPACE_SIZE) || !(cr4 & X86_CR4_PAE)
                   : (v->exit & VM_EXIT_HOST_ADDR_SPACE_SIZE) || (v->entry & VM_ENTRY_IA32E_MODE) || (cr4 & X86_CR4_PCIDE) || (q(v, VMCS12_HOST_RIP) >> 32))
-                return validate_reject(c, R_V19_HOST_MODE, v->exit);
+                return nv_validate_reject(c, R_V19_HOST_MODE, v->exit);
         for (unsigned off = VMCS12_HOST_ES_SELECTOR; off <= VMCS12_HOST_TR_SELECTOR; off += 2)
                 if (get_le16(v->p + off) & 7)
-                        return validate_reject(c, R_V19_HOST_SEL, get_le16(v->p + off));
+                        return nv_validate_reject(c, R_V19_HOST_SEL, get_le16(v->p + off));
         if (!get_le16(v->p + VMCS12_HOST_CS_SELECTOR) || !get_le16(v->p + VMCS12_HOST_TR_SELECTOR) || (!ia32e && !get_le16(v->p + VMCS12_HOST_SS_SELECTOR)))
-                return validate_reject(c, R_V19_HOST_SEL, 0);
+                return nv_validate_reject(c, R_V19_HOST_SEL, 0);
         for (size_t i = 0; i < ELEMENTSOF(bases); i++)
                 if (!canonical(q(v, bases[i])))
-                        return validate_reject(c, R_V19_HOST_ADDR, q(v, bases[i]));
+                        return nv_validate_reject(c, R_V19_HOST_ADDR, q(v, bases[i]));
         if ((v->exit & VM_EXIT_LOAD_IA32_EFER) &&
             (!efer_ok(c, efer) || ia32e != !!(efer & X86_EFER_LMA) || ia32e != !!(efer & X86_EFER_LME)))
-                return validate_reject(c, R_V19_HOST_EFER, efer);
+                return nv_validate_reject(c, R_V19_HOST_EFER, efer);
         return 0;
 }
 
@@ -275,23 +275,23 @@ static int check_guest_state(Checker *c, const Vmcs12 *v) {
         if (((msr(c, MSR_IA32_VMX_PROCBASED_CTLS2) >> 32) & SECONDARY_EXEC_UNRESTRICTED_GUEST) && (v->sec & SECONDARY_EXEC_UNRESTRICTED_GUEST))
                 cr0_fixed0 &= ~(X86_CR0_PE | X86_CR0_PG);
         if (!fixed_ok(q(v, VMCS12_GUEST_CR0), cr0_fixed0, msr(c, MSR_IA32_VMX_CR0_FIXED1)))
-                return validate_reject(c, R_V19_GUEST_CR, q(v, VMCS12_GUEST_CR0));
+                return nv_validate_reject(c, R_V19_GUEST_CR, q(v, VMCS12_GUEST_CR0));
         if (!cr4_ok(c, q(v, VMCS12_GUEST_CR4)))
-                return validate_reject(c, R_V19_GUEST_CR, q(v, VMCS12_GUEST_CR4));
+                return nv_validate_reject(c, R_V19_GUEST_CR, q(v, VMCS12_GUEST_CR4));
         if ((v->entry & VM_ENTRY_LOAD_DEBUG_CONTROLS) && (q(v, VMCS12_GUEST_DR7) >> 32))
-                return validate_reject(c, R_V19_GUEST_DR7, q(v, VMCS12_GUEST_DR7));
+                return nv_validate_reject(c, R_V19_GUEST_DR7, q(v, VMCS12_GUEST_DR7));
         if ((v->entry & VM_ENTRY_LOAD_IA32_PAT) && !pat_ok(q(v, VMCS12_GUEST_IA32_PAT)))
-                return validate_reject(c, R_V19_PAT, q(v, VMCS12_GUEST_IA32_PAT));
-        if (link != NV_GPA_INVALID && !validate_page_address(c, link))
-                return validate_reject(c, R_V19_LINK, link);
+                return nv_validate_reject(c, R_V19_PAT, q(v, VMCS12_GUEST_IA32_PAT));
+        if (link != NV_GPA_INVALID && !nv_validate_page_address(c, link))
+                return nv_validate_reject(c, R_V19_LINK, link);
         if (link != NV_GPA_INVALID)
-                validate_unchecked(c, N_("V19: the kernel reads the VMCS at vmcs_link_pointer from guest memory, which the blob does not hold"));
+                nv_validate_unchecked(c, N_("V19: the kernel reads the VMCS at vmcs_link_pointer from guest memory, which the blob does not hold"));
         /* EFER only with RUN_PENDING: then L1's VMLAUNCH has not happened yet. */
         if ((c->h.flags & NV_NESTED_RUN_PENDING) && (v->entry & VM_ENTRY_LOAD_IA32_EFER) &&
             (!efer_ok(c, efer) || ia32e != !!(efer & X86_EFER_LMA) || ((q(v, VMCS12_GUEST_CR0) & X86_CR0_PG) && ia32e != !!(efer & X86_EFER_LME))))
-                return validate_reject(c, R_V19_GUEST_EFER, efer);
+                return nv_validate_reject(c, R_V19_GUEST_EFER, efer);
         if (activity != 0 && activity != 1 && activity != 3)
-                return validate_reject(c, R_V19_ACTIVITY, activity);
+                return nv_validate_reject(c, R_V19_ACTIVITY, activity);
         return 0;
 }
 
@@ -300,21 +300,21 @@ static int check_addresses_only(Checker *c, const Vmcs12 *v) {
         uint64_t link = q(v, VMCS12_VMCS_LINK_POINTER);
         int r;
 
-        validate_unchecked(c, N_("V19: VM-entry checks against the vCPU's VMX capability MSRs: the MSRs are unknown"));
+        nv_validate_unchecked(c, N_("V19: VM-entry checks against the vCPU's VMX capability MSRs: the MSRs are unknown"));
         r = check_control_pages(c, v);
-        if (r >= 0 && (v->sec & SECONDARY_EXEC_ENABLE_PML) && (!(v->sec & SECONDARY_EXEC_ENABLE_EPT) || !validate_page_address(c, q(v, VMCS12_PML_ADDRESS))))
-                r = validate_reject(c, R_V19_PML, q(v, VMCS12_PML_ADDRESS));
+        if (r >= 0 && (v->sec & SECONDARY_EXEC_ENABLE_PML) && (!(v->sec & SECONDARY_EXEC_ENABLE_EPT) || !nv_validate_page_address(c, q(v, VMCS12_PML_ADDRESS))))
+                r = nv_validate_reject(c, R_V19_PML, q(v, VMCS12_PML_ADDRESS));
         if (r >= 0 && (v->sec & SECONDARY_EXEC_SHADOW_VMCS) &&
-            (!validate_page_address(c, q(v, VMCS12_VMREAD_BITMAP)) || !validate_page_address(c, q(v, VMCS12_VMWRITE_BITMAP))))
-                r = validate_reject(c, R_V19_VMCSBM, q(v, VMCS12_VMREAD_BITMAP));
-        if (r >= 0 && !validate_gpa_legal(c, q(v, VMCS12_HOST_CR3)))
-                r = validate_reject(c, R_V19_HOST_CR3, q(v, VMCS12_HOST_CR3));
-        if (r >= 0 && link != NV_GPA_INVALID && !validate_page_address(c, link))
-                r = validate_reject(c, R_V19_LINK, link);
+            (!nv_validate_page_address(c, q(v, VMCS12_VMREAD_BITMAP)) || !nv_validate_page_address(c, q(v, VMCS12_VMWRITE_BITMAP))))
+                r = nv_validate_reject(c, R_V19_VMCSBM, q(v, VMCS12_VMREAD_BITMAP));
+        if (r >= 0 && !nv_validate_gpa_legal(c, q(v, VMCS12_HOST_CR3)))
+                r = nv_validate_reject(c, R_V19_HOST_CR3, q(v, VMCS12_HOST_CR3));
+        if (r >= 0 && link != NV_GPA_INVALID && !nv_validate_page_address(c, link))
+                r = nv_validate_reject(c, R_V19_LINK, link);
         return r;
 }
 
-int validate_vmx_entry(Checker *c) {
+int nv_validate_vmx_entry(Checker *c) {
         Vmcs12 v = { .p = c->b + NV_OFF_DATA };
         int r;
 
@@ -336,7 +336,7 @@ int validate_vmx_entry(Checker *c) {
         }
         if (r < 0)
                 return r;
-        if (!validate_gpa_legal(c, q(&v, VMCS12_GUEST_CR3)))
-                return validate_reject(c, R_V20_CR3, q(&v, VMCS12_GUEST_CR3));
+        if (!nv_validate_gpa_legal(c, q(&v, VMCS12_GUEST_CR3)))
+                return nv_validate_reject(c, R_V20_CR3, q(&v, VMCS12_GUEST_CR3));
         return 0;
 }

@@ -4,7 +4,7 @@
 #include "validate-private.h"
 
 static bool vmx_ok(Checker *c) {
-        return validate_fact(c, c->ctx->vmx_allowed, true,
+        return nv_validate_fact(c, c->ctx->vmx_allowed, true,
                              N_("V2d/V8: whether the vCPU may use VMX (guest CPUID, nested=Y) is unknown"));
 }
 
@@ -14,17 +14,17 @@ static int vmx_check_vmxon(Checker *c) {
 
         if (h->vmx.vmxon_pa == NV_GPA_INVALID) {
                 if (h->vmx.smm_flags != 0)
-                        return validate_reject(c, R_V2a, h->vmx.smm_flags);
+                        return nv_validate_reject(c, R_V2a, h->vmx.smm_flags);
                 if (h->vmx.vmcs12_pa != NV_GPA_INVALID)
-                        return validate_reject(c, R_V2b, h->vmx.vmcs12_pa);
+                        return nv_validate_reject(c, R_V2b, h->vmx.vmcs12_pa);
                 if (h->flags & ~NV_NESTED_EVMCS)
-                        return validate_reject(c, R_V2c, h->flags);
+                        return nv_validate_reject(c, R_V2c, h->flags);
                 return 0;
         }
         if (!vmx_ok(c))
-                return validate_reject(c, R_V2d, h->vmx.vmxon_pa);
-        if (!validate_page_address(c, h->vmx.vmxon_pa))
-                return validate_reject(c, R_V2e, h->vmx.vmxon_pa);
+                return nv_validate_reject(c, R_V2d, h->vmx.vmxon_pa);
+        if (!nv_validate_page_address(c, h->vmx.vmxon_pa))
+                return nv_validate_reject(c, R_V2e, h->vmx.vmxon_pa);
         return 0;
 }
 
@@ -36,13 +36,13 @@ static int vmx_check_smm_state(Checker *c) {
 
         if (c->ctx->in_smm == NV_UNKNOWN) {
                 if (bad_in_smm && bad_outside)
-                        return validate_reject(c, R_V6, h->vmx.smm_flags);
+                        return nv_validate_reject(c, R_V6, h->vmx.smm_flags);
                 if (bad_in_smm || bad_outside)
-                        validate_unchecked(c, N_("V6: whether the vCPU is in SMM is unknown"));
+                        nv_validate_unchecked(c, N_("V6: whether the vCPU is in SMM is unknown"));
                 return 0;
         }
         if (c->ctx->in_smm == NV_YES ? bad_in_smm : bad_outside)
-                return validate_reject(c, R_V6, h->vmx.smm_flags);
+                return nv_validate_reject(c, R_V6, h->vmx.smm_flags);
         return 0;
 }
 
@@ -52,20 +52,20 @@ static int vmx_check_flags(Checker *c) {
         int r;
 
         if ((h->vmx.smm_flags & NV_SMM_GUEST_MODE) && (h->flags & NV_NESTED_GUEST_MODE))
-                return validate_reject(c, R_V3, h->vmx.smm_flags);
+                return nv_validate_reject(c, R_V3, h->vmx.smm_flags);
         if (h->vmx.smm_flags & ~(NV_SMM_GUEST_MODE | NV_SMM_VMXON))
-                return validate_reject(c, R_V4, h->vmx.smm_flags);
+                return nv_validate_reject(c, R_V4, h->vmx.smm_flags);
         if (h->vmx.flags & ~NV_VMX_PREEMPTION_TIMER_DEADLINE)
-                return validate_reject(c, R_V5, h->vmx.flags);
+                return nv_validate_reject(c, R_V5, h->vmx.flags);
         r = vmx_check_smm_state(c);
         if (r < 0)
                 return r;
         if ((h->vmx.smm_flags & NV_SMM_GUEST_MODE) && !(h->vmx.smm_flags & NV_SMM_VMXON))
-                return validate_reject(c, R_V7, h->vmx.smm_flags);
+                return nv_validate_reject(c, R_V7, h->vmx.smm_flags);
         if ((h->flags & NV_NESTED_EVMCS) &&
-            (!vmx_ok(c) || !validate_fact(c, c->ctx->evmcs_enabled, true,
+            (!vmx_ok(c) || !nv_validate_fact(c, c->ctx->evmcs_enabled, true,
                                           N_("V8: whether the enlightened VMCS capability is enabled is unknown"))))
-                return validate_reject(c, R_V8, h->flags);
+                return nv_validate_reject(c, R_V8, h->flags);
         return 0;
 }
 
@@ -76,19 +76,19 @@ static int vmx_check_vmcs12(Checker *c) {
 
         if (h->size < NV_NESTED_HDR_SIZE + NV_VMCS12_STRUCT_SIZE) {
                 if ((h->flags & (NV_NESTED_GUEST_MODE | NV_NESTED_EVMCS)) || h->vmx.vmcs12_pa != NV_GPA_INVALID)
-                        return validate_reject(c, R_V11, h->size);
+                        return nv_validate_reject(c, R_V11, h->size);
                 return 1; /* "empty VMXON state": accepted */
         }
         if (h->vmx.vmcs12_pa != NV_GPA_INVALID) {
-                if (h->vmx.vmcs12_pa == h->vmx.vmxon_pa || !validate_page_address(c, h->vmx.vmcs12_pa))
-                        return validate_reject(c, R_V12a, h->vmx.vmcs12_pa);
+                if (h->vmx.vmcs12_pa == h->vmx.vmxon_pa || !nv_validate_page_address(c, h->vmx.vmcs12_pa))
+                        return nv_validate_reject(c, R_V12a, h->vmx.vmcs12_pa);
         } else if (!(h->flags & NV_NESTED_EVMCS))
-                return validate_reject(c, R_V12c, h->vmx.vmcs12_pa);
+                return nv_validate_reject(c, R_V12c, h->vmx.vmcs12_pa);
         if (c->len < NV_NESTED_HDR_SIZE + NV_VMCS12_STRUCT_SIZE)
-                return validate_reject(c, R_V13, c->len);
+                return nv_validate_reject(c, R_V13, c->len);
         rev = get_le32(c->b + NV_OFF_DATA + VMCS12_REVISION_ID) & ~VMCS_SHADOW_BIT;
         if (rev != NV_VMCS12_REVISION)
-                return validate_reject(c, R_V14, rev);
+                return nv_validate_reject(c, R_V14, rev);
         return 0;
 }
 
@@ -102,20 +102,20 @@ static int vmx_check_shadow(Checker *c) {
             get_le64(v + VMCS12_VMCS_LINK_POINTER) == NV_GPA_INVALID)
                 return 0;
         if (c->h.size < NV_NESTED_HDR_SIZE + NV_VMCS12_AREA_SIZE + NV_VMCS12_STRUCT_SIZE)
-                return validate_reject(c, R_V16, c->h.size);
+                return nv_validate_reject(c, R_V16, c->h.size);
         if (c->len < NV_NESTED_HDR_SIZE + NV_VMCS12_AREA_SIZE + NV_VMCS12_STRUCT_SIZE)
-                return validate_reject(c, R_V17, c->len);
+                return nv_validate_reject(c, R_V17, c->len);
         dw0 = get_le32(v + NV_VMCS12_AREA_SIZE + VMCS12_REVISION_ID);
         if ((dw0 & ~VMCS_SHADOW_BIT) != NV_VMCS12_REVISION || !(dw0 & VMCS_SHADOW_BIT))
-                return validate_reject(c, R_V18, dw0);
+                return nv_validate_reject(c, R_V18, dw0);
         return 0;
 }
 
-int validate_vmx(Checker *c) {
+int nv_validate_vmx(Checker *c) {
         int r;
 
         if (c->h.format != NV_FORMAT_VMX)
-                return validate_reject(c, R_V1, c->h.format);
+                return nv_validate_reject(c, R_V1, c->h.format);
         r = vmx_check_vmxon(c);
         if (r < 0)
                 return r;
@@ -134,5 +134,5 @@ int validate_vmx(Checker *c) {
         r = vmx_check_shadow(c);
         if (r < 0)
                 return r;
-        return validate_vmx_entry(c);
+        return nv_validate_vmx_entry(c);
 }

@@ -129,7 +129,7 @@ const char *nv_errno_name(int err) {
         }
 }
 
-int validate_reject(Checker *c, Rule r, uint64_t value) {
+int nv_validate_reject(Checker *c, Rule r, uint64_t value) {
         NvValidateResult *res = c->res;
 
         res->error = rules[r].error;
@@ -146,19 +146,19 @@ int validate_reject(Checker *c, Rule r, uint64_t value) {
         return res->error;
 }
 
-/* Like validate_reject(), and names the bits of value that break the rule. */
-int validate_reject_bits(Checker *c, Rule r, uint64_t value, uint64_t bits) {
+/* Like nv_validate_reject(), and names the bits of value that break the rule. */
+int nv_validate_reject_bits(Checker *c, Rule r, uint64_t value, uint64_t bits) {
         char *msg = c->res->message;
         size_t n;
         int err;
 
-        err = validate_reject(c, r, value);
+        err = nv_validate_reject(c, r, value);
         n = strlen(msg);
         snprintf(msg + n, sizeof(c->res->message) - n, _(" Offending bits: 0x%llx."), (unsigned long long) bits);
         return err;
 }
 
-void validate_unchecked(Checker *c, const char *why) {
+void nv_validate_unchecked(Checker *c, const char *why) {
         NvValidateResult *res = c->res;
 
         for (size_t i = 0; i < res->n_unchecked; i++)
@@ -169,24 +169,24 @@ void validate_unchecked(Checker *c, const char *why) {
 }
 
 /* KVM's page_address_valid()/kvm_vcpu_is_legal_gpa() with a possibly unknown MAXPHYADDR. */
-bool validate_gpa_legal(Checker *c, uint64_t gpa) {
+bool nv_validate_gpa_legal(Checker *c, uint64_t gpa) {
         unsigned bits = c->ctx->maxphyaddr;
 
         if (bits == 0) {
-                validate_unchecked(c, N_("guest-physical addresses checked against the architectural 52-bit limit only: guest MAXPHYADDR unknown"));
+                nv_validate_unchecked(c, N_("guest-physical addresses checked against the architectural 52-bit limit only: guest MAXPHYADDR unknown"));
                 bits = X86_ARCH_MAXPHYADDR;
         }
         return bits >= 64 || (gpa >> bits) == 0;
 }
 
-bool validate_page_address(Checker *c, uint64_t gpa) {
-        return (gpa & X86_PAGE_MASK) == 0 && validate_gpa_legal(c, gpa);
+bool nv_validate_page_address(Checker *c, uint64_t gpa) {
+        return (gpa & X86_PAGE_MASK) == 0 && nv_validate_gpa_legal(c, gpa);
 }
 
 /* Evaluates a fact the check needs; an unknown fact assumes what lets the state through. */
-bool validate_fact(Checker *c, NvTristate t, bool if_unknown, const char *why) {
+bool nv_validate_fact(Checker *c, NvTristate t, bool if_unknown, const char *why) {
         if (t == NV_UNKNOWN) {
-                validate_unchecked(c, why);
+                nv_validate_unchecked(c, why);
                 return if_unknown;
         }
         return t == NV_YES;
@@ -196,11 +196,11 @@ static int check_generic(Checker *c) {
         const NvNestedHeader *h = &c->h;
 
         if (h->size < NV_NESTED_HDR_SIZE)
-                return validate_reject(c, R_G2, h->size);
+                return nv_validate_reject(c, R_G2, h->size);
         if (h->flags & ~NV_NESTED_FLAGS_KNOWN)
-                return validate_reject(c, R_G3, h->flags);
+                return nv_validate_reject(c, R_G3, h->flags);
         if ((h->flags & NV_NESTED_RUN_PENDING) && !(h->flags & NV_NESTED_GUEST_MODE))
-                return validate_reject(c, R_G4, h->flags);
+                return nv_validate_reject(c, R_G4, h->flags);
         return 0;
 }
 
@@ -230,7 +230,7 @@ int nv_validate(const void *blob, size_t len, const NvValidateContext *ctx, NvVa
         }
         /* 1. x86.c copies the 128-byte header first: a short buffer faults. */
         if (!blob || len < NV_NESTED_HDR_SIZE)
-                return validate_reject(&c, R_G1, blob ? len : 0);
+                return nv_validate_reject(&c, R_G1, blob ? len : 0);
         (void) nv_nested_header_parse(blob, len, &c.h, NULL);
         /* 2. Generic flag and size checks. */
         r = check_generic(&c);
@@ -239,10 +239,10 @@ int nv_validate(const void *blob, size_t len, const NvValidateContext *ctx, NvVa
         /* 3. The host's vendor module decides which set_state runs. */
         vendor = c.ctx->vendor >= 0 ? c.ctx->vendor : c.h.format;
         if (c.ctx->vendor < 0)
-                validate_unchecked(&c, N_("host vendor unknown: checked against the blob's own format"));
+                nv_validate_unchecked(&c, N_("host vendor unknown: checked against the blob's own format"));
         if (vendor == NV_FORMAT_SVM)
-                return validate_svm(&c);
-        return validate_vmx(&c);
+                return nv_validate_svm(&c);
+        return nv_validate_vmx(&c);
 }
 
 int nv_validate_blob(const void *blob, size_t len, const NvValidateContext *ctx, NvError **reterr) {

@@ -19,6 +19,8 @@
 
 #include "error.h"
 
+NV_BEGIN_DECLS
+
 typedef enum NvTristate {
         NV_UNKNOWN = -1,
         NV_NO = 0,
@@ -97,3 +99,5 @@ int nv_validate_blob(const void *blob, size_t len, const NvValidateContext *ctx,
 
 /* Name of an errno as the kernel spells it ("EINVAL"), for messages. */
 const char *nv_errno_name(int err);
+
+NV_END_DECLS

@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "vcpu.h"
 
-NvVcpuState *nv_vcpu_state_free(NvVcpuState *st) {
+NvVcpuRegsNested *nv_vcpu_regs_nested_free(NvVcpuRegsNested *st) {
         if (st) {
                 free(st->msrs);
                 nv_blob_clear(&st->nested);
@@ -33,7 +34,7 @@ static struct kvm_msrs *msrs_new(const uint32_t *indices, size_t n) {
         return m;
 }
 
-static int save_msrs(NvVcpu *vcpu, const uint32_t *indices, size_t n, NvVcpuState *st, NvError **reterr) {
+static int save_msrs(NvVcpu *vcpu, const uint32_t *indices, size_t n, NvVcpuRegsNested *st, NvError **reterr) {
         int r;
 
         if (n == 0)
@@ -48,8 +49,8 @@ static int save_msrs(NvVcpu *vcpu, const uint32_t *indices, size_t n, NvVcpuStat
         return r < 0 ? r : 0;
 }
 
-int nv_vcpu_save_state(NvVcpu *vcpu, const uint32_t *msr_indices, size_t n_msrs, NvVcpuState **ret, NvError **reterr) {
-        _cleanup_(nv_vcpu_state_freep) NvVcpuState *st = calloc(1, sizeof(NvVcpuState));
+int nv_vcpu_save_regs_nested(NvVcpu *vcpu, const uint32_t *msr_indices, size_t n_msrs, NvVcpuRegsNested **ret, NvError **reterr) {
+        _cleanup_(nv_vcpu_regs_nested_freep) NvVcpuRegsNested *st = calloc(1, sizeof(NvVcpuRegsNested));
         int r;
 
         if (!st)
@@ -77,7 +78,7 @@ int nv_vcpu_save_state(NvVcpu *vcpu, const uint32_t *msr_indices, size_t n_msrs,
 }
 
 /* Applies st in the load order; *step names the step that failed. */
-static int apply_state(NvVcpu *vcpu, const NvVcpuState *st, const NvValidateContext *ctx, const char **step,
+static int apply_state(NvVcpu *vcpu, const NvVcpuRegsNested *st, const NvValidateContext *ctx, const char **step,
                        NvError **reterr) {
         int r;
 
@@ -107,8 +108,8 @@ static int apply_state(NvVcpu *vcpu, const NvVcpuState *st, const NvValidateCont
         return nv_kvm_set_regs(vcpu, &st->regs, reterr);
 }
 
-int nv_vcpu_load_state(NvVcpu *vcpu, const NvVcpuState *st, NvError **reterr) {
-        _cleanup_(nv_vcpu_state_freep) NvVcpuState *before = NULL;
+int nv_vcpu_load_regs_nested(NvVcpu *vcpu, const NvVcpuRegsNested *st, NvError **reterr) {
+        _cleanup_(nv_vcpu_regs_nested_freep) NvVcpuRegsNested *before = NULL;
         _cleanup_(nv_error_freep) NvError *rollback_err = NULL;
         _cleanup_free_ struct kvm_cpuid2 *cpuid = NULL;
         NvValidateContext ctx;
@@ -138,7 +139,7 @@ int nv_vcpu_load_state(NvVcpu *vcpu, const NvVcpuState *st, NvError **reterr) {
                         idx[i] = st->msrs->entries[i].index;
                 indices = idx;
         }
-        r = nv_vcpu_save_state(vcpu, indices, n, &before, reterr);
+        r = nv_vcpu_save_regs_nested(vcpu, indices, n, &before, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("vCPU %u left unchanged"), nv_vcpu_id(vcpu));
         /* 3. Apply; on failure put the previous state back. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cpuid.h"
+#include "macro.h"
 #include "vcpu.h"
 
 int nv_vcpu_quiesce(NvVcpu *vcpu, NvError **reterr) {

@@ -19,6 +19,8 @@
 #include "kvm.h"
 #include "validate.h"
 
+NV_BEGIN_DECLS
+
 /*
  * Re-enters the vCPU with kvm_run->immediate_exit = 1 so that a pending
  * exit (e.g. port I/O) is completed and the vCPU's state is consistent.
@@ -63,23 +65,28 @@ void nv_validate_context_from_cpuid(NvValidateContext *ctx, const struct kvm_cpu
  */
 int nv_vcpu_set_nested(NvVcpu *vcpu, const NvBlob *blob, const NvValidateContext *ctx, NvError **reterr);
 
-/* The architectural state of one vCPU, as the ordered helpers save it. */
-typedef struct NvVcpuState {
+/*
+ * What the ordered helpers save of one vCPU: the registers, events and
+ * chosen MSRs that KVM_SET_NESTED_STATE checks a blob against, and the
+ * blob.  Not the whole vCPU state: FPU/XSAVE, LAPIC, debug registers and
+ * MP state stay the VMM's to save.
+ */
+typedef struct NvVcpuRegsNested {
         struct kvm_regs regs;
         struct kvm_sregs sregs;
         struct kvm_vcpu_events events;
         struct kvm_msrs *msrs; /* header plus msrs->nmsrs entries; NULL for none */
         NvBlob nested;         /* empty if the kernel cannot save nested state */
-} NvVcpuState;
+} NvVcpuRegsNested;
 
-NvVcpuState *nv_vcpu_state_free(NvVcpuState *st);
-DEFINE_TRIVIAL_CLEANUP_FUNC(NvVcpuState *, nv_vcpu_state_free);
+NvVcpuRegsNested *nv_vcpu_regs_nested_free(NvVcpuRegsNested *st);
+NV_DEFINE_FREEP(NvVcpuRegsNested *, nv_vcpu_regs_nested_free)
 
 /*
  * Quiesces the vCPU and saves events, regs, sregs, nested state and the
  * listed MSRs, in the kernel selftests' order.  Returns 0 and *ret.
  */
-int nv_vcpu_save_state(NvVcpu *vcpu, const uint32_t *msr_indices, size_t n_msrs, NvVcpuState **ret, NvError **reterr);
+int nv_vcpu_save_regs_nested(NvVcpu *vcpu, const uint32_t *msr_indices, size_t n_msrs, NvVcpuRegsNested **ret, NvError **reterr);
 
 /*
  * Loads st into the vCPU: validates st's nested blob against the context st
@@ -88,7 +95,7 @@ int nv_vcpu_save_state(NvVcpu *vcpu, const uint32_t *msr_indices, size_t n_msrs,
  * events, nested state, regs.  If any step fails, the vCPU's previous state
  * is put back in the same order and the error names the step.
  */
-int nv_vcpu_load_state(NvVcpu *vcpu, const NvVcpuState *st, NvError **reterr);
+int nv_vcpu_load_regs_nested(NvVcpu *vcpu, const NvVcpuRegsNested *st, NvError **reterr);
 
 /*
  * For VMMs that handle their own registers: captures every vCPU's nested
@@ -103,3 +110,5 @@ int nv_vcpus_get_nested_all(NvVcpu *const *vcpus, size_t n, NvBlob *blobs, NvErr
  * loaded get their previous nested state back.  The error names the vCPU.
  */
 int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs, NvError **reterr);
+
+NV_END_DECLS

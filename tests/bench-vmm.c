@@ -42,13 +42,14 @@ static double floor_us(unsigned n) {
         uint64_t t[RUNS];
         NvSimConfig cfg;
         NvKvm *kvm = NULL;
+        NvSim *sim = NULL;
 
         nv_sim_config_init(&cfg, NV_FORMAT_SVM);
-        nv_kvm_open_sim(nv_sim_new(&cfg), &kvm, NULL);
+        nv_sim_backend_open(&cfg, &kvm, &sim, NULL);
         nv_kvm_create_vm(kvm, NULL);
         for (unsigned i = 0; i < n; i++) {
                 nv_kvm_create_vcpu(kvm, i, &vcpus[i], NULL);
-                nv_sim_vcpu_enter_l2(nv_kvm_sim(kvm), i, false);
+                nv_sim_vcpu_enter_l2(sim, i, false);
         }
         for (int k = 0; k < RUNS; k++) {
                 NvSnapshot *s = nv_snapshot_new(NV_FORMAT_SVM), *back = NULL;

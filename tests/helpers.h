@@ -26,11 +26,8 @@ typedef struct TestVm {
 
 /* A simulated VM of the given vendor with n vCPUs whose CPUID offers VMX/SVM. */
 static inline void test_vm_new(TestVm *vm, const NvSimConfig *cfg, unsigned n) {
-        NvSim *sim = nv_sim_new(cfg);
-
-        assert_non_null(sim);
-        *vm = (TestVm) { .sim = sim, .n = n };
-        assert_int_equal(nv_kvm_open_sim(sim, &vm->kvm, NULL), 0);
+        *vm = (TestVm) { .n = n };
+        assert_int_equal(nv_sim_backend_open(cfg, &vm->kvm, &vm->sim, NULL), 0);
         assert_int_equal(nv_kvm_create_vm(vm->kvm, NULL), 0);
         for (unsigned i = 0; i < n; i++)
                 assert_int_equal(nv_kvm_create_vcpu(vm->kvm, i, &vm->vcpus[i], NULL), 0);

@@ -28,6 +28,10 @@ check "demo refuses corrupt copy" contains "$out" "Rule S9: control.asid"
 out=$("$NESTVIRT" demo --in-process --sim --vendor vmx 2>&1); rc=$?
 check "demo vmx exits 0" test $rc -eq 0
 check "demo vmx refuses bad revision" contains "$out" "Rule V14"
+# Without --sim: /dev/kvm only when it can save nested state, else the simulator, saying why.
+out=$("$NESTVIRT" demo --in-process 2>&1); rc=$?
+check "demo --in-process exits 0 whatever /dev/kvm can do" test $rc -eq 0
+check "demo --in-process names its KVM, and why the simulator" grep -qE '^nestvirt demo on (kvm KVM \(|simulated KVM \(.*\): )' <<<"$out"
 
 out=$(NESTVIRT_HOST_ROOT=$DATA/host-amd "$NESTVIRT" capabilities 2>&1)
 check "capabilities reads kernel release" contains "$out" "6.1.0-28-cloud-amd64"

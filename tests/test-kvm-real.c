@@ -372,7 +372,7 @@ static void test_get_never_below_capability(void **state) {
 static void test_save_load(void **state) {
         static const uint32_t msrs[] = { MSR_EFER, MSR_IA32_SYSENTER_CS };
         struct kvm_regs regs;
-        NvVcpuState *st = NULL;
+        NvVcpuRegsNested *st = NULL;
         RealVm a, b;
 
         (void) state;
@@ -380,14 +380,14 @@ static void test_save_load(void **state) {
         load_io_loop(&a);
         for (int i = 0; i < 3; i++)
                 assert_int_equal(nv_kvm_vcpu_run(a.vcpu, NULL), 0);
-        assert_int_equal(nv_vcpu_save_state(a.vcpu, msrs, 2, &st, NULL), 0);
+        assert_int_equal(nv_vcpu_save_regs_nested(a.vcpu, msrs, 2, &st, NULL), 0);
         real_vm_new(&b);
         memcpy(b.mem, a.mem, GUEST_MEM);
-        assert_int_equal(nv_vcpu_load_state(b.vcpu, st, NULL), 0);
+        assert_int_equal(nv_vcpu_load_regs_nested(b.vcpu, st, NULL), 0);
         assert_int_equal(nv_kvm_vcpu_run(b.vcpu, NULL), 0);
         assert_int_equal(nv_kvm_get_regs(b.vcpu, &regs, NULL), 0);
         assert_int_equal(regs.rbx & 0xffff, 3); /* two INCs before the save, one after */
-        nv_vcpu_state_free(st);
+        nv_vcpu_regs_nested_free(st);
         real_vm_free(&a);
         real_vm_free(&b);
 }

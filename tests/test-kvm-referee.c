@@ -162,20 +162,20 @@ static void mutate(uint8_t *b, const Mutation *m) {
 }
 
 /* A VM whose only vCPU has the saved vCPU's registers; RAM is shared, a SET does not write it. */
-static void fresh_vm(const NvVcpuState *st, NvKvm **ret_kvm, NvVcpu **ret_vcpu) {
-        NvVcpuState prereq = *st;
+static void fresh_vm(const NvVcpuRegsNested *st, NvKvm **ret_kvm, NvVcpu **ret_vcpu) {
+        NvVcpuRegsNested prereq = *st;
 
         prereq.nested = (NvBlob) {}; /* registers and MSRs only: the mutant is the nested state */
         assert_int_equal(nv_kvm_open(NULL, ret_kvm, NULL), 0);
         assert_int_equal(nv_kvm_create_vm(*ret_kvm, NULL), 0);
         assert_int_equal(nv_kvm_set_memory(*ret_kvm, guest_mem, GS_MEM_SIZE, NULL), 0);
         assert_int_equal(nv_kvm_create_vcpu(*ret_kvm, 0, ret_vcpu, NULL), 0);
-        assert_int_equal(nv_vcpu_load_state(*ret_vcpu, &prereq, NULL), 0);
+        assert_int_equal(nv_vcpu_load_regs_nested(*ret_vcpu, &prereq, NULL), 0);
 }
 
 /* Runs L1 until L2 has counted to at least `turns`, then saves the whole vCPU. */
-static NvVcpuState *capture_guest_mode(unsigned turns) {
-        NvVcpuState *st = NULL;
+static NvVcpuRegsNested *capture_guest_mode(unsigned turns) {
+        NvVcpuRegsNested *st = NULL;
         NvKvm *kvm = NULL;
         NvVcpu *vcpu = NULL;
         struct kvm_run *run;
@@ -193,7 +193,7 @@ static NvVcpuState *capture_guest_mode(unsigned turns) {
                         fail_msg("unexpected exit %u (port 0x%x, L1 fail code 0x%llx)", run->exit_reason, run->io.port,
                                  (unsigned long long) nv_guest_svm_data(guest_mem, 0, GS_FAIL_CODE));
         }
-        assert_int_equal(nv_vcpu_save_state(vcpu, prereq_msrs, ELEMENTSOF(prereq_msrs), &st, NULL), 0);
+        assert_int_equal(nv_vcpu_save_regs_nested(vcpu, prereq_msrs, ELEMENTSOF(prereq_msrs), &st, NULL), 0);
         printf("# captured after %llu L2 turns, %llu L1 exits: blob %zu bytes, flags 0x%x, vmcb_pa 0x%llx, L1 rip 0x%llx, L2 rip 0x%llx\n",
                (unsigned long long) nv_guest_svm_data(guest_mem, 0, GS_L2_COUNTER),
                (unsigned long long) nv_guest_svm_data(guest_mem, 0, GS_L1_EXITS), st->nested.len,
@@ -208,7 +208,7 @@ static NvVcpuState *capture_guest_mode(unsigned turns) {
  * The validator's facts, learnt the way a restore learns them: from a
  * target vCPU set up like every referee case's, and the host's npt.
  */
-static void target_context(NvValidateContext *ctx, const NvVcpuState *st) {
+static void target_context(NvValidateContext *ctx, const NvVcpuRegsNested *st) {
         NvKvm *kvm = NULL;
         NvVcpu *vcpu = NULL;
         char npt = '?';
@@ -235,7 +235,7 @@ static void target_context(NvValidateContext *ctx, const NvVcpuState *st) {
  * byte changed).  Prints it if verbose or they disagree.  Returns the
  * kernel's answer.
  */
-static int referee(const char *name, unsigned off, const uint8_t *blob, const NvVcpuState *st, const NvValidateContext *ctx,
+static int referee(const char *name, unsigned off, const uint8_t *blob, const NvVcpuRegsNested *st, const NvValidateContext *ctx,
                     bool verbose, Tally *t) {
         NvValidateResult vr;
         NvKvm *kvm = NULL;
@@ -264,7 +264,7 @@ static int referee(const char *name, unsigned off, const uint8_t *blob, const Nv
 }
 
 static void test_named_mutations(void **state) {
-        NvVcpuState *st = *state;
+        NvVcpuRegsNested *st = *state;
         _Alignas(8) uint8_t blob[NV_SVM_MAX_SIZE];
         NvValidateContext ctx;
         Tally t = {};
@@ -290,7 +290,7 @@ static uint32_t next_rand(uint32_t *s) {
 }
 
 static void test_random_flips(void **state) {
-        NvVcpuState *st = *state;
+        NvVcpuRegsNested *st = *state;
         _Alignas(8) uint8_t blob[NV_SVM_MAX_SIZE];
         NvValidateContext ctx;
         uint32_t s = seed ?: 1;
@@ -319,7 +319,7 @@ static void test_register_bits(void **state) {
                 const char *name;
                 unsigned off;
         } regs[] = { { "save.cr4", SAVE(CR4) }, { "save.efer", SAVE(EFER) } };
-        NvVcpuState *st = *state;
+        NvVcpuRegsNested *st = *state;
         _Alignas(8) uint8_t blob[NV_SVM_MAX_SIZE];
         NvValidateContext ctx;
         Tally t = {};
@@ -346,7 +346,7 @@ static void test_register_bits(void **state) {
 }
 
 static int setup(void **state) {
-        NvVcpuState *st;
+        NvVcpuRegsNested *st;
 
         guest_mem = mmap(NULL, GS_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (guest_mem == MAP_FAILED)
@@ -359,7 +359,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        nv_vcpu_state_free(*state);
+        nv_vcpu_regs_nested_free(*state);
         munmap(guest_mem, GS_MEM_SIZE);
         return 0;
 }

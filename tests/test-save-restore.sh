@@ -78,6 +78,10 @@ done
 # Refusals: each leaves the restarted (paused) VMM as it was.
 node 2; vmm_start 2; sleep 0.2
 out=$(nv save l1 --keep-frozen --json); path=$(json "$out" path) sha=$(json "$out" sha256)
+# The snapshot says which KVM backend the VMM saved it on (the reference VMM says which on stderr).
+backend=simulated; grep -q 'running on real KVM' "$T/vmm.err" && backend=kvm
+check "the snapshot names the backend it was saved on" test "$(json "$("$NESTVIRT" inspect --json "$path")" backend)" = $backend
+check "inspect shows the backend" contains "$("$NESTVIRT" inspect "$path")" "backend                        $backend"
 kill -USR1 $VMM_PID; expect "saved own state"; counters; saved=("${C[@]}"); vmm_kill
 vmm_start 2 --restore
 

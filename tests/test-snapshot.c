@@ -65,6 +65,43 @@ static void test_round_trip(void **state) {
         nv_snapshot_free(b);
 }
 
+/*
+ * The backend that saved a snapshot travels in the header (offset 60, once
+ * reserved): the simulator's host facts say "simulated", and a file written
+ * before the field existed reads as unrecorded.
+ */
+static void test_backend_marked(void **state) {
+        NvSnapshot *s = make_snapshot(), *back = NULL;
+        char path[4096];
+        NvHostInfo h;
+        uint8_t *buf = NULL;
+        size_t len;
+        TestVm vm;
+
+        (void) state;
+        test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
+        assert_int_equal(nv_host_probe("/nonexistent", vm.kvm, &h, NULL), 0);
+        test_vm_free(&vm);
+        nv_snapshot_stamp(s, &h);
+        assert_int_equal(s->backend, NV_SNAPSHOT_BACKEND_SIMULATED);
+        assert_string_equal(s->kernel_release, "simulated");
+        assert_int_equal(nv_snapshot_serialize(s, &buf, &len, NULL), 0);
+        assert_int_equal(get_le32(buf + 60), NV_SNAPSHOT_BACKEND_SIMULATED);
+        assert_int_equal(nv_snapshot_parse(buf, len, &back, NULL), 0);
+        assert_string_equal(nv_snapshot_backend_to_string(back->backend), "simulated");
+        back = nv_snapshot_free(back);
+        free(buf);
+        h.backend = "kvm";
+        nv_snapshot_stamp(s, &h);
+        assert_string_equal(nv_snapshot_backend_to_string(s->backend), "kvm");
+        nv_snapshot_free(s);
+        snprintf(path, sizeof(path), "%s/good.nvstate", data_dir);
+        assert_int_equal(nv_snapshot_read(path, &back, NULL), 0);
+        assert_int_equal(back->backend, NV_SNAPSHOT_BACKEND_UNRECORDED);
+        assert_null(nv_snapshot_backend_to_string(back->backend));
+        nv_snapshot_free(back);
+}
+
 static void test_add_refuses(void **state) {
         NvSnapshot *s = make_snapshot();
         NvError *err = NULL;
@@ -249,6 +286,7 @@ static void test_bad_corpus(void **state) {
 int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_backend_marked),
                 cmocka_unit_test(test_add_refuses),
                 cmocka_unit_test(test_write_durable),
                 cmocka_unit_test(test_bad_corpus),

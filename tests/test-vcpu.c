@@ -37,16 +37,16 @@ static void test_quiesce_completes_pending_io(void **state) {
 /* Save in one VM, load in a fresh one: L2 continues where it stopped. */
 static void save_load_continues(NvFormat vendor) {
         static const uint32_t msrs[] = { MSR_EFER, MSR_IA32_SYSENTER_CS, MSR_FS_BASE };
-        NvVcpuState *st = NULL;
+        NvVcpuRegsNested *st = NULL;
         TestVm a, b;
 
         test_vm_new_vendor(&a, vendor, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
         run_n(a.vcpus[0], 5);
-        assert_int_equal(nv_vcpu_save_state(a.vcpus[0], msrs, 3, &st, NULL), 0);
+        assert_int_equal(nv_vcpu_save_regs_nested(a.vcpus[0], msrs, 3, &st, NULL), 0);
         assert_true(st->nested.len == NV_SVM_MAX_SIZE);
         test_vm_new_vendor(&b, vendor, 1);
-        assert_int_equal(nv_vcpu_load_state(b.vcpus[0], st, NULL), 0);
+        assert_int_equal(nv_vcpu_load_regs_nested(b.vcpus[0], st, NULL), 0);
         run_n(b.vcpus[0], 1);
         assert_int_equal(nv_sim_vcpu_counter(b.sim, 0), 6);
         {
@@ -55,7 +55,7 @@ static void save_load_continues(NvFormat vendor) {
                 assert_int_equal(get_le16(again.data) & NV_NESTED_GUEST_MODE, NV_NESTED_GUEST_MODE);
                 nv_blob_clear(&again);
         }
-        nv_vcpu_state_free(st);
+        nv_vcpu_regs_nested_free(st);
         test_vm_free(&a);
         test_vm_free(&b);
 }
@@ -72,7 +72,7 @@ static void test_save_load_vmx(void **state) {
 
 /* A blob the validator refuses never reaches the kernel and changes nothing. */
 static void test_refused_before_kernel(void **state) {
-        NvVcpuState *st = NULL;
+        NvVcpuRegsNested *st = NULL;
         struct kvm_regs regs;
         NvError *err = NULL;
         TestVm a, b;
@@ -80,10 +80,10 @@ static void test_refused_before_kernel(void **state) {
         (void) state;
         test_vm_new_vendor(&a, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
-        assert_int_equal(nv_vcpu_save_state(a.vcpus[0], NULL, 0, &st, NULL), 0);
+        assert_int_equal(nv_vcpu_save_regs_nested(a.vcpus[0], NULL, 0, &st, NULL), 0);
         put_le32(st->nested.data + NV_OFF_DATA + VMCB_CTL_ASID, 0); /* rule S9 */
         test_vm_new_vendor(&b, NV_FORMAT_SVM, 1);
-        assert_int_equal(nv_vcpu_load_state(b.vcpus[0], st, &err), -EINVAL);
+        assert_int_equal(nv_vcpu_load_regs_nested(b.vcpus[0], st, &err), -EINVAL);
         assert_non_null(strstr(err->message, "control.asid"));
         assert_non_null(strstr(err->message, "S9"));
         assert_int_equal(nv_sim_ioctl_count(b.sim, KVM_SET_NESTED_STATE), 0);
@@ -91,7 +91,7 @@ static void test_refused_before_kernel(void **state) {
         assert_int_equal(nv_kvm_get_regs(b.vcpus[0], &regs, NULL), 0);
         assert_int_equal(regs.rip, 0);
         nv_error_free(err);
-        nv_vcpu_state_free(st);
+        nv_vcpu_regs_nested_free(st);
         test_vm_free(&a);
         test_vm_free(&b);
 }
@@ -102,24 +102,24 @@ static void test_refused_before_kernel(void **state) {
 static void test_refused_for_target_cpuid(void **state) {
         static const struct kvm_cpuid_entry2 lm_svm = { .function = 0x80000001, .ecx = 1u << 2, .edx = 1u << 29 };
         _cleanup_free_ struct kvm_cpuid2 *no_leaf7 = test_cpuid_new(&lm_svm, 1);
-        NvVcpuState *st = NULL;
+        NvVcpuRegsNested *st = NULL;
         NvError *err = NULL;
         TestVm a, b;
 
         (void) state;
         test_vm_new_vendor(&a, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
-        assert_int_equal(nv_vcpu_save_state(a.vcpus[0], NULL, 0, &st, NULL), 0);
+        assert_int_equal(nv_vcpu_save_regs_nested(a.vcpus[0], NULL, 0, &st, NULL), 0);
         put_le64(st->nested.data + SAVE_CR4, get_le64(st->nested.data + SAVE_CR4) | X86_CR4_SMEP);
         test_vm_new_vendor(&b, NV_FORMAT_SVM, 2);
-        assert_int_equal(nv_vcpu_load_state(b.vcpus[0], st, NULL), 0); /* SMEP is in the supported CPUID */
+        assert_int_equal(nv_vcpu_load_regs_nested(b.vcpus[0], st, NULL), 0); /* SMEP is in the supported CPUID */
         assert_int_equal(nv_kvm_set_cpuid(b.vcpus[1], no_leaf7, NULL), 0);
-        assert_int_equal(nv_vcpu_load_state(b.vcpus[1], st, &err), -EINVAL);
+        assert_int_equal(nv_vcpu_load_regs_nested(b.vcpus[1], st, &err), -EINVAL);
         assert_non_null(strstr(err->message, "S11"));
         assert_non_null(strstr(err->message, "CPUID"));
         assert_int_equal(nv_sim_ioctl_count(b.sim, KVM_SET_NESTED_STATE), 1); /* vCPU 0's only */
         nv_error_free(err);
-        nv_vcpu_state_free(st);
+        nv_vcpu_regs_nested_free(st);
         test_vm_free(&a);
         test_vm_free(&b);
 }
@@ -155,26 +155,26 @@ static void test_context_from_cpuid(void **state) {
 /* The kernel refuses what the validator cannot see (V19): everything is put back. */
 static void test_kernel_refusal_rolls_back(void **state) {
         struct kvm_sregs sr_before, sr_after;
-        NvVcpuState *st = NULL;
+        NvVcpuRegsNested *st = NULL;
         NvError *err = NULL;
         TestVm a, b;
 
         (void) state;
         test_vm_new_vendor(&a, NV_FORMAT_VMX, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
-        assert_int_equal(nv_vcpu_save_state(a.vcpus[0], NULL, 0, &st, NULL), 0);
+        assert_int_equal(nv_vcpu_save_regs_nested(a.vcpus[0], NULL, 0, &st, NULL), 0);
         test_vm_new_vendor(&b, NV_FORMAT_VMX, 1);
         run_n(b.vcpus[0], 2);
         assert_int_equal(nv_kvm_get_sregs(b.vcpus[0], &sr_before, NULL), 0);
         nv_sim_set_vmentry_checks_fail(b.sim, true);
-        assert_int_equal(nv_vcpu_load_state(b.vcpus[0], st, &err), -EINVAL);
+        assert_int_equal(nv_vcpu_load_regs_nested(b.vcpus[0], st, &err), -EINVAL);
         assert_non_null(strstr(err->message, "KVM_SET_NESTED_STATE"));
         assert_non_null(strstr(err->message, "put back"));
         assert_int_equal(nv_kvm_get_sregs(b.vcpus[0], &sr_after, NULL), 0);
         assert_memory_equal(&sr_before, &sr_after, sizeof(sr_after));
         assert_int_equal(nv_sim_vcpu_counter(b.sim, 0), 2);
         nv_error_free(err);
-        nv_vcpu_state_free(st);
+        nv_vcpu_regs_nested_free(st);
         test_vm_free(&a);
         test_vm_free(&b);
 }
@@ -291,7 +291,7 @@ static void test_all_or_nothing_kernel_refusal(void **state) {
 static void test_recovered_error_is_cleared(void **state) {
         static const uint32_t msrs[] = { MSR_EFER, MSR_IA32_SYSENTER_CS };
         _cleanup_(nv_error_freep) NvError *err = NULL;
-        NvVcpuState *st = NULL;
+        NvVcpuRegsNested *st = NULL;
         NvSimConfig cfg;
         TestVm vm;
 
@@ -299,7 +299,7 @@ static void test_recovered_error_is_cleared(void **state) {
         nv_sim_config_init(&cfg, NV_FORMAT_SVM);
         cfg.no_nested_state = true;
         test_vm_new(&vm, &cfg, 1);
-        assert_int_equal(nv_vcpu_save_state(vm.vcpus[0], msrs, ELEMENTSOF(msrs), &st, &err), 0);
+        assert_int_equal(nv_vcpu_save_regs_nested(vm.vcpus[0], msrs, ELEMENTSOF(msrs), &st, &err), 0);
         assert_null(err);
         assert_null(st->nested.data);
         /* More MSRs than the simulated vCPU has room for: KVM_SET_MSRS stops at the first it cannot take. */
@@ -309,11 +309,11 @@ static void test_recovered_error_is_cleared(void **state) {
         st->msrs->nmsrs = 65;
         for (uint32_t i = 0; i < 65; i++)
                 st->msrs->entries[i].index = 0x1000 + i;
-        assert_int_equal(nv_vcpu_load_state(vm.vcpus[0], st, &err), -EINVAL);
+        assert_int_equal(nv_vcpu_load_regs_nested(vm.vcpus[0], st, &err), -EINVAL);
         assert_non_null(err);
         assert_non_null(strstr(err->message, "KVM refused MSR 0x1040"));
         assert_null(strstr(err->message, "cannot save nested state"));
-        nv_vcpu_state_free(st);
+        nv_vcpu_regs_nested_free(st);
         test_vm_free(&vm);
 }
 

@@ -69,13 +69,14 @@ static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode m
         ChildCtx ctx = { .mode = mode };
         NvSimConfig cfg;
         NvKvm *kvm = NULL;
+        NvSim *sim = NULL;
         NvAgent *agent = NULL;
         sd_event *event = NULL;
         sd_bus *bus = NULL;
         sigset_t ss;
 
         nv_sim_config_init(&cfg, vendor);
-        if (nv_kvm_open_sim(nv_sim_new(&cfg), &kvm, NULL) < 0 || nv_kvm_create_vm(kvm, NULL) < 0)
+        if (nv_sim_backend_open(&cfg, &kvm, &sim, NULL) < 0 || nv_kvm_create_vm(kvm, NULL) < 0)
                 return 1;
         for (unsigned i = 0; i < n; i++) {
                 if (nv_kvm_create_vcpu(kvm, i, &vcpus[i], NULL) < 0)
@@ -89,7 +90,7 @@ static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode m
                                 return 1;
                         continue;
                 }
-                if (nv_sim_vcpu_enter_l2(nv_kvm_sim(kvm), i, false) < 0)
+                if (nv_sim_vcpu_enter_l2(sim, i, false) < 0)
                         return 1;
                 for (unsigned k = 0; k <= i % 5; k++)
                         (void) nv_kvm_vcpu_run(vcpus[i], NULL);

@@ -1,45 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Choosing the backends for a command: /dev/kvm or the simulator; the driver with its D-Bus VMM backend. */
+/* The backends of a command: the host probe's root; the driver with its D-Bus VMM backend (cli-kvm.c: /dev/kvm or the simulator). */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli-backend.h"
-#include "sim.h"
 #include "vmm-client.h"
 
 const char *cli_host_root(void) {
         /* For tests: probe a fake tree instead of this machine. */
         return getenv("NESTVIRT_HOST_ROOT") ?: "/";
-}
-
-int cli_open_backend(bool force_sim, int vendor, NvKvm **ret, NvHostInfo *host, NvError **reterr) {
-        _cleanup_(nv_sim_freep) NvSim *sim = NULL;
-        NvSimConfig cfg;
-        char dev[4096];
-        int r;
-
-        r = nv_host_probe(cli_host_root(), NULL, host, reterr);
-        if (r < 0)
-                return r;
-        snprintf(dev, sizeof(dev), "%s/dev/kvm", cli_host_root());
-        if (!force_sim && host->kvm_device) {
-                r = nv_kvm_open(dev, ret, reterr);
-                if (r < 0)
-                        return r;
-                host->backend = "kvm";
-                return 0;
-        }
-        if (vendor < 0)
-                vendor = host->cpu_vendor >= 0 ? host->cpu_vendor : NV_FORMAT_SVM;
-        nv_sim_config_init(&cfg, vendor);
-        sim = nv_sim_new(&cfg);
-        if (!sim)
-                return -ENOMEM;
-        r = nv_kvm_open_sim(sim, ret, reterr);
-        if (r < 0)
-                return r;
-        TAKE_PTR(sim);
-        return nv_host_probe(cli_host_root(), *ret, host, reterr);
 }
 
 int cli_open_driver(const char *uri, const char *state_dir, const char *runtime_dir, NvDriver **ret, NvError **reterr) {

@@ -5,11 +5,17 @@
 #include "nested-state.h"
 
 int cli_host_facts(Cli *cli, NvHostInfo *ret, NvError **reterr) {
-        _cleanup_(nv_kvm_freep) NvKvm *kvm = NULL;
+        CliKvm k;
+        int r;
 
         if (!cli->force_sim)
                 return nv_host_probe(cli_host_root(), NULL, ret, reterr);
-        return cli_open_backend(true, -1, &kvm, ret, reterr);
+        r = cli_open_backend(true, -1, &k, reterr);
+        if (r < 0)
+                return r;
+        *ret = k.host;
+        cli_kvm_close(&k);
+        return 0;
 }
 
 void cli_print_json(json_object *o) {

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "macro.h"
 
 typedef struct CliVmmProc {
         pid_t pid;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "macro.h"
 
 typedef struct Cli {
         const char *uri; /* -c/--connect; NULL: $LIBVIRT_DEFAULT_URI or libvirt's default */

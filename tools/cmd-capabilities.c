@@ -129,7 +129,6 @@ int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
                 { "domains", no_argument, NULL, 'd' },
                 {},
         };
-        _cleanup_(nv_kvm_freep) NvKvm *kvm = NULL;
         json_object *domains = NULL;
         bool with_domains = false;
         _cleanup_free_ char *xml = NULL;
@@ -171,10 +170,7 @@ int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return nv_error_set(reterr, -EINVAL, _("--json and --xml exclude each other."));
         if (as_xml && with_domains)
                 return nv_error_set(reterr, -EINVAL, _("--xml describes the host only; --domains goes with text or --json."));
-        if (cli->force_sim)
-                r = cli_open_backend(true, -1, &kvm, &host, reterr);
-        else
-                r = nv_host_probe(cli_host_root(), NULL, &host, reterr);
+        r = cli_host_facts(cli, &host, reterr);
         if (r < 0)
                 return r;
         if (with_domains && !(domains = domains_json(cli, &host, reterr)))

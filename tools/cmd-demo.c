@@ -24,7 +24,7 @@
 #define DEMO_RUNS 3
 
 typedef struct Demo {
-        NvKvm *kvm;
+        CliKvm k; /* k.sim: the simulator's guest model runs L1 and L2; on /dev/kvm the vCPUs stay idle */
         NvVcpu *vcpus[DEMO_MAX_VCPUS];
         unsigned n;
 } Demo;
@@ -32,18 +32,18 @@ typedef struct Demo {
 static void demo_free(Demo *d) {
         for (unsigned i = 0; i < d->n; i++)
                 d->vcpus[i] = nv_vcpu_free(d->vcpus[i]);
-        d->kvm = nv_kvm_free(d->kvm);
+        cli_kvm_close(&d->k);
 }
 
-static int demo_vm(Demo *d, bool sim, int vendor, unsigned n, NvHostInfo *host, NvError **reterr) {
+static int demo_vm(Demo *d, bool sim, int vendor, unsigned n, NvError **reterr) {
         int r;
 
         *d = (Demo) {};
-        r = cli_open_backend(sim, vendor, &d->kvm, host, reterr);
+        r = cli_open_backend(sim, vendor, &d->k, reterr);
         if (r >= 0)
-                r = nv_kvm_create_vm(d->kvm, reterr);
+                r = nv_kvm_create_vm(d->k.kvm, reterr);
         for (unsigned i = 0; r >= 0 && i < n; i++, d->n++)
-                r = nv_kvm_create_vcpu(d->kvm, i, &d->vcpus[i], reterr);
+                r = nv_kvm_create_vcpu(d->k.kvm, i, &d->vcpus[i], reterr);
         return r;
 }
 
@@ -64,9 +64,9 @@ static void print_blob(unsigned id, const NvBlob *b, const struct kvm_regs *regs
 }
 
 /* Steps 1-2: L1 enters L2, L2 runs, every vCPU is saved. */
-static int demo_save(Demo *d, NvVcpuState **states, NvError **reterr) {
+static int demo_save(Demo *d, NvVcpuRegsNested **states, NvError **reterr) {
         static const uint32_t msrs[] = { MSR_EFER, MSR_IA32_SYSENTER_CS };
-        NvSim *sim = nv_kvm_sim(d->kvm);
+        NvSim *sim = d->k.sim;
         int r;
 
         for (unsigned i = 0; sim && i < d->n; i++) {
@@ -82,7 +82,7 @@ static int demo_save(Demo *d, NvVcpuState **states, NvError **reterr) {
                d->n);
         printf(_("2. Saved (each vCPU quiesced first, so its pending I/O completed):\n"));
         for (unsigned i = 0; i < d->n; i++) {
-                r = nv_vcpu_save_state(d->vcpus[i], msrs, ELEMENTSOF(msrs), &states[i], reterr);
+                r = nv_vcpu_save_regs_nested(d->vcpus[i], msrs, ELEMENTSOF(msrs), &states[i], reterr);
                 if (r < 0)
                         return r;
                 print_blob(i, &states[i]->nested, &states[i]->regs);
@@ -91,24 +91,24 @@ static int demo_save(Demo *d, NvVcpuState **states, NvError **reterr) {
 }
 
 /* Steps 3-4: a fresh VM takes the saved state, and L2 runs on from it. */
-static int demo_restore(Demo *d, NvVcpuState **states, NvError **reterr) {
+static int demo_restore(Demo *d, NvVcpuRegsNested **states, NvError **reterr) {
         struct kvm_regs regs;
         int r;
 
         for (unsigned i = 0; i < d->n; i++)
-                if ((r = nv_vcpu_load_state(d->vcpus[i], states[i], reterr)) < 0)
+                if ((r = nv_vcpu_load_regs_nested(d->vcpus[i], states[i], reterr)) < 0)
                         return r;
         printf(_("3. A new VM was created and every vCPU restored (sregs, MSRs, events, nested state, regs).\n"));
         printf(_("4. L2 runs again:\n"));
         for (unsigned i = 0; i < d->n; i++) {
-                if (nv_kvm_backend(d->kvm) == NV_BACKEND_SIM && (r = nv_kvm_vcpu_run(d->vcpus[i], reterr)) < 0)
+                if (d->k.sim && (r = nv_kvm_vcpu_run(d->vcpus[i], reterr)) < 0)
                         return r;
                 if ((r = nv_kvm_get_regs(d->vcpus[i], &regs, reterr)) < 0)
                         return r;
                 printf(_("  vCPU %u: L2 counter %llu -> %llu, RIP 0x%llx (the saved OUT was not repeated)\n"), i,
                        (unsigned long long) states[i]->regs.rbx, (unsigned long long) regs.rbx,
                        (unsigned long long) regs.rip);
-                if (nv_kvm_backend(d->kvm) == NV_BACKEND_SIM && regs.rbx != states[i]->regs.rbx + 1)
+                if (d->k.sim && regs.rbx != states[i]->regs.rbx + 1)
                         return nv_error_set(reterr, -EIO, _("vCPU %u did not continue where it stopped."), i);
         }
         return 0;
@@ -128,9 +128,9 @@ void cli_damage_blob(NvBlob *b) {
 }
 
 /* Step 5: a corrupted copy is refused and vCPU 0 keeps its state. */
-static int demo_refuse(Demo *d, const NvVcpuState *good, NvError **reterr) {
+static int demo_refuse(Demo *d, const NvVcpuRegsNested *good, NvError **reterr) {
         _cleanup_(nv_error_freep) NvError *why = NULL;
-        NvVcpuState bad = *good;
+        NvVcpuRegsNested bad = *good;
         NvBlob before = {}, after = {};
         int r;
 
@@ -141,7 +141,7 @@ static int demo_refuse(Demo *d, const NvVcpuState *good, NvError **reterr) {
         memcpy(bad.nested.data, good->nested.data, good->nested.len);
         cli_damage_blob(&bad.nested);
         r = nv_vcpu_get_nested(d->vcpus[0], true, &before, reterr);
-        if (r >= 0 && nv_vcpu_load_state(d->vcpus[0], &bad, &why) >= 0)
+        if (r >= 0 && nv_vcpu_load_regs_nested(d->vcpus[0], &bad, &why) >= 0)
                 r = nv_error_set(reterr, -EIO, _("The corrupted state was accepted."));
         if (r >= 0)
                 r = nv_vcpu_get_nested(d->vcpus[0], true, &after, reterr);
@@ -159,31 +159,31 @@ static int demo_refuse(Demo *d, const NvVcpuState *good, NvError **reterr) {
 }
 
 static int demo_run(bool sim, int vendor, unsigned n, NvError **reterr) {
-        NvVcpuState *states[DEMO_MAX_VCPUS] = {};
-        NvHostInfo host;
+        NvVcpuRegsNested *states[DEMO_MAX_VCPUS] = {};
         Demo a = {}, b = {};
         int r;
 
-        r = demo_vm(&a, sim, vendor, n, &host, reterr);
+        r = demo_vm(&a, sim, vendor, n, reterr);
         if (r >= 0) {
-                printf(_("nestvirt demo on %s KVM (%s, KVM_CAP_NESTED_STATE %d)%s\n"), nv_kvm_backend_name(a.kvm),
-                       host.cpu_vendor >= 0 ? nv_format_to_string(host.cpu_vendor) : "?", host.nested_state_max,
-                       nv_kvm_backend(a.kvm) == NV_BACKEND_SIM && !sim ? _(": no /dev/kvm on this machine") : "");
+                const NvHostInfo *host = &a.k.host;
+                printf(_("nestvirt demo on %s KVM (%s, KVM_CAP_NESTED_STATE %d)%s\n"), nv_kvm_backend_name(a.k.kvm),
+                       host->cpu_vendor >= 0 ? nv_format_to_string(host->cpu_vendor) : "?", host->nested_state_max,
+                       a.k.fallback ?: "");
                 r = demo_save(&a, states, reterr);
         }
         demo_free(&a);
         if (r >= 0)
-                r = demo_vm(&b, sim, vendor, n, &host, reterr);
+                r = demo_vm(&b, sim, vendor, n, reterr);
         if (r >= 0)
                 r = demo_restore(&b, states, reterr);
         if (r >= 0)
                 r = demo_refuse(&b, states[0], reterr);
         if (r >= 0)
                 printf(_("Done: nested state of %u vCPUs saved, restored and checked on %s KVM.\n"), n,
-                       nv_kvm_backend_name(b.kvm));
+                       nv_kvm_backend_name(b.k.kvm));
         demo_free(&b);
         for (unsigned i = 0; i < n; i++)
-                nv_vcpu_state_free(states[i]);
+                nv_vcpu_regs_nested_free(states[i]);
         return r;
 }
 

@@ -77,6 +77,7 @@ static json_object *blob_json(uint32_t index, const NvBlob *b, const InspectArgs
 
 static json_object *snapshot_json(const char *path, const NvSnapshot *s, bool raw, const InspectArgs *a, NvError **reterr) {
         json_object *o = json_object_new_object(), *vcpus = json_object_new_array();
+        const char *backend = nv_snapshot_backend_to_string(s->backend);
         char when[64] = "";
         time_t t = (time_t) (s->created_usec / 1000000);
         struct tm tm;
@@ -94,6 +95,7 @@ static json_object *snapshot_json(const char *path, const NvSnapshot *s, bool ra
                 json_object_object_add(o, "cpu_model", json_object_new_string(s->cpu_model));
                 json_object_object_add(o, "host_cpu_vendor", s->host_cpu_vendor >= 0 ? json_object_new_string(nv_format_to_string(s->host_cpu_vendor)) : NULL);
                 json_object_object_add(o, "cap_nested_state", json_object_new_int64(s->cap_nested_state));
+                json_object_object_add(o, "backend", backend ? json_object_new_string(backend) : NULL);
         }
         for (size_t i = 0; i < s->n_vcpus; i++) {
                 json_object *b;
@@ -138,7 +140,8 @@ static void print_blob_text(json_object *b) {
 
 static void print_text(json_object *o) {
         json_object *vcpus = json_object_object_get(o, "vcpus");
-        static const char *const keys[] = { "vendor", "vcpu_count", "created", "kernel_release", "cpu_model", "cap_nested_state" };
+        static const char *const keys[] = { "vendor", "vcpu_count", "created", "kernel_release", "cpu_model", "cap_nested_state",
+                                            "backend" };
 
         printf(_("File: %s (%s)\n"), json_object_get_string(json_object_object_get(o, "file")),
                json_object_get_string(json_object_object_get(o, "type")));

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "macro.h"
 #include "xml-util.h"
 
 #define NV_META_NAMESPACE "http://nestvirt.org/schemas/domain/nested/1.0"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "macro.h"
 #include "util.h" /* NV_DEFINE_STRING_TABLE */
 #include "validate.h"
 

@@ -19,6 +19,7 @@
 #include <sys/user.h>
 
 #include "error.h"
+#include "macro.h"
 
 typedef struct NvInject NvInject;
 

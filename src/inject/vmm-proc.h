@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "macro.h"
 #include "snapshot.h"
 
 #define NV_VMM_PROC_MAX_VCPUS 1024u

@@ -60,6 +60,7 @@ typedef struct Vmm {
         unsigned n;
         bool paused;
         uint8_t *mem; /* guest RAM, GS_MEM_SIZE bytes; NULL on the simulated KVM */
+        NvSim *sim;   /* the simulated KVM's guest model, which stands for L1 and L2; NULL on real KVM */
         const char *own_state;
         sd_event_source *tick;
         sd_bus *bus; /* --register: the system bus nestvirtd is on */
@@ -167,15 +168,15 @@ static int save_own(Vmm *v, NvError **reterr) {
         memcpy(buf, v->mem ? OWN_MAGIC_KVM : OWN_MAGIC_SIM, 8);
         v->paused = true;
         for (unsigned i = 0; i < v->n && r >= 0; i++) {
-                NvVcpuState *st = NULL;
+                NvVcpuRegsNested *st = NULL;
                 OwnVcpu *o = (OwnVcpu *) (buf + 8) + i;
 
-                r = nv_vcpu_save_state(v->vcpus[i], own_msrs, ELEMENTSOF(own_msrs), &st, reterr);
+                r = nv_vcpu_save_regs_nested(v->vcpus[i], own_msrs, ELEMENTSOF(own_msrs), &st, reterr);
                 if (r < 0)
                         break;
                 *o = (OwnVcpu) { .regs = st->regs, .sregs = st->sregs, .events = st->events };
                 memcpy(o->msrs, st->msrs->entries, sizeof(o->msrs));
-                nv_vcpu_state_free(st);
+                nv_vcpu_regs_nested_free(st);
         }
         /* The vCPUs are quiesced and nothing runs them: the memory is consistent with them. */
         if (v->mem)
@@ -201,14 +202,14 @@ static int restore_own(Vmm *v, NvError **reterr) {
         for (unsigned i = 0; i < v->n && r >= 0; i++) {
                 const OwnVcpu *o = (const OwnVcpu *) (buf + 8) + i;
                 _cleanup_free_ struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(o->msrs));
-                NvVcpuState st = { .regs = o->regs, .sregs = o->sregs, .events = o->events, .msrs = m };
+                NvVcpuRegsNested st = { .regs = o->regs, .sregs = o->sregs, .events = o->events, .msrs = m };
 
                 if (!m)
                         return -ENOMEM;
                 m->nmsrs = ELEMENTSOF(own_msrs);
                 memcpy(m->entries, o->msrs, sizeof(o->msrs));
                 st.msrs = m;
-                r = nv_vcpu_load_state(v->vcpus[i], &st, reterr);
+                r = nv_vcpu_load_regs_nested(v->vcpus[i], &st, reterr);
         }
         return r;
 }
@@ -234,7 +235,7 @@ static int on_usr2(sd_event_source *s, const struct signalfd_siginfo *si, void *
         printf("counters:");
         for (unsigned i = 0; i < v->n; i++)
                 printf(" %llu", (unsigned long long) (v->mem ? nv_guest_svm_data(v->mem, i, GS_L2_COUNTER)
-                                                             : nv_sim_vcpu_counter(nv_kvm_sim(v->kvm), i)));
+                                                             : nv_sim_vcpu_counter(v->sim, i)));
         printf("\n");
         if (v->mem) {
                 printf("l1-exits:");
@@ -260,7 +261,7 @@ static int boot(Vmm *v, NvError **reterr) {
                 return 0;
         }
         for (unsigned i = 0; i < v->n; i++)
-                if (nv_sim_vcpu_enter_l2(nv_kvm_sim(v->kvm), i, false) < 0)
+                if (nv_sim_vcpu_enter_l2(v->sim, i, false) < 0)
                         return nv_error_set(reterr, -EIO, "L1 on vCPU %u could not enter L2.", i);
         return 0;
 }
@@ -289,7 +290,7 @@ static int open_kvm(Vmm *v, Backend backend, int vendor, NvError **reterr) {
                 fprintf(stderr, "nestvirt-testvmm: no real KVM (%s)\n", nv_error_message(err, r));
         fprintf(stderr, "nestvirt-testvmm: running on the simulated KVM (%s)\n", nv_format_to_string(vendor));
         nv_sim_config_init(&cfg, vendor);
-        return nv_kvm_open_sim(nv_sim_new(&cfg), &v->kvm, reterr);
+        return nv_sim_backend_open(&cfg, &v->kvm, &v->sim, reterr);
 }
 
 static int setup_vm(Vmm *v, Backend backend, int vendor, bool restore, NvError **reterr) {
@@ -298,7 +299,7 @@ static int setup_vm(Vmm *v, Backend backend, int vendor, bool restore, NvError *
         r = open_kvm(v, backend, vendor, reterr);
         if (r >= 0)
                 r = nv_kvm_create_vm(v->kvm, reterr);
-        if (r >= 0 && nv_kvm_backend(v->kvm) == NV_BACKEND_KVM) {
+        if (r >= 0 && !v->sim) {
                 v->mem = mmap(NULL, GS_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
                 if (v->mem == MAP_FAILED) {
                         v->mem = NULL;

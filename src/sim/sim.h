@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kvm.h"
+#include "macro.h"
 #include "nested-state.h"
 
 typedef struct NvSim NvSim;
@@ -48,8 +50,17 @@ const NvSimConfig *nv_sim_config(const NvSim *sim);
 void nv_sim_set_vmentry_checks_fail(NvSim *sim, bool fail);
 
 /*
- * The ioctl entry point used by kvm.c.  target is -2 for the system fd,
- * -1 for the VM fd, or a vCPU id.  Returns >= 0 or -errno like the kernel.
+ * Opens a KVM handle (kvm.h) on a new simulator configured by cfg: the
+ * simulated backend of src/kvm-backend.h.  The handle owns the simulator;
+ * *ret_sim (optional) borrows it for the guest model below, as long as
+ * the handle lives.
+ */
+int nv_sim_backend_open(const NvSimConfig *cfg, NvKvm **ret, NvSim **ret_sim, NvError **reterr);
+
+/*
+ * The ioctl entry point of the simulated backend.  target is -2 for the
+ * system fd, -1 for the VM fd, or a vCPU id.  Returns >= 0 or -errno like
+ * the kernel.
  */
 int nv_sim_ioctl(NvSim *sim, int target, unsigned long req, void *arg);
 
