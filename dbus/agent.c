@@ -521,7 +521,6 @@ static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *erro
         NvAgent *a = userdata;
         Conn *c = conn_of(a, m);
 
-        (void) error;
         if (c && c->io)
                 c->dead = true; /* conn_process drops it once sd-bus is done with it */
         else if (c)
@@ -633,7 +632,6 @@ static size_t conns_of(NvAgent *a, uid_t uid, size_t *ret_total) {
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         NvAgent *a = userdata;
 
-        (void) usec;
         (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         return sd_event_source_set_enabled(a->listener, SD_EVENT_ON);
 }
@@ -679,7 +677,6 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         socklen_t len = sizeof(cred);
         int c;
 
-        (void) revents;
         if (!make_room(a))
                 return 0;
         c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);

@@ -44,8 +44,6 @@ static void domain_unrefp(virDomainPtr *p) {
 
 /* libvirt prints every error to stderr by default; ours go through NvError. */
 static void silent(void *userdata, virErrorPtr err) {
-        (void) userdata;
-        (void) err;
 }
 
 static int libvirt_error(NvError **reterr, int code, const char *what) {
@@ -64,8 +62,6 @@ static void register_event_impl(void) {
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
         NvConn *c = opaque;
 
-        (void) conn;
-        (void) detail;
         c->func(virDomainGetName(dom), "lifecycle", event, c->userdata);
         return 0;
 }
@@ -73,7 +69,6 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 static void on_metadata(virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri, void *opaque) {
         NvConn *c = opaque;
 
-        (void) conn;
         if (type != VIR_DOMAIN_METADATA_ELEMENT || (nsuri && strcmp(nsuri, NV_META_NAMESPACE) == 0))
                 c->func(virDomainGetName(dom), "metadata", type, c->userdata);
 }
@@ -82,7 +77,6 @@ static void on_metadata(virConnectPtr conn, virDomainPtr dom, int type, const ch
 static void on_close(virConnectPtr conn, int reason, void *opaque) {
         NvConn *c = opaque;
 
-        (void) conn;
         atomic_store(&c->closed, true);
         if (c->func)
                 c->func(NULL, "closed", reason, c->userdata);
@@ -200,14 +194,11 @@ char *nv_conn_uri(NvConn *c) {
 }
 
 static void timeout_noop(int timer, void *opaque) {
-        (void) timer;
-        (void) opaque;
 }
 
 int nv_conn_run_events(NvConn *c, int timeout_ms, NvError **reterr) {
         int t = virEventAddTimeout(timeout_ms, timeout_noop, NULL, NULL), r;
 
-        (void) c;
         /* The timeout only bounds the wait; one iteration dispatches what is ready. */
         r = virEventRunDefaultImpl();
         if (t >= 0)

@@ -249,7 +249,6 @@ static int restore_step(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep
         NvMaintItem *it = &rep->items[i];
         int r = restore_check(d, it, err);
 
-        (void) o;
         if (r == 0)
                 r = nv_driver_restore(d, it->uuid, &(NvRestoreOptions) {}, &it->restore, err);
         return r == -ESTALE ? 1 : r; /* a VM booted afresh will never want that state: skipped, and dropped from the record */

@@ -64,7 +64,6 @@ typedef struct Copy {
 static int take_copy(const uint8_t *img, size_t len, void *userdata, NvError **reterr) {
         Copy *c = userdata;
 
-        (void) reterr;
         c->img = malloc(len ?: 1);
         if (!c->img)
                 return -ENOMEM;

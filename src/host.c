@@ -96,7 +96,6 @@ int nv_host_probe(const char *root, NvKvm *kvm, NvHostInfo *ret, NvError **reter
                 else /* present but unusable: "absent" and "capability 0" would both be wrong */
                         h.kvm_errno = -r;
         }
-        (void) reterr;
         *ret = h;
         return 0;
 }

@@ -62,7 +62,6 @@ static int vcpu_ioctl(NvVcpu *v, unsigned long req, const char *name, void *arg,
 int nv_kvm_new(const NvKvmBackend *ops, void *data, bool has_vm, NvKvm **ret, NvError **reterr) {
         NvKvm *k = calloc(1, sizeof(*k));
 
-        (void) reterr;
         if (!k) {
                 ops->free(data);
                 return -ENOMEM;

@@ -26,7 +26,6 @@ typedef struct Seen {
 static void on_event(const char *domain, const char *kind, int detail, void *userdata) {
         Seen *s = userdata;
 
-        (void) detail;
         snprintf(s->domain, sizeof(s->domain), "%s", domain);
         snprintf(s->kind, sizeof(s->kind), "%s", kind);
         s->n++;
@@ -37,7 +36,6 @@ static void test_list(void **state) {
         NvDomainEntry *e = NULL;
         size_t n;
 
-        (void) state;
         assert_int_equal(nv_conn_open(uri, NULL, NULL, &c, NULL), 0);
         assert_int_equal(nv_conn_list(c, true, &e, &n, NULL), 0);
         assert_int_equal(n, 5);
@@ -57,7 +55,6 @@ static void test_get_domain_and_meta(void **state) {
         NvError *err = NULL;
         NvConn *c = NULL;
 
-        (void) state;
         assert_int_equal(nv_conn_open(uri, NULL, NULL, &c, NULL), 0);
         assert_int_equal(nv_conn_get_domain(c, "5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02", &d, NULL), 0);
         assert_string_equal(d.def->name, "vmx-custom");
@@ -87,7 +84,6 @@ static void test_set_meta_and_event(void **state) {
         Seen seen = {};
         NvConn *c = NULL;
 
-        (void) state;
         assert_int_equal(nv_conn_open(uri, on_event, &seen, &c, NULL), 0);
         m->socket = strdup("/run/nestvirt/host-model-new.sock");
         assert_int_equal(nv_nested_meta_push_state(m, &s), 0);
@@ -124,7 +120,6 @@ static void test_lifecycle_event(void **state) {
         virConnectPtr raw;
         virDomainPtr dom;
 
-        (void) state;
         assert_int_equal(nv_conn_open("test:///default", on_event, &seen, &c, NULL), 0);
         raw = virConnectOpen("test:///default");
         assert_non_null(raw);
@@ -163,7 +158,6 @@ static void test_list_with_broken_domain(void **state) {
         size_t n;
         FILE *f;
 
-        (void) state;
         assert_non_null(mkdtemp(dir));
         snprintf(path, sizeof(path), "%s/node.xml", dir);
         assert_non_null(f = fopen(path, "w"));
@@ -196,7 +190,6 @@ static void test_bad_uri(void **state) {
         NvError *err = NULL;
         NvConn *c = NULL;
 
-        (void) state;
         assert_true(nv_conn_open("test:///nonexistent/node.xml", NULL, NULL, &c, &err) < 0);
         assert_non_null(strstr(err->message, "Cannot connect to libvirt"));
         nv_error_free(err);

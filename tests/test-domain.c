@@ -36,8 +36,6 @@ static const struct {
 };
 
 static void quiet(void *ctx, const xmlError *e) {
-        (void) ctx;
-        (void) e;
 }
 
 static void check_schema(xmlNodePtr nested) {
@@ -125,7 +123,6 @@ static void test_examples(void **state) {
         size_t len, i = 0;
         xmlDocPtr doc;
 
-        (void) state;
         assert_int_equal(nv_file_read(node_path, 1u << 20, &buf, &len, NULL), 0);
         assert_int_equal(nv_xml_read((const char *) buf, len, "node.xml", &doc, NULL), 0);
         for (xmlNodePtr c = xmlDocGetRootElement(doc)->children; c; c = c->next) {
@@ -146,7 +143,6 @@ static void test_vcpu_and_cpu(void **state) {
         NvDomainDef *d = NULL;
         const char *why;
 
-        (void) state;
         assert_int_equal(nv_domain_def_parse(xml, sizeof(xml) - 1, 0, &d, NULL), 0);
         assert_int_equal(d->vcpus, 6);
         assert_int_equal(d->vcpus_current, 3);
@@ -178,7 +174,6 @@ static void test_invalid_domains(void **state) {
                 { "<network/>", "the root element must be <domain>" },
         };
 
-        (void) state;
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 NvDomainDef *d = (NvDomainDef *) 0x1234;
                 NvError *err = NULL;
@@ -197,7 +192,6 @@ static void test_push_state(void **state) {
                          .vendor = NV_FORMAT_SVM, .vcpus = 2, .time = "2026-11-23T10:00:00Z" };
         char path[32];
 
-        (void) state;
         for (int i = 1; i <= 5; i++) {
                 snprintf(path, sizeof(path), "/s/%d.nvstate", i);
                 s.path = path;

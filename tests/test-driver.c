@@ -217,7 +217,6 @@ static void test_history_across_failed_saves(void **state) {
         NvDriver *d;
         Vmm v;
 
-        (void) state;
         d = one_domain(&v, 0);
 
         /* Our own --file first: it falls off the history later but is not ours to delete. */
@@ -262,7 +261,6 @@ static void test_save_keeps_metadata_as_written(void **state) {
         NvDriver *d;
         Vmm v;
 
-        (void) state;
         d = one_domain(&v, 40);
         assert_int_equal(save(d, v.name, NULL, NULL, NULL), 0);
         assert_int_equal(nv_conn_get_xml(nv_driver_conn(d), v.name, /* migratable= */ false, &xml, NULL), 0);
@@ -345,7 +343,6 @@ static void test_maintenance_with_a_hung_vmm(void **state) {
         char uri[256];
         NvDriver *d;
 
-        (void) state;
         for (unsigned i = 0; i < MAX_DOMAINS; i++)
                 vmm_init(&v[i], i);
         write_node(v, MAX_DOMAINS, uri);
@@ -401,7 +398,6 @@ static void test_restore_all_record(void **state) {
         NvDriver *d;
         Vmm v[4];
 
-        (void) state;
         for (unsigned i = 0; i < 4; i++)
                 vmm_init(&v[i], 20 + i);
         write_node(v, 4, uri);
@@ -454,7 +450,6 @@ static void test_restore_all_bad_record(void **state) {
         FILE *f;
         Vmm v;
 
-        (void) state;
         vmm_init(&v, 30);
         write_node(&v, 1, uri);
         d = driver_open(uri);
@@ -475,7 +470,6 @@ static void test_restore_all_bad_record(void **state) {
 static int teardown(void **state) {
         char cmd[128];
 
-        (void) state;
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         return system(cmd) == 0 ? 0 : -1;
 }

@@ -43,7 +43,6 @@ typedef struct Child {
 } Child;
 
 static void *pause_thread(void *p) {
-        (void) p;
         for (;;)
                 pause();
         return NULL;
@@ -172,17 +171,14 @@ static void check_getpid_mmap_munmap(ChildKind kind) {
 }
 
 static void test_reader(void **state) {
-        (void) state;
         check_getpid_mmap_munmap(CHILD_READER);
 }
 
 static void test_threads(void **state) {
-        (void) state;
         check_getpid_mmap_munmap(CHILD_THREADS);
 }
 
 static void test_spinner(void **state) {
-        (void) state;
         check_getpid_mmap_munmap(CHILD_SPINNER);
 }
 
@@ -231,7 +227,6 @@ static void without_sys_admin(pid_t target) {
 
 static void test_refuse_unprivileged(void **state) {
         Child ch = {};
-        (void) state;
         if (geteuid() != 0)
                 skip();
         child_start(&ch, CHILD_READER);
@@ -246,7 +241,6 @@ static void test_refuse_other_tracer(void **state) {
         NvError *err = NULL;
         int status, r;
         pid_t tracer;
-        (void) state;
 
         child_start(&ch, CHILD_READER);
         tracer = fork();
@@ -278,7 +272,6 @@ static void test_seccomp(void **state) {
         NvInject *in = NULL;
         NvError *err = NULL;
         int r;
-        (void) state;
 
         if (geteuid() != 0)
                 skip();

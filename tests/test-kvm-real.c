@@ -90,7 +90,6 @@ static void test_probe(void **state) {
         NvKvm *kvm = NULL;
         int cap;
 
-        (void) state;
         assert_int_equal(nv_kvm_open(NULL, &kvm, NULL), 0);
         cap = nv_kvm_nested_state_max(kvm);
         printf("# KVM_CAP_NESTED_STATE = %d\n", cap);
@@ -102,7 +101,6 @@ static void test_idle_vcpu(void **state) {
         NvBlob b = {};
         RealVm vm;
 
-        (void) state;
         real_vm_new(&vm);
         assert_int_equal(nv_vcpu_get_nested(vm.vcpu, false, &b, NULL), 0);
         assert_int_equal(b.len, NV_NESTED_HDR_SIZE);
@@ -136,7 +134,6 @@ static void test_selftest_cases(void **state) {
         RealVm probe;
         int vendor;
 
-        (void) state;
         real_vm_new(&probe);
         vendor = nv_kvm_vendor(probe.kvm);
         real_vm_free(&probe);
@@ -183,7 +180,6 @@ static void test_quiesce_rule(void **state) {
         struct kvm_regs regs;
         RealVm vm;
 
-        (void) state;
         real_vm_new(&vm);
         load_io_loop(&vm);
         assert_int_equal(nv_kvm_vcpu_run(vm.vcpu, NULL), 0);
@@ -254,7 +250,6 @@ static void sleep_ms(long ms) {
 }
 
 static void on_kick(int sig) {
-        (void) sig;
 }
 
 /*
@@ -273,7 +268,6 @@ static void test_capture_waits_for_run(void **state) {
         void *run_r;
         RealVm vm;
 
-        (void) state;
         assert_int_equal(sigaction(SIGUSR1, &sa, NULL), 0);
         real_vm_new(&vm);
         load_spin_loop(&vm);
@@ -339,7 +333,6 @@ static void test_get_never_below_capability(void **state) {
         RealVm vm;
         int cap;
 
-        (void) state;
         real_vm_new_sized(&vm, GS_MEM_SIZE);
         if (nv_kvm_vendor(vm.kvm) != NV_FORMAT_SVM) {
                 real_vm_free(&vm);
@@ -375,7 +368,6 @@ static void test_save_load(void **state) {
         NvVcpuRegsNested *st = NULL;
         RealVm a, b;
 
-        (void) state;
         real_vm_new(&a);
         load_io_loop(&a);
         for (int i = 0; i < 3; i++)

@@ -561,7 +561,6 @@ static void test_real_guest_mode(void **state) {
         NvVcpuRegsNested *st[REAL_VCPUS] = {};
         uint8_t *mem = mmap(NULL, GS_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-        (void) state;
         assert_true(mem != MAP_FAILED);
         save_restore_real(mem, st);
         referee_real(mem, st[0]);

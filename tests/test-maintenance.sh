@@ -188,7 +188,7 @@ interrupted() {
         old=$(inode) # a kept-frozen VMM saved twice may give the same bytes: the record's file tells the runs apart
         kill -STOP ${PID[1]}
         "$NESTVIRT" -c "test://$T/node.xml" maintenance save-all --keep-frozen >"$out" 2>&1 & local nv_pid=$!
-        for ((k = 0; k < 400; k++)); do # m0 saved and recorded (up to 20 s on a loaded machine)
+        for ((k = 0; k < 1200; k++)); do # m0 saved and recorded (up to 60 s on a loaded machine)
                 [[ $(record | wc -l) -eq 1 && $(inode) != "$old" ]] && break
                 sleep 0.05
         done

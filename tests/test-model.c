@@ -68,7 +68,6 @@ static void test_header_parse_format(void **state) {
         _Alignas(8) uint8_t b[NV_VMX_MAX_SIZE], out[NV_NESTED_HDR_SIZE];
         NvNestedHeader h, sentinel = { .size = 0x1234 };
 
-        (void) state;
         make_tv2(b);
         assert_int_equal(nv_nested_header_parse(b, sizeof(b), &h, NULL), 0);
         assert_int_equal(h.size, TV2_SIZE);
@@ -84,7 +83,6 @@ static void test_header_parse_format(void **state) {
 static void test_names(void **state) {
         const char *names[8];
 
-        (void) state;
         assert_int_equal(nv_nested_flag_names(0x0103, names, 8), 3);
         assert_string_equal(names[0], "GUEST_MODE");
         assert_string_equal(names[2], "GIF_SET");
@@ -101,7 +99,6 @@ static void test_fields_vmx(void **state) {
         const NvField *f;
         uint64_t v;
 
-        (void) state;
         make_tv2(b);
         f = nv_fields_lookup(NV_FORMAT_VMX, "GUEST_RIP");
         assert_non_null(f);
@@ -124,7 +121,6 @@ static void test_fields_vmx(void **state) {
 static void test_field_table_consistent(void **state) {
         static const int formats[] = { NV_FORMAT_VMX, NV_FORMAT_SVM };
 
-        (void) state;
         for (size_t k = 0; k < 2; k++) {
                 size_t n;
                 const NvField *t = nv_fields_table(formats[k], &n);
@@ -142,7 +138,6 @@ static void test_vectors_accepted(void **state) {
         NvValidateContext ctx;
         NvValidateResult res;
 
-        (void) state;
         make_tv3(b);
         full_context(&ctx, NV_FORMAT_SVM);
         assert_int_equal(nv_validate(b, NV_SVM_MAX_SIZE, &ctx, &res), 0);
@@ -191,7 +186,6 @@ static void test_svm_mutations(void **state) {
         NvValidateContext ctx;
         NvValidateResult res;
 
-        (void) state;
         full_context(&ctx, NV_FORMAT_SVM);
         for (size_t i = 0; i < ELEMENTSOF(m); i++) {
                 make_tv3(b);
@@ -232,7 +226,6 @@ static void test_svm_accepted_variants(void **state) {
         NvValidateContext ctx;
         NvValidateResult res;
 
-        (void) state;
         full_context(&ctx, NV_FORMAT_SVM);
         for (size_t i = 0; i < ELEMENTSOF(m); i++) {
                 make_tv3(b);
@@ -253,7 +246,6 @@ static void test_cpuid_bits(void **state) {
         NvValidateContext ctx;
         NvValidateResult res;
 
-        (void) state;
         make_tv3(b);
         put_le64(b + SAVE(CR4), X86_CR4_PAE | X86_CR4_VMXE | X86_CR4_PCIDE);
         full_context(&ctx, NV_FORMAT_SVM);
@@ -282,7 +274,6 @@ static void test_short_buffers_fault(void **state) {
         NvValidateContext ctx;
         NvValidateResult res;
 
-        (void) state;
         make_tv3(b);
         full_context(&ctx, NV_FORMAT_SVM);
         assert_int_equal(nv_validate(b, 4000, &ctx, &res), -EFAULT);
@@ -301,7 +292,6 @@ static void test_unknown_context(void **state) {
         NvValidateResult res;
         bool saw_svme = false, saw_maxphy = false;
 
-        (void) state;
         make_tv3(b);
         assert_int_equal(nv_validate(b, NV_SVM_MAX_SIZE, NULL, &res), 0);
         for (size_t i = 0; i < res.n_unchecked; i++) {

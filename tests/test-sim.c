@@ -39,7 +39,6 @@ static void round_trip(TestVm *src, NvFormat vendor, size_t expect_size, uint16_
 static void test_empty_vmx(void **state) {
         TestVm vm;
 
-        (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
         round_trip(&vm, NV_FORMAT_VMX, NV_NESTED_HDR_SIZE, 0);
         test_vm_free(&vm);
@@ -48,7 +47,6 @@ static void test_empty_vmx(void **state) {
 static void test_empty_svm(void **state) {
         TestVm vm;
 
-        (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
         round_trip(&vm, NV_FORMAT_SVM, NV_NESTED_HDR_SIZE, NV_NESTED_GIF_SET);
         test_vm_free(&vm);
@@ -57,7 +55,6 @@ static void test_empty_svm(void **state) {
 static void test_vmx_guest_mode(void **state) {
         TestVm vm;
 
-        (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
         round_trip(&vm, NV_FORMAT_VMX, NV_NESTED_HDR_SIZE + NV_VMCS12_AREA_SIZE, NV_NESTED_GUEST_MODE);
@@ -67,7 +64,6 @@ static void test_vmx_guest_mode(void **state) {
 static void test_vmx_guest_mode_shadow(void **state) {
         TestVm vm;
 
-        (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, true), 0);
         round_trip(&vm, NV_FORMAT_VMX, NV_VMX_MAX_SIZE, NV_NESTED_GUEST_MODE);
@@ -77,7 +73,6 @@ static void test_vmx_guest_mode_shadow(void **state) {
 static void test_svm_guest_mode(void **state) {
         TestVm vm;
 
-        (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
         round_trip(&vm, NV_FORMAT_SVM, NV_SVM_MAX_SIZE, NV_NESTED_GUEST_MODE | NV_NESTED_GIF_SET);
@@ -90,7 +85,6 @@ static void test_e2big_writes_size(void **state) {
         struct kvm_nested_state *st = (void *) buf;
         TestVm vm;
 
-        (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
         st->size = NV_NESTED_HDR_SIZE;
@@ -106,7 +100,6 @@ static void test_svm_overwrite_quirk(void **state) {
         struct kvm_nested_state *st = (void *) buf;
         TestVm vm;
 
-        (void) state;
         memset(buf, 0xAA, sizeof(buf));
         test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
@@ -126,7 +119,6 @@ static void test_get_sizes_from_capability(void **state) {
         NvBlob b = {};
         TestVm vm;
 
-        (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
         assert_int_equal(nv_vcpu_get_nested(vm.vcpus[0], false, &b, NULL), 1);
@@ -229,7 +221,6 @@ static void test_svm_checks_agree(void **state) {
         NvBlob blob = {};
         TestVm src;
 
-        (void) state;
         test_vm_new_vendor(&src, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(src.sim, 0, false), 0);
         assert_int_equal(nv_vcpu_get_nested(src.vcpus[0], false, &blob, NULL), 1);
@@ -277,7 +268,6 @@ static void test_vmx_checks_agree(void **state) {
         NvBlob src = {};
         TestVm vm;
 
-        (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_VMX, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 0, false), 0);
         assert_int_equal(nv_vcpu_get_nested(vm.vcpus[0], false, &src, NULL), 1);
@@ -329,7 +319,6 @@ static void test_get_cpuid(void **state) {
         struct kvm_cpuid2 small = { .nent = 1 };
         TestVm vm;
 
-        (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_kvm_get_cpuid(vm.vcpus[0], &got, NULL), 0);
         assert_true(got->nent >= 4); /* the supported CPUID nv_kvm_create_vcpu() set */
@@ -350,7 +339,6 @@ static void test_fields_from_get(void **state) {
         uint64_t v;
         TestVm vm;
 
-        (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_SVM, 2);
         assert_int_equal(nv_sim_vcpu_enter_l2(vm.sim, 1, false), 0);
         assert_int_equal(nv_vcpu_get_nested(vm.vcpus[1], false, &b, NULL), 1);

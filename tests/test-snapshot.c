@@ -47,7 +47,6 @@ static void test_round_trip(void **state) {
         uint8_t *buf = NULL, *buf2 = NULL;
         size_t len, len2;
 
-        (void) state;
         assert_int_equal(nv_snapshot_serialize(a, &buf, &len, NULL), 0);
         assert_int_equal(nv_snapshot_parse(buf, len, &b, NULL), 0);
         assert_int_equal(b->n_vcpus, 3);
@@ -78,7 +77,6 @@ static void test_backend_marked(void **state) {
         size_t len;
         TestVm vm;
 
-        (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_host_probe("/nonexistent", vm.kvm, &h, NULL), 0);
         test_vm_free(&vm);
@@ -107,7 +105,6 @@ static void test_add_refuses(void **state) {
         NvError *err = NULL;
         NvBlob copy = s->vcpus[0].blob;
 
-        (void) state;
         assert_int_equal(nv_snapshot_add(s, 1, &copy, &err), -EINVAL); /* not ascending */
         assert_non_null(strstr(err->message, "ascending"));
         err = nv_error_free(err);
@@ -124,7 +121,6 @@ static void test_write_durable(void **state) {
         NvError *err = NULL;
         struct stat st;
 
-        (void) state;
         assert_non_null(mkdtemp(dir));
         snprintf(path, sizeof(path), "%s/vm.nvstate", dir);
         assert_int_equal(nv_snapshot_write(path, s, NULL), 0);
@@ -250,7 +246,6 @@ static void test_bad_corpus(void **state) {
         unsigned checked = 0;
         FILE *f;
 
-        (void) state;
         if (getenv("NESTVIRT_TEST_REGENERATE"))
                 regenerate();
         snprintf(path, sizeof(path), "%s/expected.txt", data_dir);

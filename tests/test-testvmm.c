@@ -109,7 +109,6 @@ static void test_l2_survives_kill(void **state) {
         NvVmmHandle *h;
         Proc a, b;
 
-        (void) state;
         snprintf(sock, sizeof(sock), "%s/vmm.sock", dir);
         snprintf(own, sizeof(own), "%s/own.state", dir);
         start(&a, sock, own, false);

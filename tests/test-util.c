@@ -50,7 +50,6 @@ static void test_parse_unsigned(void **state) {
                 { "2", 2, 10, -EINVAL, 0 },
         };
 
-        (void) state;
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 uint64_t v = 0x1234;
                 int r = nv_parse_unsigned(cases[i].s, cases[i].base, cases[i].max, &v);
@@ -62,7 +61,6 @@ static void test_parse_unsigned(void **state) {
 }
 
 static void test_string_table(void **state) {
-        (void) state;
         assert_string_equal(colour_to_string(COLOUR_RED), "red");
         assert_string_equal(colour_to_string(COLOUR_BLUE), "blue");
         assert_null(colour_to_string(COLOUR_GREEN));
@@ -80,7 +78,6 @@ static void test_loop_write(void **state) {
         pid_t pid;
         size_t got = 0;
 
-        (void) state;
         for (size_t i = 0; i < sizeof(out); i++)
                 out[i] = (uint8_t) (i * 7);
         assert_int_equal(pipe(fds), 0);
@@ -104,7 +101,6 @@ static void test_loop_write(void **state) {
 static void test_now(void **state) {
         uint64_t a = nv_now_usec(CLOCK_MONOTONIC), b;
 
-        (void) state;
         usleep(2000);
         b = nv_now_usec(CLOCK_MONOTONIC);
         assert_true(b >= a + 2000);

@@ -21,7 +21,6 @@ static void test_quiesce_completes_pending_io(void **state) {
         struct kvm_regs before, after;
         TestVm vm;
 
-        (void) state;
         test_vm_new_vendor(&vm, NV_FORMAT_SVM, 1);
         run_n(vm.vcpus[0], 3);
         assert_int_equal(nv_vcpu_run_area(vm.vcpus[0])->exit_reason, KVM_EXIT_IO);
@@ -61,12 +60,10 @@ static void save_load_continues(NvFormat vendor) {
 }
 
 static void test_save_load_svm(void **state) {
-        (void) state;
         save_load_continues(NV_FORMAT_SVM);
 }
 
 static void test_save_load_vmx(void **state) {
-        (void) state;
         save_load_continues(NV_FORMAT_VMX);
 }
 
@@ -77,7 +74,6 @@ static void test_refused_before_kernel(void **state) {
         NvError *err = NULL;
         TestVm a, b;
 
-        (void) state;
         test_vm_new_vendor(&a, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
         assert_int_equal(nv_vcpu_save_regs_nested(a.vcpus[0], NULL, 0, &st, NULL), 0);
@@ -106,7 +102,6 @@ static void test_refused_for_target_cpuid(void **state) {
         NvError *err = NULL;
         TestVm a, b;
 
-        (void) state;
         test_vm_new_vendor(&a, NV_FORMAT_SVM, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
         assert_int_equal(nv_vcpu_save_regs_nested(a.vcpus[0], NULL, 0, &st, NULL), 0);
@@ -136,7 +131,6 @@ static void test_context_from_cpuid(void **state) {
         _cleanup_free_ struct kvm_cpuid2 *c = test_cpuid_new(e, ELEMENTSOF(e));
         NvValidateContext ctx;
 
-        (void) state;
         nv_validate_context_init(&ctx);
         c->nent = 3; /* without leaves 0x80000000 and 0x80000008 */
         nv_validate_context_from_cpuid(&ctx, c);
@@ -159,7 +153,6 @@ static void test_kernel_refusal_rolls_back(void **state) {
         NvError *err = NULL;
         TestVm a, b;
 
-        (void) state;
         test_vm_new_vendor(&a, NV_FORMAT_VMX, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
         assert_int_equal(nv_vcpu_save_regs_nested(a.vcpus[0], NULL, 0, &st, NULL), 0);
@@ -192,7 +185,6 @@ static void test_set_returns_two(void **state) {
         NvError *err = NULL;
         TestVm a, b;
 
-        (void) state;
         test_vm_new_vendor(&a, NV_FORMAT_VMX, 1);
         assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 0, false), 0);
         assert_int_equal(nv_vcpu_get_nested(a.vcpus[0], false, &blob, NULL), 1);
@@ -251,7 +243,6 @@ static void all_or_nothing(unsigned n) {
 static void test_all_or_nothing(void **state) {
         static const unsigned counts[] = { 1, 2, 8, 64 };
 
-        (void) state;
         for (size_t i = 0; i < ELEMENTSOF(counts); i++)
                 all_or_nothing(counts[i]);
 }
@@ -262,7 +253,6 @@ static void test_all_or_nothing_kernel_refusal(void **state) {
         NvError *err = NULL;
         TestVm a, b;
 
-        (void) state;
         test_vm_new_vendor(&a, NV_FORMAT_VMX, 4);
         test_vm_new_vendor(&b, NV_FORMAT_VMX, 4);
         for (unsigned i = 0; i < 4; i++)
@@ -295,7 +285,6 @@ static void test_recovered_error_is_cleared(void **state) {
         NvSimConfig cfg;
         TestVm vm;
 
-        (void) state;
         nv_sim_config_init(&cfg, NV_FORMAT_SVM);
         cfg.no_nested_state = true;
         test_vm_new(&vm, &cfg, 1);
@@ -322,7 +311,6 @@ static void test_out_param_untouched(void **state) {
         NvSimConfig cfg;
         TestVm vm;
 
-        (void) state;
         nv_sim_config_init(&cfg, NV_FORMAT_SVM);
         test_vm_new(&vm, &cfg, 1);
         /* An adopted vCPU id that the simulator does not have: the GET fails. */

@@ -29,7 +29,6 @@ static void test_collect_load_on_bus(void **state) {
         NvVmmHandle *h;
         pid_t src, dst;
 
-        (void) state;
         src = spawn_vmm("bus:org.nestvirt.test.Source", NV_FORMAT_VMX, 8, CHILD_NORMAL);
         dst = spawn_vmm("bus:org.nestvirt.test.Target", NV_FORMAT_VMX, 8, CHILD_FRESH);
         assert_true(src > 0 && dst > 0);
@@ -61,7 +60,6 @@ static void test_collect_load_on_bus(void **state) {
 static void test_unknown_name(void **state) {
         NvError *err = NULL;
 
-        (void) state;
         assert_null(connect_name("org.nestvirt.test.Nobody", &err));
         assert_non_null(strstr(err->message, "VMM"));
         nv_error_free(err);

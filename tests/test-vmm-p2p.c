@@ -82,7 +82,6 @@ static void test_collect_load(void **state) {
         static const unsigned counts[] = { 1, 2, 8, 64 };
         char pa[128], pb[128];
 
-        (void) state;
         socket_path(pa, sizeof(pa), "a");
         socket_path(pb, sizeof(pb), "b");
         for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
@@ -150,7 +149,6 @@ static void test_refusals(void **state) {
         size_t vlen, slen, s3len;
         pid_t v, s, s3;
 
-        (void) state;
         socket_path(pv, sizeof(pv), "vmx");
         socket_path(ps, sizeof(ps), "svm");
         socket_path(ps3, sizeof(ps3), "svm3");
@@ -200,7 +198,6 @@ static void test_bad_memfds(void **state) {
         int fd;
         pid_t v;
 
-        (void) state;
         socket_path(p, sizeof(p), "memfd");
         v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_NORMAL);
         collect(p, &img, &len);
@@ -252,13 +249,11 @@ static pid_t collect_fails(const char *name, ChildMode mode, const char *needle)
 }
 
 static void test_crash_mid_call(void **state) {
-        (void) state;
         waitpid(collect_fails("crash", CHILD_CRASH_ON_FREEZE, "Freeze"), NULL, 0);
 }
 
 /* A VMM that cannot stop its vCPUs now answers Freeze with the protocol's Busy, and stays running. */
 static void test_pause_fails(void **state) {
-        (void) state;
         stop_vmm(collect_fails("busy", CHILD_PAUSE_FAILS, NV_VMM_ERROR_BUSY));
 }
 
@@ -271,7 +266,6 @@ static void test_hang_then_thaw(void **state) {
         NvVmmHandle *h;
         pid_t v;
 
-        (void) state;
         socket_path(p, sizeof(p), "hang");
         v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_HANG_ON_FREEZE);
         setenv("NESTVIRT_VMM_TIMEOUT_MS", "300", 1);
@@ -293,7 +287,6 @@ static void test_caller_not_allowed(void **state) {
         int status;
         pid_t v, c;
 
-        (void) state;
         if (getuid() != 0)
                 skip();
         socket_path(p, sizeof(p), "uid");

@@ -180,7 +180,6 @@ static void test_not_kvm(void **state) {
         NvVmmProc *p = NULL;
         NvError *err = NULL;
         int r;
-        (void) state;
 
         r = nv_vmm_proc_open(getpid(), &p, &err);
         assert_int_equal(r, -ENODEV);
@@ -193,7 +192,6 @@ static void test_two_vms(void **state) {
         NvVmmProc *p = NULL;
         NvError *err = NULL;
         int r;
-        (void) state;
 
         vmm_start(&v, MODE_OUT_SLEEP, 2);
         for (int i = 0; i < 200; i++) { /* until both VMs exist */
@@ -286,12 +284,10 @@ static void freeze_cycles(Mode mode, unsigned cycles) {
 }
 
 static void test_freeze_pending_out(void **state) {
-        (void) state;
         freeze_cycles(MODE_OUT_SLEEP, 20);
 }
 
 static void test_freeze_spinning(void **state) {
-        (void) state;
         freeze_cycles(MODE_SPIN, 20);
 }
 
@@ -302,7 +298,6 @@ static void test_freeze_paused(void **state) {
         NvError *err = NULL;
         unsigned quiesced = 0;
         int r;
-        (void) state;
 
         vmm_start(&v, MODE_PAUSED, 1);
         for (int i = 0; i < 200 && (v.sh->outs[0] == 0 || v.sh->outs[1] == 0); i++)
@@ -335,7 +330,6 @@ static void test_collect(void **state) {
         NvSnapshot *s = NULL;
         NvError *err = NULL;
         int r;
-        (void) state;
 
         vmm_start(&v, MODE_OUT_SLEEP, 1);
         assert_int_equal(nv_vmm_proc_open(v.pid, &p, NULL), 0);

@@ -358,7 +358,6 @@ static void test_header_matches_document(void **state) {
         char *text, *line, *save = NULL;
         size_t len, n_rows = 0;
 
-        (void) state;
         assert_int_equal(nv_file_read(facts_path, 1u << 20, &buf, &len, NULL), 0);
         text = strndup((const char *) buf, len);
         assert_non_null(text);
@@ -380,7 +379,6 @@ static void test_header_matches_document(void **state) {
 static void test_cpuid_gates_cover_kvm_bits(void **state) {
         uint64_t cr4 = 0, efer = 0;
 
-        (void) state;
 #define GATE(is_efer, bits, feature) *((is_efer) ? &efer : &cr4) |= (bits);
         X86_CPUID_GATES(GATE)
 #undef GATE

@@ -65,8 +65,6 @@ static char *slurp(const char *sub, const char *name, size_t *len) {
 }
 
 static void quiet(void *ctx, const xmlError *e) {
-        (void) ctx;
-        (void) e;
 }
 
 static int reformat_caps(const char *in, size_t len, unsigned flags, char **out, NvError **reterr) {
@@ -246,7 +244,6 @@ static void invalid_case(const char *name) {
 }
 
 static void test_case(void **state) {
-        (void) state;
         if (is_invalid_case(the_case))
                 invalid_case(the_case);
         else
@@ -267,7 +264,6 @@ static void test_every_file_registered(void **state) {
         struct dirent *de;
         DIR *d;
 
-        (void) state;
         assert_true(asprintf(&dir, "%s/xml2xml-in", tests_dir) > 0);
         assert_non_null(d = opendir(dir));
         while ((de = readdir(d))) {
@@ -291,7 +287,6 @@ static void test_escaping(void **state) {
         NvHostInfo h = { .cpu_vendor = NV_FORMAT_VMX, .nested = NV_NO, .backend = "kvm", .nested_state_max = NV_VMX_MAX_SIZE }, back;
         _cleanup_free_ char *xml = NULL;
 
-        (void) state;
         snprintf(h.kernel_release, sizeof(h.kernel_release), "6.1 <&\"'>\t\n");
         snprintf(h.cpu_model, sizeof(h.cpu_model), "A&B \"C\" Ünïcode®");
         assert_int_equal(nv_host_caps_format(&h, &xml, NULL), 0);
@@ -310,7 +305,6 @@ static void test_defaults_not_formatted(void **state) {
         _cleanup_(nv_nested_meta_freep) NvNestedMeta *m = NULL;
         _cleanup_free_ char *out = NULL;
 
-        (void) state;
         assert_int_equal(nv_nested_meta_parse(in, sizeof(in) - 1, 0, &m, NULL), 0);
         assert_int_equal(m->transport, NV_VMM_TRANSPORT_BUS);
         assert_int_equal(m->bus, NV_BUS_SYSTEM);
@@ -328,7 +322,6 @@ static void test_unknown_flags(void **state) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
         NvNestedMeta *m = NULL;
 
-        (void) state;
         assert_int_equal(nv_nested_meta_parse(in, sizeof(in) - 1, 1u << 7, &m, &err), -EINVAL);
         assert_null(m);
         assert_string_equal(err->message, "Unsupported flags 0x80 for parsing nestvirt metadata.");

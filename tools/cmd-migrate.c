@@ -145,7 +145,6 @@ static int hook(int argc, char **argv, NvError **reterr) {
 int cmd_hook(Cli *cli, int argc, char **argv, NvError **reterr) {
         int r;
 
-        (void) cli;
         r = hook(argc, argv, reterr);
         if (r >= 0)
                 return r;

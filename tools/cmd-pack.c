@@ -62,7 +62,6 @@ int cmd_pack(Cli *cli, int argc, char **argv, NvError **reterr) {
         bool force = false;
         int c;
 
-        (void) cli;
         while ((c = getopt_long(argc, argv, "ho:f", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
@@ -130,7 +129,6 @@ int cmd_unpack(Cli *cli, int argc, char **argv, NvError **reterr) {
         bool raw, force = false;
         int c, r;
 
-        (void) cli;
         while ((c = getopt_long(argc, argv, "hd:f", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':

@@ -129,7 +129,6 @@ int cmd_collect(Cli *cli, int argc, char **argv, NvError **reterr) {
         ProcArgs a;
         int r;
 
-        (void) cli;
         r = parse_args("collect", _("Usage: nestvirt collect --pid PID -o FILE [--timeout MS]\n"
                                     "Take the nested state of every vCPU of a running KVM VMM process that has no\n"
                                     "nestvirt code in it, through ptrace, into a snapshot file.\n\n"
@@ -165,7 +164,6 @@ int cmd_load(Cli *cli, int argc, char **argv, NvError **reterr) {
         ProcArgs a;
         int r;
 
-        (void) cli;
         r = parse_args("load", _("Usage: nestvirt load --pid PID FILE [--timeout MS]\n"
                                  "Load a snapshot file into every vCPU of a KVM VMM process that has no nestvirt\n"
                                  "code in it, through ptrace.  Meant for a VMM restored and paused, before its\n"

@@ -26,8 +26,6 @@ static void on_libvirt_event(const char *domain, const char *kind, int detail, v
         NvService *s = userdata;
         char *copy;
 
-        (void) kind;
-        (void) detail;
         if (!domain) /* the connection closed: the thread below reconnects */
                 return;
         copy = strdup(domain);
@@ -106,8 +104,6 @@ static int on_events(sd_event_source *src, int fd, uint32_t revents, void *userd
         bool all;
         eventfd_t v;
 
-        (void) src;
-        (void) revents;
         (void) eventfd_read(fd, &v);
         pthread_mutex_lock(&s->events_lock);
         names = s->pending;

@@ -257,8 +257,6 @@ static int on_linger(sd_event_source *src, uint64_t usec, void *userdata) {
         NvJob *j = userdata;
         NvService *s = j->s;
 
-        (void) src;
-        (void) usec;
         (void) sd_bus_emit_object_removed(s->bus, j->path);
         for (NvJob **p = &s->jobs; *p; p = &(*p)->next)
                 if (*p == j) {
@@ -291,8 +289,6 @@ static int on_worker(sd_event_source *src, int fd, uint32_t revents, void *userd
         eventfd_t v;
         bool done;
 
-        (void) src;
-        (void) revents;
         (void) eventfd_read(fd, &v);
         pthread_mutex_lock(&j->lock);
         done = j->done;
@@ -467,7 +463,6 @@ int nv_job_request(NvService *s, sd_bus_message *m, NvJobType type, const char *
 static int cancel_act(NvService *s, sd_bus_message *m, void *userdata, sd_bus_error *error) {
         NvJob *j = job_by_path(s, sd_bus_message_get_path(m));
 
-        (void) userdata;
         if (!j || j->state > NV_JOB_RUNNING)
                 return sd_bus_error_setf(error, NV_SERVICE_ERROR_NOT_CANCELLABLE, "Job %s has finished already.",
                                          sd_bus_message_get_path(m));
@@ -506,9 +501,6 @@ static const sd_bus_vtable job_vtable[] = {
 static int job_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found, sd_bus_error *error) {
         NvJob *j = job_by_path(userdata, path);
 
-        (void) bus;
-        (void) interface;
-        (void) error;
         if (!j)
                 return 0;
         *found = j; /* the properties are its slots; Cancel gets it too */
@@ -520,9 +512,6 @@ static int job_enumerate(sd_bus *bus, const char *path, void *userdata, char ***
         size_t n = 0, k = 0;
         char **l;
 
-        (void) bus;
-        (void) path;
-        (void) error;
         for (NvJob *j = s->jobs; j; j = j->next)
                 n++;
         if (!(l = calloc(n + 1, sizeof(char *))))

@@ -295,9 +295,6 @@ static int machine_find(sd_bus *bus, const char *path, const char *interface, vo
                         sd_bus_error *error) {
         NvMachine *m;
 
-        (void) bus;
-        (void) interface;
-        (void) error;
         if (nv_machine_lookup(userdata, path, &m, NULL) < 0)
                 return 0;
         *found = m;
@@ -308,9 +305,6 @@ static int machine_enumerate(sd_bus *bus, const char *path, void *userdata, char
         NvService *s = userdata;
         char **l = calloc(s->n_machines + 1, sizeof(char *));
 
-        (void) bus;
-        (void) path;
-        (void) error;
         if (!l)
                 return -ENOMEM;
         for (size_t i = 0, k = 0; i < s->n_machines; i++) {

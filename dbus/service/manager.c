@@ -19,7 +19,6 @@ static int method_list_machines(sd_bus_message *m, void *userdata, sd_bus_error 
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        (void) error;
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = nv_machine_append_list(userdata, reply);
@@ -41,7 +40,6 @@ static int method_list_jobs(sd_bus_message *m, void *userdata, sd_bus_error *err
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        (void) error;
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = nv_job_append_list(userdata, reply);

@@ -50,7 +50,6 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         int authorized = 0, challenge = 0, r;
 
-        (void) ret_error;
         if (e)
                 r = sd_bus_reply_method_errorf(q->m, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized for %s: polkit could not be asked (%s).",
                                                q->action, e->message ?: e->name);
@@ -65,7 +64,6 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
                                                "Interactive authentication is required for %s.", q->action);
         else
                 r = sd_bus_reply_method_errorf(q->m, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized for %s.", q->action);
-        (void) r;
         return 0; /* the slot goes now, and query_free with it */
 }
 

@@ -51,9 +51,6 @@ static int on_hup(sd_event_source *src, int fd, uint32_t revents, void *userdata
         NvRegisteredVmm *e = userdata;
         NvService *s = e->s;
 
-        (void) src;
-        (void) fd;
-        (void) revents;
         pthread_mutex_lock(&s->registry_lock);
         *entry_find(s, e->uuid) = e->next;
         pthread_mutex_unlock(&s->registry_lock);

@@ -104,7 +104,7 @@ static void thread_note_stop(NvInjectThread *t, int status) {
 }
 
 static int wait_stop(pid_t tid, int *ret_status) {
-        int status;
+        int status = 0;
         for (;;) {
                 if (waitpid(tid, &status, __WALL) < 0) {
                         if (errno == EINTR)
@@ -122,7 +122,7 @@ static int seize_one(pid_t pid, pid_t tid, void *userdata) {
         NvInject *in = userdata;
         NvInjectThread *t;
         struct user_regs_struct raw;
-        int status, r;
+        int status = 0, r;
 
         if (nv_inject_find(in, tid))
                 return 0;
@@ -138,7 +138,6 @@ static int seize_one(pid_t pid, pid_t tid, void *userdata) {
         if (r < 0)
                 return r;
         thread_note_stop(t, status);
-        (void) pid;
         return thread_read_regs(t, &raw);
 }
 
@@ -264,7 +263,7 @@ static int syscall_ip_for(NvInject *in, const NvInjectThread *t, uint64_t *ret, 
 /* Resumes t to its next syscall stop, holding back any signal that comes first. */
 static int step_to_syscall_stop(NvInjectThread *t, struct user_regs_struct *regs) {
         for (;;) {
-                int status, r;
+                int status = 0, r;
                 if (ptrace(PTRACE_SYSCALL, t->tid, NULL, NULL) < 0)
                         return -errno;
                 r = wait_stop(t->tid, &status);
@@ -322,7 +321,7 @@ static int syscall_stop_is_entry(pid_t tid) {
 /* Stops a running thread again; its registers are read afresh. */
 static int reinterrupt(NvInjectThread *t) {
         struct user_regs_struct raw;
-        int status, r;
+        int status = 0, r;
 
         if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL) < 0)
                 return -errno;
@@ -378,7 +377,7 @@ int nv_inject_run_all(NvInject *in, NvInjectStopFunc fn, void *userdata, uint64_
         while (r == NV_INJECT_GO_ON) {
                 bool any = false, alive = false;
                 for (size_t i = 0; i < in->n && r == NV_INJECT_GO_ON; i++) {
-                        int status;
+                        int status = 0;
                         pid_t w;
                         if (!running[i])
                                 continue;

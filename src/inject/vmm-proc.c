@@ -208,7 +208,6 @@ static int quiesce_stop(NvInject *in, NvInjectThread *t, bool entry, const struc
         static const uint32_t intr = KVM_EXIT_INTR;
         int i, r;
 
-        (void) t;
         if ((long) regs->orig_rax != SYS_ioctl || regs->rsi != KVM_RUN)
                 return NV_INJECT_GO_ON;
         i = vcpu_index_by_fd(p, (long) regs->rdi);

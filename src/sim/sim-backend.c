@@ -60,7 +60,6 @@ static int sim_backend_adopt_vcpu(void *data, int fd, unsigned id, struct kvm_ru
 }
 
 static int sim_backend_vcpu_ioctl(void *data, int fd, unsigned id, unsigned long req, void *arg) {
-        (void) fd;
         return nv_sim_ioctl(data, id > INT32_MAX ? -3 : (int) id, req, arg);
 }
 

@@ -34,7 +34,6 @@ int sim_svm_get_nested_state(NvSim *s, SimVcpu *v, struct kvm_nested_state *u, u
         struct kvm_nested_state h = { .format = KVM_STATE_NESTED_FORMAT_SVM, .size = sizeof(h) };
         uint8_t *data = (uint8_t *) u + sizeof(h);
 
-        (void) s;
         if (user_size < h.size)
                 return (int) h.size; /* too small even for the header: E2BIG with 128 */
         if (v->svm.guest_mode) {

@@ -79,7 +79,6 @@ static int reply_verdict(sd_bus_message *m, const char *v) {
 static int on_slow(sd_event_source *s, uint64_t usec, void *userdata) {
         sd_bus_message *m = userdata;
 
-        (void) usec;
         (void) reply_verdict(m, "slow");
         sd_bus_message_unref(m);
         sd_event_source_unref(s);
@@ -140,7 +139,6 @@ static int method_calls(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         Authority *a = userdata;
         int r;
 
-        (void) error;
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(ssu)");

@@ -4,7 +4,6 @@
 #include <nestvirt/vmm-protocol.h>
 
 static int pause_cb(void *u) {
-        (void) u;
         return 0;
 }
 

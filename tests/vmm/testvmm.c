@@ -150,7 +150,6 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
         for (unsigned i = 0; i < v->n && !v->paused; i++)
                 run_vcpu(v, i);
-        (void) usec;
         /* A time source fires once: re-arm it for the next tick. */
         if (sd_event_source_set_time_relative(s, TICK_USEC) < 0)
                 return 0;
@@ -339,7 +338,6 @@ static int register_with_nestvirtd(Vmm *v, NvAgent *agent, const char *uuid, sd_
 }
 
 static int on_pause_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        (void) s;
         return si->ssi_signo == SIGHUP ? vmm_pause(userdata) : vmm_resume(userdata);
 }
 
