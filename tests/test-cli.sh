@@ -90,6 +90,7 @@ SNAP=$DATA/snapshots
 tmp=$(mktemp -d)
 chmod 755 "$tmp" # the not-permitted /dev/kvm below is probed as nobody
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 143' TERM INT # a timeout's SIGTERM still runs the EXIT cleanup
 out=$("$NESTVIRT" inspect "$SNAP/good.nvstate"); rc=$?
 check "inspect exits 0" test $rc -eq 0
 check "inspect names flags" contains "$out" "vCPU 0: svm, 4224 bytes, flags GUEST_MODE|GIF_SET (0x101)"

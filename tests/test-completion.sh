@@ -16,6 +16,7 @@ source "$HELPERS"
 source "$COMPLETION"
 T=$(mktemp -d /tmp/nestvirt-completion-XXXXXX)
 trap 'rm -rf "$T"' EXIT
+trap 'exit 143' TERM INT # a timeout's SIGTERM still runs the EXIT cleanup
 export LC_ALL=C.UTF-8 LANGUAGE=
 unset LIBVIRT_DEFAULT_URI
 fails=0 passes=0

@@ -8,6 +8,7 @@ NESTVIRT=$1
 DATA=$2 # tests/data
 T=$(mktemp -d /tmp/nestvirt-hook-XXXXXX)
 trap 'rm -rf "$T"' EXIT
+trap 'exit 143' TERM INT # a timeout's SIGTERM still runs the EXIT cleanup
 export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run
 fails=0 passes=0 n=0
 

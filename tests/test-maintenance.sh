@@ -16,6 +16,7 @@ export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run
 N=4 HUNG=2
 declare -a PID OUT REF
 trap 'kill -CONT ${PID[*]} 2>/dev/null; kill -9 ${PID[*]} 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exit 143' TERM INT # a timeout (meson sends SIGTERM) must still run the EXIT cleanup
 
 . "$(dirname "$0")/tap.sh"
 uuid() { printf '7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e%02d' "$1"; }

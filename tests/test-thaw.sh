@@ -14,6 +14,7 @@ export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/no-bus # never the host's bus
 UUID=7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e31
 VMM_PID= VMM_OUT=
 trap 'kill -9 $VMM_PID 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exit 143' TERM INT # a timeout's SIGTERM still runs the EXIT cleanup
 
 . "$(dirname "$0")/tap.sh"
 

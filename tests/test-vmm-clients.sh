@@ -23,6 +23,7 @@ export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run
 UUID=7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e31
 declare -a PIDS=()
 trap 'kill -9 ${PIDS[*]} 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exit 143' TERM INT # a timeout's SIGTERM still runs the EXIT cleanup
 
 . "$(dirname "$0")/tap.sh"
 
