@@ -118,5 +118,5 @@ check "--file=PATH" is "$T/a.nvstate"
 complete_line "migrate-begin vm1 --inline-max "
 check "no guesses for a number" is
 
-echo "$passes passed, $fails failed"
+echo "# $passes passed, $fails failed"
 [ $fails -eq 0 ]
