@@ -120,8 +120,12 @@ static int collect(const ProcArgs *a, NvError **reterr) {
         r = nv_snapshot_write(a->out, s, reterr);
         if (r < 0)
                 return r;
-        printf(_("Collected the nested state of %zu vCPU(s) of process %d into %s; the VMM was stopped for %.1f ms (%u exit(s) completed).\n"),
-               s->n_vcpus, (int) a->pid, a->out, usec / 1000.0, quiesced);
+        printf(dngettext(GETTEXT_PACKAGE, "Collected the nested state of %zu vCPU of process %d into %s; ",
+                         "Collected the nested state of %zu vCPUs of process %d into %s; ", s->n_vcpus),
+               s->n_vcpus, (int) a->pid, a->out);
+        printf(dngettext(GETTEXT_PACKAGE, "the VMM was stopped for %.1f ms (%u exit completed).\n",
+                         "the VMM was stopped for %.1f ms (%u exits completed).\n", quiesced),
+               usec / 1000.0, quiesced);
         return 0;
 }
 
@@ -156,7 +160,9 @@ static int load(const ProcArgs *a, const char *file, NvError **reterr) {
                 r = with_frozen(a, load_frozen, s, NULL, NULL, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Loading %s into process %d"), file, (int) a->pid);
-        printf(_("Loaded the nested state of %zu vCPU(s) from %s into process %d.\n"), s->n_vcpus, file, (int) a->pid);
+        printf(dngettext(GETTEXT_PACKAGE, "Loaded the nested state of %zu vCPU from %s into process %d.\n",
+                         "Loaded the nested state of %zu vCPUs from %s into process %d.\n", s->n_vcpus),
+               s->n_vcpus, file, (int) a->pid);
         return 0;
 }
 
