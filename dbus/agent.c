@@ -36,24 +36,41 @@
 #define DEFAULT_IDLE_TIMEOUT_USEC (60u * 1000u * 1000u)
 /* Freezes held at once (each Freeze is one, until its Thaw). */
 #define MAX_HOLDS 64
+/* Callers on one bus connection whose uid is remembered (the oldest gives way). */
+#define MAX_CALLERS 64
 
 typedef struct Conn Conn;
 
 /* One Freeze: the VMM stays frozen while any hold remains. */
 typedef struct Hold {
         uint64_t token;
-        Conn *conn; /* whose disconnect ends it; NULL: kept (keep-frozen) */
+        Conn *conn;   /* whose disconnect ends it; NULL: kept (keep-frozen) */
+        char *sender; /* on a bus: the caller's unique name, whose going away ends it too */
 } Hold;
+
+/*
+ * A caller on a bus, by unique name, with its uid.  A bus never gives a
+ * unique name to a second connection and the uid is fixed when the caller
+ * authenticated, so the uid asked once holds for the name's life; the
+ * entry goes when the bus says the name is gone (NameOwnerChanged).
+ */
+typedef struct Caller {
+        char *name;
+        uid_t uid;
+} Caller;
 
 struct Conn {
         NvAgent *a;
         sd_bus *bus;
-        sd_bus_slot *vtable;
+        sd_bus_slot *vtable, *owner_changed;
         sd_event_source *io, *timer, *idle; /* ours: NULL for a bus the VMM attached itself */
         uid_t uid;                         /* accepted: the peer's; else (uid_t) -1 */
         bool accepted;                     /* from our listening socket: bounded, evictable, timed out */
         bool dead;                         /* disconnected while being processed: dropped after */
         uint64_t last_active;              /* CLOCK_MONOTONIC usec */
+        int peer_allowed;                  /* p2p: the peer's verdict, asked once; -1 not yet */
+        Caller callers[MAX_CALLERS];       /* bus: each sender's uid, asked once */
+        size_t n_callers, next_evict;
 };
 
 struct NvAgent {
@@ -78,15 +95,73 @@ static int nv_to_bus_error(sd_bus_error *error, const char *name, int r, const N
         return sd_bus_error_setf(error, name, "%s", nv_error_message(err, r));
 }
 
-static int caller_allowed(NvAgent *a, sd_bus_message *m) {
+static Caller *caller_find(Conn *c, const char *name) {
+        for (size_t i = 0; i < c->n_callers; i++)
+                if (strcmp(c->callers[i].name, name) == 0)
+                        return &c->callers[i];
+        return NULL;
+}
+
+static void caller_forget(Conn *c, const char *name) {
+        Caller *k = caller_find(c, name);
+
+        if (!k)
+                return;
+        free(k->name);
+        *k = c->callers[--c->n_callers];
+}
+
+/* The bus's answer remembered for the sender's life; full: the oldest entry gives way. */
+static void caller_remember(Conn *c, const char *name, uid_t uid) {
+        char *copy = strdup(name);
+        size_t i = c->n_callers;
+
+        if (!copy)
+                return; /* asked again next time */
+        if (i == MAX_CALLERS) {
+                i = c->next_evict++ % MAX_CALLERS;
+                free(c->callers[i].name);
+        } else
+                c->n_callers++;
+        c->callers[i] = (Caller) { .name = copy, .uid = uid };
+}
+
+/* The uid of m's sender: asked of the bus (a round trip to the daemon) the first time only. */
+static int caller_uid(Conn *c, sd_bus_message *m, uid_t *ret) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const char *sender = sd_bus_message_get_sender(m);
+        Caller *k = sender ? caller_find(c, sender) : NULL;
+        int r;
+
+        if (k) {
+                *ret = k->uid;
+                return 0;
+        }
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(creds, ret);
+        if (r >= 0 && sender)
+                caller_remember(c, sender, *ret);
+        return r;
+}
+
+static Conn *conn_of(NvAgent *a, sd_bus_message *m);
+
+static int caller_allowed(NvAgent *a, sd_bus_message *m) {
+        sd_bus *bus = sd_bus_message_get_bus(m);
+        Conn *c = conn_of(a, m);
         uid_t uid;
 
-        if (a->p2p_checked && !sd_bus_is_bus_client(sd_bus_message_get_bus(m)))
-                return 1; /* p2p: peer credentials checked at accept, or a peer the VMM chose (serve_fd) */
-        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds) < 0 || sd_bus_creds_get_euid(creds, &uid) < 0)
+        if (!c)
                 return 0;
-        return uid == 0 || uid == a->vmm.allowed_uid;
+        if (!sd_bus_is_bus_client(bus)) {
+                if (a->p2p_checked)
+                        return 1; /* peer credentials checked at accept, or a peer the VMM chose (serve_fd) */
+                if (c->peer_allowed < 0 && caller_uid(c, m, &uid) >= 0) /* one peer: its credentials do not change */
+                        c->peer_allowed = uid == 0 || uid == a->vmm.allowed_uid;
+                return c->peer_allowed > 0;
+        }
+        return caller_uid(c, m, &uid) >= 0 && (uid == 0 || uid == a->vmm.allowed_uid);
 }
 
 /* The authorize step of every method. */
@@ -96,21 +171,23 @@ static int authorize(NvAgent *a, sd_bus_message *m, sd_bus_error *error) {
         return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only the nestvirt driver may call this VMM.");
 }
 
-static void emit_changed(NvAgent *a, const char *property) {
+/* property and, if not NULL, also: one PropertiesChanged (on a bus each signal is a trip through the daemon). */
+static void emit_changed(NvAgent *a, const char *property, const char *also) {
         for (size_t i = 0; i < MAX_CONNECTIONS; i++)
                 if (a->conns[i] && !a->conns[i]->dead)
-                        (void) sd_bus_emit_properties_changed(a->conns[i]->bus, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, property, NULL);
+                        (void) sd_bus_emit_properties_changed(a->conns[i]->bus, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, property, also,
+                                                              NULL);
 }
 
 /* Ends hold i; the last one to go resumes the VMM. */
 static int hold_end(NvAgent *a, size_t i) {
+        free(a->holds[i].sender);
         a->holds[i] = a->holds[--a->n_holds];
         if (a->n_holds > 0 || !a->frozen)
                 return 0;
         a->frozen = false;
         a->frozen_since = 0;
-        emit_changed(a, "Frozen");
-        emit_changed(a, "FrozenSince");
+        emit_changed(a, "Frozen", "FrozenSince");
         return a->vmm.resume(a->vmm.userdata);
 }
 
@@ -120,6 +197,16 @@ static int holds_end(NvAgent *a, const Conn *conn) {
 
         for (size_t i = a->n_holds; i-- > 0;)
                 if (!conn || a->holds[i].conn == conn)
+                        r = hold_end(a, i) ?: r;
+        return r;
+}
+
+/* A caller on a bus is gone: the holds it made without keep-frozen end, as a p2p connection's do. */
+static int holds_end_sender(NvAgent *a, const Conn *conn, const char *sender) {
+        int r = 0;
+
+        for (size_t i = a->n_holds; i-- > 0;)
+                if (a->holds[i].conn == conn && a->holds[i].sender && strcmp(a->holds[i].sender, sender) == 0)
                         r = hold_end(a, i) ?: r;
         return r;
 }
@@ -290,10 +377,12 @@ static int method_freeze(sd_bus_message *m, void *userdata, sd_bus_error *error)
                         return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM could not pause its vCPUs: %s", strerror(-r));
                 a->frozen = true;
                 a->frozen_since = nv_now_usec(CLOCK_REALTIME); /* wall clock: an operator compares it with others */
-                emit_changed(a, "Frozen");
-                emit_changed(a, "FrozenSince");
+                emit_changed(a, "Frozen", "FrozenSince");
         }
-        a->holds[a->n_holds++] = (Hold) { .token = new_token(), .conn = keep ? NULL : conn_of(a, m) };
+        a->holds[a->n_holds] = (Hold) { .token = new_token(), .conn = keep ? NULL : conn_of(a, m) };
+        if (!keep && sd_bus_is_bus_client(sd_bus_message_get_bus(m)) && sd_bus_message_get_sender(m))
+                a->holds[a->n_holds].sender = strdup(sd_bus_message_get_sender(m)); /* NULL: ends with the connection only */
+        a->n_holds++;
         return sd_bus_reply_method_return(m, "t", a->holds[a->n_holds - 1].token);
 }
 
@@ -403,7 +492,7 @@ static int method_set_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
                 return nv_to_bus_error(error, name, r, err);
         if (a->incoming) {
                 a->incoming = false; /* its nested state is in: no longer waiting for it */
-                emit_changed(a, "Incoming");
+                emit_changed(a, "Incoming", NULL);
         }
         return sd_bus_reply_method_return(m, NULL);
 }
@@ -441,6 +530,9 @@ static void conn_drop(NvAgent *a, size_t i) {
         sd_event_source_disable_unref(c->timer);
         sd_event_source_disable_unref(c->idle);
         sd_bus_slot_unref(c->vtable);
+        sd_bus_slot_unref(c->owner_changed);
+        for (size_t k = 0; k < c->n_callers; k++)
+                free(c->callers[k].name);
         if (!c->io)
                 sd_bus_detach_event(c->bus); /* a bus the VMM attached: as before, closed with us */
         sd_bus_close_unref(c->bus);
@@ -528,6 +620,18 @@ static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return 0;
 }
 
+/* On a bus: a unique name gone is a caller gone, its uid forgotten and its holds ended. */
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Conn *c = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || name[0] != ':' || new_owner[0])
+                return 0;
+        caller_forget(c, name);
+        (void) holds_end_sender(c->a, c, name);
+        return 0;
+}
+
 static int conn_add(NvAgent *a, sd_bus *bus, uid_t uid, Conn **ret, NvError **reterr) {
         _cleanup_free_ Conn *c = NULL;
         size_t i;
@@ -540,12 +644,17 @@ static int conn_add(NvAgent *a, sd_bus *bus, uid_t uid, Conn **ret, NvError **re
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        *c = (Conn) { .a = a, .bus = bus, .uid = uid, .last_active = now_usec() };
+        *c = (Conn) { .a = a, .bus = bus, .uid = uid, .last_active = now_usec(), .peer_allowed = -1 };
         r = sd_bus_add_object_vtable(bus, &c->vtable, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, vmm_vtable, a);
         if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
                                         "Disconnected", on_disconnected, a);
+        /* Not waited for: until it is in place a gone caller's entry only lingers (its name is never reused). */
+        if (r >= 0 && sd_bus_is_bus_client(bus) > 0)
+                r = sd_bus_match_signal_async(bus, &c->owner_changed, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                              "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, c);
         if (r < 0) {
+                sd_bus_slot_unref(c->owner_changed);
                 sd_bus_slot_unref(c->vtable);
                 return nv_error_set(reterr, r, _("Cannot serve %s: %s"), NV_VMM_INTERFACE, strerror(-r));
         }

@@ -134,39 +134,61 @@ static int open_bus(const NvNestedMeta *meta, sd_bus **ret, NvError **reterr) {
         return 0;
 }
 
-/* Incoming came with a later version of the protocol: a VMM without it does not say. */
-static int learn_incoming(NvVmmHandle *h) {
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        int b = 0, r;
+/* One entry of the GetAll dict: the four properties learn_vmm needs, the rest skipped. */
+static int read_vmm_property(NvVmmHandle *h, sd_bus_message *reply, const char *key, uint32_t *n, char **vendor) {
+        const char *str;
+        char **dst;
+        int b, r;
 
-        r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "Incoming", &e, 'b', &b);
-        if (r < 0 && (sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_PROPERTY) || sd_bus_error_has_name(&e, SD_BUS_ERROR_INVALID_ARGS))) {
-                h->incoming = -1;
-                return 0;
+        if (strcmp(key, "VcpuCount") == 0)
+                return sd_bus_message_read(reply, "v", "u", n);
+        if (strcmp(key, "Incoming") == 0) {
+                r = sd_bus_message_read(reply, "v", "b", &b);
+                h->incoming = b;
+                return r;
         }
-        h->incoming = b;
-        return r < 0 ? r : 0;
+        dst = strcmp(key, "Vendor") == 0 ? vendor : strcmp(key, "VmUuid") == 0 ? &h->vm_uuid : NULL;
+        if (!dst)
+                return sd_bus_message_skip(reply, "v");
+        r = sd_bus_message_read(reply, "v", "s", &str);
+        if (r < 0)
+                return r;
+        free(*dst);
+        *dst = strdup(str);
+        return *dst ? 0 : -ENOMEM;
 }
 
-/* VcpuCount and Vendor, so that timeouts and checks are right from the first call. */
+/*
+ * VcpuCount, Vendor, VmUuid and Incoming in one GetAll (one round trip, and
+ * on a bus one sender lookup in the agent), so that timeouts and checks are
+ * right from the first call.  Incoming came with a later version of the
+ * protocol: a VMM without it does not say (-1).
+ */
 static int learn_vmm(NvVmmHandle *h, NvError **reterr) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *vendor = NULL;
+        const char *key;
         uint32_t n = 0;
         int r;
 
-        r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "VcpuCount", &e, 'u', &n);
-        if (r >= 0)
-                r = sd_bus_get_property_string(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "Vendor", &e, &vendor);
-        if (r >= 0)
-                r = sd_bus_get_property_string(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "VmUuid", &e, &h->vm_uuid);
+        h->incoming = -1;
+        r = sd_bus_call_method(h->bus, h->dest, h->path, "org.freedesktop.DBus.Properties", "GetAll", &e, &reply, "s",
+                               NV_VMM_INTERFACE);
         if (r < 0)
-                return call_failed(h, "Get", r, &e, reterr);
-        r = learn_incoming(h);
+                return call_failed(h, "GetAll", r, &e, reterr);
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r >= 0)
+                        r = read_vmm_property(h, reply, key, &n, &vendor);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
         if (r < 0)
-                return call_failed(h, "Get", r, NULL, reterr);
-        if (n == 0 || n > NV_SNAPSHOT_MAX_VCPUS || nv_format_from_string(vendor) < 0)
-                return nv_error_set(reterr, -EPROTO, _("The VMM reports %u vCPUs of vendor '%s'."), n, vendor);
+                return call_failed(h, "GetAll", r, NULL, reterr);
+        if (n == 0 || n > NV_SNAPSHOT_MAX_VCPUS || !vendor || nv_format_from_string(vendor) < 0 || !h->vm_uuid)
+                return nv_error_set(reterr, -EPROTO, _("The VMM reports %u vCPUs of vendor '%s'."), n, vendor ?: "");
         h->n_vcpus = n;
         h->vendor = nv_format_from_string(vendor);
         h->timeout = nv_vmm_timeout_usec(n);

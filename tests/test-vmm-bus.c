@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "snapshot.h"
@@ -57,6 +58,72 @@ static void test_collect_load_on_bus(void **state) {
         stop_vmm(dst);
 }
 
+/* A Freeze on a connection of its own, which then goes away; returns the token. */
+static uint64_t freeze_and_leave(const char *name, bool keep) {
+        sd_bus_message *reply = NULL;
+        sd_bus *bus = NULL;
+        uint64_t token = 0;
+
+        assert_int_equal(sd_bus_open_user(&bus), 0);
+        if (keep)
+                assert_true(sd_bus_call_method(bus, name, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Freeze", NULL, &reply, "a{sv}", 1,
+                                               NV_VMM_OPTION_KEEP_FROZEN, "b", 1) >= 0);
+        else
+                assert_true(sd_bus_call_method(bus, name, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Freeze", NULL, &reply, "a{sv}", 0) >= 0);
+        assert_true(sd_bus_message_read(reply, "t", &token) > 0);
+        sd_bus_message_unref(reply);
+        sd_bus_flush_close_unref(bus);
+        return token;
+}
+
+/* Frozen as the VMM says it, once it has had up to 2 s to hear of a caller gone. */
+static int frozen_settled(const char *name, int expect) {
+        int frozen = -1;
+
+        for (int k = 0; k < 40 && frozen != expect; k++) {
+                NvVmmHandle *h = connect_name(name, NULL);
+
+                assert_non_null(h);
+                frozen = nv_vmm_backend_dbus.frozen(h, NULL, NULL);
+                nv_vmm_backend_dbus.disconnect(h);
+                if (frozen != expect)
+                        usleep(50 * 1000);
+        }
+        return frozen;
+}
+
+/*
+ * On a bus every caller shares the agent's one connection: its identity is
+ * remembered by unique name, and a caller that goes away ends its freeze as
+ * a p2p connection's close does; a kept freeze stays.
+ */
+static void test_caller_gone_ends_its_freeze(void **state) {
+        const char *name = "org.nestvirt.test.Gone";
+        pid_t vmm = spawn_vmm("bus:org.nestvirt.test.Gone", NV_FORMAT_SVM, 2, CHILD_NORMAL);
+        NvVmmHandle *h;
+
+        assert_true(vmm > 0);
+        assert_int_not_equal(freeze_and_leave(name, false), 0);
+        assert_int_equal(frozen_settled(name, 0), 0);
+        (void) freeze_and_leave(name, true);
+        usleep(200 * 1000);
+        assert_int_equal(frozen_settled(name, 1), 1);
+        h = connect_name(name, NULL);
+        assert_non_null(h);
+        assert_int_equal(nv_vmm_backend_dbus.thaw_all(h, NULL), 0);
+        assert_int_equal(nv_vmm_backend_dbus.frozen(h, NULL, NULL), 0);
+        /* Many calls from one caller: its identity asked once, the answers the same. */
+        for (int k = 0; k < 20; k++) {
+                uint8_t *img = NULL;
+                size_t len;
+
+                assert_int_equal(nv_vmm_collect(&nv_vmm_backend_dbus, h, &img, &len, NULL, NULL), 0);
+                free(img);
+        }
+        nv_vmm_backend_dbus.disconnect(h);
+        stop_vmm(vmm);
+}
+
 static void test_unknown_name(void **state) {
         NvError *err = NULL;
 
@@ -68,6 +135,7 @@ static void test_unknown_name(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_collect_load_on_bus),
+                cmocka_unit_test(test_caller_gone_ends_its_freeze),
                 cmocka_unit_test(test_unknown_name),
         };
 

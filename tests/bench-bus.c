@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Benchmark (meson test --benchmark): the fixed cost of the VMM protocol
+ * through a bus against peer-to-peer.  At 1 vCPU the state is tiny, so what
+ * is measured is the calls themselves: one collect + load (Freeze,
+ * GetNestedState, Thaw, Freeze, SetNestedState, Thaw) on an open
+ * connection ("warm"), and connect (the properties) plus the first
+ * collect + load ("cold", what one CLI command pays).  Both VMMs run under a private dbus-daemon (dbus-run-session),
+ * never the host's bus.  Target: the bus within 2x of p2p.  Prints
+ * medians; it reports, it does not fail on figures.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "snapshot.h"
+#include "vmm-child.h"
+#include "vmm-client.h"
+
+#define RUNS 41
+
+static uint64_t now_ns(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+static double median_us(uint64_t *v) {
+        qsort(v, RUNS, sizeof(*v), cmp_u64);
+        return v[RUNS / 2] / 1000.0;
+}
+
+typedef struct Figures {
+        double cold_us; /* connect (the properties) and the first collect + load: a CLI command's calls */
+        double warm_us; /* one collect + load on a connection already open: the calls alone */
+} Figures;
+
+static void cycle(NvVmmHandle *h) {
+        uint8_t *img = NULL;
+        size_t len;
+
+        if (nv_vmm_collect(&nv_vmm_backend_dbus, h, &img, &len, NULL, NULL) < 0 ||
+            nv_vmm_load(&nv_vmm_backend_dbus, h, img, len, NULL) < 0)
+                abort();
+        free(img);
+}
+
+/* where: a p2p socket path, or "bus:NAME". */
+static Figures measure(const char *where, unsigned n) {
+        NvNestedMeta meta = { .transport = NV_VMM_TRANSPORT_SOCKET, .socket = (char *) where, .bus = -1 };
+        uint64_t cold[RUNS], warm[RUNS];
+        NvVmmHandle *h = NULL;
+        pid_t pid;
+
+        if (strncmp(where, "bus:", 4) == 0)
+                meta = (NvNestedMeta) { .transport = NV_VMM_TRANSPORT_BUS, .bus = NV_BUS_SESSION, .bus_name = (char *) where + 4,
+                                        .object_path = (char *) "/org/nestvirt/Vmm1" };
+        pid = spawn_vmm(where, NV_FORMAT_SVM, n, CHILD_NORMAL);
+        if (pid < 0)
+                abort();
+        for (int k = 0; k < RUNS; k++) {
+                uint64_t t0 = now_ns();
+
+                if (nv_vmm_backend_dbus.connect(&meta, &h, NULL) < 0)
+                        abort();
+                cycle(h);
+                cold[k] = now_ns() - t0;
+                nv_vmm_backend_dbus.disconnect(h);
+        }
+        if (nv_vmm_backend_dbus.connect(&meta, &h, NULL) < 0)
+                abort();
+        for (int k = 0; k < RUNS; k++) {
+                uint64_t t0 = now_ns();
+
+                cycle(h);
+                warm[k] = now_ns() - t0;
+        }
+        nv_vmm_backend_dbus.disconnect(h);
+        stop_vmm(pid);
+        return (Figures) { median_us(cold), median_us(warm) };
+}
+
+int main(void) {
+        static const unsigned counts[] = { 1, 64 };
+        char sock[] = "/tmp/nestvirt-bench-XXXXXX", path[64];
+
+        if (!getenv("DBUS_SESSION_BUS_ADDRESS")) {
+                printf("bench-bus: no private session bus (run under dbus-run-session); nothing measured\n");
+                return 77;
+        }
+        if (!mkdtemp(sock))
+                return 1;
+        snprintf(path, sizeof(path), "%s/vmm.sock", sock);
+        printf("VMM protocol: bus (private dbus-daemon) against p2p, SVM, median of %d runs (microseconds)\n", RUNS);
+        printf("%6s %10s %10s %8s %10s %10s %8s\n", "vCPUs", "p2p warm", "bus warm", "bus/p2p", "p2p cold", "bus cold", "bus/p2p");
+        for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
+                Figures p = measure(path, counts[i]), b = measure("bus:org.nestvirt.bench.BusVmm", counts[i]);
+
+                printf("%6u %10.1f %10.1f %7.2fx %10.1f %10.1f %7.2fx\n", counts[i], p.warm_us, b.warm_us, b.warm_us / p.warm_us,
+                       p.cold_us, b.cold_us, b.cold_us / p.cold_us);
+                if (counts[i] == 1)
+                        printf("target: bus fixed cost (collect + load) at 1 vCPU within 2x of p2p: %s (%.2fx)\n",
+                               b.warm_us <= 2 * p.warm_us ? "met" : "NOT met", b.warm_us / p.warm_us);
+        }
+        rmdir(sock);
+        return 0;
+}
