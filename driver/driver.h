@@ -131,11 +131,16 @@ typedef struct NvMaintReport {
         size_t n, n_done, n_skipped, n_failed;
 } NvMaintReport;
 
-/* Before each domain (item->status not yet set, done false) and after it (done true). */
+/*
+ * Before each domain (item->status not yet set, done false) and after it
+ * (done true).  With several jobs, from their threads, but never two calls
+ * at once; "after" calls come in the order the domains finish.
+ */
 typedef void (*NvMaintProgressFunc)(size_t index, size_t total, const NvMaintItem *item, bool done, void *userdata);
 
 typedef struct NvMaintOptions {
         bool keep_frozen;             /* save-all: leave every saved VMM frozen (the host is going down) */
+        unsigned jobs;                /* domains under way at once, each in a thread of its own; 0 or 1: one after another */
         const atomic_bool *cancel;    /* optional: once true, the domains not begun yet fail as cancelled */
         NvMaintProgressFunc progress; /* optional */
         void *userdata;

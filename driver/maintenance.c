@@ -14,8 +14,17 @@
  * exactly the domains it saved.  It starts by removing the previous
  * cycle's record, so that no line of an earlier cycle survives to restore
  * a stale snapshot into a domain this cycle did not save.
+ *
+ * Up to o->jobs domains are under way at once, each in a worker thread
+ * doing that domain's whole step (its freeze means what it meant
+ * sequentially: one domain's VMM, frozen for its own collect).  Domains
+ * finishing together share one record write (a group commit): a worker
+ * whose domain is saved waits until a record holding it is durable, and
+ * whichever worker writes next writes every domain saved so far.  Their
+ * snapshot files' fsyncs overlap the same way, in the filesystem's journal.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,20 +106,31 @@ static int remove_durably(const char *dir, const char *path, NvError **reterr) {
         return 0;
 }
 
-/* The record of the items with the given status; none: no record at all. */
-static int record_write(NvDriver *d, const NvMaintReport *rep, NvMaintStatus keep, NvError **reterr) {
-        _cleanup_free_ char *path = NULL, *buf = NULL;
-        size_t size = 0, n = 0;
-        FILE *f;
-        int r;
+/* The record's text: the items with the given status; *ret_n of them. */
+static int record_format(const NvMaintReport *rep, NvMaintStatus keep, char **ret, size_t *ret_size, size_t *ret_n) {
+        size_t n = 0;
+        FILE *f = open_memstream(ret, ret_size);
 
-        if (record_path(d, &path) < 0 || !(f = open_memstream(&buf, &size)))
+        if (!f)
                 return -ENOMEM;
         fputs(RECORD_HEADER, f);
         for (size_t i = 0; i < rep->n; i++)
                 if (rep->items[i].status == keep && rep->items[i].sha256[0] && ++n)
                         fprintf(f, "%s %s %s\n", rep->items[i].uuid, rep->items[i].sha256, rep->items[i].domain);
-        if (fclose(f) != 0)
+        if (fclose(f) != 0) {
+                free(*ret);
+                return -ENOMEM;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+/* buf, the text of n domains, as the record, durably; none: no record at all. */
+static int record_store(NvDriver *d, const char *buf, size_t size, size_t n, NvError **reterr) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (record_path(d, &path) < 0)
                 return -ENOMEM;
         if (n == 0)
                 return remove_durably(d->state_dir, path, reterr);
@@ -118,41 +138,149 @@ static int record_write(NvDriver *d, const NvMaintReport *rep, NvMaintStatus kee
         return r < 0 ? r : nv_file_write_atomic(path, buf, size, reterr);
 }
 
-/* One domain's work on rep->items[i]: 0 done, > 0 skipped, < 0 failed (why in *err). */
-typedef int (*StepFunc)(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, size_t i, NvError **err);
+/* The record of the items with the given status; none: no record at all. */
+static int record_write(NvDriver *d, const NvMaintReport *rep, NvMaintStatus keep, NvError **reterr) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, n = 0;
+        int r = record_format(rep, keep, &buf, &size, &n);
 
-/* Every item in turn, past failures, with progress before and after each; < 0 only for out of memory. */
+        return r < 0 ? r : record_store(d, buf, size, n, reterr);
+}
+
+/*
+ * The workers of one run.  lock guards the report, next, r and the group
+ * commit (requested, durable, writing, failed_*); steps run without it.
+ */
+typedef struct Pool Pool;
+
+/* One domain's work on rep->items[i]: 0 done, > 0 skipped, < 0 failed (why in *err).  Runs without the pool's lock. */
+typedef int (*StepFunc)(Pool *p, size_t i, NvError **err);
+
+struct Pool {
+        NvDriver *d;
+        const NvMaintOptions *o;
+        NvMaintReport *rep;
+        StepFunc step;
+        pthread_mutex_t lock;
+        pthread_cond_t recorded;
+        size_t next;           /* the next item to begin */
+        int r;                 /* < 0: out of memory, no item is begun any more */
+        uint64_t requested;    /* record generations: one per domain saved */
+        uint64_t durable;      /* every generation up to this one is in a durable record */
+        bool writing;          /* a worker writes the record now */
+        uint64_t failed_upto;  /* the last failed write covered generations up to this one */
+        int failed_r;
+        char *failed_why;
+};
+
+/* Item after item until none is left: progress and outcome under the lock, the step without it. */
+static void *pool_work(void *userdata) {
+        Pool *p = userdata;
+
+        pthread_mutex_lock(&p->lock);
+        while (p->r >= 0 && p->next < p->rep->n) {
+                _cleanup_(nv_error_freep) NvError *err = NULL;
+                size_t i = p->next++;
+                int r;
+
+                if (p->o->progress)
+                        p->o->progress(i, p->rep->n, &p->rep->items[i], false, p->o->userdata);
+                r = check_cancel(p->o, &err);
+                if (r == 0) {
+                        pthread_mutex_unlock(&p->lock);
+                        r = p->step(p, i, &err);
+                        pthread_mutex_lock(&p->lock);
+                }
+                r = finish(p->rep, i, r, err, p->o);
+                if (r < 0)
+                        p->r = r;
+        }
+        pthread_mutex_unlock(&p->lock);
+        return NULL;
+}
+
+/*
+ * Every item, past failures, with progress before and after each, by up
+ * to o->jobs workers (this thread one of them); < 0 only for out of
+ * memory.  A worker that cannot be started leaves its share to the others.
+ */
 static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, StepFunc step) {
+        Pool p = { .d = d, .o = o, .rep = rep, .step = step, .lock = PTHREAD_MUTEX_INITIALIZER, .recorded = PTHREAD_COND_INITIALIZER };
+        size_t jobs = o->jobs < rep->n ? o->jobs : rep->n, started = 0;
+        _cleanup_free_ pthread_t *threads = calloc(jobs ?: 1, sizeof(pthread_t));
+
+        for (; threads && started + 1 < jobs; started++) /* jobs 0 or 1, or no domain: this thread alone */
+                if (pthread_create(&threads[started], NULL, pool_work, &p) != 0)
+                        break;
+        (void) pool_work(&p);
+        for (size_t k = 0; k < started; k++)
+                pthread_join(threads[k], NULL);
+        free(p.failed_why);
+        pthread_cond_destroy(&p.recorded);
+        pthread_mutex_destroy(&p.lock);
+        return p.r;
+}
+
+/* One record write for every domain saved so far, its outcome told to the waiters; called and returns locked. */
+static void record_commit_locked(Pool *p) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        _cleanup_free_ char *buf = NULL;
+        uint64_t upto = p->requested;
+        size_t size = 0, n = 0;
+        int r;
+
+        p->writing = true;
+        r = record_format(p->rep, NV_MAINT_DONE, &buf, &size, &n);
+        pthread_mutex_unlock(&p->lock);
+        if (r >= 0)
+                r = record_store(p->d, buf, size, n, &err);
+        pthread_mutex_lock(&p->lock);
+        p->writing = false;
+        if (r >= 0)
+                p->durable = upto > p->durable ? upto : p->durable;
+        else {
+                p->failed_upto = upto;
+                p->failed_r = r;
+                free(p->failed_why);
+                p->failed_why = strdup(nv_error_message(err, r));
+        }
+        pthread_cond_broadcast(&p->recorded);
+}
+
+/* Item i, saved, in a durable record (with whatever else was saved meanwhile); locks itself. */
+static int record_saved(Pool *p, size_t i, NvError **err) {
+        NvMaintItem *it = &p->rep->items[i];
+        uint64_t gen;
         int r = 0;
 
-        for (size_t i = 0; r >= 0 && i < rep->n; i++) {
-                NvMaintItem *it = &rep->items[i];
-                _cleanup_(nv_error_freep) NvError *err = NULL;
-
-                if (o->progress)
-                        o->progress(i, rep->n, it, false, o->userdata);
-                r = check_cancel(o, &err);
-                if (r == 0)
-                        r = step(d, o, rep, i, &err);
-                r = finish(rep, i, r, err, o);
+        pthread_mutex_lock(&p->lock);
+        memcpy(it->sha256, it->save.ref.sha256, sizeof(it->sha256));
+        it->status = NV_MAINT_DONE; /* finish() sets it again; the record needs it now */
+        gen = ++p->requested;
+        while (p->durable < gen && r == 0) {
+                if (p->failed_upto >= gen)
+                        r = nv_error_set(err, p->failed_r, "%s", p->failed_why ?: strerror(-p->failed_r));
+                else if (!p->writing)
+                        record_commit_locked(p);
+                else
+                        pthread_cond_wait(&p->recorded, &p->lock);
         }
+        if (r < 0)
+                it->sha256[0] = '\0'; /* not in the record: restore-all will not know it */
+        pthread_mutex_unlock(&p->lock);
         return r;
 }
 
-/* Saved, then recorded at once with the others saved so far. */
-static int save_step(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, size_t i, NvError **err) {
-        NvMaintItem *it = &rep->items[i];
-        int r = nv_driver_save(d, it->uuid, &(NvSaveOptions) { .keep_frozen = o->keep_frozen }, &it->save, err);
+/* Saved, then recorded with the others saved so far. */
+static int save_step(Pool *p, size_t i, NvError **err) {
+        NvMaintItem *it = &p->rep->items[i];
+        int r = nv_driver_save(p->d, it->uuid, &(NvSaveOptions) { .keep_frozen = p->o->keep_frozen }, &it->save, err);
 
         if (r < 0)
                 return r;
-        memcpy(it->sha256, it->save.ref.sha256, sizeof(it->sha256));
-        it->status = NV_MAINT_DONE; /* finish() sets it again; the record needs it now */
-        r = record_write(d, rep, NV_MAINT_DONE, err);
-        if (r < 0) {
-                it->sha256[0] = '\0'; /* not in the record: restore-all will not know it */
+        r = record_saved(p, i, err);
+        if (r < 0)
                 return nv_error_wrap(err, r, _("Saved to %s, but not recorded for restore-all"), it->save.ref.path);
-        }
         return 0;
 }
 
@@ -245,12 +373,12 @@ static int restore_check(NvDriver *d, const NvMaintItem *it, NvError **why) {
         return 0;
 }
 
-static int restore_step(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, size_t i, NvError **err) {
-        NvMaintItem *it = &rep->items[i];
-        int r = restore_check(d, it, err);
+static int restore_step(Pool *p, size_t i, NvError **err) {
+        NvMaintItem *it = &p->rep->items[i];
+        int r = restore_check(p->d, it, err);
 
         if (r == 0)
-                r = nv_driver_restore(d, it->uuid, &(NvRestoreOptions) {}, &it->restore, err);
+                r = nv_driver_restore(p->d, it->uuid, &(NvRestoreOptions) {}, &it->restore, err);
         return r == -ESTALE ? 1 : r; /* a VM booted afresh will never want that state: skipped, and dropped from the record */
 }
 

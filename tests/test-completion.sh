@@ -96,7 +96,7 @@ check "one domain per command" is
 complete_line "maintenance "
 check "maintenance actions" is save-all restore-all
 complete_line "maintenance restore-all --"
-check "--keep-frozen is save-all's only" is --json --help
+check "--keep-frozen is save-all's only" is --jobs --json --help
 complete_line "-c test://$NODE hook svm-passthrough "
 check "hook: the operation" offers prepare migrate restore release
 complete_line "hook svm-passthrough migrate "

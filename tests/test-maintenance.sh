@@ -184,13 +184,13 @@ node # the XML references cycle A's snapshots, as a host's would
 
 # interrupted KILL: save-all, signalled while m1's (hung) VMM is tried
 inode() { stat -c '%i %y' "$T/state/maintenance.list" 2>/dev/null; } # mtime too: inode numbers are reused
-interrupted() {
+interrupted() { # SIGNAL [JOBS [LINES]]: signalled once the record has LINES domains (default: one after another, 1)
         local out=$T/interrupted.out old
         old=$(inode) # a kept-frozen VMM saved twice may give the same bytes: the record's file tells the runs apart
         kill -STOP ${PID[1]}
-        "$NESTVIRT" -c "test://$T/node.xml" maintenance save-all --keep-frozen >"$out" 2>&1 & local nv_pid=$!
-        for ((k = 0; k < 1200; k++)); do # m0 saved and recorded (up to 60 s on a loaded machine)
-                [[ $(record | wc -l) -eq 1 && $(inode) != "$old" ]] && break
+        "$NESTVIRT" -c "test://$T/node.xml" maintenance save-all --keep-frozen --jobs "${2:-1}" >"$out" 2>&1 & local nv_pid=$!
+        for ((k = 0; k < 1200; k++)); do # saved and recorded (up to 60 s on a loaded machine)
+                [[ $(record | wc -l) -eq ${3:-1} && $(inode) != "$old" ]] && break
                 sleep 0.05
         done
         NEW=$(inode)
@@ -223,11 +223,25 @@ sleep 0.3
 check "after the kill: m0's L2 went on from $saved0" test "$(counter0 0)" -gt "$saved0"
 check "after the kill: m2 got no stale state (still waits paused)" test "$(counter0 2)" = "$c2"
 
+# Parallel (--jobs 4): the hung m1 holds one worker; the others save m0, m2
+# and m3 meanwhile, each recorded as it is saved.  SIGTERM then lets m1
+# finish (on its timeout) and the record holds exactly the three saved.
+for ((i = 0; i < N; i++)); do vmm_kill $i; done
+for ((i = 0; i < N; i++)); do vmm_start $i; done
+interrupted TERM 4 3
+check "--jobs 4, SIGTERM: exits non-zero, says why" test $RC -ne 0 -a $RC -ne 143 && contains "$SAID" "stopped by signal 15"
+check "--jobs 4: the others were saved while m1 hung" test "$(grep -c ': saved: ' <<<"$SAID")" -eq 3
+check "--jobs 4, SIGTERM: m1, under way, was finished (failed on its timeout)" contains "$SAID" "[2/4] m1: FAILED: Domain 'm1'"
+check "--jobs 4, SIGTERM: the record is exactly m0, m2, m3" test "$(record | awk '{print $3}' | sort | tr '\n' ' ')" = "m0 m2 m3 "
+err=$(nv maintenance save-all --jobs 0 2>&1); rc=$?
+check "--jobs 0: refused (exit 2), naming the option" test $rc -eq 2 && contains "$err" "--jobs"
+
 err=$(nv maintenance 2>&1); rc=$?
 check "maintenance without an action: refused (exit 2)" test $rc -eq 2 -a -n "$err"
 err=$(nv maintenance restore-all --keep-frozen 2>&1); rc=$?
 check "--keep-frozen with restore-all: refused" contains "$err" "save-all only"
 out=$("$NESTVIRT" maintenance --help); rc=$?
 check "maintenance --help" contains "$out" "restore-all"
+check "maintenance --help: --jobs" contains "$out" "--jobs N"
 
 tap_end

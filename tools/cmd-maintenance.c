@@ -8,8 +8,13 @@
  * Under systemd (NOTIFY_SOCKET set) each domain is announced with STATUS=
  * and EXTEND_TIMEOUT_USEC=, so that a long save-all at shutdown is not
  * killed at the unit's stop timeout while it makes progress.  SIGTERM,
- * SIGINT and SIGHUP end the run after the domain under way: it is
+ * SIGINT and SIGHUP end the run after the domains under way: they are
  * finished and recorded, the rest are not begun, and the exit status is 1.
+ *
+ * --jobs N domains are under way at once (default: twice the online CPUs,
+ * at most MAX_DEFAULT_JOBS): a domain's time is mostly waiting (on its
+ * VMM, on fsync), so more workers than CPUs pay off, while each one is a
+ * VMM frozen and a few MiB in flight.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -34,12 +39,16 @@
  * hung VMM costs its timeout), the snapshot's write and fsync, libvirt.
  */
 #define DOMAIN_TIMEOUT_USEC (90ull * 1000000ull)
+#define MAX_DEFAULT_JOBS 8u
+#define MAX_JOBS 64u
 
 typedef struct Maint {
         bool save; /* save-all, else restore-all */
         bool keep_frozen;
         bool tty;  /* progress as a bar */
         bool json; /* no progress on stdout */
+        unsigned jobs;
+        size_t finished; /* domains finished so far: the bar's fill (progress calls never overlap) */
         atomic_bool cancel;
         atomic_bool over;  /* the run is over: the watcher's next wake-up ends it */
         atomic_int signal; /* the signal that cancelled the run, 0 if none */
@@ -74,7 +83,7 @@ static void notify(const Maint *m, size_t i, size_t total, const NvMaintItem *it
 }
 
 static void progress(size_t i, size_t total, const NvMaintItem *it, bool done, void *userdata) {
-        const Maint *m = userdata;
+        Maint *m = userdata;
         char buf[1024];
         size_t fill;
 
@@ -90,9 +99,10 @@ static void progress(size_t i, size_t total, const NvMaintItem *it, bool done, v
                 }
                 return;
         }
-        fill = (i + done) * BAR_WIDTH / total;
+        m->finished += done;
+        fill = m->finished * BAR_WIDTH / total;
         printf("\r\033[K[%.*s%*s] %zu/%zu %s %s", (int) fill, "##############################", (int) (BAR_WIDTH - fill), "",
-               i + done, total, done ? verb(m, it->status) : m->save ? _("saving") : _("restoring"), it->domain);
+               m->finished, total, done ? verb(m, it->status) : m->save ? _("saving") : _("restoring"), it->domain);
         fflush(stdout);
 }
 
@@ -152,17 +162,26 @@ static void report_json(const Maint *m, const NvMaintReport *rep) {
 }
 
 static void usage(void) {
-        printf(_("Usage: nestvirt [-c URI] maintenance save-all [--keep-frozen] [--json]\n"
-                 "       nestvirt [-c URI] maintenance restore-all [--json]\n"
+        printf(_("Usage: nestvirt [-c URI] maintenance save-all [--keep-frozen] [--jobs N] [--json]\n"
+                 "       nestvirt [-c URI] maintenance restore-all [--jobs N] [--json]\n"
                  "Host maintenance, run by nestvirt-maintenance.service around libvirt-guests.\n\n"
                  "save-all     save every running domain that has nestvirt metadata, going on\n"
                  "             past a failed one, and record the saved ones for restore-all\n"
                  "restore-all  restore the domains the last save-all recorded, if their XML\n"
                  "             still references that snapshot; failed ones stay recorded\n\n"
                  "  -k, --keep-frozen  (save-all) leave the saved VMMs frozen: the host is going down\n"
+                 "  -J, --jobs N       N domains at once (1: one after another; default: twice the\n"
+                 "                     online CPUs, at most 8)\n"
                  "  -j, --json         print the report as JSON (no progress)\n"
                  "Progress is a bar on a terminal, a line per domain otherwise.  Exit status 1\n"
                  "if any domain failed.\n"));
+}
+
+/* Twice the online CPUs, at most MAX_DEFAULT_JOBS (the top of the file says why). */
+static unsigned default_jobs(void) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        return n < 1 ? 2 : (unsigned long) n * 2 > MAX_DEFAULT_JOBS ? MAX_DEFAULT_JOBS : (unsigned) n * 2;
 }
 
 static int parse(Cli *cli, int argc, char **argv, Maint *m, NvError **reterr) {
@@ -170,16 +189,23 @@ static int parse(Cli *cli, int argc, char **argv, Maint *m, NvError **reterr) {
                 { "help", no_argument, NULL, 'h' },
                 { "keep-frozen", no_argument, NULL, 'k' },
                 { "json", no_argument, NULL, 'j' },
+                { "jobs", required_argument, NULL, 'J' },
                 {},
         };
+        uint64_t jobs;
         int c;
 
-        while ((c = getopt_long(argc, argv, "hkj", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hkjJ:", opts, NULL)) >= 0) {
                 if (c == 'h') {
                         usage();
                         return 0;
                 } else if (c == 'k')
                         m->keep_frozen = true;
+                else if (c == 'J') {
+                        if (nv_parse_unsigned(optarg, 10, MAX_JOBS, &jobs) < 0 || jobs == 0)
+                                return nv_error_set(reterr, -EINVAL, _("--jobs takes a number from 1 to %u, not '%s'."), MAX_JOBS, optarg);
+                        m->jobs = (unsigned) jobs;
+                }
                 else if (c == 'j')
                         cli->json = true;
                 else
@@ -191,6 +217,8 @@ static int parse(Cli *cli, int argc, char **argv, Maint *m, NvError **reterr) {
         if (m->keep_frozen && !m->save)
                 return nv_error_set(reterr, -EINVAL, _("--keep-frozen is an option of save-all only."));
         m->tty = !cli->json && isatty(STDOUT_FILENO);
+        if (m->jobs == 0)
+                m->jobs = default_jobs();
         return 1;
 }
 
@@ -229,7 +257,7 @@ static void watch_stop(Maint *m, pthread_t t) {
 
 static int run(Cli *cli, Maint *m, NvMaintReport *rep, NvError **reterr) {
         _cleanup_(nv_driver_freep) NvDriver *d = NULL;
-        NvMaintOptions o = { .keep_frozen = m->keep_frozen, .cancel = &m->cancel, .progress = progress, .userdata = m };
+        NvMaintOptions o = { .keep_frozen = m->keep_frozen, .jobs = m->jobs, .cancel = &m->cancel, .progress = progress, .userdata = m };
         int r;
 
         r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr);
