@@ -15,7 +15,7 @@
 #include "vcpu.h"
 #include "x86-arch.h"
 
-#define TEST_MAX_VCPUS 64
+#define TEST_MAX_VCPUS 1024 /* as many as KVM allows (KVM_MAX_VCPUS on x86) */
 
 typedef struct TestVm {
         NvKvm *kvm;

@@ -211,7 +211,7 @@ static void test_set_returns_two(void **state) {
         test_vm_free(&b);
 }
 
-/* Collect and load 1..64 vCPUs; one bad blob leaves every vCPU as it was. */
+/* Collect and load 1..1024 vCPUs; one bad blob leaves every vCPU as it was. */
 static void all_or_nothing(unsigned n) {
         NvBlob blobs[TEST_MAX_VCPUS] = {}, check = {};
         NvError *err = NULL;
@@ -241,10 +241,39 @@ static void all_or_nothing(unsigned n) {
 }
 
 static void test_all_or_nothing(void **state) {
-        static const unsigned counts[] = { 1, 2, 8, 64 };
+        static const unsigned counts[] = { 1, 2, 8, 64, TEST_MAX_VCPUS };
 
         for (size_t i = 0; i < ELEMENTSOF(counts); i++)
                 all_or_nothing(counts[i]);
+}
+
+/*
+ * 1024 VMX vCPUs with shadow VMCS (8320 bytes each, 8.5 MB of state):
+ * collected and loaded into a second VM, each vCPU's blob the same byte
+ * for byte.
+ */
+static void test_vmx_1024_shadow(void **state) {
+        static NvBlob blobs[TEST_MAX_VCPUS];
+        const unsigned n = TEST_MAX_VCPUS;
+        NvBlob check = {};
+        TestVm a, b;
+
+        test_vm_new_vendor(&a, NV_FORMAT_VMX, n);
+        test_vm_new_vendor(&b, NV_FORMAT_VMX, n);
+        for (unsigned i = 0; i < n; i++)
+                assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, i, /* with_shadow= */ true), 0);
+        assert_int_equal(nv_vcpus_get_nested_all(a.vcpus, n, blobs, NULL), 0);
+        assert_int_equal(nv_vcpus_set_nested_all(b.vcpus, n, blobs, NULL), 0);
+        for (unsigned i = 0; i < n; i++) {
+                assert_int_equal(blobs[i].len, NV_VMX_MAX_SIZE);
+                assert_int_equal(nv_vcpu_get_nested(b.vcpus[i], true, &check, NULL), 1);
+                assert_int_equal(check.len, NV_VMX_MAX_SIZE);
+                assert_memory_equal(check.data, blobs[i].data, NV_VMX_MAX_SIZE);
+                nv_blob_clear(&check);
+                nv_blob_clear(&blobs[i]);
+        }
+        test_vm_free(&a);
+        test_vm_free(&b);
 }
 
 /* The kernel refuses vCPU k after 0..k-1 were loaded: they get their old state back. */
@@ -336,6 +365,7 @@ int main(void) {
                 cmocka_unit_test(test_kernel_refusal_rolls_back),
                 cmocka_unit_test(test_set_returns_two),
                 cmocka_unit_test(test_all_or_nothing),
+                cmocka_unit_test(test_vmx_1024_shadow),
                 cmocka_unit_test(test_all_or_nothing_kernel_refusal),
                 cmocka_unit_test(test_recovered_error_is_cleared),
                 cmocka_unit_test(test_out_param_untouched),

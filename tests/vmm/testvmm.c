@@ -41,9 +41,10 @@
 #include "vcpu.h"
 #include "x86-arch.h"
 
-#define MAX_VCPUS GS_MAX_VCPUS
+#define MAX_VCPUS NV_SIM_MAX_VCPUS /* as KVM allows; the real guest has room for GS_MAX_VCPUS */
 #define TICK_USEC 5000
 #define RUN_BATCH 64 /* KVM_RUNs per vCPU and tick: the event loop must keep answering */
+#define RUN_BUDGET 4096 /* KVM_RUNs per tick over all vCPUs (at least one each): 1024 vCPUs must not starve it */
 #define OWN_MAGIC_SIM "NVTVMM01"
 #define OWN_MAGIC_KVM "NVTVMM02" /* followed by guest memory */
 /* EFER, SYSENTER, and SVM's VM_HSAVE_PA, which L1 set and needs for its next VMRUN. */
@@ -69,6 +70,7 @@ typedef struct Vmm {
         sd_event_source *tick;
         sd_bus *bus; /* --register: the system bus nestvirtd is on */
         uint64_t idle_timeout_usec; /* --idle-timeout: the agent's; 0 its default */
+        bool shadow_vmcs; /* --shadow-vmcs: simulated VMX L1 shadows its VMCS (8320-byte states) */
 } Vmm;
 
 typedef struct OwnVcpu {
@@ -128,11 +130,11 @@ static void report_exit(Vmm *v, unsigned i, int r, NvError *err) {
         fprintf(stderr, "nestvirt-testvmm: vCPU %u stopped\n", i);
 }
 
-/* Runs vCPU i until it leaves the guest's normal path or the batch is done. */
-static void run_vcpu(Vmm *v, unsigned i) {
+/* Runs vCPU i until it leaves the guest's normal path or batch runs are done. */
+static void run_vcpu(Vmm *v, unsigned i, unsigned batch) {
         struct kvm_run *run = nv_vcpu_run_area(v->vcpus[i]);
 
-        for (unsigned k = 0; k < RUN_BATCH && !v->stopped[i]; k++) {
+        for (unsigned k = 0; k < batch && !v->stopped[i]; k++) {
                 _cleanup_(nv_error_freep) NvError *err = NULL;
                 int r = nv_kvm_vcpu_run(v->vcpus[i], &err);
 
@@ -147,9 +149,11 @@ static void run_vcpu(Vmm *v, unsigned i) {
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Vmm *v = userdata;
+        unsigned batch = RUN_BUDGET / v->n;
 
+        batch = batch < 1 ? 1 : batch > RUN_BATCH ? RUN_BATCH : batch;
         for (unsigned i = 0; i < v->n && !v->paused; i++)
-                run_vcpu(v, i);
+                run_vcpu(v, i, batch);
         /* A time source fires once: re-arm it for the next tick. */
         if (sd_event_source_set_time_relative(s, TICK_USEC) < 0)
                 return 0;
@@ -264,7 +268,7 @@ static int boot(Vmm *v, NvError **reterr) {
                 return 0;
         }
         for (unsigned i = 0; i < v->n; i++)
-                if (nv_sim_vcpu_enter_l2(v->sim, i, false) < 0)
+                if (nv_sim_vcpu_enter_l2(v->sim, i, v->shadow_vmcs) < 0)
                         return nv_error_set(reterr, -EIO, "L1 on vCPU %u could not enter L2.", i);
         return 0;
 }
@@ -391,6 +395,7 @@ int main(int argc, char **argv) {
                 { "kvm", no_argument, NULL, 'K' },         { "register", no_argument, NULL, 'R' },
                 { "idle-timeout", required_argument, NULL, 'I' },
                 { "no-agent", no_argument, NULL, 'A' },
+                { "shadow-vmcs", no_argument, NULL, 'W' },
                 {},
         };
         _cleanup_(nv_error_freep) NvError *err = NULL;
@@ -401,15 +406,18 @@ int main(int argc, char **argv) {
         Backend backend = BACKEND_AUTO;
         bool restore = false, reg = false, no_agent = false;
 
-        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKRI:A", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKRI:AW", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         printf("Usage: nestvirt-testvmm --socket PATH|--register [--vcpus N] [--sim|--kvm] [--vendor svm|vmx]\n"
                                "                        [--own-state FILE] [--restore] [--uuid UUID] [--idle-timeout MS]\n"
+                               "                        [--shadow-vmcs]\n"
                                "       nestvirt-testvmm --no-agent ...: no nestvirt code runs; SIGHUP pauses, SIGCONT resumes\n"
                                "--register hands nestvirtd (system bus) a socket pair end instead of listening.\n"
                                "Runs on real KVM with nested SVM when /dev/kvm has it, else on the simulated KVM\n"
-                               "(--sim: always simulated, --kvm: real or fail; --vendor is the simulator's).\n");
+                               "(--sim: always simulated, --kvm: real or fail; --vendor is the simulator's).\n"
+                               "--vcpus: up to 1024 simulated, 64 on real KVM; --shadow-vmcs: simulated VMX L1\n"
+                               "shadows its VMCS, so each vCPU's state is 8320 bytes.\n");
                         return 0;
                 case 's': socket = optarg; break;
                 case 'n': v.n = nv_parse_unsigned(optarg, 10, UINT_MAX, &u) < 0 ? 0 : (unsigned) u; break;
@@ -421,6 +429,7 @@ int main(int argc, char **argv) {
                 case 'K': backend = BACKEND_KVM; break;
                 case 'R': reg = true; break;
                 case 'A': no_agent = true; break;
+                case 'W': v.shadow_vmcs = true; break;
                 case 'I': v.idle_timeout_usec = strtoull(optarg, NULL, 10) * 1000u; break;
                 default: return 1;
                 }
