@@ -102,7 +102,8 @@ int main(int argc, char **argv) {
         for (; started < MAX_DOMAINS; started++) {
                 snprintf(sock, sizeof(sock), "%s/m%u.sock", dir, started);
                 uuid_of(started, uuid);
-                pids[started] = spawn_vmm_uuid(sock, NV_FORMAT_SVM, 1, CHILD_NORMAL, uuid);
+                child_vm_uuid = uuid;
+                pids[started] = spawn_vmm(sock, NV_FORMAT_SVM, 1, CHILD_NORMAL);
                 if (pids[started] < 0)
                         break;
         }

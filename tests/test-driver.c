@@ -285,13 +285,18 @@ static void test_save_keeps_metadata_as_written(void **state) {
 
 typedef struct Seen {
         unsigned before, after;
+        volatile bool inside; /* a progress call under way */
 } Seen;
 
 static void on_progress(size_t i, size_t total, const NvMaintItem *it, bool done, void *userdata) {
         Seen *s = userdata;
 
         assert_true(i < total);
+        assert_false(s->inside); /* with several jobs too, never two calls at once */
+        s->inside = true;
         assert_non_null(it->domain);
+        usleep(1000); /* a second worker's call would find inside set */
+        s->inside = false;
         if (done)
                 s->after++;
         else
@@ -314,7 +319,7 @@ static unsigned record_lines(void) {
 
 static void maint(NvDriver *d, bool save, NvMaintReport *rep, Seen *seen) {
         NvError *err = NULL;
-        NvMaintOptions o = { .keep_frozen = save, .progress = on_progress, .userdata = seen };
+        NvMaintOptions o = { .keep_frozen = save, .jobs = 4, .progress = on_progress, .userdata = seen }; /* the hung VMM holds one worker */
         int r = (save ? nv_driver_save_all : nv_driver_restore_all)(d, &o, rep, &err);
 
         if (r < 0)

@@ -54,6 +54,9 @@ static int child_resume(void *userdata) {
         return 0;
 }
 
+/* The VmUuid of the VMMs spawned from now on (a benchmark of many domains gives each its own). */
+static const char *child_vm_uuid = "5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e01";
+
 /* Serves on path (a p2p socket), or as "bus:NAME" under NAME on the session bus. */
 static int child_serve(NvAgent *agent, const char *path, sd_event *event, sd_bus **ret_bus) {
         if (strncmp(path, "bus:", 4) != 0)
@@ -64,9 +67,7 @@ static int child_serve(NvAgent *agent, const char *path, sd_event *event, sd_bus
         return 0;
 }
 
-#define CHILD_DEFAULT_UUID "5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e01"
-
-static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode mode, const char *uuid, int ready_fd) {
+static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode mode, int ready_fd) {
         NvVcpu *vcpus[1024];
         ChildCtx ctx = { .mode = mode };
         NvSimConfig cfg;
@@ -97,7 +98,7 @@ static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode m
                 for (unsigned k = 0; k <= i % 5; k++)
                         (void) nv_kvm_vcpu_run(vcpus[i], NULL);
         }
-        NvAgentVmm vmm = { .vm_uuid = uuid, .kvm = kvm, .vcpus = vcpus, .n_vcpus = n,
+        NvAgentVmm vmm = { .vm_uuid = child_vm_uuid, .kvm = kvm, .vcpus = vcpus, .n_vcpus = n,
                            .pause = child_pause, .resume = child_resume, .userdata = &ctx, .allowed_uid = getuid() };
         sigemptyset(&ss);
         sigaddset(&ss, SIGTERM);
@@ -117,8 +118,8 @@ static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode m
         return 0;
 }
 
-/* Forks the VMM for the VM of that UUID and waits until it serves (it writes one byte on a pipe). */
-static pid_t spawn_vmm_uuid(const char *path, NvFormat vendor, unsigned n, ChildMode mode, const char *uuid) {
+/* Forks the VMM and waits until it serves (it writes one byte on a pipe). */
+static pid_t spawn_vmm(const char *path, NvFormat vendor, unsigned n, ChildMode mode) {
         int p[2];
         char c;
         pid_t pid;
@@ -130,17 +131,13 @@ static pid_t spawn_vmm_uuid(const char *path, NvFormat vendor, unsigned n, Child
                 /* A failed assertion in the test must not leave VMMs behind. */
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 close(p[0]);
-                _exit(child_main(path, vendor, n, mode, uuid, p[1]));
+                _exit(child_main(path, vendor, n, mode, p[1]));
         }
         close(p[1]);
         if (read(p[0], &c, 1) != 1)
                 pid = -1;
         close(p[0]);
         return pid;
-}
-
-static inline pid_t spawn_vmm(const char *path, NvFormat vendor, unsigned n, ChildMode mode) {
-        return spawn_vmm_uuid(path, vendor, n, mode, CHILD_DEFAULT_UUID);
 }
 
 static void stop_vmm(pid_t pid) {
