@@ -186,12 +186,13 @@ int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o
  */
 int nv_driver_migrate_begin(NvDriver *d, const char *domain, const NvMigrateOptions *o, char **ret_xml, NvError **reterr);
 /*
- * Host shutdown: save every running domain that has our metadata, one
- * after another, going on past a failed one (each outcome is in ret).  The
- * last cycle's record (STATE_DIR/maintenance.list) is removed first, and
- * each domain is added to the record durably as soon as it is saved: a run
- * stopped partway (o->cancel, a signal, a crash) leaves a record of exactly
- * the domains it saved, for restore_all.  Returns < 0 only when no domain
+ * Host shutdown: save every running domain that has our metadata, up to
+ * o->jobs at once, going on past a failed one (each outcome is in ret).
+ * The last cycle's record (STATE_DIR/maintenance.list) is removed first,
+ * and each domain is added to the record durably as soon as it is saved
+ * (domains saved meanwhile share one rewrite), and reported saved only
+ * then: a run stopped partway (o->cancel, a signal, a crash) leaves a
+ * record of exactly the domains it reported saved, for restore_all.  Returns < 0 only when no domain
  * could be tried (libvirt unreachable, the old record not removable); ret
  * is filled either way.
  */

@@ -17,11 +17,13 @@
  *
  * Up to o->jobs domains are under way at once, each in a worker thread
  * doing that domain's whole step (its freeze means what it meant
- * sequentially: one domain's VMM, frozen for its own collect).  Domains
- * finishing together share one record write (a group commit): a worker
- * whose domain is saved waits until a record holding it is durable, and
- * whichever worker writes next writes every domain saved so far.  Their
- * snapshot files' fsyncs overlap the same way, in the filesystem's journal.
+ * sequentially: one domain's VMM, frozen for its own collect).  The record
+ * is rewritten as a group commit: a worker whose domain is saved writes
+ * the record if no one does, and goes on to its next domain if someone
+ * does; the writer's next round holds every domain saved meanwhile.  A
+ * domain is reported saved once a durable record holds it.  The snapshot
+ * files' fsyncs, issued by several workers at once, share the
+ * filesystem's journal commits.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -153,7 +155,10 @@ static int record_write(NvDriver *d, const NvMaintReport *rep, NvMaintStatus kee
  */
 typedef struct Pool Pool;
 
-/* One domain's work on rep->items[i]: 0 done, > 0 skipped, < 0 failed (why in *err).  Runs without the pool's lock. */
+/* A step's outcome besides done (0), skipped (1) and failed (< 0): saved, its record write and report to come. */
+#define STEP_RECORDING 2
+
+/* One domain's work on rep->items[i]: 0 done, 1 skipped, < 0 failed (why in *err), or STEP_RECORDING.  Runs unlocked. */
 typedef int (*StepFunc)(Pool *p, size_t i, NvError **err);
 
 struct Pool {
@@ -162,16 +167,19 @@ struct Pool {
         NvMaintReport *rep;
         StepFunc step;
         pthread_mutex_t lock;
-        pthread_cond_t recorded;
-        size_t next;           /* the next item to begin */
-        int r;                 /* < 0: out of memory, no item is begun any more */
-        uint64_t requested;    /* record generations: one per domain saved */
-        uint64_t durable;      /* every generation up to this one is in a durable record */
-        bool writing;          /* a worker writes the record now */
-        uint64_t failed_upto;  /* the last failed write covered generations up to this one */
-        int failed_r;
-        char *failed_why;
+        size_t next;    /* the next item to begin */
+        int r;          /* < 0: out of memory, no item is begun any more */
+        bool *pending;  /* [item]: saved, not in a durable record yet */
+        size_t n_pending;
+        bool writing;   /* a worker writes the record now */
 };
+
+/* Ends item i's step under the lock; < 0 (out of memory) stops the run. */
+static void pool_finish(Pool *p, size_t i, int r, const NvError *err) {
+        r = finish(p->rep, i, r, err, p->o);
+        if (r < 0)
+                p->r = r;
+}
 
 /* Item after item until none is left: progress and outcome under the lock, the step without it. */
 static void *pool_work(void *userdata) {
@@ -191,9 +199,8 @@ static void *pool_work(void *userdata) {
                         r = p->step(p, i, &err);
                         pthread_mutex_lock(&p->lock);
                 }
-                r = finish(p->rep, i, r, err, p->o);
-                if (r < 0)
-                        p->r = r;
+                if (r != STEP_RECORDING)
+                        pool_finish(p, i, r, err);
         }
         pthread_mutex_unlock(&p->lock);
         return NULL;
@@ -205,83 +212,104 @@ static void *pool_work(void *userdata) {
  * memory.  A worker that cannot be started leaves its share to the others.
  */
 static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, StepFunc step) {
-        Pool p = { .d = d, .o = o, .rep = rep, .step = step, .lock = PTHREAD_MUTEX_INITIALIZER, .recorded = PTHREAD_COND_INITIALIZER };
+        Pool p = { .d = d, .o = o, .rep = rep, .step = step, .lock = PTHREAD_MUTEX_INITIALIZER };
         size_t jobs = o->jobs < rep->n ? o->jobs : rep->n, started = 0;
         _cleanup_free_ pthread_t *threads = calloc(jobs ?: 1, sizeof(pthread_t));
+        _cleanup_free_ bool *pending = calloc(rep->n ?: 1, sizeof(bool));
 
-        for (; threads && started + 1 < jobs; started++) /* jobs 0 or 1, or no domain: this thread alone */
+        if (!threads || !pending)
+                return -ENOMEM;
+        p.pending = pending;
+        for (; started + 1 < jobs; started++) /* jobs 0 or 1, or no domain: this thread alone */
                 if (pthread_create(&threads[started], NULL, pool_work, &p) != 0)
                         break;
         (void) pool_work(&p);
         for (size_t k = 0; k < started; k++)
                 pthread_join(threads[k], NULL);
-        free(p.failed_why);
-        pthread_cond_destroy(&p.recorded);
         pthread_mutex_destroy(&p.lock);
         return p.r;
 }
 
-/* One record write for every domain saved so far, its outcome told to the waiters; called and returns locked. */
-static void record_commit_locked(Pool *p) {
-        _cleanup_(nv_error_freep) NvError *err = NULL;
-        _cleanup_free_ char *buf = NULL;
-        uint64_t upto = p->requested;
-        size_t size = 0, n = 0;
-        int r;
+/* Record written (r >= 0) or not: each item in it is reported, done or failed. */
+static void record_written_locked(Pool *p, const size_t *items, size_t n, int r, const NvError *why) {
+        for (size_t k = 0; k < n; k++) {
+                NvMaintItem *it = &p->rep->items[items[k]];
+                _cleanup_(nv_error_freep) NvError *err = NULL;
+                int q = 0;
 
-        p->writing = true;
-        r = record_format(p->rep, NV_MAINT_DONE, &buf, &size, &n);
-        pthread_mutex_unlock(&p->lock);
-        if (r >= 0)
-                r = record_store(p->d, buf, size, n, &err);
-        pthread_mutex_lock(&p->lock);
-        p->writing = false;
-        if (r >= 0)
-                p->durable = upto > p->durable ? upto : p->durable;
-        else {
-                p->failed_upto = upto;
-                p->failed_r = r;
-                free(p->failed_why);
-                p->failed_why = strdup(nv_error_message(err, r));
+                p->pending[items[k]] = false;
+                if (r < 0) {
+                        it->sha256[0] = '\0'; /* not in the record: restore-all will not know it */
+                        q = nv_error_set(&err, r, "%s", nv_error_message(why, r));
+                        q = nv_error_wrap(&err, q, _("Saved to %s, but not recorded for restore-all"), it->save.ref.path);
+                }
+                pool_finish(p, items[k], q, err);
         }
-        pthread_cond_broadcast(&p->recorded);
+        p->n_pending -= n;
 }
 
-/* Item i, saved, in a durable record (with whatever else was saved meanwhile); locks itself. */
-static int record_saved(Pool *p, size_t i, NvError **err) {
+/*
+ * Writes the record until no saved domain waits for it; called and
+ * returns locked.  Each write holds every domain saved up to its start,
+ * and only then are they reported saved: the record names exactly the
+ * domains reported.
+ */
+static void record_commit_locked(Pool *p) {
+        _cleanup_free_ size_t *items = calloc(p->rep->n ?: 1, sizeof(size_t));
+
+        p->writing = true;
+        while (p->n_pending > 0) {
+                _cleanup_(nv_error_freep) NvError *err = NULL;
+                _cleanup_free_ char *buf = NULL;
+                size_t size = 0, n = 0, lines;
+                int r = items ? 0 : -ENOMEM;
+
+                for (size_t i = 0; items && i < p->rep->n; i++)
+                        if (p->pending[i])
+                                items[n++] = i;
+                if (r >= 0)
+                        r = record_format(p->rep, NV_MAINT_DONE, &buf, &size, &lines);
+                pthread_mutex_unlock(&p->lock);
+                if (r >= 0)
+                        r = record_store(p->d, buf, size, lines, &err);
+                pthread_mutex_lock(&p->lock);
+                if (!items) { /* no room to say which: every pending domain fails, unrecorded */
+                        for (size_t i = 0; i < p->rep->n; i++)
+                                if (p->pending[i])
+                                        record_written_locked(p, &i, 1, r, err);
+                } else
+                        record_written_locked(p, items, n, r, err);
+        }
+        p->writing = false;
+}
+
+/*
+ * Item i is saved: it waits for the record.  If no worker writes the
+ * record now this one does (with every domain saved meanwhile); else it
+ * goes on to its next domain and the writer's next round takes item i.
+ */
+static void record_saved(Pool *p, size_t i) {
         NvMaintItem *it = &p->rep->items[i];
-        uint64_t gen;
-        int r = 0;
 
         pthread_mutex_lock(&p->lock);
         memcpy(it->sha256, it->save.ref.sha256, sizeof(it->sha256));
         it->status = NV_MAINT_DONE; /* finish() sets it again; the record needs it now */
-        gen = ++p->requested;
-        while (p->durable < gen && r == 0) {
-                if (p->failed_upto >= gen)
-                        r = nv_error_set(err, p->failed_r, "%s", p->failed_why ?: strerror(-p->failed_r));
-                else if (!p->writing)
-                        record_commit_locked(p);
-                else
-                        pthread_cond_wait(&p->recorded, &p->lock);
-        }
-        if (r < 0)
-                it->sha256[0] = '\0'; /* not in the record: restore-all will not know it */
+        p->pending[i] = true;
+        p->n_pending++;
+        if (!p->writing)
+                record_commit_locked(p);
         pthread_mutex_unlock(&p->lock);
-        return r;
 }
 
-/* Saved, then recorded with the others saved so far. */
+/* Saved, then recorded with the others saved so far (and reported then). */
 static int save_step(Pool *p, size_t i, NvError **err) {
         NvMaintItem *it = &p->rep->items[i];
         int r = nv_driver_save(p->d, it->uuid, &(NvSaveOptions) { .keep_frozen = p->o->keep_frozen }, &it->save, err);
 
         if (r < 0)
                 return r;
-        r = record_saved(p, i, err);
-        if (r < 0)
-                return nv_error_wrap(err, r, _("Saved to %s, but not recorded for restore-all"), it->save.ref.path);
-        return 0;
+        record_saved(p, i);
+        return STEP_RECORDING;
 }
 
 int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr) {
