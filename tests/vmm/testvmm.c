@@ -43,8 +43,9 @@
 
 #define MAX_VCPUS NV_SIM_MAX_VCPUS /* as KVM allows; the real guest has room for GS_MAX_VCPUS */
 #define TICK_USEC 5000
+#define OPT_SHADOW_VMCS 0x100 /* a long option only */
+#define RUN_BUDGET 4096 /* KVM_RUNs per tick over all vCPUs (at least one each): 1024 vCPUs must not starve the loop */
 #define RUN_BATCH 64 /* KVM_RUNs per vCPU and tick: the event loop must keep answering */
-#define RUN_BUDGET 4096 /* KVM_RUNs per tick over all vCPUs (at least one each): 1024 vCPUs must not starve it */
 #define OWN_MAGIC_SIM "NVTVMM01"
 #define OWN_MAGIC_KVM "NVTVMM02" /* followed by guest memory */
 /* EFER, SYSENTER, and SVM's VM_HSAVE_PA, which L1 set and needs for its next VMRUN. */
@@ -394,8 +395,8 @@ int main(int argc, char **argv) {
                 { "uuid", required_argument, NULL, 'u' },  { "sim", no_argument, NULL, 'S' },
                 { "kvm", no_argument, NULL, 'K' },         { "register", no_argument, NULL, 'R' },
                 { "idle-timeout", required_argument, NULL, 'I' },
+                { "shadow-vmcs", no_argument, NULL, OPT_SHADOW_VMCS },
                 { "no-agent", no_argument, NULL, 'A' },
-                { "shadow-vmcs", no_argument, NULL, 'W' },
                 {},
         };
         _cleanup_(nv_error_freep) NvError *err = NULL;
@@ -406,18 +407,17 @@ int main(int argc, char **argv) {
         Backend backend = BACKEND_AUTO;
         bool restore = false, reg = false, no_agent = false;
 
-        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKRI:AW", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKRI:A", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         printf("Usage: nestvirt-testvmm --socket PATH|--register [--vcpus N] [--sim|--kvm] [--vendor svm|vmx]\n"
                                "                        [--own-state FILE] [--restore] [--uuid UUID] [--idle-timeout MS]\n"
-                               "                        [--shadow-vmcs]\n"
                                "       nestvirt-testvmm --no-agent ...: no nestvirt code runs; SIGHUP pauses, SIGCONT resumes\n"
+                               "--vcpus: up to 1024 simulated, 64 on real KVM.  --shadow-vmcs: the simulated VMX L1\n"
+                               "shadows its VMCS, so each vCPU's nested state is 8320 bytes.\n"
                                "--register hands nestvirtd (system bus) a socket pair end instead of listening.\n"
                                "Runs on real KVM with nested SVM when /dev/kvm has it, else on the simulated KVM\n"
-                               "(--sim: always simulated, --kvm: real or fail; --vendor is the simulator's).\n"
-                               "--vcpus: up to 1024 simulated, 64 on real KVM; --shadow-vmcs: simulated VMX L1\n"
-                               "shadows its VMCS, so each vCPU's state is 8320 bytes.\n");
+                               "(--sim: always simulated, --kvm: real or fail; --vendor is the simulator's).\n");
                         return 0;
                 case 's': socket = optarg; break;
                 case 'n': v.n = nv_parse_unsigned(optarg, 10, UINT_MAX, &u) < 0 ? 0 : (unsigned) u; break;
@@ -426,10 +426,10 @@ int main(int argc, char **argv) {
                 case 'r': restore = true; break;
                 case 'u': uuid = optarg; break;
                 case 'S': backend = BACKEND_SIM; break;
+                case OPT_SHADOW_VMCS: v.shadow_vmcs = true; break;
                 case 'K': backend = BACKEND_KVM; break;
                 case 'R': reg = true; break;
                 case 'A': no_agent = true; break;
-                case 'W': v.shadow_vmcs = true; break;
                 case 'I': v.idle_timeout_usec = strtoull(optarg, NULL, 10) * 1000u; break;
                 default: return 1;
                 }
