@@ -191,22 +191,22 @@ static int hold_end(NvAgent *a, size_t i) {
         return a->vmm.resume(a->vmm.userdata);
 }
 
-/* Ends the holds conn made without keep-frozen (conn NULL: every hold, kept ones too). */
-static int holds_end(NvAgent *a, const Conn *conn) {
-        int r = 0;
-
-        for (size_t i = a->n_holds; i-- > 0;)
-                if (!conn || a->holds[i].conn == conn)
-                        r = hold_end(a, i) ?: r;
-        return r;
-}
-
 /* A caller on a bus is gone: the holds it made without keep-frozen end, as a p2p connection's do. */
 static int holds_end_sender(NvAgent *a, const Conn *conn, const char *sender) {
         int r = 0;
 
         for (size_t i = a->n_holds; i-- > 0;)
                 if (a->holds[i].conn == conn && a->holds[i].sender && strcmp(a->holds[i].sender, sender) == 0)
+                        r = hold_end(a, i) ?: r;
+        return r;
+}
+
+/* Ends the holds conn made without keep-frozen (conn NULL: every hold, kept ones too). */
+static int holds_end(NvAgent *a, const Conn *conn) {
+        int r = 0;
+
+        for (size_t i = a->n_holds; i-- > 0;)
+                if (!conn || a->holds[i].conn == conn)
                         r = hold_end(a, i) ?: r;
         return r;
 }
