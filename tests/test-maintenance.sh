@@ -189,11 +189,11 @@ interrupted() { # SIGNAL [JOBS [LINES]]: signalled once the record has LINES dom
         old=$(inode) # a kept-frozen VMM saved twice may give the same bytes: the record's file tells the runs apart
         kill -STOP ${PID[1]}
         "$NESTVIRT" -c "test://$T/node.xml" maintenance save-all --keep-frozen --jobs "${2:-1}" >"$out" 2>&1 & local nv_pid=$!
+        NEW=
         for ((k = 0; k < 1200; k++)); do # saved and recorded (up to 60 s on a loaded machine)
-                [[ $(record | wc -l) -eq ${3:-1} && $(inode) != "$old" ]] && break
+                [[ $(record | wc -l) -eq ${3:-1} && $(inode) != "$old" ]] && { NEW=$(inode); break; }
                 sleep 0.05
         done
-        NEW=$(inode)
         kill -"$1" $nv_pid; wait $nv_pid; RC=$?
         kill -CONT ${PID[1]}
         SAID=$(cat "$out")
@@ -206,6 +206,7 @@ check "SIGTERM: says it was stopped by the signal" contains "$SAID" "stopped by 
 check "SIGTERM: the record is exactly m0, saved in this cycle" test "$(record | awk '{print $3}')" = m0
 interrupted KILL
 check "SIGKILL: killed" test $RC -eq 137
+[[ -n $NEW ]] || sed 's/^/# the killed run said: /' <<<"$SAID" # why the record never came
 check "SIGKILL: the record is exactly m0, saved in this cycle" test "$(record | awk '{print $3}')" = m0 -a "$(inode)" = "$NEW"
 sha_kill=$(record | awk '{print $2}')
 
