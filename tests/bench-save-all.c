@@ -14,17 +14,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "util.h"
 #include "vmm-child.h"
 
 #define MAX_DOMAINS 100
 #define RUNS 3
-
-static uint64_t now_ns(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
 
 static void uuid_of(unsigned i, char ret[37]) {
         snprintf(ret, 37, "9d3e4b1a-0c2f-4e5d-8a7b-%012u", i);
@@ -56,7 +50,7 @@ static int write_node(const char *dir, unsigned n, char *ret_path, size_t size) 
 
 /* One save-all; its wall time in ms, < 0 if it failed. */
 static double save_all_ms(const char *nestvirt, const char *uri, const char *jobs) {
-        uint64_t start = now_ns();
+        uint64_t start = nv_now_usec(CLOCK_MONOTONIC);
         int status;
         pid_t pid = fork();
 
@@ -69,7 +63,7 @@ static double save_all_ms(const char *nestvirt, const char *uri, const char *job
         }
         if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return -1;
-        return (double) (now_ns() - start) / 1e6;
+        return (double) (nv_now_usec(CLOCK_MONOTONIC) - start) / 1e3;
 }
 
 static double best_ms(const char *nestvirt, const char *uri, const char *jobs) {

@@ -33,22 +33,8 @@ XML
 }
 nv() { "$NESTVIRT" -c "test://$T/node.xml" "$@"; }
 
-# vmm_start VCPUS [--restore]: the reference VMM, its stdout in a fifo we read lines from.
-vmm_start() {
-        rm -f "$T/vmm.sock" "$T/out"; mkfifo "$T/out"
-        "$TESTVMM" --socket "$T/vmm.sock" --vcpus "$1" --uuid $UUID --own-state "$T/own" ${2:-} >"$T/out" 2>>"$T/vmm.err" &
-        VMM_PID=$!
-        exec {VMM_OUT}<"$T/out"
-        expect ready
-}
-expect() { local l; while IFS= read -r -t 10 l <&$VMM_OUT; do [[ $l == "$1"* ]] && { LINE=$l; return 0; }; done; return 1; }
-counters() { kill -USR2 $VMM_PID; expect counters: && read -ra C <<<"${LINE#counters:}"; }
-vmm_kill() { kill -9 $VMM_PID; wait $VMM_PID 2>/dev/null; exec {VMM_OUT}<&-; VMM_PID=; }
-advanced() { # OLD... : every counter now above the old ones
-        local old=("$@") i; counters || return 1
-        for i in "${!old[@]}"; do (( C[i] > old[i] )) || return 1; done
-}
-unchanged() { local old=("$@") i; counters || return 1; for i in "${!old[@]}"; do (( C[i] == old[i] )) || return 1; done; }
+. "$(dirname "$0")/testvmm-fifo.sh"
+vmm_start() { vmm_run --vcpus "$1" ${2:-}; } # VCPUS [--restore]
 state_xml() { # path sha vcpus
         printf '\n    <nestvirt:state path="%s" sha256="%s" vendor="svm" vcpus="%s" time="2026-11-23T00:00:00Z"/>' "$1" "$2" "$3"
 }

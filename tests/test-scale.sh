@@ -31,24 +31,8 @@ XML
 }
 nv() { "$NESTVIRT" -c "test://$T/node.xml" "$@"; }
 
-vmm_start() { # VENDOR [ARGS...]
-        local vendor=$1; shift
-        rm -f "$T/vmm.sock" "$T/out"; mkfifo "$T/out"
-        "$TESTVMM" --sim --vendor "$vendor" --socket "$T/vmm.sock" --vcpus $N --uuid $UUID --own-state "$T/own" "$@" \
-                >"$T/out" 2>>"$T/vmm.err" &
-        VMM_PID=$!
-        exec {VMM_OUT}<"$T/out"
-        expect ready
-}
-expect() { local l; while IFS= read -r -t 30 l <&$VMM_OUT; do [[ $l == "$1"* ]] && { LINE=$l; return 0; }; done; return 1; }
-counters() { kill -USR2 $VMM_PID; expect counters: && read -ra C <<<"${LINE#counters:}"; }
-vmm_kill() { kill -9 $VMM_PID; wait $VMM_PID 2>/dev/null; exec {VMM_OUT}<&-; VMM_PID=; }
-advanced() { # OLD...: all N counters now above the old ones
-        local old=("$@") i; counters || return 1
-        ((${#C[@]} == N)) || return 1
-        for i in "${!old[@]}"; do (( C[i] > old[i] )) || { echo "# vCPU $i: ${C[i]} <= ${old[i]}"; return 1; }; done
-}
-unchanged() { local old=("$@") i; counters || return 1; for i in "${!old[@]}"; do (( C[i] == old[i] )) || return 1; done; }
+. "$(dirname "$0")/testvmm-fifo.sh"
+vmm_start() { local vendor=$1; shift; vmm_run --sim --vendor "$vendor" --vcpus $N "$@"; } # VENDOR [ARGS...]
 
 for case in "svm 4224" "vmx 8320 --shadow-vmcs"; do
         read -r vendor size flag <<<"$case"
