@@ -289,7 +289,7 @@ int cmd_maintenance(Cli *cli, int argc, char **argv, NvError **reterr) {
         else
                 report_text(&m, &rep);
         if (r >= 0 && atomic_load(&m.signal))
-                fprintf(stderr, _("nestvirt: maintenance %s stopped by signal %d after the domain under way; what was done is "
+                fprintf(stderr, _("nestvirt: maintenance %s stopped by signal %d after the domains under way; what was done is "
                                   "recorded.\n"),
                         m.save ? "save-all" : "restore-all", atomic_load(&m.signal));
         if (r >= 0)
