@@ -36,7 +36,7 @@
 #define DEFAULT_IDLE_TIMEOUT_USEC (60u * 1000u * 1000u)
 /* Freezes held at once (each Freeze is one, until its Thaw). */
 #define MAX_HOLDS 64
-/* Callers on one bus connection whose uid is remembered (the oldest gives way). */
+/* Callers on one bus connection whose uid is remembered (when full, entries give way in turn). */
 #define MAX_CALLERS 64
 
 typedef struct Conn Conn;
@@ -111,7 +111,7 @@ static void caller_forget(Conn *c, const char *name) {
         *k = c->callers[--c->n_callers];
 }
 
-/* The bus's answer remembered for the sender's life; full: the oldest entry gives way. */
+/* The bus's answer remembered for the sender's life; full: the entries give way in turn, round robin. */
 static void caller_remember(Conn *c, const char *name, uid_t uid) {
         char *copy = strdup(name);
         size_t i = c->n_callers;

@@ -234,6 +234,21 @@ check "--jobs 4, SIGTERM: exits non-zero, says why" test $RC -ne 0 -a $RC -ne 14
 check "--jobs 4: the others were saved while m1 hung" test "$(grep -c ': saved: ' <<<"$SAID")" -eq 3
 check "--jobs 4, SIGTERM: m1, under way, was finished (failed on its timeout)" contains "$SAID" "[2/4] m1: FAILED: Domain 'm1'"
 check "--jobs 4, SIGTERM: the record is exactly m0, m2, m3" test "$(record | awk '{print $3}' | sort | tr '\n' ' ')" = "m0 m2 m3 "
+# The record cannot be rewritten (here a directory took its name once m0
+# was recorded, while m1 hangs): the domains saved after that are reported
+# failed, saved but not recorded, and restore-all will not touch them.
+kill -STOP ${PID[1]}
+nv maintenance save-all --jobs 1 >"$T/norecord.out" 2>&1 & nv_pid=$!
+for ((k = 0; k < 1200; k++)); do [[ $(record | wc -l) -eq 1 ]] && break; sleep 0.05; done
+rm -f "$T/state/maintenance.list"; mkdir "$T/state/maintenance.list"
+wait $nv_pid; rc=$?; kill -CONT ${PID[1]}
+out=$(cat "$T/norecord.out")
+check "record not writable: exit 1" test $rc -eq 1
+check "record not writable: m2 saved, but reported failed, not recorded" grep -q "m2: FAILED: Saved to $T/state/m2/.*, but not recorded for restore-all" <<<"$out"
+check "record not writable: m3 too" grep -q "m3: FAILED: Saved to .*, but not recorded for restore-all" <<<"$out"
+check "record not writable: the summary counts them failed" contains "$out" "save-all: 1 saved, 0 skipped, 3 failed."
+rmdir "$T/state/maintenance.list"
+
 err=$(nv maintenance save-all --jobs 0 2>&1); rc=$?
 check "--jobs 0: refused (exit 2), naming the option" test $rc -eq 2 && contains "$err" "--jobs"
 
