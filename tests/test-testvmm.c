@@ -57,7 +57,7 @@ static void start(Proc *p, const char *sock, const char *own, bool restore) {
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 dup2(fds[1], STDOUT_FILENO);
                 close(fds[0]);
-                execl(testvmm, testvmm, real ? "--kvm" : "--sim", "--socket", sock, "--vcpus", n, "--own-state", own,
+                execl(testvmm, testvmm, real ? "--kvm" : "--sim", "--tick-exits", "--socket", sock, "--vcpus", n, "--own-state", own,
                       restore ? "--restore" : NULL, (char *) NULL);
                 _exit(127);
         }

@@ -15,9 +15,10 @@
  *   SIGUSR1  save own state to --own-state FILE (vCPUs quiesced first)
  *   SIGUSR2  print "counters: N N ..." (each vCPU's L2 progress); on real
  *            KVM also "l1-exits: N N ..." (the CPUID exits each L1 handled);
- *            then "tick-exits: N N ..." (the OUT exits of L2's turns this
- *            process ran: after a restore, exactly the turns since the save
- *            unless a save repeated the OUT it stopped on)
+ *            with --tick-exits then "tick-exits: N N ..." (the OUT exits of
+ *            L2's turns this process ran: after a restore, exactly the
+ *            turns since the save, unless the save left the OUT a vCPU
+ *            stopped on to be repeated)
  *   SIGTERM  exit
  *
  * With --restore it starts paused, as an incoming VMM must: the vCPUs run
@@ -79,6 +80,7 @@ typedef struct Vmm {
         bool paused;
         int vendor;   /* the guest's: the real KVM's, or the simulator's */
         uint64_t tick_exits[MAX_VCPUS]; /* L2's OUT exits this process ran */
+        bool print_ticks;                /* --tick-exits */
         uint8_t *mem; /* guest RAM, GS_MEM_SIZE bytes; NULL on the simulated KVM */
         NvSim *sim;   /* the simulated KVM's guest model, which stands for L1 and L2; NULL on real KVM */
         const char *own_state;
@@ -271,10 +273,12 @@ static int on_usr2(sd_event_source *s, const struct signalfd_siginfo *si, void *
                         printf(" %llu", (unsigned long long) nv_guest_svm_data(v->mem, i, GS_L1_EXITS));
                 printf("\n");
         }
-        printf("tick-exits:");
-        for (unsigned i = 0; i < v->n; i++)
-                printf(" %llu", (unsigned long long) v->tick_exits[i]);
-        printf("\n");
+        if (v->print_ticks) {
+                printf("tick-exits:");
+                for (unsigned i = 0; i < v->n; i++)
+                        printf(" %llu", (unsigned long long) v->tick_exits[i]);
+                printf("\n");
+        }
         fflush(stdout);
         return 0;
 }
@@ -439,6 +443,7 @@ int main(int argc, char **argv) {
                 { "kvm", no_argument, NULL, 'K' },         { "register", no_argument, NULL, 'R' },
                 { "idle-timeout", required_argument, NULL, 'I' },
                 { "no-agent", no_argument, NULL, 'A' },
+                { "tick-exits", no_argument, NULL, 'T' },
                 {},
         };
         _cleanup_(nv_error_freep) NvError *err = NULL;
@@ -449,11 +454,12 @@ int main(int argc, char **argv) {
         Backend backend = BACKEND_AUTO;
         bool restore = false, reg = false, no_agent = false, bad_vendor = false;
 
-        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKRI:A", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKRI:AT", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         printf("Usage: nestvirt-testvmm --socket PATH|--register [--vcpus N] [--sim|--kvm] [--vendor svm|vmx]\n"
                                "                        [--own-state FILE] [--restore] [--uuid UUID] [--idle-timeout MS]\n"
+                               "                        [--tick-exits]\n"
                                "       nestvirt-testvmm --no-agent ...: no nestvirt code runs; SIGHUP pauses, SIGCONT resumes\n"
                                "--register hands nestvirtd (system bus) a socket pair end instead of listening.\n"
                                "Runs an SVM or VMX L1 hypervisor on real KVM when /dev/kvm has nested state (of\n"
@@ -473,6 +479,7 @@ int main(int argc, char **argv) {
                 case 'K': backend = BACKEND_KVM; break;
                 case 'R': reg = true; break;
                 case 'A': no_agent = true; break;
+                case 'T': v.print_ticks = true; break;
                 case 'I': v.idle_timeout_usec = strtoull(optarg, NULL, 10) * 1000u; break;
                 default: return 1;
                 }
