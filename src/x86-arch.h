@@ -84,6 +84,7 @@
 #define X86_EFLAGS_VM X86_BIT(17)   /* virtual-8086 mode */
 
 /* MSRs */
+#define MSR_IA32_FEATURE_CONTROL 0x3a /* VMX: VMXON needs it locked with VMXON allowed */
 #define MSR_IA32_SYSENTER_CS 0x174
 #define MSR_IA32_SYSENTER_ESP 0x175
 #define MSR_IA32_SYSENTER_EIP 0x176

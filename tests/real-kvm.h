@@ -40,6 +40,18 @@ static inline const char *test_real_kvm_unusable(int vendor, char *buf, size_t s
         return NULL;
 }
 
+/* The vendor of /dev/kvm's nested state (NV_FORMAT_SVM or NV_FORMAT_VMX), -1 if none: after test_real_kvm_require(). */
+static inline int test_real_kvm_vendor(void) {
+        NvKvm *kvm = NULL;
+        int vendor;
+
+        if (nv_kvm_open(NULL, &kvm, NULL) < 0)
+                return -1;
+        vendor = nv_kvm_vendor(kvm);
+        nv_kvm_free(kvm);
+        return vendor;
+}
+
 /* Prints the TAP skip line and returns 77 when the test cannot run, else 0. */
 static inline int test_real_kvm_require(int vendor) {
         char buf[160];

@@ -424,7 +424,7 @@ static void test_set_returns_two(void **state) {
 #define REAL_VCPUS 2
 #define REAL_TURNS 40 /* L2 turns before the save: two CPUID exits handled by L1 */
 
-static const uint32_t real_msrs[] = { MSR_EFER, 0x3a /* IA32_FEATURE_CONTROL: VMXON needs it locked */ };
+static const uint32_t real_msrs[] = { MSR_EFER, MSR_IA32_FEATURE_CONTROL };
 
 /* Runs vCPU index until its L2 has counted to turns; every exit must be L2's OUT. */
 static void run_l2(const uint8_t *mem, NvVcpu *vcpu, unsigned index, uint64_t turns) {

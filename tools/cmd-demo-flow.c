@@ -2,7 +2,8 @@
 /*
  * nestvirt demo: the main job on the embedded default.  libvirt's
  * in-process test driver holds the domain (data/examples/node.xml), the
- * reference VMM runs it (simulated KVM without /dev/kvm), and the driver
+ * reference VMM runs it (on real KVM with nested state of the domain's
+ * vendor, else on the simulated KVM), and the driver
  * talks to the VMM over peer-to-peer D-Bus on a socket in a temporary
  * directory.  The steps are exactly what `nestvirt save`, a VMM restart and
  * `nestvirt restore` do on a host; they run in one process because the
@@ -21,6 +22,7 @@
 
 #define FLOW_MAX_VCPUS 64
 #define FLOW_RUN_USEC 300000
+#define FLOW_WAIT_USEC (60 * 1000000ull) /* for L2 to go on: under an emulator (Bochs' VMX) a turn may take long */
 
 typedef struct Flow {
         NvDriver *driver;
@@ -39,6 +41,29 @@ static void print_counters(const char *label, const uint64_t *c, unsigned n) {
         for (unsigned i = 0; i < n; i++)
                 printf(" %llu", (unsigned long long) c[i]);
         printf("\n");
+}
+
+/*
+ * Lets the VMM run, then reads its counters until every vCPU's passed
+ * than[]: 0, or -ETIMEDOUT with the first vCPU that did not in *stuck.
+ */
+static int wait_progress(Flow *f, const uint64_t *than, uint64_t *now, unsigned *stuck, NvError **reterr) {
+        uint64_t deadline = nv_now_usec(CLOCK_MONOTONIC) + FLOW_WAIT_USEC;
+        int r;
+
+        usleep(FLOW_RUN_USEC);
+        for (;;) {
+                r = cli_vmm_counters(&f->vmm, now, f->n, reterr);
+                if (r < 0)
+                        return r;
+                for (*stuck = 0; *stuck < f->n && now[*stuck] > than[*stuck]; ++*stuck)
+                        ;
+                if (*stuck == f->n)
+                        return 0;
+                if (nv_now_usec(CLOCK_MONOTONIC) > deadline)
+                        return -ETIMEDOUT;
+                usleep(FLOW_RUN_USEC / 3);
+        }
 }
 
 static int start_vmm(Flow *f, bool restore, NvError **reterr) {
@@ -118,6 +143,7 @@ static int step_kill(Flow *f, NvError **reterr) {
 static int step_restore(Flow *f, NvError **reterr) {
         NvRestoreResult res = {};
         uint64_t now[FLOW_MAX_VCPUS];
+        unsigned i;
         int r;
 
         printf(_("4. A fresh VMM starts from its own state, paused until its nested state is back.\n"));
@@ -132,15 +158,13 @@ static int step_restore(Flow *f, NvError **reterr) {
                           "   loaded %u vCPUs, %u in guest mode, from %s; VMM frozen %.1f ms\n", res.vcpus), res.vcpus, res.guest_mode_vcpus, res.path,
                (double) res.frozen_usec / 1000.0);
         nv_restore_result_clear(&res);
-        usleep(FLOW_RUN_USEC);
-        r = cli_vmm_counters(&f->vmm, now, f->n, reterr);
+        r = wait_progress(f, f->saved, now, &i, reterr);
+        if (r == -ETIMEDOUT)
+                return nv_error_set(reterr, -EIO, _("L2 on vCPU %u did not continue: %llu at the save, %llu now."), i,
+                                    (unsigned long long) f->saved[i], (unsigned long long) now[i]);
         if (r < 0)
                 return r;
         print_counters(_("L2 counters now:        "), now, f->n);
-        for (unsigned i = 0; i < f->n; i++)
-                if (now[i] <= f->saved[i])
-                        return nv_error_set(reterr, -EIO, _("L2 on vCPU %u did not continue: %llu at the save, %llu now."), i,
-                                            (unsigned long long) f->saved[i], (unsigned long long) now[i]);
         printf(_("6. L2 continued where it stopped on every vCPU.\n"));
         return 0;
 }
@@ -152,6 +176,7 @@ static int step_refuse(Flow *f, NvError **reterr) {
         _cleanup_free_ char *bad = NULL;
         uint64_t before[FLOW_MAX_VCPUS], after[FLOW_MAX_VCPUS];
         NvRestoreResult res = {};
+        unsigned i;
         int r;
 
         if (asprintf(&bad, "%s/damaged.nvstate", f->dir) < 0)
@@ -172,20 +197,19 @@ static int step_refuse(Flow *f, NvError **reterr) {
         if (r >= 0)
                 return nv_error_set(reterr, -EIO, _("The damaged snapshot was accepted."));
         printf(_("   error: %s\n"), nv_error_message(why, r));
-        usleep(FLOW_RUN_USEC);
-        r = cli_vmm_counters(&f->vmm, after, f->n, reterr);
+        r = wait_progress(f, before, after, &i, reterr);
+        if (r == -ETIMEDOUT)
+                return nv_error_set(reterr, -EIO, _("After the refusal, L2 on vCPU %u stopped."), i);
         if (r < 0)
                 return r;
-        for (unsigned i = 0; i < f->n; i++)
-                if (after[i] <= before[i])
-                        return nv_error_set(reterr, -EIO, _("After the refusal, L2 on vCPU %u stopped."), i);
         print_counters(_("the VMM was not touched; L2 runs on:"), after, f->n);
         return 0;
 }
 
 static int flow_run(Flow *f, const char *uri, NvError **reterr) {
-        uint64_t c[FLOW_MAX_VCPUS];
+        uint64_t c[FLOW_MAX_VCPUS], zero[FLOW_MAX_VCPUS] = {};
         _cleanup_free_ char *state = NULL, *run = NULL;
+        unsigned i;
         int r;
 
         if (asprintf(&state, "%s/state", f->dir) < 0 || asprintf(&run, "%s/run", f->dir) < 0)
@@ -200,10 +224,10 @@ static int flow_run(Flow *f, const char *uri, NvError **reterr) {
                f->sock, state);
         printf(_("1. The VMM starts; L1 enters L2 on every vCPU.\n"));
         r = start_vmm(f, false, reterr);
-        if (r >= 0) {
-                usleep(FLOW_RUN_USEC);
-                r = cli_vmm_counters(&f->vmm, c, f->n, reterr);
-        }
+        if (r >= 0)
+                r = wait_progress(f, zero, c, &i, reterr);
+        if (r == -ETIMEDOUT)
+                r = nv_error_set(reterr, -EIO, _("L2 did not start on vCPU %u."), i);
         if (r >= 0)
                 print_counters(_("L2 counters:"), c, f->n);
         if (r >= 0)
@@ -217,9 +241,18 @@ static int flow_run(Flow *f, const char *uri, NvError **reterr) {
         return r;
 }
 
+/* The examples' domain of the vendor whose nested state this host's KVM can save, so that the VMM runs on it for real. */
+static const char *default_domain(void) {
+        _cleanup_(nv_kvm_freep) NvKvm *kvm = NULL;
+
+        if (nv_kvm_open(NULL, &kvm, NULL) >= 0 && nv_kvm_vendor(kvm) == NV_FORMAT_VMX)
+                return "vmx-custom";
+        return "svm-passthrough";
+}
+
 int cli_demo_flow(const char *uri, const char *domain, NvError **reterr) {
         _cleanup_free_ char *default_uri = NULL;
-        Flow f = { .domain = domain, .vmm = { .out = -1 } };
+        Flow f = { .domain = domain ?: default_domain(), .vmm = { .out = -1 } };
         int r;
 
         snprintf(f.dir, sizeof(f.dir), "%s/nestvirt-demo-XXXXXX", "/tmp");

@@ -197,7 +197,7 @@ int cmd_demo(Cli *cli, int argc, char **argv, NvError **reterr) {
                 { "vendor", required_argument, NULL, 'v' },
                 {},
         };
-        const char *domain = "svm-passthrough";
+        const char *domain = NULL; /* the host's vendor's example */
         uint64_t n = 2;
         int c, vendor = -1;
         bool in_process = false;
@@ -214,7 +214,8 @@ int cmd_demo(Cli *cli, int argc, char **argv, NvError **reterr) {
                                  "the nested state back, and L2 continues.  Default URI: libvirt's test\n"
                                  "driver on %s/node.xml; without /dev/kvm the VMM\n"
                                  "runs on the simulated KVM and says so.\n\n"
-                                 "  --domain NAME    the domain to use (default svm-passthrough)\n"
+                                 "  --domain NAME    the domain to use (default vmx-custom where KVM has\n"
+                                 "                   nested VMX, else svm-passthrough)\n"
                                  "  --in-process     instead, the KVM path alone in this process: save a\n"
                                  "                   small VM's vCPUs, destroy it, load a fresh one\n"
                                  "  --vcpus N        (--in-process) number of vCPUs, 1 to %d (default 2)\n"

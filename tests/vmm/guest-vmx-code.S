@@ -50,7 +50,6 @@
 #define F_HOST_RSP 0x6c14
 #define F_HOST_RIP 0x6c16
 #define EXIT_REASON_CPUID 10
-#define MSR_FEATURE_CONTROL 0x3a
 #define FEATURE_CONTROL_LOCKED_VMXON 5 /* lock, VMXON outside SMX */
 
 #define TSS_GPA (GS_GDT_GPA + 0x800)
@@ -104,7 +103,7 @@
 nv_guest_vmx_code:
 /* L1.  As the SVM guest's: long mode, RDI = this vCPU's area, RSP = its L1 stack top. */
 l1_entry:
-        movl    $MSR_FEATURE_CONTROL, %ecx
+        movl    $MSR_IA32_FEATURE_CONTROL, %ecx
         rdmsr
         testl   $1, %eax
         jnz     1f

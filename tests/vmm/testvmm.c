@@ -5,14 +5,20 @@
  * the nested part only), and saves and restores its own vCPU state (regs,
  * sregs, events, MSRs; on real KVM also guest memory) to its own file.
  *
- * On a real /dev/kvm with nested SVM every vCPU runs a real L1 hypervisor
- * and its L2 guest (guest-svm.h).  Without one, with --sim, or on a VMX
- * host, it runs on the simulated KVM, whose guest model stands for L2.  It
- * says on stderr which one runs; --kvm refuses to fall back.
+ * On a real /dev/kvm with nested state every vCPU runs a real L1 hypervisor
+ * of the host's vendor and its L2 guest: SVM (guest-svm.h) on kvm_amd, VMX
+ * (guest-vmx.h) on kvm_intel.  Without one, with --sim, or when --vendor
+ * names the other vendor, it runs on the simulated KVM, whose guest model
+ * stands for L2.  It says on stderr which one runs; --kvm refuses to fall
+ * back.
  *
  *   SIGUSR1  save own state to --own-state FILE (vCPUs quiesced first)
  *   SIGUSR2  print "counters: N N ..." (each vCPU's L2 progress); on real
- *            KVM also "l1-exits: N N ..." (the CPUID exits each L1 handled)
+ *            KVM also "l1-exits: N N ..." (the CPUID exits each L1 handled);
+ *            with --tick-exits then "tick-exits: N N ..." (the OUT exits of
+ *            L2's turns this process ran: after a restore, exactly the
+ *            turns since the save, unless the save left the OUT a vCPU
+ *            stopped on to be repeated)
  *   SIGTERM  exit
  *
  * With --restore it starts paused, as an incoming VMM must: the vCPUs run
@@ -36,6 +42,7 @@
 #include "agent.h"
 #include "fileio.h"
 #include "guest-svm.h"
+#include "guest-vmx.h"
 #include "sim.h"
 #include "util.h"
 #include "vcpu.h"
@@ -46,11 +53,19 @@
 #define OPT_SHADOW_VMCS 0x100 /* a long option only */
 #define RUN_BUDGET 4096 /* KVM_RUNs per tick over all vCPUs (at least one each): 1024 vCPUs must not starve the loop */
 #define RUN_BATCH 64 /* KVM_RUNs per vCPU and tick: the event loop must keep answering */
+#define OWN_MSRS 5
+/* The own state's first 8 bytes, by where the guest ran; real KVM's are followed by guest memory. */
 #define OWN_MAGIC_SIM "NVTVMM01"
-#define OWN_MAGIC_KVM "NVTVMM02" /* followed by guest memory */
-/* EFER, SYSENTER, and SVM's VM_HSAVE_PA, which L1 set and needs for its next VMRUN. */
-static const uint32_t own_msrs[] = { MSR_EFER, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-                                     MSR_VM_HSAVE_PA };
+static const char *const own_magic_kvm[] = { [NV_FORMAT_SVM] = "NVTVMM02", [NV_FORMAT_VMX] = "NVTVMM03" };
+/*
+ * EFER, SYSENTER, and the MSR the vendor's L1 set for its hypervisor: SVM's
+ * VM_HSAVE_PA, which its next VMRUN needs; VMX's IA32_FEATURE_CONTROL,
+ * locked with VMXON allowed.  Each vendor's KVM refuses the other's.
+ */
+static const uint32_t own_msrs[][OWN_MSRS] = {
+        [NV_FORMAT_SVM] = { MSR_EFER, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_VM_HSAVE_PA },
+        [NV_FORMAT_VMX] = { MSR_EFER, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_IA32_FEATURE_CONTROL },
+};
 _Static_assert(GS_PORT_TICK == NV_SIM_IO_PORT, "L2's tick is the simulated guest's OUT");
 
 typedef enum Backend {
@@ -65,6 +80,9 @@ typedef struct Vmm {
         bool stopped[MAX_VCPUS]; /* met an exit it cannot go on from */
         unsigned n;
         bool paused;
+        int vendor;   /* the guest's: the real KVM's, or the simulator's */
+        uint64_t tick_exits[MAX_VCPUS]; /* L2's OUT exits this process ran */
+        bool print_ticks;                /* --tick-exits */
         uint8_t *mem; /* guest RAM, GS_MEM_SIZE bytes; NULL on the simulated KVM */
         NvSim *sim;   /* the simulated KVM's guest model, which stands for L1 and L2; NULL on real KVM */
         const char *own_state;
@@ -78,7 +96,7 @@ typedef struct OwnVcpu {
         struct kvm_regs regs;
         struct kvm_sregs sregs;
         struct kvm_vcpu_events events;
-        struct kvm_msr_entry msrs[ELEMENTSOF(own_msrs)];
+        struct kvm_msr_entry msrs[OWN_MSRS];
 } OwnVcpu;
 
 static int vmm_pause(void *userdata) {
@@ -123,8 +141,11 @@ static void report_exit(Vmm *v, unsigned i, int r, NvError *err) {
         if (r < 0)
                 fprintf(stderr, "nestvirt-testvmm: vCPU %u: %s\n", i, nv_error_message(err, r));
         else if (v->mem && run->exit_reason == KVM_EXIT_IO && run->io.port == GS_PORT_FAIL)
-                fprintf(stderr, "nestvirt-testvmm: vCPU %u: L1 got SVM exit code 0x%llx from L2, which it does not handle\n", i,
-                        (unsigned long long) nv_guest_svm_data(v->mem, i, GS_FAIL_CODE));
+                fprintf(stderr, v->vendor == NV_FORMAT_SVM
+                                        ? "nestvirt-testvmm: vCPU %u: L1 got SVM exit code 0x%llx from L2, which it does not handle\n"
+                                        : "nestvirt-testvmm: vCPU %u: L1 failed with code 0x%llx (a VMX exit reason it does not "
+                                          "handle, or 0x1000 + a VM-instruction error)\n",
+                        i, (unsigned long long) nv_guest_svm_data(v->mem, i, GS_FAIL_CODE));
         else
                 fprintf(stderr, "nestvirt-testvmm: vCPU %u: unexpected exit reason %u (%s, detail 0x%llx) at RIP 0x%llx\n", i,
                         run->exit_reason, exit_reason_name(run->exit_reason), exit_detail(run), (unsigned long long) regs.rip);
@@ -141,8 +162,10 @@ static void run_vcpu(Vmm *v, unsigned i, unsigned batch) {
 
                 if (r == -EINTR)
                         return; /* a signal: the next tick goes on */
-                if (r >= 0 && run->exit_reason == KVM_EXIT_IO && run->io.port == GS_PORT_TICK)
-                        continue; /* L2's tick (NV_SIM_IO_PORT on the simulator) */
+                if (r >= 0 && run->exit_reason == KVM_EXIT_IO && run->io.port == GS_PORT_TICK) {
+                        v->tick_exits[i]++; /* L2's tick (NV_SIM_IO_PORT on the simulator) */
+                        continue;
+                }
                 report_exit(v, i, r, err);
                 v->stopped[i] = true;
         }
@@ -161,6 +184,10 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
+static const char *own_magic(const Vmm *v) {
+        return v->mem ? own_magic_kvm[v->vendor] : OWN_MAGIC_SIM;
+}
+
 /* The VMM's own state: everything but the nested part, which the agent carries. */
 static size_t own_size(const Vmm *v) {
         return 8 + v->n * sizeof(OwnVcpu) + (v->mem ? GS_MEM_SIZE : 0);
@@ -173,13 +200,13 @@ static int save_own(Vmm *v, NvError **reterr) {
 
         if (!buf)
                 return -ENOMEM;
-        memcpy(buf, v->mem ? OWN_MAGIC_KVM : OWN_MAGIC_SIM, 8);
+        memcpy(buf, own_magic(v), 8);
         v->paused = true;
         for (unsigned i = 0; i < v->n && r >= 0; i++) {
                 NvVcpuRegsNested *st = NULL;
                 OwnVcpu *o = (OwnVcpu *) (buf + 8) + i;
 
-                r = nv_vcpu_save_regs_nested(v->vcpus[i], own_msrs, ELEMENTSOF(own_msrs), &st, reterr);
+                r = nv_vcpu_save_regs_nested(v->vcpus[i], own_msrs[v->vendor], OWN_MSRS, &st, reterr);
                 if (r < 0)
                         break;
                 *o = (OwnVcpu) { .regs = st->regs, .sregs = st->sregs, .events = st->events };
@@ -201,9 +228,9 @@ static int restore_own(Vmm *v, NvError **reterr) {
         r = nv_file_read(v->own_state, 8 + MAX_VCPUS * sizeof(OwnVcpu) + GS_MEM_SIZE, &buf, &len, reterr);
         if (r < 0)
                 return r;
-        if (len != own_size(v) || memcmp(buf, v->mem ? OWN_MAGIC_KVM : OWN_MAGIC_SIM, 8) != 0)
-                return nv_error_set(reterr, -EINVAL, "%s is not this VMM's state for %u vCPUs on the %s KVM.", v->own_state,
-                                    v->n, nv_kvm_backend_name(v->kvm));
+        if (len != own_size(v) || memcmp(buf, own_magic(v), 8) != 0)
+                return nv_error_set(reterr, -EINVAL, "%s is not this VMM's state for %u vCPUs on the %s KVM (%s).", v->own_state,
+                                    v->n, nv_kvm_backend_name(v->kvm), nv_format_to_string(v->vendor));
         /* Memory before registers: nothing runs until the nested state is back anyway. */
         if (v->mem)
                 memcpy(v->mem, buf + 8 + v->n * sizeof(OwnVcpu), GS_MEM_SIZE);
@@ -214,7 +241,7 @@ static int restore_own(Vmm *v, NvError **reterr) {
 
                 if (!m)
                         return -ENOMEM;
-                m->nmsrs = ELEMENTSOF(own_msrs);
+                m->nmsrs = OWN_MSRS;
                 memcpy(m->entries, o->msrs, sizeof(o->msrs));
                 st.msrs = m;
                 r = nv_vcpu_load_regs_nested(v->vcpus[i], &st, reterr);
@@ -251,6 +278,12 @@ static int on_usr2(sd_event_source *s, const struct signalfd_siginfo *si, void *
                         printf(" %llu", (unsigned long long) nv_guest_svm_data(v->mem, i, GS_L1_EXITS));
                 printf("\n");
         }
+        if (v->print_ticks) {
+                printf("tick-exits:");
+                for (unsigned i = 0; i < v->n; i++)
+                        printf(" %llu", (unsigned long long) v->tick_exits[i]);
+                printf("\n");
+        }
         fflush(stdout);
         return 0;
 }
@@ -260,9 +293,9 @@ static int boot(Vmm *v, NvError **reterr) {
         int r;
 
         if (v->mem) {
-                nv_guest_svm_build(v->mem);
+                (v->vendor == NV_FORMAT_SVM ? nv_guest_svm_build : nv_guest_vmx_build)(v->mem);
                 for (unsigned i = 0; i < v->n; i++) {
-                        r = nv_guest_svm_boot_vcpu(v->vcpus[i], i, reterr);
+                        r = (v->vendor == NV_FORMAT_SVM ? nv_guest_svm_boot_vcpu : nv_guest_vmx_boot_vcpu)(v->vcpus[i], i, reterr);
                         if (r < 0)
                                 return r;
                 }
@@ -274,30 +307,49 @@ static int boot(Vmm *v, NvError **reterr) {
         return 0;
 }
 
-/* Opens /dev/kvm if it may and can, and if its guest can run there; else the simulator. */
+/* Opens /dev/kvm if it can save nested state of vendor (-1: of either); -EOPNOTSUPP and why not if it cannot. */
+static int open_real_kvm(Vmm *v, int vendor, NvError **reterr) {
+        int r, have;
+
+        r = nv_kvm_open(NULL, &v->kvm, reterr);
+        if (r < 0)
+                return r;
+        have = nv_kvm_vendor(v->kvm);
+        if (have < 0)
+                r = nv_error_set(reterr, -EOPNOTSUPP, "/dev/kvm cannot save nested state (KVM_CAP_NESTED_STATE %d).",
+                                 nv_kvm_nested_state_max(v->kvm));
+        else if (vendor >= 0 && have != vendor)
+                r = nv_error_set(reterr, -EOPNOTSUPP, "/dev/kvm has nested %s, not the %s asked for.", nv_format_to_string(have),
+                                 nv_format_to_string(vendor));
+        if (r < 0) {
+                v->kvm = nv_kvm_free(v->kvm);
+                return r;
+        }
+        v->vendor = have;
+        return 0;
+}
+
+/* Real KVM if it may and if it has nested state of vendor (-1: either); else the simulator of vendor (-1: SVM). */
 static int open_kvm(Vmm *v, Backend backend, int vendor, NvError **reterr) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
         NvSimConfig cfg;
         int r = -ENOENT;
 
         if (backend != BACKEND_SIM) {
-                r = nv_kvm_open(NULL, &v->kvm, &err);
-                if (r >= 0 && nv_kvm_vendor(v->kvm) != NV_FORMAT_SVM) {
-                        r = nv_error_set(&err, -EOPNOTSUPP, "/dev/kvm has no nested SVM (KVM_CAP_NESTED_STATE %d); the real guest is SVM only.",
-                                         nv_kvm_nested_state_max(v->kvm));
-                        v->kvm = nv_kvm_free(v->kvm);
-                }
+                r = open_real_kvm(v, vendor, &err);
                 if (r < 0 && backend == BACKEND_KVM)
                         return nv_error_wrap(reterr, r, "--kvm given but there is no real KVM to run on: %s", nv_error_message(err, r));
         }
         if (r >= 0) {
-                fprintf(stderr, "nestvirt-testvmm: running on real KVM (/dev/kvm, svm): an L1 hypervisor runs L2 on %u vCPUs\n", v->n);
+                fprintf(stderr, "nestvirt-testvmm: running on real KVM (/dev/kvm, %s): an L1 hypervisor runs L2 on %u vCPUs\n",
+                        nv_format_to_string(v->vendor), v->n);
                 return 0;
         }
+        v->vendor = vendor >= 0 ? vendor : NV_FORMAT_SVM;
         if (backend == BACKEND_AUTO)
                 fprintf(stderr, "nestvirt-testvmm: no real KVM (%s)\n", nv_error_message(err, r));
-        fprintf(stderr, "nestvirt-testvmm: running on the simulated KVM (%s)\n", nv_format_to_string(vendor));
-        nv_sim_config_init(&cfg, vendor);
+        fprintf(stderr, "nestvirt-testvmm: running on the simulated KVM (%s)\n", nv_format_to_string(v->vendor));
+        nv_sim_config_init(&cfg, v->vendor);
         return nv_sim_backend_open(&cfg, &v->kvm, &v->sim, reterr);
 }
 
@@ -397,31 +449,37 @@ int main(int argc, char **argv) {
                 { "idle-timeout", required_argument, NULL, 'I' },
                 { "shadow-vmcs", no_argument, NULL, OPT_SHADOW_VMCS },
                 { "no-agent", no_argument, NULL, 'A' },
+                { "tick-exits", no_argument, NULL, 'T' },
                 {},
         };
         _cleanup_(nv_error_freep) NvError *err = NULL;
         const char *socket = NULL, *uuid = "00000000-0000-0000-0000-000000000000";
         Vmm v = { .n = 2, .own_state = "testvmm.state" };
-        int c, r, vendor = NV_FORMAT_SVM;
+        int c, r, vendor = -1; /* -1: the real KVM's, else SVM */
         uint64_t u;
         Backend backend = BACKEND_AUTO;
-        bool restore = false, reg = false, no_agent = false;
+        bool restore = false, reg = false, no_agent = false, bad_vendor = false;
 
-        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKRI:A", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hs:n:v:o:ru:SKRI:AT", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         printf("Usage: nestvirt-testvmm --socket PATH|--register [--vcpus N] [--sim|--kvm] [--vendor svm|vmx]\n"
                                "                        [--own-state FILE] [--restore] [--uuid UUID] [--idle-timeout MS]\n"
+                               "                        [--tick-exits]\n"
                                "       nestvirt-testvmm --no-agent ...: no nestvirt code runs; SIGHUP pauses, SIGCONT resumes\n"
                                "--vcpus: up to 1024 simulated, 64 on real KVM.  --shadow-vmcs: the simulated VMX L1\n"
                                "shadows its VMCS, so each vCPU's nested state is 8320 bytes.\n"
                                "--register hands nestvirtd (system bus) a socket pair end instead of listening.\n"
-                               "Runs on real KVM with nested SVM when /dev/kvm has it, else on the simulated KVM\n"
-                               "(--sim: always simulated, --kvm: real or fail; --vendor is the simulator's).\n");
+                               "Runs an SVM or VMX L1 hypervisor on real KVM when /dev/kvm has nested state (of\n"
+                               "--vendor, if given), else the simulated KVM of --vendor (default svm)\n"
+                               "(--sim: always simulated, --kvm: real or fail).\n");
                         return 0;
                 case 's': socket = optarg; break;
                 case 'n': v.n = nv_parse_unsigned(optarg, 10, UINT_MAX, &u) < 0 ? 0 : (unsigned) u; break;
-                case 'v': vendor = nv_format_from_string(optarg); break;
+                case 'v':
+                        vendor = nv_format_from_string(optarg);
+                        bad_vendor = vendor < 0;
+                        break;
                 case 'o': v.own_state = optarg; break;
                 case 'r': restore = true; break;
                 case 'u': uuid = optarg; break;
@@ -430,11 +488,12 @@ int main(int argc, char **argv) {
                 case 'K': backend = BACKEND_KVM; break;
                 case 'R': reg = true; break;
                 case 'A': no_agent = true; break;
+                case 'T': v.print_ticks = true; break;
                 case 'I': v.idle_timeout_usec = strtoull(optarg, NULL, 10) * 1000u; break;
                 default: return 1;
                 }
         }
-        if ((no_agent ? socket || reg : !socket == !reg) || v.n < 1 || v.n > MAX_VCPUS || vendor < 0) {
+        if ((no_agent ? socket || reg : !socket == !reg) || v.n < 1 || v.n > MAX_VCPUS || bad_vendor) {
                 fprintf(stderr, "error: one of --socket, --register and --no-agent is required, --vcpus is 1 to %d, --vendor is vmx or svm\n", MAX_VCPUS);
                 return 1;
         }
