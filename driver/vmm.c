@@ -45,44 +45,39 @@ int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmI
                 return r;
         start = nv_now_usec(CLOCK_MONOTONIC);
         r = b->get_state(h, &img, &len, reterr);
-        if (r >= 0)
-                r = act(img, len, userdata, reterr);
+        if (keep && r >= 0)
+                r = act(img, len, userdata, reterr); /* frozen anyway: the VMM's own save comes next */
         if (r < 0 || !keep)
                 r = nv_vmm_thaw_after(b, h, token, r, reterr);
         if (ret_frozen_usec)
                 *ret_frozen_usec = nv_now_usec(CLOCK_MONOTONIC) - start;
         if (ret_found_frozen)
                 *ret_found_frozen = found;
+        if (!keep && r >= 0)
+                r = act(img, len, userdata, reterr);
         return r;
-}
-
-typedef struct Copy {
-        uint8_t *img;
-        size_t len;
-} Copy;
-
-static int take_copy(const uint8_t *img, size_t len, void *userdata, NvError **reterr) {
-        Copy *c = userdata;
-
-        c->img = malloc(len ?: 1);
-        if (!c->img)
-                return -ENOMEM;
-        memcpy(c->img, img, len);
-        c->len = len;
-        return 0;
 }
 
 int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec,
                    NvError **reterr) {
-        Copy c = {};
-        int r = nv_vmm_collect_with(b, h, /* keep= */ false, take_copy, &c, ret_frozen_usec, NULL, reterr);
+        _cleanup_free_ uint8_t *img = NULL;
+        uint64_t token, start;
+        size_t len = 0;
+        bool found;
+        int r;
 
-        if (r < 0) {
-                free(c.img);
+        r = freeze(b, h, /* keep= */ false, &token, &found, reterr);
+        if (r < 0)
                 return r;
-        }
-        *ret_img = c.img;
-        *ret_len = c.len;
+        start = nv_now_usec(CLOCK_MONOTONIC);
+        r = b->get_state(h, &img, &len, reterr);
+        r = nv_vmm_thaw_after(b, h, token, r, reterr);
+        if (ret_frozen_usec)
+                *ret_frozen_usec = nv_now_usec(CLOCK_MONOTONIC) - start;
+        if (r < 0)
+                return r;
+        *ret_img = TAKE_PTR(img);
+        *ret_len = len;
         return 0;
 }
 
@@ -91,6 +86,8 @@ int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_
         bool found;
         int r;
 
+        if (b->stage_state && (r = b->stage_state(h, img, len, reterr)) < 0)
+                return r;
         r = freeze(b, h, /* keep= */ false, &token, &found, reterr);
         if (r < 0)
                 return r;

@@ -24,40 +24,56 @@ int nv_vcpu_quiesce(NvVcpu *vcpu, NvError **reterr) {
                             nv_vcpu_id(vcpu), run->exit_reason);
 }
 
-int nv_vcpu_get_nested(NvVcpu *vcpu, bool quiesce, NvBlob *ret, NvError **reterr) {
-        _cleanup_free_ uint8_t *buf = NULL;
-        struct kvm_nested_state *st;
+size_t nv_vcpu_nested_room(NvVcpu *vcpu) {
+        int cap = nv_kvm_nested_state_max(nv_vcpu_kvm(vcpu));
+
+        return cap > (int) NV_NESTED_MAX_SIZE ? (size_t) cap : NV_NESTED_MAX_SIZE;
+}
+
+int nv_vcpu_get_nested_into(NvVcpu *vcpu, bool quiesce, void *buf, size_t room, size_t *ret_len, NvError **reterr) {
+        struct kvm_nested_state *st = buf;
         int cap, r;
-        size_t alloc;
 
         cap = nv_kvm_nested_state_max(nv_vcpu_kvm(vcpu));
         if (cap <= 0)
                 return nv_error_set(reterr, -EOPNOTSUPP, _("This kernel cannot save nested state (KVM_CAP_NESTED_STATE is 0)."));
+        if (room < NV_NESTED_HDR_SIZE)
+                return nv_error_set(reterr, -ENOBUFS, _("No room for vCPU %u's nested state."), nv_vcpu_id(vcpu));
         if (quiesce) {
                 r = nv_vcpu_quiesce(vcpu, reterr);
                 if (r < 0)
                         return r;
         }
-        /* Never smaller than the capability, nor than the largest blob any vendor writes. */
-        alloc = (size_t) cap > NV_NESTED_MAX_SIZE ? (size_t) cap : NV_NESTED_MAX_SIZE;
-        buf = calloc(1, alloc);
-        if (!buf)
-                return -ENOMEM;
-        st = (struct kvm_nested_state *) buf;
-        st->size = (uint32_t) alloc;
+        if (room > UINT32_MAX)
+                room = UINT32_MAX;
+        st->size = (uint32_t) room;
         r = nv_kvm_get_nested_state_raw(vcpu, st);
         if (r == -E2BIG)
                 return nv_error_set(reterr, r, _("KVM wants %u bytes of nested state for vCPU %u, more than its capability %d."),
                                     st->size, nv_vcpu_id(vcpu), cap);
         if (r < 0)
                 return nv_error_set(reterr, r, _("KVM_GET_NESTED_STATE on vCPU %u failed: %s"), nv_vcpu_id(vcpu), strerror(-r));
-        if (st->size < NV_NESTED_HDR_SIZE || st->size > alloc)
+        if (st->size < NV_NESTED_HDR_SIZE || st->size > room)
                 return nv_error_set(reterr, -EPROTO, _("KVM returned an impossible nested-state size %u for vCPU %u."),
                                     st->size, nv_vcpu_id(vcpu));
-        ret->len = st->size;
-        ret->data = realloc(buf, ret->len) ?: buf;
+        *ret_len = st->size;
+        return (st->flags & KVM_STATE_NESTED_GUEST_MODE) ? 1 : 0;
+}
+
+int nv_vcpu_get_nested(NvVcpu *vcpu, bool quiesce, NvBlob *ret, NvError **reterr) {
+        size_t alloc = nv_vcpu_nested_room(vcpu), len = 0;
+        _cleanup_free_ uint8_t *buf = calloc(1, alloc);
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        r = nv_vcpu_get_nested_into(vcpu, quiesce, buf, alloc, &len, reterr);
+        if (r < 0)
+                return r;
+        ret->len = len;
+        ret->data = realloc(buf, len) ?: buf;
         buf = NULL;
-        return (((struct kvm_nested_state *) ret->data)->flags & KVM_STATE_NESTED_GUEST_MODE) ? 1 : 0;
+        return r;
 }
 
 void nv_validate_context_from_state(NvValidateContext *ctx, int vendor, const struct kvm_sregs *sregs,
@@ -166,6 +182,26 @@ int nv_vcpus_get_nested_all(NvVcpu *const *vcpus, size_t n, NvBlob *blobs, NvErr
                 }
         }
         memcpy(blobs, tmp, n * sizeof(NvBlob));
+        return 0;
+}
+
+int nv_vcpus_get_nested_image(NvVcpu *const *vcpus, size_t n, NvSnapshotBuilder *b, unsigned *ret_guest, NvError **reterr) {
+        unsigned guest = 0;
+        size_t room, len = 0;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                uint8_t *slot = nv_snapshot_builder_slot(b, &room);
+
+                r = nv_vcpu_get_nested_into(vcpus[i], /* quiesce= */ true, slot, room, &len, reterr);
+                if (r < 0)
+                        return r;
+                guest += r;
+                r = nv_snapshot_builder_commit(b, nv_vcpu_id(vcpus[i]), len, reterr);
+                if (r < 0)
+                        return r;
+        }
+        *ret_guest = guest;
         return 0;
 }
 
