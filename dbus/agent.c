@@ -139,7 +139,8 @@ static int collect(NvAgent *a, int *ret_fd, size_t *ret_len, unsigned *ret_guest
 
         if (!s)
                 return -ENOMEM;
-        r = nv_memfd_map_new(nv_snapshot_image_max(a->vmm.n_vcpus, nv_vcpu_nested_room(a->vmm.vcpus[0])), &m, reterr);
+        r = nv_memfd_map_new(nv_snapshot_image_max(a->vmm.n_vcpus, nv_vcpu_nested_room(a->vmm.vcpus[0])),
+                             nv_snapshot_image_max(a->vmm.n_vcpus, nv_format_max_size(s->vendor)), &m, reterr);
         if (r >= 0)
                 r = nv_snapshot_builder_init(&b, s->vendor, m.data, m.size, a->vmm.n_vcpus, reterr);
         if (r >= 0)

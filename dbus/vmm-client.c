@@ -279,12 +279,15 @@ static int client_frozen(NvVmmHandle *h, uint64_t *ret_since_usec, NvError **ret
         r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "Frozen", &e, 'b', &frozen);
         if (r < 0)
                 return call_failed(h, "Get", r, &e, reterr);
+        if (ret_since_usec)
+                *ret_since_usec = 0;
+        if (!ret_since_usec || !frozen) /* not asked, or nothing to tell: one round trip, not two */
+                return frozen ? 1 : 0;
         r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "FrozenSince", &e, 't', &since);
         if (r < 0 && !sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_PROPERTY) && !sd_bus_error_has_name(&e, SD_BUS_ERROR_INVALID_ARGS))
                 return call_failed(h, "Get", r, &e, reterr);
-        if (ret_since_usec)
-                *ret_since_usec = frozen && r >= 0 ? since : 0;
-        return frozen ? 1 : 0;
+        *ret_since_usec = r >= 0 ? since : 0;
+        return 1;
 }
 
 /*

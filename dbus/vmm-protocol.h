@@ -50,9 +50,10 @@ typedef struct NvMemfdMap {
 /*
  * A new memfd of cap bytes (sparse: only what is written takes memory),
  * mapped for writing: the agent builds the snapshot image in it, KVM
- * writing each blob in place.
+ * writing each blob in place.  The first expect bytes (what is likely to
+ * be written) get their pages at once.
  */
-int nv_memfd_map_new(size_t cap, NvMemfdMap *ret, NvError **reterr);
+int nv_memfd_map_new(size_t cap, size_t expect, NvMemfdMap *ret, NvError **reterr);
 
 /* Unmaps m, cuts its memfd to len bytes and seals it (write, grow, shrink, seal); *ret_fd takes the fd. */
 int nv_memfd_map_seal(NvMemfdMap *m, size_t len, int *ret_fd, NvError **reterr);

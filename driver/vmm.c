@@ -17,15 +17,18 @@ int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int
 }
 
 /*
- * Our own freeze (a hold of our own: see docs/vmm-protocol.md), and whether
- * the VMM was frozen before it.  Ending our hold never ends anyone else's,
+ * Our own freeze (a hold of our own: see docs/vmm-protocol.md), and (if
+ * ret_found) whether the VMM was frozen before it.  Ending our hold never ends anyone else's,
  * so a VMM frozen by an earlier save --keep-frozen or another client stays
  * frozen after our thaw; and our hold must end even then, or a connection
  * that outlives the flow (nestvirtd's registered VMMs) would keep it.
  */
 static int freeze(const NvVmmBackend *b, NvVmmHandle *h, bool keep, uint64_t *ret_token, bool *ret_found, NvError **reterr) {
-        int was = b->frozen(h, NULL, reterr);
+        int was;
 
+        if (!ret_found) /* a flow that does not tell saves the round trip */
+                return b->freeze(h, keep, ret_token, reterr);
+        was = b->frozen(h, NULL, reterr);
         if (was < 0)
                 return was;
         *ret_found = was;
@@ -63,10 +66,9 @@ int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, siz
         _cleanup_free_ uint8_t *img = NULL;
         uint64_t token, start;
         size_t len = 0;
-        bool found;
         int r;
 
-        r = freeze(b, h, /* keep= */ false, &token, &found, reterr);
+        r = freeze(b, h, /* keep= */ false, &token, NULL, reterr);
         if (r < 0)
                 return r;
         start = nv_now_usec(CLOCK_MONOTONIC);
@@ -83,12 +85,11 @@ int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, siz
 
 int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
         uint64_t token;
-        bool found;
         int r;
 
         if (b->stage_state && (r = b->stage_state(h, img, len, reterr)) < 0)
                 return r;
-        r = freeze(b, h, /* keep= */ false, &token, &found, reterr);
+        r = freeze(b, h, /* keep= */ false, &token, NULL, reterr);
         if (r < 0)
                 return r;
         r = b->set_state(h, img, len, reterr);
@@ -97,8 +98,7 @@ int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_
 
 int nv_vmm_run_on(const NvVmmBackend *b, NvVmmHandle *h, NvError **reterr) {
         uint64_t token;
-        bool found;
-        int r = freeze(b, h, /* keep= */ false, &token, &found, reterr);
+        int r = freeze(b, h, /* keep= */ false, &token, NULL, reterr);
 
         return r < 0 ? r : nv_vmm_thaw_after(b, h, token, 0, reterr);
 }

@@ -15,6 +15,8 @@
  *   bus      the same through a private dbus-daemon (under dbus-run-session);
  * and each as a ratio to the floor.  The targets (docs/performance.md) are
  * checked at 256 SVM vCPUs.  It reports; it does not time out.
+ * NESTVIRT_BENCH_VCPUS=N and NESTVIRT_BENCH_VENDOR=svm|vmx pick one row
+ * (for a profiler).
  */
 #include <ftw.h>
 #include <stdio.h>
@@ -226,6 +228,7 @@ int main(void) {
         static const unsigned counts[] = { 1, 64, 256, 1024 };
         static const ChildMode modes[] = { CHILD_NORMAL, CHILD_SHADOW };
         bool bus = getenv("DBUS_SESSION_BUS_ADDRESS") != NULL;
+        const char *only_n = getenv("NESTVIRT_BENCH_VCPUS"), *only_vendor = getenv("NESTVIRT_BENCH_VENDOR");
         char dir[] = "/tmp/nestvirt-bench-XXXXXX", sock[64];
 
         if (!mkdtemp(dir))
@@ -240,6 +243,9 @@ int main(void) {
                 for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
                         Row row = { .n = counts[i], .mode = modes[m] };
 
+                        if ((only_n && strtoul(only_n, NULL, 10) != row.n) ||
+                            (only_vendor && strcmp(only_vendor, nv_format_to_string(vendor_of(row.mode))) != 0))
+                                continue;
                         row.p2p = ipc_us(sock, &row);
                         row.bus = bus ? ipc_us("bus:org.nestvirt.bench.Vmm", &(Row) { .n = row.n, .mode = row.mode }) : 0;
                         row.floor = floor_us(row.n, row.bytes / row.n);

@@ -111,7 +111,8 @@ static void test_now(void **state) {
 
 /* CRC-32C against the published check value and RFC 3720's vectors, both paths, whole and in pieces. */
 static void test_crc32c(void **state) {
-        uint8_t zeros[32] = {}, ones[32], inc[32], big[1000];
+        static uint8_t big[100000];
+        uint8_t zeros[32] = {}, ones[32], inc[32];
 
         memset(ones, 0xff, sizeof(ones));
         for (int i = 0; i < 32; i++)
@@ -125,8 +126,12 @@ static void test_crc32c(void **state) {
         assert_int_equal(nv_crc32c_portable(0, "123456789", 9), 0xe3069283);
         assert_int_equal(nv_crc32c_portable(0, inc, 32), 0x46dd794e);
         assert_int_equal(nv_crc32c(0, "", 0), 0);
-        for (size_t cut = 0; cut <= sizeof(big); cut += 37)
+        /* Lengths around the three-stream blocks (3 x 256, 3 x 8192), whole and cut in two, odd starts. */
+        for (size_t len = 0; len <= sizeof(big); len = len < 2000 ? len + 1 : len * 3 / 2 + 1)
+                assert_int_equal(nv_crc32c(0, big, len), nv_crc32c_portable(0, big, len));
+        for (size_t cut = 0; cut <= sizeof(big); cut += 3037)
                 assert_int_equal(nv_crc32c(nv_crc32c(0, big, cut), big + cut, sizeof(big) - cut), nv_crc32c_portable(0, big, sizeof(big)));
+        assert_int_equal(nv_crc32c(0, big + 3, 24576 * 2 + 771), nv_crc32c_portable(0, big + 3, 24576 * 2 + 771));
 }
 
 int main(void) {
