@@ -88,15 +88,9 @@ int nv_snapshot_builder_commit(NvSnapshotBuilder *b, uint32_t index, size_t len,
         (void) nv_snapshot_builder_slot(b, &room);
         if (b->done == b->n || NV_SNAPSHOT_ALIGN8(len) > room)
                 return nv_error_set(reterr, -ENOBUFS, _("vCPU %u: no room for %zu more bytes in the snapshot."), index, len);
-        r = nv_raw_blob_check(blob, len, reterr);
+        r = nv_snapshot_check_next(b->vendor, b->done, b->last_index, index, blob, len, reterr);
         if (r < 0)
-                return nv_error_wrap(reterr, r, _("vCPU %u"), index);
-        if (nv_blob_format(blob, len) != b->vendor)
-                return nv_error_set(reterr, -EINVAL, _("vCPU %u holds %s state but the snapshot is %s."), index,
-                                    nv_format_to_string(nv_blob_format(blob, len)), nv_format_to_string(b->vendor));
-        if (b->done > 0 && index <= b->last_index)
-                return nv_error_set(reterr, -EINVAL, _("vCPU %u comes after vCPU %u: indices must be unique and ascending."), index,
-                                    b->last_index);
+                return r;
         put_le32(e + EOFF(vcpu_index), index);
         put_le32(e + EOFF(size), (uint32_t) len);
         put_le64(e + EOFF(offset), b->off);

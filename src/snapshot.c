@@ -45,22 +45,27 @@ NvSnapshot *nv_snapshot_free(NvSnapshot *s) {
         return NULL;
 }
 
-/* What every blob of a snapshot must be, whoever adds it. */
-static int check_blob(const NvSnapshot *s, uint32_t index, const uint8_t *data, size_t len, NvError **reterr) {
+int nv_snapshot_check_next(int vendor, size_t n_before, uint32_t last_index, uint32_t index, const uint8_t *data, size_t len,
+                           NvError **reterr) {
         int r;
 
         r = nv_raw_blob_check(data, len, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("vCPU %u"), index);
-        if (nv_blob_format(data, len) != s->vendor)
+        if (nv_blob_format(data, len) != vendor)
                 return nv_error_set(reterr, -EINVAL, _("vCPU %u holds %s state but the snapshot is %s."), index,
-                                    nv_format_to_string(nv_blob_format(data, len)), nv_format_to_string(s->vendor));
-        if (s->n_vcpus >= NV_SNAPSHOT_MAX_VCPUS)
+                                    nv_format_to_string(nv_blob_format(data, len)), nv_format_to_string(vendor));
+        if (n_before >= NV_SNAPSHOT_MAX_VCPUS)
                 return nv_error_set(reterr, -E2BIG, _("A snapshot holds at most %u vCPUs."), NV_SNAPSHOT_MAX_VCPUS);
-        if (s->n_vcpus > 0 && index <= s->vcpus[s->n_vcpus - 1].index)
+        if (n_before > 0 && index <= last_index)
                 return nv_error_set(reterr, -EINVAL, _("vCPU %u comes after vCPU %u: indices must be unique and ascending."),
-                                    index, s->vcpus[s->n_vcpus - 1].index);
+                                    index, last_index);
         return 0;
+}
+
+static int check_blob(const NvSnapshot *s, uint32_t index, const uint8_t *data, size_t len, NvError **reterr) {
+        return nv_snapshot_check_next(s->vendor, s->n_vcpus, s->n_vcpus ? s->vcpus[s->n_vcpus - 1].index : 0, index, data, len,
+                                      reterr);
 }
 
 /* Room for n more vCPUs, growing geometrically. */
