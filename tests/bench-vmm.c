@@ -4,7 +4,8 @@
  * against the physical floor, in one run.  For 1, 64, 256 and 1024 vCPUs
  * in L2, SVM (4224-byte states) and VMX with a shadow vmcs12 (8320 bytes),
  * each a VMM in its own process (the simulated KVM, the agent on a p2p
- * socket), it prints medians of:
+ * socket), it prints medians, then minimums (the cost without the
+ * neighbours of a shared machine), of:
  *   floor    copying the same bytes out of the per-vCPU buffers into one
  *            image and back: what no implementation can beat;
  *   save     the freeze window of nv_driver_save() (libvirt's test driver,
@@ -33,11 +34,16 @@
 #define RUNS 11
 #define TARGET_RATIO 25.0
 
+/* Median and minimum of RUNS, in microseconds: the machine is shared, the minimum is the cost without the neighbours. */
+typedef struct Stat {
+        double med, min;
+} Stat;
+
 typedef struct Row {
         unsigned n;
         ChildMode mode; /* CHILD_NORMAL: SVM; CHILD_SHADOW: VMX */
         size_t bytes;   /* of nested state, every blob */
-        double floor, save, restore, p2p, bus;
+        Stat floor, save, restore, p2p, bus;
 } Row;
 
 static uint64_t now_ns(void) {
@@ -53,9 +59,9 @@ static int cmp_u64(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-static double median_us(uint64_t *v) {
+static Stat stat_us(uint64_t *v) {
         qsort(v, RUNS, sizeof(*v), cmp_u64);
-        return v[RUNS / 2] / 1000.0;
+        return (Stat) { .med = v[RUNS / 2] / 1000.0, .min = v[0] / 1000.0 };
 }
 
 static NvFormat vendor_of(ChildMode mode) {
@@ -63,7 +69,7 @@ static NvFormat vendor_of(ChildMode mode) {
 }
 
 /* The floor: n blobs of size bytes each copied into one image and back out again, as a GET and a SET must. */
-static double floor_us(unsigned n, size_t size) {
+static Stat floor_us(unsigned n, size_t size) {
         uint8_t *src = malloc(n * size), *img = malloc(n * size), *dst = malloc(n * size);
         uint64_t t[RUNS];
 
@@ -86,7 +92,7 @@ static double floor_us(unsigned n, size_t size) {
         free(src);
         free(img);
         free(dst);
-        return median_us(t);
+        return stat_us(t);
 }
 
 static void die(const char *what, int r, NvError *err) {
@@ -108,7 +114,7 @@ static void connect_vmm(const char *where, NvVmmHandle **h) {
 }
 
 /* Collect from one VMM process and load into it again, through D-Bus; *ret_bytes: the nested state's size. */
-static double ipc_us(const char *where, Row *row) {
+static Stat ipc_us(const char *where, Row *row) {
         NvVmmHandle *h = NULL;
         NvError *err = NULL;
         uint64_t t[RUNS];
@@ -142,7 +148,7 @@ static double ipc_us(const char *where, Row *row) {
                 die("collect + load", r, err);
         nv_vmm_backend_dbus.disconnect(h);
         stop_vmm(pid);
-        return median_us(t);
+        return stat_us(t);
 }
 
 /* A libvirt test-driver node with one nested domain whose VMM listens on sock. */
@@ -201,27 +207,40 @@ static void driver_windows(const char *dir, const char *sock, Row *row) {
         }
         nv_driver_free(d);
         stop_vmm(pid);
-        row->save = median_us(save);
-        row->restore = median_us(restore);
+        row->save = stat_us(save);
+        row->restore = stat_us(restore);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         return remove(path);
 }
 
-static void print_row(const Row *r, bool bus) {
-        printf("%6u %-4s %9zu %8.1f %9.1f %6.1fx %9.1f %6.1fx %9.1f %6.1fx", r->n, nv_format_to_string(vendor_of(r->mode)),
-               r->bytes, r->floor, r->save, r->save / r->floor, r->restore, r->restore / r->floor, r->p2p, r->p2p / r->floor);
-        if (bus)
-                printf(" %9.1f %6.1fx\n", r->bus, r->bus / r->floor);
-        else
-                printf(" %9s %7s\n", "-", "-");
+static double pick(Stat st, bool min) {
+        return min ? st.min : st.med;
+}
+
+static void print_header(const char *what) {
+        printf("%s of %d runs (microseconds; x: times the floor's %s)\n", what, RUNS, what);
+        printf("%6s %-4s %9s %8s %9s %7s %9s %7s %9s %7s %9s %7s\n", "vCPUs", "", "bytes", "floor", "save", "", "restore", "", "p2p",
+               "", "bus", "");
+}
+
+static void print_row(const Row *r, bool bus, bool min) {
+        double f = pick(r->floor, min), v[] = { pick(r->save, min), pick(r->restore, min), pick(r->p2p, min), pick(r->bus, min) };
+
+        printf("%6u %-4s %9zu %8.1f", r->n, nv_format_to_string(vendor_of(r->mode)), r->bytes, f);
+        for (size_t i = 0; i < ELEMENTSOF(v); i++)
+                if (i < 3 || bus)
+                        printf(" %9.1f %6.1fx", v[i], v[i] / f);
+                else
+                        printf(" %9s %7s", "-", "-");
+        printf("\n");
         fflush(stdout);
 }
 
-static void print_target(const char *what, double v, double floor) {
-        printf("target at 256 SVM vCPUs: %s within %.0fx the floor: %s (%.1fx)\n", what, TARGET_RATIO,
-               v <= TARGET_RATIO * floor ? "met" : "NOT met", v / floor);
+static void print_target(const char *what, Stat v, Stat floor) {
+        printf("target at 256 SVM vCPUs: %s within %.0fx the floor: %s (median %.1fx, minimum %.1fx)\n", what, TARGET_RATIO,
+               v.med <= TARGET_RATIO * floor.med ? "met" : "NOT met", v.med / floor.med, v.min / floor.min);
 }
 
 int main(void) {
@@ -230,15 +249,16 @@ int main(void) {
         bool bus = getenv("DBUS_SESSION_BUS_ADDRESS") != NULL;
         const char *only_n = getenv("NESTVIRT_BENCH_VCPUS"), *only_vendor = getenv("NESTVIRT_BENCH_VENDOR");
         char dir[] = "/tmp/nestvirt-bench-XXXXXX", sock[64];
+        Row rows[ELEMENTSOF(counts) * ELEMENTSOF(modes)];
+        size_t n_rows = 0;
 
         if (!mkdtemp(dir))
                 return 1;
         snprintf(sock, sizeof(sock), "%s/vmm.sock", dir);
-        printf("nested state of vCPUs in L2, median of %d runs (microseconds; x: times the floor)\n", RUNS);
+        printf("nested state of vCPUs in L2\n");
         printf("floor: the same bytes copied out and back; save/restore: the freeze window as the VMM measured it;\n"
                "p2p/bus: collect + load through the VMM protocol\n");
-        printf("%6s %-4s %9s %8s %9s %7s %9s %7s %9s %7s %9s %7s\n", "vCPUs", "", "bytes", "floor", "save", "", "restore", "",
-               "p2p", "", "bus", "");
+        print_header("median");
         for (size_t m = 0; m < ELEMENTSOF(modes); m++)
                 for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
                         Row row = { .n = counts[i], .mode = modes[m] };
@@ -247,15 +267,21 @@ int main(void) {
                             (only_vendor && strcmp(only_vendor, nv_format_to_string(vendor_of(row.mode))) != 0))
                                 continue;
                         row.p2p = ipc_us(sock, &row);
-                        row.bus = bus ? ipc_us("bus:org.nestvirt.bench.Vmm", &(Row) { .n = row.n, .mode = row.mode }) : 0;
+                        if (bus)
+                                row.bus = ipc_us("bus:org.nestvirt.bench.Vmm", &(Row) { .n = row.n, .mode = row.mode });
                         row.floor = floor_us(row.n, row.bytes / row.n);
                         driver_windows(dir, sock, &row);
-                        print_row(&row, bus);
-                        if (row.n == 256 && row.mode == CHILD_NORMAL) {
-                                print_target("save freeze window", row.save, row.floor);
-                                print_target("restore freeze window", row.restore, row.floor);
-                                print_target("p2p collect + load", row.p2p, row.floor);
-                        }
+                        print_row(&row, bus, false);
+                        rows[n_rows++] = row;
+                }
+        print_header("minimum");
+        for (size_t i = 0; i < n_rows; i++)
+                print_row(&rows[i], bus, true);
+        for (size_t i = 0; i < n_rows; i++)
+                if (rows[i].n == 256 && rows[i].mode == CHILD_NORMAL) {
+                        print_target("save freeze window", rows[i].save, rows[i].floor);
+                        print_target("restore freeze window", rows[i].restore, rows[i].floor);
+                        print_target("p2p collect + load", rows[i].p2p, rows[i].floor);
                 }
         /* maintenance save-all rows (10/50/100 domains, sequential and parallel) go here, against the same floor. */
         return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : 1;
