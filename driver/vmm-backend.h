@@ -93,6 +93,9 @@ int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int
 
 /* Stage (before the freeze), freeze, load, thaw; thaws on every path.  A refused load leaves the VMM as it was. */
 int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr);
+/* The same; *ret_frozen_usec (optional): from the freeze's reply to the thaw's, the staging before it not counted. */
+int nv_vmm_load_timed(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, uint64_t *ret_frozen_usec,
+                      NvError **reterr);
 
 /* Freeze, thaw: a VMM waiting paused for its nested state runs on without it. */
 int nv_vmm_run_on(const NvVmmBackend *b, NvVmmHandle *h, NvError **reterr);

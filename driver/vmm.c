@@ -83,8 +83,9 @@ int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, siz
         return 0;
 }
 
-int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
-        uint64_t token;
+int nv_vmm_load_timed(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, uint64_t *ret_frozen_usec,
+                      NvError **reterr) {
+        uint64_t token, start;
         int r;
 
         if (b->stage_state && (r = b->stage_state(h, img, len, reterr)) < 0)
@@ -92,8 +93,16 @@ int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_
         r = freeze(b, h, /* keep= */ false, &token, NULL, reterr);
         if (r < 0)
                 return r;
+        start = nv_now_usec(CLOCK_MONOTONIC);
         r = b->set_state(h, img, len, reterr);
-        return nv_vmm_thaw_after(b, h, token, r, reterr);
+        r = nv_vmm_thaw_after(b, h, token, r, reterr);
+        if (ret_frozen_usec)
+                *ret_frozen_usec = nv_now_usec(CLOCK_MONOTONIC) - start;
+        return r;
+}
+
+int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
+        return nv_vmm_load_timed(b, h, img, len, NULL, reterr);
 }
 
 int nv_vmm_run_on(const NvVmmBackend *b, NvVmmHandle *h, NvError **reterr) {
