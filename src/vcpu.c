@@ -205,13 +205,30 @@ int nv_vcpus_get_nested_image(NvVcpu *const *vcpus, size_t n, NvSnapshotBuilder 
         return 0;
 }
 
+/* Every vCPU's current nested state, for the way back: one buffer, a slot of room bytes each. */
+static int keep_current(NvVcpu *const *vcpus, size_t n, size_t room, uint8_t **ret, NvError **reterr) {
+        _cleanup_free_ uint8_t *buf = malloc(n * room ?: 1);
+        size_t len;
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = nv_vcpu_get_nested_into(vcpus[i], /* quiesce= */ true, buf + i * room, room, &len, reterr);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
 int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs, NvError **reterr) {
         _cleanup_free_ NvValidateContext *ctx = calloc(n ?: 1, sizeof(NvValidateContext));
-        _cleanup_free_ NvBlob *before = calloc(n ?: 1, sizeof(NvBlob));
-        size_t i;
+        _cleanup_free_ uint8_t *before = NULL;
+        size_t i, room = n ? nv_vcpu_nested_room(vcpus[0]) : 0;
         int r = 0;
 
-        if (!ctx || !before)
+        if (!ctx)
                 return -ENOMEM;
         /* 1. Every blob must pass before any vCPU is touched. */
         for (i = 0; i < n && r >= 0; i++) {
@@ -222,7 +239,7 @@ int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs,
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("vCPU %zu refused, no vCPU was changed"), i - 1);
         /* 2. Keep the current state, then load; undo on the first refusal. */
-        r = nv_vcpus_get_nested_all(vcpus, n, before, reterr);
+        r = keep_current(vcpus, n, room, &before, reterr);
         if (r < 0)
                 return r;
         for (i = 0; i < n && r >= 0; i++)
@@ -230,9 +247,8 @@ int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs,
         if (r < 0) {
                 /* Includes the refused vCPU: a failed SET may already have left nested mode. */
                 for (size_t j = 0; j < i; j++)
-                        (void) nv_kvm_set_nested_state_raw(vcpus[j], (const struct kvm_nested_state *) before[j].data);
+                        (void) nv_kvm_set_nested_state_raw(vcpus[j], (const struct kvm_nested_state *) (before + j * room));
                 r = nv_error_wrap(reterr, r, _("vCPU %zu refused by the kernel; every vCPU got its previous nested state back"), i - 1);
         }
-        blobs_clear(before, n);
         return r < 0 ? r : 0;
 }
