@@ -82,6 +82,8 @@ struct NvAgent {
         Hold holds[MAX_HOLDS];
         size_t n_holds;
         bool p2p_checked;       /* connections were vetted at accept time */
+        NvHostInfo host;        /* this host's facts for the snapshot header: probed at start, not inside a freeze */
+        bool have_host;
         Conn *conns[MAX_CONNECTIONS];
         sd_event *event;
         sd_event_source *listener, *retry;
@@ -211,29 +213,32 @@ static int holds_end(NvAgent *a, const Conn *conn) {
         return r;
 }
 
-/* Every vCPU's blob, as a snapshot image. */
-static int collect(NvAgent *a, uint8_t **ret, size_t *ret_len, unsigned *ret_guest, NvError **reterr) {
+/*
+ * Every vCPU's blob, as a snapshot image in a sealed memfd: KVM writes
+ * each blob where the image has it, and the image is the memfd's own
+ * pages, so nothing is copied (docs/performance.md).
+ */
+static int collect(NvAgent *a, int *ret_fd, size_t *ret_len, unsigned *ret_guest, NvError **reterr) {
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = nv_snapshot_new(nv_kvm_vendor(a->vmm.kvm));
-        _cleanup_free_ NvBlob *blobs = calloc(a->vmm.n_vcpus ?: 1, sizeof(NvBlob));
-        NvHostInfo host;
+        _cleanup_(nv_memfd_map_clear) NvMemfdMap m = NV_MEMFD_MAP_NULL;
+        NvSnapshotBuilder b;
         int r;
 
-        if (!s || !blobs)
+        if (!s)
                 return -ENOMEM;
-        r = nv_vcpus_get_nested_all(a->vmm.vcpus, a->vmm.n_vcpus, blobs, reterr);
+        r = nv_memfd_map_new(nv_snapshot_image_max(a->vmm.n_vcpus, nv_vcpu_nested_room(a->vmm.vcpus[0])),
+                             nv_snapshot_image_max(a->vmm.n_vcpus, nv_format_max_size(s->vendor)), &m, reterr);
+        if (r >= 0)
+                r = nv_snapshot_builder_init(&b, s->vendor, m.data, m.size, a->vmm.n_vcpus, reterr);
+        if (r >= 0)
+                r = nv_vcpus_get_nested_image(a->vmm.vcpus, a->vmm.n_vcpus, &b, ret_guest, reterr);
         if (r < 0)
                 return r;
         s->cap_nested_state = (uint32_t) nv_kvm_nested_state_max(a->vmm.kvm);
-        /* The host facts a later restore or migration check compares against. */
-        nv_snapshot_stamp(s, nv_host_probe("/", a->vmm.kvm, &host, NULL) >= 0 ? &host : NULL);
-        *ret_guest = 0;
-        for (size_t i = 0; i < a->vmm.n_vcpus && r >= 0; i++) {
-                *ret_guest += nv_blob_guest_mode(&blobs[i]);
-                r = nv_snapshot_add(s, nv_vcpu_id(a->vmm.vcpus[i]), &blobs[i], reterr);
-        }
-        for (size_t i = 0; i < a->vmm.n_vcpus; i++)
-                nv_blob_clear(&blobs[i]);
-        return r < 0 ? r : nv_snapshot_serialize(s, ret, ret_len, reterr);
+        /* The host facts a later restore or migration check compares against (probed once, at start). */
+        nv_snapshot_stamp(s, a->have_host ? &a->host : NULL);
+        r = nv_snapshot_builder_finish(&b, s, ret_len, reterr);
+        return r < 0 ? r : nv_memfd_map_seal(&m, *ret_len, ret_fd, reterr);
 }
 
 /* The blobs of snapshot s, matched to our vCPUs by id; names the mismatch. */
@@ -414,21 +419,19 @@ static int method_thaw(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return sd_bus_reply_method_return(m, NULL);
 }
 
-static int append_info(sd_bus_message *reply, size_t size, size_t vcpus, unsigned guest, const char *sha) {
-        return sd_bus_message_append(reply, "a{sv}", 5, "size", "t", (uint64_t) size, "vcpus", "u", (uint32_t) vcpus,
-                                     "guest-mode-vcpus", "u", guest, "format-version", "u", NV_SNAPSHOT_VERSION, "sha256",
-                                     "s", sha);
+/* No "sha256" since format version 2: a hash inside the freeze is what the format's CRC-32Cs avoid. */
+static int append_info(sd_bus_message *reply, size_t size, size_t vcpus, unsigned guest) {
+        return sd_bus_message_append(reply, "a{sv}", 4, "size", "t", (uint64_t) size, "vcpus", "u", (uint32_t) vcpus,
+                                     "guest-mode-vcpus", "u", guest, "format-version", "u", NV_SNAPSHOT_VERSION);
 }
 
 static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(nv_error_freep) NvError *err = NULL;
-        _cleanup_free_ uint8_t *img = NULL;
         _cleanup_close_ int fd = -1;
         NvAgent *a = userdata;
         unsigned guest = 0;
-        char sha[65];
-        size_t len;
+        size_t len = 0;
         int r;
 
         r = sd_bus_message_skip(m, "a{sv}");
@@ -441,18 +444,14 @@ static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
                 return sd_bus_error_set(error, NV_VMM_ERROR_NOT_FROZEN, "Freeze the VM before collecting its nested state.");
         if (nv_kvm_nested_state_max(a->vmm.kvm) <= 0)
                 return sd_bus_error_set(error, NV_VMM_ERROR_UNSUPPORTED, "This kernel cannot save nested state (KVM_CAP_NESTED_STATE is 0).");
-        r = collect(a, &img, &len, &guest, &err);
-        if (r >= 0)
-                r = nv_memfd_seal_new(img, len, &fd, &err);
+        r = collect(a, &fd, &len, &guest, &err);
         if (r < 0)
                 return nv_to_bus_error(error, NV_VMM_ERROR_FAILED, r, err);
-        if (nv_snapshot_sha256_hex(img, len, sha) < 0)
-                return -EIO;
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_append(reply, "h", fd);
         if (r >= 0)
-                r = append_info(reply, len, a->vmm.n_vcpus, guest, sha);
+                r = append_info(reply, len, a->vmm.n_vcpus, guest);
         return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
 }
 
@@ -460,10 +459,9 @@ static int method_set_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
         _cleanup_(nv_error_freep) NvError *err = NULL;
         _cleanup_free_ NvBlob *blobs = NULL;
-        _cleanup_free_ uint8_t *img = NULL;
+        _cleanup_(nv_memfd_map_clear) NvMemfdMap img = NV_MEMFD_MAP_NULL;
         NvAgent *a = userdata;
         const char *name = NV_VMM_ERROR_BAD_MEMFD;
-        size_t len;
         int fd, r;
 
         r = sd_bus_message_read(m, "h", &fd);
@@ -479,9 +477,10 @@ static int method_set_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
         blobs = calloc(a->vmm.n_vcpus ?: 1, sizeof(NvBlob));
         if (!blobs)
                 return -ENOMEM;
-        r = nv_memfd_read_sealed(fd, NV_SNAPSHOT_MAX_SIZE, 0, &img, &len, &err);
+        /* Read in place: the seals keep the sender from changing it; s only borrows its bytes. */
+        r = nv_memfd_map_sealed(fd, NV_SNAPSHOT_MAX_SIZE, 0, &img, &err);
         if (r >= 0)
-                r = nv_snapshot_parse(img, len, &s, &err);
+                r = nv_snapshot_parse_view(img.data, img.size, &s, &err);
         if (r >= 0)
                 r = match_vcpus(a, s, blobs, &name, &err);
         if (r >= 0) {
@@ -845,6 +844,7 @@ int nv_agent_new(const NvAgentVmm *vmm, NvAgent **ret, NvError **reterr) {
         a->incoming = vmm->incoming;
         a->vm_uuid = strdup(vmm->vm_uuid ?: "");
         a->listen_fd = -1;
+        a->have_host = nv_host_probe("/", vmm->kvm, &a->host, NULL) >= 0;
         *ret = a;
         return 0;
 }

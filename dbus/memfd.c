@@ -28,10 +28,9 @@ int nv_memfd_seal_new(const void *data, size_t len, int *ret_fd, NvError **reter
         return 0;
 }
 
-int nv_memfd_read_sealed(int fd, size_t max, uint64_t expect, uint8_t **ret, size_t *ret_len, NvError **reterr) {
-        _cleanup_free_ uint8_t *buf = NULL;
+/* A memfd someone else sealed: its seals, its size within max and as announced (expect, unless 0). */
+static int check_sealed(int fd, size_t max, uint64_t expect, size_t *ret_size, NvError **reterr) {
         struct stat st;
-        size_t done = 0;
         int seals;
 
         seals = fcntl(fd, F_GET_SEALS);
@@ -46,11 +45,23 @@ int nv_memfd_read_sealed(int fd, size_t max, uint64_t expect, uint8_t **ret, siz
         if (expect && (uint64_t) st.st_size != expect)
                 return nv_error_set(reterr, -EBADMSG, _("The state memfd is %lld bytes but %llu were announced."),
                                     (long long) st.st_size, (unsigned long long) expect);
-        buf = malloc(st.st_size ? (size_t) st.st_size : 1);
+        *ret_size = (size_t) st.st_size;
+        return 0;
+}
+
+int nv_memfd_read_sealed(int fd, size_t max, uint64_t expect, uint8_t **ret, size_t *ret_len, NvError **reterr) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t done = 0, size = 0;
+        int r;
+
+        r = check_sealed(fd, max, expect, &size, reterr);
+        if (r < 0)
+                return r;
+        buf = malloc(size ?: 1);
         if (!buf)
                 return -ENOMEM;
-        while (done < (size_t) st.st_size) {
-                ssize_t n = pread(fd, buf + done, (size_t) st.st_size - done, (off_t) done);
+        while (done < size) {
+                ssize_t n = pread(fd, buf + done, size - done, (off_t) done);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
@@ -60,4 +71,57 @@ int nv_memfd_read_sealed(int fd, size_t max, uint64_t expect, uint8_t **ret, siz
         *ret = TAKE_PTR(buf);
         *ret_len = done;
         return 0;
+}
+
+int nv_memfd_map_new(size_t cap, size_t expect, NvMemfdMap *ret, NvError **reterr) {
+        _cleanup_close_ int fd = memfd_create("nestvirt-state", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        void *p;
+
+        if (fd < 0)
+                return nv_error_set(reterr, -errno, _("Cannot create a memfd: %s"), strerror(errno));
+        if (ftruncate(fd, (off_t) cap) < 0)
+                return nv_error_set(reterr, -errno, _("Cannot size the memfd: %s"), strerror(errno));
+        p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED)
+                return nv_error_set(reterr, -errno, _("Cannot map the memfd: %s"), strerror(errno));
+        /* Its pages at once, not one fault each (an optimisation: older kernels refuse, and it does not matter). */
+        (void) madvise(p, expect < cap ? expect : cap, MADV_POPULATE_WRITE);
+        *ret = (NvMemfdMap) { .fd = TAKE_FD(fd), .data = p, .size = cap };
+        return 0;
+}
+
+int nv_memfd_map_seal(NvMemfdMap *m, size_t len, int *ret_fd, NvError **reterr) {
+        /* F_SEAL_WRITE fails while a writable shared mapping exists: unmap first. */
+        (void) munmap(m->data, m->size);
+        m->data = NULL;
+        if (ftruncate(m->fd, (off_t) len) < 0)
+                return nv_error_set(reterr, -errno, _("Cannot size the memfd: %s"), strerror(errno));
+        if (fcntl(m->fd, F_ADD_SEALS, SEALS_REQUIRED | F_SEAL_SEAL) < 0)
+                return nv_error_set(reterr, -errno, _("Cannot seal the memfd: %s"), strerror(errno));
+        *ret_fd = TAKE_FD(m->fd);
+        return 0;
+}
+
+int nv_memfd_map_sealed(int fd, size_t max, uint64_t expect, NvMemfdMap *ret, NvError **reterr) {
+        size_t size = 0;
+        void *p;
+        int r;
+
+        r = check_sealed(fd, max, expect, &size, reterr);
+        if (r < 0)
+                return r;
+        if (size == 0)
+                return nv_error_set(reterr, -EBADMSG, _("The state memfd is empty."));
+        p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED)
+                return nv_error_set(reterr, -errno, _("Cannot map the state memfd: %s"), strerror(errno));
+        *ret = (NvMemfdMap) { .fd = -1, .data = p, .size = size };
+        return 0;
+}
+
+void nv_memfd_map_clear(NvMemfdMap *m) {
+        if (m->data)
+                (void) munmap(m->data, m->size);
+        safe_close(m->fd);
+        *m = NV_MEMFD_MAP_NULL;
 }

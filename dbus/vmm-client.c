@@ -21,6 +21,9 @@ struct NvVmmHandle {
         char *vm_uuid;
         int incoming; /* -1: the VMM has no Incoming property */
         uint64_t timeout;
+        int staged_fd; /* stage_state's sealed memfd of staged_img, for the next set_state */
+        const uint8_t *staged_img;
+        size_t staged_len;
 };
 
 uint64_t nv_vmm_timeout_usec(unsigned n_vcpus) {
@@ -202,6 +205,7 @@ static void client_disconnect(NvVmmHandle *h) {
                 sd_bus_unref(h->bus);
         else
                 sd_bus_flush_close_unref(h->bus);
+        safe_close(h->staged_fd);
         free(h->dest);
         free(h->path);
         free(h->vm_uuid);
@@ -227,6 +231,7 @@ static int client_connect(const NvNestedMeta *meta, NvVmmHandle **ret, NvError *
         if (!h)
                 return -ENOMEM;
         h->timeout = nv_vmm_timeout_usec(0);
+        h->staged_fd = -1;
         h->path = strdup(meta->object_path ?: NV_VMM_OBJECT_PATH);
         h->dest = meta->transport == NV_VMM_TRANSPORT_BUS && meta->bus_name ? strdup(meta->bus_name) : NULL;
         r = open_bus(meta, &h->bus, reterr);
@@ -242,6 +247,7 @@ int nv_vmm_client_adopt(sd_bus *bus, NvVmmHandle **ret, NvError **reterr) {
         h->bus = sd_bus_ref(bus);
         h->borrowed = true;
         h->timeout = nv_vmm_timeout_usec(0);
+        h->staged_fd = -1;
         h->path = strdup(NV_VMM_OBJECT_PATH);
         if (!h->path)
                 return handle_ready(h, -ENOMEM, ret, reterr);
@@ -295,12 +301,15 @@ static int client_frozen(NvVmmHandle *h, uint64_t *ret_since_usec, NvError **ret
         r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "Frozen", &e, 'b', &frozen);
         if (r < 0)
                 return call_failed(h, "Get", r, &e, reterr);
+        if (ret_since_usec)
+                *ret_since_usec = 0;
+        if (!ret_since_usec || !frozen) /* not asked, or nothing to tell: one round trip, not two */
+                return frozen ? 1 : 0;
         r = sd_bus_get_property_trivial(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "FrozenSince", &e, 't', &since);
         if (r < 0 && !sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_PROPERTY) && !sd_bus_error_has_name(&e, SD_BUS_ERROR_INVALID_ARGS))
                 return call_failed(h, "Get", r, &e, reterr);
-        if (ret_since_usec)
-                *ret_since_usec = frozen && r >= 0 ? since : 0;
-        return frozen ? 1 : 0;
+        *ret_since_usec = r >= 0 ? since : 0;
+        return 1;
 }
 
 /*
@@ -336,20 +345,6 @@ static int read_info_size(sd_bus_message *reply, uint64_t *ret) {
         return r < 0 ? r : sd_bus_message_exit_container(reply);
 }
 
-/* Whatever the VMM sent, it is checked as hostile input before anyone uses it. */
-static int verify_image(NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
-        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
-        int r;
-
-        r = nv_snapshot_parse(img, len, &s, reterr);
-        if (r < 0)
-                return nv_error_wrap(reterr, r, _("The VMM's state is damaged"));
-        if (s->vendor != h->vendor || s->n_vcpus != h->n_vcpus)
-                return nv_error_set(reterr, -EPROTO, _("The VMM sent %s state for %zu vCPUs; it has %u %s vCPUs."),
-                                    nv_format_to_string(s->vendor), s->n_vcpus, h->n_vcpus, nv_format_to_string(h->vendor));
-        return 0;
-}
-
 static int client_get_state(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, NvError **reterr) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_free_ uint8_t *img = NULL;
@@ -364,9 +359,8 @@ static int client_get_state(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, 
                 return r;
         if ((r = sd_bus_message_read(reply, "h", &fd)) < 0 || (r = read_info_size(reply, &size)) < 0)
                 return nv_error_set(reterr, r, _("The VMM's GetNestedState reply is malformed."));
+        /* Bounded and sealed, not parsed: the caller parses it once, as hostile input, after the thaw. */
         r = nv_memfd_read_sealed(fd, NV_SNAPSHOT_MAX_SIZE, size, &img, &len, reterr);
-        if (r >= 0)
-                r = verify_image(h, img, len, reterr);
         if (r < 0)
                 return r;
         *ret_img = TAKE_PTR(img);
@@ -374,13 +368,22 @@ static int client_get_state(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, 
         return 0;
 }
 
+/* The memfd for a set_state to come, filled and sealed before the freeze. */
+static int client_stage_state(NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
+        h->staged_fd = safe_close(h->staged_fd);
+        h->staged_img = img;
+        h->staged_len = len;
+        return nv_memfd_seal_new(img, len, &h->staged_fd, reterr);
+}
+
 static int client_set_state(NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_close_ int fd = -1;
         int r;
 
-        r = nv_memfd_seal_new(img, len, &fd, reterr);
-        if (r < 0)
+        if (h->staged_fd >= 0 && h->staged_img == img && h->staged_len == len)
+                fd = TAKE_FD(h->staged_fd);
+        else if ((r = nv_memfd_seal_new(img, len, &fd, reterr)) < 0)
                 return r;
         if ((r = new_call(h, "SetNestedState", &m)) < 0 || (r = sd_bus_message_append(m, "ha{sv}", fd, 0)) < 0)
                 return r;
@@ -410,6 +413,7 @@ const NvVmmBackend nv_vmm_backend_dbus = {
         .freeze = client_freeze,
         .thaw = client_thaw,
         .get_state = client_get_state,
+        .stage_state = client_stage_state,
         .set_state = client_set_state,
         .vcpu_count = client_vcpu_count,
         .vendor = client_vendor,

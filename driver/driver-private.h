@@ -73,7 +73,7 @@ typedef struct NvIncoming {
 } NvIncoming;
 
 void nv_incoming_clear(NvIncoming *in);
-/* Hash, parse, vCPU count, every blob, vendor, in that order; in->snap is the parsed snapshot. */
+/* Hash, parse, vCPU count, every blob, vendor, in that order; in->snap is the parsed snapshot, its blobs pointing into img. */
 int nv_incoming_verify(const NvVerify *v, const uint8_t *img, size_t len, NvIncoming *in, NvError **reterr);
 /* Reads path (no symlinks) into in->img, then verifies; a file that is not there is NV_PROBLEM_MISSING. */
 int nv_incoming_read(const NvVerify *v, const char *path, NvIncoming *in, NvError **reterr);

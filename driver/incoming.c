@@ -69,7 +69,7 @@ int nv_incoming_verify(const NvVerify *v, const uint8_t *img, size_t len, NvInco
         in->problem = NV_PROBLEM_NONE;
         if (v->ref && (r = check_ref(v, img, len, reterr)) < 0)
                 return r;
-        r = nv_snapshot_parse(img, len, &in->snap, reterr);
+        r = nv_snapshot_parse_view(img, len, &in->snap, reterr); /* no copy: img outlives in->snap in every flow */
         if (r < 0)
                 return v->what ? nv_error_wrap(reterr, r, "%s", v->what) : r;
         return check_fit(v, in->snap, in, reterr);

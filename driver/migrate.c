@@ -43,6 +43,7 @@ typedef struct BeginCall {
         NvDriver *d;
         const NvMigrateOptions *o;
         const NvDomainDef *def;
+        const NvVmm *vmm;
         char **ret_xml;
 } BeginCall;
 
@@ -53,7 +54,8 @@ static int build_xml(const uint8_t *img, size_t len, void *userdata, NvError **r
         _cleanup_free_ char *xml = NULL;
         int r;
 
-        r = nv_incoming_verify(&(NvVerify) { .vendor = -1 }, img, len, &in, reterr);
+        r = nv_incoming_verify(&(NvVerify) { .vendor = c->vmm->b->vendor(c->vmm->h), .vcpus = c->vmm->b->vcpu_count(c->vmm->h) }, img,
+                               len, &in, reterr);
         if (r >= 0)
                 r = describe(c->o, c->def, img, len, in.snap, reterr);
         if (r >= 0)
@@ -80,6 +82,6 @@ int nv_driver_migrate_begin(NvDriver *d, const char *domain, const NvMigrateOpti
                 return r;
         /* Kept frozen: the source is about to stop.  A failed begin thaws it and changes nothing. */
         r = nv_vmm_collect_with(vmm.b, vmm.h, /* keep= */ true, build_xml,
-                                &(BeginCall) { .d = d, .o = o, .def = e.def, .ret_xml = ret_xml }, NULL, NULL, reterr);
+                                &(BeginCall) { .d = d, .o = o, .def = e.def, .vmm = &vmm, .ret_xml = ret_xml }, NULL, NULL, reterr);
         return r < 0 ? nv_error_wrap(reterr, r, _("Migration of domain '%s' cannot begin"), e.def->name) : 0;
 }

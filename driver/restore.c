@@ -51,10 +51,8 @@ static int apply_policy(const NvNestedMeta *m, NvProblem problem, int r, NvError
 }
 
 static int load(const NvVmm *vmm, const char *path, const NvIncoming *in, NvRestoreResult *res, NvError **reterr) {
-        uint64_t start = nv_now_usec(CLOCK_MONOTONIC);
-        int r = nv_vmm_load(vmm->b, vmm->h, in->img, in->len, reterr);
+        int r = nv_vmm_load_timed(vmm->b, vmm->h, in->img, in->len, &res->frozen_usec, reterr);
 
-        res->frozen_usec = nv_now_usec(CLOCK_MONOTONIC) - start;
         if (r < 0)
                 return r;
         res->loaded = true;

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The save flow: freeze, collect, validate, write durably, point the
- * domain's XML at the new file, thaw.  The order is what keeps a failure
- * harmless: until the metadata is updated the domain still references the
- * previous snapshot, which is never touched.
+ * The save flow: freeze, collect into memory, thaw; then parse and
+ * validate, write durably, point the domain's XML at the new file.  The
+ * freeze holds the collect alone (what the VMM pays for, docs/performance.md);
+ * the image is still the state of the freeze's instant.  The order is what
+ * keeps a failure harmless: until the metadata is updated the domain still
+ * references the previous snapshot, which is never touched.  With
+ * --keep-frozen the VMM stays frozen for its own save, so the same steps
+ * run before the flow ends, and a failure thaws it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,16 +73,22 @@ static void prune(NvDriver *d, const NvDomainDef *def, const char *dropped) {
                 (void) unlink(dropped);
 }
 
-/* The VMM's image: verified, landed (written and referenced), the reference written to libvirt live and (if persistent) config. */
-static int store(NvDriver *d, const NvDomainEntry *e, const char *file, const uint8_t *img, size_t len, NvSaveResult *res,
-                 NvError **reterr) {
+/*
+ * The VMM's image: parsed and verified (once: the one parse of this save),
+ * against the VMM's own vCPU count and vendor too; landed (written and
+ * referenced, the file's one SHA-256); the reference written to libvirt
+ * live and (if persistent) config.
+ */
+static int store(NvDriver *d, const NvDomainEntry *e, const NvVmm *vmm, const char *file, const uint8_t *img, size_t len,
+                 NvSaveResult *res, NvError **reterr) {
         NvNestedMeta *m = e->def->meta;
         _cleanup_(nv_incoming_clear) NvIncoming in = {};
         _cleanup_free_ char *resolved = NULL, *path = NULL, *dropped = NULL;
         unsigned affect = NV_AFFECT_LIVE | (e->persistent ? NV_AFFECT_CONFIG : 0);
         int r;
 
-        r = nv_incoming_verify(&(NvVerify) { .vendor = -1 }, img, len, &in, reterr);
+        r = nv_incoming_verify(&(NvVerify) { .vendor = vmm->b->vendor(vmm->h), .vcpus = vmm->b->vcpu_count(vmm->h) }, img, len, &in,
+                               reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("The VMM of domain '%s' returned state that cannot be saved"), e->def->name);
         if (file && (r = resolve_path(e->def, file, &resolved, reterr)) < 0)
@@ -105,14 +115,15 @@ static int store(NvDriver *d, const NvDomainEntry *e, const char *file, const ui
 typedef struct SaveCall {
         NvDriver *d;
         const NvDomainEntry *e;
+        const NvVmm *vmm;
         const char *file;
         NvSaveResult *res;
 } SaveCall;
 
-static int store_frozen(const uint8_t *img, size_t len, void *userdata, NvError **reterr) {
+static int store_collected(const uint8_t *img, size_t len, void *userdata, NvError **reterr) {
         SaveCall *c = userdata;
 
-        return store(c->d, c->e, c->file, img, len, c->res, reterr);
+        return store(c->d, c->e, c->vmm, c->file, img, len, c->res, reterr);
 }
 
 int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveResult *ret, NvError **reterr) {
@@ -126,10 +137,11 @@ int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSa
         if (r < 0)
                 return r;
         nv_sweep_state_dir(d, &e); /* what a killed save of this domain left */
-        /* Written and referenced while frozen: what the XML points at is the state at this instant. */
-        r = nv_vmm_collect_with(vmm.b, vmm.h, o->keep_frozen, store_frozen,
-                                &(SaveCall) { .d = d, .e = &e, .file = o->file, .res = &res }, &res.frozen_usec, &res.found_frozen,
-                                reterr);
+        nv_snapshot_prepare(); /* OpenSSL's first-use start-up, not on the way to the reference */
+        /* Collected while frozen, stored after the thaw: what the XML points at is the state of the freeze's instant. */
+        r = nv_vmm_collect_with(vmm.b, vmm.h, o->keep_frozen, store_collected,
+                                &(SaveCall) { .d = d, .e = &e, .vmm = &vmm, .file = o->file, .res = &res }, &res.frozen_usec,
+                                &res.found_frozen, reterr);
         if (r < 0)
                 return r;
         if (o->keep_frozen || res.found_frozen)

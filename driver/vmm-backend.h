@@ -32,8 +32,18 @@ typedef struct NvVmmBackend {
         int (*frozen)(NvVmmHandle *h, uint64_t *ret_since_usec, NvError **reterr);
         /* Ends the hold token names; the vCPUs run again when no hold is left. */
         int (*thaw)(NvVmmHandle *h, uint64_t token, NvError **reterr);
-        /* Needs a freeze.  Every vCPU's nested state as a snapshot image whose checksums were verified. */
+        /*
+         * Needs a freeze.  Every vCPU's nested state as a snapshot image,
+         * bounded in size but not parsed: it is hostile input, which the
+         * caller parses (once) after the freeze, before anything uses it.
+         */
         int (*get_state)(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, NvError **reterr);
+        /*
+         * Optional (NULL: nothing to prepare).  Before a freeze: makes ready
+         * what a set_state of the same img and len will send, so that the
+         * freeze holds only the load.
+         */
+        int (*stage_state)(NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr);
         /* Needs a freeze.  Loads a snapshot image into every vCPU, all or nothing. */
         int (*set_state)(NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr);
         /* The VMM's vCPU count and vendor (NV_FORMAT_*), as learnt at connect. */
@@ -49,7 +59,7 @@ typedef struct NvVmmBackend {
         void (*disconnect)(NvVmmHandle *h);
 } NvVmmBackend;
 
-/* What to do with a collected image while the VMM is still frozen. */
+/* What to do with a collected image: after the thaw, or while still frozen when the freeze is kept. */
 typedef int (*NvVmmImageFunc)(const uint8_t *img, size_t len, void *userdata, NvError **reterr);
 
 /*
@@ -59,11 +69,14 @@ typedef int (*NvVmmImageFunc)(const uint8_t *img, size_t len, void *userdata, Nv
  * or frozen by another client) stays frozen, or the nested state and the
  * VMM's own saved state would describe different instants.
  *
- * Freeze (keep: see freeze), collect, run act on the image while still
- * frozen, then thaw, unless keep was asked and everything succeeded: a
- * failure never leaves the VMM frozen by us.  *ret_frozen_usec (optional) is how
- * long the VMM was frozen until then; *ret_found_frozen (optional) whether it
- * was frozen before (and stays so).  Never hands act partial state.
+ * Freeze (keep: see freeze), collect into memory, thaw, and only then run
+ * act on the image: the freeze holds the collect alone, and the image is
+ * still the state of that instant.  With keep the VMM stays frozen, so act
+ * runs before the end, and a failure thaws: a failure never leaves the VMM
+ * frozen by us.  *ret_frozen_usec (optional) is how long our freeze lasted
+ * (until the thaw; with keep until act returned); *ret_found_frozen
+ * (optional) whether it was frozen before (and stays so).  Never hands act
+ * partial state.
  */
 int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmImageFunc act, void *userdata,
                         uint64_t *ret_frozen_usec, bool *ret_found_frozen, NvError **reterr);
@@ -78,8 +91,11 @@ int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, siz
  */
 int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int r, NvError **reterr);
 
-/* Freeze, load, thaw; thaws on every path.  A refused load leaves the VMM as it was. */
+/* Stage (before the freeze), freeze, load, thaw; thaws on every path.  A refused load leaves the VMM as it was. */
 int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr);
+/* The same; *ret_frozen_usec (optional): from the freeze's reply to the thaw's, the staging before it not counted. */
+int nv_vmm_load_timed(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, uint64_t *ret_frozen_usec,
+                      NvError **reterr);
 
 /* Freeze, thaw: a VMM waiting paused for its nested state runs on without it. */
 int nv_vmm_run_on(const NvVmmBackend *b, NvVmmHandle *h, NvError **reterr);

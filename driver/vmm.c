@@ -17,15 +17,18 @@ int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int
 }
 
 /*
- * Our own freeze (a hold of our own: see docs/vmm-protocol.md), and whether
- * the VMM was frozen before it.  Ending our hold never ends anyone else's,
+ * Our own freeze (a hold of our own: see docs/vmm-protocol.md), and (if
+ * ret_found) whether the VMM was frozen before it.  Ending our hold never ends anyone else's,
  * so a VMM frozen by an earlier save --keep-frozen or another client stays
  * frozen after our thaw; and our hold must end even then, or a connection
  * that outlives the flow (nestvirtd's registered VMMs) would keep it.
  */
 static int freeze(const NvVmmBackend *b, NvVmmHandle *h, bool keep, uint64_t *ret_token, bool *ret_found, NvError **reterr) {
-        int was = b->frozen(h, NULL, reterr);
+        int was;
 
+        if (!ret_found) /* a flow that does not tell saves the round trip */
+                return b->freeze(h, keep, ret_token, reterr);
+        was = b->frozen(h, NULL, reterr);
         if (was < 0)
                 return was;
         *ret_found = was;
@@ -45,63 +48,66 @@ int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmI
                 return r;
         start = nv_now_usec(CLOCK_MONOTONIC);
         r = b->get_state(h, &img, &len, reterr);
-        if (r >= 0)
-                r = act(img, len, userdata, reterr);
+        if (keep && r >= 0)
+                r = act(img, len, userdata, reterr); /* frozen anyway: the VMM's own save comes next */
         if (r < 0 || !keep)
                 r = nv_vmm_thaw_after(b, h, token, r, reterr);
         if (ret_frozen_usec)
                 *ret_frozen_usec = nv_now_usec(CLOCK_MONOTONIC) - start;
         if (ret_found_frozen)
                 *ret_found_frozen = found;
+        if (!keep && r >= 0)
+                r = act(img, len, userdata, reterr);
         return r;
-}
-
-typedef struct Copy {
-        uint8_t *img;
-        size_t len;
-} Copy;
-
-static int take_copy(const uint8_t *img, size_t len, void *userdata, NvError **reterr) {
-        Copy *c = userdata;
-
-        c->img = malloc(len ?: 1);
-        if (!c->img)
-                return -ENOMEM;
-        memcpy(c->img, img, len);
-        c->len = len;
-        return 0;
 }
 
 int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec,
                    NvError **reterr) {
-        Copy c = {};
-        int r = nv_vmm_collect_with(b, h, /* keep= */ false, take_copy, &c, ret_frozen_usec, NULL, reterr);
+        _cleanup_free_ uint8_t *img = NULL;
+        uint64_t token, start;
+        size_t len = 0;
+        int r;
 
-        if (r < 0) {
-                free(c.img);
+        r = freeze(b, h, /* keep= */ false, &token, NULL, reterr);
+        if (r < 0)
                 return r;
-        }
-        *ret_img = c.img;
-        *ret_len = c.len;
+        start = nv_now_usec(CLOCK_MONOTONIC);
+        r = b->get_state(h, &img, &len, reterr);
+        r = nv_vmm_thaw_after(b, h, token, r, reterr);
+        if (ret_frozen_usec)
+                *ret_frozen_usec = nv_now_usec(CLOCK_MONOTONIC) - start;
+        if (r < 0)
+                return r;
+        *ret_img = TAKE_PTR(img);
+        *ret_len = len;
         return 0;
 }
 
-int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
-        uint64_t token;
-        bool found;
+int nv_vmm_load_timed(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, uint64_t *ret_frozen_usec,
+                      NvError **reterr) {
+        uint64_t token, start;
         int r;
 
-        r = freeze(b, h, /* keep= */ false, &token, &found, reterr);
+        if (b->stage_state && (r = b->stage_state(h, img, len, reterr)) < 0)
+                return r;
+        r = freeze(b, h, /* keep= */ false, &token, NULL, reterr);
         if (r < 0)
                 return r;
+        start = nv_now_usec(CLOCK_MONOTONIC);
         r = b->set_state(h, img, len, reterr);
-        return nv_vmm_thaw_after(b, h, token, r, reterr);
+        r = nv_vmm_thaw_after(b, h, token, r, reterr);
+        if (ret_frozen_usec)
+                *ret_frozen_usec = nv_now_usec(CLOCK_MONOTONIC) - start;
+        return r;
+}
+
+int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
+        return nv_vmm_load_timed(b, h, img, len, NULL, reterr);
 }
 
 int nv_vmm_run_on(const NvVmmBackend *b, NvVmmHandle *h, NvError **reterr) {
         uint64_t token;
-        bool found;
-        int r = freeze(b, h, /* keep= */ false, &token, &found, reterr);
+        int r = freeze(b, h, /* keep= */ false, &token, NULL, reterr);
 
         return r < 0 ? r : nv_vmm_thaw_after(b, h, token, 0, reterr);
 }

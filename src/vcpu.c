@@ -24,40 +24,56 @@ int nv_vcpu_quiesce(NvVcpu *vcpu, NvError **reterr) {
                             nv_vcpu_id(vcpu), run->exit_reason);
 }
 
-int nv_vcpu_get_nested(NvVcpu *vcpu, bool quiesce, NvBlob *ret, NvError **reterr) {
-        _cleanup_free_ uint8_t *buf = NULL;
-        struct kvm_nested_state *st;
+size_t nv_vcpu_nested_room(NvVcpu *vcpu) {
+        int cap = nv_kvm_nested_state_max(nv_vcpu_kvm(vcpu));
+
+        return cap > (int) NV_NESTED_MAX_SIZE ? (size_t) cap : NV_NESTED_MAX_SIZE;
+}
+
+int nv_vcpu_get_nested_into(NvVcpu *vcpu, bool quiesce, void *buf, size_t room, size_t *ret_len, NvError **reterr) {
+        struct kvm_nested_state *st = buf;
         int cap, r;
-        size_t alloc;
 
         cap = nv_kvm_nested_state_max(nv_vcpu_kvm(vcpu));
         if (cap <= 0)
                 return nv_error_set(reterr, -EOPNOTSUPP, _("This kernel cannot save nested state (KVM_CAP_NESTED_STATE is 0)."));
+        if (room < NV_NESTED_HDR_SIZE)
+                return nv_error_set(reterr, -ENOBUFS, _("No room for vCPU %u's nested state."), nv_vcpu_id(vcpu));
         if (quiesce) {
                 r = nv_vcpu_quiesce(vcpu, reterr);
                 if (r < 0)
                         return r;
         }
-        /* Never smaller than the capability, nor than the largest blob any vendor writes. */
-        alloc = (size_t) cap > NV_NESTED_MAX_SIZE ? (size_t) cap : NV_NESTED_MAX_SIZE;
-        buf = calloc(1, alloc);
-        if (!buf)
-                return -ENOMEM;
-        st = (struct kvm_nested_state *) buf;
-        st->size = (uint32_t) alloc;
+        if (room > UINT32_MAX)
+                room = UINT32_MAX;
+        st->size = (uint32_t) room;
         r = nv_kvm_get_nested_state_raw(vcpu, st);
         if (r == -E2BIG)
                 return nv_error_set(reterr, r, _("KVM wants %u bytes of nested state for vCPU %u, more than its capability %d."),
                                     st->size, nv_vcpu_id(vcpu), cap);
         if (r < 0)
                 return nv_error_set(reterr, r, _("KVM_GET_NESTED_STATE on vCPU %u failed: %s"), nv_vcpu_id(vcpu), strerror(-r));
-        if (st->size < NV_NESTED_HDR_SIZE || st->size > alloc)
+        if (st->size < NV_NESTED_HDR_SIZE || st->size > room)
                 return nv_error_set(reterr, -EPROTO, _("KVM returned an impossible nested-state size %u for vCPU %u."),
                                     st->size, nv_vcpu_id(vcpu));
-        ret->len = st->size;
-        ret->data = realloc(buf, ret->len) ?: buf;
+        *ret_len = st->size;
+        return (st->flags & KVM_STATE_NESTED_GUEST_MODE) ? 1 : 0;
+}
+
+int nv_vcpu_get_nested(NvVcpu *vcpu, bool quiesce, NvBlob *ret, NvError **reterr) {
+        size_t alloc = nv_vcpu_nested_room(vcpu), len = 0;
+        _cleanup_free_ uint8_t *buf = calloc(1, alloc);
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        r = nv_vcpu_get_nested_into(vcpu, quiesce, buf, alloc, &len, reterr);
+        if (r < 0)
+                return r;
+        ret->len = len;
+        ret->data = realloc(buf, len) ?: buf;
         buf = NULL;
-        return (((struct kvm_nested_state *) ret->data)->flags & KVM_STATE_NESTED_GUEST_MODE) ? 1 : 0;
+        return r;
 }
 
 void nv_validate_context_from_state(NvValidateContext *ctx, int vendor, const struct kvm_sregs *sregs,
@@ -169,13 +185,50 @@ int nv_vcpus_get_nested_all(NvVcpu *const *vcpus, size_t n, NvBlob *blobs, NvErr
         return 0;
 }
 
+int nv_vcpus_get_nested_image(NvVcpu *const *vcpus, size_t n, NvSnapshotBuilder *b, unsigned *ret_guest, NvError **reterr) {
+        unsigned guest = 0;
+        size_t room, len = 0;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                uint8_t *slot = nv_snapshot_builder_slot(b, &room);
+
+                r = nv_vcpu_get_nested_into(vcpus[i], /* quiesce= */ true, slot, room, &len, reterr);
+                if (r < 0)
+                        return r;
+                guest += r;
+                r = nv_snapshot_builder_commit(b, nv_vcpu_id(vcpus[i]), len, reterr);
+                if (r < 0)
+                        return r;
+        }
+        *ret_guest = guest;
+        return 0;
+}
+
+/* Every vCPU's current nested state, for the way back: one buffer, a slot of room bytes each. */
+static int keep_current(NvVcpu *const *vcpus, size_t n, size_t room, uint8_t **ret, NvError **reterr) {
+        _cleanup_free_ uint8_t *buf = malloc(n * room ?: 1);
+        size_t len;
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = nv_vcpu_get_nested_into(vcpus[i], /* quiesce= */ true, buf + i * room, room, &len, reterr);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
 int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs, NvError **reterr) {
         _cleanup_free_ NvValidateContext *ctx = calloc(n ?: 1, sizeof(NvValidateContext));
-        _cleanup_free_ NvBlob *before = calloc(n ?: 1, sizeof(NvBlob));
-        size_t i;
+        _cleanup_free_ uint8_t *before = NULL;
+        size_t i, room = n ? nv_vcpu_nested_room(vcpus[0]) : 0;
         int r = 0;
 
-        if (!ctx || !before)
+        if (!ctx)
                 return -ENOMEM;
         /* 1. Every blob must pass before any vCPU is touched. */
         for (i = 0; i < n && r >= 0; i++) {
@@ -186,7 +239,7 @@ int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs,
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("vCPU %zu refused, no vCPU was changed"), i - 1);
         /* 2. Keep the current state, then load; undo on the first refusal. */
-        r = nv_vcpus_get_nested_all(vcpus, n, before, reterr);
+        r = keep_current(vcpus, n, room, &before, reterr);
         if (r < 0)
                 return r;
         for (i = 0; i < n && r >= 0; i++)
@@ -194,9 +247,8 @@ int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs,
         if (r < 0) {
                 /* Includes the refused vCPU: a failed SET may already have left nested mode. */
                 for (size_t j = 0; j < i; j++)
-                        (void) nv_kvm_set_nested_state_raw(vcpus[j], (const struct kvm_nested_state *) before[j].data);
+                        (void) nv_kvm_set_nested_state_raw(vcpus[j], (const struct kvm_nested_state *) (before + j * room));
                 r = nv_error_wrap(reterr, r, _("vCPU %zu refused by the kernel; every vCPU got its previous nested state back"), i - 1);
         }
-        blobs_clear(before, n);
         return r < 0 ? r : 0;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "kvm.h"
+#include "snapshot.h"
 #include "validate.h"
 
 NV_BEGIN_DECLS
@@ -37,6 +38,16 @@ int nv_vcpu_quiesce(NvVcpu *vcpu, NvError **reterr);
  * state, or another -errno.  *ret is untouched on failure.
  */
 int nv_vcpu_get_nested(NvVcpu *vcpu, bool quiesce, NvBlob *ret, NvError **reterr);
+
+/*
+ * The same into room bytes at buf, the caller's (a slot of a snapshot
+ * being built): *ret_len is the blob's size.  room must be at least
+ * nv_vcpu_nested_room(vcpu), or a state that size would not fit.
+ */
+int nv_vcpu_get_nested_into(NvVcpu *vcpu, bool quiesce, void *buf, size_t room, size_t *ret_len, NvError **reterr);
+
+/* The room a nested-state read needs: the capability, and never less than the largest blob of any vendor. */
+size_t nv_vcpu_nested_room(NvVcpu *vcpu);
 
 /*
  * Fills ctx with what can be learnt from the vCPU itself: host vendor,
@@ -103,6 +114,14 @@ int nv_vcpu_load_regs_nested(NvVcpu *vcpu, const NvVcpuRegsNested *st, NvError *
  * returned.  blobs must have room for n entries.
  */
 int nv_vcpus_get_nested_all(NvVcpu *const *vcpus, size_t n, NvBlob *blobs, NvError **reterr);
+
+/*
+ * Every vCPU's nested state read (quiescing each first) straight into the
+ * slots of snapshot builder b (nv_snapshot_builder_init for n vCPUs, with
+ * nv_snapshot_image_max(n, nv_vcpu_nested_room()) bytes), committed under
+ * each vCPU's id: no copy.  *ret_guest: how many were in guest mode.
+ */
+int nv_vcpus_get_nested_image(NvVcpu *const *vcpus, size_t n, NvSnapshotBuilder *b, unsigned *ret_guest, NvError **reterr);
 
 /*
  * Loads blobs[i] into vcpus[i] for all i, all-or-nothing: every blob is

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "snapshot.h"
 #include "helpers.h"
 #include "vmm-client.h"
 
@@ -135,7 +136,7 @@ static void write_node(Vmm *v, unsigned n, char uri[static 256]) {
         snprintf(uri, 256, "test://%s", path);
 }
 
-static NvDriver *driver_open(const char *uri) {
+static NvDriver *driver_open_with(const char *uri, const NvVmmBackend *backend) {
         char state[128], run[128];
         NvDriver *d = NULL;
         NvError *err = NULL;
@@ -143,12 +144,15 @@ static NvDriver *driver_open(const char *uri) {
 
         snprintf(state, sizeof(state), "%s/state", dir);
         snprintf(run, sizeof(run), "%s/run", dir);
-        r = nv_driver_new(&(NvDriverConfig) { .uri = uri, .state_dir = state, .runtime_dir = run, .vmm = &nv_vmm_backend_dbus },
-                          &d, &err);
+        r = nv_driver_new(&(NvDriverConfig) { .uri = uri, .state_dir = state, .runtime_dir = run, .vmm = backend }, &d, &err);
         if (r < 0)
                 print_error("%s\n", nv_error_message(err, r));
         assert_int_equal(r, 0);
         return d;
+}
+
+static NvDriver *driver_open(const char *uri) {
+        return driver_open_with(uri, &nv_vmm_backend_dbus);
 }
 
 /* Files in the domain's state directory. */
@@ -252,6 +256,58 @@ static void test_history_across_failed_saves(void **state) {
         unlink(mine);
         for (int i = 0; i < 6; i++)
                 free(p[i]);
+}
+
+/* What a save had written when it thawed the VMM: the D-Bus backend with its thaw counting the domain's files. */
+static const char *watched_domain;
+static unsigned files_at_thaw, thaws;
+
+static int thaw_counting(NvVmmHandle *h, uint64_t token, NvError **reterr) {
+        files_at_thaw = state_files(watched_domain);
+        thaws++;
+        return nv_vmm_backend_dbus.thaw(h, token, reterr);
+}
+
+/*
+ * Only the collect inside the freeze: the VMM is thawed before the file is
+ * written (and so before the XML points at it), and the file still holds
+ * the state of the freeze.  With --keep-frozen nothing thaws.
+ */
+static void test_save_thaws_before_writing(void **state) {
+        NvVmmBackend counting = nv_vmm_backend_dbus;
+        NvSaveResult res = {};
+        NvSnapshot *s = NULL;
+        char uri[256];
+        NvDriver *d;
+        Vmm v;
+
+        counting.thaw = thaw_counting;
+        vmm_init(&v, 0);
+        write_node(&v, 1, uri);
+        vmm_start(&v, false);
+        d = driver_open_with(uri, &counting);
+        watched_domain = v.name;
+        files_at_thaw = 99;
+        assert_int_equal(nv_driver_save(d, v.name, &(NvSaveOptions) {}, &res, NULL), 0);
+        assert_int_equal(thaws, 1);
+        assert_int_equal(files_at_thaw, 0); /* thawed with nothing written yet */
+        assert_int_equal(state_files(v.name), 1);
+        assert_true(res.frozen_usec > 0);
+        assert_int_equal(nv_snapshot_read(res.ref.path, &s, NULL), 0);
+        assert_int_equal(s->n_vcpus, VCPUS);
+        assert_int_equal(s->version, NV_SNAPSHOT_VERSION);
+        s = nv_snapshot_free(s);
+        assert_refs(d, v.name, (const char *[]) { res.ref.path }, 1);
+        nv_save_result_clear(&res);
+        assert_true(vmm_runs(&v));
+
+        assert_int_equal(nv_driver_save(d, v.name, &(NvSaveOptions) { .keep_frozen = true }, &res, NULL), 0);
+        assert_int_equal(thaws, 1); /* kept: written while frozen, and frozen still */
+        assert_int_equal(state_files(v.name), 2);
+        assert_false(vmm_runs(&v));
+        nv_save_result_clear(&res);
+        nv_driver_free(d);
+        vmm_stop(&v);
 }
 
 /* A save adds its reference and nothing else: the element round-trips as written, without the defaults. */
@@ -483,6 +539,7 @@ int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_history_across_failed_saves),
                 cmocka_unit_test(test_save_keeps_metadata_as_written),
+                cmocka_unit_test(test_save_thaws_before_writing),
                 cmocka_unit_test(test_maintenance_with_a_hung_vmm),
                 cmocka_unit_test(test_restore_all_record),
                 cmocka_unit_test(test_restore_all_bad_record),

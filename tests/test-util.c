@@ -5,10 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "crc32c.h"
 #include "util.h"
 
 typedef enum Colour {
@@ -107,11 +109,37 @@ static void test_now(void **state) {
         assert_true(nv_now_usec(CLOCK_REALTIME) > 1700000000ull * 1000000u); /* after 2023 */
 }
 
+/* CRC-32C against the published check value and RFC 3720's vectors, both paths, whole and in pieces. */
+static void test_crc32c(void **state) {
+        static uint8_t big[100000];
+        uint8_t zeros[32] = {}, ones[32], inc[32];
+
+        memset(ones, 0xff, sizeof(ones));
+        for (int i = 0; i < 32; i++)
+                inc[i] = (uint8_t) i;
+        for (size_t i = 0; i < sizeof(big); i++)
+                big[i] = (uint8_t) (i * 7 + 3);
+        assert_int_equal(nv_crc32c(0, "123456789", 9), 0xe3069283);
+        assert_int_equal(nv_crc32c(0, zeros, 32), 0x8a9136aa);
+        assert_int_equal(nv_crc32c(0, ones, 32), 0x62a8ab43);
+        assert_int_equal(nv_crc32c(0, inc, 32), 0x46dd794e);
+        assert_int_equal(nv_crc32c_portable(0, "123456789", 9), 0xe3069283);
+        assert_int_equal(nv_crc32c_portable(0, inc, 32), 0x46dd794e);
+        assert_int_equal(nv_crc32c(0, "", 0), 0);
+        /* Lengths around the three-stream blocks (3 x 256, 3 x 8192), whole and cut in two, odd starts. */
+        for (size_t len = 0; len <= sizeof(big); len = len < 2000 ? len + 1 : len * 3 / 2 + 1)
+                assert_int_equal(nv_crc32c(0, big, len), nv_crc32c_portable(0, big, len));
+        for (size_t cut = 0; cut <= sizeof(big); cut += 3037)
+                assert_int_equal(nv_crc32c(nv_crc32c(0, big, cut), big + cut, sizeof(big) - cut), nv_crc32c_portable(0, big, sizeof(big)));
+        assert_int_equal(nv_crc32c(0, big + 3, 24576 * 2 + 771), nv_crc32c_portable(0, big + 3, 24576 * 2 + 771));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_unsigned),
                 cmocka_unit_test(test_string_table),
                 cmocka_unit_test(test_loop_write),
+                cmocka_unit_test(test_crc32c),
                 cmocka_unit_test(test_now),
         };
 

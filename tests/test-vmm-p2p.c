@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "byteorder.h"
+#include "fileio.h"
 #include "helpers.h"
 #include "snapshot.h"
 #include "vmm-child.h"
@@ -20,6 +21,7 @@
 #include "vmm-protocol.h"
 
 static char dir[64];
+static const char *data_dir; /* tests/data/snapshots */
 
 static void socket_path(char *buf, size_t size, const char *name) {
         snprintf(buf, size, "%s/%s.sock", dir, name);
@@ -307,15 +309,45 @@ static void test_caller_not_allowed(void **state) {
         stop_vmm(v);
 }
 
-int main(void) {
+/*
+ * An image in the old format version 1 (a file written before version 2)
+ * goes through SetNestedState as it is: the agent reads both versions, and
+ * what it collects afterwards (version 2) holds the same blobs.
+ */
+static void test_load_version_1(void **state) {
+        char p[128], file[4096];
+        uint8_t *old = NULL, *again = NULL;
+        size_t len, len2;
+        NvVmmHandle *h;
+        pid_t v;
+
+        snprintf(file, sizeof(file), "%s/good.nvstate", data_dir);
+        assert_int_equal(nv_file_read(file, NV_SNAPSHOT_MAX_SIZE, &old, &len, NULL), 0);
+        assert_int_equal(get_le32(old + 8), 1);
+        socket_path(p, sizeof(p), "v1");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 3, CHILD_FRESH);
+        h = connect_to(p, NULL);
+        assert_non_null(h);
+        assert_int_equal(nv_vmm_load(&nv_vmm_backend_dbus, h, old, len, NULL), 0);
+        nv_vmm_backend_dbus.disconnect(h);
+        collect(p, &again, &len2);
+        assert_int_equal(get_le32(again + 8), NV_SNAPSHOT_VERSION);
+        assert_true(same_blobs(old, len, again, len2));
+        free(old);
+        free(again);
+        stop_vmm(v);
+}
+
+int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_collect_load),   cmocka_unit_test(test_refusals),
+                cmocka_unit_test(test_collect_load),   cmocka_unit_test(test_load_version_1), cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_bad_memfds),     cmocka_unit_test(test_crash_mid_call),
                 cmocka_unit_test(test_hang_then_thaw), cmocka_unit_test(test_caller_not_allowed),
                 cmocka_unit_test(test_pause_fails),
         };
         int r;
 
+        data_dir = argc > 1 ? argv[1] : "tests/data/snapshots";
         snprintf(dir, sizeof(dir), "/tmp/nestvirt-p2p-XXXXXX");
         if (!mkdtemp(dir))
                 return 1;

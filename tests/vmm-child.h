@@ -12,8 +12,10 @@
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -27,12 +29,28 @@ typedef enum ChildMode {
         CHILD_HANG_ON_FREEZE,  /* the pause callback takes 1.5 s */
         CHILD_PAUSE_FAILS,     /* the pause callback fails (the VMM cannot stop its vCPUs now) */
         CHILD_FRESH,           /* vCPUs restored from the VMM's own state but not in L2 yet: EFER.SVME set */
+        CHILD_SHADOW,          /* as CHILD_NORMAL, VMX L2 with a shadow vmcs12: the largest (8320-byte) states */
 } ChildMode;
 
 typedef struct ChildCtx {
         ChildMode mode;
         unsigned pauses, resumes;
+        uint64_t paused_at_ns;
 } ChildCtx;
+
+/*
+ * The VMM's own clock over its last freeze (pause to resume,
+ * CLOCK_MONOTONIC ns), on a page shared with the process that spawned it:
+ * the benchmark reads the freeze window as the VMM saw it.
+ */
+static volatile uint64_t *child_window_ns;
+
+static uint64_t child_now_ns(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
 
 static int child_pause(void *userdata) {
         ChildCtx *c = userdata;
@@ -44,6 +62,7 @@ static int child_pause(void *userdata) {
         if (c->mode == CHILD_PAUSE_FAILS)
                 return -EAGAIN;
         c->pauses++;
+        c->paused_at_ns = child_now_ns();
         return 0;
 }
 
@@ -51,6 +70,8 @@ static int child_resume(void *userdata) {
         ChildCtx *c = userdata;
 
         c->resumes++;
+        if (child_window_ns)
+                *child_window_ns = child_now_ns() - c->paused_at_ns;
         return 0;
 }
 
@@ -93,7 +114,7 @@ static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode m
                                 return 1;
                         continue;
                 }
-                if (nv_sim_vcpu_enter_l2(sim, i, false) < 0)
+                if (nv_sim_vcpu_enter_l2(sim, i, mode == CHILD_SHADOW) < 0)
                         return 1;
                 for (unsigned k = 0; k <= i % 5; k++)
                         (void) nv_kvm_vcpu_run(vcpus[i], NULL);
@@ -124,6 +145,10 @@ static pid_t spawn_vmm(const char *path, NvFormat vendor, unsigned n, ChildMode 
         char c;
         pid_t pid;
 
+        if (!child_window_ns) {
+                void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                child_window_ns = page == MAP_FAILED ? NULL : page;
+        }
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -1;
         pid = fork();

@@ -87,7 +87,7 @@ static json_object *snapshot_json(const char *path, const NvSnapshot *s, bool ra
         if (!raw) {
                 if (gmtime_r(&t, &tm))
                         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-                json_object_object_add(o, "version", json_object_new_int(NV_SNAPSHOT_VERSION));
+                json_object_object_add(o, "version", json_object_new_int((int) s->version));
                 json_object_object_add(o, "vendor", json_object_new_string(nv_format_to_string(s->vendor)));
                 json_object_object_add(o, "vcpu_count", json_object_new_int64((int64_t) s->n_vcpus));
                 json_object_object_add(o, "created", json_object_new_string(when));

@@ -91,9 +91,10 @@ int cmd_save(Cli *cli, int argc, char **argv, NvError **reterr) {
 
         if (asprintf(&usage,
                      _("Usage: nestvirt save DOMAIN [--file PATH] [--keep-frozen] [--json]\n"
-                       "Freeze the domain's VMM, collect every vCPU's nested state, write it durably\n"
-                       "(in $NESTVIRT_STATE_DIR, default %1$s, as DOMAIN/TIME.nvstate), point\n"
-                       "the domain's metadata at it (live and config), then thaw.  Lock files go to\n"
+                       "Freeze the domain's VMM, collect every vCPU's nested state, thaw it; then\n"
+                       "write that state durably (in $NESTVIRT_STATE_DIR, default %1$s, as\n"
+                       "DOMAIN/TIME.nvstate) and point the domain's metadata at it (live and\n"
+                       "config).  Lock files go to\n"
                        "$NESTVIRT_RUNTIME_DIR (default %2$s; not root: $XDG_RUNTIME_DIR/nestvirt).\n\n"
                        "  -f, --file PATH    write the snapshot here instead\n"
                        "  -k, --keep-frozen  leave the VMM frozen, for a VMM about to be stopped\n"
