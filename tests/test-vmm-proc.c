@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "kvm.h"
+#include "vmm-backend.h"
 #include "vmm-proc.h"
 
 #define N_VCPUS 2
@@ -353,8 +354,123 @@ static void test_collect(void **state) {
         vmm_stop(&v);
 }
 
+/* Paused by its own means (no KVM_RUN for the window) or running (a vCPU inside KVM_RUN). */
+static void test_running(void **state) {
+        Vmm v = {};
+        NvVmmProc *p = NULL;
+
+        for (Mode mode = MODE_OUT_SLEEP; mode <= MODE_SPIN; mode++) {
+                vmm_start(&v, mode, 1);
+                assert_int_equal(nv_vmm_proc_open(v.pid, &p, NULL), 0);
+                assert_int_equal(nv_vmm_proc_running(p, 300000, NULL), 1);
+                nv_vmm_proc_free(p);
+                usleep(20000);
+                vmm_assert_healthy(&v); /* watched, not harmed */
+                vmm_stop(&v);
+        }
+
+        vmm_start(&v, MODE_PAUSED, 1);
+        for (int i = 0; i < 200 && (v.sh->outs[0] == 0 || v.sh->outs[1] == 0); i++)
+                usleep(5000);
+        assert_int_equal(nv_vmm_proc_open(v.pid, &p, NULL), 0);
+        assert_int_equal(nv_vmm_proc_running(p, 300000, NULL), 0);
+        nv_vmm_proc_free(p);
+        v.sh->go = 1;
+        vmm_stop(&v);
+}
+
+/* A pidfile and the metadata that names it, for the process backend. */
+static NvNestedMeta *meta_for(pid_t pid, char *pidfile, size_t size) {
+        NvNestedMeta *m = nv_nested_meta_new();
+        FILE *f;
+
+        snprintf(pidfile, size, "/tmp/nestvirt-test-vmm-proc-%d.pid", (int) getpid());
+        f = fopen(pidfile, "we");
+        assert_non_null(f);
+        fprintf(f, "%d\n", (int) pid);
+        fclose(f);
+        m->pidfile = strdup(pidfile);
+        m->written.transport = NV_VMM_TRANSPORT_PROCESS;
+        nv_nested_meta_post_parse(m);
+        assert_int_equal(nv_nested_meta_validate(m, NULL), 0);
+        return m;
+}
+
+/* The process backend: a freeze is ours while we hold it; a kept one only for a VMM its own pause stopped. */
+static void test_backend(void **state) {
+        const NvVmmBackend *b = &nv_vmm_backend_process;
+        char pidfile[128];
+        Vmm v = {};
+        NvVmmHandle *h = NULL;
+        NvNestedMeta *m;
+        NvError *err = NULL;
+        uint64_t token = 0, since = 0;
+        uint8_t *img = NULL;
+        size_t len = 0;
+        int r;
+
+        vmm_start(&v, MODE_SPIN, 1);
+        m = meta_for(v.pid, pidfile, sizeof pidfile);
+        assert_int_equal(b->connect(m, &h, NULL), 0);
+        assert_int_equal(b->vcpu_count(h), N_VCPUS);
+        assert_null(b->vm_uuid);
+        assert_int_equal(b->incoming(h), 0); /* it runs */
+        r = b->freeze(h, /* keep= */ true, &token, &err);
+        assert_int_equal(r, -EOPNOTSUPP);
+        assert_non_null(strstr(nv_error_message(err, r), "Pause the VMM through its own API first"));
+        nv_error_clear(&err);
+        assert_int_equal(b->frozen(h, NULL, NULL), 0);
+        assert_int_equal(b->freeze(h, false, &token, NULL), 0);
+        assert_int_equal(b->frozen(h, &since, NULL), 1);
+        assert_true(since > 0);
+        r = b->get_state(h, &img, &len, &err);
+        if (r < 0) { /* no nested state on this kernel */
+                assert_int_equal(r, -EOPNOTSUPP);
+                nv_error_clear(&err);
+        } else {
+                assert_int_equal(b->set_state(h, img, len, NULL), 0); /* the same state back: accepted */
+                free(img);
+        }
+        assert_int_equal(b->thaw(h, token, NULL), 0);
+        assert_int_equal(b->frozen(h, NULL, NULL), 0);
+        assert_true(b->thaw(h, token, NULL) < 0); /* no hold left */
+        b->disconnect(h);
+        vmm_stop(&v);
+        nv_nested_meta_free(m);
+
+        vmm_start(&v, MODE_PAUSED, 1);
+        for (int i = 0; i < 200 && (v.sh->outs[0] == 0 || v.sh->outs[1] == 0); i++)
+                usleep(5000);
+        m = meta_for(v.pid, pidfile, sizeof pidfile);
+        assert_int_equal(b->connect(m, &h, NULL), 0);
+        assert_int_equal(b->incoming(h), 1); /* paused: it takes old nested state */
+        assert_int_equal(b->freeze(h, /* keep= */ true, &token, NULL), 0);
+        b->disconnect(h); /* lets go: the VMM stays paused by its own means */
+        v.sh->go = 1;
+        usleep(50000);
+        assert_true(v.sh->outs[0] > 1 && v.sh->outs[1] > 1);
+        vmm_assert_healthy(&v);
+        vmm_stop(&v);
+        nv_nested_meta_free(m);
+
+        /* A pidfile that names no VMM. */
+        m = meta_for(getpid(), pidfile, sizeof pidfile);
+        r = b->connect(m, &h, &err);
+        assert_int_equal(r, -ENODEV);
+        assert_non_null(strstr(nv_error_message(err, r), "not a KVM VMM"));
+        nv_error_clear(&err);
+        unlink(pidfile);
+        r = b->connect(m, &h, &err);
+        assert_true(r < 0);
+        assert_non_null(strstr(nv_error_message(err, r), pidfile));
+        nv_error_free(err);
+        nv_nested_meta_free(m);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_running),
+                cmocka_unit_test(test_backend),
                 cmocka_unit_test(test_not_kvm),
                 cmocka_unit_test(test_two_vms),
                 cmocka_unit_test(test_freeze_pending_out),

@@ -315,6 +315,42 @@ static int quiesce(NvVmmProc *p, uint64_t timeout_usec, unsigned *ret_n, NvError
         return 0;
 }
 
+static bool in_kvm_run(const NvVmmProc *p, const struct user_regs_struct *regs) {
+        return (long) regs->orig_rax == SYS_ioctl && regs->rsi == KVM_RUN && vcpu_index_by_fd(p, (long) regs->rdi) >= 0;
+}
+
+typedef struct Watch {
+        NvVmmProc *p;
+        bool seen;
+} Watch;
+
+static int watch_stop(NvInject *in, NvInjectThread *t, bool entry, const struct user_regs_struct *regs, void *userdata) {
+        Watch *w = userdata;
+
+        if (!entry || !in_kvm_run(w->p, regs))
+                return NV_INJECT_GO_ON;
+        w->seen = true;
+        return NV_INJECT_DONE; /* stopped at the entry: the call has not begun, and runs when we let go */
+}
+
+int nv_vmm_proc_running(NvVmmProc *p, uint64_t window_usec, NvError **reterr) {
+        Watch w = { .p = p };
+        int r;
+
+        if (p->in)
+                return nv_error_set(reterr, -EBUSY, _("Process %d is frozen already."), (int) p->pid);
+        r = nv_inject_attach(p->pid, &p->in, reterr);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < nv_inject_n_threads(p->in) && !w.seen; i++)
+                w.seen = in_kvm_run(p, &nv_inject_thread(p->in, i)->regs);
+        r = w.seen ? 0 : nv_inject_run_all(p->in, watch_stop, &w, window_usec, NULL);
+        p->in = nv_inject_free(p->in);
+        if (r < 0 && r != -ETIMEDOUT)
+                return nv_error_set(reterr, r, _("Watching process %d for KVM_RUN failed: %s"), (int) p->pid, strerror(-r));
+        return w.seen;
+}
+
 int nv_vmm_proc_freeze(NvVmmProc *p, uint64_t timeout_usec, unsigned *ret_quiesced, NvError **reterr) {
         unsigned n = 0;
         long addr = 0;
