@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "kvm.h"
+#include "driver.h"
 #include "vmm-backend.h"
 #include "vmm-proc.h"
 
@@ -467,8 +468,76 @@ static void test_backend(void **state) {
         nv_nested_meta_free(m);
 }
 
+/* A test-driver node whose running domain l1 names the VMM by pid, and a driver on it. */
+static NvDriver *driver_for(pid_t pid, char *dir) {
+        char path[256], uri[300];
+        NvDriver *d = NULL;
+        NvError *err = NULL;
+        FILE *f;
+        int r;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/node.xml", dir);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fprintf(f, "<node><domain type='test'><name>l1</name><uuid>6f0e2c1a-3b4d-4e5f-8a9b-0c1d2e3f4a5b</uuid>"
+                   "<metadata><nestvirt:nested xmlns:nestvirt='" NV_META_NAMESPACE "'>"
+                   "<nestvirt:vmm transport='process' pid='%d'/></nestvirt:nested></metadata>"
+                   "<memory>65536</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os></domain></node>\n",
+                (int) pid);
+        fclose(f);
+        snprintf(uri, sizeof uri, "test://%s", path);
+        r = nv_driver_new(&(NvDriverConfig) { .uri = uri, .state_dir = dir, .runtime_dir = dir }, &d, &err);
+        if (r < 0)
+                fail_msg("driver: %s", nv_error_message(err, r));
+        return d;
+}
+
+/*
+ * The driver picks the process backend from the metadata: save (here: the
+ * state if this kernel has nested state, else its refusal), a kept freeze
+ * of the running VMM refused, a restore into it refused; the VMM runs on.
+ */
+static void test_driver(void **state) {
+        char dir[] = "/tmp/nestvirt-test-vmm-proc-XXXXXX", cmd[300];
+        NvSaveResult res = {};
+        NvRestoreResult rres = {};
+        NvError *err = NULL;
+        NvDriver *d;
+        Vmm v = {};
+        uint64_t before;
+        int r;
+
+        vmm_start(&v, MODE_OUT_SLEEP, 1);
+        d = driver_for(v.pid, dir);
+        r = nv_driver_save(d, "l1", &(NvSaveOptions) {}, &res, &err);
+        if (r < 0)
+                assert_non_null(strstr(nv_error_message(err, r), "KVM_CAP_NESTED_STATE is 0"));
+        else
+                assert_int_equal(res.ref.vcpus, N_VCPUS);
+        nv_save_result_clear(&res);
+        nv_error_clear(&err);
+        before = v.sh->outs[0];
+        r = nv_driver_save(d, "l1", &(NvSaveOptions) { .keep_frozen = true }, &res, &err);
+        assert_int_equal(r, -EOPNOTSUPP);
+        assert_non_null(strstr(nv_error_message(err, r), "Pause the VMM through its own API first"));
+        nv_error_clear(&err);
+        r = nv_driver_restore(d, "l1", &(NvRestoreOptions) { .file = "/nonexistent" }, &rres, &err);
+        assert_int_equal(r, -ESTALE);
+        assert_non_null(strstr(nv_error_message(err, r), "runs it already"));
+        nv_error_free(err);
+        usleep(20000);
+        assert_true(v.sh->outs[0] > before);
+        vmm_assert_healthy(&v);
+        nv_driver_free(d);
+        vmm_stop(&v);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_driver),
                 cmocka_unit_test(test_running),
                 cmocka_unit_test(test_backend),
                 cmocka_unit_test(test_not_kvm),

@@ -244,5 +244,16 @@ l1_after=$(counters l1-exits)
 check "L2 continues on every vCPU after the restore ($saved -> $after)" all_greater "$saved" "$after"
 check "L1 handles L2's exits again: L2 runs nested ($l1_before -> $l1_after)" all_greater "$l1_before" "$l1_after"
 check "no vCPU stopped after the restore" not_contains "$(cat "$D/err")" "stopped"
+stop_vmm
+
+# How long collect stops a running VMM of N vCPUs (each running L2), for the documentation.
+for n in 1 4 8; do
+        start_vmm --vcpus $n || { check "the VMM starts with $n vCPUs" false; continue; }
+        sleep 0.5
+        out=$("$NESTVIRT" collect --pid "$VMM" -o "$D/n$n.nvstate" 2>&1); rc=$?
+        echo "# $n vCPUs: $out"
+        check "collect of $n vCPUs exits 0 with $n blobs" contains "$("$NESTVIRT" inspect --json "$D/n$n.nvstate")" "\"vcpu_count\":$n"
+        stop_vmm
+done
 
 tap_end
