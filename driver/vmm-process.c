@@ -91,17 +91,6 @@ static int need_paused(NvVmmHandle *h, const char *what, NvError **reterr) {
         return r;
 }
 
-static void block_signals(NvVmmHandle *h) {
-        sigset_t set;
-
-        /* Between freeze and thaw the VMM's threads are ours: these wait until they are let go; SIGKILL cannot. */
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGHUP);
-        pthread_sigmask(SIG_BLOCK, &set, &h->old_mask);
-}
-
 static void release(NvVmmHandle *h) {
         if (!h->held)
                 return;
@@ -117,7 +106,7 @@ static int proc_freeze(NvVmmHandle *h, bool keep, uint64_t *ret_token, NvError *
                 return nv_error_set(reterr, -EBUSY, _("Process %d is frozen already."), (int) h->pid);
         if (keep && (r = need_paused(h, _("keep it frozen after it exits"), reterr)) < 0)
                 return r;
-        block_signals(h);
+        nv_inject_hold_signals(&h->old_mask); /* SIGKILL aside, the VMM is always let go properly */
         h->held = true;
         r = nv_vmm_proc_freeze(h->p, NV_VMM_PROC_DEFAULT_TIMEOUT_USEC, NULL, reterr);
         if (r < 0) {

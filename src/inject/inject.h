@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,14 @@ int nv_inject_run_all(NvInject *in, NvInjectStopFunc fn, void *userdata, uint64_
 
 /* A thread to inject into: stopped in a syscall where possible, never at a syscall entry. NULL if none. */
 NvInjectThread *nv_inject_pick(NvInject *in);
+
+/*
+ * Between a freeze and its release the tracee's threads are ours: the
+ * calling thread blocks SIGINT, SIGTERM and SIGHUP until it lets them go
+ * (SIGKILL cannot be blocked; docs/agentless.md says what it leaves).
+ * *old receives the mask to put back.
+ */
+void nv_inject_hold_signals(sigset_t *old);
 
 /* process_vm_readv/writev of the tracee's memory, all bytes or -EIO. */
 int nv_inject_read(NvInject *in, uint64_t addr, void *buf, size_t len, NvError **reterr);

@@ -46,6 +46,31 @@ counters() { # [l1-exits]: prints the VMM's "counters:" (L2 progress) or "l1-exi
         done
         grep "^$what:" "$D/out" | tail -n 1 | cut -d' ' -f2-
 }
+resume_and_check() { # WHAT: resumes the paused VMM (its own SIGCONT); L2 goes on from $saved, in guest mode
+        local l1_before l1_after after
+        l1_before=$(counters l1-exits)
+        kill -CONT "$VMM"
+        sleep 1
+        after=$(counters)
+        l1_after=$(counters l1-exits)
+        check "L2 continues on every vCPU after the $1 ($saved -> $after)" all_greater "$saved" "$after"
+        check "L1 handles L2's exits again: L2 runs nested ($l1_before -> $l1_after)" all_greater "$l1_before" "$l1_after"
+        check "no vCPU stopped after the $1" not_contains "$(cat "$D/err")" "stopped"
+}
+kill_after() { # SECONDS COMMAND...: COMMAND SIGKILLed after SECONDS, wherever it is by then
+        local delay=$1; shift
+        "$@" >/dev/null 2>&1 &
+        sleep "$delay"
+        kill -9 $! 2>/dev/null
+        wait $! 2>/dev/null
+}
+pause_own_state() { # the VMM's own pause (SIGHUP), then its own state (SIGUSR1)
+        kill -HUP "$VMM"
+        sleep 0.2
+        rm -f "$D/own"
+        kill -USR1 "$VMM"
+        for _ in $(seq 50); do [[ -s $D/own ]] && break; sleep 0.1; done
+}
 all_greater() { # "A B" "C D": every later counter is larger
         local -a a=($1) b=($2)
         [[ ${#a[@]} -eq 2 && ${#b[@]} -eq 2 && ${b[0]} -gt ${a[0]} && ${b[1]} -gt ${a[1]} ]]
@@ -82,10 +107,7 @@ check "L2 runs on after the collect ($c0 -> $c1)" all_greater "$c0" "$c1"
 
 # nestvirt killed at assorted points of a collect: the VMM runs on.
 for delay in 0.005 0.02 0.05; do
-        "$NESTVIRT" collect --pid "$VMM" -o "$D/killed.nvstate" >/dev/null 2>&1 &
-        sleep $delay
-        kill -9 $! 2>/dev/null
-        wait $! 2>/dev/null
+        kill_after $delay "$NESTVIRT" collect --pid "$VMM" -o "$D/killed.nvstate"
 done
 sleep 0.5
 c2=$(counters)
@@ -94,10 +116,7 @@ check "L2 runs on after the killed collects ($c1 -> $c2)" all_greater "$c1" "$c2
 check "no vCPU stopped" not_contains "$(cat "$D/err")" "stopped"
 
 # Save: pause through the VMM's own control, its own state, then the nested state.
-kill -HUP "$VMM"
-sleep 0.2
-kill -USR1 "$VMM"
-for _ in $(seq 50); do [[ -s $D/own ]] && break; sleep 0.1; done
+pause_own_state
 check "the VMM saved its own state" test -s "$D/own"
 out=$("$NESTVIRT" collect --pid "$VMM" -o "$D/saved.nvstate" 2>&1); rc=$?
 echo "# $out"
@@ -110,14 +129,7 @@ check "the VMM restarts paused from its own state" start_vmm --restore
 out=$("$NESTVIRT" load --pid "$VMM" "$D/saved.nvstate" 2>&1); rc=$?
 echo "# $out"
 check "load into the paused VMM exits 0" test $rc -eq 0
-l1_before=$(counters l1-exits)
-kill -CONT "$VMM"
-sleep 1
-after=$(counters)
-l1_after=$(counters l1-exits)
-check "L2 continues on every vCPU after the load ($saved -> $after)" all_greater "$saved" "$after"
-check "L1 handles L2's exits again: L2 runs nested ($l1_before -> $l1_after)" all_greater "$l1_before" "$l1_after"
-check "no vCPU stopped after the load" not_contains "$(cat "$D/err")" "stopped"
+resume_and_check load
 out=$("$NESTVIRT" collect --pid "$VMM" -o "$D/again.nvstate" 2>&1)
 check "the restored VMM's state is well-formed again" blobs_ok "$D/again.nvstate"
 check "the saved state had every vCPU in guest mode" guest_mode_all "$D/saved.nvstate"
@@ -179,10 +191,8 @@ check "L2 runs on after the refusals and save-all ($c1 -> $c2)" all_greater "$c1
 
 # nestvirt save killed at random points: the VMM runs on, and the next save works.
 for _ in 1 2 3 4 5 6; do
-        nv save l1 >/dev/null 2>&1 &
-        sleep "0.$(printf '%03d' $((RANDOM % 400)))"
-        kill -9 $! 2>/dev/null
-        wait $! 2>/dev/null
+        # The program itself, not the nv function: a function in the background is a subshell, and killing it spares nestvirt.
+        kill_after "0.$(printf '%03d' $((RANDOM % 400)))" "$NESTVIRT" -c "test://$D/node.xml" save l1
 done
 sleep 0.5
 c3=$(counters)
@@ -218,11 +228,7 @@ stop_vmm
 # Save (paused by its own API, own state, kept freeze granted), SIGKILL, restart paused, restore, resume.
 start_vmm
 sleep 0.5
-kill -HUP "$VMM"
-sleep 0.2
-rm -f "$D/own"
-kill -USR1 "$VMM"
-for _ in $(seq 50); do [[ -s $D/own ]] && break; sleep 0.1; done
+pause_own_state
 out=$(nv save l1 --keep-frozen --json 2>&1); rc=$?
 echo "# $out"
 check "save --keep-frozen of the paused VMM exits 0" test $rc -eq 0
@@ -236,14 +242,7 @@ out=$(nv restore l1 2>&1); rc=$?
 echo "# $out"
 check "restore of the domain into the paused VMM exits 0" test $rc -eq 0
 check "restore names the file" contains "$out" "from $path"
-l1_before=$(counters l1-exits)
-kill -CONT "$VMM"
-sleep 1
-after=$(counters)
-l1_after=$(counters l1-exits)
-check "L2 continues on every vCPU after the restore ($saved -> $after)" all_greater "$saved" "$after"
-check "L1 handles L2's exits again: L2 runs nested ($l1_before -> $l1_after)" all_greater "$l1_before" "$l1_after"
-check "no vCPU stopped after the restore" not_contains "$(cat "$D/err")" "stopped"
+resume_and_check restore
 stop_vmm
 
 # How long collect stops a running VMM of N vCPUs (each running L2), for the documentation.
