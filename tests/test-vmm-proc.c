@@ -535,7 +535,20 @@ static void test_driver(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
-int main(void) {
+/*
+ * test-vmm-proc --vmm: only the VMM (2 vCPUs, each an OUT every millisecond),
+ * in this process, until stdin closes: a KVM VMM with no nestvirt code for
+ * the shell tests (test-nestvirtd-process.sh).
+ */
+static int vmm_only(void) {
+        Shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+        if (sh == MAP_FAILED)
+                return 1;
+        vmm_main(MODE_OUT_SLEEP, 1, STDIN_FILENO, sh);
+}
+
+int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_driver),
                 cmocka_unit_test(test_running),
@@ -557,6 +570,8 @@ int main(void) {
                 printf("1..0 # SKIP no /dev/kvm that can create a VM (%s)\n", strerror(-r));
                 return 77;
         }
+        if (argc > 1 && strcmp(argv[1], "--vmm") == 0)
+                return vmm_only();
         alarm(60); /* a vCPU left inside KVM_RUN would make an injected ioctl wait forever */
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
