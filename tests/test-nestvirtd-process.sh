@@ -7,9 +7,10 @@
 # (test-vmm-proc --vmm); where the kernel has no nested state the Save job
 # fails with that kernel's refusal, which only the process backend gives.
 # A kept freeze of the running VMM and a restore into it are refused, and
-# the VMM is let go each time (no tracer left, not stopped).
+# the VMM is let go each time (no tracer left, not stopped).  dominfo
+# names the pidfile and sees no freeze.
 set -u
-NESTVIRTD=$1 VMM_BIN=$2 BUSCONF=$3 DATA=$4
+NESTVIRTD=$1 VMM_BIN=$2 BUSCONF=$3 DATA=$4 NESTVIRT=$5
 command -v dbus-daemon >/dev/null && command -v busctl >/dev/null || { echo "1..0 # SKIP needs dbus-daemon and busctl"; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root (ptrace of the VMM, no polkit)"; exit 77; }
 T=$(mktemp -d /tmp/nestvirtd-process-XXXXXX)
@@ -82,6 +83,10 @@ check "... and says it runs" contains "$out" "runs it already"
 mpath=$(path_of "$(B call "${M[@]}" GetMachine s p)")
 check "Machine: the process domain is listed" contains "$mpath" "/org/nestvirt/NestedState1/"
 check "the VMM was let go after every job" let_go
+out=$("$NESTVIRT" -c "test://$T/node.xml" dominfo p 2>&1)
+check "dominfo names the pidfile" contains "$out" "vmm.pidfile      $T/vmm.pid"
+check "dominfo: the VMM is not frozen (nothing holds it)" contains "$out" "vmm.frozen       no"
+check "dominfo touched nothing" let_go
 s0=$(switches); sleep 0.3; s1=$(switches)
 check "the VMM's vCPU threads run on ($s0 -> $s1 context switches)" test "$s1" -gt "$s0"
 
