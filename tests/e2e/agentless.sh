@@ -47,7 +47,7 @@ counters() { # [l1-exits]: prints the VMM's "counters:" (L2 progress) or "l1-exi
         grep "^$what:" "$D/out" | tail -n 1 | cut -d' ' -f2-
 }
 resume_and_check() { # WHAT: resumes the paused VMM (its own SIGCONT); L2 goes on from $saved, in guest mode
-        local l1_before l1_after after
+        local l1_before l1_after # after: the counters now, for the caller too
         l1_before=$(counters l1-exits)
         kill -CONT "$VMM"
         sleep 1
