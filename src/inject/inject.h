@@ -92,6 +92,17 @@ NvInjectThread *nv_inject_pick(NvInject *in);
  */
 void nv_inject_hold_signals(sigset_t *old);
 
+/*
+ * A child process that puts bytes back into the tracee if this process dies
+ * (SIGKILL) before it does so itself: arm (note with armed) before changing
+ * a byte whose change must not outlive us, disarm after putting it back.
+ * Freeing it with nothing armed ends it.
+ */
+typedef struct NvInjectGuard NvInjectGuard;
+int nv_inject_guard_new(pid_t tracee, NvInjectGuard **ret, NvError **reterr);
+void nv_inject_guard_note(NvInjectGuard *g, uint64_t addr, uint8_t value, bool armed);
+NvInjectGuard *nv_inject_guard_free(NvInjectGuard *g);
+
 /* process_vm_readv/writev of the tracee's memory, all bytes or -EIO. */
 int nv_inject_read(NvInject *in, uint64_t addr, void *buf, size_t len, NvError **reterr);
 int nv_inject_write(NvInject *in, uint64_t addr, const void *buf, size_t len, NvError **reterr);
