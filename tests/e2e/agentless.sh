@@ -229,6 +229,9 @@ stop_vmm
 start_vmm
 sleep 0.5
 pause_own_state
+out=$(nv migrate-begin l1 --no-check 2>&1); rc=$?
+check "migrate-begin of the paused VMM exits 0 (its own pause keeps it stopped)" test $rc -eq 0
+check "migrate-begin's XML carries the state inline" contains "$out" "<nestvirt:inline"
 out=$(nv save l1 --keep-frozen --json 2>&1); rc=$?
 echo "# $out"
 check "save --keep-frozen of the paused VMM exits 0" test $rc -eq 0
