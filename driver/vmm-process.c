@@ -64,6 +64,9 @@ static int proc_connect(const NvNestedMeta *meta, NvVmmHandle **ret, NvError **r
         h->pid = (pid_t) meta->pid;
         if (meta->pidfile && (r = read_pidfile(meta->pidfile, &h->pid, reterr)) < 0)
                 return r;
+        if (kill(h->pid, 0) < 0 && errno == ESRCH)
+                return nv_error_set(reterr, -ESRCH, _("There is no process %d (named by %s): the VMM does not run."), (int) h->pid,
+                                    meta->pidfile ?: "<nestvirt:vmm pid>");
         r = nv_vmm_proc_open(h->pid, &h->p, reterr);
         if (r < 0)
                 return r;

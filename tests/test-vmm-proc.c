@@ -411,6 +411,7 @@ static void test_backend(void **state) {
         uint64_t token = 0, since = 0;
         uint8_t *img = NULL;
         size_t len = 0;
+        pid_t dead;
         int r;
 
         vmm_start(&v, MODE_SPIN, 1);
@@ -462,6 +463,17 @@ static void test_backend(void **state) {
         r = b->connect(m, &h, &err);
         assert_int_equal(r, -ENODEV);
         assert_non_null(strstr(nv_error_message(err, r), "not a KVM VMM"));
+        nv_error_clear(&err);
+        nv_nested_meta_free(m);
+        /* A stale pidfile: its process is gone (a child reaped already). */
+        dead = fork();
+        if (dead == 0)
+                _exit(0);
+        assert_int_equal(waitpid(dead, NULL, 0), dead);
+        m = meta_for(dead, pidfile, sizeof pidfile);
+        r = b->connect(m, &h, &err);
+        assert_int_equal(r, -ESRCH);
+        assert_non_null(strstr(nv_error_message(err, r), "the VMM does not run"));
         nv_error_clear(&err);
         unlink(pidfile);
         r = b->connect(m, &h, &err);
