@@ -33,8 +33,10 @@ static inline void nv_vmm_clear(NvVmm *v) {
 
 /* A running domain that has our metadata; else -ENOENT / -ESRCH naming it. */
 int nv_driver_get_nested_domain(NvDriver *d, const char *name, NvDomainEntry *ret, NvError **reterr);
-/* The domain's VMM, refused unless its VmUuid is the domain's UUID. */
-int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmmHandle **ret, NvError **reterr);
+/* The backend the domain's metadata names: the process backend for transport process, else the driver's. */
+const NvVmmBackend *nv_driver_backend(const NvDriver *d, const NvNestedMeta *meta);
+/* The domain's VMM through that backend, refused unless its VmUuid (where the backend has one) is the domain's UUID. */
+int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmm *ret, NvError **reterr);
 /*
  * The prologue of every flow on a running domain: the domain with our
  * metadata, its lock, its VMM.  On failure the caller's cleanups release

@@ -164,35 +164,42 @@ int nv_driver_get_nested_domain(NvDriver *d, const char *name, NvDomainEntry *re
         return 0;
 }
 
+const NvVmmBackend *nv_driver_backend(const NvDriver *d, const NvNestedMeta *meta) {
+        return meta && meta->transport == NV_VMM_TRANSPORT_PROCESS ? &nv_vmm_backend_process : d->vmm;
+}
+
 /* Connects to the domain's VMM and makes sure it is this domain's. */
-int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmmHandle **ret, NvError **reterr) {
-        _cleanup_(nv_vmm_clear) NvVmm vmm = { .b = d->vmm };
+int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmm *ret, NvError **reterr) {
+        _cleanup_(nv_vmm_clear) NvVmm vmm = { .b = nv_driver_backend(d, def->meta) };
         const char *uuid;
         int r;
 
-        r = d->vmm_lookup ? d->vmm_lookup(d->vmm_lookup_userdata, def->uuid, &vmm.h, reterr) : 0;
+        /* Only D-Bus VMMs register with nestvirtd; a process VMM is found by its pidfile or pid alone. */
+        r = d->vmm_lookup && vmm.b == d->vmm ? d->vmm_lookup(d->vmm_lookup_userdata, def->uuid, &vmm.h, reterr) : 0;
         if (r == 0)
-                r = d->vmm->connect(def->meta, &vmm.h, reterr);
+                r = vmm.b->connect(def->meta, &vmm.h, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Domain '%s'"), def->name);
-        /* The handle owns uuid: the message is formatted before the cleanup drops it. */
-        uuid = d->vmm->vm_uuid(vmm.h);
-        if (!uuid || strcasecmp(uuid, def->uuid) != 0)
-                return nv_error_set(reterr, -EINVAL, _("The VMM named by domain '%s' runs VM %s, not this domain (%s)."), def->name,
-                                    uuid ?: "?", def->uuid);
-        *ret = TAKE_PTR(vmm.h);
+        if (vmm.b->vm_uuid) {
+                /* The handle owns uuid: the message is formatted before the cleanup drops it. */
+                uuid = vmm.b->vm_uuid(vmm.h);
+                if (!uuid || strcasecmp(uuid, def->uuid) != 0)
+                        return nv_error_set(reterr, -EINVAL, _("The VMM named by domain '%s' runs VM %s, not this domain (%s)."),
+                                            def->name, uuid ?: "?", def->uuid);
+        }
+        *ret = vmm;
+        vmm.h = NULL;
         return 0;
 }
 
 int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainLock **lock, NvVmm *vmm, NvError **reterr) {
         int r;
 
-        vmm->b = d->vmm;
         r = nv_driver_get_nested_domain(d, domain, e, reterr);
         if (r >= 0)
                 r = nv_domain_lock(d, e->def, lock, reterr);
         if (r >= 0)
-                r = nv_driver_connect_vmm(d, e->def, &vmm->h, reterr);
+                r = nv_driver_connect_vmm(d, e->def, vmm, reterr);
         return r;
 }
 

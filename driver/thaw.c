@@ -10,13 +10,13 @@
 #include "driver-private.h"
 
 int nv_driver_vmm_status(NvDriver *d, const NvDomainDef *def, NvVmmStatus *ret, NvError **reterr) {
-        _cleanup_(nv_vmm_clear) NvVmm vmm = { .b = d->vmm };
+        _cleanup_(nv_vmm_clear) NvVmm vmm = {};
         uint64_t since = 0;
         int r;
 
         if (!def->meta)
                 return nv_error_set(reterr, -ENOENT, _("Domain '%s' has no <nestvirt:nested> metadata naming its VMM."), def->name);
-        r = nv_driver_connect_vmm(d, def, &vmm.h, reterr);
+        r = nv_driver_connect_vmm(d, def, &vmm, reterr);
         if (r < 0)
                 return r;
         r = vmm.b->frozen(vmm.h, &since, reterr);

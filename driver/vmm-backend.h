@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The driver's view of a VMM: an ops struct, one contract per entry.  The
- * D-Bus client (dbus/vmm-client.c) implements it; the flows in driver/
- * call only this.
+ * D-Bus client (dbus/vmm-client.c) and the process backend (vmm-process.c,
+ * a VMM with no agent reached through ptrace) implement it; the flows in
+ * driver/ call only this, and the domain's <nestvirt:vmm transport> picks
+ * the backend (nv_driver_backend()).
  */
 #pragma once
 
@@ -49,7 +51,11 @@ typedef struct NvVmmBackend {
         /* The VMM's vCPU count and vendor (NV_FORMAT_*), as learnt at connect. */
         unsigned (*vcpu_count)(NvVmmHandle *h);
         int (*vendor)(NvVmmHandle *h);
-        /* The VM's UUID as the VMM reports it (learnt at connect). */
+        /*
+         * The VM's UUID as the VMM reports it (learnt at connect), checked
+         * against the domain's.  NULL (the entry itself) for a backend whose
+         * VMMs name no VM: then the metadata's name of the VMM is the only link.
+         */
         const char *(*vm_uuid)(NvVmmHandle *h);
         /* 1: the VMM resumed from a saved state and waits for its nested state; 0: it runs on; -1: it does not say. */
         int (*incoming)(NvVmmHandle *h);
@@ -58,6 +64,13 @@ typedef struct NvVmmBackend {
         /* Drops the connection; accepts NULL. */
         void (*disconnect)(NvVmmHandle *h);
 } NvVmmBackend;
+
+/*
+ * A VMM with no nestvirt code, named by <nestvirt:vmm transport="process">.
+ * Its freeze is a ptrace freeze and lasts only while this process holds it;
+ * freeze with keep is refused unless the VMM's own pause stopped it already.
+ */
+extern const NvVmmBackend nv_vmm_backend_process;
 
 /* What to do with a collected image: after the thaw, or while still frozen when the freeze is kept. */
 typedef int (*NvVmmImageFunc)(const uint8_t *img, size_t len, void *userdata, NvError **reterr);

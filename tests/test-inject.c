@@ -295,8 +295,42 @@ static void test_seccomp(void **state) {
         child_stop(&ch);
 }
 
+/*
+ * The guard: a process that arms it and is then SIGKILLed leaves the
+ * guard to write the byte back into the tracee (here: this process); a
+ * disarmed byte is left alone.
+ */
+static volatile uint8_t guarded[2] = { 1, 1 };
+
+static void test_guard(void **state) {
+        int status;
+        pid_t owner;
+
+        if (geteuid() != 0)
+                skip(); /* writing into an ancestor needs CAP_SYS_PTRACE under Yama */
+        owner = fork();
+        assert_true(owner >= 0);
+        if (owner == 0) {
+                NvInjectGuard *g = NULL;
+                if (nv_inject_guard_new(getppid(), &g, NULL) < 0)
+                        _exit(3);
+                nv_inject_guard_note(g, (uint64_t) (uintptr_t) &guarded[0], 7, true);
+                nv_inject_guard_note(g, (uint64_t) (uintptr_t) &guarded[1], 9, true);
+                nv_inject_guard_note(g, (uint64_t) (uintptr_t) &guarded[1], 9, false);
+                raise(SIGKILL); /* no chance to put anything back */
+                _exit(4);
+        }
+        assert_int_equal(waitpid(owner, &status, 0), owner);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        for (int i = 0; i < 200 && guarded[0] != 7; i++)
+                usleep(5000);
+        assert_int_equal(guarded[0], 7);
+        assert_int_equal(guarded[1], 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_guard),
                 cmocka_unit_test(test_reader),
                 cmocka_unit_test(test_threads),
                 cmocka_unit_test(test_spinner),

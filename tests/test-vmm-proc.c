@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "kvm.h"
+#include "driver.h"
+#include "vmm-backend.h"
 #include "vmm-proc.h"
 
 #define N_VCPUS 2
@@ -253,7 +255,7 @@ static void freeze_cycles(Mode mode, unsigned cycles) {
                 }
                 if (mode == MODE_OUT_SLEEP) /* mostly in usleep, with the OUT pending; rarely caught in KVM_RUN */
                         assert_true(quiesced >= 1);
-                else
+                else /* never left the guest: interrupted inside KVM_RUN, nothing pending, no wait for the timeout */
                         assert_int_equal(quiesced, 0);
                 p = release_timed(p, &t0);
                 stopped += t0;
@@ -353,8 +355,216 @@ static void test_collect(void **state) {
         vmm_stop(&v);
 }
 
-int main(void) {
+/* Paused by its own means (no KVM_RUN for the window) or running (a vCPU inside KVM_RUN). */
+static void test_running(void **state) {
+        Vmm v = {};
+        NvVmmProc *p = NULL;
+
+        for (Mode mode = MODE_OUT_SLEEP; mode <= MODE_SPIN; mode++) {
+                vmm_start(&v, mode, 1);
+                assert_int_equal(nv_vmm_proc_open(v.pid, &p, NULL), 0);
+                assert_int_equal(nv_vmm_proc_running(p, 300000, NULL), 1);
+                nv_vmm_proc_free(p);
+                usleep(20000);
+                vmm_assert_healthy(&v); /* watched, not harmed */
+                vmm_stop(&v);
+        }
+
+        vmm_start(&v, MODE_PAUSED, 1);
+        for (int i = 0; i < 200 && (v.sh->outs[0] == 0 || v.sh->outs[1] == 0); i++)
+                usleep(5000);
+        assert_int_equal(nv_vmm_proc_open(v.pid, &p, NULL), 0);
+        assert_int_equal(nv_vmm_proc_running(p, 300000, NULL), 0);
+        nv_vmm_proc_free(p);
+        v.sh->go = 1;
+        vmm_stop(&v);
+}
+
+/* A pidfile and the metadata that names it, for the process backend. */
+static NvNestedMeta *meta_for(pid_t pid, char *pidfile, size_t size) {
+        NvNestedMeta *m = nv_nested_meta_new();
+        FILE *f;
+
+        snprintf(pidfile, size, "/tmp/nestvirt-test-vmm-proc-%d.pid", (int) getpid());
+        f = fopen(pidfile, "we");
+        assert_non_null(f);
+        fprintf(f, "%d\n", (int) pid);
+        fclose(f);
+        m->pidfile = strdup(pidfile);
+        m->written.transport = NV_VMM_TRANSPORT_PROCESS;
+        nv_nested_meta_post_parse(m);
+        assert_int_equal(nv_nested_meta_validate(m, NULL), 0);
+        return m;
+}
+
+/* The process backend: a freeze is ours while we hold it; a kept one only for a VMM its own pause stopped. */
+static void test_backend(void **state) {
+        const NvVmmBackend *b = &nv_vmm_backend_process;
+        char pidfile[128];
+        Vmm v = {};
+        NvVmmHandle *h = NULL;
+        NvNestedMeta *m;
+        NvError *err = NULL;
+        uint64_t token = 0, since = 0;
+        uint8_t *img = NULL;
+        size_t len = 0;
+        pid_t dead;
+        int r;
+
+        vmm_start(&v, MODE_SPIN, 1);
+        m = meta_for(v.pid, pidfile, sizeof pidfile);
+        assert_int_equal(b->connect(m, &h, NULL), 0);
+        assert_int_equal(b->vcpu_count(h), N_VCPUS);
+        assert_null(b->vm_uuid);
+        assert_int_equal(b->incoming(h), 0); /* it runs */
+        r = b->freeze(h, /* keep= */ true, &token, &err);
+        assert_int_equal(r, -EOPNOTSUPP);
+        assert_non_null(strstr(nv_error_message(err, r), "Pause the VMM through its own API first"));
+        nv_error_clear(&err);
+        assert_int_equal(b->frozen(h, NULL, NULL), 0);
+        assert_int_equal(b->freeze(h, false, &token, NULL), 0);
+        assert_int_equal(b->frozen(h, &since, NULL), 1);
+        assert_true(since > 0);
+        r = b->get_state(h, &img, &len, &err);
+        if (r < 0) { /* no nested state on this kernel */
+                assert_int_equal(r, -EOPNOTSUPP);
+                nv_error_clear(&err);
+        } else {
+                assert_int_equal(b->set_state(h, img, len, NULL), 0); /* the same state back: accepted */
+                free(img);
+        }
+        assert_int_equal(b->thaw(h, token, NULL), 0);
+        assert_int_equal(b->frozen(h, NULL, NULL), 0);
+        assert_true(b->thaw(h, token, NULL) < 0); /* no hold left */
+        b->disconnect(h);
+        vmm_stop(&v);
+        nv_nested_meta_free(m);
+
+        vmm_start(&v, MODE_PAUSED, 1);
+        for (int i = 0; i < 200 && (v.sh->outs[0] == 0 || v.sh->outs[1] == 0); i++)
+                usleep(5000);
+        m = meta_for(v.pid, pidfile, sizeof pidfile);
+        assert_int_equal(b->connect(m, &h, NULL), 0);
+        assert_int_equal(b->incoming(h), 1); /* paused: it takes old nested state */
+        assert_int_equal(b->freeze(h, /* keep= */ true, &token, NULL), 0);
+        b->disconnect(h); /* lets go: the VMM stays paused by its own means */
+        v.sh->go = 1;
+        usleep(50000);
+        assert_true(v.sh->outs[0] > 1 && v.sh->outs[1] > 1);
+        vmm_assert_healthy(&v);
+        vmm_stop(&v);
+        nv_nested_meta_free(m);
+
+        /* A pidfile that names no VMM. */
+        m = meta_for(getpid(), pidfile, sizeof pidfile);
+        r = b->connect(m, &h, &err);
+        assert_int_equal(r, -ENODEV);
+        assert_non_null(strstr(nv_error_message(err, r), "not a KVM VMM"));
+        nv_error_clear(&err);
+        nv_nested_meta_free(m);
+        /* A stale pidfile: its process is gone (a child reaped already). */
+        dead = fork();
+        if (dead == 0)
+                _exit(0);
+        assert_int_equal(waitpid(dead, NULL, 0), dead);
+        m = meta_for(dead, pidfile, sizeof pidfile);
+        r = b->connect(m, &h, &err);
+        assert_int_equal(r, -ESRCH);
+        assert_non_null(strstr(nv_error_message(err, r), "the VMM does not run"));
+        nv_error_clear(&err);
+        unlink(pidfile);
+        r = b->connect(m, &h, &err);
+        assert_true(r < 0);
+        assert_non_null(strstr(nv_error_message(err, r), pidfile));
+        nv_error_free(err);
+        nv_nested_meta_free(m);
+}
+
+/* A test-driver node whose running domain l1 names the VMM by pid, and a driver on it. */
+static NvDriver *driver_for(pid_t pid, char *dir) {
+        char path[256], uri[300];
+        NvDriver *d = NULL;
+        NvError *err = NULL;
+        FILE *f;
+        int r;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/node.xml", dir);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fprintf(f, "<node><domain type='test'><name>l1</name><uuid>6f0e2c1a-3b4d-4e5f-8a9b-0c1d2e3f4a5b</uuid>"
+                   "<metadata><nestvirt:nested xmlns:nestvirt='" NV_META_NAMESPACE "'>"
+                   "<nestvirt:vmm transport='process' pid='%d'/></nestvirt:nested></metadata>"
+                   "<memory>65536</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os></domain></node>\n",
+                (int) pid);
+        fclose(f);
+        snprintf(uri, sizeof uri, "test://%s", path);
+        r = nv_driver_new(&(NvDriverConfig) { .uri = uri, .state_dir = dir, .runtime_dir = dir }, &d, &err);
+        if (r < 0)
+                fail_msg("driver: %s", nv_error_message(err, r));
+        return d;
+}
+
+/*
+ * The driver picks the process backend from the metadata: save (here: the
+ * state if this kernel has nested state, else its refusal), a kept freeze
+ * of the running VMM refused, a restore into it refused; the VMM runs on.
+ */
+static void test_driver(void **state) {
+        char dir[] = "/tmp/nestvirt-test-vmm-proc-XXXXXX", cmd[300];
+        NvSaveResult res = {};
+        NvRestoreResult rres = {};
+        NvError *err = NULL;
+        NvDriver *d;
+        Vmm v = {};
+        uint64_t before;
+        int r;
+
+        vmm_start(&v, MODE_OUT_SLEEP, 1);
+        d = driver_for(v.pid, dir);
+        r = nv_driver_save(d, "l1", &(NvSaveOptions) {}, &res, &err);
+        if (r < 0)
+                assert_non_null(strstr(nv_error_message(err, r), "KVM_CAP_NESTED_STATE is 0"));
+        else
+                assert_int_equal(res.ref.vcpus, N_VCPUS);
+        nv_save_result_clear(&res);
+        nv_error_clear(&err);
+        before = v.sh->outs[0];
+        r = nv_driver_save(d, "l1", &(NvSaveOptions) { .keep_frozen = true }, &res, &err);
+        assert_int_equal(r, -EOPNOTSUPP);
+        assert_non_null(strstr(nv_error_message(err, r), "Pause the VMM through its own API first"));
+        nv_error_clear(&err);
+        r = nv_driver_restore(d, "l1", &(NvRestoreOptions) { .file = "/nonexistent" }, &rres, &err);
+        assert_int_equal(r, -ESTALE);
+        assert_non_null(strstr(nv_error_message(err, r), "runs it already"));
+        nv_error_free(err);
+        usleep(20000);
+        assert_true(v.sh->outs[0] > before);
+        vmm_assert_healthy(&v);
+        nv_driver_free(d);
+        vmm_stop(&v);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * test-vmm-proc --vmm: only the VMM (2 vCPUs, each an OUT every millisecond),
+ * in this process, until stdin closes: a KVM VMM with no nestvirt code for
+ * the shell tests (test-nestvirtd-process.sh).
+ */
+static int vmm_only(void) {
+        Shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+        if (sh == MAP_FAILED)
+                return 1;
+        vmm_main(MODE_OUT_SLEEP, 1, STDIN_FILENO, sh);
+}
+
+int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_driver),
+                cmocka_unit_test(test_running),
+                cmocka_unit_test(test_backend),
                 cmocka_unit_test(test_not_kvm),
                 cmocka_unit_test(test_two_vms),
                 cmocka_unit_test(test_freeze_pending_out),
@@ -372,6 +582,8 @@ int main(void) {
                 printf("1..0 # SKIP no /dev/kvm that can create a VM (%s)\n", strerror(-r));
                 return 77;
         }
+        if (argc > 1 && strcmp(argv[1], "--vmm") == 0)
+                return vmm_only();
         alarm(60); /* a vCPU left inside KVM_RUN would make an injected ioctl wait forever */
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,10 @@ static json_object *meta_json(const NvNestedMeta *m, json_object *o) {
                 json_object_object_add(vmm, "name", json_object_new_string(m->bus_name));
                 json_object_object_add(vmm, "path", json_object_new_string(m->object_path));
         }
+        if (m->pidfile)
+                json_object_object_add(vmm, "pidfile", json_object_new_string(m->pidfile));
+        if (m->pid)
+                json_object_object_add(vmm, "pid", json_object_new_int64(m->pid));
         json_object_object_add(policy, "nested", json_object_new_string(nv_nested_policy_to_string(m->nested)));
         json_object_object_add(policy, "on_missing", json_object_new_string(nv_on_problem_to_string(m->on_missing)));
         json_object_object_add(policy, "on_incompatible", json_object_new_string(nv_on_problem_to_string(m->on_incompatible)));

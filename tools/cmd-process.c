@@ -4,6 +4,7 @@
  * process that has no nestvirt code in it, through ptrace (src/inject/).
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "inject.h"
 #include "util.h"
 #include "vmm-proc.h"
 
@@ -66,19 +68,6 @@ static uint64_t mono_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
-/*
- * Between freeze and thaw the VMM's threads are ours: SIGINT, SIGTERM and
- * SIGHUP wait until they are let go (SIGKILL cannot; docs/agentless.md).
- */
-static void block_signals(sigset_t *old) {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGHUP);
-        sigprocmask(SIG_BLOCK, &set, old);
-}
-
 typedef int (*FrozenFunc)(NvVmmProc *p, void *userdata, NvError **reterr);
 
 /* Opens the VMM, freezes it, runs fn, lets it go; *ret_usec (optional): how long it was stopped. */
@@ -92,7 +81,7 @@ static int with_frozen(const ProcArgs *a, FrozenFunc fn, void *userdata, unsigne
         r = nv_vmm_proc_open(a->pid, &p, reterr);
         if (r < 0)
                 return r;
-        block_signals(&old);
+        nv_inject_hold_signals(&old);
         t0 = mono_usec();
         r = nv_vmm_proc_freeze(p, a->timeout_usec, ret_quiesced, reterr);
         if (r >= 0)
@@ -100,7 +89,7 @@ static int with_frozen(const ProcArgs *a, FrozenFunc fn, void *userdata, unsigne
         nv_vmm_proc_thaw(p);
         if (ret_usec)
                 *ret_usec = mono_usec() - t0;
-        sigprocmask(SIG_SETMASK, &old, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         return r;
 }
 

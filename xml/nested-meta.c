@@ -5,6 +5,7 @@
  * then the defaults and validation passes and the parse entry.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 #define MAX_PATH_LEN 4095
 #define MAX_NAME_LEN 255
 
-NV_DEFINE_STRING_TABLE(nv_vmm_transport, "socket", "bus")
+NV_DEFINE_STRING_TABLE(nv_vmm_transport, "socket", "bus", "process")
 NV_DEFINE_STRING_TABLE(nv_bus_type, "system", "session")
 NV_DEFINE_STRING_TABLE(nv_nested_policy, "required", "optional")
 NV_DEFINE_STRING_TABLE(nv_on_problem, "fail", "continue")
@@ -42,6 +43,7 @@ NvNestedMeta *nv_nested_meta_free(NvNestedMeta *m) {
         free(m->written.object_path);
         free(m->socket);
         free(m->bus_name);
+        free(m->pidfile);
         state_ref_clear(&m->state);
         for (size_t i = 0; i < m->n_previous; i++)
                 state_ref_clear(&m->previous[i]);
@@ -58,7 +60,9 @@ static int parse_vmm(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
             (r = nv_xml_prop_string(n, "socket", MAX_PATH_LEN, 0, &m->socket, reterr)) < 0 ||
             (r = nv_xml_prop_enum(n, "bus", nv_bus_type_from_string, 0, &m->written.bus, reterr)) < 0 ||
             (r = nv_xml_prop_string(n, "name", MAX_NAME_LEN, 0, &m->bus_name, reterr)) < 0 ||
-            (r = nv_xml_prop_string(n, "path", MAX_PATH_LEN, 0, &m->written.object_path, reterr)) < 0)
+            (r = nv_xml_prop_string(n, "path", MAX_PATH_LEN, 0, &m->written.object_path, reterr)) < 0 ||
+            (r = nv_xml_prop_string(n, "pidfile", MAX_PATH_LEN, 0, &m->pidfile, reterr)) < 0 ||
+            (r = nv_xml_prop_uint(n, "pid", INT32_MAX, NV_XML_PROP_NONZERO, &m->pid, reterr)) < 0)
                 return r;
         return 0;
 }
@@ -66,13 +70,15 @@ static int parse_vmm(xmlNodePtr n, NvNestedMeta *m, NvError **reterr) {
 static int format_vmm(xmlNodePtr parent, const NvNestedMeta *m) {
         xmlNodePtr n;
 
-        if (m->written.transport < 0 && !m->socket && m->written.bus < 0 && !m->bus_name && !m->written.object_path)
+        if (m->written.transport < 0 && !m->socket && m->written.bus < 0 && !m->bus_name && !m->written.object_path &&
+            !m->pidfile && !m->pid)
                 return 0;
         if (nv_xml_new_child(parent, "vmm", &n) < 0 ||
             nv_xml_set_prop(n, "transport", nv_vmm_transport_to_string(m->written.transport)) < 0 ||
             nv_xml_set_prop(n, "socket", m->socket) < 0 ||
             nv_xml_set_prop(n, "bus", nv_bus_type_to_string(m->written.bus)) < 0 ||
-            nv_xml_set_prop(n, "name", m->bus_name) < 0 || nv_xml_set_prop(n, "path", m->written.object_path) < 0)
+            nv_xml_set_prop(n, "name", m->bus_name) < 0 || nv_xml_set_prop(n, "path", m->written.object_path) < 0 ||
+            nv_xml_set_prop(n, "pidfile", m->pidfile) < 0 || (m->pid && nv_xml_set_prop_uint(n, "pid", m->pid) < 0))
                 return -ENOMEM;
         return 0;
 }
@@ -249,6 +255,7 @@ static int format_children(xmlNodePtr node, const NvNestedMeta *m, NvError **ret
 void nv_nested_meta_post_parse(NvNestedMeta *m) {
         m->transport = m->written.transport >= 0 ? m->written.transport
                        : m->bus_name            ? NV_VMM_TRANSPORT_BUS
+                       : m->pidfile || m->pid   ? NV_VMM_TRANSPORT_PROCESS
                                                 : NV_VMM_TRANSPORT_SOCKET;
         m->bus = m->written.bus >= 0 ? m->written.bus : m->transport == NV_VMM_TRANSPORT_BUS ? NV_BUS_SYSTEM : -1;
         m->object_path = m->written.object_path ? m->written.object_path
@@ -311,6 +318,24 @@ static int validate_state(const NvStateRef *s, const char *where, NvError **rete
         return 0;
 }
 
+/* A VMM process is named by its pidfile or its pid, one of them; the D-Bus attributes mean nothing there, and the other way round. */
+static int validate_process(const NvNestedMeta *m, NvError **reterr) {
+        if (m->transport != NV_VMM_TRANSPORT_PROCESS) {
+                if (m->pidfile || m->pid)
+                        return nv_error_set(reterr, -EINVAL, _("<nestvirt:vmm> names a pidfile or pid but its transport is '%s'."),
+                                            nv_vmm_transport_to_string(m->transport));
+                return 0;
+        }
+        if (m->socket || m->bus_name || m->written.bus >= 0 || m->written.object_path)
+                return nv_error_set(reterr, -EINVAL,
+                                    _("<nestvirt:vmm transport='process'> takes pidfile or pid, not socket, bus, name or path."));
+        if (!m->pidfile == !m->pid)
+                return nv_error_set(reterr, -EINVAL, _("<nestvirt:vmm transport='process'> needs exactly one of pidfile and pid."));
+        if (m->pidfile && m->pidfile[0] != '/')
+                return nv_error_set(reterr, -EINVAL, _("<nestvirt:vmm pidfile='%s'> is not an absolute path."), m->pidfile);
+        return 0;
+}
+
 int nv_nested_meta_validate(const NvNestedMeta *m, NvError **reterr) {
         int r;
 
@@ -324,6 +349,9 @@ int nv_nested_meta_validate(const NvNestedMeta *m, NvError **reterr) {
                                     m->object_path ? m->object_path : "");
         if (m->transport == NV_VMM_TRANSPORT_SOCKET && m->bus_name)
                 return nv_error_set(reterr, -EINVAL, _("<nestvirt:vmm> names a bus name but its transport is 'socket'."));
+        r = validate_process(m, reterr);
+        if (r < 0)
+                return r;
         if (m->has_state && (r = validate_state(&m->state, "<nestvirt:state>", reterr)) < 0)
                 return r;
         for (size_t i = 0; i < m->n_previous; i++)

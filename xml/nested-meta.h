@@ -29,6 +29,7 @@
 typedef enum NvVmmTransport {
         NV_VMM_TRANSPORT_SOCKET, /* peer-to-peer D-Bus on a unix socket */
         NV_VMM_TRANSPORT_BUS,    /* a well-known name on a bus */
+        NV_VMM_TRANSPORT_PROCESS, /* a VMM process with no agent, reached through ptrace (docs/agentless.md) */
         _NV_VMM_TRANSPORT_MAX,
         _NV_VMM_TRANSPORT_INVALID = -EINVAL,
 } NvVmmTransport;
@@ -86,6 +87,8 @@ typedef struct NvNestedMeta {
         /* Attributes without defaults, NULL when absent. */
         char *socket;       /* transport socket */
         char *bus_name;     /* transport bus */
+        char *pidfile;      /* transport process: the file holding the VMM's pid */
+        unsigned pid;       /* transport process: the VMM's pid; 0 when absent */
         bool has_state;
         NvStateRef state;   /* current snapshot */
         NvStateRef previous[NV_META_MAX_PREVIOUS]; /* newest first */

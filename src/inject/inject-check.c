@@ -17,6 +17,8 @@
 #define CAP_SYS_PTRACE_BIT 19
 #define CAP_SYS_ADMIN_BIT 21
 #define PF_KTHREAD_FLAG 0x00200000u
+#define PF_USER_WORKER_FLAG 0x00004000u /* a kernel worker cloned from a user thread (6.4 and later) */
+#define PF_IO_WORKER_FLAG 0x00000010u
 
 /* The value after "key:" in a /proc status file, copied into buf. */
 int inject_status_field(const char *path, const char *key, char *buf, size_t size) {
@@ -54,7 +56,9 @@ static bool self_has_cap(int bit) {
 
 /*
  * Kernel worker threads that KVM adds to the VMM's thread group (the NX
- * huge page recovery worker) cannot be traced and never run VMM code.
+ * huge page recovery worker: a kthread before 6.12-ish, a user worker
+ * since, which shows the KVM_RUN of the thread it was cloned from in its
+ * syscall file) never run VMM code: nothing to seize or look at.
  */
 bool inject_task_is_kthread(pid_t pid, pid_t tid) {
         char path[64], buf[1024], *p;
@@ -69,7 +73,7 @@ bool inject_task_is_kthread(pid_t pid, pid_t tid) {
         /* state ppid pgrp session tty_nr tpgid flags */
         if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
                 return false;
-        return flags & PF_KTHREAD_FLAG;
+        return flags & (PF_KTHREAD_FLAG | PF_USER_WORKER_FLAG | PF_IO_WORKER_FLAG);
 }
 
 /* Calls fn for every thread of pid (kernel workers skipped); stops at fn's first error. */

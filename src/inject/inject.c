@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,4 +441,14 @@ NvInjectThread *nv_inject_pick(NvInject *in) {
                         fallback = t;
         }
         return fallback;
+}
+
+void nv_inject_hold_signals(sigset_t *old) {
+        sigset_t set;
+
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &set, old);
 }

@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,25 @@ int nv_inject_run_all(NvInject *in, NvInjectStopFunc fn, void *userdata, uint64_
 
 /* A thread to inject into: stopped in a syscall where possible, never at a syscall entry. NULL if none. */
 NvInjectThread *nv_inject_pick(NvInject *in);
+
+/*
+ * Between a freeze and its release the tracee's threads are ours: the
+ * calling thread blocks SIGINT, SIGTERM and SIGHUP until it lets them go
+ * (SIGKILL cannot be blocked; docs/agentless.md says what it leaves).
+ * *old receives the mask to put back.
+ */
+void nv_inject_hold_signals(sigset_t *old);
+
+/*
+ * A child process that puts bytes back into the tracee if this process dies
+ * (SIGKILL) before it does so itself: arm (note with armed) before changing
+ * a byte whose change must not outlive us, disarm after putting it back.
+ * Freeing it with nothing armed ends it.
+ */
+typedef struct NvInjectGuard NvInjectGuard;
+int nv_inject_guard_new(pid_t tracee, NvInjectGuard **ret, NvError **reterr);
+void nv_inject_guard_note(NvInjectGuard *g, uint64_t addr, uint8_t value, bool armed);
+NvInjectGuard *nv_inject_guard_free(NvInjectGuard *g);
 
 /* process_vm_readv/writev of the tracee's memory, all bytes or -EIO. */
 int nv_inject_read(NvInject *in, uint64_t addr, void *buf, size_t len, NvError **reterr);

@@ -30,6 +30,7 @@ struct NvVmmProc {
         NvVmmProcVcpu vcpus[NV_VMM_PROC_MAX_VCPUS];
         VcpuQuiesce q[NV_VMM_PROC_MAX_VCPUS];
         NvInject *in;
+        NvInjectGuard *guard; /* while we may hold immediate_exit of some vCPU */
         uint64_t scratch; /* address in the VMM, 0 if none */
         size_t scratch_len;
         int nested_max;
@@ -197,6 +198,27 @@ static bool exit_awaits_completion(uint32_t reason) {
         }
 }
 
+/* immediate_exit = 1 in vCPU i's kvm_run, *ret_old what was there; the guard puts it back if we die first. */
+static int exit_now_set(NvVmmProc *p, unsigned i, uint8_t *ret_old, NvError **reterr) {
+        static const uint8_t one = 1;
+        uint64_t addr = RUN_FIELD(&p->vcpus[i], immediate_exit);
+        int r = nv_inject_read(p->in, addr, ret_old, 1, reterr);
+
+        if (r < 0)
+                return r;
+        nv_inject_guard_note(p->guard, addr, *ret_old, true);
+        return nv_inject_write(p->in, addr, &one, 1, reterr);
+}
+
+static int exit_now_put_back(NvVmmProc *p, unsigned i, uint8_t old) {
+        uint64_t addr = RUN_FIELD(&p->vcpus[i], immediate_exit);
+        int r = nv_inject_write(p->in, addr, &old, 1, NULL);
+
+        if (r >= 0)
+                nv_inject_guard_note(p->guard, addr, old, false);
+        return r;
+}
+
 /*
  * While quiescing, a KVM_RUN entered for a vCPU whose exit awaits completion
  * gets immediate_exit (the kernel completes the exit, then returns EINTR);
@@ -204,7 +226,6 @@ static bool exit_awaits_completion(uint32_t reason) {
  */
 static int quiesce_stop(NvInject *in, NvInjectThread *t, bool entry, const struct user_regs_struct *regs, void *userdata) {
         NvVmmProc *p = userdata;
-        static const uint8_t one = 1;
         static const uint32_t intr = KVM_EXIT_INTR;
         int i, r;
 
@@ -216,9 +237,7 @@ static int quiesce_stop(NvInject *in, NvInjectThread *t, bool entry, const struc
         if (entry && !p->q[i].pending)
                 return NV_INJECT_HOLD;
         if (entry) {
-                r = nv_inject_read(in, RUN_FIELD(&p->vcpus[i], immediate_exit), &p->q[i].old, 1, NULL);
-                if (r >= 0)
-                        r = nv_inject_write(in, RUN_FIELD(&p->vcpus[i], immediate_exit), &one, 1, NULL);
+                r = exit_now_set(p, (unsigned) i, &p->q[i].old, NULL);
                 p->q[i].set_by_us = r >= 0;
                 return r < 0 ? r : NV_INJECT_GO_ON;
         }
@@ -229,7 +248,7 @@ static int quiesce_stop(NvInject *in, NvInjectThread *t, bool entry, const struc
          * as a signal exit does, so that the next freeze does not take the
          * completed exit for a pending one.
          */
-        r = nv_inject_write(in, RUN_FIELD(&p->vcpus[i], immediate_exit), &p->q[i].old, 1, NULL);
+        r = exit_now_put_back(p, (unsigned) i, p->q[i].old);
         if (r >= 0)
                 r = nv_inject_write(in, RUN_FIELD(&p->vcpus[i], exit_reason), &intr, sizeof intr, NULL);
         if (r < 0)
@@ -245,7 +264,7 @@ static int quiesce_stop(NvInject *in, NvInjectThread *t, bool entry, const struc
 static void quiesce_undo(NvVmmProc *p) {
         for (unsigned i = 0; i < p->n; i++)
                 if (p->q[i].set_by_us) {
-                        (void) nv_inject_write(p->in, RUN_FIELD(&p->vcpus[i], immediate_exit), &p->q[i].old, 1, NULL);
+                        (void) exit_now_put_back(p, i, p->q[i].old);
                         p->q[i].set_by_us = false;
                 }
 }
@@ -258,7 +277,6 @@ static void quiesce_undo(NvVmmProc *p) {
  * immediate_exit is run by us, from a stopped thread.
  */
 static int complete_left(NvVmmProc *p, NvError **reterr) {
-        static const uint8_t one = 1;
         static const uint32_t intr = KVM_EXIT_INTR;
 
         for (unsigned i = 0; i < p->n; i++) {
@@ -268,12 +286,10 @@ static int complete_left(NvVmmProc *p, NvError **reterr) {
                 int r;
                 if (!p->q[i].pending)
                         continue;
-                r = nv_inject_read(p->in, RUN_FIELD(v, immediate_exit), &old, 1, reterr);
-                if (r >= 0)
-                        r = nv_inject_write(p->in, RUN_FIELD(v, immediate_exit), &one, 1, reterr);
+                r = exit_now_set(p, i, &old, reterr);
                 if (r >= 0)
                         r = inject(p, SYS_ioctl, v->fd, KVM_RUN, 0, 0, 0, 0, &res, reterr);
-                (void) nv_inject_write(p->in, RUN_FIELD(v, immediate_exit), &old, 1, NULL);
+                (void) exit_now_put_back(p, i, old);
                 if (r >= 0 && res != -EINTR)
                         r = nv_error_set(reterr, res < 0 ? (int) res : -EPROTO,
                                          _("KVM_RUN with immediate_exit on vCPU %u gave %ld instead of EINTR."), v->id, res);
@@ -306,13 +322,53 @@ static int quiesce(NvVmmProc *p, uint64_t timeout_usec, unsigned *ret_n, NvError
         *ret_n = n;
         if (n == 0)
                 return 0;
+        r = nv_inject_guard_new(p->pid, &p->guard, reterr);
+        if (r < 0)
+                return r;
         r = nv_inject_run_all(p->in, quiesce_stop, p, timeout_usec, NULL);
         quiesce_undo(p);
         if (r == -ETIMEDOUT)
-                return complete_left(p, reterr);
+                r = complete_left(p, reterr);
+        else if (r < 0)
+                r = nv_error_set(reterr, r, _("Completing the pending exits of %u vCPUs failed: %s"), n, strerror(-r));
+        p->guard = nv_inject_guard_free(p->guard); /* everything put back (or, failing that, the guard writes it) */
+        return r < 0 ? r : 0;
+}
+
+static bool in_kvm_run(const NvVmmProc *p, const struct user_regs_struct *regs) {
+        return (long) regs->orig_rax == SYS_ioctl && regs->rsi == KVM_RUN && vcpu_index_by_fd(p, (long) regs->rdi) >= 0;
+}
+
+typedef struct Watch {
+        NvVmmProc *p;
+        bool seen;
+} Watch;
+
+static int watch_stop(NvInject *in, NvInjectThread *t, bool entry, const struct user_regs_struct *regs, void *userdata) {
+        Watch *w = userdata;
+
+        if (!entry || !in_kvm_run(w->p, regs))
+                return NV_INJECT_GO_ON;
+        w->seen = true;
+        return NV_INJECT_DONE; /* stopped at the entry: the call has not begun, and runs when we let go */
+}
+
+int nv_vmm_proc_running(NvVmmProc *p, uint64_t window_usec, NvError **reterr) {
+        Watch w = { .p = p };
+        int r;
+
+        if (p->in)
+                return nv_error_set(reterr, -EBUSY, _("Process %d is frozen already."), (int) p->pid);
+        r = nv_inject_attach(p->pid, &p->in, reterr);
         if (r < 0)
-                return nv_error_set(reterr, r, _("Completing the pending exits of %u vCPUs failed: %s"), n, strerror(-r));
-        return 0;
+                return r;
+        for (size_t i = 0; i < nv_inject_n_threads(p->in) && !w.seen; i++)
+                w.seen = in_kvm_run(p, &nv_inject_thread(p->in, i)->regs);
+        r = w.seen ? 0 : nv_inject_run_all(p->in, watch_stop, &w, window_usec, NULL);
+        p->in = nv_inject_free(p->in);
+        if (r < 0 && r != -ETIMEDOUT)
+                return nv_error_set(reterr, r, _("Watching process %d for KVM_RUN failed: %s"), (int) p->pid, strerror(-r));
+        return w.seen;
 }
 
 int nv_vmm_proc_freeze(NvVmmProc *p, uint64_t timeout_usec, unsigned *ret_quiesced, NvError **reterr) {

@@ -40,6 +40,16 @@ typedef struct NvVmmProc NvVmmProc;
  */
 int nv_vmm_proc_open(pid_t pid, NvVmmProc **ret, NvError **reterr);
 
+/*
+ * Whether the VMM runs its vCPUs: 1 if a thread is inside KVM_RUN on one
+ * of them (interrupted there, or blocked in it on a halted vCPU) or enters
+ * KVM_RUN within window_usec; 0 if none does (a VMM paused by its own
+ * means: its other threads may go on waking for timers and I/O).  Watches
+ * with ptrace stops only, changing no register and injecting nothing, and
+ * lets go before it returns; the refusals of inject.h apply.
+ */
+int nv_vmm_proc_running(NvVmmProc *p, uint64_t window_usec, NvError **reterr);
+
 /* Unmaps the scratch page, restores and lets go of every thread; accepts NULL; returns NULL. */
 NvVmmProc *nv_vmm_proc_free(NvVmmProc *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NvVmmProc *, nv_vmm_proc_free);

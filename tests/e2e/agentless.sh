@@ -6,9 +6,18 @@
 # well-formed SVM state); the VMM runs on; nestvirt killed mid-collect
 # leaves it running; save (pause, own state, collect), SIGKILL, restart
 # paused, load, resume: L2 continues on every vCPU.
+#
+# Then the same VMM as a libvirt (test driver) domain whose metadata names
+# it by pidfile (<nestvirt:vmm transport="process">): nestvirt save,
+# maintenance save-all, the refusals (a kept freeze or a migrate-begin of
+# the running VMM, a restore into it, a tracer that cannot suspend the
+# VMM's seccomp filter), save killed at random points, save of a VMM whose
+# seccomp filter forbids the ioctl (suspended: we run as root), and save →
+# SIGKILL → restart paused → restore → L2 continues in guest mode.
 set -u
 NESTVIRT=$1
 TESTVMM=$2
+SECCOMP_EXEC=$3 # runs a program under a filter that kills it on KVM_GET/SET_NESTED_STATE
 
 . "$(dirname "$0")/../tap.sh"
 not_contains() { ! grep -qF -- "$2" <<<"$1"; }
@@ -18,13 +27,15 @@ VMM=
 cleanup() { [[ -n $VMM ]] && kill -9 "$VMM" 2>/dev/null; rm -rf "$D"; }
 trap cleanup EXIT
 
-start_vmm() { # ARGS...: starts the VMM, waits for "ready"; VMM=pid
+start_vmm() { # ARGS...: starts the VMM ($WRAP in front, if set), waits for "ready"; VMM=pid, also in $D/vmm.pid
         : >"$D/out"
-        "$TESTVMM" --no-agent --kvm --vcpus 2 --own-state "$D/own" "$@" >"$D/out" 2>>"$D/err" &
+        ${WRAP:-} "$TESTVMM" --no-agent --kvm --vcpus 2 --own-state "$D/own" "$@" >"$D/out" 2>>"$D/err" &
         VMM=$!
+        echo "$VMM" >"$D/vmm.pid"
         for _ in $(seq 100); do grep -q '^ready' "$D/out" && return 0; sleep 0.1; done
         return 1
 }
+stop_vmm() { kill -9 "$VMM"; wait "$VMM" 2>/dev/null; VMM=; }
 counters() { # [l1-exits]: prints the VMM's "counters:" (L2 progress) or "l1-exits:" numbers (SIGUSR2)
         local what=${1:-counters} n
         n=$(grep -c "^$what:" "$D/out")
@@ -34,6 +45,31 @@ counters() { # [l1-exits]: prints the VMM's "counters:" (L2 progress) or "l1-exi
                 sleep 0.1
         done
         grep "^$what:" "$D/out" | tail -n 1 | cut -d' ' -f2-
+}
+resume_and_check() { # WHAT: resumes the paused VMM (its own SIGCONT); L2 goes on from $saved, in guest mode
+        local l1_before l1_after # after: the counters now, for the caller too
+        l1_before=$(counters l1-exits)
+        kill -CONT "$VMM"
+        sleep 1
+        after=$(counters)
+        l1_after=$(counters l1-exits)
+        check "L2 continues on every vCPU after the $1 ($saved -> $after)" all_greater "$saved" "$after"
+        check "L1 handles L2's exits again: L2 runs nested ($l1_before -> $l1_after)" all_greater "$l1_before" "$l1_after"
+        check "no vCPU stopped after the $1" not_contains "$(cat "$D/err")" "stopped"
+}
+kill_after() { # SECONDS COMMAND...: COMMAND SIGKILLed after SECONDS, wherever it is by then
+        local delay=$1; shift
+        "$@" >/dev/null 2>&1 &
+        sleep "$delay"
+        kill -9 $! 2>/dev/null
+        wait $! 2>/dev/null
+}
+pause_own_state() { # the VMM's own pause (SIGHUP), then its own state (SIGUSR1)
+        kill -HUP "$VMM"
+        sleep 0.2
+        rm -f "$D/own"
+        kill -USR1 "$VMM"
+        for _ in $(seq 50); do [[ -s $D/own ]] && break; sleep 0.1; done
 }
 all_greater() { # "A B" "C D": every later counter is larger
         local -a a=($1) b=($2)
@@ -71,10 +107,7 @@ check "L2 runs on after the collect ($c0 -> $c1)" all_greater "$c0" "$c1"
 
 # nestvirt killed at assorted points of a collect: the VMM runs on.
 for delay in 0.005 0.02 0.05; do
-        "$NESTVIRT" collect --pid "$VMM" -o "$D/killed.nvstate" >/dev/null 2>&1 &
-        sleep $delay
-        kill -9 $! 2>/dev/null
-        wait $! 2>/dev/null
+        kill_after $delay "$NESTVIRT" collect --pid "$VMM" -o "$D/killed.nvstate"
 done
 sleep 0.5
 c2=$(counters)
@@ -83,30 +116,20 @@ check "L2 runs on after the killed collects ($c1 -> $c2)" all_greater "$c1" "$c2
 check "no vCPU stopped" not_contains "$(cat "$D/err")" "stopped"
 
 # Save: pause through the VMM's own control, its own state, then the nested state.
-kill -HUP "$VMM"
-sleep 0.2
-kill -USR1 "$VMM"
-for _ in $(seq 50); do [[ -s $D/own ]] && break; sleep 0.1; done
+pause_own_state
 check "the VMM saved its own state" test -s "$D/own"
 out=$("$NESTVIRT" collect --pid "$VMM" -o "$D/saved.nvstate" 2>&1); rc=$?
 echo "# $out"
 check "collect from the paused VMM exits 0" test $rc -eq 0
 check "the saved blobs are well-formed SVM state" blobs_ok "$D/saved.nvstate"
 saved=$(counters)
-kill -9 "$VMM"; wait "$VMM" 2>/dev/null; VMM=
+stop_vmm
 
 check "the VMM restarts paused from its own state" start_vmm --restore
 out=$("$NESTVIRT" load --pid "$VMM" "$D/saved.nvstate" 2>&1); rc=$?
 echo "# $out"
 check "load into the paused VMM exits 0" test $rc -eq 0
-l1_before=$(counters l1-exits)
-kill -CONT "$VMM"
-sleep 1
-after=$(counters)
-l1_after=$(counters l1-exits)
-check "L2 continues on every vCPU after the load ($saved -> $after)" all_greater "$saved" "$after"
-check "L1 handles L2's exits again: L2 runs nested ($l1_before -> $l1_after)" all_greater "$l1_before" "$l1_after"
-check "no vCPU stopped after the load" not_contains "$(cat "$D/err")" "stopped"
+resume_and_check load
 out=$("$NESTVIRT" collect --pid "$VMM" -o "$D/again.nvstate" 2>&1)
 check "the restored VMM's state is well-formed again" blobs_ok "$D/again.nvstate"
 check "the saved state had every vCPU in guest mode" guest_mode_all "$D/saved.nvstate"
@@ -119,5 +142,120 @@ check "a damaged snapshot is refused" test $rc -eq 2 # could not run: refused be
 sleep 0.3
 c3=$(counters)
 check "L2 runs on after the refusal ($after -> $c3)" all_greater "$after" "$c3"
+
+# ---- The driver, through <nestvirt:vmm transport="process" pidfile=...>.
+export NESTVIRT_STATE_DIR=$D/state NESTVIRT_RUNTIME_DIR=$D/run
+UUID=5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+node() { # [STATE_XML]: a test-driver node with the running domain l1 whose VMM is the pidfile's
+        cat >"$D/node.xml" <<XML
+<node><domain type='test'><name>l1</name><uuid>$UUID</uuid>
+  <metadata><nestvirt:nested xmlns:nestvirt="http://nestvirt.org/schemas/domain/nested/1.0">
+    <nestvirt:vmm transport="process" pidfile="$D/vmm.pid"/>${1:-}
+  </nestvirt:nested></metadata>
+  <memory>1048576</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os></domain></node>
+XML
+}
+nv() { "$NESTVIRT" -c "test://$D/node.xml" "$@"; }
+field() { sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$1"; } # JSON TEXT KEY: a flat value
+stop_vmm
+node
+start_vmm
+sleep 0.3
+c0=$(counters)
+out=$(nv save l1 --json 2>&1); rc=$?
+echo "# $out"
+check "save of the running domain through its pidfile exits 0" test $rc -eq 0
+path=$(field "$out" path)
+check "the saved file holds well-formed SVM state" blobs_ok "$path"
+sleep 0.5
+c1=$(counters)
+check "L2 runs on after the save ($c0 -> $c1)" all_greater "$c0" "$c1"
+
+out=$(nv save l1 --keep-frozen 2>&1); rc=$?
+echo "# $out"
+check "save --keep-frozen of the running process VMM is refused (exit $rc)" test $rc -ne 0
+check "the refusal says why and what to do" contains "$out" "the kernel resumes every traced thread when nestvirt exits. Pause the VMM through its own API first."
+out=$(nv migrate-begin l1 --no-check 2>&1 >/dev/null); rc=$?
+echo "# $out"
+check "migrate-begin of the running process VMM is refused the same way" contains "$out" "Pause the VMM through its own API first"
+out=$(nv restore l1 --file "$path" 2>&1); rc=$?
+echo "# $out"
+check "restore into the running VMM is refused (exit $rc)" test $rc -ne 0
+check "the restore refusal says the VM runs" contains "$out" "runs it already"
+out=$(nv maintenance save-all 2>&1); rc=$?
+echo "# ${out//$'\n'/ / }"
+check "maintenance save-all saves the process domain (exit $rc)" test $rc -eq 0
+sleep 0.3
+c2=$(counters)
+check "L2 runs on after the refusals and save-all ($c1 -> $c2)" all_greater "$c1" "$c2"
+
+# nestvirt save killed at random points: the VMM runs on, and the next save works.
+for _ in 1 2 3 4 5 6; do
+        # The program itself, not the nv function: a function in the background is a subshell, and killing it spares nestvirt.
+        kill_after "0.$(printf '%03d' $((RANDOM % 400)))" "$NESTVIRT" -c "test://$D/node.xml" save l1
+done
+sleep 0.5
+c3=$(counters)
+check "the VMM is alive after saves killed at random points" kill -0 "$VMM"
+check "L2 runs on after the killed saves ($c2 -> $c3)" all_greater "$c2" "$c3"
+out=$(nv save l1 2>&1); rc=$?
+check "a save after the killed ones exits 0" test $rc -eq 0
+check "no vCPU stopped" not_contains "$(cat "$D/err")" "stopped"
+stop_vmm
+
+# A VMM whose seccomp filter kills it on KVM_GET_NESTED_STATE.
+WRAP=$SECCOMP_EXEC
+check "the VMM runs under a seccomp filter that forbids the nested-state ioctls" start_vmm
+WRAP=
+sleep 0.3
+c0=$(counters)
+out=$("$SECCOMP_EXEC" "$NESTVIRT" -c "test://$D/node.xml" save l1 2>&1); rc=$?
+echo "# $out"
+check "a tracer that cannot suspend the filter (itself under seccomp) is refused (exit $rc)" test $rc -ne 0
+check "the refusal names the seccomp filter" contains "$out" "runs under a seccomp filter that could kill it on an injected syscall"
+sleep 0.3
+c1=$(counters)
+check "the filtered VMM was left untouched and runs on ($c0 -> $c1)" all_greater "$c0" "$c1"
+out=$(nv save l1 --json 2>&1); rc=$?
+echo "# $out"
+check "as root, save suspends the filter (PTRACE_O_SUSPEND_SECCOMP) and exits 0" test $rc -eq 0
+check "the filtered VMM's state is well-formed" blobs_ok "$(field "$out" path)"
+sleep 0.3
+c2=$(counters)
+check "the filtered VMM survived the injected ioctls and runs on ($c1 -> $c2)" all_greater "$c1" "$c2"
+stop_vmm
+
+# Save (paused by its own API, own state, kept freeze granted), SIGKILL, restart paused, restore, resume.
+start_vmm
+sleep 0.5
+pause_own_state
+out=$(nv migrate-begin l1 --no-check 2>&1); rc=$?
+check "migrate-begin of the paused VMM exits 0 (its own pause keeps it stopped)" test $rc -eq 0
+check "migrate-begin's XML carries the state inline" contains "$out" "<nestvirt:inline"
+out=$(nv save l1 --keep-frozen --json 2>&1); rc=$?
+echo "# $out"
+check "save --keep-frozen of the paused VMM exits 0" test $rc -eq 0
+path=$(field "$out" path) sha=$(field "$out" sha256)
+check "the paused VMM's vCPUs were all in guest mode" guest_mode_all "$path"
+saved=$(counters)
+stop_vmm
+node "$(printf '\n    <nestvirt:state path="%s" sha256="%s" vendor="svm" vcpus="2" time="2026-11-30T00:00:00Z"/>' "$path" "$sha")"
+check "the VMM restarts paused from its own state" start_vmm --restore
+out=$(nv restore l1 2>&1); rc=$?
+echo "# $out"
+check "restore of the domain into the paused VMM exits 0" test $rc -eq 0
+check "restore names the file" contains "$out" "from $path"
+resume_and_check restore
+stop_vmm
+
+# How long collect stops a running VMM of N vCPUs (each running L2), for the documentation.
+for n in 1 4 8; do
+        start_vmm --vcpus $n || { check "the VMM starts with $n vCPUs" false; continue; }
+        sleep 0.5
+        out=$("$NESTVIRT" collect --pid "$VMM" -o "$D/n$n.nvstate" 2>&1); rc=$?
+        echo "# $n vCPUs: $out"
+        check "collect of $n vCPUs exits 0 with $n blobs" contains "$("$NESTVIRT" inspect --json "$D/n$n.nvstate")" "\"vcpu_count\":$n"
+        stop_vmm
+done
 
 tap_end
