@@ -143,6 +143,20 @@ typedef struct NvMaintOptions {
 
 void nv_maint_report_clear(NvMaintReport *r);
 
+/*
+ * The CPU model cache (STATE_DIR/cpu-models.xml), the hook's copy of what
+ * libvirt says CPU models carry.  save writes what c learnt from libvirt
+ * (merged with the file's answers from this same host) atomically and
+ * durably when it changed: 1 written, 0 nothing to write.
+ */
+int nv_cpu_cache_save(NvConn *c, const char *state_dir, const NvHostInfo *host, NvError **reterr);
+/*
+ * Sets def->cpu_has from the cache and returns 1; returns 0 with *ret_why
+ * when the cache cannot say (none, stale, no such model, another emulator),
+ * and def stays as it was: the mode then is unknown, never a refusal.
+ */
+int nv_cpu_cache_apply(const char *state_dir, const NvHostInfo *host, NvDomainDef *def, const char **ret_why);
+
 /* What the libvirt hook knows: this host and its directories, never a libvirt connection. */
 typedef struct NvHookContext {
         const NvHostInfo *host;

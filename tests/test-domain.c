@@ -32,7 +32,7 @@ static const struct {
         { "vmx-custom", -1, NV_FORMAT_VMX, -1, "asks for vmx but this host is AMD", true },
         { "host-model-new", NV_FORMAT_SVM, NV_FORMAT_VMX, -1, "host-model CPU", false },
         { "nested-disabled", -1, -1, -1, "<feature name='svm'> is disabled", false },
-        { "plain-off", -1, -1, -1, "no <cpu> element", false },
+        { "plain-off", NV_NESTED_MODE_UNKNOWN, NV_NESTED_MODE_UNKNOWN, -1, "no CPU model in the XML", false },
 };
 
 static void quiet(void *ctx, const xmlError *e) {
@@ -154,6 +154,48 @@ static void test_vcpu_and_cpu(void **state) {
         nv_domain_def_free(d);
 }
 
+/*
+ * A custom model without a vmx/svm line, and host-model: what libvirt said
+ * the model carries decides (QEMU's EPYC includes svm), and where nobody
+ * asked libvirt the mode is unknown, never "none".
+ */
+static void test_model_from_libvirt(void **state) {
+        static const char custom[] = "<domain type='qemu'><name>a</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid>"
+                                     "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os><cpu mode='custom'><model>EPYC</model></cpu>"
+                                     "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>";
+        static const char host_model[] = "<domain type='kvm'><name>b</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e03</uuid>"
+                                         "<vcpu>1</vcpu><cpu mode='host-model'/></domain>";
+        NvDomainDef *d = NULL;
+        const char *why;
+
+        assert_int_equal(nv_domain_def_parse(custom, sizeof(custom) - 1, 0, &d, NULL), 0);
+        assert_string_equal(d->virt_type, "qemu");
+        assert_string_equal(d->arch, "x86_64");
+        assert_string_equal(d->emulator, "/usr/bin/qemu-system-x86_64");
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), NV_NESTED_MODE_UNKNOWN);
+        assert_string_equal(nv_nested_mode_to_string(NV_NESTED_MODE_UNKNOWN), "unknown");
+        d->cpu_has[NV_FORMAT_SVM] = NV_YES;
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), NV_FORMAT_SVM);
+        assert_non_null(strstr(why, "libvirt expands it"));
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd_off, &why), -1);
+        d->cpu_has[NV_FORMAT_SVM] = NV_NO;
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), -1);
+        assert_non_null(strstr(why, "does not include"));
+        d->feature[NV_FORMAT_SVM] = NV_FEATURE_REQUIRE; /* the XML's own line wins over the model */
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), NV_FORMAT_SVM);
+        d->cpu_has[NV_FORMAT_SVM] = NV_YES;
+        d->feature[NV_FORMAT_SVM] = NV_FEATURE_DISABLE;
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), -1);
+        nv_domain_def_free(d);
+
+        assert_int_equal(nv_domain_def_parse(host_model, sizeof(host_model) - 1, 0, &d, NULL), 0);
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), NV_FORMAT_SVM); /* not asked: KVM offers it with nested on */
+        d->cpu_has[NV_FORMAT_SVM] = NV_NO;
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), -1);
+        assert_non_null(strstr(why, "domain capabilities do not give it"));
+        nv_domain_def_free(d);
+}
+
 static void test_invalid_domains(void **state) {
         static const struct {
                 const char *xml, *message;
@@ -210,6 +252,7 @@ int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_examples),
                 cmocka_unit_test(test_vcpu_and_cpu),
+                cmocka_unit_test(test_model_from_libvirt),
                 cmocka_unit_test(test_invalid_domains),
                 cmocka_unit_test(test_push_state),
         };
