@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "conn.h"
+#include "cpu-def.h"
 #include "host.h"
 #include "vmm-backend.h"
 
@@ -88,7 +89,7 @@ typedef struct NvRestoreResult {
 void nv_save_result_clear(NvSaveResult *r);
 void nv_restore_result_clear(NvRestoreResult *r);
 
-#define NV_MIGRATE_MAX_PROBLEMS 8
+#define NV_MIGRATE_MAX_PROBLEMS 64 /* one per missing CPU feature, and the host facts */
 
 /* What stands between a domain's nested state and another host. */
 typedef struct NvMigrateCheck {
@@ -99,6 +100,18 @@ typedef struct NvMigrateCheck {
 
 /* From the two hosts' facts and the domain's XML alone: same vendor, nested on, state size, a nested mode there. */
 void nv_migrate_check(const NvDomainDef *def, const NvHostInfo *src, const NvHostInfo *dst, NvMigrateCheck *ret);
+/*
+ * The CPU half, for QEMU domains on libvirt: the domain's CPU (its <cpu>;
+ * host-model and host-passthrough: this host's host-model CPU) and the
+ * destination's host-model CPU (from its `virsh domcapabilities`, parsed
+ * with nv_cpu_def_parse_domcaps) are both expanded by this host's libvirt,
+ * and each feature the domain requires that the destination lacks is a
+ * problem of its own, VMX controls (vmx-*) named as such.  Another
+ * comparison adds its problems to the same ret the same way.  Returns 0,
+ * or -errno when libvirt could not expand a CPU (nothing was compared).
+ */
+int nv_migrate_check_cpu(NvConn *conn, const NvDomainDef *def, const char *domain_xml, const NvCpuDef *dest_host_model,
+                         NvMigrateCheck *ret, NvError **reterr);
 /* 0 if c found nothing, else -EXDEV with every problem in one message naming the domain. */
 int nv_migrate_check_error(const NvDomainDef *def, const NvMigrateCheck *c, NvError **reterr);
 
