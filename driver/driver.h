@@ -112,6 +112,8 @@ void nv_migrate_check(const NvDomainDef *def, const NvHostInfo *src, const NvHos
  */
 int nv_migrate_check_cpu(NvConn *conn, const NvDomainDef *def, const char *domain_xml, const NvCpuDef *dest_host_model,
                          NvMigrateCheck *ret, NvError **reterr);
+/* The comparison itself, of two CPUs libvirt expanded: each feature mine requires that there does not. */
+void nv_migrate_check_cpu_defs(const NvCpuDef *mine, const NvCpuDef *there, NvMigrateCheck *ret);
 /* 0 if c found nothing, else -EXDEV with every problem in one message naming the domain. */
 int nv_migrate_check_error(const NvDomainDef *def, const NvMigrateCheck *c, NvError **reterr);
 

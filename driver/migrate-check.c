@@ -87,6 +87,19 @@ static bool requires(int policy) {
         return policy == NV_FEATURE_REQUIRE || policy == NV_FEATURE_FORCE;
 }
 
+void nv_migrate_check_cpu_defs(const NvCpuDef *mine, const NvCpuDef *there, NvMigrateCheck *ret) {
+        for (size_t i = 0; i < mine->n_features; i++) {
+                const NvCpuFeature *f = &mine->features[i];
+
+                if (!requires(f->policy) || requires(nv_cpu_def_policy(there, f->name)))
+                        continue;
+                if (strncmp(f->name, "vmx-", 4) == 0)
+                        problem(ret, _("the destination's CPU lacks the VMX control %s"), f->name);
+                else
+                        problem(ret, _("the destination's CPU lacks the feature %s"), f->name);
+        }
+}
+
 int nv_migrate_check_cpu(NvConn *c, const NvDomainDef *def, const char *xml, const NvCpuDef *dest, NvMigrateCheck *ret,
                          NvError **reterr) {
         _cleanup_(cpu_closep) NvCpuDef *mine = NULL, *mine_x = NULL, *there_x = NULL;
@@ -103,15 +116,6 @@ int nv_migrate_check_cpu(NvConn *c, const NvDomainDef *def, const char *xml, con
         (void) virConnectClose(conn);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Cannot compare the CPU of domain '%s' with the destination's"), def->name);
-        for (size_t i = 0; i < mine_x->n_features; i++) {
-                const NvCpuFeature *f = &mine_x->features[i];
-
-                if (!requires(f->policy) || requires(nv_cpu_def_policy(there_x, f->name)))
-                        continue;
-                if (strncmp(f->name, "vmx-", 4) == 0)
-                        problem(ret, _("the destination's CPU lacks the VMX control %s"), f->name);
-                else
-                        problem(ret, _("the destination's CPU lacks the feature %s"), f->name);
-        }
+        nv_migrate_check_cpu_defs(mine_x, there_x, ret);
         return 0;
 }
