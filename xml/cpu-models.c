@@ -80,7 +80,7 @@ static int parse_models(xmlNodePtr root, void *def, NvError **reterr) {
                 return nv_error_set(reterr, -EINVAL, _("Not a nestvirt CPU model cache: the root must be <nestvirtCpuModels xmlns=\"%s\">."),
                                     NV_CPU_MODELS_NAMESPACE);
         if ((r = parse_host(root, &m->host, reterr)) < 0)
-                return r;
+                return nv_error_wrap(reterr, r, _("CPU model cache"));
         for (xmlNodePtr c = root->children; c; c = c->next) {
                 if (c->type != XML_ELEMENT_NODE || strcmp((const char *) c->name, "model") != 0)
                         continue;
@@ -88,7 +88,7 @@ static int parse_models(xmlNodePtr root, void *def, NvError **reterr) {
                         return nv_error_set(reterr, -E2BIG, _("line %ld: more than %d <model> elements."), xmlGetLineNo(c),
                                             NV_CPU_MODELS_MAX);
                 if ((r = parse_model(c, &m->models[m->n], reterr)) < 0)
-                        return r;
+                        return nv_error_wrap(reterr, r, _("CPU model cache"));
                 m->n++;
         }
         return 0;
