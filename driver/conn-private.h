@@ -16,6 +16,8 @@ NvCpuMemo *nv_conn_cpu_memo(NvConn *c);
 
 NvCpuMemo *nv_cpu_memo_new(void);
 NvCpuMemo *nv_cpu_memo_free(NvCpuMemo *m);
+/* Forgets every answer (the daemon behind the connection changed). */
+void nv_cpu_memo_clear(NvCpuMemo *m);
 /* Sets def->cpu_has from libvirt (asked once per model and connection); unknown where libvirt cannot say. */
 void nv_conn_learn_cpu(NvConn *c, NvDomainDef *def);
 /* libvirt's expansion of cpu (virConnectBaselineHypervisorCPU, every feature listed) for def's emulator and type. */

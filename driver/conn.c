@@ -190,6 +190,7 @@ int nv_conn_reconnect(NvConn *c, NvError **reterr) {
         pthread_mutex_unlock(&c->lock);
         unregister(old, lifecycle, metadata);
         (void) virConnectClose(old);
+        nv_cpu_memo_clear(c->cpu_memo); /* a restarted daemon may be a newer libvirt, with other answers */
         return 0;
 }
 

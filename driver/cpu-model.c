@@ -39,6 +39,13 @@ NvCpuMemo *nv_cpu_memo_free(NvCpuMemo *m) {
         return NULL;
 }
 
+void nv_cpu_memo_clear(NvCpuMemo *m) {
+        pthread_mutex_lock(&m->lock);
+        m->unsupported = false;
+        m->models.n = 0;
+        pthread_mutex_unlock(&m->lock);
+}
+
 static void conn_closep(virConnectPtr *p) {
         if (*p)
                 (void) virConnectClose(*p);

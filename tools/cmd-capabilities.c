@@ -94,10 +94,10 @@ static void print_domains_text(json_object *arr) {
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
                 json_object *d = json_object_array_get_idx(arr, i);
                 bool ok = json_object_get_boolean(json_object_object_get(d, "supported"));
+                const char *mode = json_object_get_string(json_object_object_get(d, "nested"));
+                bool nested = strcmp(mode, "vmx") == 0 || strcmp(mode, "svm") == 0;
 
-                bool nested = strcmp(json_object_get_string(json_object_object_get(d, "nested")), "none") != 0;
-
-                printf("  %-20s %-4s %s%s%s (%s)\n", json_object_get_string(json_object_object_get(d, "name")),
+                printf("  %-20s %-7s %s%s%s (%s)\n", json_object_get_string(json_object_object_get(d, "name")),
                        json_object_get_string(json_object_object_get(d, "nested")), ok ? _("supported") : _("NOT SUPPORTED"),
                        json_object_get_boolean(json_object_object_get(d, "requires_nested")) ? _(", nested required") : "",
                        nested && !json_object_get_boolean(json_object_object_get(d, "state_saveable"))
