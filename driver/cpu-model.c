@@ -166,8 +166,8 @@ void nv_conn_learn_cpu(NvConn *c, NvDomainDef *def) {
         bool unsupported;
         NvCpuModel e;
 
-        if (!host_model && (def->cpu_mode != NV_CPU_MODE_CUSTOM || !def->cpu_model))
-                return; /* passthrough is the host's CPU; no model: the XML names none to ask about */
+        if (!host_model && (def->cpu_mode != NV_CPU_MODE_CUSTOM || !def->cpu_model || strlen(def->cpu_model) >= NV_CPU_NAME_MAX))
+                return; /* passthrough is the host's CPU; no model (or none libvirt names): nothing to ask about */
         model_key(def, host_model, def->cpu_model, &e);
         pthread_mutex_lock(&m->lock);
         unsupported = m->unsupported;
