@@ -149,10 +149,10 @@ static void learn(NvCpuMemo *m, virConnectPtr conn, const NvDomainDef *def, NvCp
 
         r = e->host_model ? ask_host_model(conn, def, e, &named, &err) : ask_model(conn, def, e, &err);
         pthread_mutex_lock(&m->lock);
-        if (r == -EOPNOTSUPP)
+        if (r == -EOPNOTSUPP) /* no CPU APIs at all (the test driver): nothing to remember, nothing for the cache */
                 m->unsupported = true;
-        /* A failure is remembered as unknown: asking again on every listing would not change libvirt's mind. */
-        (void) nv_cpu_models_put(&m->models, e);
+        else /* another failure is remembered as unknown: asking again on every listing would not change libvirt's mind */
+                (void) nv_cpu_models_put(&m->models, e);
         if (named.name[0])
                 (void) nv_cpu_models_put(&m->models, &named);
         pthread_mutex_unlock(&m->lock);

@@ -12,6 +12,7 @@
 set -u
 NESTVIRT=$1
 DATA=$2 # tests/data
+NESTVIRTD=$3 BUSCONF=$4 # nestvirtd on a private dbus-daemon keeps the cache too
 . "$(dirname "$0")/tap.sh"
 
 for p in virsh qemu-system-x86_64; do
@@ -20,7 +21,10 @@ done
 T=$(mktemp -d /tmp/nestvirt-qemu-XXXXXX)
 U="qemu:///embed?root=$T/root"
 # QEMU outlives the process that started it: stop every one this test started, by its pid file.
+D_PID= BUS_PID=
 cleanup() {
+        kill $D_PID $BUS_PID 2>/dev/null
+        wait 2>/dev/null
         for f in "$T"/root/run/qemu/*.pid; do
                 [[ -r $f ]] && kill "$(cat "$f")" 2>/dev/null
         done
@@ -117,4 +121,25 @@ check "hook: no cache lets EPYC start, with a log line" test $rc = 0 -a -n "$(gr
 virsh -q -c "$U" dumpxml nosvm >"$T/nosvm.inactive"
 hook nosvm prepare begin <"$T/nosvm.inactive"; rc=$?
 check "hook: svm disabled in the XML is refused without any cache" test $rc = 1
+
+# nestvirtd, on the same embedded driver, writes the cache when it reads the domains, and serves the modes.
+if command -v dbus-daemon >/dev/null && command -v busctl >/dev/null; then
+        export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus
+        dbus-daemon --config-file="$BUSCONF" --address="$DBUS_SYSTEM_BUS_ADDRESS" --nofork --nopidfile 2>"$T/bus.err" &
+        BUS_PID=$!
+        for ((i = 0; i < 50; i++)); do [ -S "$T/bus" ] && break; sleep 0.1; done
+        "$NESTVIRTD" --connect "$U" 2>"$T/nestvirtd.err" &
+        D_PID=$!
+        for ((i = 0; i < 300; i++)); do [ -s "$T/state/cpu-models.xml" ] && break; sleep 0.1; done
+        check "nestvirtd writes the CPU model cache" grep -q 'name="Westmere" virtType="qemu".*svm="no"' "$T/state/cpu-models.xml"
+        out=$(busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" call org.nestvirt.NestedState1 /org/nestvirt/NestedState1 \
+                org.nestvirt.NestedState1.Manager GetMachine s g3 2>&1)
+        path=$(sed -E 's/^o "(.*)"$/\1/' <<<"$out")
+        out=$(busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" get-property org.nestvirt.NestedState1 "$path" \
+                org.nestvirt.NestedState1.Machine NestedMode 2>&1)
+        check "nestvirtd: Opteron_G3's NestedMode is svm" contains "$out" 's "svm"'
+        kill $D_PID; wait $D_PID 2>/dev/null; D_PID=
+        hook westmere prepare begin <"$T/westmere.inactive"; rc=$?
+        check "hook: refuses Westmere again from nestvirtd's cache" test $rc = 1
+fi
 tap_end
