@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
+#include "conn-private.h"
 
 struct NvConn {
         pthread_mutex_t lock; /* guards conn: a reconnect replaces it while other threads use it */
@@ -17,6 +17,7 @@ struct NvConn {
         NvConnEventFunc func;
         void *userdata;
         int cb_lifecycle, cb_metadata;
+        NvCpuMemo *cpu_memo;  /* what libvirt said of CPU models (cpu-model.c) */
 };
 
 /* The connection now, with a reference of the caller's own (conn_unrefp). */
@@ -29,6 +30,14 @@ static virConnectPtr conn_ref(NvConn *c) {
                 (void) virConnectRef(conn);
         pthread_mutex_unlock(&c->lock);
         return conn;
+}
+
+virConnectPtr nv_conn_virt(NvConn *c) {
+        return conn_ref(c);
+}
+
+NvCpuMemo *nv_conn_cpu_memo(NvConn *c) {
+        return c->cpu_memo;
 }
 
 static void conn_unrefp(virConnectPtr *p) {
@@ -106,6 +115,40 @@ int nv_conn_events_init(NvError **reterr) {
         return event_impl_result < 0 ? libvirt_error(reterr, -EIO, _("Cannot start libvirt's event loop")) : 0;
 }
 
+/*
+ * An embedded driver (qemu:///embed?root=DIR) runs inside this process
+ * and needs an event loop that runs (QEMU's monitor is served from it).  A
+ * caller that subscribes runs libvirt's loop itself; for everyone else one
+ * thread runs it, for the life of the process.
+ */
+static pthread_once_t embed_once = PTHREAD_ONCE_INIT;
+static int embed_loop_result;
+
+static void *embed_loop(void *arg) {
+        for (;;)
+                (void) virEventRunDefaultImpl();
+        return NULL;
+}
+
+static void start_embed_loop(void) {
+        pthread_t t;
+
+        embed_loop_result = event_impl_result < 0 ? -EIO : -pthread_create(&t, NULL, embed_loop, NULL);
+        if (embed_loop_result == 0)
+                (void) pthread_detach(t);
+}
+
+static int embed_init(const char *uri, bool subscribes, NvError **reterr) {
+        int r;
+
+        if (!uri || !strstr(uri, ":///embed"))
+                return 0;
+        if ((r = nv_conn_events_init(reterr)) < 0 || subscribes)
+                return r;
+        pthread_once(&embed_once, start_embed_loop);
+        return embed_loop_result < 0 ? nv_error_set(reterr, embed_loop_result, _("Cannot run libvirt's event loop for %s"), uri) : 0;
+}
+
 int nv_conn_subscribe(NvConn *c, NvConnEventFunc func, void *userdata, NvError **reterr) {
         if (event_impl_result < 0 || c->func)
                 return nv_error_set(reterr, -EINVAL, _("Events need libvirt's event loop first, and one subscriber."));
@@ -147,6 +190,7 @@ int nv_conn_reconnect(NvConn *c, NvError **reterr) {
         pthread_mutex_unlock(&c->lock);
         unregister(old, lifecycle, metadata);
         (void) virConnectClose(old);
+        nv_cpu_memo_clear(c->cpu_memo); /* a restarted daemon may be a newer libvirt, with other answers */
         return 0;
 }
 
@@ -158,8 +202,13 @@ int nv_conn_open(const char *uri, NvConnEventFunc func, void *userdata, NvConn *
                 return -ENOMEM;
         pthread_mutex_init(&c->lock, NULL);
         c->cb_lifecycle = c->cb_metadata = -1;
+        c->cpu_memo = nv_cpu_memo_new();
+        if (!c->cpu_memo)
+                return -ENOMEM;
         virSetErrorFunc(NULL, silent);
         if (func && (r = nv_conn_events_init(reterr)) < 0)
+                return r;
+        if ((r = embed_init(uri ?: getenv("LIBVIRT_DEFAULT_URI"), func != NULL, reterr)) < 0)
                 return r;
         c->conn = virConnectOpen(uri);
         if (!c->conn)
@@ -184,6 +233,7 @@ NvConn *nv_conn_free(NvConn *c) {
                 virConnectClose(c->conn);
         }
         pthread_mutex_destroy(&c->lock);
+        nv_cpu_memo_free(c->cpu_memo);
         free(c->uri);
         free(c);
         return NULL;
@@ -223,7 +273,7 @@ static int entry_broken(virDomainPtr dom, const char *xml, const NvError *why, i
 }
 
 /* broken: a refused XML makes a broken entry rather than an error. */
-static int entry_from_domain(virDomainPtr dom, bool broken, NvDomainEntry *e, NvError **reterr) {
+static int entry_from_domain(NvConn *c, virDomainPtr dom, bool broken, NvDomainEntry *e, NvError **reterr) {
         _cleanup_(nv_error_freep) NvError *why = NULL;
         _cleanup_free_ char *xml = virDomainGetXMLDesc(dom, 0);
         int active, persistent, r;
@@ -239,6 +289,8 @@ static int entry_from_domain(virDomainPtr dom, bool broken, NvDomainEntry *e, Nv
         r = nv_domain_def_parse(xml, strlen(xml), 0, &e->def, broken ? &why : reterr);
         if (r < 0 && broken)
                 return entry_broken(dom, xml, why, r, e);
+        if (r >= 0)
+                nv_conn_learn_cpu(c, e->def); /* what the CPU model carries is libvirt's to say, not the XML's */
         return r;
 }
 
@@ -269,7 +321,7 @@ int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvErro
                 _cleanup_(domain_unrefp) virDomainPtr dom = doms[i];
 
                 if (e && r >= 0)
-                        r = entry_from_domain(dom, /* broken= */ true, &e[i], reterr);
+                        r = entry_from_domain(c, dom, /* broken= */ true, &e[i], reterr);
         }
         free(doms);
         if (!e || r < 0) {
@@ -297,7 +349,7 @@ static virDomainPtr lookup(NvConn *c, const char *name, NvError **reterr) {
 int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError **reterr) {
         _cleanup_(domain_unrefp) virDomainPtr dom = lookup(c, name, reterr);
 
-        return dom ? entry_from_domain(dom, /* broken= */ false, ret, reterr) : -ENOENT;
+        return dom ? entry_from_domain(c, dom, /* broken= */ false, ret, reterr) : -ENOENT;
 }
 
 int nv_conn_get_xml(NvConn *c, const char *name, bool migratable, char **ret, NvError **reterr) {

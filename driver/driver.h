@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "conn.h"
+#include "cpu-def.h"
 #include "host.h"
 #include "vmm-backend.h"
 
@@ -88,7 +89,7 @@ typedef struct NvRestoreResult {
 void nv_save_result_clear(NvSaveResult *r);
 void nv_restore_result_clear(NvRestoreResult *r);
 
-#define NV_MIGRATE_MAX_PROBLEMS 8
+#define NV_MIGRATE_MAX_PROBLEMS 64 /* one per missing CPU feature, and the host facts */
 
 /* What stands between a domain's nested state and another host. */
 typedef struct NvMigrateCheck {
@@ -99,6 +100,20 @@ typedef struct NvMigrateCheck {
 
 /* From the two hosts' facts and the domain's XML alone: same vendor, nested on, state size, a nested mode there. */
 void nv_migrate_check(const NvDomainDef *def, const NvHostInfo *src, const NvHostInfo *dst, NvMigrateCheck *ret);
+/*
+ * The CPU half, for QEMU domains on libvirt: the domain's CPU (its <cpu>;
+ * host-model and host-passthrough: this host's host-model CPU) and the
+ * destination's host-model CPU (from its `virsh domcapabilities`, parsed
+ * with nv_cpu_def_parse_domcaps) are both expanded by this host's libvirt,
+ * and each feature the domain requires that the destination lacks is a
+ * problem of its own, VMX controls (vmx-*) named as such.  Another
+ * comparison adds its problems to the same ret the same way.  Returns 0,
+ * or -errno when libvirt could not expand a CPU (nothing was compared).
+ */
+int nv_migrate_check_cpu(NvConn *conn, const NvDomainDef *def, const char *domain_xml, const NvCpuDef *dest_host_model,
+                         NvMigrateCheck *ret, NvError **reterr);
+/* The comparison itself, of two CPUs libvirt expanded: each feature mine requires that there does not. */
+void nv_migrate_check_cpu_defs(const NvCpuDef *mine, const NvCpuDef *there, NvMigrateCheck *ret);
 /* 0 if c found nothing, else -EXDEV with every problem in one message naming the domain. */
 int nv_migrate_check_error(const NvDomainDef *def, const NvMigrateCheck *c, NvError **reterr);
 
@@ -147,6 +162,20 @@ typedef struct NvMaintOptions {
 } NvMaintOptions;
 
 void nv_maint_report_clear(NvMaintReport *r);
+
+/*
+ * The CPU model cache (STATE_DIR/cpu-models.xml), the hook's copy of what
+ * libvirt says CPU models carry.  save writes what c learnt from libvirt
+ * (merged with the file's answers from this same host) atomically and
+ * durably when it changed: 1 written, 0 nothing to write.
+ */
+int nv_cpu_cache_save(NvConn *c, const char *state_dir, const NvHostInfo *host, NvError **reterr);
+/*
+ * Sets def->cpu_has from the cache and returns 1; returns 0 with *ret_why
+ * when the cache cannot say (none, stale, no such model, another emulator),
+ * and def stays as it was: the mode then is unknown, never a refusal.
+ */
+int nv_cpu_cache_apply(const char *state_dir, const NvHostInfo *host, NvDomainDef *def, const char **ret_why);
 
 /* What the libvirt hook knows: this host and its directories, never a libvirt connection. */
 typedef struct NvHookContext {

@@ -20,13 +20,23 @@
 #include "driver-private.h"
 #include "fileio.h"
 
-static int hook_prepare(const NvHookContext *ctx, const NvDomainDef *def, NvError **reterr) {
-        const char *why = NULL;
+static int hook_prepare(const NvHookContext *ctx, NvDomainDef *def, NvError **reterr) {
+        const char *why = NULL, *unknown = NULL;
+        int mode;
 
         if (!def->meta || def->meta->nested != NV_NESTED_POLICY_REQUIRED)
                 return 0;
-        if (nv_domain_def_nested_mode(def, ctx->host, &why) >= 0)
+        /* What the CPU model carries: libvirt's answer, as the CLI or nestvirtd wrote it down. */
+        if (nv_cpu_cache_apply(ctx->state_dir, ctx->host, def, &unknown) < 0)
+                return -ENOMEM;
+        mode = nv_domain_def_nested_mode(def, ctx->host, &why);
+        if (mode >= 0)
                 return 0;
+        if (mode == NV_NESTED_MODE_UNKNOWN) { /* cannot know: never refuse, say so in libvirt's log */
+                fprintf(stderr, _("nestvirt: domain '%s' starts without a check of its nested mode: %s (%s).\n"), def->name, why,
+                        unknown ?: "");
+                return 0;
+        }
         nv_landed_remove(ctx->runtime_dir, ctx->state_dir, def); /* the migration ends here: nothing will load it */
         return nv_error_set(reterr, -EOPNOTSUPP,
                             _("Domain '%s' requires nested virtualization (<nestvirt:policy nested='required'>) but this host "

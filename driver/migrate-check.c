@@ -7,7 +7,10 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "conn-private.h"
 #include "driver-private.h"
 
 static void problem(NvMigrateCheck *c, const char *fmt, ...) _printf_(2, 3);
@@ -67,4 +70,52 @@ int nv_migrate_check_error(const NvDomainDef *def, const NvMigrateCheck *c, NvEr
         for (size_t i = 0; i < c->n_problems && len < sizeof(all); i++)
                 len += (size_t) snprintf(all + len, sizeof(all) - len, "%s%s", i ? "; " : "", c->problems[i]);
         return nv_error_set(reterr, -EXDEV, _("Domain '%s' cannot migrate to that host: %s."), def->name, all);
+}
+
+static void cpu_closep(NvCpuDef **p) {
+        free(*p);
+}
+
+/* The domain's CPU as written; host-model and host-passthrough: what this host's libvirt would give it. */
+static int domain_cpu(virConnectPtr conn, const NvDomainDef *def, const char *xml, NvCpuDef **ret, NvError **reterr) {
+        if (def->cpu_mode == NV_CPU_MODE_CUSTOM && def->cpu_model)
+                return nv_cpu_def_parse(xml, strlen(xml), ret, reterr);
+        return nv_conn_host_model(conn, def, ret, reterr);
+}
+
+static bool requires(int policy) {
+        return policy == NV_FEATURE_REQUIRE || policy == NV_FEATURE_FORCE;
+}
+
+void nv_migrate_check_cpu_defs(const NvCpuDef *mine, const NvCpuDef *there, NvMigrateCheck *ret) {
+        for (size_t i = 0; i < mine->n_features; i++) {
+                const NvCpuFeature *f = &mine->features[i];
+
+                if (!requires(f->policy) || requires(nv_cpu_def_policy(there, f->name)))
+                        continue;
+                if (strncmp(f->name, "vmx-", 4) == 0)
+                        problem(ret, _("the destination's CPU lacks the VMX control %s"), f->name);
+                else
+                        problem(ret, _("the destination's CPU lacks the feature %s"), f->name);
+        }
+}
+
+int nv_migrate_check_cpu(NvConn *c, const NvDomainDef *def, const char *xml, const NvCpuDef *dest, NvMigrateCheck *ret,
+                         NvError **reterr) {
+        _cleanup_(cpu_closep) NvCpuDef *mine = NULL, *mine_x = NULL, *there_x = NULL;
+        virConnectPtr conn = nv_conn_virt(c);
+        int r;
+
+        if (!conn)
+                return nv_error_set(reterr, -ENOTCONN, _("The libvirt connection is closed."));
+        r = domain_cpu(conn, def, xml, &mine, reterr);
+        if (r >= 0)
+                r = nv_conn_expand_cpu(conn, def, mine, &mine_x, reterr);
+        if (r >= 0)
+                r = nv_conn_expand_cpu(conn, def, dest, &there_x, reterr);
+        (void) virConnectClose(conn);
+        if (r < 0)
+                return nv_error_wrap(reterr, r, _("Cannot compare the CPU of domain '%s' with the destination's"), def->name);
+        nv_migrate_check_cpu_defs(mine_x, there_x, ret);
+        return 0;
 }

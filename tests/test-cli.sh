@@ -270,7 +270,7 @@ check "migrate-check that cannot check: exit 2, not 1" test $rc -eq 2
 err=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough 2>&1); rc=$?
 check "migrate-check needs --dest-caps" contains "$err" "needs --dest-caps FILE"
 out=$("$NESTVIRT" -c "$URI" capabilities --domains)
-check "capabilities --domains" contains "$out" "vmx-custom           none NOT SUPPORTED, nested required (the domain asks for vmx but this host is AMD (svm))"
+check "capabilities --domains" contains "$out" "vmx-custom           none    NOT SUPPORTED, nested required (the domain asks for vmx but this host is AMD (svm))"
 unset NESTVIRT_HOST_ROOT
 
 # /dev/kvm: absent, present but not permitted, present without nested state.

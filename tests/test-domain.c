@@ -10,13 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu-def.h"
 #include "domain-def.h"
 #include "fileio.h"
 #include "helpers.h"
 #include "nested-state.h"
 #include "xml-util.h"
 
-static const char *node_path, *schema_path;
+static const char *node_path, *schema_path, *domcaps_path;
 
 static const NvHostInfo amd = { .cpu_vendor = NV_FORMAT_SVM, .nested = NV_YES, .nested_state_max = NV_SVM_MAX_SIZE, .backend = "kvm" };
 static const NvHostInfo intel = { .cpu_vendor = NV_FORMAT_VMX, .nested = NV_YES, .nested_state_max = NV_VMX_MAX_SIZE, .backend = "kvm" };
@@ -32,7 +33,7 @@ static const struct {
         { "vmx-custom", -1, NV_FORMAT_VMX, -1, "asks for vmx but this host is AMD", true },
         { "host-model-new", NV_FORMAT_SVM, NV_FORMAT_VMX, -1, "host-model CPU", false },
         { "nested-disabled", -1, -1, -1, "<feature name='svm'> is disabled", false },
-        { "plain-off", -1, -1, -1, "no <cpu> element", false },
+        { "plain-off", NV_NESTED_MODE_UNKNOWN, NV_NESTED_MODE_UNKNOWN, -1, "no CPU model in the XML", false },
 };
 
 static void quiet(void *ctx, const xmlError *e) {
@@ -154,6 +155,105 @@ static void test_vcpu_and_cpu(void **state) {
         nv_domain_def_free(d);
 }
 
+/*
+ * A custom model without a vmx/svm line, and host-model: what libvirt said
+ * the model carries decides (QEMU's EPYC includes svm), and where nobody
+ * asked libvirt the mode is unknown, never "none".
+ */
+static void test_model_from_libvirt(void **state) {
+        static const char custom[] = "<domain type='qemu'><name>a</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e02</uuid>"
+                                     "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os><cpu mode='custom'><model>EPYC</model></cpu>"
+                                     "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>";
+        static const char host_model[] = "<domain type='kvm'><name>b</name><uuid>5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e03</uuid>"
+                                         "<vcpu>1</vcpu><cpu mode='host-model'/></domain>";
+        NvDomainDef *d = NULL;
+        const char *why;
+
+        assert_int_equal(nv_domain_def_parse(custom, sizeof(custom) - 1, 0, &d, NULL), 0);
+        assert_string_equal(d->virt_type, "qemu");
+        assert_string_equal(d->arch, "x86_64");
+        assert_string_equal(d->emulator, "/usr/bin/qemu-system-x86_64");
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), NV_NESTED_MODE_UNKNOWN);
+        assert_string_equal(nv_nested_mode_to_string(NV_NESTED_MODE_UNKNOWN), "unknown");
+        d->cpu_has[NV_FORMAT_SVM] = NV_YES;
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), NV_FORMAT_SVM);
+        assert_non_null(strstr(why, "libvirt expands it"));
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd_off, &why), -1);
+        d->cpu_has[NV_FORMAT_SVM] = NV_NO;
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), -1);
+        assert_non_null(strstr(why, "does not include"));
+        d->feature[NV_FORMAT_SVM] = NV_FEATURE_REQUIRE; /* the XML's own line wins over the model */
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), NV_FORMAT_SVM);
+        d->cpu_has[NV_FORMAT_SVM] = NV_YES;
+        d->feature[NV_FORMAT_SVM] = NV_FEATURE_DISABLE;
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), -1);
+        nv_domain_def_free(d);
+
+        assert_int_equal(nv_domain_def_parse(host_model, sizeof(host_model) - 1, 0, &d, NULL), 0);
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), NV_FORMAT_SVM); /* not asked: KVM offers it with nested on */
+        d->cpu_has[NV_FORMAT_SVM] = NV_NO;
+        assert_int_equal(nv_domain_def_nested_mode(d, &amd, &why), -1);
+        assert_non_null(strstr(why, "domain capabilities do not give it"));
+        nv_domain_def_free(d);
+}
+
+/*
+ * Guest CPUs as libvirt writes them: the host-model CPU of real domain
+ * capabilities (Debian 12's libvirt 9.0 and QEMU 7.2 under TCG: EPYC), a
+ * <cpu> back through format, and what another host's document may not do.
+ */
+static void test_cpu_defs(void **state) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        _cleanup_free_ NvCpuDef *hm = NULL, *back = NULL, *d = (NvCpuDef *) 0x1234;
+        _cleanup_free_ char *text = NULL, *many = NULL;
+        NvError *err = NULL;
+        size_t len, used = 0;
+
+        assert_int_equal(nv_file_read(domcaps_path, 1u << 20, &buf, &len, NULL), 0);
+        assert_int_equal(nv_cpu_def_parse_domcaps((const char *) buf, len, &hm, NULL), 0);
+        assert_string_equal(hm->model, "EPYC");
+        assert_string_equal(hm->vendor, "AMD");
+        assert_int_equal(nv_cpu_def_policy(hm, "npt"), NV_FEATURE_REQUIRE);
+        assert_int_equal(nv_cpu_def_policy(hm, "nrip-save"), NV_FEATURE_DISABLE);
+        assert_int_equal(nv_cpu_def_policy(hm, "svm"), -1); /* EPYC has it by itself: only an expansion says so */
+        assert_int_equal(nv_cpu_def_format(hm, &text, NULL), 0);
+        assert_non_null(strstr(text, "<model fallback=\"forbid\">EPYC</model>"));
+        assert_int_equal(nv_cpu_def_parse(text, strlen(text), &back, NULL), 0);
+        assert_int_equal(back->n_features, hm->n_features);
+
+        static const struct {
+                const char *xml, *message;
+        } bad[] = {
+                { "<domainCapabilities><cpu><mode name='host-model' supported='no'/></cpu></domainCapabilities>",
+                  "The domain capabilities offer no host-model CPU." },
+                { "<capabilities/>", "Not libvirt domain capabilities: the root must be <domainCapabilities>." },
+                { "<domainCapabilities><cpu><mode name='host-model' supported='yes'><model>EPYC&lt;x</model></mode></cpu></domainCapabilities>",
+                  "The host-model CPU of the domain capabilities: line 1: <model>EPYC<x</model> is not a CPU model name of at most 63 characters." },
+                { "<cpu><feature policy='require' name='a b'/></cpu>", "line 1: <feature name='a b'> is not a CPU feature name." },
+                { "<cpu><feature policy='maybe' name='svm'/></cpu>", "line 1: <feature policy='maybe'> is not a known value." },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                int r = i < 3 ? nv_cpu_def_parse_domcaps(bad[i].xml, strlen(bad[i].xml), &d, &err)
+                              : nv_cpu_def_parse(bad[i].xml, strlen(bad[i].xml), &d, &err);
+
+                assert_true(r < 0);
+                assert_ptr_equal(d, (NvCpuDef *) 0x1234);
+                if (strcmp(err->message, bad[i].message) != 0)
+                        fail_msg("case %zu: '%s'", i, err->message);
+                err = nv_error_free(err);
+        }
+        /* Another host's document is bounded: one feature line too many is refused. */
+        many = malloc(64 * 1100);
+        used = (size_t) sprintf(many, "<cpu>");
+        for (int i = 0; i <= NV_CPU_MAX_FEATURES; i++)
+                used += (size_t) sprintf(many + used, "<feature name='f%d'/>", i);
+        strcpy(many + used, "</cpu>");
+        assert_int_equal(nv_cpu_def_parse(many, strlen(many), &d, &err), -E2BIG);
+        assert_ptr_equal(d, (NvCpuDef *) 0x1234);
+        err = nv_error_free(err);
+        d = NULL;
+}
+
 static void test_invalid_domains(void **state) {
         static const struct {
                 const char *xml, *message;
@@ -210,15 +310,18 @@ int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_examples),
                 cmocka_unit_test(test_vcpu_and_cpu),
+                cmocka_unit_test(test_model_from_libvirt),
+                cmocka_unit_test(test_cpu_defs),
                 cmocka_unit_test(test_invalid_domains),
                 cmocka_unit_test(test_push_state),
         };
 
-        if (argc < 3) {
-                fprintf(stderr, "usage: test-domain NODE.XML SCHEMA\n");
+        if (argc < 4) {
+                fprintf(stderr, "usage: test-domain NODE.XML SCHEMA DOMCAPS.XML\n");
                 return 2;
         }
         node_path = argv[1];
         schema_path = argv[2];
+        domcaps_path = argv[3];
         return cmocka_run_group_tests_name("domain XML", tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu-models.h"
 #include "domain-def.h"
 #include "fileio.h"
 #include "helpers.h"
@@ -82,9 +83,17 @@ static int reformat_meta(const char *in, size_t len, unsigned flags, char **out,
         return r < 0 ? r : nv_nested_meta_format(m, /* prefix= */ true, out, reterr);
 }
 
+static int reformat_cpu_models(const char *in, size_t len, unsigned flags, char **out, NvError **reterr) {
+        _cleanup_free_ NvCpuModels *m = NULL;
+        int r = nv_cpu_models_parse(in, len, &m, reterr);
+
+        return r < 0 ? r : nv_cpu_models_format(m, out, reterr);
+}
+
 static const Kind kinds[] = {
         { "caps-", "nestvirt-capabilities.rng", reformat_caps },
         { "meta-", "nestvirt-domain.rng", reformat_meta },
+        { "cpumodels-", "nestvirt-cpu-models.rng", reformat_cpu_models },
 };
 
 static const Kind *kind_of(const char *name) {

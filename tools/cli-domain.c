@@ -18,6 +18,12 @@ int cli_host_facts(Cli *cli, NvHostInfo *ret, NvError **reterr) {
         return 0;
 }
 
+void cli_keep_cpu_cache(NvConn *c, const NvHostInfo *host) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+
+        (void) nv_cpu_cache_save(c, nv_default_dir(false), host, &err);
+}
+
 void cli_print_json(json_object *o) {
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
@@ -116,7 +122,7 @@ json_object *cli_domain_json(const NvDomainEntry *e, const NvHostInfo *host) {
                 json_object_object_add(features, nv_format_to_string(v),
                                        d->feature[v] >= 0 ? json_object_new_string(nv_feature_policy_to_string(d->feature[v])) : NULL);
         json_object_object_add(o, "features", features);
-        json_object_object_add(o, "nested", json_object_new_string(mode >= 0 ? nv_format_to_string(mode) : "none"));
+        json_object_object_add(o, "nested", json_object_new_string(nv_nested_mode_to_string(mode)));
         json_object_object_add(o, "nested_reason", json_object_new_string(why));
         json_object_object_add(o, "state", d->meta && d->meta->has_state ? cli_state_json(&d->meta->state) : NULL);
         if (d->meta)

@@ -11,6 +11,14 @@
 /* This host's facts: the probe, or the simulated KVM's with --sim. */
 int cli_host_facts(Cli *cli, NvHostInfo *ret, NvError **reterr);
 
+/*
+ * Writes down for the hook what libvirt said of the CPU models c was asked
+ * about (STATE_DIR/cpu-models.xml).  Best effort: a user who cannot write
+ * the state directory still gets the listing; the hook then cannot tell,
+ * and says so rather than refuse.
+ */
+void cli_keep_cpu_cache(NvConn *c, const NvHostInfo *host);
+
 /* Another host's facts from its `nestvirt capabilities --xml` in path. */
 int cli_read_dest_caps(const char *path, NvHostInfo *ret, NvError **reterr);
 /* Prints o as the commands' --json output (pretty, slashes unescaped); o stays the caller's. */

@@ -67,6 +67,7 @@ static json_object *domains_json(Cli *cli, const NvHostInfo *h, NvError **reterr
 
         if (nv_conn_open(cli->uri, NULL, NULL, &conn, reterr) < 0 || nv_conn_list(conn, true, &e, &n, reterr) < 0)
                 return NULL;
+        cli_keep_cpu_cache(conn, h);
         arr = json_object_new_array();
         for (size_t i = 0; i < n; i++) {
                 json_object *o = json_object_new_object();
@@ -76,8 +77,8 @@ static json_object *domains_json(Cli *cli, const NvHostInfo *h, NvError **reterr
 
                 json_object_object_add(o, "name", json_object_new_string(e[i].def->name));
                 json_object_object_add(o, "requires_nested", json_object_new_boolean(required));
-                json_object_object_add(o, "nested", json_object_new_string(mode >= 0 ? nv_format_to_string(mode) : "none"));
-                json_object_object_add(o, "supported", json_object_new_boolean(mode >= 0 || !required));
+                json_object_object_add(o, "nested", json_object_new_string(nv_nested_mode_to_string(mode)));
+                json_object_object_add(o, "supported", json_object_new_boolean(mode != -1 || !required));
                 json_object_object_add(o, "reason", json_object_new_string(why));
                 /* Running nested is one thing; saving its state needs the capability too. */
                 json_object_object_add(o, "state_saveable",
@@ -93,10 +94,10 @@ static void print_domains_text(json_object *arr) {
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
                 json_object *d = json_object_array_get_idx(arr, i);
                 bool ok = json_object_get_boolean(json_object_object_get(d, "supported"));
+                const char *mode = json_object_get_string(json_object_object_get(d, "nested"));
+                bool nested = strcmp(mode, "vmx") == 0 || strcmp(mode, "svm") == 0;
 
-                bool nested = strcmp(json_object_get_string(json_object_object_get(d, "nested")), "none") != 0;
-
-                printf("  %-20s %-4s %s%s%s (%s)\n", json_object_get_string(json_object_object_get(d, "name")),
+                printf("  %-20s %-7s %s%s%s (%s)\n", json_object_get_string(json_object_object_get(d, "name")),
                        json_object_get_string(json_object_object_get(d, "nested")), ok ? _("supported") : _("NOT SUPPORTED"),
                        json_object_get_boolean(json_object_object_get(d, "requires_nested")) ? _(", nested required") : "",
                        nested && !json_object_get_boolean(json_object_object_get(d, "state_saveable"))

@@ -107,6 +107,7 @@ int cmd_list(Cli *cli, int argc, char **argv, NvError **reterr) {
         if ((r = cli_host_facts(cli, &host, reterr)) < 0 || (r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr)) < 0 ||
             (r = nv_conn_list(nv_driver_conn(d), a.all, &e, &n, reterr)) < 0)
                 return r;
+        cli_keep_cpu_cache(nv_driver_conn(d), &host);
         if (a.names) { /* names alone: no VMM is asked */
                 for (size_t i = 0; i < n; i++)
                         printf("%s\n", e[i].def->name);
@@ -202,6 +203,7 @@ int cmd_dominfo(Cli *cli, int argc, char **argv, NvError **reterr) {
         if ((r = cli_host_facts(cli, &host, reterr)) < 0 || (r = cli_open_driver(cli->uri, NULL, NULL, &d, reterr)) < 0 ||
             (r = nv_conn_get_domain(nv_driver_conn(d), argv[optind], &e, reterr)) < 0)
                 return r;
+        cli_keep_cpu_cache(nv_driver_conn(d), &host);
         o = domain_json(d, &e, &host);
         if (cli->json)
                 cli_print_json(o);

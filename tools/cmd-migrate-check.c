@@ -60,7 +60,30 @@ static void report_json(const char *name, const NvHostInfo *dst, const NvMigrate
         json_object_put(o);
 }
 
-static int run_check(Cli *cli, const char *name, const char *caps, NvError **reterr) {
+/* The destination's host-model CPU, from its `virsh domcapabilities` in path (untrusted: bounded parse). */
+static int read_dest_domcaps(const char *path, NvCpuDef **ret, NvError **reterr) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        int r;
+
+        r = nv_file_read(path, NV_XML_MAX_SIZE, &buf, &len, reterr);
+        if (r >= 0)
+                r = nv_cpu_def_parse_domcaps((const char *) buf, len, ret, reterr);
+        return r < 0 ? nv_error_wrap(reterr, r, "%s", path) : 0;
+}
+
+/* The CPU comparison, for a domain libvirt's hypervisor CPU APIs know (QEMU). */
+static int check_cpu(NvConn *conn, const NvDomainDef *def, const char *domcaps, NvMigrateCheck *c, NvError **reterr) {
+        _cleanup_free_ NvCpuDef *dest = NULL;
+        _cleanup_free_ char *xml = NULL;
+        int r;
+
+        if ((r = read_dest_domcaps(domcaps, &dest, reterr)) < 0 || (r = nv_conn_get_xml(conn, def->name, false, &xml, reterr)) < 0)
+                return r;
+        return nv_migrate_check_cpu(conn, def, xml, dest, c, reterr);
+}
+
+static int run_check(Cli *cli, const char *name, const char *caps, const char *domcaps, NvError **reterr) {
         _cleanup_(nv_conn_freep) NvConn *conn = NULL;
         _cleanup_(nv_domain_def_freep) NvDomainDef *def = NULL;
         NvDomainEntry e = {};
@@ -73,6 +96,8 @@ static int run_check(Cli *cli, const char *name, const char *caps, NvError **ret
                 return r;
         def = e.def;
         nv_migrate_check(def, &src, &dst, &c);
+        if (domcaps && (r = check_cpu(conn, def, domcaps, &c, reterr)) < 0)
+                return r;
         if (cli->json)
                 report_json(name, &dst, &c);
         else
@@ -84,26 +109,33 @@ int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "dest-caps", required_argument, NULL, 'd' },
+                { "dest-domcaps", required_argument, NULL, 'D' },
                 { "json", no_argument, NULL, 'j' },
                 { "sim", no_argument, NULL, 's' },
                 {},
         };
-        const char *caps = NULL;
+        const char *caps = NULL, *domcaps = NULL;
         int c;
 
-        while ((c = getopt_long(argc, argv, "hd:js", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hd:D:js", opts, NULL)) >= 0) {
                 if (c == 'h') {
-                        printf(_("Usage: nestvirt [-c URI] migrate-check DOMAIN --dest-caps FILE [--json] [--sim]\n"
+                        printf(_("Usage: nestvirt [-c URI] migrate-check DOMAIN --dest-caps FILE [--dest-domcaps FILE] [--json] [--sim]\n"
                                  "Check whether DOMAIN's nested state can move to the host whose\n"
                                  "'nestvirt capabilities --xml' is in FILE: same CPU vendor, nested enabled\n"
-                                 "there, the state size within its KVM_CAP_NESTED_STATE.  Prints every\n"
-                                 "reason it cannot and exits 1 if there is any (2 if it could not check).\n\n"
-                                 "  -d, --dest-caps FILE  the destination's capabilities\n"
-                                 "  -j, --json            print the verdict as JSON\n"
-                                 "  -s, --sim             judge against the simulated KVM instead of this host\n"));
+                                 "there, the state size within its KVM_CAP_NESTED_STATE.  With the\n"
+                                 "destination's 'virsh domcapabilities' (QEMU domains), every CPU feature and\n"
+                                 "VMX control the domain needs that the destination's CPU lacks, as this\n"
+                                 "host's libvirt expands both.  Prints every reason it cannot and exits 1\n"
+                                 "if there is any (2 if it could not check).\n\n"
+                                 "  -d, --dest-caps FILE     the destination's capabilities\n"
+                                 "  -D, --dest-domcaps FILE  the destination's libvirt domain capabilities\n"
+                                 "  -j, --json               print the verdict as JSON\n"
+                                 "  -s, --sim                judge against the simulated KVM instead of this host\n"));
                         return 0;
                 } else if (c == 'd')
                         caps = optarg;
+                else if (c == 'D')
+                        domcaps = optarg;
                 else if (c == 'j')
                         cli->json = true;
                 else if (c == 's')
@@ -115,5 +147,5 @@ int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return nv_error_set(reterr, -EINVAL, _("'migrate-check' needs --dest-caps FILE (the destination's 'nestvirt capabilities --xml')."));
         if (optind + 1 != argc)
                 return nv_error_set(reterr, -EINVAL, _("'migrate-check' takes exactly one DOMAIN."));
-        return run_check(cli, argv[optind], caps, reterr);
+        return run_check(cli, argv[optind], caps, domcaps, reterr);
 }

@@ -23,6 +23,9 @@ NvDomainDef *nv_domain_def_free(NvDomainDef *d) {
         free(d->cpu_model);
         free(d->cpu_match);
         free(d->cpu_check);
+        free(d->virt_type);
+        free(d->arch);
+        free(d->emulator);
         nv_nested_meta_free(d->meta);
         free(d);
         return NULL;
@@ -164,13 +167,30 @@ static int parse_identity(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
 static void *alloc_domain(void) {
         NvDomainDef *d = calloc(1, sizeof(NvDomainDef));
 
-        if (d)
+        if (d) {
                 d->feature[0] = d->feature[1] = -1;
+                d->cpu_has[0] = d->cpu_has[1] = NV_UNKNOWN;
+        }
         return d;
 }
 
 static void free_domain(void *d) {
         nv_domain_def_free(d);
+}
+
+/* What libvirt's CPU APIs are asked with: the domain type, architecture and emulator. */
+static int parse_hypervisor(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
+        xmlNodePtr os = nv_xml_child(root, "os"), type = os ? nv_xml_child(os, "type") : NULL;
+        xmlNodePtr devices = nv_xml_child(root, "devices");
+        int r;
+
+        if ((r = nv_xml_prop_string(root, "type", MAX_VALUE_LEN, 0, &d->virt_type, reterr)) < 0 ||
+            (type && (r = nv_xml_prop_string(type, "arch", MAX_VALUE_LEN, 0, &d->arch, reterr)) < 0))
+                return r;
+        d->emulator = node_text(devices ? nv_xml_child(devices, "emulator") : NULL);
+        if (d->emulator && strlen(d->emulator) > 4096)
+                return nv_error_set(reterr, -EINVAL, _("Domain '%s': <emulator> is longer than 4096 bytes."), d->name);
+        return 0;
 }
 
 static int parse_domain(xmlNodePtr root, void *def, NvError **reterr) {
@@ -180,7 +200,8 @@ static int parse_domain(xmlNodePtr root, void *def, NvError **reterr) {
         if (!root || strcmp((const char *) root->name, "domain") != 0 || root->ns)
                 return nv_error_set(reterr, -EINVAL, _("Not libvirt domain XML: the root element must be <domain>."));
         if ((r = parse_identity(root, d, reterr)) < 0 || (r = parse_vcpu(root, d, reterr)) < 0 ||
-            (r = parse_cpu(root, d, reterr)) < 0 || (r = parse_metadata(root, d, reterr)) < 0)
+            (r = parse_cpu(root, d, reterr)) < 0 || (r = parse_hypervisor(root, d, reterr)) < 0 ||
+            (r = parse_metadata(root, d, reterr)) < 0)
                 return r;
         return 0;
 }
@@ -219,8 +240,31 @@ int nv_domain_def_parse(const char *xml, size_t len, unsigned flags, NvDomainDef
         return r;
 }
 
-/* The XML's own verdict, before the host is asked: may the guest see the host vendor's feature? */
-static bool xml_offers(const NvDomainDef *d, int vendor, const char **reason) {
+/* What the model (or libvirt's host-model CPU) carries by itself, as libvirt said: true, false, or -1 unknown. */
+static int model_offers(const NvDomainDef *d, int vendor, const char **reason) {
+        bool host_model = d->cpu_mode == NV_CPU_MODE_HOST_MODEL;
+
+        if (d->cpu_has[vendor] == NV_YES) {
+                *reason = host_model ? _("host-model CPU: libvirt's domain capabilities give it the feature")
+                                     : _("the CPU model includes the feature, as libvirt expands it");
+                return true;
+        }
+        if (d->cpu_has[vendor] == NV_NO) {
+                *reason = host_model ? _("host-model CPU: libvirt's domain capabilities do not give it vmx/svm")
+                                     : _("the CPU model does not include vmx/svm, as libvirt expands it");
+                return false;
+        }
+        if (host_model) { /* libvirt gives host-model what KVM offers, and KVM offers nesting when it is enabled */
+                *reason = _("host-model CPU on a host with nested enabled");
+                return true;
+        }
+        *reason = d->has_cpu && d->cpu_model ? _("whether the CPU model includes vmx/svm is unknown: libvirt was not asked or could not say")
+                                             : _("no CPU model in the XML: the hypervisor's default decides, and libvirt was not asked");
+        return -1;
+}
+
+/* The XML's own verdict, then what libvirt said of the model: may the guest see the host vendor's feature? */
+static int xml_offers(const NvDomainDef *d, int vendor, const char **reason) {
         int mine = d->feature[vendor];
 
         if (mine == NV_FEATURE_DISABLE || mine == NV_FEATURE_FORBID) {
@@ -228,22 +272,19 @@ static bool xml_offers(const NvDomainDef *d, int vendor, const char **reason) {
                                                   : _("<feature name='vmx'> is disabled or forbidden");
                 return false;
         }
-        if (d->cpu_mode != NV_CPU_MODE_CUSTOM) {
-                *reason = d->cpu_mode == NV_CPU_MODE_HOST_MODEL ? _("host-model CPU on a host with nested enabled")
-                                                                : _("host-passthrough CPU on a host with nested enabled");
+        if (d->cpu_mode == NV_CPU_MODE_HOST_PASSTHROUGH || d->cpu_mode == NV_CPU_MODE_MAXIMUM) {
+                *reason = _("host-passthrough CPU on a host with nested enabled");
                 return true;
         }
         if (mine == NV_FEATURE_REQUIRE || mine == NV_FEATURE_FORCE || mine == NV_FEATURE_OPTIONAL) {
                 *reason = _("custom CPU model with the feature required, forced or optional, on a host with nested enabled");
                 return true;
         }
-        *reason = d->has_cpu ? _("custom CPU model without a vmx/svm feature")
-                             : _("no <cpu> element: the default CPU model has no vmx/svm");
-        return false;
+        return model_offers(d, vendor, reason);
 }
 
 int nv_domain_def_nested_mode(const NvDomainDef *d, const NvHostInfo *host, const char **ret_reason) {
-        int vendor = host->cpu_vendor, other;
+        int vendor = host->cpu_vendor, other, offers;
 
         if (vendor < 0) {
                 *ret_reason = _("the host CPU has neither vmx nor svm");
@@ -255,13 +296,20 @@ int nv_domain_def_nested_mode(const NvDomainDef *d, const NvHostInfo *host, cons
                                                       : _("the domain asks for svm but this host is Intel (vmx)");
                 return -1;
         }
-        if (!xml_offers(d, vendor, ret_reason))
+        offers = xml_offers(d, vendor, ret_reason);
+        if (!offers)
                 return -1;
         if (host->nested == NV_NO) {
                 *ret_reason = _("the kvm module's nested parameter is off on this host");
                 return -1;
         }
-        return vendor;
+        return offers < 0 ? NV_NESTED_MODE_UNKNOWN : vendor;
+}
+
+const char *nv_nested_mode_to_string(int mode) {
+        if (mode >= 0)
+                return nv_format_to_string(mode);
+        return mode == NV_NESTED_MODE_UNKNOWN ? "unknown" : "none";
 }
 
 int nv_domain_xml_set_meta(const char *xml, size_t len, const NvNestedMeta *meta, char **ret, NvError **reterr) {

@@ -40,6 +40,16 @@ typedef struct NvDomainDef {
         char *cpu_match;        /* as written, NULL if absent */
         char *cpu_check;
         int feature[2];         /* NvFeaturePolicy of vmx [NV_FORMAT_VMX] and svm [NV_FORMAT_SVM], -1 absent */
+        char *virt_type;        /* <domain type=...>: kvm, qemu, test; NULL if absent */
+        char *arch;             /* <os><type arch=...>, NULL if absent */
+        char *emulator;         /* <devices><emulator>, NULL if absent */
+        /*
+         * Whether the CPU model (or libvirt's host-model CPU) includes vmx
+         * [NV_FORMAT_VMX] and svm [NV_FORMAT_SVM] by itself, as libvirt
+         * expands it; NV_UNKNOWN until someone asked libvirt (the parse
+         * cannot know: it is not in the XML).
+         */
+        NvTristate cpu_has[2];
         NvNestedMeta *meta;     /* our element, NULL if the domain has none */
 } NvDomainDef;
 
@@ -60,11 +70,18 @@ int nv_feature_policy_from_string(const char *s);
  */
 int nv_domain_def_parse(const char *xml, size_t len, unsigned flags, NvDomainDef **ret, NvError **reterr);
 
+/* nv_domain_def_nested_mode(): the XML and what libvirt said (cpu_has) do not tell. */
+#define NV_NESTED_MODE_UNKNOWN (-2)
+
 /*
- * The nested mode the domain gets on this host: NV_FORMAT_VMX/SVM, or -1
- * for none, with a sentence saying why in *ret_reason (static, translated).
+ * The nested mode the domain gets on this host: NV_FORMAT_VMX/SVM, -1 for
+ * none, or NV_NESTED_MODE_UNKNOWN when it depends on what the CPU model
+ * carries and def->cpu_has does not say; with a sentence saying why in
+ * *ret_reason (static, translated).
  */
 int nv_domain_def_nested_mode(const NvDomainDef *def, const NvHostInfo *host, const char **ret_reason);
+/* A mode as list and dominfo print it: "vmx", "svm", "none" or "unknown". */
+const char *nv_nested_mode_to_string(int mode);
 
 /*
  * Returns domain XML with our metadata element replaced by meta (added if

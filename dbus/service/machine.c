@@ -90,7 +90,7 @@ static int machine_fill(NvService *s, NvMachine *m, NvDomainEntry *e) {
                 m->broken = NULL;
         }
         if (r >= 0)
-                r = set_str(&m->nested_mode, e->broken ? "broken" : mode >= 0 ? nv_format_to_string(mode) : "none");
+                r = set_str(&m->nested_mode, e->broken ? "broken" : nv_nested_mode_to_string(mode));
         if (r >= 0)
                 r = set_str(&m->state_path, ref ? ref->path : "");
         if (r >= 0)
@@ -170,6 +170,15 @@ static int machine_update(NvService *s, NvDomainEntry *e, NvMachine **ret) {
         return 0;
 }
 
+/* What libvirt said of CPU models, written down for the hook (which must not ask libvirt itself). */
+static void machines_keep_cpu_cache(NvService *s) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        int r = nv_cpu_cache_save(nv_driver_conn(s->driver), nv_driver_state_dir(s->driver), nv_driver_host(s->driver), &err);
+
+        if (r < 0)
+                fprintf(stderr, "nestvirtd: %s\n", nv_error_message(err, r));
+}
+
 /*
  * Asks libvirt about one domain; a machine if it has our metadata.  Forgets
  * a domain that is gone or no longer ours (-ENOENT).
@@ -181,6 +190,8 @@ static int machine_load(NvService *s, const char *name, NvMachine **ret, sd_bus_
         int r;
 
         r = nv_conn_get_domain(nv_driver_conn(s->driver), name, &e, &err);
+        if (r >= 0)
+                machines_keep_cpu_cache(s);
         if (r == -ENOENT && old)
                 machine_remove(s, old);
         if (r < 0 && r != -ENOENT && old)
@@ -225,6 +236,7 @@ int nv_machines_resync(NvService *s, NvError **reterr) {
         r = nv_conn_list(nv_driver_conn(s->driver), /* all= */ true, &e, &n, reterr);
         if (r < 0)
                 return r;
+        machines_keep_cpu_cache(s);
         for (size_t i = s->n_machines; i-- > 0;) {
                 bool listed = false;
 

@@ -3,7 +3,9 @@
  * Fuzz target: the parse entries of the documents another party writes,
  * our metadata element (virDomainGetMetadata, a migration source's XML)
  * and the capabilities document (migrate-check's destination host), with
- * and without the validate pass.  Seeds: tests/xml2xml-in.
+ * and without the validate pass; the CPU model cache the hook reads; a
+ * guest CPU and the host-model CPU of libvirt's domain capabilities
+ * (migrate-check's --dest-domcaps).  Seeds: tests/xml2xml-in.
  *
  * Beyond "no crash, no leak": a refusal carries a message and leaves *ret
  * alone; what a parse accepts formats, and the formatted document parses
@@ -15,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cpu-def.h"
+#include "cpu-models.h"
 #include "domain-def.h"
 #include "host-caps.h"
 #include "nested-meta.h"
@@ -125,10 +129,56 @@ static void fuzz_caps(const uint8_t *data, size_t size) {
                 assert(strcmp(again, text) == 0);
 }
 
+static void fuzz_cpu_models(const uint8_t *data, size_t size) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        _cleanup_free_ NvCpuModels *m = NULL, *back = NULL;
+        _cleanup_free_ char *text = NULL, *again = NULL;
+        int r;
+
+        r = nv_cpu_models_parse((const char *) data, size, &m, &err);
+        if (r < 0) {
+                refused(r, err, m);
+                return;
+        }
+        if (nv_cpu_models_format(m, &text, NULL) < 0)
+                return;
+        r = nv_cpu_models_parse(text, strlen(text), &back, NULL);
+        if (r == -ENOMEM)
+                return;
+        assert(r == 0 && back->n == m->n);
+        if (nv_cpu_models_format(back, &again, NULL) == 0)
+                assert(strcmp(again, text) == 0);
+}
+
+/* A CPU read either way formats as a <cpu> that reads back to the same model and features. */
+static void fuzz_cpu_def(const uint8_t *data, size_t size, bool domcaps) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        _cleanup_free_ NvCpuDef *d = NULL, *back = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = domcaps ? nv_cpu_def_parse_domcaps((const char *) data, size, &d, &err) : nv_cpu_def_parse((const char *) data, size, &d, &err);
+        if (r < 0) {
+                refused(r, err, d);
+                return;
+        }
+        if (nv_cpu_def_format(d, &text, NULL) < 0)
+                return;
+        r = nv_cpu_def_parse(text, strlen(text), &back, NULL);
+        if (r == -ENOMEM)
+                return;
+        assert(r == 0 && strcmp(back->model, d->model) == 0 && back->n_features == d->n_features);
+        for (size_t i = 0; i < d->n_features; i++)
+                assert(strcmp(back->features[i].name, d->features[i].name) == 0 && back->features[i].policy == d->features[i].policy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* Not NUL-terminated on purpose: the parsers must read no further than size. */
         fuzz_meta(data, size, 0);
         fuzz_meta(data, size, NV_XML_PARSE_SKIP_VALIDATE);
         fuzz_caps(data, size);
+        fuzz_cpu_models(data, size);
+        fuzz_cpu_def(data, size, false);
+        fuzz_cpu_def(data, size, true);
         return 0;
 }
