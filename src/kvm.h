@@ -59,6 +59,20 @@ int nv_kvm_nested_state_max(NvKvm *kvm);
 /* The host vendor from the capability (8320: NV_FORMAT_VMX, 4224: NV_FORMAT_SVM), -1 if unknown. */
 int nv_kvm_vendor(NvKvm *kvm);
 
+/*
+ * A new handle on the same kernel, with no VM yet (create one with
+ * nv_kvm_create_vm): for scratch VMs whose KVM_SET_NESTED_STATE verdicts
+ * are the kernel's.  -EOPNOTSUPP on a backend whose verdicts would not be
+ * (the simulated KVM) and on an adopted VM.
+ */
+int nv_kvm_open_scratch(NvKvm *kvm, NvKvm **ret, NvError **reterr);
+
+/* KVM_GET_SUPPORTED_CPUID: the CPUID a vCPU may get here, in a new allocation (*ret, free()). */
+int nv_kvm_get_supported_cpuid(NvKvm *kvm, struct kvm_cpuid2 **ret, NvError **reterr);
+
+/* KVM_GET_MSRS on the system fd: feature MSRs (the nested VMX capability MSRs among them); returns how many were read. */
+int nv_kvm_get_feature_msrs(NvKvm *kvm, struct kvm_msrs *msrs, NvError **reterr);
+
 /* KVM_CREATE_VM (once per handle). */
 int nv_kvm_create_vm(NvKvm *kvm, NvError **reterr);
 

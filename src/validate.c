@@ -89,6 +89,7 @@ static const struct {
         [R_S9_NP] = { "S9", "control.nested_ctl", -EINVAL, N_("enables nested paging but the host has NPT disabled") },
         [R_S9_NCR3] = { "S9", "control.nested_cr3", -EINVAL, N_("is not a guest-physical address below the guest MAXPHYADDR while nested paging is enabled") },
         [R_S9_MSRPM] = { "S9", "control.msrpm_base_pa", -EINVAL, N_("does not leave room for the 8 KiB MSR permission map below the guest MAXPHYADDR") },
+        [R_S9_VNMI] = { "S9", "control.int_ctl", -EINVAL, N_("enables virtual NMIs (V_NMI_ENABLE) without intercepting NMIs, which this kernel refuses") },
         [R_S9_IOPM] = { "S9", "control.iopm_base_pa", -EINVAL, N_("does not leave room for the 12 KiB I/O permission map below the guest MAXPHYADDR") },
         [R_S10] = { "S10", "vcpu.cr0", -EINVAL, N_("has CD clear and NW set") },
         [R_S11_PG] = { "S11", "save.cr0", -EINVAL, N_("has paging (PG) clear") },
@@ -214,6 +215,7 @@ void nv_validate_context_init(NvValidateContext *ctx) {
                 .in_smm = NV_UNKNOWN,
                 .npt_enabled = NV_UNKNOWN,
                 .svme0_gif0_ok = NV_UNKNOWN,
+                .vnmi_needs_nmi_intercept = NV_UNKNOWN,
                 .lma = NV_UNKNOWN,
         };
 }

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The kernel's own verdicts, without a running VM: scratch VMs and vCPUs
+ * on the host's KVM, set up like the vCPU a state will land on, that take
+ * a nested state and are thrown away.  The host probe uses them to learn
+ * the rules that differ between kernels (crafted probe states); the
+ * incoming check of the driver lands every blob on one before any VMM is
+ * touched.  KVM_SET_NESTED_STATE needs no guest memory for its checks:
+ * pages named by the state are only read when the vCPU next runs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "byteorder.h"
+#include "cpuid.h"
+#include "kvm-backend.h"
+#include "kvm-probe.h"
+#include "macro.h"
+
+#define VMCB_CTL(off) (NV_OFF_DATA + VMCB_CTL_##off)
+#define VMCB_SAVE(off) (NV_OFF_DATA + VMCB12_SAVE_AREA + VMCB_SAVE_##off)
+
+/*
+ * The target vCPU's registers as a VMM has restored them before the nested
+ * state (QEMU and crosvm set SREGS first): 64-bit paging, not in SMM, CR0
+ * without CD/NW; SVM: EFER.SVME (a vCPU with nested state has it); VMX:
+ * CR4.VMXE, and EFER.LMA as the state's L2 runs (lma).
+ */
+static int scratch_sregs(NvVcpu *v, int vendor, bool lma, NvError **reterr) {
+        struct kvm_sregs s;
+        int r = nv_kvm_get_sregs(v, &s, reterr);
+
+        if (r < 0)
+                return r;
+        s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | (lma ? X86_CR0_PG : 0);
+        s.cr4 = X86_CR4_PAE | (vendor == NV_FORMAT_VMX ? X86_CR4_VMXE : 0);
+        s.cr3 = 0;
+        s.efer = (lma ? X86_EFER_LME | X86_EFER_LMA : 0) | (vendor == NV_FORMAT_SVM ? X86_EFER_SVME : 0);
+        s.cs.l = lma;
+        s.cs.db = !lma;
+        return nv_kvm_set_sregs(v, &s, reterr);
+}
+
+int nv_kvm_scratch_vcpu(NvKvm *kvm, int vendor, bool lma, NvKvm **ret_kvm, NvVcpu **ret_vcpu, NvError **reterr) {
+        _cleanup_(nv_kvm_freep) NvKvm *k = NULL;
+        _cleanup_(nv_vcpu_freep) NvVcpu *v = NULL;
+        int r;
+
+        r = nv_kvm_open_scratch(kvm, &k, reterr);
+        if (r >= 0)
+                r = nv_kvm_create_vm(k, reterr);
+        if (r >= 0)
+                r = nv_kvm_create_vcpu(k, 0, &v, reterr); /* with the CPUID KVM supports */
+        if (r >= 0)
+                r = scratch_sregs(v, vendor, lma, reterr);
+        if (r < 0)
+                return nv_error_wrap(reterr, r, _("Cannot set up a scratch vCPU"));
+        *ret_vcpu = TAKE_PTR(v);
+        *ret_kvm = TAKE_PTR(k);
+        return 0;
+}
+
+/* The EFER.LMA the VMM restores with this state: a VMX L2's IA-32e mode; else 64-bit, as L1 hypervisors run. */
+static bool state_lma(const uint8_t *blob, size_t len) {
+        NvNestedHeader h;
+
+        if (nv_nested_header_parse(blob, len, &h, NULL) < 0 || h.format != NV_FORMAT_VMX ||
+            !(h.flags & NV_NESTED_GUEST_MODE) || len < NV_OFF_DATA + VMCS12_VM_ENTRY_CONTROLS + 4)
+                return true;
+        return get_le32(blob + NV_OFF_DATA + VMCS12_VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE;
+}
+
+int nv_kvm_scratch_verdict(NvKvm *kvm, const void *blob, size_t len, int *ret_verdict, NvError **reterr) {
+        _cleanup_(nv_kvm_freep) NvKvm *k = NULL;
+        _cleanup_(nv_vcpu_freep) NvVcpu *v = NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
+        NvNestedHeader h;
+        int r;
+
+        /* The kernel reads as far as the header's size says: never past what we own. */
+        buf = calloc(1, len > NV_NESTED_MAX_SIZE ? len : NV_NESTED_MAX_SIZE);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, blob, len);
+        r = nv_nested_header_parse(buf, len, &h, reterr);
+        if (r < 0)
+                return r;
+        if (h.size > NV_NESTED_MAX_SIZE && h.size > len)
+                return nv_error_set(reterr, -EINVAL, _("The state's size %u is beyond its %zu bytes."), h.size, len);
+        r = nv_kvm_scratch_vcpu(kvm, h.format, state_lma(buf, len), &k, &v, reterr);
+        if (r < 0)
+                return r;
+        *ret_verdict = nv_kvm_set_nested_state_raw(v, (const struct kvm_nested_state *) buf);
+        return 0;
+}
+
+void nv_kvm_probe_svm_blob(uint8_t blob[NV_SVM_MAX_SIZE]) {
+        memset(blob, 0, NV_SVM_MAX_SIZE);
+        put_le16(blob + NV_OFF_FLAGS, NV_NESTED_GUEST_MODE | NV_NESTED_GIF_SET);
+        put_le16(blob + NV_OFF_FORMAT, NV_FORMAT_SVM);
+        put_le32(blob + NV_OFF_SIZE, NV_SVM_MAX_SIZE);
+        put_le64(blob + NV_OFF_VMCB_PA, 0x1000);
+        put_le32(blob + VMCB_CTL(INTERCEPT_WORD4), SVM_INTERCEPT_VMRUN);
+        put_le32(blob + VMCB_CTL(ASID), 1);
+        put_le64(blob + VMCB_SAVE(CR0), X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG);
+        put_le64(blob + VMCB_SAVE(CR4), X86_CR4_PAE);
+        put_le64(blob + VMCB_SAVE(CR3), 0x2000);
+        put_le64(blob + VMCB_SAVE(EFER), X86_EFER_SVME | X86_EFER_LME | X86_EFER_LMA);
+        put_le16(blob + VMCB_SAVE(CS + VMCB_SEG_ATTRIB), SVM_SELECTOR_L | 0x9b);
+        put_le64(blob + VMCB_SAVE(RFLAGS), 0x2);
+        put_le64(blob + VMCB_SAVE(DR6), 0xffff0ff0);
+        put_le64(blob + VMCB_SAVE(DR7), 0x400);
+}
+
+/* The kernel's verdict on blob, on a scratch vCPU with EFER.SVME as given: accepted, refused, or unknown (no scratch). */
+static NvTristate svm_accepts(NvKvm *kvm, const uint8_t *blob, bool svme) {
+        _cleanup_(nv_kvm_freep) NvKvm *k = NULL;
+        _cleanup_(nv_vcpu_freep) NvVcpu *v = NULL;
+        struct kvm_sregs s;
+        int r;
+
+        if (nv_kvm_scratch_vcpu(kvm, NV_FORMAT_SVM, true, &k, &v, NULL) < 0)
+                return NV_UNKNOWN;
+        if (!svme) {
+                if (nv_kvm_get_sregs(v, &s, NULL) < 0)
+                        return NV_UNKNOWN;
+                s.efer &= ~(uint64_t) X86_EFER_SVME;
+                if (nv_kvm_set_sregs(v, &s, NULL) < 0)
+                        return NV_UNKNOWN;
+        }
+        r = nv_kvm_set_nested_state_raw(v, (const struct kvm_nested_state *) blob);
+        return r == 0 ? NV_YES : r == -EINVAL ? NV_NO : NV_UNKNOWN;
+}
+
+/*
+ * The SVM rules that differ between kernels, each decided by a pair of
+ * states: a base every kernel accepts, and the base with one change.  If
+ * the base is refused the probe tells nothing and the fact stays unknown.
+ */
+static void probe_svm_rules(NvKvm *kvm, NvHostTarget *t) {
+        _Alignas(8) uint8_t base[NV_SVM_MAX_SIZE], blob[NV_SVM_MAX_SIZE];
+        NvTristate ok;
+
+        nv_kvm_probe_svm_blob(base);
+        if (svm_accepts(kvm, base, true) != NV_YES)
+                return;
+        /* EFER.SVME clear, GIF clear, not in guest mode: refused before the late-2025 change, accepted after. */
+        memcpy(blob, base, sizeof(blob));
+        put_le16(blob + NV_OFF_FLAGS, 0);
+        put_le32(blob + NV_OFF_SIZE, NV_NESTED_HDR_SIZE);
+        t->svme0_gif0_ok = svm_accepts(kvm, blob, false);
+        /* V_NMI_ENABLE without the NMI intercept: accepted by 6.1, refused by 6.12. */
+        memcpy(blob, base, sizeof(blob));
+        put_le32(blob + VMCB_CTL(INT_CTL), SVM_INT_CTL_V_NMI_ENABLE);
+        ok = svm_accepts(kvm, blob, true);
+        t->vnmi_needs_nmi_intercept = ok == NV_UNKNOWN ? NV_UNKNOWN : ok == NV_YES ? NV_NO : NV_YES;
+}
+
+/* The CPUID and VMX capability MSRs a vCPU gets here. */
+static void measure_vcpu_model(NvKvm *kvm, NvHostTarget *t) {
+        _cleanup_free_ struct kvm_cpuid2 *c = NULL;
+        _cleanup_free_ struct kvm_msrs *m = calloc(1, sizeof(*m) + NV_VMX_MSR_COUNT * sizeof(m->entries[0]));
+
+        if (nv_kvm_get_supported_cpuid(kvm, &c, NULL) >= 0 && c->nent <= NV_HOST_MAX_CPUID) {
+                for (uint32_t i = 0; i < c->nent; i++) {
+                        const struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+                        t->cpuid[i] = (NvCpuidLeaf) { e->function, e->index, e->flags, e->eax, e->ebx, e->ecx, e->edx };
+                }
+                t->n_cpuid = c->nent;
+                t->maxphyaddr = nv_cpuid_maxphyaddr(c->entries, c->nent);
+        }
+        if (!m)
+                return;
+        m->nmsrs = NV_VMX_MSR_COUNT;
+        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
+                m->entries[i].index = NV_VMX_MSR_FIRST + i;
+        /* Not all readable, or not KVM's vmcs12 revision (nested off, an SVM host): no VMX MSRs. */
+        if (nv_kvm_get_feature_msrs(kvm, m, NULL) != (int) NV_VMX_MSR_COUNT ||
+            (m->entries[0].data & 0x7fffffff) != NV_VMCS12_REVISION)
+                return;
+        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
+                t->vmx_msrs[i] = m->entries[i].data;
+        t->have_vmx_msrs = true;
+}
+
+void nv_kvm_probe_target(NvKvm *kvm, NvHostTarget *t) {
+        _cleanup_(nv_kvm_freep) NvKvm *k = NULL;
+        _cleanup_(nv_vcpu_freep) NvVcpu *v = NULL;
+        int vendor = nv_kvm_vendor(kvm);
+
+        /* A scratch vCPU must be possible: a kernel's KVM (not the simulator's judgement) that saves nested state. */
+        if (vendor < 0 || nv_kvm_scratch_vcpu(kvm, vendor, true, &k, &v, NULL) < 0)
+                return;
+        t->measured = true;
+        t->evmcs = nv_kvm_check_extension(kvm, KVM_CAP_HYPERV_ENLIGHTENED_VMCS) > 0 ? NV_YES : NV_NO;
+        t->smm = nv_kvm_check_extension(kvm, KVM_CAP_X86_SMM) > 0 ? NV_YES : NV_NO;
+        measure_vcpu_model(kvm, t);
+        if (vendor == NV_FORMAT_SVM)
+                probe_svm_rules(kvm, t);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Scratch VMs and vCPUs on the host's KVM: the kernel's own verdict on a
+ * nested state before any VMM is touched, and the probes that learn which
+ * of the rules that differ between kernels this one enforces.  Only a
+ * kernel's KVM makes scratch vCPUs (nv_kvm_open_scratch()); on the
+ * simulated KVM every call here fails with -EOPNOTSUPP or measures nothing.
+ */
+#pragma once
+
+#include "host.h"
+#include "kvm.h"
+
+NV_BEGIN_DECLS
+
+/*
+ * A new VM on kvm's kernel with one vCPU set up as the target vCPU of a
+ * vendor's state will be when the state lands: the CPUID KVM supports,
+ * 64-bit paging (lma) or 32-bit protected mode, not in SMM, and for SVM
+ * EFER.SVME, for VMX CR4.VMXE.  Free the vCPU before the handle.
+ */
+int nv_kvm_scratch_vcpu(NvKvm *kvm, int vendor, bool lma, NvKvm **ret_kvm, NvVcpu **ret_vcpu, NvError **reterr);
+
+/*
+ * KVM_SET_NESTED_STATE of blob on a fresh scratch vCPU: *ret_verdict is
+ * the kernel's answer (0 accepted, -errno refused, > 0 taken but left guest
+ * mode).  Returns < 0 only when no scratch vCPU could be made.
+ */
+int nv_kvm_scratch_verdict(NvKvm *kvm, const void *blob, size_t len, int *ret_verdict, NvError **reterr);
+
+/* A guest-mode SVM state every kernel accepts on a vCPU with EFER.SVME: the probes' base. */
+void nv_kvm_probe_svm_blob(uint8_t blob[NV_SVM_MAX_SIZE]);
+
+/* Measures t on kvm: eVMCS and SMM capabilities, CPUID, VMX MSRs, the probed rules; unknown where it cannot. */
+void nv_kvm_probe_target(NvKvm *kvm, NvHostTarget *t);
+
+NV_END_DECLS
