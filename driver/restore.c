@@ -2,7 +2,8 @@
 /*
  * The restore flow: every check happens before the VMM is touched (file,
  * then incoming.c's: hash against the reference, integrity, vCPU count,
- * every blob, vendor), so a refusal leaves the VMM exactly as it was.  Then freeze, load, thaw;
+ * every blob, vendor, the kernel's verdict on a scratch vCPU), so a refusal
+ * leaves the VMM exactly as it was.  Then freeze, load, thaw;
  * the VMM's agent validates again against the real vCPUs, all or nothing.
  */
 #include <stdio.h>
@@ -36,6 +37,7 @@ static int read_state(const NvNestedMeta *m, const NvVmm *vmm, const char *path,
                 .vendor = vmm->b->vendor(vmm->h),
                 .vcpus = vmm->b->vcpu_count(vmm->h),
                 .what = path,
+                .kernel_check = true, /* the VMM runs here: this host's kernel judges first */
         };
 
         return nv_incoming_read(&v, path, in, reterr);
@@ -60,6 +62,7 @@ static int load(const NvVmm *vmm, const char *path, const NvIncoming *in, NvRest
         res->loaded = true;
         res->vcpus = (unsigned) in->snap->n_vcpus;
         res->guest_mode_vcpus = in->guest_mode_vcpus;
+        res->kernel_unchecked = in->kernel_unchecked;
         return (res->path = strdup(path)) ? 0 : -ENOMEM;
 }
 

@@ -70,28 +70,26 @@ static bool state_lma(const uint8_t *blob, size_t len) {
         return get_le32(blob + NV_OFF_DATA + VMCS12_VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE;
 }
 
-int nv_kvm_scratch_verdict(NvKvm *kvm, const void *blob, size_t len, int *ret_verdict, NvError **reterr) {
-        _cleanup_(nv_kvm_freep) NvKvm *k = NULL;
-        _cleanup_(nv_vcpu_freep) NvVcpu *v = NULL;
-        _cleanup_free_ uint8_t *buf = NULL;
+int nv_kvm_scratch_for_state(NvKvm *kvm, const void *blob, size_t len, NvKvm **ret_kvm, NvVcpu **ret_vcpu, NvError **reterr) {
         NvNestedHeader h;
-        int r;
+        int r = nv_nested_header_parse(blob, len, &h, reterr);
+
+        if (r < 0)
+                return r;
+        return nv_kvm_scratch_vcpu(kvm, h.format, state_lma(blob, len), ret_kvm, ret_vcpu, reterr);
+}
+
+int nv_kvm_scratch_set(NvVcpu *vcpu, const void *blob, size_t len) {
+        _cleanup_free_ uint8_t *buf = NULL;
 
         /* The kernel reads as far as the header's size says: never past what we own. */
         buf = calloc(1, len > NV_NESTED_MAX_SIZE ? len : NV_NESTED_MAX_SIZE);
         if (!buf)
                 return -ENOMEM;
         memcpy(buf, blob, len);
-        r = nv_nested_header_parse(buf, len, &h, reterr);
-        if (r < 0)
-                return r;
-        if (h.size > NV_NESTED_MAX_SIZE && h.size > len)
-                return nv_error_set(reterr, -EINVAL, _("The state's size %u is beyond its %zu bytes."), h.size, len);
-        r = nv_kvm_scratch_vcpu(kvm, h.format, state_lma(buf, len), &k, &v, reterr);
-        if (r < 0)
-                return r;
-        *ret_verdict = nv_kvm_set_nested_state_raw(v, (const struct kvm_nested_state *) buf);
-        return 0;
+        if (len >= NV_NESTED_HDR_SIZE && get_le32(buf + NV_OFF_SIZE) > (len > NV_NESTED_MAX_SIZE ? len : NV_NESTED_MAX_SIZE))
+                put_le32(buf + NV_OFF_SIZE, (uint32_t) len); /* the validator refuses such sizes first; never read beyond buf */
+        return nv_kvm_set_nested_state_raw(vcpu, (const struct kvm_nested_state *) buf);
 }
 
 void nv_kvm_probe_svm_blob(uint8_t blob[NV_SVM_MAX_SIZE]) {

@@ -21,12 +21,15 @@ NV_BEGIN_DECLS
  */
 int nv_kvm_scratch_vcpu(NvKvm *kvm, int vendor, bool lma, NvKvm **ret_kvm, NvVcpu **ret_vcpu, NvError **reterr);
 
+/* nv_kvm_scratch_vcpu() for the vCPU blob (len bytes) will land on: the blob's vendor, and its L2's mode for VMX. */
+int nv_kvm_scratch_for_state(NvKvm *kvm, const void *blob, size_t len, NvKvm **ret_kvm, NvVcpu **ret_vcpu, NvError **reterr);
+
 /*
- * KVM_SET_NESTED_STATE of blob on a fresh scratch vCPU: *ret_verdict is
- * the kernel's answer (0 accepted, -errno refused, > 0 taken but left guest
- * mode).  Returns < 0 only when no scratch vCPU could be made.
+ * KVM_SET_NESTED_STATE of blob on a scratch vCPU, from a copy that the
+ * kernel cannot read beyond: the kernel's answer (0 accepted, -errno
+ * refused, > 0 taken but left guest mode).
  */
-int nv_kvm_scratch_verdict(NvKvm *kvm, const void *blob, size_t len, int *ret_verdict, NvError **reterr);
+int nv_kvm_scratch_set(NvVcpu *vcpu, const void *blob, size_t len);
 
 /* A guest-mode SVM state every kernel accepts on a vCPU with EFER.SVME: the probes' base. */
 void nv_kvm_probe_svm_blob(uint8_t blob[NV_SVM_MAX_SIZE]);

@@ -101,8 +101,9 @@ static int parse_args(Cli *cli, int argc, char **argv, NvValidateContext *ctx, C
                                  "checked but some rules need facts not given (listed as notes); 1 if the\n"
                                  "file is damaged or a blob would be refused, with one line per vCPU; 2 if\n"
                                  "the file cannot be read.\n\n"
-                                 "  -d, --dest-caps FILE the target host's 'nestvirt capabilities --xml': its\n"
-                                 "                       vendor, MAXPHYADDR, CPUID, VMX MSRs and kernel rules\n"
+                                 "  -d, --dest-caps FILE the target host's capabilities document, as its\n"
+                                 "                       capabilities command writes it: vendor, MAXPHYADDR,\n"
+                                 "                       CPUID, VMX MSRs and the kernel rules it probed\n"
                                  "  -m, --maxphyaddr N   the target vCPU's guest MAXPHYADDR (bits, 32 to 52)\n"
                                  "  -v, --vendor V       the target host's vendor: vmx or svm\n"
                                  "  -j, --json           print the verdict as JSON\n"));
