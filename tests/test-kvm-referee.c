@@ -27,6 +27,7 @@
 #include "byteorder.h"
 #include "guest-svm.h"
 #include "helpers.h"
+#include "host.h"
 #include "real-kvm.h"
 #include "validate.h"
 
@@ -49,7 +50,8 @@ typedef struct Mutation {
         unsigned off, width; /* width 1, 2, 4 or 8 bytes, little endian */
         MutOp op;
         uint64_t val;
-        bool np; /* also turn on nested paging (NP_ENABLE) */
+        bool np;  /* also turn on nested paging (NP_ENABLE) */
+        bool nmi; /* also intercept NMIs */
 } Mutation;
 
 typedef struct Tally {
@@ -124,6 +126,9 @@ static const Mutation named[] = {
         { "event_inj = valid #GP", VMCB(EVENT_INJ), 4, MUT_SET, 0x80000b0d },
         { "event_inj = valid, type 7", VMCB(EVENT_INJ), 4, MUT_SET, 0x80000700 },
         { "int_ctl = V_INTR_MASKING", VMCB(INT_CTL), 4, MUT_SET, 1u << 24 },
+        /* Version-dependent (6.1 accepts, 6.12 refuses): the validator follows the probed fact. */
+        { "int_ctl |= V_NMI_ENABLE (NMI not intercepted)", VMCB(INT_CTL), 4, MUT_OR, SVM_INT_CTL_V_NMI_ENABLE },
+        { "int_ctl |= V_NMI_ENABLE, NMI intercepted", VMCB(INT_CTL), 4, MUT_OR, SVM_INT_CTL_V_NMI_ENABLE, .nmi = true },
         { "tlb_ctl = 3", VMCB(TLB_CTL), 1, MUT_SET, 3 },
         { "efer &= ~SVME", SAVE(EFER), 8, MUT_CLEAR, X86_EFER_SVME },
         { "efer &= ~LME", SAVE(EFER), 8, MUT_CLEAR, X86_EFER_LME },
@@ -159,6 +164,8 @@ static void mutate(uint8_t *b, const Mutation *m) {
         memcpy(b + m->off, &v, m->width);
         if (m->np)
                 b[VMCB(NESTED_CTL)] |= SVM_NESTED_CTL_NP_ENABLE;
+        if (m->nmi)
+                put_le32(b + VMCB(INTERCEPT_WORD3), get_le32(b + VMCB(INTERCEPT_WORD3)) | SVM_INTERCEPT_NMI);
 }
 
 /* A VM whose only vCPU has the saved vCPU's registers; RAM is shared, a SET does not write it. */
@@ -206,27 +213,34 @@ static NvVcpuRegsNested *capture_guest_mode(unsigned turns) {
 
 /*
  * The validator's facts, learnt the way a restore learns them: from a
- * target vCPU set up like every referee case's, and the host's npt.
+ * target vCPU set up like every referee case's, the host's npt, and the
+ * rules the host probe learnt from this kernel (V_NMI, EFER.SVME clear).
  */
 static void target_context(NvValidateContext *ctx, const NvVcpuRegsNested *st) {
         NvKvm *kvm = NULL;
         NvVcpu *vcpu = NULL;
+        NvHostInfo h = {};
         char npt = '?';
         FILE *f;
 
         fresh_vm(st, &kvm, &vcpu);
         assert_int_equal(nv_vcpu_validate_context(vcpu, ctx, NULL), 0);
         nv_vcpu_free(vcpu);
+        nv_host_probe_target(NULL, kvm, &h);
         nv_kvm_free(kvm);
+        assert_true(h.target.measured);
+        ctx->svme0_gif0_ok = h.target.svme0_gif0_ok;
+        ctx->vnmi_needs_nmi_intercept = h.target.vnmi_needs_nmi_intercept;
         f = fopen("/sys/module/kvm_amd/parameters/npt", "re");
         if (f) {
                 npt = (char) fgetc(f);
                 fclose(f);
         }
         ctx->npt_enabled = npt == 'Y' || npt == '1' ? NV_YES : npt == 'N' || npt == '0' ? NV_NO : NV_UNKNOWN;
-        printf("# context: vendor %s, maxphyaddr %u, npt %c, EFER.SVME %d, SMM %d, CR0 0x%llx, CR4 may set 0x%llx, "
+        printf("# context: vendor %s, maxphyaddr %u, npt %c, EFER.SVME %d, SMM %d, probed V_NMI rule %d, CR0 0x%llx, CR4 may set 0x%llx, "
                "EFER may set 0x%llx\n",
-               nv_format_to_string(ctx->vendor) ?: "unknown", ctx->maxphyaddr, npt, ctx->svme, ctx->in_smm, (unsigned long long) ctx->cr0,
+               nv_format_to_string(ctx->vendor) ?: "unknown", ctx->maxphyaddr, npt, ctx->svme, ctx->in_smm, ctx->vnmi_needs_nmi_intercept,
+               (unsigned long long) ctx->cr0,
                (unsigned long long) ctx->cr4_allowed, (unsigned long long) ctx->efer_allowed);
 }
 
