@@ -157,7 +157,6 @@ static void probe_svm_rules(NvKvm *kvm, NvHostTarget *t) {
 /* The CPUID and VMX capability MSRs a vCPU gets here. */
 static void measure_vcpu_model(NvKvm *kvm, NvHostTarget *t) {
         _cleanup_free_ struct kvm_cpuid2 *c = NULL;
-        _cleanup_free_ struct kvm_msrs *m = calloc(1, sizeof(*m) + NV_VMX_MSR_COUNT * sizeof(m->entries[0]));
 
         if (nv_kvm_get_supported_cpuid(kvm, &c, NULL) >= 0 && c->nent <= NV_HOST_MAX_CPUID) {
                 for (uint32_t i = 0; i < c->nent; i++) {
@@ -168,18 +167,7 @@ static void measure_vcpu_model(NvKvm *kvm, NvHostTarget *t) {
                 t->n_cpuid = c->nent;
                 t->maxphyaddr = nv_cpuid_maxphyaddr(c->entries, c->nent);
         }
-        if (!m)
-                return;
-        m->nmsrs = NV_VMX_MSR_COUNT;
-        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
-                m->entries[i].index = NV_VMX_MSR_FIRST + i;
-        /* Not all readable, or not KVM's vmcs12 revision (nested off, an SVM host): no VMX MSRs. */
-        if (nv_kvm_get_feature_msrs(kvm, m, NULL) != (int) NV_VMX_MSR_COUNT ||
-            (m->entries[0].data & 0x7fffffff) != NV_VMCS12_REVISION)
-                return;
-        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
-                t->vmx_msrs[i] = m->entries[i].data;
-        t->have_vmx_msrs = true;
+        t->have_vmx_msrs = nv_kvm_read_vmx_msrs(kvm, NULL, t->vmx_msrs);
 }
 
 void nv_kvm_probe_target(NvKvm *kvm, NvHostTarget *t) {

@@ -167,6 +167,23 @@ int nv_kvm_get_feature_msrs(NvKvm *k, struct kvm_msrs *msrs, NvError **reterr) {
         return r;
 }
 
+bool nv_kvm_read_vmx_msrs(NvKvm *k, NvVcpu *v, uint64_t ret[NV_VMX_MSR_COUNT]) {
+        _cleanup_free_ struct kvm_msrs *m = calloc(1, sizeof(*m) + NV_VMX_MSR_COUNT * sizeof(m->entries[0]));
+        int r;
+
+        if (!m)
+                return false;
+        m->nmsrs = NV_VMX_MSR_COUNT;
+        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
+                m->entries[i].index = NV_VMX_MSR_FIRST + i;
+        r = v ? nv_kvm_get_msrs(v, m, NULL) : nv_kvm_get_feature_msrs(k, m, NULL);
+        if (r != (int) NV_VMX_MSR_COUNT || (m->entries[0].data & 0x7fffffff) != NV_VMCS12_REVISION)
+                return false;
+        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
+                ret[i] = m->entries[i].data;
+        return true;
+}
+
 static NvVcpu *vcpu_new(NvKvm *k, int fd, unsigned id, struct kvm_run *run, bool owned) {
         NvVcpu *v = calloc(1, sizeof(*v));
 

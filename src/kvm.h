@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "nested-state.h"
+#include "validate.h" /* NV_VMX_MSR_COUNT */
 
 NV_BEGIN_DECLS
 
@@ -72,6 +73,15 @@ int nv_kvm_get_supported_cpuid(NvKvm *kvm, struct kvm_cpuid2 **ret, NvError **re
 
 /* KVM_GET_MSRS on the system fd: feature MSRs (the nested VMX capability MSRs among them); returns how many were read. */
 int nv_kvm_get_feature_msrs(NvKvm *kvm, struct kvm_msrs *msrs, NvError **reterr);
+
+/*
+ * The nested VMX capability MSRs IA32_VMX_BASIC (0x480) .. IA32_VMX_VMFUNC
+ * (0x491) of vcpu, or with vcpu NULL the feature MSRs of kvm (what a vCPU
+ * with the supported CPUID gets).  False when not all of them can be read
+ * or IA32_VMX_BASIC lacks KVM's vmcs12 revision (nested off, an SVM host,
+ * the simulator): ret is then untouched.
+ */
+bool nv_kvm_read_vmx_msrs(NvKvm *kvm, NvVcpu *vcpu, uint64_t ret[NV_VMX_MSR_COUNT]);
 
 /* KVM_CREATE_VM (once per handle). */
 int nv_kvm_create_vm(NvKvm *kvm, NvError **reterr);
