@@ -83,6 +83,7 @@ static void target_init(NvHostTarget *t) {
                 .npt = NV_UNKNOWN,
                 .svme0_gif0_ok = NV_UNKNOWN,
                 .vnmi_needs_nmi_intercept = NV_UNKNOWN,
+                .sregs_svme_needs_cpuid = NV_UNKNOWN,
         };
 }
 

@@ -44,6 +44,7 @@ typedef struct NvHostTarget {
         NvTristate npt;                      /* kvm_amd npt= */
         NvTristate svme0_gif0_ok;            /* probed: flags 0 accepted with EFER.SVME clear */
         NvTristate vnmi_needs_nmi_intercept; /* probed: V_NMI_ENABLE without the NMI intercept refused */
+        NvTristate sregs_svme_needs_cpuid;   /* probed: KVM_SET_SREGS refuses EFER.SVME if the vCPU's CPUID lacks SVM */
 } NvHostTarget;
 
 typedef struct NvHostInfo {

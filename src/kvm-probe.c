@@ -154,6 +154,31 @@ static void probe_svm_rules(NvKvm *kvm, NvHostTarget *t) {
         t->vnmi_needs_nmi_intercept = ok == NV_UNKNOWN ? NV_UNKNOWN : ok == NV_YES ? NV_NO : NV_YES;
 }
 
+/*
+ * KVM_SET_SREGS with EFER.SVME on a vCPU whose CPUID lacks SVM: refused
+ * where the check has been backported, so a VMM must set CPUID before
+ * SREGS there.  Not a nested-state rule; it decides the restore order.
+ */
+static NvTristate probe_sregs_svme_cpuid(NvKvm *kvm) {
+        _cleanup_(nv_kvm_freep) NvKvm *k = NULL;
+        _cleanup_(nv_vcpu_freep) NvVcpu *v = NULL;
+        _cleanup_free_ struct kvm_cpuid2 *c = NULL;
+        struct kvm_sregs s;
+        int r;
+
+        if (nv_kvm_open_scratch(kvm, &k, NULL) < 0 || nv_kvm_create_vm(k, NULL) < 0 || nv_kvm_create_vcpu(k, 0, &v, NULL) < 0 ||
+            nv_kvm_get_cpuid(v, &c, NULL) < 0)
+                return NV_UNKNOWN;
+        for (uint32_t i = 0; i < c->nent; i++)
+                if (c->entries[i].function == X86_FEATURE_SVM.leaf)
+                        c->entries[i].ecx &= ~X86_FEATURE_MASK(X86_FEATURE_SVM);
+        if (nv_kvm_set_cpuid(v, c, NULL) < 0 || nv_kvm_get_sregs(v, &s, NULL) < 0)
+                return NV_UNKNOWN;
+        s.efer |= X86_EFER_SVME;
+        r = nv_kvm_set_sregs(v, &s, NULL);
+        return r == 0 ? NV_NO : r == -EINVAL ? NV_YES : NV_UNKNOWN;
+}
+
 /* The CPUID and VMX capability MSRs a vCPU gets here. */
 static void measure_vcpu_model(NvKvm *kvm, NvHostTarget *t) {
         _cleanup_free_ struct kvm_cpuid2 *c = NULL;
@@ -182,6 +207,8 @@ void nv_kvm_probe_target(NvKvm *kvm, NvHostTarget *t) {
         t->evmcs = nv_kvm_check_extension(kvm, KVM_CAP_HYPERV_ENLIGHTENED_VMCS) > 0 ? NV_YES : NV_NO;
         t->smm = nv_kvm_check_extension(kvm, KVM_CAP_X86_SMM) > 0 ? NV_YES : NV_NO;
         measure_vcpu_model(kvm, t);
-        if (vendor == NV_FORMAT_SVM)
+        if (vendor == NV_FORMAT_SVM) {
                 probe_svm_rules(kvm, t);
+                t->sregs_svme_needs_cpuid = probe_sregs_svme_cpuid(kvm);
+        }
 }

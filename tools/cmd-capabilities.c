@@ -122,6 +122,7 @@ static json_object *target_json(const NvHostTarget *t) {
         json_object_object_add(o, "npt", tristate_obj(t->npt));
         json_object_object_add(o, "svme0_gif0_accepted", tristate_obj(t->svme0_gif0_ok));
         json_object_object_add(o, "vnmi_needs_nmi_intercept", tristate_obj(t->vnmi_needs_nmi_intercept));
+        json_object_object_add(o, "sregs_svme_needs_cpuid", tristate_obj(t->sregs_svme_needs_cpuid));
         for (size_t i = 0; i < t->n_cpuid; i++) {
                 const NvCpuidLeaf *l = &t->cpuid[i];
                 json_object *e = json_object_new_array();
@@ -156,6 +157,7 @@ static void print_target_text(const NvHostTarget *t) {
         printf(_("  eVMCS, SMM, NPT:     %s, %s, %s\n"), tristate_text(t->evmcs), tristate_text(t->smm), tristate_text(t->npt));
         printf(_("  probed: GIF clear with EFER.SVME clear accepted: %s\n"), tristate_text(t->svme0_gif0_ok));
         printf(_("  probed: V_NMI without NMI intercept refused:     %s\n"), tristate_text(t->vnmi_needs_nmi_intercept));
+        printf(_("  probed: EFER.SVME needs CPUID.SVM in SET_SREGS:  %s\n"), tristate_text(t->sregs_svme_needs_cpuid));
 }
 
 static int print_json(const NvHostInfo *h, json_object *domains) {

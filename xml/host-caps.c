@@ -115,7 +115,8 @@ static int format_nested(xmlNodePtr host, const NvHostInfo *h) {
         X("smm", smm)                                                       \
         X("npt", npt)                                                       \
         X("svme0Gif0Accepted", svme0_gif0_ok)                               \
-        X("vnmiNeedsNmiIntercept", vnmi_needs_nmi_intercept)
+        X("vnmiNeedsNmiIntercept", vnmi_needs_nmi_intercept)               \
+        X("sregsSvmeNeedsCpuid", sregs_svme_needs_cpuid)
 
 static int parse_leaf(xmlNodePtr n, NvCpuidLeaf *l, NvError **reterr) {
         uint64_t v[7];
@@ -181,7 +182,7 @@ static int parse_target(xmlNodePtr host, NvHostTarget *t, NvError **reterr) {
         int r;
 
         *t = (NvHostTarget) { .evmcs = NV_UNKNOWN, .smm = NV_UNKNOWN, .npt = NV_UNKNOWN, .svme0_gif0_ok = NV_UNKNOWN,
-                              .vnmi_needs_nmi_intercept = NV_UNKNOWN };
+                              .vnmi_needs_nmi_intercept = NV_UNKNOWN, .sregs_svme_needs_cpuid = NV_UNKNOWN };
         if (!n)
                 return 0;
         if ((r = nv_xml_prop_bool(n, "measured", NV_XML_PROP_REQUIRED, &t->measured, reterr)) < 0 ||
