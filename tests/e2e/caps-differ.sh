@@ -5,7 +5,8 @@
 # differ where the kernels do, and only there: the probed V_NMI rule (6.1
 # accepts V_NMI_ENABLE without the NMI intercept, 6.12 refuses it), the
 # kernel release; the rules both kernels share (EFER.SVME clear needs GIF
-# set), the vendor, MAXPHYADDR, eVMCS, SMM and NPT are the same.  Skips
+# set), the vendor, MAXPHYADDR, eVMCS, SMM and NPT are the same.  The
+# KVM_SET_SREGS EFER.SVME/CPUID check (backported unevenly) is shown.  Skips
 # (77) when a log is missing (the e2e tests ran directly on a host's KVM,
 # or not at all).
 set -u
@@ -38,6 +39,10 @@ for a in svme0Gif0Accepted vendor maxphyaddr evmcs smm npt nestedStateMax; do
         check "$a: the same on both ($(attr "$d61" $a))" test "$(attr "$d61" $a)" = "$(attr "$d612" $a)"
 done
 check "both keep the old EFER.SVME=0 rule (flags must be GIF_SET)" test "$(attr "$d61" svme0Gif0Accepted)" = no
+# Not a nested-state rule and backported unevenly (Debian's 6.1.0-57: no, 6.12.117: yes): measured, not pinned.
+check "KVM_SET_SREGS's EFER.SVME/CPUID check probed on both" \
+        test "$(attr "$d61" sregsSvmeNeedsCpuid)" != unknown -a "$(attr "$d612" sregsSvmeNeedsCpuid)" != unknown
+echo "# KVM_SET_SREGS refuses EFER.SVME without CPUID.SVM: 6.1 $(attr "$d61" sregsSvmeNeedsCpuid), 6.12 $(attr "$d612" sregsSvmeNeedsCpuid)"
 ndiff=$(diff <(grep '<leaf' <<<"$d61") <(grep '<leaf' <<<"$d612") | grep -c '^>')
 echo "# CPUID leaves that differ between the two kernels' KVM_GET_SUPPORTED_CPUID: $ndiff"
 tap_end
