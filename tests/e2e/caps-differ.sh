@@ -12,6 +12,7 @@
 set -u
 LOG61=$1
 LOG612=$2
+PRINTER=$3 # test-kvm-scratch: a log older than it is from an earlier build
 
 . "$(dirname "$0")/../tap.sh"
 
@@ -22,8 +23,8 @@ attr() { # DOC NAME: the value of the first attribute NAME in DOC
         grep -oE " $2=\"[^\"]*\"" <<<"$1" | head -n 1 | sed 's/.*="\(.*\)"/\1/'
 }
 for log in "$LOG61" "$LOG612"; do
-        if [[ ! -s $log ]] || [[ -z $(doc "$log") ]]; then
-                echo "1..0 # SKIP no capabilities document in $log (the e2e tests ran on this host's KVM, or not yet)"
+        if [[ ! -s $log || ! $log -nt $PRINTER ]] || [[ -z $(doc "$log") ]]; then
+                echo "1..0 # SKIP no capabilities document in $log (the e2e tests ran on this host's KVM, skipped, or not since the last build)"
                 exit 77
         fi
 done
