@@ -73,13 +73,12 @@ static int check_fit(const NvVerify *v, const NvSnapshot *s, NvIncoming *in, NvE
  * the probed rules give (it names the rule), then the kernel.  The kernel
  * refusing what the validator accepted is a gap in the validator.
  */
-static int kernel_check_blob(NvKvm *kvm, const NvHostTarget *t, const NvSnapshotVcpu *vb, NvError **reterr) {
-        _cleanup_(nv_kvm_freep) NvKvm *k = NULL;
+static int kernel_check_blob(NvScratch *vms, const NvHostTarget *t, const NvSnapshotVcpu *vb, NvError **reterr) {
         _cleanup_(nv_vcpu_freep) NvVcpu *scratch = NULL;
         NvValidateContext ctx;
         int r, verdict;
 
-        r = nv_kvm_scratch_for_state(kvm, vb->blob.data, vb->blob.len, &k, &scratch, reterr);
+        r = nv_scratch_vcpu_for_state(vms, vb->blob.data, vb->blob.len, &scratch, reterr);
         if (r >= 0)
                 r = nv_vcpu_validate_context(scratch, &ctx, reterr);
         if (r < 0)
@@ -107,6 +106,7 @@ static int kernel_check_blob(NvKvm *kvm, const NvHostTarget *t, const NvSnapshot
 /* The kernel's own verdict on every blob, or why it was not asked (in->kernel_unchecked). */
 static int check_kernel(const NvVerify *v, const NvSnapshot *s, NvIncoming *in, NvError **reterr) {
         _cleanup_(nv_kvm_freep) NvKvm *kvm = NULL;
+        _cleanup_(nv_scratch_freep) NvScratch *vms = NULL;
         NvHostInfo h = {};
         int r;
 
@@ -128,8 +128,11 @@ static int check_kernel(const NvVerify *v, const NvSnapshot *s, NvIncoming *in, 
         nv_host_probe_target(NULL, kvm, &h);
         if (!h.target.measured)
                 return 0;
+        r = nv_scratch_new(kvm, &vms, reterr);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < s->n_vcpus; i++) {
-                r = kernel_check_blob(kvm, &h.target, &s->vcpus[i], reterr);
+                r = kernel_check_blob(vms, &h.target, &s->vcpus[i], reterr);
                 if (r < 0) {
                         r = nv_error_wrap(reterr, r, _("vCPU %u"), s->vcpus[i].index);
                         return v->what ? nv_error_wrap(reterr, r, "%s", v->what) : r;

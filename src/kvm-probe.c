@@ -70,13 +70,59 @@ static bool state_lma(const uint8_t *blob, size_t len) {
         return get_le32(blob + NV_OFF_DATA + VMCS12_VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE;
 }
 
-int nv_kvm_scratch_for_state(NvKvm *kvm, const void *blob, size_t len, NvKvm **ret_kvm, NvVcpu **ret_vcpu, NvError **reterr) {
+struct NvScratch {
+        NvKvm *kvm; /* the host's handle (borrowed) */
+        NvKvm *vm;  /* the current scratch VM */
+        unsigned next_id, max_vcpus;
+};
+
+int nv_scratch_new(NvKvm *kvm, NvScratch **ret, NvError **reterr) {
+        NvScratch *s = calloc(1, sizeof(*s));
+        int max = nv_kvm_check_extension(kvm, KVM_CAP_MAX_VCPUS), max_id = nv_kvm_check_extension(kvm, KVM_CAP_MAX_VCPU_ID);
+
+        if (!s)
+                return -ENOMEM;
+        /* A vCPU lives as long as its VM: one VM takes as many as KVM allows, then the next one starts. */
+        s->kvm = kvm;
+        s->max_vcpus = max > 0 ? (unsigned) max : 1;
+        if (max_id > 0 && (unsigned) max_id < s->max_vcpus)
+                s->max_vcpus = (unsigned) max_id;
+        *ret = s;
+        return 0;
+}
+
+NvScratch *nv_scratch_free(NvScratch *s) {
+        if (s)
+                nv_kvm_free(s->vm);
+        free(s);
+        return NULL;
+}
+
+int nv_scratch_vcpu_for_state(NvScratch *s, const void *blob, size_t len, NvVcpu **ret, NvError **reterr) {
+        _cleanup_(nv_vcpu_freep) NvVcpu *v = NULL;
         NvNestedHeader h;
         int r = nv_nested_header_parse(blob, len, &h, reterr);
 
         if (r < 0)
                 return r;
-        return nv_kvm_scratch_vcpu(kvm, h.format, state_lma(blob, len), ret_kvm, ret_vcpu, reterr);
+        if (!s->vm || s->next_id >= s->max_vcpus) {
+                s->vm = nv_kvm_free(s->vm);
+                s->next_id = 0;
+                r = nv_kvm_open_scratch(s->kvm, &s->vm, reterr);
+                if (r >= 0)
+                        r = nv_kvm_create_vm(s->vm, reterr);
+                if (r < 0) {
+                        s->vm = nv_kvm_free(s->vm);
+                        return nv_error_wrap(reterr, r, _("Cannot set up a scratch VM"));
+                }
+        }
+        r = nv_kvm_create_vcpu(s->vm, s->next_id++, &v, reterr); /* with the CPUID KVM supports */
+        if (r >= 0)
+                r = scratch_sregs(v, h.format, state_lma(blob, len), reterr);
+        if (r < 0)
+                return nv_error_wrap(reterr, r, _("Cannot set up a scratch vCPU"));
+        *ret = TAKE_PTR(v);
+        return 0;
 }
 
 int nv_kvm_scratch_set(NvVcpu *vcpu, const void *blob, size_t len) {

@@ -21,8 +21,22 @@ NV_BEGIN_DECLS
  */
 int nv_kvm_scratch_vcpu(NvKvm *kvm, int vendor, bool lma, NvKvm **ret_kvm, NvVcpu **ret_vcpu, NvError **reterr);
 
-/* nv_kvm_scratch_vcpu() for the vCPU blob (len bytes) will land on: the blob's vendor, and its L2's mode for VMX. */
-int nv_kvm_scratch_for_state(NvKvm *kvm, const void *blob, size_t len, NvKvm **ret_kvm, NvVcpu **ret_vcpu, NvError **reterr);
+/*
+ * Scratch vCPUs for many states: a scratch VM holds as many vCPUs as KVM
+ * allows (a vCPU lives as long as its VM), then the next VM is made.  kvm
+ * (the host's handle) must outlive it.
+ */
+typedef struct NvScratch NvScratch;
+int nv_scratch_new(NvKvm *kvm, NvScratch **ret, NvError **reterr);
+NvScratch *nv_scratch_free(NvScratch *s);
+NV_DEFINE_FREEP(NvScratch *, nv_scratch_free)
+
+/*
+ * A fresh vCPU set up as nv_kvm_scratch_vcpu() does for the vCPU blob (len
+ * bytes) will land on: the blob's vendor, and for VMX its L2's mode.  Free
+ * it before the next one is asked for.
+ */
+int nv_scratch_vcpu_for_state(NvScratch *s, const void *blob, size_t len, NvVcpu **ret, NvError **reterr);
 
 /*
  * KVM_SET_NESTED_STATE of blob on a scratch vCPU, from a copy that the

@@ -26,15 +26,17 @@ static NvHostInfo host;
 
 /* The kernel's answer to blob on a scratch vCPU of this host. */
 static int kernel_verdict(const uint8_t *blob) {
-        NvKvm *kvm = NULL, *k = NULL;
+        NvKvm *kvm = NULL;
+        NvScratch *vms = NULL;
         NvVcpu *v = NULL;
         int verdict;
 
         assert_int_equal(nv_kvm_open(NULL, &kvm, NULL), 0);
-        assert_int_equal(nv_kvm_scratch_for_state(kvm, blob, NV_SVM_MAX_SIZE, &k, &v, NULL), 0);
+        assert_int_equal(nv_scratch_new(kvm, &vms, NULL), 0);
+        assert_int_equal(nv_scratch_vcpu_for_state(vms, blob, NV_SVM_MAX_SIZE, &v, NULL), 0);
         verdict = nv_kvm_scratch_set(v, blob, NV_SVM_MAX_SIZE);
         nv_vcpu_free(v);
-        nv_kvm_free(k);
+        nv_scratch_free(vms);
         nv_kvm_free(kvm);
         return verdict;
 }
@@ -75,14 +77,18 @@ static void test_probes_match_kernel(void **state) {
         assert_int_equal(res.n_unchecked, 0); /* every rule checked: host facts measured, vCPU facts given */
 }
 
-/* A snapshot of one guest-mode vCPU, its asid (rule S9) as given. */
+#define N_VCPUS 3
+
+/* A snapshot of N_VCPUS guest-mode vCPUs, the last one's asid (rule S9) as given: the others land on the same scratch VM. */
 static void snapshot_image(uint32_t asid, uint8_t **img, size_t *len) {
         _Alignas(8) uint8_t blob[NV_SVM_MAX_SIZE];
         NvSnapshot *s = nv_snapshot_new(NV_FORMAT_SVM);
 
         nv_kvm_probe_svm_blob(blob);
-        put_le32(blob + NV_OFF_DATA + VMCB_CTL_ASID, asid);
-        assert_int_equal(nv_snapshot_add(s, 0, &(NvBlob) { blob, sizeof(blob) }, NULL), 0);
+        for (uint32_t i = 0; i < N_VCPUS; i++) {
+                put_le32(blob + NV_OFF_DATA + VMCB_CTL_ASID, i + 1 == N_VCPUS ? asid : 1);
+                assert_int_equal(nv_snapshot_add(s, i, &(NvBlob) { blob, sizeof(blob) }, NULL), 0);
+        }
         assert_int_equal(nv_snapshot_serialize(s, img, len, NULL), 0);
         nv_snapshot_free(s);
 }
@@ -107,14 +113,14 @@ static void test_incoming_kernel_check(void **state) {
         assert_null(in.kernel_unchecked); /* the kernel was asked and accepted */
         assert_int_equal(incoming(0, &in, &err), -EINVAL);
         printf("# validator on: %s\n", nv_error_message(err, -EINVAL));
-        assert_non_null(strstr(nv_error_message(err, 0), "Rule S9: control.asid"));
+        assert_non_null(strstr(nv_error_message(err, 0), "vCPU 2: Rule S9: control.asid"));
         err = nv_error_free(err);
         /* The validator blind to S9: the kernel on the scratch vCPU still refuses, and it is a gap. */
         setenv("NESTVIRT_TEST_DISABLE_RULE", "S9", 1);
         assert_int_equal(incoming(0, &in, &err), -EINVAL);
         unsetenv("NESTVIRT_TEST_DISABLE_RULE");
         printf("# validator without S9: %s\n", nv_error_message(err, -EINVAL));
-        assert_non_null(strstr(nv_error_message(err, 0), "vCPU 0: validator gap"));
+        assert_non_null(strstr(nv_error_message(err, 0), "vCPU 2: validator gap"));
         assert_non_null(strstr(nv_error_message(err, 0), "failed with EINVAL"));
         nv_error_free(err);
 }
