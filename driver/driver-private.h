@@ -43,8 +43,8 @@ int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmm *ret, NvErr
  * what was taken (e and lock are cleanup-managed there).
  */
 int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainLock **lock, NvVmm *vmm, NvError **reterr);
-/* Every blob against the kernel's rules; counts the vCPUs in guest mode. */
-int nv_driver_check_blobs(const NvSnapshot *s, unsigned *ret_guest_mode, NvError **reterr);
+/* Every blob against the kernel's rules, with target's measured facts (NULL: none); counts the vCPUs in guest mode. */
+int nv_driver_check_blobs(const NvSnapshot *s, const NvHostInfo *target, unsigned *ret_guest_mode, NvError **reterr);
 /* A new snapshot file name below STATE_DIR/DOMAIN (created 0700). */
 int nv_state_file_path(const char *state_dir, const char *domain, uint64_t now, char **ret, NvError **reterr);
 /* now (CLOCK_REALTIME usec) as a reference's time attribute. */
@@ -64,6 +64,8 @@ typedef struct NvVerify {
         bool vendor_of_host;   /* the target is this host (the hook), not a VMM */
         unsigned vcpus;        /* the VMM's vCPU count; 0: any */
         const char *what;      /* the file, for messages; NULL: inline or collected state */
+        const NvHostInfo *target; /* the host it lands on, its measured facts for the validator; NULL: unknown */
+        bool kernel_check;     /* the state lands on this host: ask its kernel first, on scratch vCPUs */
 } NvVerify;
 
 typedef struct NvIncoming {
@@ -72,10 +74,19 @@ typedef struct NvIncoming {
         NvSnapshot *snap;
         unsigned guest_mode_vcpus;
         NvProblem problem; /* set on failure */
+        const char *kernel_unchecked; /* why the kernel was not asked (untranslated, N_()); NULL: it accepted every blob */
 } NvIncoming;
 
 void nv_incoming_clear(NvIncoming *in);
-/* Hash, parse, vCPU count, every blob, vendor, in that order; in->snap is the parsed snapshot, its blobs pointing into img. */
+/*
+ * Hash, parse, vCPU count, every blob by the validator, vendor, then (with
+ * kernel_check) every blob by this host's kernel on a scratch vCPU set up
+ * like the target vCPU, in that order; in->snap is the parsed snapshot.
+ * A refusal of the kernel's that the validator did not foresee is a
+ * "validator gap", with the kernel's errno.  Where this host has no kernel
+ * KVM that saves nested state of the snapshot's vendor (the simulator, a
+ * host without nested), in->kernel_unchecked says the kernel was not asked.
+ */
 int nv_incoming_verify(const NvVerify *v, const uint8_t *img, size_t len, NvIncoming *in, NvError **reterr);
 /* Reads path (no symlinks) into in->img, then verifies; a file that is not there is NV_PROBLEM_MISSING. */
 int nv_incoming_read(const NvVerify *v, const char *path, NvIncoming *in, NvError **reterr);

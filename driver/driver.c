@@ -204,13 +204,16 @@ int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainL
 }
 
 /* Every blob of s against the kernel's rules, as far as this host's facts go. */
-int nv_driver_check_blobs(const NvSnapshot *s, unsigned *ret_guest_mode, NvError **reterr) {
+int nv_driver_check_blobs(const NvSnapshot *s, const NvHostInfo *target, unsigned *ret_guest_mode, NvError **reterr) {
         NvValidateContext ctx;
         unsigned guest = 0;
         int r;
 
-        nv_validate_context_init(&ctx);
-        ctx.vendor = s->vendor;
+        if (target)
+                nv_host_validate_context(target, &ctx);
+        else
+                nv_validate_context_init(&ctx);
+        ctx.vendor = s->vendor; /* another vendor than the target's is the caller's finding (onIncompatible), not a rule's */
         for (size_t i = 0; i < s->n_vcpus; i++) {
                 const NvBlob *b = &s->vcpus[i].blob;
 

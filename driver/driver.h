@@ -84,6 +84,8 @@ typedef struct NvRestoreResult {
         unsigned vcpus;
         unsigned guest_mode_vcpus;
         uint64_t frozen_usec;
+        /* Why the kernel's own verdict (every blob on a scratch vCPU first) was not asked, untranslated (N_()); NULL: it was, and it accepted. */
+        const char *kernel_unchecked;
 } NvRestoreResult;
 
 void nv_save_result_clear(NvSaveResult *r);

@@ -46,7 +46,8 @@ static int hook_prepare(const NvHookContext *ctx, NvDomainDef *def, NvError **re
 
 /* Incoming state against this host: the XML's hash and vCPU count, integrity, every blob, the host's vendor. */
 static NvVerify host_verify(const NvHookContext *ctx, const NvStateRef *ref, const char *what) {
-        return (NvVerify) { .ref = ref, .vendor = ctx->host->cpu_vendor, .vendor_of_host = true, .what = what };
+        return (NvVerify) { .ref = ref, .vendor = ctx->host->cpu_vendor, .vendor_of_host = true, .what = what, .target = ctx->host,
+                            .kernel_check = true };
 }
 
 /* A refusal the policy may turn into a notice in libvirt's log (the hook then succeeds); else r, wrapped. */

@@ -4,7 +4,10 @@
  * the VMM), the hook (against this host, before any VMM exists), and save
  * and migration (what the VMM handed over).  The checks run in one order:
  * hash against the reference, parse (integrity), vCPU count, every blob
- * by the kernel's rules, vendor.  A problem the domain's policy may let
+ * by the kernel's rules (the validator), vendor, and then every blob by the
+ * kernel itself: landed on a scratch vCPU of this host's KVM set up like
+ * the target vCPU, before any VMM is touched, so that every VMM backend
+ * gets the kernel's verdict for free.  A problem the domain's policy may let
  * through (missing, incompatible) says so; damage never does.
  *
  * Landing is one way too: write the file durably, then make it the
@@ -18,6 +21,8 @@
 
 #include "driver-private.h"
 #include "fileio.h"
+#include "kvm-probe.h"
+#include "vcpu.h"
 
 void nv_incoming_clear(NvIncoming *in) {
         free(in->img);
@@ -50,7 +55,7 @@ static int check_fit(const NvVerify *v, const NvSnapshot *s, NvIncoming *in, NvE
                 in->problem = NV_PROBLEM_INCOMPATIBLE;
                 return nv_error_set(reterr, -EXDEV, _("%s holds %zu vCPUs but the VMM has %u."), what, s->n_vcpus, v->vcpus);
         }
-        r = nv_driver_check_blobs(s, &in->guest_mode_vcpus, reterr);
+        r = nv_driver_check_blobs(s, v->target, &in->guest_mode_vcpus, reterr);
         if (r < 0)
                 return v->what ? nv_error_wrap(reterr, r, "%s", v->what) : r;
         if (v->vendor < 0 || s->vendor == v->vendor)
@@ -63,6 +68,80 @@ static int check_fit(const NvVerify *v, const NvSnapshot *s, NvIncoming *in, NvE
                             nv_format_to_string(v->vendor) ?: "?");
 }
 
+/*
+ * One blob on a scratch vCPU: the validator with every fact that vCPU and
+ * the probed rules give (it names the rule), then the kernel.  The kernel
+ * refusing what the validator accepted is a gap in the validator.
+ */
+static int kernel_check_blob(NvScratch *vms, const NvHostTarget *t, const NvSnapshotVcpu *vb, NvError **reterr) {
+        _cleanup_(nv_vcpu_freep) NvVcpu *scratch = NULL;
+        NvValidateContext ctx;
+        int r, verdict;
+
+        r = nv_scratch_vcpu_for_state(vms, vb->blob.data, vb->blob.len, &scratch, reterr);
+        if (r >= 0)
+                r = nv_vcpu_validate_context(scratch, &ctx, reterr);
+        if (r < 0)
+                return r;
+        ctx.npt_enabled = t->npt;
+        ctx.svme0_gif0_ok = t->svme0_gif0_ok;
+        ctx.vnmi_needs_nmi_intercept = t->vnmi_needs_nmi_intercept;
+        r = nv_validate_blob(vb->blob.data, vb->blob.len, &ctx, reterr);
+        if (r < 0)
+                return r;
+        verdict = nv_kvm_scratch_set(scratch, vb->blob.data, vb->blob.len);
+        if (verdict < 0)
+                return nv_error_set(reterr, verdict,
+                                    _("validator gap: the validator accepted this state, but the kernel refused it on a scratch vCPU set up like the target "
+                                      "(KVM_SET_NESTED_STATE failed with %s)"),
+                                    nv_errno_name(verdict));
+        if (verdict > 0)
+                return nv_error_set(reterr, NV_ERR_LEFT_GUEST_MODE,
+                                    _("validator gap: the validator accepted this state, but on a scratch vCPU set up like the target the kernel "
+                                      "could not re-enter the nested guest with it (KVM_SET_NESTED_STATE returned %d)"),
+                                    verdict);
+        return 0;
+}
+
+/* The kernel's own verdict on every blob, or why it was not asked (in->kernel_unchecked). */
+static int check_kernel(const NvVerify *v, const NvSnapshot *s, NvIncoming *in, NvError **reterr) {
+        _cleanup_(nv_kvm_freep) NvKvm *kvm = NULL;
+        _cleanup_(nv_scratch_freep) NvScratch *vms = NULL;
+        NvHostInfo h = {};
+        int r;
+
+        in->kernel_unchecked = N_("the kernel's own verdict (a scratch vCPU): no kernel KVM here saves nested state of this vendor");
+        /* This host as the flow sees it (a test's fake host tree has no KVM), and its kernel able to judge. */
+        if (!v->kernel_check || (v->target && strcmp(v->target->backend, "kvm") != 0) || nv_kvm_open(NULL, &kvm, NULL) < 0 ||
+            nv_kvm_vendor(kvm) != s->vendor)
+                return 0;
+        /* The simulator's states were never a kernel's: judging them by one tells nothing about a real restore. */
+        if (s->backend == NV_SNAPSHOT_BACKEND_SIMULATED) {
+                in->kernel_unchecked = N_("the kernel's own verdict (a scratch vCPU): the state was saved on the simulated KVM");
+                return 0;
+        }
+        /* A VMX scratch vCPU needs the target's VMX controls and modes, which no test has measured yet. */
+        if (s->vendor != NV_FORMAT_SVM) {
+                in->kernel_unchecked = N_("the kernel's own verdict (a scratch vCPU): made for SVM states only so far");
+                return 0;
+        }
+        nv_host_probe_target(NULL, kvm, &h);
+        if (!h.target.measured)
+                return 0;
+        r = nv_scratch_new(kvm, &vms, reterr);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s->n_vcpus; i++) {
+                r = kernel_check_blob(vms, &h.target, &s->vcpus[i], reterr);
+                if (r < 0) {
+                        r = nv_error_wrap(reterr, r, _("vCPU %u"), s->vcpus[i].index);
+                        return v->what ? nv_error_wrap(reterr, r, "%s", v->what) : r;
+                }
+        }
+        in->kernel_unchecked = NULL;
+        return 0;
+}
+
 int nv_incoming_verify(const NvVerify *v, const uint8_t *img, size_t len, NvIncoming *in, NvError **reterr) {
         int r;
 
@@ -72,7 +151,10 @@ int nv_incoming_verify(const NvVerify *v, const uint8_t *img, size_t len, NvInco
         r = nv_snapshot_parse_view(img, len, &in->snap, reterr); /* no copy: img outlives in->snap in every flow */
         if (r < 0)
                 return v->what ? nv_error_wrap(reterr, r, "%s", v->what) : r;
-        return check_fit(v, in->snap, in, reterr);
+        r = check_fit(v, in->snap, in, reterr);
+        if (r < 0)
+                return r;
+        return check_kernel(v, in->snap, in, reterr);
 }
 
 int nv_incoming_read(const NvVerify *v, const char *path, NvIncoming *in, NvError **reterr) {

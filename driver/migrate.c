@@ -54,8 +54,10 @@ static int build_xml(const uint8_t *img, size_t len, void *userdata, NvError **r
         _cleanup_free_ char *xml = NULL;
         int r;
 
-        r = nv_incoming_verify(&(NvVerify) { .vendor = c->vmm->b->vendor(c->vmm->h), .vcpus = c->vmm->b->vcpu_count(c->vmm->h) }, img,
-                               len, &in, reterr);
+        /* The destination's measured facts judge it; its kernel is asked by its hook when the state arrives. */
+        r = nv_incoming_verify(&(NvVerify) { .vendor = c->vmm->b->vendor(c->vmm->h), .vcpus = c->vmm->b->vcpu_count(c->vmm->h),
+                                             .target = c->o->dest },
+                               img, len, &in, reterr);
         if (r >= 0)
                 r = describe(c->o, c->def, img, len, in.snap, reterr);
         if (r >= 0)

@@ -2,7 +2,8 @@
 /*
  * The restore flow: every check happens before the VMM is touched (file,
  * then incoming.c's: hash against the reference, integrity, vCPU count,
- * every blob, vendor), so a refusal leaves the VMM exactly as it was.  Then freeze, load, thaw;
+ * every blob, vendor, the kernel's verdict on a scratch vCPU), so a refusal
+ * leaves the VMM exactly as it was.  Then freeze, load, thaw;
  * the VMM's agent validates again against the real vCPUs, all or nothing.
  */
 #include <stdio.h>
@@ -30,12 +31,15 @@ static int state_path(const NvNestedMeta *m, const char *file, char **abs, const
 }
 
 /* Read and verified against this VMM: the hash only when the file is the one the XML references. */
-static int read_state(const NvNestedMeta *m, const NvVmm *vmm, const char *path, NvIncoming *in, NvError **reterr) {
+static int read_state(const NvDriver *d, const NvNestedMeta *m, const NvVmm *vmm, const char *path, NvIncoming *in,
+                      NvError **reterr) {
         NvVerify v = {
                 .ref = m->has_state && strcmp(path, m->state.path) == 0 ? &m->state : NULL,
                 .vendor = vmm->b->vendor(vmm->h),
                 .vcpus = vmm->b->vcpu_count(vmm->h),
                 .what = path,
+                .target = &d->host,
+                .kernel_check = true, /* the VMM runs here: this host's kernel judges first */
         };
 
         return nv_incoming_read(&v, path, in, reterr);
@@ -58,6 +62,7 @@ static int load(const NvVmm *vmm, const char *path, const NvIncoming *in, NvRest
         res->loaded = true;
         res->vcpus = (unsigned) in->snap->n_vcpus;
         res->guest_mode_vcpus = in->guest_mode_vcpus;
+        res->kernel_unchecked = in->kernel_unchecked;
         return (res->path = strdup(path)) ? 0 : -ENOMEM;
 }
 
@@ -79,12 +84,13 @@ static int check_incoming(const NvVmm *vmm, const NvDomainDef *def, NvError **re
 }
 
 /* 0: load it; > 0: the policy says run on without it (why in *why); < 0: refused. */
-static int plan(NvDomainEntry *e, const NvVmm *vmm, const char *file, char **abs, const char **path, NvIncoming *in, NvError **why) {
+static int plan(const NvDriver *d, NvDomainEntry *e, const NvVmm *vmm, const char *file, char **abs, const char **path, NvIncoming *in,
+                NvError **why) {
         int r;
 
         r = state_path(e->def->meta, file, abs, path, in, why);
         if (r >= 0)
-                r = read_state(e->def->meta, vmm, *path, in, why);
+                r = read_state(d, e->def->meta, vmm, *path, in, why);
         return r < 0 ? apply_policy(e->def->meta, in->problem, r, why) : 0;
 }
 
@@ -104,7 +110,7 @@ int nv_driver_restore(NvDriver *d, const char *domain, const NvRestoreOptions *o
                 r = check_incoming(&vmm, e.def, reterr);
         if (r < 0)
                 return r;
-        r = plan(&e, &vmm, o->file, &abs, &path, &in, &why);
+        r = plan(d, &e, &vmm, o->file, &abs, &path, &in, &why);
         if (r == 0)
                 r = load(&vmm, path, &in, &res, reterr);
         if (r == 0)

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The host probe. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cpuid.h"
 #include "host.h"
 #include "kvm-backend.h"
+#include "kvm-probe.h"
 #include "macro.h"
 
 /* Reads the first line of root/rel into buf without the newline; false if absent. */
@@ -73,11 +76,23 @@ static void probe_nested_param(const char *root, NvHostInfo *h) {
                 h->nested = nv_host_parse_nested_param(v);
 }
 
+static void target_init(NvHostTarget *t) {
+        *t = (NvHostTarget) {
+                .evmcs = NV_UNKNOWN,
+                .smm = NV_UNKNOWN,
+                .npt = NV_UNKNOWN,
+                .svme0_gif0_ok = NV_UNKNOWN,
+                .vnmi_needs_nmi_intercept = NV_UNKNOWN,
+                .sregs_svme_needs_cpuid = NV_UNKNOWN,
+        };
+}
+
 int nv_host_probe(const char *root, NvKvm *kvm, NvHostInfo *ret, NvError **reterr) {
         NvHostInfo h = { .cpu_vendor = -1, .nested = NV_UNKNOWN, .backend = "none" };
         char dev[4096];
 
         root = root ?: "/";
+        target_init(&h.target);
         if (!read_line(root, "proc/sys/kernel/osrelease", h.kernel_release, sizeof(h.kernel_release)))
                 h.kernel_release[0] = '\0';
         probe_cpu(root, &h);
@@ -98,4 +113,53 @@ int nv_host_probe(const char *root, NvKvm *kvm, NvHostInfo *ret, NvError **reter
         }
         *ret = h;
         return 0;
+}
+
+void nv_host_probe_target(const char *root, NvKvm *kvm, NvHostInfo *h) {
+        _cleanup_(nv_kvm_freep) NvKvm *own = NULL;
+        char dev[4096], v[16];
+
+        root = root ?: "/";
+        target_init(&h->target);
+        if (!kvm) {
+                snprintf(dev, sizeof(dev), "%s/dev/kvm", root);
+                if (nv_kvm_open(dev, &own, NULL) < 0)
+                        return;
+                kvm = own;
+        }
+        nv_kvm_probe_target(kvm, &h->target);
+        /* The file is this machine's: only worth reading when this machine's kernel was measured. */
+        if (h->target.measured && read_line(root, "sys/module/kvm_amd/parameters/npt", v, sizeof(v)))
+                h->target.npt = nv_host_parse_nested_param(v);
+}
+
+void nv_host_validate_context(const NvHostInfo *h, NvValidateContext *ctx) {
+        const NvHostTarget *t = &h->target;
+
+        nv_validate_context_init(ctx);
+        ctx->vendor = h->cpu_vendor;
+        ctx->maxphyaddr = t->maxphyaddr;
+        if (t->n_cpuid > 0 && t->n_cpuid <= NV_HOST_MAX_CPUID) {
+                struct kvm_cpuid_entry2 e[NV_HOST_MAX_CPUID] = {};
+
+                for (size_t i = 0; i < t->n_cpuid; i++)
+                        e[i] = (struct kvm_cpuid_entry2) { .function = t->cpuid[i].function, .index = t->cpuid[i].index,
+                                                           .flags = t->cpuid[i].flags, .eax = t->cpuid[i].eax, .ebx = t->cpuid[i].ebx,
+                                                           .ecx = t->cpuid[i].ecx, .edx = t->cpuid[i].edx };
+                ctx->have_cpuid = true;
+                ctx->cr4_allowed = nv_cpuid_allowed_bits(e, (uint32_t) t->n_cpuid, false);
+                ctx->efer_allowed = nv_cpuid_allowed_bits(e, (uint32_t) t->n_cpuid, true);
+                if (h->nested != NV_UNKNOWN)
+                        ctx->vmx_allowed = h->nested == NV_YES && nv_cpuid_has(e, (uint32_t) t->n_cpuid, X86_FEATURE_VMX) ? NV_YES : NV_NO;
+        }
+        ctx->have_vmx_msrs = t->have_vmx_msrs;
+        memcpy(ctx->vmx_msrs, t->vmx_msrs, sizeof(ctx->vmx_msrs));
+        /* Without the capability no vCPU here can have enabled eVMCS or be in SMM; with it, the vCPU decides. */
+        if (t->evmcs == NV_NO)
+                ctx->evmcs_enabled = NV_NO;
+        if (t->smm == NV_NO)
+                ctx->in_smm = NV_NO;
+        ctx->npt_enabled = t->npt;
+        ctx->svme0_gif0_ok = t->svme0_gif0_ok;
+        ctx->vnmi_needs_nmi_intercept = t->vnmi_needs_nmi_intercept;
 }

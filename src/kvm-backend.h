@@ -43,6 +43,12 @@ typedef struct NvKvmBackend {
          * over what nv_host_probe() read from the files below its root.
          */
         void (*host_facts)(void *data, NvHostInfo *h);
+        /*
+         * A new handle on the same kernel with no VM yet, for scratch VMs
+         * whose verdicts are the kernel's own.  NULL on a backend whose
+         * verdicts would not be (the simulator judges with the validator).
+         */
+        int (*scratch)(void *data, NvKvm **ret, NvError **reterr);
 } NvKvmBackend;
 
 /*

@@ -121,6 +121,20 @@ static void dev_host_facts(void *data, NvHostInfo *h) {
         h->api_version = NV_KVM_API_VERSION; /* nv_kvm_open() refuses any other */
 }
 
+static int dev_new(int sys_fd, int vm_fd, NvKvm **ret, NvError **reterr);
+
+/* Another handle on the same system fd (a duplicate), to create a VM of its own. */
+static int dev_scratch(void *data, NvKvm **ret, NvError **reterr) {
+        int fd = ((KvmDev *) data)->sys_fd;
+
+        if (fd < 0)
+                return nv_error_set(reterr, -EOPNOTSUPP, _("A VMM's adopted VM has no KVM system fd to create a scratch VM on."));
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return nv_error_set(reterr, -errno, _("Cannot duplicate the KVM fd: %s"), strerror(errno));
+        return dev_new(fd, -1, ret, reterr);
+}
+
 static const NvKvmBackend kvm_dev_backend = {
         .name = "kvm",
         .free = dev_free,
@@ -133,6 +147,7 @@ static const NvKvmBackend kvm_dev_backend = {
         .adopt_vcpu = dev_adopt_vcpu,
         .vcpu_ioctl = dev_vcpu_ioctl,
         .host_facts = dev_host_facts,
+        .scratch = dev_scratch,
 };
 
 /* Takes sys_fd over on every path; vm_fd (>= 0: adopted) stays its owner's. */

@@ -149,6 +149,41 @@ static int cpuid_query(NvKvm *k, const NvVcpu *v, unsigned long req, const char 
         return nv_error_set(reterr, -E2BIG, _("%s wants more than 4096 entries."), name);
 }
 
+int nv_kvm_open_scratch(NvKvm *k, NvKvm **ret, NvError **reterr) {
+        if (!k->ops->scratch)
+                return nv_error_set(reterr, -EOPNOTSUPP, _("The %s KVM gives no kernel verdicts: no scratch VM on it."), k->ops->name);
+        return k->ops->scratch(k->data, ret, reterr);
+}
+
+int nv_kvm_get_supported_cpuid(NvKvm *k, struct kvm_cpuid2 **ret, NvError **reterr) {
+        return cpuid_query(k, NULL, KVM_GET_SUPPORTED_CPUID, "KVM_GET_SUPPORTED_CPUID", ret, reterr);
+}
+
+int nv_kvm_get_feature_msrs(NvKvm *k, struct kvm_msrs *msrs, NvError **reterr) {
+        int r = kvm_ioctl(k, NULL, KVM_GET_MSRS, msrs);
+
+        if (r < 0)
+                return nv_error_set(reterr, r, _("KVM_GET_MSRS (feature MSRs) failed: %s"), strerror(-r));
+        return r;
+}
+
+bool nv_kvm_read_vmx_msrs(NvKvm *k, NvVcpu *v, uint64_t ret[NV_VMX_MSR_COUNT]) {
+        _cleanup_free_ struct kvm_msrs *m = calloc(1, sizeof(*m) + NV_VMX_MSR_COUNT * sizeof(m->entries[0]));
+        int r;
+
+        if (!m)
+                return false;
+        m->nmsrs = NV_VMX_MSR_COUNT;
+        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
+                m->entries[i].index = NV_VMX_MSR_FIRST + i;
+        r = v ? nv_kvm_get_msrs(v, m, NULL) : nv_kvm_get_feature_msrs(k, m, NULL);
+        if (r != (int) NV_VMX_MSR_COUNT || (m->entries[0].data & 0x7fffffff) != NV_VMCS12_REVISION)
+                return false;
+        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
+                ret[i] = m->entries[i].data;
+        return true;
+}
+
 static NvVcpu *vcpu_new(NvKvm *k, int fd, unsigned id, struct kvm_run *run, bool owned) {
         NvVcpu *v = calloc(1, sizeof(*v));
 
@@ -173,7 +208,7 @@ int nv_kvm_create_vcpu(NvKvm *k, unsigned id, NvVcpu **ret, NvError **reterr) {
                 k->ops->destroy_vcpu(k->data, fd, run);
                 return -ENOMEM;
         }
-        r = cpuid_query(k, NULL, KVM_GET_SUPPORTED_CPUID, "KVM_GET_SUPPORTED_CPUID", &cpuid, reterr);
+        r = nv_kvm_get_supported_cpuid(k, &cpuid, reterr);
         if (r < 0)
                 return r;
         r = nv_kvm_set_cpuid(v, cpuid, reterr);

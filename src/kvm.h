@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "nested-state.h"
+#include "validate.h" /* NV_VMX_MSR_COUNT */
 
 NV_BEGIN_DECLS
 
@@ -58,6 +59,29 @@ int nv_kvm_nested_state_max(NvKvm *kvm);
 
 /* The host vendor from the capability (8320: NV_FORMAT_VMX, 4224: NV_FORMAT_SVM), -1 if unknown. */
 int nv_kvm_vendor(NvKvm *kvm);
+
+/*
+ * A new handle on the same kernel, with no VM yet (create one with
+ * nv_kvm_create_vm): for scratch VMs whose KVM_SET_NESTED_STATE verdicts
+ * are the kernel's.  -EOPNOTSUPP on a backend whose verdicts would not be
+ * (the simulated KVM) and on an adopted VM.
+ */
+int nv_kvm_open_scratch(NvKvm *kvm, NvKvm **ret, NvError **reterr);
+
+/* KVM_GET_SUPPORTED_CPUID: the CPUID a vCPU may get here, in a new allocation (*ret, free()). */
+int nv_kvm_get_supported_cpuid(NvKvm *kvm, struct kvm_cpuid2 **ret, NvError **reterr);
+
+/* KVM_GET_MSRS on the system fd: feature MSRs (the nested VMX capability MSRs among them); returns how many were read. */
+int nv_kvm_get_feature_msrs(NvKvm *kvm, struct kvm_msrs *msrs, NvError **reterr);
+
+/*
+ * The nested VMX capability MSRs IA32_VMX_BASIC (0x480) .. IA32_VMX_VMFUNC
+ * (0x491) of vcpu, or with vcpu NULL the feature MSRs of kvm (what a vCPU
+ * with the supported CPUID gets).  False when not all of them can be read
+ * or IA32_VMX_BASIC lacks KVM's vmcs12 revision (nested off, an SVM host,
+ * the simulator): ret is then untouched.
+ */
+bool nv_kvm_read_vmx_msrs(NvKvm *kvm, NvVcpu *vcpu, uint64_t ret[NV_VMX_MSR_COUNT]);
 
 /* KVM_CREATE_VM (once per handle). */
 int nv_kvm_create_vm(NvKvm *kvm, NvError **reterr);

@@ -60,6 +60,11 @@ static int svm_check_controls(Checker *c) {
                 return nv_validate_reject(c, R_S9_MSRPM, msrpm);
         if (!nv_validate_gpa_legal(c, iopm) || !nv_validate_gpa_legal(c, iopm + SVM_IOPM_SIZE - 1))
                 return nv_validate_reject(c, R_S9_IOPM, iopm);
+        /* A rule newer than 6.1 (Debian's 6.12 has it): which one the target runs is a probed fact. */
+        if ((get_le32(VMCB_CTL(INT_CTL)) & SVM_INT_CTL_V_NMI_ENABLE) && !(get_le32(VMCB_CTL(INTERCEPT_WORD3)) & SVM_INTERCEPT_NMI) &&
+            nv_validate_fact(c, c->ctx->vnmi_needs_nmi_intercept, false,
+                             N_("S9: whether this kernel refuses V_NMI_ENABLE without the NMI intercept is unknown")))
+                return nv_validate_reject(c, R_S9_VNMI, get_le32(VMCB_CTL(INT_CTL)));
         return 0;
 }
 

@@ -39,6 +39,7 @@ typedef struct NvValidateContext {
         NvTristate in_smm;        /* target vCPU in SMM when the SET happens */
         NvTristate npt_enabled;   /* host kvm_amd npt=1 */
         NvTristate svme0_gif0_ok; /* kernel accepts flags=0 with EFER.SVME=0 (fixed late 2025) */
+        NvTristate vnmi_needs_nmi_intercept; /* kernel refuses vmcb12 V_NMI_ENABLE without the NMI intercept (6.12: yes, 6.1: no) */
         bool have_cr0;            /* cr0 below is the target vCPU's current CR0 */
         uint64_t cr0;
         /*

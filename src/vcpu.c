@@ -94,28 +94,6 @@ void nv_validate_context_from_cpuid(NvValidateContext *ctx, const struct kvm_cpu
         ctx->efer_allowed = nv_cpuid_allowed_bits(cpuid->entries, cpuid->nent, /* efer= */ true);
 }
 
-/*
- * The vCPU's nested VMX capability MSRs, which KVM lets userspace read
- * (KVM_GET_MSRS) when the vCPU may use VMX.  Not all of them readable, or
- * IA32_VMX_BASIC without KVM's vmcs12 revision (nested off, another
- * vendor, the simulator): left unknown.
- */
-static void vmx_msrs_from_vcpu(NvVcpu *vcpu, NvValidateContext *ctx) {
-        _cleanup_free_ struct kvm_msrs *m = calloc(1, sizeof(*m) + NV_VMX_MSR_COUNT * sizeof(m->entries[0]));
-
-        if (!m)
-                return;
-        m->nmsrs = NV_VMX_MSR_COUNT;
-        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
-                m->entries[i].index = NV_VMX_MSR_FIRST + i;
-        if (nv_kvm_get_msrs(vcpu, m, NULL) != (int) NV_VMX_MSR_COUNT ||
-            (m->entries[0].data & 0x7fffffff) != NV_VMCS12_REVISION)
-                return;
-        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
-                ctx->vmx_msrs[i] = m->entries[i].data;
-        ctx->have_vmx_msrs = true;
-}
-
 int nv_vcpu_validate_context(NvVcpu *vcpu, NvValidateContext *ctx, NvError **reterr) {
         _cleanup_free_ struct kvm_cpuid2 *cpuid = NULL;
         struct kvm_sregs sregs;
@@ -131,8 +109,9 @@ int nv_vcpu_validate_context(NvVcpu *vcpu, NvValidateContext *ctx, NvError **ret
                 return r;
         nv_validate_context_from_state(ctx, nv_kvm_vendor(nv_vcpu_kvm(vcpu)), &sregs, &ev);
         nv_validate_context_from_cpuid(ctx, cpuid);
+        /* KVM lets userspace read them when the vCPU may use VMX; else they stay unknown. */
         if (ctx->vendor == NV_FORMAT_VMX)
-                vmx_msrs_from_vcpu(vcpu, ctx);
+                ctx->have_vmx_msrs = nv_kvm_read_vmx_msrs(nv_vcpu_kvm(vcpu), vcpu, ctx->vmx_msrs);
         return 0;
 }
 

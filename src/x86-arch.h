@@ -206,6 +206,8 @@
 /* Bits inside vmcb12 fields. */
 #define SVM_INTERCEPT_CPUID X86_BIT(18)    /* word 3 */
 #define SVM_INTERCEPT_SHUTDOWN X86_BIT(31) /* word 3 */
+#define SVM_INTERCEPT_NMI X86_BIT(1)      /* word 3 */
+#define SVM_INT_CTL_V_NMI_ENABLE X86_BIT(26)
 #define SVM_INTERCEPT_VMRUN X86_BIT(0)     /* word 4: KVM refuses a vmcb12 without it */
 #define SVM_INTERCEPT_VMMCALL X86_BIT(1)   /* word 4 */
 #define SVM_NESTED_CTL_NP_ENABLE X86_BIT(0)

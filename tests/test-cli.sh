@@ -113,7 +113,7 @@ err=$("$NESTVIRT" inspect --vcpu 7 "$SNAP/good.nvstate" 2>&1 >/dev/null)
 check "inspect missing vcpu named" contains "$err" "has no vCPU 7"
 
 out=$("$NESTVIRT" verify "$SNAP/good.nvstate"); rc=$?
-check "verify good exits 0" test $rc -eq 0
+check "verify good, facts not given: exit 3 (accepted, rules unchecked)" test $rc -eq 3
 check "verify lists unchecked facts" contains "$out" "note: not checked: S3"
 out=$("$NESTVIRT" verify "$SNAP/blob-bitflip.nvstate" 2>"$tmp/err"); rc=$?
 check "verify damaged exits 1 (a problem found)" test $rc -eq 1
@@ -140,16 +140,33 @@ v = o["vcpus"][0]
 assert v["accepted"] is False and v["rule"] == "V1" and v["field"] == "format" and v["value"] == 1 and v["errno"] == "EINVAL"
 assert v["message"].startswith("Rule V1")' "$out" $rc
 out=$("$NESTVIRT" verify --json "$SNAP/good.nvstate"); rc=$?
-check "verify --json good: exit 0, accepted, notes" python3 -c '
+check "verify --json good: exit 3, accepted with notes" python3 -c '
 import json, sys
 o = json.loads(sys.argv[1])
-assert sys.argv[2] == "0" and o["refused"] == 0 and all(v["accepted"] and v["rule"] is None for v in o["vcpus"])
+assert sys.argv[2] == "3" and o["verdict"] == "accepted-unchecked" and o["refused"] == 0 and all(v["accepted"] and v["rule"] is None for v in o["vcpus"])
 assert any(n.startswith("S3") for n in o["not_checked"])' "$out" $rc
 out=$("$NESTVIRT" verify --maxphyaddr 32 "$SNAP/good.nvstate"); rc=$?
-check "verify --maxphyaddr exits 0" test $rc -eq 0
+check "verify --maxphyaddr exits 3 (other facts unknown)" test $rc -eq 3
 check "verify --maxphyaddr is used" not_contains "$out" "MAXPHYADDR unknown"
 err=$("$NESTVIRT" verify --maxphyaddr 21 "$SNAP/good.nvstate" 2>&1); rc=$?
 check "verify bad --maxphyaddr refused" contains "$err" "error: --maxphyaddr takes a number of bits from 32 to 52, not '21'."
+
+# --dest-caps: the target's measured document decides what it can; 6.12 and 6.1 differ on V_NMI.
+caps612=$XMLIN/caps-target-svm.xml
+sed 's/vnmiNeedsNmiIntercept="yes"/vnmiNeedsNmiIntercept="no"/; s/6.12.117+deb12/6.1.0-56/' "$caps612" >"$tmp/caps61.xml"
+out=$("$NESTVIRT" verify --dest-caps "$caps612" "$SNAP/good.nvstate"); rc=$?
+check "verify --dest-caps: exit 3, only the vCPU's own state unchecked" test $rc -eq 3
+check "verify --dest-caps: CPUID known" not_contains "$out" "its CPUID is unknown"
+check "verify --dest-caps: MAXPHYADDR known" not_contains "$out" "MAXPHYADDR unknown"
+check "verify --dest-caps: vendor known" not_contains "$out" "host vendor unknown"
+check "verify --dest-caps: the vCPU's EFER.SVME named as unchecked" contains "$out" "note: not checked: S3: the vCPU's EFER.SVME is unknown"
+err=$("$NESTVIRT" verify --dest-caps "$caps612" --vendor svm "$SNAP/good.nvstate" 2>&1); rc=$?
+check "verify --dest-caps with --vendor: exit 2" test $rc -eq 2
+check "verify --dest-caps with --vendor: says why" contains "$err" "--dest-caps gives the target's vendor and MAXPHYADDR"
+err=$("$NESTVIRT" verify --dest-caps "$XMLIN/caps-target-wide-leaf-invalid.xml" "$SNAP/good.nvstate" 2>&1); rc=$?
+check "verify --dest-caps with a bad document: exit 2, names it" test $rc -eq 2 && contains "$err" "caps-target-wide-leaf-invalid.xml: Capabilities: line 9"
+out=$("$NESTVIRT" verify --dest-caps "$XMLIN/caps-amd.xml" "$SNAP/good.nvstate"); rc=$?
+check "verify --dest-caps, a document without a measured target: exit 3, said" test $rc -eq 3 && contains "$out" "has no measured target"
 
 # Raw blobs: unpack, damage one, pack back, verify finds the rule.
 out=$("$NESTVIRT" unpack "$SNAP/good.nvstate" -d "$tmp/raw"); rc=$?
@@ -159,7 +176,7 @@ check "raw blob inspects" contains "$("$NESTVIRT" inspect "$tmp/raw/vcpu-1.raw")
 out=$("$NESTVIRT" pack "$tmp/raw/vcpu-0.raw" "$tmp/raw/vcpu-1.raw" "$tmp/raw/vcpu-2.raw" -o "$tmp/re.nvstate"); rc=$?
 check "pack exits 0" test $rc -eq 0
 check "pack is mode 0600" test "$(stat -c %a "$tmp/re.nvstate")" = 600
-check "packed snapshot verifies" sh -c '"$0" verify "$1" >/dev/null' "$NESTVIRT" "$tmp/re.nvstate"
+check "packed snapshot verifies (exit 3: vCPU facts unknown)" sh -c '"$0" verify "$1" >/dev/null; test $? -eq 3' "$NESTVIRT" "$tmp/re.nvstate"
 cp "$tmp/re.nvstate" "$tmp/re.copy"
 err=$("$NESTVIRT" pack "$tmp/raw/vcpu-0.raw" -o "$tmp/re.nvstate" 2>&1); rc=$?
 check "pack -o refuses an existing file (exit 2)" test $rc -eq 2
@@ -185,6 +202,19 @@ out=$("$NESTVIRT" verify "$tmp/raw/vcpu-2.raw"); rc=$?
 check "verify works on a raw blob" contains "$out" "vCPU 0: Rule S9: control.asid"
 err=$("$NESTVIRT" pack "$SNAP/good.nvstate" -o "$tmp/x.nvstate" 2>&1); rc=$?
 check "pack refuses a snapshot" contains "$err" "is already a snapshot"
+out=$("$NESTVIRT" verify --dest-caps "$caps612" "$tmp/raw/vcpu-1.raw"); rc=$?
+check "verify --dest-caps: a GIF-only state, every rule checked: exit 0" test $rc -eq 0 && not_contains "$out" "not checked"
+out=$("$NESTVIRT" verify --json --dest-caps "$caps612" "$tmp/raw/vcpu-1.raw")
+check "verify --json: verdict accepted" contains "$out" '"verdict":"accepted"'
+# vmcb12 int_ctl |= V_NMI_ENABLE (bit 26), NMIs not intercepted: 6.12 refuses, 6.1 accepts.
+cp "$tmp/raw/vcpu-0.raw" "$tmp/vnmi.raw"
+printf '\x04' | dd of="$tmp/vnmi.raw" bs=1 seek=$((0x80 + 0x60 + 3)) conv=notrunc status=none
+out=$("$NESTVIRT" verify --dest-caps "$caps612" "$tmp/vnmi.raw"); rc=$?
+check "verify V_NMI against a 6.12 target: exit 1, rule S9" test $rc -eq 1 && contains "$out" "Rule S9: control.int_ctl = 0x4000000 enables virtual NMIs"
+out=$("$NESTVIRT" verify --dest-caps "$tmp/caps61.xml" "$tmp/vnmi.raw"); rc=$?
+check "verify V_NMI against a 6.1 target: accepted (exit 3)" test $rc -eq 3 && not_contains "$out" "Rule S9"
+out=$("$NESTVIRT" verify "$tmp/vnmi.raw"); rc=$?
+check "verify V_NMI without a target: accepted, the rule named as unchecked" test $rc -eq 3 && contains "$out" "V_NMI_ENABLE without the NMI intercept is unknown"
 head -c 100 "$SNAP/good.nvstate" > "$tmp/short"
 err=$("$NESTVIRT" inspect "$tmp/short" 2>&1); rc=$?
 check "inspect short file exits 2" test $rc -eq 2
@@ -197,7 +227,7 @@ out=$("$NESTVIRT" inspect "$tmp/link" 2>&1); rc=$?
 check "inspect reads through a symlink (read-only use)" test $rc -eq 0
 check "inspect through a symlink shows the snapshot" contains "$out" "vCPU 0: svm, 4224 bytes"
 "$NESTVIRT" verify "$tmp/link" >/dev/null; rc=$?
-check "verify reads through a symlink" test $rc -eq 0
+check "verify reads through a symlink" test $rc -eq 3
 ln -s "$tmp/re.nvstate" "$tmp/outlink"
 err=$("$NESTVIRT" pack "$tmp/raw/vcpu-0.raw" -o "$tmp/outlink" --force 2>&1); rc=$?
 check "pack still refuses to write through a symlink" contains "$err" "symbolic link"
@@ -248,7 +278,8 @@ err=$("$NESTVIRT" -c test:///no/such/node.xml list 2>&1); rc=$?
 check "bad URI explained" contains "$err" "error: Cannot connect to libvirt"
 
 out=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough --dest-caps "$XMLIN/caps-amd.xml"); rc=$?
-check "migrate-check to a like host exits 0" test $rc -eq 0
+check "migrate-check to a like host: exit 3 (nothing wrong; the saved state cannot be read, its blobs unchecked)" test $rc -eq 3
+check "migrate-check names what it left unchecked" contains "$out" "note: not checked: the domain's saved nested state cannot be read"
 check "migrate-check says ok" contains "$out" "ok: same vendor, nested enabled, KVM_CAP_NESTED_STATE 4224 fits"
 out=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough --dest-caps "$XMLIN/caps-intel-escaped.xml"); rc=$?
 check "migrate-check to Intel exits 1" test $rc -eq 1
@@ -264,7 +295,8 @@ assert o["destination"]["cpu_vendor"] == "vmx" and len(o["problems"]) == 2' "$ou
 out=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough --json --dest-caps "$XMLIN/caps-amd.xml"); rc=$?
 check "migrate-check --json to a like host" python3 -c '
 import json, sys
-o = json.loads(sys.argv[1]); assert sys.argv[2] == "0" and o["can_migrate"] is True and o["problems"] == []' "$out" $rc
+o = json.loads(sys.argv[1]); assert sys.argv[2] == "3" and o["can_migrate"] is True and o["problems"] == []
+assert o["verdict"] == "accepted-unchecked" and o["not_checked"]' "$out" $rc
 err=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough --dest-caps "$tmp/none.xml" 2>&1); rc=$?
 check "migrate-check that cannot check: exit 2, not 1" test $rc -eq 2
 err=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough 2>&1); rc=$?

@@ -12,6 +12,11 @@
  * refuse with the kernel's errno.  Besides named mutations and random bit
  * flips, every bit of L1's saved CR4 and EFER is flipped in turn.
  *
+ * The validator also judges every case a second time with what `verify
+ * --dest-caps` has: this host's capabilities document (formatted and
+ * parsed back) plus the target vCPU's own registers, which no document
+ * carries; it must agree with the kernel just the same.
+ *
  * Disagreements are findings about the validator.  Those already measured
  * and not yet fixed go into known_findings and are printed as such; any
  * other one fails the test.
@@ -27,6 +32,7 @@
 #include "byteorder.h"
 #include "guest-svm.h"
 #include "helpers.h"
+#include "host-caps.h"
 #include "real-kvm.h"
 #include "validate.h"
 
@@ -49,12 +55,16 @@ typedef struct Mutation {
         unsigned off, width; /* width 1, 2, 4 or 8 bytes, little endian */
         MutOp op;
         uint64_t val;
-        bool np; /* also turn on nested paging (NP_ENABLE) */
+        bool np;  /* also turn on nested paging (NP_ENABLE) */
+        bool nmi; /* also intercept NMIs */
 } Mutation;
 
 typedef struct Tally {
-        unsigned cases, agree, known, kernel_accepts;
+        unsigned cases, agree, known, kernel_accepts, doc_agree;
 } Tally;
+
+/* The context verify --dest-caps builds from this host's document, with the target vCPU's registers. */
+static NvValidateContext doc_ctx;
 
 /*
  * Disagreements measured where the kernel refuses and the validator
@@ -124,6 +134,9 @@ static const Mutation named[] = {
         { "event_inj = valid #GP", VMCB(EVENT_INJ), 4, MUT_SET, 0x80000b0d },
         { "event_inj = valid, type 7", VMCB(EVENT_INJ), 4, MUT_SET, 0x80000700 },
         { "int_ctl = V_INTR_MASKING", VMCB(INT_CTL), 4, MUT_SET, 1u << 24 },
+        /* Version-dependent (6.1 accepts, 6.12 refuses): the validator follows the probed fact. */
+        { "int_ctl |= V_NMI_ENABLE (NMI not intercepted)", VMCB(INT_CTL), 4, MUT_OR, SVM_INT_CTL_V_NMI_ENABLE },
+        { "int_ctl |= V_NMI_ENABLE, NMI intercepted", VMCB(INT_CTL), 4, MUT_OR, SVM_INT_CTL_V_NMI_ENABLE, .nmi = true },
         { "tlb_ctl = 3", VMCB(TLB_CTL), 1, MUT_SET, 3 },
         { "efer &= ~SVME", SAVE(EFER), 8, MUT_CLEAR, X86_EFER_SVME },
         { "efer &= ~LME", SAVE(EFER), 8, MUT_CLEAR, X86_EFER_LME },
@@ -159,6 +172,8 @@ static void mutate(uint8_t *b, const Mutation *m) {
         memcpy(b + m->off, &v, m->width);
         if (m->np)
                 b[VMCB(NESTED_CTL)] |= SVM_NESTED_CTL_NP_ENABLE;
+        if (m->nmi)
+                put_le32(b + VMCB(INTERCEPT_WORD3), get_le32(b + VMCB(INTERCEPT_WORD3)) | SVM_INTERCEPT_NMI);
 }
 
 /* A VM whose only vCPU has the saved vCPU's registers; RAM is shared, a SET does not write it. */
@@ -204,29 +219,55 @@ static NvVcpuRegsNested *capture_guest_mode(unsigned turns) {
         return st;
 }
 
+/* doc_ctx: h through its capabilities document, then the vCPU's own state from vcpu_ctx. */
+static void document_context(NvHostInfo *h, const NvValidateContext *vcpu_ctx) {
+        char *xml = NULL;
+        NvHostInfo parsed;
+
+        assert_int_equal(nv_host_probe(NULL, NULL, h, NULL), 0);
+        nv_host_probe_target(NULL, NULL, h);
+        assert_int_equal(nv_host_caps_format(h, &xml, NULL), 0);
+        assert_int_equal(nv_host_caps_parse(xml, strlen(xml), 0, &parsed, NULL), 0);
+        free(xml);
+        nv_host_validate_context(&parsed, &doc_ctx);
+        doc_ctx.svme = vcpu_ctx->svme;
+        doc_ctx.in_smm = vcpu_ctx->in_smm;
+        doc_ctx.have_cr0 = vcpu_ctx->have_cr0;
+        doc_ctx.cr0 = vcpu_ctx->cr0;
+        doc_ctx.lma = vcpu_ctx->lma;
+}
+
 /*
  * The validator's facts, learnt the way a restore learns them: from a
- * target vCPU set up like every referee case's, and the host's npt.
+ * target vCPU set up like every referee case's, the host's npt, and the
+ * rules the host probe learnt from this kernel (V_NMI, EFER.SVME clear).
  */
 static void target_context(NvValidateContext *ctx, const NvVcpuRegsNested *st) {
         NvKvm *kvm = NULL;
         NvVcpu *vcpu = NULL;
+        NvHostInfo h = {};
         char npt = '?';
         FILE *f;
 
         fresh_vm(st, &kvm, &vcpu);
         assert_int_equal(nv_vcpu_validate_context(vcpu, ctx, NULL), 0);
         nv_vcpu_free(vcpu);
+        nv_host_probe_target(NULL, kvm, &h);
         nv_kvm_free(kvm);
+        assert_true(h.target.measured);
+        ctx->svme0_gif0_ok = h.target.svme0_gif0_ok;
+        ctx->vnmi_needs_nmi_intercept = h.target.vnmi_needs_nmi_intercept;
         f = fopen("/sys/module/kvm_amd/parameters/npt", "re");
         if (f) {
                 npt = (char) fgetc(f);
                 fclose(f);
         }
         ctx->npt_enabled = npt == 'Y' || npt == '1' ? NV_YES : npt == 'N' || npt == '0' ? NV_NO : NV_UNKNOWN;
-        printf("# context: vendor %s, maxphyaddr %u, npt %c, EFER.SVME %d, SMM %d, CR0 0x%llx, CR4 may set 0x%llx, "
+        document_context(&h, ctx);
+        printf("# context: vendor %s, maxphyaddr %u, npt %c, EFER.SVME %d, SMM %d, probed V_NMI rule %d, CR0 0x%llx, CR4 may set 0x%llx, "
                "EFER may set 0x%llx\n",
-               nv_format_to_string(ctx->vendor) ?: "unknown", ctx->maxphyaddr, npt, ctx->svme, ctx->in_smm, (unsigned long long) ctx->cr0,
+               nv_format_to_string(ctx->vendor) ?: "unknown", ctx->maxphyaddr, npt, ctx->svme, ctx->in_smm, ctx->vnmi_needs_nmi_intercept,
+               (unsigned long long) ctx->cr0,
                (unsigned long long) ctx->cr4_allowed, (unsigned long long) ctx->efer_allowed);
 }
 
@@ -240,7 +281,7 @@ static int referee(const char *name, unsigned off, const uint8_t *blob, const Nv
         NvValidateResult vr;
         NvKvm *kvm = NULL;
         NvVcpu *vcpu = NULL;
-        int k, v;
+        int k, v, d;
         const char *known = NULL;
         bool same;
 
@@ -250,6 +291,8 @@ static int referee(const char *name, unsigned off, const uint8_t *blob, const Nv
         nv_kvm_free(kvm);
         v = nv_validate(blob, NV_SVM_MAX_SIZE, ctx, &vr);
         same = (k == 0) == (v == 0) && (k == 0 || k == v);
+        d = nv_validate(blob, NV_SVM_MAX_SIZE, &doc_ctx, &(NvValidateResult) {});
+        t->doc_agree += (k == 0) == (d == 0) && (k == 0 || k == d);
         t->cases++;
         t->agree += same;
         t->kernel_accepts += k == 0;
@@ -276,9 +319,10 @@ static void test_named_mutations(void **state) {
                 mutate(blob, &named[i]);
                 referee(named[i].name, named[i].off, blob, st, &ctx, true, &t);
         }
-        printf("# named mutations: %u cases, kernel accepted %u, validator agrees on %u, known findings %u\n", t.cases,
-               t.kernel_accepts, t.agree, t.known);
+        printf("# named mutations: %u cases, kernel accepted %u, validator agrees on %u, known findings %u; with the host's document: agrees on %u\n", t.cases,
+               t.kernel_accepts, t.agree, t.known, t.doc_agree);
         assert_int_equal(t.agree + t.known, t.cases);
+        assert_int_equal(t.doc_agree, t.cases);
 }
 
 /* xorshift32: the same flips for the same seed on every machine. */
@@ -308,9 +352,10 @@ static void test_random_flips(void **state) {
                 snprintf(name, sizeof(name), "flip blob[0x%03x] bit %u", off, bit);
                 referee(name, off, blob, st, &ctx, false, &t);
         }
-        printf("# random flips (seed %u): %u cases, kernel accepted %u, validator agrees on %u, known findings %u\n", seed,
-               t.cases, t.kernel_accepts, t.agree, t.known);
+        printf("# random flips (seed %u): %u cases, kernel accepted %u, validator agrees on %u, known findings %u; with the host's document: agrees on %u\n", seed,
+               t.cases, t.kernel_accepts, t.agree, t.known, t.doc_agree);
         assert_int_equal(t.agree + t.known, t.cases);
+        assert_int_equal(t.doc_agree, t.cases);
 }
 
 /* Every bit of L1's saved CR4 and EFER flipped in turn: the CPUID-dependent checks bit by bit. */
@@ -340,9 +385,10 @@ static void test_register_bits(void **state) {
                 printf("# %s = 0x%llx: the kernel accepts flips of bits 0x%llx\n", regs[i].name, (unsigned long long) value,
                        (unsigned long long) accepted);
         }
-        printf("# register bits: %u cases, kernel accepted %u, validator agrees on %u, known findings %u\n", t.cases,
-               t.kernel_accepts, t.agree, t.known);
+        printf("# register bits: %u cases, kernel accepted %u, validator agrees on %u, known findings %u; with the host's document: agrees on %u\n", t.cases,
+               t.kernel_accepts, t.agree, t.known, t.doc_agree);
         assert_int_equal(t.agree + t.known, t.cases);
+        assert_int_equal(t.doc_agree, t.cases);
 }
 
 static int setup(void **state) {

@@ -84,6 +84,19 @@ check "damaged file: refused (exit 2)" test $rc -eq 2
 check "damaged file: names the checksum" contains "$err" "Checksum mismatch for vCPU 0"
 check "damaged file: VMM untouched" unchanged "${saved[@]}"
 
+# migrate-check judges the saved snapshot by the destination's measured rules (the verify engine):
+# vmcb12 V_NMI_ENABLE without the NMI intercept goes to a 6.1 target, not to a 6.12 one.
+CAPS=$DATA/../xml2xml-in
+"$NESTVIRT" unpack "$path" -d "$T/vnmi" >/dev/null
+printf '\x04' | dd of="$T/vnmi/vcpu-0.raw" bs=1 seek=$((0x80 + 0x60 + 3)) conv=notrunc status=none
+"$NESTVIRT" pack "$T/vnmi"/vcpu-*.raw -o "$T/vnmi.nvstate" >/dev/null
+sed 's/vnmiNeedsNmiIntercept="yes"/vnmiNeedsNmiIntercept="no"/' "$CAPS/caps-target-svm.xml" >"$T/caps61.xml"
+node 2 "$(state_xml "$T/vnmi.nvstate" "$(sha256sum "$T/vnmi.nvstate" | cut -c1-64)" 2)"
+out=$(NESTVIRT_HOST_ROOT=$DATA/host-amd nv migrate-check l1 --dest-caps "$CAPS/caps-target-svm.xml"); rc=$?
+check "migrate-check, V_NMI state to a 6.12 target: exit 1, the rule named" test $rc -eq 1 && contains "$out" "vCPU 0: Rule S9: control.int_ctl"
+out=$(NESTVIRT_HOST_ROOT=$DATA/host-amd nv migrate-check l1 --dest-caps "$T/caps61.xml"); rc=$?
+check "migrate-check, V_NMI state to a 6.1 target: accepted, the vCPU's own facts unchecked (exit 3)" test $rc -eq 3 && contains "$out" "vCPU 0: ok"
+
 node 2 "$(state_xml "$T/missing.nvstate" "$sha" 2)"
 err=$(nv restore l1 2>&1); rc=$?
 check "missing file, onMissing=fail: refused (exit 2)" test $rc -eq 2

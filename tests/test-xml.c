@@ -325,6 +325,38 @@ static void test_defaults_not_formatted(void **state) {
         assert_string_equal(out, "<nested>\n  <vmm name=\"org.example.Vmm\"/>\n  <policy onMissing=\"continue\"/>\n</nested>\n");
 }
 
+/* A measured target's document becomes the validator's facts (what verify --dest-caps judges with). */
+static void test_target_context(void **state) {
+        _cleanup_free_ char *svm = NULL, *vmx = NULL;
+        NvHostInfo h;
+        NvValidateContext ctx;
+        size_t len;
+
+        svm = slurp("xml2xml-in", "caps-target-svm.xml", &len);
+        assert_int_equal(nv_host_caps_parse(svm, len, 0, &h, NULL), 0);
+        nv_host_validate_context(&h, &ctx);
+        assert_int_equal(ctx.vendor, NV_FORMAT_SVM);
+        assert_int_equal(ctx.maxphyaddr, 40);
+        assert_true(ctx.have_cpuid);
+        assert_true(ctx.cr4_allowed & X86_CR4_PAE);
+        assert_true(ctx.efer_allowed & X86_EFER_SVME); /* CPUID 0x80000001 ECX bit 2 */
+        assert_int_equal(ctx.vnmi_needs_nmi_intercept, NV_YES);
+        assert_int_equal(ctx.svme0_gif0_ok, NV_NO);
+        assert_int_equal(ctx.npt_enabled, NV_YES);
+        assert_int_equal(ctx.in_smm, NV_UNKNOWN); /* SMM supported: whether the vCPU is in it is the vCPU's */
+        assert_false(ctx.have_vmx_msrs);
+        vmx = slurp("xml2xml-in", "caps-target-vmx.xml", &len);
+        assert_int_equal(nv_host_caps_parse(vmx, len, 0, &h, NULL), 0);
+        nv_host_validate_context(&h, &ctx);
+        assert_int_equal(ctx.vendor, NV_FORMAT_VMX);
+        assert_true(ctx.have_vmx_msrs);
+        assert_int_equal(ctx.vmx_msrs[0], 0xda040000000004ull);
+        assert_int_equal(ctx.vmx_msrs[NV_VMX_MSR_COUNT - 1], 1);
+        assert_false(ctx.have_cpuid);
+        assert_int_equal(ctx.evmcs_enabled, NV_NO); /* no eVMCS on that kernel: no vCPU has it enabled */
+        assert_int_equal(ctx.in_smm, NV_NO);        /* no SMM on that kernel */
+}
+
 /* The entry points refuse flags they do not know, as libvirt's virCheckFlags does. */
 static void test_unknown_flags(void **state) {
         static const char in[] = "<nested/>";
@@ -342,6 +374,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_escaping),
                 cmocka_unit_test(test_defaults_not_formatted),
                 cmocka_unit_test(test_unknown_flags),
+                cmocka_unit_test(test_target_context),
         };
         const struct CMUnitTest one[] = {
                 cmocka_unit_test(test_case),

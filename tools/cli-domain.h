@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "conn.h"
 #include "driver.h"
+#include "snapshot.h"
 
 /* This host's facts: the probe, or the simulated KVM's with --sim. */
 int cli_host_facts(Cli *cli, NvHostInfo *ret, NvError **reterr);
@@ -21,6 +22,26 @@ void cli_keep_cpu_cache(NvConn *c, const NvHostInfo *host);
 
 /* Another host's facts from its `nestvirt capabilities --xml` in path. */
 int cli_read_dest_caps(const char *path, NvHostInfo *ret, NvError **reterr);
+
+/* The checks a verdict could not make, each reason once (static, untranslated: N_()). */
+typedef struct CliNotes {
+        const char *text[32];
+        size_t n;
+} CliNotes;
+
+void cli_notes_add(CliNotes *notes, const char *text);
+/* The validator's context for a vCPU of the host dst describes, noting what its document lacks. */
+void cli_dest_context(const NvHostInfo *dst, NvValidateContext *ctx, CliNotes *notes);
+/*
+ * The one engine of verify and migrate-check: every blob of s through the
+ * validator with ctx, a line each on stdout (text) or an object each in
+ * vcpus (JSON); the unchecked rules go to notes.  Returns how many the
+ * kernel would refuse.
+ */
+unsigned cli_verify_blobs(const NvSnapshot *s, const NvValidateContext *ctx, CliNotes *notes, json_object *vcpus);
+/* "accepted", "accepted-unchecked" or "refused", and its exit status (0, 3, 1). */
+const char *cli_verdict_name(unsigned bad, const CliNotes *notes);
+int cli_verdict_exit(unsigned bad, const CliNotes *notes);
 /* Prints o as the commands' --json output (pretty, slashes unescaped); o stays the caller's. */
 void cli_print_json(json_object *o);
 /* A state reference as JSON (null for none). */

@@ -37,9 +37,13 @@ void cli_print_error(const char *msg);
 
 /* Exit statuses: a command that ran and found problems (verify,
  * migrate-check, maintenance with failed domains) returns > 0 and exits 1;
- * one that could not do what was asked (< 0) exits 2, like diff and grep. */
+ * one that could not do what was asked (< 0) exits 2, like diff and grep.
+ * A check that found nothing wrong but could not make every check it
+ * knows (facts of the target it was not given) returns CLI_EXIT_UNCHECKED
+ * and exits 3: a script tells "accepted" from "accepted, partly unchecked". */
 #define CLI_EXIT_PROBLEMS 1
 #define CLI_EXIT_ERROR 2
+#define CLI_EXIT_UNCHECKED 3
 
 /* The error for getopt's '?' (opterr is 0): names the option and the command argv[0]. */
 int cli_option_error(int argc, char **argv, NvError **reterr);

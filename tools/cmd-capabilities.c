@@ -107,6 +107,60 @@ static void print_domains_text(json_object *arr) {
         }
 }
 
+static json_object *tristate_obj(NvTristate t) {
+        return t == NV_UNKNOWN ? NULL : json_object_new_boolean(t == NV_YES);
+}
+
+/* The restore target, measured on a scratch vCPU: null facts are unknown. */
+static json_object *target_json(const NvHostTarget *t) {
+        json_object *o = json_object_new_object(), *cpuid = json_object_new_array(), *msrs = json_object_new_object();
+        char key[16];
+
+        json_object_object_add(o, "measured", json_object_new_boolean(t->measured));
+        json_object_object_add(o, "maxphyaddr", t->maxphyaddr ? json_object_new_int((int) t->maxphyaddr) : NULL);
+        json_object_object_add(o, "evmcs", tristate_obj(t->evmcs));
+        json_object_object_add(o, "smm", tristate_obj(t->smm));
+        json_object_object_add(o, "npt", tristate_obj(t->npt));
+        json_object_object_add(o, "svme0_gif0_accepted", tristate_obj(t->svme0_gif0_ok));
+        json_object_object_add(o, "vnmi_needs_nmi_intercept", tristate_obj(t->vnmi_needs_nmi_intercept));
+        json_object_object_add(o, "sregs_svme_needs_cpuid", tristate_obj(t->sregs_svme_needs_cpuid));
+        for (size_t i = 0; i < t->n_cpuid; i++) {
+                const NvCpuidLeaf *l = &t->cpuid[i];
+                json_object *e = json_object_new_array();
+                uint32_t v[7] = { l->function, l->index, l->flags, l->eax, l->ebx, l->ecx, l->edx };
+
+                for (size_t j = 0; j < 7; j++)
+                        json_object_array_add(e, json_object_new_int64(v[j]));
+                json_object_array_add(cpuid, e);
+        }
+        json_object_object_add(o, "cpuid", cpuid); /* [function, index, flags, eax, ebx, ecx, edx] */
+        for (unsigned i = 0; t->have_vmx_msrs && i < NV_VMX_MSR_COUNT; i++) {
+                snprintf(key, sizeof(key), "0x%x", NV_VMX_MSR_FIRST + i);
+                json_object_object_add(msrs, key, json_object_new_uint64(t->vmx_msrs[i]));
+        }
+        json_object_object_add(o, "vmx_msrs", msrs);
+        return o;
+}
+
+static const char *tristate_text(NvTristate t) {
+        return t == NV_YES ? _("yes") : t == NV_NO ? _("no") : _("unknown");
+}
+
+static void print_target_text(const NvHostTarget *t) {
+        if (!t->measured) {
+                printf(_("Restore target:        not measured (no kernel KVM with nested state to make a scratch vCPU on)\n"));
+                return;
+        }
+        printf(_("Restore target:        measured on a scratch vCPU\n"));
+        printf(_("  guest MAXPHYADDR:    %u\n"), t->maxphyaddr);
+        printf(_("  CPUID leaves:        %zu (KVM_GET_SUPPORTED_CPUID)\n"), t->n_cpuid);
+        printf(_("  nested VMX MSRs:     %s\n"), t->have_vmx_msrs ? _("read") : _("none"));
+        printf(_("  eVMCS, SMM, NPT:     %s, %s, %s\n"), tristate_text(t->evmcs), tristate_text(t->smm), tristate_text(t->npt));
+        printf(_("  probed: GIF clear with EFER.SVME clear accepted: %s\n"), tristate_text(t->svme0_gif0_ok));
+        printf(_("  probed: V_NMI without NMI intercept refused:     %s\n"), tristate_text(t->vnmi_needs_nmi_intercept));
+        printf(_("  probed: EFER.SVME needs CPUID.SVM in SET_SREGS:  %s\n"), tristate_text(t->sregs_svme_needs_cpuid));
+}
+
 static int print_json(const NvHostInfo *h, json_object *domains) {
         json_object *o = json_object_new_object();
         char buf[256];
@@ -126,6 +180,7 @@ static int print_json(const NvHostInfo *h, json_object *domains) {
         json_object_object_add(o, "nested_unavailable_reason", why ? json_object_new_string(why) : NULL);
         json_object_object_add(o, "state_dir", json_object_new_string(nv_default_dir(false)));
         json_object_object_add(o, "runtime_dir", json_object_new_string(cli_runtime_dir()));
+        json_object_object_add(o, "target", target_json(&h->target));
         if (domains)
                 json_object_object_add(o, "domains", json_object_get(domains));
         cli_print_json(o);
@@ -163,6 +218,7 @@ static void print_text(const NvHostInfo *h) {
                 printf(_("Nested state:          available\n"));
         printf(_("State directory:       %s\n"), nv_default_dir(false));
         printf(_("Runtime directory:     %s\n"), cli_runtime_dir());
+        print_target_text(&h->target);
 }
 
 int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
@@ -186,7 +242,9 @@ int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
                 case 'h':
                         printf(_("Usage: nestvirt [-c URI] capabilities [--json|--xml] [--domains] [--sim]\n"
                                  "Show the host's CPU vendor, the kvm module's nested parameter, the\n"
-                                 "KVM_CAP_NESTED_STATE value and the kernel release.\n\n"
+                                 "KVM_CAP_NESTED_STATE value, the kernel release, and this host as a\n"
+                                 "restore target, measured on a scratch vCPU: its CPUID, MAXPHYADDR, VMX\n"
+                                 "MSRs, and the kernel rules learnt by probing.\n\n"
                                  "  --json   print a JSON object\n"
                                  "  --xml    print the capabilities document another host's migrate-check reads\n"
                                  "  --domains  add whether this host gives each domain of the connection\n"
@@ -218,6 +276,8 @@ int cmd_capabilities(Cli *cli, int argc, char **argv, NvError **reterr) {
         r = cli_host_facts(cli, &host, reterr);
         if (r < 0)
                 return r;
+        if (!cli->force_sim) /* the simulator's verdicts are the validator's: nothing to learn by probing it */
+                nv_host_probe_target(cli_host_root(), NULL, &host);
         if (with_domains && !(domains = domains_json(cli, &host, reterr)))
                 return reterr && *reterr ? (*reterr)->code : -EIO;
         if (cli->json) {

@@ -157,6 +157,10 @@ static int step_restore(Flow *f, NvError **reterr) {
         printf(dngettext(GETTEXT_PACKAGE, "   loaded %u vCPU, %u in guest mode, from %s; VMM frozen %.1f ms\n",
                           "   loaded %u vCPUs, %u in guest mode, from %s; VMM frozen %.1f ms\n", res.vcpus), res.vcpus, res.guest_mode_vcpus, res.path,
                (double) res.frozen_usec / 1000.0);
+        if (res.kernel_unchecked)
+                printf(_("   note: not checked: %s\n"), _(res.kernel_unchecked));
+        else
+                printf(_("   the kernel accepted every blob on a scratch vCPU before the VMM was touched\n"));
         nv_restore_result_clear(&res);
         r = wait_progress(f, f->saved, now, &i, reterr);
         if (r == -ETIMEDOUT)

@@ -2,8 +2,13 @@
 /*
  * nestvirt migrate-check DOMAIN --dest-caps FILE: can this domain's nested
  * state move to the host that wrote FILE (`nestvirt capabilities --xml`)?
- * Every reason it cannot is printed; exit 1 if there is any, 2 if the
- * check could not be made.
+ * Every reason it cannot is printed, then the domain's saved nested state
+ * is judged by the verify engine with the destination's measured facts
+ * (its CPUID, VMX MSRs, probed kernel rules).  Exit 1 if there is any
+ * reason or a blob the destination would refuse, 3 if nothing was found
+ * but rules were left unchecked (no saved state yet, facts the document
+ * lacks), 0 if every check was made and passed, 2 if the check could not
+ * be made.
  */
 #include <getopt.h>
 #include <json-c/json.h>
@@ -11,6 +16,7 @@
 #include <stdlib.h>
 
 #include "cli-domain.h"
+#include "cli-file.h"
 #include "driver.h"
 #include "fileio.h"
 #include "host-caps.h"
@@ -43,11 +49,41 @@ static void report_text(const char *name, const NvHostInfo *dst, const NvMigrate
                        c->n_problems);
 }
 
-static void report_json(const char *name, const NvHostInfo *dst, const NvMigrateCheck *c) {
+/*
+ * The saved state against the destination's rules, the engine of verify:
+ * how many blobs it would refuse.  A domain without a readable saved state
+ * leaves the blobs unchecked (a note): they are judged when migrate-begin
+ * collects them, against the same document.
+ */
+static unsigned check_saved_state(const NvDomainDef *def, const NvHostInfo *dst, CliNotes *notes, json_object *vcpus) {
+        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        NvValidateContext ctx;
+        bool raw;
+
+        if (!def->meta || !def->meta->has_state) {
+                cli_notes_add(notes, N_("the domain has no saved nested state: its blobs are judged when migrate-begin collects them"));
+                return 0;
+        }
+        if (cli_load_state_file(def->meta->state.path, &s, &raw, &err) < 0) {
+                cli_notes_add(notes, N_("the domain's saved nested state cannot be read: its blobs are judged when migrate-begin collects them"));
+                return 0;
+        }
+        cli_dest_context(dst, &ctx, notes);
+        if (!vcpus)
+                printf(_("  saved state %s against the destination's rules:\n"), def->meta->state.path);
+        return cli_verify_blobs(s, &ctx, notes, vcpus);
+}
+
+static void report_json(const char *name, const NvHostInfo *dst, const NvMigrateCheck *c, json_object *vcpus, unsigned bad,
+                        const CliNotes *notes) {
         json_object *o = json_object_new_object(), *d = json_object_new_object(), *p = json_object_new_array();
+        json_object *nc = json_object_new_array();
 
         for (size_t i = 0; i < c->n_problems; i++)
                 json_object_array_add(p, json_object_new_string(c->problems[i]));
+        for (size_t i = 0; i < notes->n; i++)
+                json_object_array_add(nc, json_object_new_string(_(notes->text[i])));
         json_object_object_add(d, "cpu_vendor", json_object_new_string(dst->cpu_vendor >= 0 ? nv_format_to_string(dst->cpu_vendor) : "unknown"));
         json_object_object_add(d, "kernel_release", json_object_new_string(dst->kernel_release));
         json_object_object_add(d, "nested_state_max", json_object_new_int(dst->nested_state_max));
@@ -56,6 +92,10 @@ static void report_json(const char *name, const NvHostInfo *dst, const NvMigrate
         json_object_object_add(o, "destination", d);
         json_object_object_add(o, "can_migrate", json_object_new_boolean(c->n_problems == 0));
         json_object_object_add(o, "problems", p);
+        json_object_object_add(o, "vcpus", json_object_get(vcpus));
+        json_object_object_add(o, "refused", json_object_new_int64(bad));
+        json_object_object_add(o, "not_checked", nc);
+        json_object_object_add(o, "verdict", json_object_new_string(c->n_problems ? "refused" : cli_verdict_name(bad, notes)));
         cli_print_json(o);
         json_object_put(o);
 }
@@ -88,7 +128,10 @@ static int run_check(Cli *cli, const char *name, const char *caps, const char *d
         _cleanup_(nv_domain_def_freep) NvDomainDef *def = NULL;
         NvDomainEntry e = {};
         NvHostInfo src, dst;
+        json_object *vcpus = NULL;
+        CliNotes notes = {};
         NvMigrateCheck c;
+        unsigned bad = 0;
         int r;
 
         if ((r = cli_read_dest_caps(caps, &dst, reterr)) < 0 || (r = cli_host_facts(cli, &src, reterr)) < 0 ||
@@ -98,11 +141,20 @@ static int run_check(Cli *cli, const char *name, const char *caps, const char *d
         nv_migrate_check(def, &src, &dst, &c);
         if (domcaps && (r = check_cpu(conn, def, domcaps, &c, reterr)) < 0)
                 return r;
-        if (cli->json)
-                report_json(name, &dst, &c);
-        else
+        if (cli->json) {
+                vcpus = json_object_new_array();
+                if (c.vendor >= 0 && c.n_problems == 0)
+                        bad = check_saved_state(def, &dst, &notes, vcpus);
+                report_json(name, &dst, &c, vcpus, bad, &notes);
+                json_object_put(vcpus);
+        } else {
                 report_text(name, &dst, &c);
-        return c.n_problems ? 1 : 0;
+                if (c.vendor >= 0 && c.n_problems == 0)
+                        bad = check_saved_state(def, &dst, &notes, NULL);
+                for (size_t i = 0; i < notes.n; i++)
+                        printf(_("note: not checked: %s\n"), _(notes.text[i]));
+        }
+        return c.n_problems ? CLI_EXIT_PROBLEMS : cli_verdict_exit(bad, &notes);
 }
 
 int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr) {
@@ -125,8 +177,11 @@ int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr) {
                                  "there, the state size within its KVM_CAP_NESTED_STATE.  With the\n"
                                  "destination's 'virsh domcapabilities' (QEMU domains), every CPU feature and\n"
                                  "VMX control the domain needs that the destination's CPU lacks, as this\n"
-                                 "host's libvirt expands both.  Prints every reason it cannot and exits 1\n"
-                                 "if there is any (2 if it could not check).\n\n"
+                                 "host's libvirt expands both.  Prints every reason it cannot, then judges\n"
+                                 "its saved nested state by FILE's measured rules.  Exit 0: it can go, every\n"
+                                 "check made; 1: a reason it cannot, or a blob the destination would refuse;\n"
+                                 "3: nothing found but rules unchecked (listed as notes); 2: it could not\n"
+                                 "check.\n\n"
                                  "  -d, --dest-caps FILE     the destination's capabilities\n"
                                  "  -D, --dest-domcaps FILE  the destination's libvirt domain capabilities\n"
                                  "  -j, --json               print the verdict as JSON\n"

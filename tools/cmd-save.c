@@ -126,6 +126,8 @@ static void restore_report(const Cli *cli, const SaveArgs *a, const NvRestoreRes
                 else
                         printf(_("Domain '%s' runs on WITHOUT nested state (its policy says continue): %s\n"), a->domain,
                                res->skipped_why);
+                if (res->loaded && res->kernel_unchecked)
+                        printf(_("note: not checked: %s\n"), _(res->kernel_unchecked));
                 return;
         }
         o = json_object_new_object();
@@ -136,6 +138,8 @@ static void restore_report(const Cli *cli, const SaveArgs *a, const NvRestoreRes
         json_object_object_add(o, "vcpus", json_object_new_int64(res->vcpus));
         json_object_object_add(o, "guest_mode_vcpus", json_object_new_int64(res->guest_mode_vcpus));
         json_object_object_add(o, "frozen_usec", json_object_new_int64((int64_t) res->frozen_usec));
+        json_object_object_add(o, "kernel_checked", json_object_new_boolean(res->loaded && !res->kernel_unchecked));
+        json_object_object_add(o, "not_checked", res->kernel_unchecked ? json_object_new_string(_(res->kernel_unchecked)) : NULL);
         cli_print_json(o);
         json_object_put(o);
 }

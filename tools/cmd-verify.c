@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * nestvirt verify: integrity of a snapshot (or raw blob) plus the validator
- * for every blob.  Exit 0 when the kernel would accept everything; 1 when
- * the file is damaged (said on stderr, as an error) or a blob would be
- * refused (one line per vCPU on stdout, the report); 2 when the file cannot
- * be read at all.
+ * for every blob, with the facts of the target host given by options or by
+ * its capabilities document (--dest-caps: its measured CPUID, VMX MSRs and
+ * probed rules).  Exit 0 when the kernel would accept everything and every
+ * rule could be checked; 3 when it would accept what could be checked but
+ * some rules need facts not given; 1 when the file is damaged (said on
+ * stderr, as an error) or a blob would be refused (one line per vCPU on
+ * stdout, the report); 2 when the file cannot be read at all.
  */
 #include <getopt.h>
 #include <json-c/json.h>
@@ -19,19 +22,17 @@
 #include "validate.h"
 #include "x86-arch.h"
 
-typedef struct Notes {
-        const char *text[32];
-        size_t n;
-} Notes;
+void cli_notes_add(CliNotes *notes, const char *text) {
+        for (size_t j = 0; j < notes->n; j++)
+                if (notes->text[j] == text)
+                        return;
+        if (notes->n < ELEMENTSOF(notes->text))
+                notes->text[notes->n++] = text;
+}
 
-static void notes_add(Notes *notes, const NvValidateResult *res) {
-        for (size_t i = 0; i < res->n_unchecked; i++) {
-                bool seen = false;
-                for (size_t j = 0; j < notes->n; j++)
-                        seen |= notes->text[j] == res->unchecked[i];
-                if (!seen && notes->n < ELEMENTSOF(notes->text))
-                        notes->text[notes->n++] = res->unchecked[i];
-        }
+static void notes_add(CliNotes *notes, const NvValidateResult *res) {
+        for (size_t i = 0; i < res->n_unchecked; i++)
+                cli_notes_add(notes, res->unchecked[i]);
 }
 
 /* One vCPU's verdict as JSON: accepted, or the rule, field, value and errno of the refusal. */
@@ -49,8 +50,7 @@ static json_object *vcpu_json(uint32_t index, size_t len, const NvValidateResult
         return o;
 }
 
-/* Validates every blob, printing a line each (text) or adding to vcpus (JSON); returns how many the kernel would refuse. */
-static unsigned verify_blobs(const NvSnapshot *s, const NvValidateContext *ctx, Notes *notes, json_object *vcpus) {
+unsigned cli_verify_blobs(const NvSnapshot *s, const NvValidateContext *ctx, CliNotes *notes, json_object *vcpus) {
         unsigned bad = 0;
 
         for (size_t i = 0; i < s->n_vcpus; i++) {
@@ -70,29 +70,51 @@ static unsigned verify_blobs(const NvSnapshot *s, const NvValidateContext *ctx, 
         return bad;
 }
 
-static int parse_args(Cli *cli, int argc, char **argv, NvValidateContext *ctx, NvError **reterr) {
+void cli_dest_context(const NvHostInfo *dst, NvValidateContext *ctx, CliNotes *notes) {
+        nv_host_validate_context(dst, ctx);
+        if (!dst->target.measured)
+                cli_notes_add(notes, N_("the destination's document has no measured target (written by an older nestvirt, or on a host "
+                                        "without a kernel KVM that saves nested state): its CPUID, VMX MSRs and kernel rules are unknown"));
+}
+
+static int parse_args(Cli *cli, int argc, char **argv, NvValidateContext *ctx, CliNotes *notes, NvError **reterr) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "json", no_argument, NULL, 'j' },
                 { "maxphyaddr", required_argument, NULL, 'm' },
                 { "vendor", required_argument, NULL, 'v' },
+                { "dest-caps", required_argument, NULL, 'd' },
                 {},
         };
+        bool explicit = false, caps = false;
+        NvHostInfo dst;
         uint64_t m;
-        int c;
+        int c, r;
 
-        while ((c = getopt_long(argc, argv, "hjm:v:", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hjm:v:d:", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        printf(_("Usage: nestvirt verify FILE [--maxphyaddr N] [--vendor vmx|svm] [--json]\n"
+                        printf(_("Usage: nestvirt verify FILE [--dest-caps FILE | --maxphyaddr N --vendor vmx|svm] [--json]\n"
                                  "Check a snapshot file or raw blob: integrity, then every blob against the\n"
                                  "kernel's KVM_SET_NESTED_STATE rules.  Exit 0 if the kernel would accept\n"
-                                 "everything; 1 if the file is damaged or a blob would be refused, with one\n"
-                                 "line per vCPU; 2 if the file cannot be read.\n\n"
+                                 "everything and every rule was checked; 3 if it would accept what could be\n"
+                                 "checked but some rules need facts not given (listed as notes); 1 if the\n"
+                                 "file is damaged or a blob would be refused, with one line per vCPU; 2 if\n"
+                                 "the file cannot be read.\n\n"
+                                 "  -d, --dest-caps FILE the target host's capabilities document, as its\n"
+                                 "                       capabilities command writes it: vendor, MAXPHYADDR,\n"
+                                 "                       CPUID, VMX MSRs and the kernel rules it probed\n"
                                  "  -m, --maxphyaddr N   the target vCPU's guest MAXPHYADDR (bits, 32 to 52)\n"
                                  "  -v, --vendor V       the target host's vendor: vmx or svm\n"
                                  "  -j, --json           print the verdict as JSON\n"));
                         return 0;
+                case 'd':
+                        r = cli_read_dest_caps(optarg, &dst, reterr);
+                        if (r < 0)
+                                return r;
+                        cli_dest_context(&dst, ctx, notes);
+                        caps = true;
+                        break;
                 case 'j':
                         cli->json = true;
                         break;
@@ -100,11 +122,13 @@ static int parse_args(Cli *cli, int argc, char **argv, NvValidateContext *ctx, N
                         if (nv_parse_unsigned(optarg, 10, X86_ARCH_MAXPHYADDR, &m) < 0 || m < 32)
                                 return nv_error_set(reterr, -EINVAL, _("--maxphyaddr takes a number of bits from 32 to 52, not '%s'."), optarg);
                         ctx->maxphyaddr = (unsigned) m;
+                        explicit = true;
                         break;
                 case 'v':
                         ctx->vendor = nv_format_from_string(optarg);
                         if (ctx->vendor < 0)
                                 return nv_error_set(reterr, -EINVAL, _("--vendor takes 'vmx' or 'svm', not '%s'."), optarg);
+                        explicit = true;
                         break;
                 default:
                         return cli_option_error(argc, argv, reterr);
@@ -112,6 +136,8 @@ static int parse_args(Cli *cli, int argc, char **argv, NvValidateContext *ctx, N
         }
         if (optind + 1 != argc)
                 return nv_error_set(reterr, -EINVAL, _("'verify' takes exactly one FILE; see 'nestvirt verify --help'."));
+        if (caps && explicit)
+                return nv_error_set(reterr, -EINVAL, _("--dest-caps gives the target's vendor and MAXPHYADDR: --vendor and --maxphyaddr go without it."));
         return 1;
 }
 
@@ -132,7 +158,7 @@ static int report_damaged(const Cli *cli, const char *path, const char *msg) {
         return 1;
 }
 
-static void report_json(const char *path, const NvSnapshot *s, bool raw, json_object *vcpus, const Notes *notes, unsigned bad) {
+static void report_json(const char *path, const NvSnapshot *s, bool raw, json_object *vcpus, const CliNotes *notes, unsigned bad) {
         json_object *o = json_object_new_object(), *nc = json_object_new_array();
 
         for (size_t i = 0; i < notes->n; i++)
@@ -145,6 +171,7 @@ static void report_json(const char *path, const NvSnapshot *s, bool raw, json_ob
         json_object_object_add(o, "refused", json_object_new_int64(bad));
         json_object_object_add(o, "vcpus", json_object_get(vcpus));
         json_object_object_add(o, "not_checked", nc);
+        json_object_object_add(o, "verdict", json_object_new_string(cli_verdict_name(bad, notes)));
         cli_print_json(o);
         json_object_put(o);
 }
@@ -156,14 +183,14 @@ int cmd_verify(Cli *cli, int argc, char **argv, NvError **reterr) {
         json_object *vcpus = NULL;
         NvValidateContext ctx;
         const char *path;
-        Notes notes = {};
+        CliNotes notes = {};
         unsigned bad;
         size_t len;
         bool raw;
         int r;
 
         nv_validate_context_init(&ctx);
-        r = parse_args(cli, argc, argv, &ctx, reterr);
+        r = parse_args(cli, argc, argv, &ctx, &notes, reterr);
         if (r <= 0)
                 return r;
         path = argv[optind];
@@ -180,11 +207,11 @@ int cmd_verify(Cli *cli, int argc, char **argv, NvError **reterr) {
         else
                 printf(dngettext(GETTEXT_PACKAGE, "%s: %s intact, %zu vCPU\n", "%s: %s intact, %zu vCPUs\n", s->n_vcpus), path,
                        raw ? _("raw blob") : _("snapshot"), s->n_vcpus);
-        bad = verify_blobs(s, &ctx, &notes, vcpus);
+        bad = cli_verify_blobs(s, &ctx, &notes, vcpus);
         if (cli->json) {
                 report_json(path, s, raw, vcpus, &notes, bad);
                 json_object_put(vcpus);
-                return bad ? 1 : 0;
+                return cli_verdict_exit(bad, &notes);
         }
         for (size_t i = 0; i < notes.n; i++)
                 printf(_("note: not checked: %s\n"), _(notes.text[i]));
@@ -192,5 +219,13 @@ int cmd_verify(Cli *cli, int argc, char **argv, NvError **reterr) {
                 printf(dngettext(GETTEXT_PACKAGE, "%u of %zu vCPU would be refused by KVM_SET_NESTED_STATE.\n",
                                 "%u of %zu vCPUs would be refused by KVM_SET_NESTED_STATE.\n", s->n_vcpus),
                        bad, s->n_vcpus);
-        return bad ? 1 : 0;
+        return cli_verdict_exit(bad, &notes);
+}
+
+const char *cli_verdict_name(unsigned bad, const CliNotes *notes) {
+        return bad ? "refused" : notes->n ? "accepted-unchecked" : "accepted";
+}
+
+int cli_verdict_exit(unsigned bad, const CliNotes *notes) {
+        return bad ? CLI_EXIT_PROBLEMS : notes->n ? CLI_EXIT_UNCHECKED : 0;
 }

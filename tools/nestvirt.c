@@ -5,7 +5,9 @@
  * own cmd-*.c file.  Conventions: `error: ...` on stderr (virsh); exit 0
  * on success, 1 when a command ran and found problems (verify, migrate-check,
  * a maintenance run with failed domains), 2 when it could not do what was
- * asked (diff and grep do the same), a write error on stdout included.
+ * asked (diff and grep do the same), a write error on stdout included, 3
+ * when a check found nothing wrong but left rules unchecked (verify,
+ * migrate-check).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -107,7 +109,8 @@ static void help(void) {
                 printf("  %-14s %s\n", commands[i].name, _(commands[i].summary));
         printf(_("\nRun 'nestvirt COMMAND --help' for a command's options.\n"
                  "Exit status: 0 success, 1 problems found (verify, migrate-check, maintenance),\n"
-                 "2 an error (the command could not do what was asked).\n"));
+                 "2 an error (the command could not do what was asked), 3 nothing wrong found but\n"
+                 "some rules left unchecked (verify, migrate-check).\n"));
 }
 
 static int parse_global(int argc, char **argv, Cli *cli, NvError **reterr) {
@@ -177,8 +180,8 @@ int main(int argc, char **argv) {
                         permission_hint(r);
                         return CLI_EXIT_ERROR;
                 }
-                /* > 0: the command ran and found problems it already reported. */
-                return close_stdout(r > 0 ? CLI_EXIT_PROBLEMS : EXIT_SUCCESS);
+                /* > 0: the command ran and found problems it already reported, or left checks unmade. */
+                return close_stdout(r == CLI_EXIT_UNCHECKED ? CLI_EXIT_UNCHECKED : r > 0 ? CLI_EXIT_PROBLEMS : EXIT_SUCCESS);
         }
         fprintf(stderr, _("error: Unknown command '%s'. Run 'nestvirt --help' for the list.\n"), argv[cmd]);
         return CLI_EXIT_ERROR;

@@ -152,6 +152,22 @@ int nv_xml_prop_uint(xmlNodePtr n, const char *name, unsigned max, unsigned flag
         return 1;
 }
 
+int nv_xml_prop_hex64(xmlNodePtr n, const char *name, unsigned flags, uint64_t *ret, NvError **reterr) {
+        _cleanup_xmlfree_ xmlChar *v = NULL;
+        const char *s;
+        char el[128];
+        int r;
+
+        r = prop_get(n, name, flags, &v, reterr);
+        if (r < 0 || !v)
+                return r;
+        s = (const char *) v;
+        if (strncmp(s, "0x", 2) != 0 || strlen(s) > 18 || nv_parse_unsigned(s + 2, 16, UINT64_MAX, ret) < 0)
+                return nv_error_set(reterr, -EINVAL, _("line %1$ld: <%2$s %3$s='%4$.64s'> is not 0x and 1 to 16 hex digits."),
+                                    xmlGetLineNo(n), display_name(n, el, sizeof(el)), name, s);
+        return 1;
+}
+
 int nv_xml_prop_enum(xmlNodePtr n, const char *name, int (*from_string)(const char *), unsigned flags, int *ret,
                      NvError **reterr) {
         _cleanup_xmlfree_ xmlChar *v = NULL;
@@ -211,6 +227,13 @@ int nv_xml_set_prop_uint(xmlNodePtr node, const char *name, unsigned value) {
         char s[16];
 
         snprintf(s, sizeof(s), "%u", value);
+        return nv_xml_set_prop(node, name, s);
+}
+
+int nv_xml_set_prop_hex64(xmlNodePtr node, const char *name, uint64_t value) {
+        char s[24];
+
+        snprintf(s, sizeof(s), "0x%llx", (unsigned long long) value);
         return nv_xml_set_prop(node, name, s);
 }
 

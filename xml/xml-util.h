@@ -78,6 +78,8 @@ int nv_xml_prop_string(xmlNodePtr node, const char *name, size_t max, unsigned f
 int nv_xml_prop_string_buf(xmlNodePtr node, const char *name, char *buf, size_t size, unsigned flags, NvError **reterr);
 /* Decimal digits only (no sign, no blanks, no wrap-around), at most max. */
 int nv_xml_prop_uint(xmlNodePtr node, const char *name, unsigned max, unsigned flags, unsigned *ret, NvError **reterr);
+/* "0x" and 1 to 16 hex digits: a register or MSR value. */
+int nv_xml_prop_hex64(xmlNodePtr node, const char *name, unsigned flags, uint64_t *ret, NvError **reterr);
 /* A value of a string table (NV_DEFINE_STRING_TABLE's _from_string). */
 int nv_xml_prop_enum(xmlNodePtr node, const char *name, int (*from_string)(const char *), unsigned flags, int *ret,
                      NvError **reterr);
@@ -97,6 +99,7 @@ const char *nv_xml_tristate_to_string(NvTristate t);
 int nv_xml_new_child(xmlNodePtr parent, const char *name, xmlNodePtr *ret);
 int nv_xml_set_prop(xmlNodePtr node, const char *name, const char *value);
 int nv_xml_set_prop_uint(xmlNodePtr node, const char *name, unsigned value);
+int nv_xml_set_prop_hex64(xmlNodePtr node, const char *name, uint64_t value);
 
 /* A new document (UTF-8, so that text is written as it is) with an element root in namespace href (prefix may be NULL). */
 int nv_xml_new_doc(const char *root, const char *href, const char *prefix, xmlDocPtr *ret_doc, NvError **reterr);

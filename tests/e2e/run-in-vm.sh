@@ -50,8 +50,12 @@ Options:
   --prog-timeout SECS per-program limit inside the guest, 0 = none (default: 0)
   --log FILE          where to save the console log
                       (default: WORKDIR/last-console.log)
-  --kernel-pkg NAME   Debian kernel package to boot instead of the newest
-                      linux-image-*-cloud-amd64 (env: NESTVIRT_E2E_KERNEL_PKG)
+  --kernel PACKAGE    Debian kernel package to boot instead of the one the
+                      linux-image-cloud-amd64 metapackage points at: a kernel
+                      (linux-image-6.12.117+deb12-cloud-amd64) or a metapackage
+                      (linux-image-6.12-cloud-amd64: its newest kernel).  Its
+                      modules may be .ko, .ko.xz, .ko.zst or .ko.gz.
+                      (env: NESTVIRT_E2E_KERNEL_PKG; --kernel-pkg is the old name)
   --memory MB         guest memory (default: 1024 for svm, 512 for vmx)
   --smp N             guest CPUs (default: 1; see the note at smp= below)
   --force-vm          use the emulated VM even if /dev/kvm is usable
@@ -118,7 +122,7 @@ while [[ $# -gt 0 ]]; do
         --timeout)      need_arg "$@"; timeout_secs=$2; shift 2 ;;
         --prog-timeout) need_arg "$@"; prog_timeout=$2; shift 2 ;;
         --log)          need_arg "$@"; logfile=$2; shift 2 ;;
-        --kernel-pkg)   need_arg "$@"; kernel_pkg=$2; shift 2 ;;
+        --kernel|--kernel-pkg) need_arg "$@"; kernel_pkg=$2; shift 2 ;;
         --memory)       need_arg "$@"; memory=$2; shift 2 ;;
         --smp)          need_arg "$@"; smp=$2; shift 2 ;;
         --force-vm)     force_vm=1; shift ;;
@@ -296,9 +300,9 @@ mkdir -p "$workdir/kernels"
 workdir=$(realpath -- "$workdir")
 kernels=$workdir/kernels
 
-# The package the linux-image-cloud-amd64 metapackage currently points at.
+# The package a metapackage ($1, default linux-image-cloud-amd64) currently points at.
 resolve_kernel_pkg() {
-    apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+    apt-cache depends "${1:-linux-image-cloud-amd64}" 2>/dev/null |
         awk '$1 ~ /Depends:$/ && $2 ~ /^linux-image-[0-9].*-cloud-amd64$/ { print $2 }' |
         sort -V | tail -n 1 || true  # an unknown package is not an error here
 }
@@ -333,6 +337,18 @@ if [[ -z $kernel_pkg ]]; then
     [[ -n $kernel_pkg ]] || kernel_pkg=$(newest_cached_kernel)
     [[ -n $kernel_pkg ]] ||
         skip "cannot resolve linux-image-cloud-amd64 (run apt-get update, or pass --kernel-pkg)"
+fi
+
+# A metapackage named with --kernel (no X.Y.Z version in its name): the kernel it points at now.
+if [[ ! $kernel_pkg =~ ^linux-image-[0-9]+\.[0-9]+\.[0-9] ]]; then
+    meta=$kernel_pkg
+    kernel_pkg=$(resolve_kernel_pkg "$meta")
+    if [[ -z $kernel_pkg ]] && is_root; then
+        apt_run apt-get update || true
+        kernel_pkg=$(resolve_kernel_pkg "$meta")
+    fi
+    [[ -n $kernel_pkg ]] || skip "cannot resolve $meta to a kernel package (run apt-get update)"
+    log "$meta points at $kernel_pkg"
 fi
 
 kroot=$kernels/$kernel_pkg
