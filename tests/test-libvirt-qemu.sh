@@ -108,7 +108,9 @@ EOF
 check "migrate-check: EPYC to an Opteron_G3 host names each missing feature" \
         test $rc = 1 -a -n "$(grep -F "lacks the feature avx2" "$T/mc")" -a -n "$(grep -F "lacks the feature sse4.2" "$T/mc")"
 "$NESTVIRT" -c "$U" migrate-check g3 --dest-caps "$T/caps-dest.xml" --dest-domcaps "$T/domcaps-g3.xml" >"$T/mc" 2>&1; rc=$?
-check "migrate-check: Opteron_G3 to an Opteron_G3 host can go" test $rc = 0 -a -n "$(grep -F "ok:" "$T/mc")"
+# No problem found, but no nestvirt snapshot to judge either (QEMU carries the state): 3, with the note.
+check "migrate-check: Opteron_G3 to an Opteron_G3 host can go (exit 3: its blobs are not judged here)" \
+        test $rc = 3 -a -n "$(grep -F "ok:" "$T/mc")" -a -n "$(grep -F "note: not checked: the domain has no saved nested state" "$T/mc")"
 
 # Where the cache cannot say, the hook refuses nothing and says so.
 sed -i 's/libvirtVersion="[0-9]*"/libvirtVersion="1"/' "$T/state/cpu-models.xml"
