@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "driver-private.h"
 #include "fileio.h"
 #include "kvm-probe.h"
@@ -83,6 +84,8 @@ static int kernel_check_blob(NvScratch *vms, const NvHostTarget *t, const NvSnap
                 r = nv_vcpu_validate_context(scratch, &ctx, reterr);
         if (r < 0)
                 return r;
+        if (ctx.vendor == NV_FORMAT_VMX)
+                ctx.evmcs_enabled = NV_NO; /* not enabled on the scratch vCPU (eVMCS states are not landed) */
         ctx.npt_enabled = t->npt;
         ctx.svme0_gif0_ok = t->svme0_gif0_ok;
         ctx.vnmi_needs_nmi_intercept = t->vnmi_needs_nmi_intercept;
@@ -120,11 +123,13 @@ static int check_kernel(const NvVerify *v, const NvSnapshot *s, NvIncoming *in, 
                 in->kernel_unchecked = N_("the kernel's own verdict (a scratch vCPU): the state was saved on the simulated KVM");
                 return 0;
         }
-        /* A VMX scratch vCPU needs the target's VMX controls and modes, which no test has measured yet. */
-        if (s->vendor != NV_FORMAT_SVM) {
-                in->kernel_unchecked = N_("the kernel's own verdict (a scratch vCPU): made for SVM states only so far");
-                return 0;
-        }
+        /* The scratch vCPU has no Hyper-V enlightenments: an eVMCS state would be refused there, not on its target. */
+        for (size_t i = 0; i < s->n_vcpus; i++)
+                if (s->vendor == NV_FORMAT_VMX && s->vcpus[i].blob.len >= NV_NESTED_HDR_SIZE &&
+                    (get_le16(s->vcpus[i].blob.data + NV_OFF_FLAGS) & NV_NESTED_EVMCS)) {
+                        in->kernel_unchecked = N_("the kernel's own verdict (a scratch vCPU): a vCPU uses the enlightened VMCS, which a scratch vCPU does not enable");
+                        return 0;
+                }
         nv_host_probe_target(NULL, kvm, &h);
         if (!h.target.measured)
                 return 0;

@@ -27,8 +27,8 @@ typedef struct NvKvmBackend {
         int (*system_ioctl)(void *data, unsigned long req, void *arg);
         /* Creates the handle's one VM and keeps it; names the failed ioctl in *reterr. */
         int (*create_vm)(void *data, NvError **reterr);
-        /* Backs guest-physical 0..size with mem (page aligned); a backend without guest memory accepts it as a no-op. */
-        int (*set_memory)(void *data, void *mem, size_t size, NvError **reterr);
+        /* Backs guest-physical gpa..gpa+size with mem (page aligned) as memory slot `slot`; a backend without guest memory accepts it as a no-op. */
+        int (*set_memory)(void *data, uint32_t slot, uint64_t gpa, void *mem, size_t size, NvError **reterr);
         /* KVM_CREATE_VCPU id: the vCPU's fd (-1 if the backend has none) and its kvm_run area. */
         int (*create_vcpu)(void *data, unsigned id, int *ret_fd, struct kvm_run **ret_run, NvError **reterr);
         /* Releases what create_vcpu returned. */

@@ -64,10 +64,10 @@ static int dev_create_vm(void *data, NvError **reterr) {
         return 0;
 }
 
-static int dev_set_memory(void *data, void *mem, size_t size, NvError **reterr) {
+static int dev_set_memory(void *data, uint32_t slot, uint64_t gpa, void *mem, size_t size, NvError **reterr) {
         struct kvm_userspace_memory_region region = {
-                .slot = 0,
-                .guest_phys_addr = 0,
+                .slot = slot,
+                .guest_phys_addr = gpa,
                 .memory_size = size,
                 .userspace_addr = (uintptr_t) mem,
         };

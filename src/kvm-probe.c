@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "byteorder.h"
 #include "cpuid.h"
@@ -41,6 +42,51 @@ static int scratch_sregs(NvVcpu *v, int vendor, bool lma, NvError **reterr) {
         return nv_kvm_set_sregs(v, &s, reterr);
 }
 
+/*
+ * KVM restores the TRUE control MSRs (the others derive from them) and not
+ * CR0/CR4_FIXED1, which follow the vCPU's CPUID: a VMM sets the rest.
+ */
+static bool vmx_msr_restorable(uint32_t index) {
+        return index == MSR_IA32_VMX_BASIC ||
+               (index >= MSR_IA32_VMX_MISC && index != MSR_IA32_VMX_CR0_FIXED1 && index != MSR_IA32_VMX_CR4_FIXED1);
+}
+
+/*
+ * A VMX target vCPU as a VMM with the host's CPU model makes it (after its
+ * CPUID, which offers VMX): IA32_FEATURE_CONTROL locked with VMXON allowed
+ * (firmware's job, which the state was saved under), and the nested VMX
+ * capability MSRs the host's KVM reports, which the capabilities document
+ * records and `verify --dest-caps` judges by.
+ */
+static int scratch_vmx_model(NvKvm *host, NvVcpu *v, NvError **reterr) {
+        _cleanup_free_ struct kvm_msrs *m = calloc(1, sizeof(*m) + (NV_VMX_MSR_COUNT + 1) * sizeof(m->entries[0]));
+        uint64_t msrs[NV_VMX_MSR_COUNT];
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        if (!nv_kvm_read_vmx_msrs(host, NULL, msrs))
+                return nv_error_set(reterr, -EOPNOTSUPP, _("This kernel's KVM does not report its nested VMX capability MSRs"));
+        m->entries[m->nmsrs++] = (struct kvm_msr_entry) { .index = MSR_IA32_FEATURE_CONTROL, .data = FEAT_CTL_LOCKED | FEAT_CTL_VMX_OUTSIDE_SMX };
+        for (uint32_t i = 0; i < NV_VMX_MSR_COUNT; i++)
+                if (vmx_msr_restorable(NV_VMX_MSR_FIRST + i))
+                        m->entries[m->nmsrs++] = (struct kvm_msr_entry) { .index = NV_VMX_MSR_FIRST + i, .data = msrs[i] };
+        r = nv_kvm_set_msrs(v, m, reterr);
+        if (r < 0)
+                return r;
+        /* KVM_SET_MSRS stops at the first MSR it refuses. */
+        if ((uint32_t) r < m->nmsrs)
+                return nv_error_set(reterr, -EINVAL, _("The vCPU refuses MSR 0x%x = 0x%llx that this host's KVM reports"),
+                                    m->entries[r].index, (unsigned long long) m->entries[r].data);
+        return 0;
+}
+
+static int scratch_setup(NvKvm *host, NvVcpu *v, int vendor, bool lma, NvError **reterr) {
+        int r = vendor == NV_FORMAT_VMX ? scratch_vmx_model(host, v, reterr) : 0;
+
+        return r < 0 ? r : scratch_sregs(v, vendor, lma, reterr);
+}
+
 int nv_kvm_scratch_vcpu(NvKvm *kvm, int vendor, bool lma, NvKvm **ret_kvm, NvVcpu **ret_vcpu, NvError **reterr) {
         _cleanup_(nv_kvm_freep) NvKvm *k = NULL;
         _cleanup_(nv_vcpu_freep) NvVcpu *v = NULL;
@@ -52,7 +98,7 @@ int nv_kvm_scratch_vcpu(NvKvm *kvm, int vendor, bool lma, NvKvm **ret_kvm, NvVcp
         if (r >= 0)
                 r = nv_kvm_create_vcpu(k, 0, &v, reterr); /* with the CPUID KVM supports */
         if (r >= 0)
-                r = scratch_sregs(v, vendor, lma, reterr);
+                r = scratch_setup(kvm, v, vendor, lma, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Cannot set up a scratch vCPU"));
         *ret_vcpu = TAKE_PTR(v);
@@ -70,11 +116,56 @@ static bool state_lma(const uint8_t *blob, size_t len) {
         return get_le32(blob + NV_OFF_DATA + VMCS12_VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE;
 }
 
+/*
+ * In guest mode the kernel reads the VMCS that vmcs12's link pointer names
+ * (its revision and shadow indicator) from guest memory, which the blob
+ * does not hold: the VMM restores it with the RAM.  A scratch VM backs that
+ * page with the header such memory holds for a well-formed guest: the
+ * vmcs12 revision, with the shadow bit when the vmcs12 uses VMCS shadowing.
+ * A pointer that cannot be a page (unaligned, beyond the slot's reach) is
+ * left unbacked and the kernel refuses it, as it would on the target.
+ */
+#define SCRATCH_LINK_PAGES 64
+
+typedef struct LinkPage {
+        uint64_t gpa;
+        uint8_t *page;
+} LinkPage;
+
 struct NvScratch {
         NvKvm *kvm; /* the host's handle (borrowed) */
         NvKvm *vm;  /* the current scratch VM */
         unsigned next_id, max_vcpus;
+        LinkPage link[SCRATCH_LINK_PAGES]; /* the current VM's pages, slots 1.. */
+        unsigned n_link;
 };
+
+/* The link page blob needs (its guest-physical address, the header there), or false. */
+static bool state_link_page(const uint8_t *blob, size_t len, uint64_t *ret_gpa, uint32_t *ret_header) {
+        const uint8_t *v = blob + NV_OFF_DATA;
+        uint64_t link;
+        bool shadow;
+
+        if (get_le16(blob + NV_OFF_FORMAT) != NV_FORMAT_VMX || !(get_le16(blob + NV_OFF_FLAGS) & NV_NESTED_GUEST_MODE) ||
+            len < NV_OFF_DATA + NV_VMCS12_AREA_SIZE)
+                return false;
+        link = get_le64(v + VMCS12_VMCS_LINK_POINTER);
+        if (link == NV_GPA_INVALID || (link & 0xfff) || link >= (1ull << 52))
+                return false;
+        shadow = (get_le32(v + VMCS12_CPU_BASED_VM_EXEC_CONTROL) & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+                 (get_le32(v + VMCS12_SECONDARY_VM_EXEC_CONTROL) & SECONDARY_EXEC_SHADOW_VMCS);
+        *ret_gpa = link;
+        *ret_header = NV_VMCS12_REVISION | (shadow ? VMCS_SHADOW_BIT : 0);
+        return true;
+}
+
+static void scratch_drop_vm(NvScratch *s) {
+        s->vm = nv_kvm_free(s->vm);
+        for (unsigned i = 0; i < s->n_link; i++)
+                munmap(s->link[i].page, 4096);
+        s->n_link = 0;
+        s->next_id = 0;
+}
 
 int nv_scratch_new(NvKvm *kvm, NvScratch **ret, NvError **reterr) {
         NvScratch *s = calloc(1, sizeof(*s));
@@ -93,9 +184,48 @@ int nv_scratch_new(NvKvm *kvm, NvScratch **ret, NvError **reterr) {
 
 NvScratch *nv_scratch_free(NvScratch *s) {
         if (s)
-                nv_kvm_free(s->vm);
+                scratch_drop_vm(s);
         free(s);
         return NULL;
+}
+
+/* The current VM holds blob's link page (mapped now if need be); false: it cannot, take a new VM. */
+static bool scratch_link_fits(NvScratch *s, const uint8_t *blob, size_t len) {
+        uint64_t gpa;
+        uint32_t header;
+        uint8_t *page;
+
+        if (!state_link_page(blob, len, &gpa, &header))
+                return true;
+        for (unsigned i = 0; i < s->n_link; i++)
+                if (s->link[i].gpa == gpa)
+                        return get_le32(s->link[i].page) == header;
+        if (s->n_link == SCRATCH_LINK_PAGES)
+                return false;
+        page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (page == MAP_FAILED)
+                return true; /* unbacked: the kernel refuses, which the caller reports */
+        put_le32(page, header);
+        if (nv_kvm_set_memory_slot(s->vm, 1 + s->n_link, gpa, page, 4096, NULL) < 0) {
+                munmap(page, 4096);
+                return true;
+        }
+        s->link[s->n_link++] = (LinkPage) { gpa, page };
+        return true;
+}
+
+static int scratch_next_vm(NvScratch *s, NvError **reterr) {
+        int r;
+
+        scratch_drop_vm(s);
+        r = nv_kvm_open_scratch(s->kvm, &s->vm, reterr);
+        if (r >= 0)
+                r = nv_kvm_create_vm(s->vm, reterr);
+        if (r < 0) {
+                s->vm = nv_kvm_free(s->vm);
+                return nv_error_wrap(reterr, r, _("Cannot set up a scratch VM"));
+        }
+        return 0;
 }
 
 int nv_scratch_vcpu_for_state(NvScratch *s, const void *blob, size_t len, NvVcpu **ret, NvError **reterr) {
@@ -105,20 +235,15 @@ int nv_scratch_vcpu_for_state(NvScratch *s, const void *blob, size_t len, NvVcpu
 
         if (r < 0)
                 return r;
-        if (!s->vm || s->next_id >= s->max_vcpus) {
-                s->vm = nv_kvm_free(s->vm);
-                s->next_id = 0;
-                r = nv_kvm_open_scratch(s->kvm, &s->vm, reterr);
-                if (r >= 0)
-                        r = nv_kvm_create_vm(s->vm, reterr);
-                if (r < 0) {
-                        s->vm = nv_kvm_free(s->vm);
-                        return nv_error_wrap(reterr, r, _("Cannot set up a scratch VM"));
-                }
+        if (!s->vm || s->next_id >= s->max_vcpus || !scratch_link_fits(s, blob, len)) {
+                r = scratch_next_vm(s, reterr);
+                if (r < 0)
+                        return r;
+                (void) scratch_link_fits(s, blob, len); /* an empty VM takes any page */
         }
         r = nv_kvm_create_vcpu(s->vm, s->next_id++, &v, reterr); /* with the CPUID KVM supports */
         if (r >= 0)
-                r = scratch_sregs(v, h.format, state_lma(blob, len), reterr);
+                r = scratch_setup(s->kvm, v, h.format, state_lma(blob, len), reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Cannot set up a scratch vCPU"));
         *ret = TAKE_PTR(v);
@@ -225,8 +350,12 @@ static NvTristate probe_sregs_svme_cpuid(NvKvm *kvm) {
         return r == 0 ? NV_NO : r == -EINVAL ? NV_YES : NV_UNKNOWN;
 }
 
-/* The CPUID and VMX capability MSRs a vCPU gets here. */
-static void measure_vcpu_model(NvKvm *kvm, NvHostTarget *t) {
+/*
+ * The CPUID and VMX capability MSRs a vCPU gets here.  The MSRs are read
+ * from the VMX scratch vCPU, which has the ones the system fd reports set:
+ * CR0/CR4_FIXED1 follow the vCPU's CPUID, which the system fd knows nothing of.
+ */
+static void measure_vcpu_model(NvKvm *kvm, NvVcpu *v, int vendor, NvHostTarget *t) {
         _cleanup_free_ struct kvm_cpuid2 *c = NULL;
 
         if (nv_kvm_get_supported_cpuid(kvm, &c, NULL) >= 0 && c->nent <= NV_HOST_MAX_CPUID) {
@@ -238,7 +367,8 @@ static void measure_vcpu_model(NvKvm *kvm, NvHostTarget *t) {
                 t->n_cpuid = c->nent;
                 t->maxphyaddr = nv_cpuid_maxphyaddr(c->entries, c->nent);
         }
-        t->have_vmx_msrs = nv_kvm_read_vmx_msrs(kvm, NULL, t->vmx_msrs);
+        if (vendor == NV_FORMAT_VMX)
+                t->have_vmx_msrs = nv_kvm_read_vmx_msrs(kvm, v, t->vmx_msrs);
 }
 
 void nv_kvm_probe_target(NvKvm *kvm, NvHostTarget *t) {
@@ -252,7 +382,7 @@ void nv_kvm_probe_target(NvKvm *kvm, NvHostTarget *t) {
         t->measured = true;
         t->evmcs = nv_kvm_check_extension(kvm, KVM_CAP_HYPERV_ENLIGHTENED_VMCS) > 0 ? NV_YES : NV_NO;
         t->smm = nv_kvm_check_extension(kvm, KVM_CAP_X86_SMM) > 0 ? NV_YES : NV_NO;
-        measure_vcpu_model(kvm, t);
+        measure_vcpu_model(kvm, v, vendor, t);
         if (vendor == NV_FORMAT_SVM) {
                 probe_svm_rules(kvm, t);
                 t->sregs_svme_needs_cpuid = probe_sregs_svme_cpuid(kvm);

@@ -121,7 +121,11 @@ int nv_kvm_create_vm(NvKvm *k, NvError **reterr) {
 }
 
 int nv_kvm_set_memory(NvKvm *k, void *mem, size_t size, NvError **reterr) {
-        return k->ops->set_memory(k->data, mem, size, reterr);
+        return k->ops->set_memory(k->data, 0, 0, mem, size, reterr);
+}
+
+int nv_kvm_set_memory_slot(NvKvm *k, uint32_t slot, uint64_t gpa, void *mem, size_t size, NvError **reterr) {
+        return k->ops->set_memory(k->data, slot, gpa, mem, size, reterr);
 }
 
 /*

@@ -92,6 +92,8 @@ int nv_kvm_create_vm(NvKvm *kvm, NvError **reterr);
  * simulator) accepts it as a no-op.
  */
 int nv_kvm_set_memory(NvKvm *kvm, void *mem, size_t size, NvError **reterr);
+/* The same for any slot and guest-physical address (page aligned). */
+int nv_kvm_set_memory_slot(NvKvm *kvm, uint32_t slot, uint64_t gpa, void *mem, size_t size, NvError **reterr);
 
 /*
  * KVM_CREATE_VCPU with the given id, maps its kvm_run, and sets the guest

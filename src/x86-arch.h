@@ -85,6 +85,8 @@
 
 /* MSRs */
 #define MSR_IA32_FEATURE_CONTROL 0x3a /* VMX: VMXON needs it locked with VMXON allowed */
+#define FEAT_CTL_LOCKED X86_BIT(0)
+#define FEAT_CTL_VMX_OUTSIDE_SMX X86_BIT(2)
 #define MSR_IA32_SYSENTER_CS 0x174
 #define MSR_IA32_SYSENTER_ESP 0x175
 #define MSR_IA32_SYSENTER_EIP 0x176

@@ -13,6 +13,12 @@
  * for a guest CR3 the kernel cannot load - NV_ERR_LEFT_GUEST_MODE where the
  * kernel returns 2.  Any disagreement fails the test, both directions.
  *
+ * The validator also judges every case a second time with what `verify
+ * --dest-caps` has: this host's capabilities document (formatted and
+ * parsed back: CPUID, MAXPHYADDR, the VMX capability MSRs, eVMCS/SMM) plus
+ * the target vCPU's own registers, which no document carries; it must
+ * agree with the kernel just the same.
+ *
  *   test-kvm-referee-vmx [SEED]    skips (77) without nested VMX
  */
 #include <stdio.h>
@@ -21,8 +27,10 @@
 #include <sys/mman.h>
 
 #include "byteorder.h"
+#include "driver-private.h"
 #include "guest-vmx.h"
 #include "helpers.h"
+#include "host-caps.h"
 #include "real-kvm.h"
 #include "validate.h"
 
@@ -54,7 +62,7 @@ typedef struct Mutation {
 } Mutation;
 
 typedef struct Tally {
-        unsigned cases, agree, kernel_accepts, kernel_two;
+        unsigned cases, agree, kernel_accepts, kernel_two, doc_agree;
 } Tally;
 
 typedef struct Referee {
@@ -64,6 +72,7 @@ typedef struct Referee {
         NvKvm *kvm;
         unsigned vcpus; /* created in kvm so far */
         NvValidateContext ctx;
+        NvValidateContext doc_ctx; /* verify --dest-caps: the host's document and ctx's vCPU registers */
         _Alignas(8) uint8_t base[N_BASES][NV_VMX_MAX_SIZE];
         size_t base_len[N_BASES];
 } Referee;
@@ -261,13 +270,15 @@ static int kernel_answer(Referee *r, const uint8_t *blob, int *raw) {
 
 /* One case: kernel and validator on the same bytes.  Prints it if verbose or they disagree. */
 static void referee(Referee *r, const char *name, const uint8_t *blob, bool verbose, Tally *t) {
-        NvValidateResult vr;
-        int raw, k, v;
+        NvValidateResult vr, dr;
+        int raw, k, v, d;
         bool same;
 
         k = kernel_answer(r, blob, &raw);
         v = nv_validate(blob, NV_VMX_MAX_SIZE, &r->ctx, &vr);
         same = k == v;
+        d = nv_validate(blob, NV_VMX_MAX_SIZE, &r->doc_ctx, &dr);
+        t->doc_agree += d == k;
         t->cases++;
         t->agree += same;
         t->kernel_accepts += k == 0;
@@ -279,6 +290,43 @@ static void referee(Referee *r, const char *name, const uint8_t *blob, bool verb
                        same ? "" : "DISAGREE");
         if (!same)
                 printf("#   validator: %s\n", v ? vr.message : "(accepted)");
+        if (d != k)
+                printf("#   DISAGREE with the host's document: %s\n", d ? dr.message : "(accepted)");
+}
+
+/*
+ * doc_ctx: this host's capabilities document, formatted and parsed back
+ * as verify --dest-caps reads it, then the vCPU's own facts from vcpu_ctx
+ * (the registers the VMM restores with the state, and eVMCS, which a VMM
+ * enables per vCPU).  Prints where the document's MSRs differ from the vCPU's.
+ */
+static void document_context(const NvValidateContext *vcpu_ctx, NvValidateContext *doc_ctx) {
+        static NvHostInfo parsed;
+        static bool have;
+        NvHostInfo h = {};
+        char *xml = NULL;
+
+        if (!have) {
+                assert_int_equal(nv_host_probe(NULL, NULL, &h, NULL), 0);
+                nv_host_probe_target(NULL, NULL, &h);
+                assert_true(h.target.measured);
+                assert_int_equal(nv_host_caps_format(&h, &xml, NULL), 0);
+                assert_int_equal(nv_host_caps_parse(xml, strlen(xml), 0, &parsed, NULL), 0);
+                free(xml);
+                assert_true(parsed.target.have_vmx_msrs);
+                have = true;
+        }
+        nv_host_validate_context(&parsed, doc_ctx);
+        for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
+                if (doc_ctx->vmx_msrs[i] != vcpu_ctx->vmx_msrs[i])
+                        printf("# document: MSR 0x%x = 0x%llx, the vCPU has 0x%llx\n", NV_VMX_MSR_FIRST + i,
+                               (unsigned long long) doc_ctx->vmx_msrs[i], (unsigned long long) vcpu_ctx->vmx_msrs[i]);
+        doc_ctx->in_smm = vcpu_ctx->in_smm;
+        doc_ctx->have_cr0 = vcpu_ctx->have_cr0;
+        doc_ctx->cr0 = vcpu_ctx->cr0;
+        doc_ctx->lma = vcpu_ctx->lma;
+        doc_ctx->svme = vcpu_ctx->svme;
+        doc_ctx->evmcs_enabled = vcpu_ctx->evmcs_enabled;
 }
 
 static void test_bases_accepted(void **state) {
@@ -307,9 +355,10 @@ static void test_named_mutations(void **state) {
                 snprintf(name, sizeof(name), "%s: %s", base_names[named[i].base], named[i].name);
                 referee(r, name, blob, true, &t);
         }
-        printf("# named mutations: %u cases, kernel accepted %u, returned 2 %u, validator agrees on %u\n", t.cases,
-               t.kernel_accepts, t.kernel_two, t.agree);
+        printf("# named mutations: %u cases, kernel accepted %u, returned 2 %u, validator agrees on %u; with the host's document: agrees on %u\n",
+               t.cases, t.kernel_accepts, t.kernel_two, t.agree, t.doc_agree);
         assert_int_equal(t.agree, t.cases);
+        assert_int_equal(t.doc_agree, t.cases);
 }
 
 /* xorshift32: the same flips for the same seed on every machine. */
@@ -374,9 +423,10 @@ static void test_random_flips(void **state) {
                         snprintf(name, sizeof(name), "%s: flip [0x%04x] bit %u", base_names[b], off, bit);
                         referee(r, name, blob, false, &t);
                 }
-        printf("# random flips (seed %u): %u cases, kernel accepted %u, returned 2 %u, validator agrees on %u\n", seed,
-               t.cases, t.kernel_accepts, t.kernel_two, t.agree);
+        printf("# random flips (seed %u): %u cases, kernel accepted %u, returned 2 %u, validator agrees on %u; with the host's document: agrees on %u\n",
+               seed, t.cases, t.kernel_accepts, t.kernel_two, t.agree, t.doc_agree);
         assert_int_equal(t.agree, t.cases);
+        assert_int_equal(t.doc_agree, t.cases);
 }
 
 /*
@@ -417,6 +467,108 @@ static void test_set_returns_two(void **state) {
         nv_blob_clear(&after);
         nv_error_free(err);
         nv_vcpu_free(vcpu);
+}
+
+/* ---- the driver's incoming check: every blob on a scratch vCPU before any VMM is touched ---- */
+
+/*
+ * The driver's one incoming verification (restore, the hook) on a snapshot
+ * of n blobs, blob `bad` (or none: n) changed by ch; the rule in `off`
+ * disabled in the validator (or none: NULL).  Returns its result, the
+ * message in *msg (or NULL), and whether the kernel was asked.
+ */
+static int incoming(const uint8_t *const *blobs, const size_t *lens, size_t n, size_t bad, const Change *ch, unsigned maxphyaddr,
+                    const char *off, char **msg, bool *kernel_asked) {
+        _Alignas(8) uint8_t blob[NV_VMX_MAX_SIZE];
+        NvSnapshot *s = nv_snapshot_new(NV_FORMAT_VMX);
+        NvIncoming in = {};
+        NvError *err = NULL;
+        uint8_t *img = NULL;
+        size_t len;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                memcpy(blob, blobs[i], lens[i]);
+                if (i == bad)
+                        apply(blob, ch, maxphyaddr);
+                assert_int_equal(nv_snapshot_add(s, (uint32_t) i, &(NvBlob) { blob, lens[i] }, NULL), 0);
+        }
+        assert_int_equal(nv_snapshot_serialize(s, &img, &len, NULL), 0);
+        nv_snapshot_free(s);
+        if (off)
+                setenv("NESTVIRT_TEST_DISABLE_RULE", off, 1);
+        r = nv_incoming_verify(&(NvVerify) { .vendor = NV_FORMAT_VMX, .kernel_check = true }, img, len, &in, &err);
+        unsetenv("NESTVIRT_TEST_DISABLE_RULE");
+        *kernel_asked = r == 0 ? in.kernel_unchecked == NULL : err && strstr(err->message, "validator gap");
+        *msg = r < 0 && err ? strdup(err->message) : NULL;
+        printf("# incoming, %zu vCPUs%s%s: %s%s%s\n", n, off ? ", validator without " : "", off ?: "", r == 0 ? "accepted" : *msg,
+               r == 0 && in.kernel_unchecked ? "; not checked: " : "", r == 0 && in.kernel_unchecked ? in.kernel_unchecked : "");
+        nv_incoming_clear(&in);
+        nv_error_free(err);
+        free(img);
+        return r;
+}
+
+/* Expects the state refused: by the validator's rule `rule` when on, by the kernel on a scratch vCPU as a gap when off. */
+static void expect_gap(const uint8_t *const *blobs, const size_t *lens, size_t n, size_t bad, const Change *ch, unsigned maxphyaddr,
+                       const char *rule, int kernel_errno) {
+        char *msg, want[64];
+        bool asked;
+
+        assert_int_equal(incoming(blobs, lens, n, bad, ch, maxphyaddr, NULL, &msg, &asked), kernel_errno);
+        snprintf(want, sizeof(want), "vCPU %zu: Rule %s", bad, rule);
+        assert_non_null(strstr(msg, want));
+        free(msg);
+        assert_int_equal(incoming(blobs, lens, n, bad, ch, maxphyaddr, rule, &msg, &asked), kernel_errno);
+        snprintf(want, sizeof(want), "vCPU %zu: validator gap", bad);
+        assert_non_null(strstr(msg, want));
+        assert_true(asked);
+        assert_non_null(strstr(msg, kernel_errno == NV_ERR_LEFT_GUEST_MODE ? "returned 2" : "failed with EINVAL"));
+        free(msg);
+}
+
+/*
+ * Every base state lands on a scratch vCPU (the shadow one with its link
+ * page backed); and with rule V20 disabled, a guest CR3 the kernel cannot
+ * load is still refused, by the kernel, before any VMM.
+ */
+static void test_scratch_bases(void **state) {
+        static const Change cr3 = { VMCS(VMCS12_GUEST_CR3), 8, MUT_SET, AT_LIMIT };
+        Referee *r = *state;
+        const uint8_t *blobs[N_BASES];
+        char *msg;
+        bool asked;
+
+        for (int b = 0; b < N_BASES; b++) {
+                blobs[b] = r->base[b];
+                assert_int_equal(incoming(&blobs[b], &r->base_len[b], 1, 1, NULL, 0, NULL, &msg, &asked), 0);
+                assert_true(asked);
+        }
+        assert_int_equal(incoming(blobs, r->base_len, N_BASES, N_BASES, NULL, 0, NULL, &msg, &asked), 0);
+        assert_true(asked);
+        expect_gap(&blobs[BASE_GUEST], &r->base_len[BASE_GUEST], 1, 0, &cr3, r->ctx.maxphyaddr, "V20", NV_ERR_LEFT_GUEST_MODE);
+}
+
+/*
+ * The real states (guest mode, 8320 bytes with the shadow vmcs12, both
+ * vCPUs in one scratch VM) land; with rule V19 disabled, pin-based
+ * controls the vCPU's MSRs forbid are still refused, by the kernel.
+ */
+static void scratch_check_real(NvVcpuRegsNested *const *st, size_t n, unsigned maxphyaddr) {
+        static const Change pin = { VMCS(VMCS12_PIN_BASED_VM_EXEC_CONTROL), 4, MUT_OR, 1u << 30 };
+        const uint8_t *blobs[8];
+        size_t lens[8];
+        char *msg;
+        bool asked;
+
+        assert_true(n <= ELEMENTSOF(blobs));
+        for (size_t i = 0; i < n; i++) {
+                blobs[i] = st[i]->nested.data;
+                lens[i] = st[i]->nested.len;
+        }
+        assert_int_equal(incoming(blobs, lens, n, n, NULL, 0, NULL, &msg, &asked), 0);
+        assert_true(asked);
+        expect_gap(blobs, lens, n, n - 1, &pin, maxphyaddr, "V19", -EINVAL);
 }
 
 /* ---- real guest-mode states: the reference VMM's nested VMX guest ---- */
@@ -531,6 +683,7 @@ static void referee_real(uint8_t *mem, const NvVcpuRegsNested *st) {
         assert_int_equal(nv_vcpu_validate_context(probe, &r.ctx, NULL), 0);
         nv_vcpu_free(probe);
         r.ctx.evmcs_enabled = NV_NO;
+        document_context(&r.ctx, &r.doc_ctx);
         printf("# real state: EFER.LMA %d, VMX MSRs %s\n", r.ctx.lma, r.ctx.have_vmx_msrs ? "read" : "unknown");
         for (size_t i = 0; i < ELEMENTSOF(real_named); i++) {
                 memcpy(blob, st->nested.data, sizeof(blob));
@@ -549,12 +702,14 @@ static void referee_real(uint8_t *mem, const NvVcpuRegsNested *st) {
                 referee(&r, name, blob, false, &flips_t);
         }
         nv_kvm_free(r.kvm);
-        printf("# real state, named: %u cases, kernel accepted %u, returned 2 %u, validator agrees on %u\n", named_t.cases,
-               named_t.kernel_accepts, named_t.kernel_two, named_t.agree);
-        printf("# real state, random flips (seed %u): %u cases, kernel accepted %u, returned 2 %u, validator agrees on %u\n",
-               seed, flips_t.cases, flips_t.kernel_accepts, flips_t.kernel_two, flips_t.agree);
+        printf("# real state, named: %u cases, kernel accepted %u, returned 2 %u, validator agrees on %u; with the host's document: agrees on %u\n",
+               named_t.cases, named_t.kernel_accepts, named_t.kernel_two, named_t.agree, named_t.doc_agree);
+        printf("# real state, random flips (seed %u): %u cases, kernel accepted %u, returned 2 %u, validator agrees on %u; with the host's document: "
+               "agrees on %u\n", seed, flips_t.cases, flips_t.kernel_accepts, flips_t.kernel_two, flips_t.agree, flips_t.doc_agree);
         assert_int_equal(named_t.agree, named_t.cases);
         assert_int_equal(flips_t.agree, flips_t.cases);
+        assert_int_equal(named_t.doc_agree, named_t.cases);
+        assert_int_equal(flips_t.doc_agree, flips_t.cases);
 }
 
 static void test_real_guest_mode(void **state) {
@@ -564,6 +719,7 @@ static void test_real_guest_mode(void **state) {
         assert_true(mem != MAP_FAILED);
         save_restore_real(mem, st);
         referee_real(mem, st[0]);
+        scratch_check_real(st, REAL_VCPUS, ((Referee *) *state)->ctx.maxphyaddr);
         for (unsigned i = 0; i < REAL_VCPUS; i++)
                 nv_vcpu_regs_nested_free(st[i]);
         munmap(mem, GS_MEM_SIZE);
@@ -584,6 +740,7 @@ static int setup(void **state) {
                 return -1;
         nv_vcpu_free(probe);
         r->ctx.evmcs_enabled = NV_NO; /* nobody enabled KVM_CAP_HYPERV_ENLIGHTENED_VMCS */
+        document_context(&r->ctx, &r->doc_ctx);
         printf("# context: maxphyaddr %u, EFER.LMA %d, CR4 may set 0x%llx, EFER may set 0x%llx\n", r->ctx.maxphyaddr,
                r->ctx.lma, (unsigned long long) r->ctx.cr4_allowed, (unsigned long long) r->ctx.efer_allowed);
         for (unsigned i = 0; i < NV_VMX_MSR_COUNT; i++)
@@ -608,6 +765,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_named_mutations),
                 cmocka_unit_test(test_set_returns_two),
                 cmocka_unit_test(test_random_flips),
+                cmocka_unit_test(test_scratch_bases),
                 cmocka_unit_test(test_real_guest_mode),
         };
 

@@ -33,8 +33,8 @@ static int sim_backend_create_vm(void *data, NvError **reterr) {
         return 0;
 }
 
-static int sim_backend_set_memory(void *data, void *mem, size_t size, NvError **reterr) {
-        (void) data, (void) mem, (void) size, (void) reterr;
+static int sim_backend_set_memory(void *data, uint32_t slot, uint64_t gpa, void *mem, size_t size, NvError **reterr) {
+        (void) data, (void) slot, (void) gpa, (void) mem, (void) size, (void) reterr;
         return 0; /* the guest model needs no guest memory */
 }
 
