@@ -133,7 +133,7 @@ static int check_kernel(const NvVerify *v, const NvSnapshot *s, NvIncoming *in, 
         nv_host_probe_target(NULL, kvm, &h);
         if (!h.target.measured)
                 return 0;
-        r = nv_scratch_new(kvm, &vms, reterr);
+        r = nv_scratch_new(kvm, &h.target, &vms, reterr);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < s->n_vcpus; i++) {

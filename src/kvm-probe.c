@@ -52,37 +52,34 @@ static bool vmx_msr_restorable(uint32_t index) {
 }
 
 /*
- * A VMX target vCPU as a VMM with the host's CPU model makes it (after its
- * CPUID, which offers VMX): IA32_FEATURE_CONTROL locked with VMXON allowed
- * (firmware's job, which the state was saved under), and the nested VMX
- * capability MSRs the host's KVM reports, which the capabilities document
- * records and `verify --dest-caps` judges by.
+ * A VMX target vCPU as a VMM makes it (after its CPUID, which offers VMX):
+ * IA32_FEATURE_CONTROL locked with VMXON allowed (firmware's job, under
+ * which the state was saved), and the nested VMX capability MSRs of the
+ * target (vmx_msrs; NULL: those KVM gives a vCPU with this CPUID), which
+ * the capabilities document records and `verify --dest-caps` judges by.
  */
-static int scratch_vmx_model(NvKvm *host, NvVcpu *v, NvError **reterr) {
+static int scratch_vmx_model(NvVcpu *v, const uint64_t *vmx_msrs, NvError **reterr) {
         _cleanup_free_ struct kvm_msrs *m = calloc(1, sizeof(*m) + (NV_VMX_MSR_COUNT + 1) * sizeof(m->entries[0]));
-        uint64_t msrs[NV_VMX_MSR_COUNT];
         int r;
 
         if (!m)
                 return -ENOMEM;
-        if (!nv_kvm_read_vmx_msrs(host, NULL, msrs))
-                return nv_error_set(reterr, -EOPNOTSUPP, _("This kernel's KVM does not report its nested VMX capability MSRs"));
         m->entries[m->nmsrs++] = (struct kvm_msr_entry) { .index = MSR_IA32_FEATURE_CONTROL, .data = FEAT_CTL_LOCKED | FEAT_CTL_VMX_OUTSIDE_SMX };
-        for (uint32_t i = 0; i < NV_VMX_MSR_COUNT; i++)
+        for (uint32_t i = 0; vmx_msrs && i < NV_VMX_MSR_COUNT; i++)
                 if (vmx_msr_restorable(NV_VMX_MSR_FIRST + i))
-                        m->entries[m->nmsrs++] = (struct kvm_msr_entry) { .index = NV_VMX_MSR_FIRST + i, .data = msrs[i] };
+                        m->entries[m->nmsrs++] = (struct kvm_msr_entry) { .index = NV_VMX_MSR_FIRST + i, .data = vmx_msrs[i] };
         r = nv_kvm_set_msrs(v, m, reterr);
         if (r < 0)
                 return r;
         /* KVM_SET_MSRS stops at the first MSR it refuses. */
         if ((uint32_t) r < m->nmsrs)
-                return nv_error_set(reterr, -EINVAL, _("The vCPU refuses MSR 0x%x = 0x%llx that this host's KVM reports"),
-                                    m->entries[r].index, (unsigned long long) m->entries[r].data);
+                return nv_error_set(reterr, -EINVAL, _("The vCPU refuses MSR 0x%x = 0x%llx of the target"), m->entries[r].index,
+                                    (unsigned long long) m->entries[r].data);
         return 0;
 }
 
-static int scratch_setup(NvKvm *host, NvVcpu *v, int vendor, bool lma, NvError **reterr) {
-        int r = vendor == NV_FORMAT_VMX ? scratch_vmx_model(host, v, reterr) : 0;
+static int scratch_setup(NvVcpu *v, int vendor, bool lma, const uint64_t *vmx_msrs, NvError **reterr) {
+        int r = vendor == NV_FORMAT_VMX ? scratch_vmx_model(v, vmx_msrs, reterr) : 0;
 
         return r < 0 ? r : scratch_sregs(v, vendor, lma, reterr);
 }
@@ -98,7 +95,7 @@ int nv_kvm_scratch_vcpu(NvKvm *kvm, int vendor, bool lma, NvKvm **ret_kvm, NvVcp
         if (r >= 0)
                 r = nv_kvm_create_vcpu(k, 0, &v, reterr); /* with the CPUID KVM supports */
         if (r >= 0)
-                r = scratch_setup(kvm, v, vendor, lma, reterr);
+                r = scratch_setup(v, vendor, lma, NULL, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Cannot set up a scratch vCPU"));
         *ret_vcpu = TAKE_PTR(v);
@@ -136,6 +133,8 @@ struct NvScratch {
         NvKvm *kvm; /* the host's handle (borrowed) */
         NvKvm *vm;  /* the current scratch VM */
         unsigned next_id, max_vcpus;
+        bool have_vmx_msrs; /* the target's, set on every VMX scratch vCPU */
+        uint64_t vmx_msrs[NV_VMX_MSR_COUNT];
         LinkPage link[SCRATCH_LINK_PAGES]; /* the current VM's pages, slots 1.. */
         unsigned n_link;
 };
@@ -167,7 +166,7 @@ static void scratch_drop_vm(NvScratch *s) {
         s->next_id = 0;
 }
 
-int nv_scratch_new(NvKvm *kvm, NvScratch **ret, NvError **reterr) {
+int nv_scratch_new(NvKvm *kvm, const NvHostTarget *target, NvScratch **ret, NvError **reterr) {
         NvScratch *s = calloc(1, sizeof(*s));
         int max = nv_kvm_check_extension(kvm, KVM_CAP_MAX_VCPUS), max_id = nv_kvm_check_extension(kvm, KVM_CAP_MAX_VCPU_ID);
 
@@ -175,6 +174,10 @@ int nv_scratch_new(NvKvm *kvm, NvScratch **ret, NvError **reterr) {
                 return -ENOMEM;
         /* A vCPU lives as long as its VM: one VM takes as many as KVM allows, then the next one starts. */
         s->kvm = kvm;
+        if (target && target->have_vmx_msrs) {
+                s->have_vmx_msrs = true;
+                memcpy(s->vmx_msrs, target->vmx_msrs, sizeof(s->vmx_msrs));
+        }
         s->max_vcpus = max > 0 ? (unsigned) max : 1;
         if (max_id > 0 && (unsigned) max_id < s->max_vcpus)
                 s->max_vcpus = (unsigned) max_id;
@@ -243,7 +246,7 @@ int nv_scratch_vcpu_for_state(NvScratch *s, const void *blob, size_t len, NvVcpu
         }
         r = nv_kvm_create_vcpu(s->vm, s->next_id++, &v, reterr); /* with the CPUID KVM supports */
         if (r >= 0)
-                r = scratch_setup(s->kvm, v, h.format, state_lma(blob, len), reterr);
+                r = scratch_setup(v, h.format, state_lma(blob, len), s->have_vmx_msrs ? s->vmx_msrs : NULL, reterr);
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("Cannot set up a scratch vCPU"));
         *ret = TAKE_PTR(v);
@@ -352,8 +355,9 @@ static NvTristate probe_sregs_svme_cpuid(NvKvm *kvm) {
 
 /*
  * The CPUID and VMX capability MSRs a vCPU gets here.  The MSRs are read
- * from the VMX scratch vCPU, which has the ones the system fd reports set:
- * CR0/CR4_FIXED1 follow the vCPU's CPUID, which the system fd knows nothing of.
+ * from the scratch vCPU, which has the CPUID KVM supports: KVM derives
+ * some from the vCPU's CPUID (CR0/CR4_FIXED1, controls whose feature the
+ * CPUID lacks), which the system fd's values do not reflect.
  */
 static void measure_vcpu_model(NvKvm *kvm, NvVcpu *v, int vendor, NvHostTarget *t) {
         _cleanup_free_ struct kvm_cpuid2 *c = NULL;

@@ -17,17 +17,19 @@ NV_BEGIN_DECLS
  * A new VM on kvm's kernel with one vCPU set up as the target vCPU of a
  * vendor's state will be when the state lands: the CPUID KVM supports,
  * 64-bit paging (lma) or 32-bit protected mode, not in SMM, and for SVM
- * EFER.SVME, for VMX CR4.VMXE.  Free the vCPU before the handle.
+ * EFER.SVME, for VMX CR4.VMXE and IA32_FEATURE_CONTROL locked with VMXON
+ * allowed.  Free the vCPU before the handle.
  */
 int nv_kvm_scratch_vcpu(NvKvm *kvm, int vendor, bool lma, NvKvm **ret_kvm, NvVcpu **ret_vcpu, NvError **reterr);
 
 /*
  * Scratch vCPUs for many states: a scratch VM holds as many vCPUs as KVM
  * allows (a vCPU lives as long as its VM), then the next VM is made.  kvm
- * (the host's handle) must outlive it.
+ * (the host's handle) must outlive it.  A VMX scratch vCPU gets target's
+ * nested VMX capability MSRs (NULL, or none measured: KVM's own).
  */
 typedef struct NvScratch NvScratch;
-int nv_scratch_new(NvKvm *kvm, NvScratch **ret, NvError **reterr);
+int nv_scratch_new(NvKvm *kvm, const NvHostTarget *target, NvScratch **ret, NvError **reterr);
 NvScratch *nv_scratch_free(NvScratch *s);
 NV_DEFINE_FREEP(NvScratch *, nv_scratch_free)
 

@@ -32,7 +32,7 @@ static int kernel_verdict(const uint8_t *blob) {
         int verdict;
 
         assert_int_equal(nv_kvm_open(NULL, &kvm, NULL), 0);
-        assert_int_equal(nv_scratch_new(kvm, &vms, NULL), 0);
+        assert_int_equal(nv_scratch_new(kvm, &host.target, &vms, NULL), 0);
         assert_int_equal(nv_scratch_vcpu_for_state(vms, blob, NV_SVM_MAX_SIZE, &v, NULL), 0);
         verdict = nv_kvm_scratch_set(v, blob, NV_SVM_MAX_SIZE);
         nv_vcpu_free(v);
