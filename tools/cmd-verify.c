@@ -14,6 +14,7 @@
 
 #include "cli-domain.h"
 #include "cli-file.h"
+#include "cli-qemu.h"
 #include "cli.h"
 #include "util.h"
 #include "validate.h"
@@ -35,7 +36,7 @@ static void notes_add(Notes *notes, const NvValidateResult *res) {
 }
 
 /* One vCPU's verdict as JSON: accepted, or the rule, field, value and errno of the refusal. */
-static json_object *vcpu_json(uint32_t index, size_t len, const NvValidateResult *res) {
+json_object *cli_verify_vcpu_json(uint32_t index, size_t len, const NvValidateResult *res) {
         json_object *o = json_object_new_object();
 
         json_object_object_add(o, "vcpu", json_object_new_int64(index));
@@ -61,7 +62,7 @@ static unsigned verify_blobs(const NvSnapshot *s, const NvValidateContext *ctx, 
                 bad += !ok;
                 notes_add(notes, &res);
                 if (vcpus)
-                        json_object_array_add(vcpus, vcpu_json(s->vcpus[i].index, b->len, &res));
+                        json_object_array_add(vcpus, cli_verify_vcpu_json(s->vcpus[i].index, b->len, &res));
                 else if (ok)
                         printf(_("vCPU %u: ok (%zu bytes)\n"), s->vcpus[i].index, b->len);
                 else
@@ -167,6 +168,8 @@ int cmd_verify(Cli *cli, int argc, char **argv, NvError **reterr) {
         if (r <= 0)
                 return r;
         path = argv[optind];
+        if (cli_is_qemu_file(path))
+                return cli_verify_qemu(cli, path, &ctx, reterr);
         r = cli_read_file(path, &buf, &len, reterr); /* cannot read: the command could not run */
         if (r < 0)
                 return r;
