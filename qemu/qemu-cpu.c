@@ -16,6 +16,7 @@ enum {
         F_HFLAGS2,
         F_EFER,
         F_VM_HSAVE,
+        F_CR0,
         F_FLAGS,
         F_FORMAT,
         F_SIZE,
@@ -39,6 +40,7 @@ static const struct {
         [F_HFLAGS2] = { "cpu", "env.hflags2", 4, 0 },
         [F_EFER] = { "cpu", "env.efer", 8, 0 },
         [F_VM_HSAVE] = { "cpu", "env.vm_hsave", 8, 0 },
+        [F_CR0] = { "cpu", "env.cr[0]", 8, 0 },
         [F_FLAGS] = { "cpu/kvm_nested_state", "flags", 2, NV_OFF_FLAGS },
         [F_FORMAT] = { "cpu/kvm_nested_state", "format", 2, NV_OFF_FORMAT },
         [F_SIZE] = { "cpu/kvm_nested_state", "size", 4, NV_OFF_SIZE },
@@ -91,6 +93,9 @@ static void put_fact(NvQemuVcpu *v, unsigned i, const uint8_t *p) {
         case F_VM_HSAVE:
                 v->vm_hsave = x;
                 break;
+        case F_CR0:
+                v->cr0 = x;
+                break;
         case F_FLAGS:
                 v->stream_flags = (uint16_t) x;
                 break;
@@ -118,8 +123,14 @@ int nv_qemu_cpu_field(NvQemuVcpu *v, const char *vmsd, const char *field, const 
                         put_blob(v->blob.data, i, p);
                 }
                 put_fact(v, i, p);
+                if (i == F_HFLAGS)
+                        v->off_hflags = off;
+                else if (i == F_HFLAGS2)
+                        v->off_hflags2 = off;
+                else if (i == F_EFER)
+                        v->off_efer = off;
                 v->seen |= 1u << i;
-                v->have_cpu_fields = (v->seen & 0xfu) == 0xfu; /* hflags, hflags2, efer, vm_hsave */
+                v->have_cpu_fields = (v->seen & 0x1fu) == 0x1fu; /* hflags, hflags2, efer, vm_hsave, cr0 */
                 v->have_vmx |= i == F_VMXON_PA;
                 v->have_vmcs12 |= i == F_VMCS12;
                 v->have_shadow_vmcs12 |= i == F_SHADOW_VMCS12;
@@ -182,6 +193,8 @@ void nv_qemu_validate_context(const NvQemuVcpu *v, NvValidateContext *ctx) {
         ctx->svme = (v->efer & X86_EFER_SVME) ? NV_YES : NV_NO;
         ctx->lma = (v->efer & X86_EFER_LMA) ? NV_YES : NV_NO;
         ctx->in_smm = (v->hflags & NV_QEMU_HF_SMM) ? NV_YES : NV_NO;
+        ctx->have_cr0 = true;
+        ctx->cr0 = v->cr0;
 }
 
 const char *nv_qemu_vcpu_no_nested_reason(const NvQemuVcpu *v) {
@@ -195,12 +208,12 @@ const char *nv_qemu_vcpu_no_nested_reason(const NvQemuVcpu *v) {
 
 size_t nv_qemu_not_carried(int format, const char **ret, size_t max) {
         static const char *const vmx[] = {
-                N_("hdr.vmx.flags and the VMX-preemption timer deadline: not in QEMU's stream, so L2's timer restarts from vmcs12's value"),
-                N_("flags GUEST_MODE and GIF_SET: QEMU takes them from the cpu section's hflags and hflags2, not from the stream's flags"),
+                N_("hdr.vmx.flags and the VMX-preemption timer deadline are not carried: L2's timer restarts from vmcs12's value"),
+                N_("GUEST_MODE and GIF_SET are not taken from the stream's flags: QEMU sets them from the cpu section's hflags and hflags2"),
         };
         static const char *const svm[] = {
-                N_("the SVM header beyond vmcb_pa: not in QEMU's stream, zero when loaded"),
-                N_("flags GUEST_MODE and GIF_SET: QEMU takes them from the cpu section's hflags and hflags2, not from the stream's flags"),
+                N_("the SVM header beyond vmcb_pa is not carried (zero when loaded)"),
+                N_("GUEST_MODE and GIF_SET are not taken from the stream's flags: QEMU sets them from the cpu section's hflags and hflags2"),
                 N_("the vmcb12 save area is L1's state at VMRUN, not L2's: L2's registers are the ordinary cpu fields"),
         };
         const char *const *t = format == NV_FORMAT_SVM ? svm : vmx;

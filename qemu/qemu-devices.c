@@ -151,18 +151,36 @@ static int walk_struct(Walk *w, json_object *desc, unsigned depth, NvError **ret
         return walk_subsections(w, desc, depth, reterr);
 }
 
+/*
+ * Where the layout description starts: QEMU writes the end marker (0x00),
+ * 0x06, a BE u32 length and the JSON text, which has no NUL byte.  So the
+ * last NUL of the tail is the end marker or a byte of the length, and the
+ * type byte is at most 4 bytes before it or right after it.
+ */
+static bool vmdesc_at(const uint8_t *tail, size_t len, size_t *ret_j) {
+        const uint8_t *nul = memrchr(tail, '\0', len);
+        size_t n = nul ? (size_t) (nul - tail) : 0;
+
+        for (size_t p = n >= 4 ? n - 4 : 0; nul && p <= n + 1 && p + 6 <= len; p++)
+                if (tail[p] == SEC_VMDESC && nv_be32(tail + p + 1) == len - p - 5 && tail[p + 5] == '{') {
+                        *ret_j = p + 5;
+                        return true;
+                }
+        return false;
+}
+
 /* The layout description at the end of the tail: 0x06, BE u32 length, JSON, nothing after. */
 static int find_vmdesc(const uint8_t *tail, size_t len, uint64_t base, size_t *ret_off, json_object **ret, NvError **reterr) {
-        const uint8_t *nul = memrchr(tail, '\0', len);
-        const uint8_t *brace = nul ? memchr(nul, '{', len - (size_t) (nul - tail)) : NULL;
+        const uint8_t *brace;
         json_tokener *tok;
         json_object *o;
         size_t j;
 
-        if (!brace || (j = (size_t) (brace - tail)) < 6 || tail[j - 5] != SEC_VMDESC || nv_be32(tail + j - 4) != len - j)
+        if (!vmdesc_at(tail, len, &j))
                 return nv_error_set(reterr, -EOPNOTSUPP, _("The QEMU stream has no layout description (vmdesc) at its end, after offset 0x%llx; "
                                                            "without it the device state cannot be read."),
                                     (unsigned long long) base);
+        brace = tail + j;
         tok = json_tokener_new_ex(JSON_MAX_DEPTH);
         if (!tok)
                 return -ENOMEM;
@@ -234,8 +252,11 @@ static int device_section(Walk *w, json_object *devices, size_t *next, NvQemuIma
                 return k;
         if ((k = walk_struct(w, desc, 0, reterr)) < 0)
                 return nv_error_wrap(reterr, k, _("section '%s' instance %u"), name, instance);
-        if (w->vcpu && (k = nv_qemu_cpu_finish(w->vcpu, reterr)) < 0)
-                return k;
+        if (w->vcpu) {
+                w->vcpu->off_section_end = where(w);
+                if ((k = nv_qemu_cpu_finish(w->vcpu, reterr)) < 0)
+                        return k;
+        }
         w->vcpu = NULL;
         img->n_sections++;
         if (nv_qemu_peek(&w->r, &t, reterr) == 1 && t == SEC_FOOTER) {
@@ -260,6 +281,7 @@ int nv_qemu_devices_parse(const uint8_t *tail, size_t len, uint64_t base, NvQemu
         if (k < 0)
                 return k;
         devices = jarray(vmdesc, "devices");
+        img->off_vmdesc = base + vmdesc_off;
         if (jint(vmdesc, "page_size", img->page_size) != (int64_t) img->page_size) {
                 json_object_put(vmdesc);
                 return nv_error_set(reterr, -EBADMSG, _("The QEMU stream's layout description gives another page size than its configuration."));

@@ -51,8 +51,12 @@ typedef struct NvQemuVcpu {
         uint32_t hflags2;      /* env.hflags2 */
         uint64_t efer;         /* env.efer */
         uint64_t vm_hsave;     /* env.vm_hsave: L1's host save area (SVM) */
-        bool have_cpu_fields;  /* all four above were found */
+        uint64_t cr0;          /* env.cr[0]: the CR0 QEMU puts before the nested state (L2's in guest mode) */
+        bool have_cpu_fields;  /* all five above were found */
         uint32_t seen;         /* the reader's record of the fields found */
+        /* Where things are in the file (uncompressed images; in the decompressed stream otherwise). */
+        uint64_t off_hflags, off_hflags2, off_efer;
+        uint64_t off_section_end; /* after the last subsection, where the section footer starts */
         bool have_nested;      /* the cpu/nested_state subsection was there */
         /* The stream's own header fields, as QEMU wrote them. */
         uint16_t stream_flags;
@@ -89,6 +93,7 @@ typedef struct NvQemuImage {
         char machine[128];       /* the configuration section's machine type, "" if none */
         uint32_t page_size;
         unsigned n_sections;     /* device sections read */
+        uint64_t off_vmdesc;     /* the layout description's type byte */
         size_t n_vcpus;
         NvQemuVcpu *vcpus;       /* in stream order (ascending instance id in practice) */
 } NvQemuImage;
@@ -122,8 +127,8 @@ int nv_qemu_image_vendor(const NvQemuImage *img);
 
 /*
  * The facts the stream gives the validator about the vCPU the state is
- * loaded into: EFER.SVME and EFER.LMA (QEMU puts the registers before the
- * nested state), SMM.  Other facts are left as ctx has them.
+ * loaded into: EFER.SVME, EFER.LMA and CR0 (QEMU puts the registers
+ * before the nested state), SMM.  Other facts are left as ctx has them.
  */
 void nv_qemu_validate_context(const NvQemuVcpu *v, NvValidateContext *ctx);
 
@@ -133,7 +138,7 @@ void nv_qemu_validate_context(const NvQemuVcpu *v, NvValidateContext *ctx);
  */
 const char *nv_qemu_vcpu_no_nested_reason(const NvQemuVcpu *v);
 
-/* The header fields the stream does not carry for this format, as static untranslated sentences; returns how many. */
+/* What to know about the stream's nested state of this format (what it does not carry, what it means), as static untranslated sentences; returns how many. */
 size_t nv_qemu_not_carried(int format, const char **ret, size_t max);
 
 NV_END_DECLS

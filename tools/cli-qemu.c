@@ -72,7 +72,7 @@ json_object *cli_qemu_image_json(const char *path, const NvQemuImage *img) {
         n = vendor >= 0 ? nv_qemu_not_carried(vendor, notes, ELEMENTSOF(notes)) : 0;
         for (size_t i = 0; i < n; i++)
                 json_object_array_add(nc, json_object_new_string(_(notes[i])));
-        json_object_object_add(o, "not_carried", nc);
+        json_object_object_add(o, "stream_notes", nc);
         return o;
 }
 
@@ -103,7 +103,7 @@ json_object *cli_qemu_vcpu_json(const NvQemuVcpu *v) {
 }
 
 void cli_qemu_print_image(json_object *o) {
-        json_object *lv = json_object_object_get(o, "libvirt"), *nc = json_object_object_get(o, "not_carried");
+        json_object *lv = json_object_object_get(o, "libvirt"), *nc = json_object_object_get(o, "stream_notes");
 
         printf(_("File: %s (%s)\n"), json_object_get_string(json_object_object_get(o, "file")),
                json_object_get_string(json_object_object_get(o, "type")));
@@ -115,5 +115,5 @@ void cli_qemu_print_image(json_object *o) {
         printf("  %-30s %s\n", "vendor", json_object_get_string(json_object_object_get(o, "vendor")) ?: "-");
         printf("  %-30s %s\n", "vcpu_count", json_object_get_string(json_object_object_get(o, "vcpu_count")));
         for (size_t i = 0; i < json_object_array_length(nc); i++)
-                printf(_("  not in QEMU's stream: %s\n"), json_object_get_string(json_object_array_get_idx(nc, i)));
+                printf(_("  QEMU's stream: %s\n"), json_object_get_string(json_object_array_get_idx(nc, i)));
 }

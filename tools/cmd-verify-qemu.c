@@ -124,7 +124,7 @@ int cli_verify_qemu(Cli *cli, const char *path, const NvValidateContext *ctx, Nv
                        json_object_get_string(json_object_object_get(o, "type")), img->n_vcpus);
         for (size_t i = 0; i < img->n_vcpus; i++)
                 verify_vcpu(&vd, &img->vcpus[i], ctx);
-        nc = json_object_object_get(o, "not_carried");
+        nc = json_object_object_get(o, "stream_notes");
         if (cli->json) {
                 json_object_object_add(o, "intact", json_object_new_boolean(true));
                 json_object_object_add(o, "refused", json_object_new_int64(vd.bad));
@@ -135,7 +135,7 @@ int cli_verify_qemu(Cli *cli, const char *path, const NvValidateContext *ctx, Nv
                 for (size_t i = 0; i < json_object_array_length(vd.notes); i++)
                         printf(_("note: not checked: %s\n"), json_object_get_string(json_object_array_get_idx(vd.notes, i)));
                 for (size_t i = 0; i < json_object_array_length(nc); i++)
-                        printf(_("note: not in QEMU's stream: %s\n"), json_object_get_string(json_object_array_get_idx(nc, i)));
+                        printf(_("note: QEMU's stream: %s\n"), json_object_get_string(json_object_array_get_idx(nc, i)));
                 if (vd.bad)
                         printf(dngettext(GETTEXT_PACKAGE, "%u of %zu vCPU would be refused on loading.\n",
                                         "%u of %zu vCPUs would be refused on loading.\n", img->n_vcpus),
