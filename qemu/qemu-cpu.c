@@ -165,6 +165,9 @@ int nv_qemu_cpu_finish(NvQemuVcpu *v, NvError **reterr) {
                 refuse(v, N_("Received unsupported nested state size: larger than any kernel's (8320 bytes)"), "size", v->size);
         else if (v->format != NV_FORMAT_VMX && v->format != NV_FORMAT_SVM)
                 refuse(v, N_("Received invalid nested state format"), "format", v->format);
+        else if (v->format == NV_FORMAT_SVM && v->size > NV_SVM_MAX_SIZE)
+                /* QEMU's maximum is the host's KVM_CAP_NESTED_STATE, 4224 on every SVM host; beyond it QEMU 7.2 aborts. */
+                refuse(v, N_("Received unsupported nested state size: larger than an SVM host's KVM_CAP_NESTED_STATE (4224 bytes)"), "size", v->size);
         else if (guest && !(v->stream_flags & NV_NESTED_GUEST_MODE))
                 refuse(v, N_("vCPU set in guest-mode inconsistent with migrated kernel nested state (hflags has HF_GUEST, the stream's flags lack GUEST_MODE)"),
                        "flags", v->stream_flags);

@@ -137,18 +137,23 @@ static int spawn_decompressor(const char *program, int fd, pid_t *ret_pid, NvErr
         return p[0];
 }
 
-/* Collects the decompressor; an error only when the parse itself went well (a failed parse closed the pipe early). */
+/*
+ * Collects the decompressor.  A program that failed (not installed, bad
+ * data) explains a cut-short stream better than the parser can; one killed
+ * by SIGPIPE was only stopped by a parse that had already failed.
+ */
 static int reap(pid_t pid, const char *program, int parsed, NvError **reterr) {
         int status;
 
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return parsed;
-        if (parsed < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        if (!WIFEXITED(status) || WEXITSTATUS(status) == 0)
                 return parsed;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        nv_error_clear(reterr);
+        if (WEXITSTATUS(status) == 127)
                 return nv_error_set(reterr, -ENOENT, _("The image is compressed with %s, which is not installed here."), program);
-        return nv_error_set(reterr, -EBADMSG, _("%s -dc could not decompress the image (status 0x%x)."), program, (unsigned) status);
+        return nv_error_set(reterr, -EBADMSG, _("%s -dc could not decompress the image (exit status %d)."), program, WEXITSTATUS(status));
 }
 
 static int read_stream_fd(int fd, bool seekable, NvQemuImage *img, NvError **reterr) {

@@ -93,6 +93,7 @@ typedef struct NvQemuImage {
         char machine[128];       /* the configuration section's machine type, "" if none */
         uint32_t page_size;
         unsigned n_sections;     /* device sections read */
+        uint64_t off_devices;    /* the first full device section, after the RAM */
         uint64_t off_vmdesc;     /* the layout description's type byte */
         size_t n_vcpus;
         NvQemuVcpu *vcpus;       /* in stream order (ascending instance id in practice) */

@@ -250,6 +250,7 @@ static int devices(NvQemuReader *r, NvQemuImage *img, NvError **reterr) {
         size_t len;
         int k;
 
+        img->off_devices = base;
         k = nv_qemu_read_rest(r, NV_QEMU_TAIL_MAX - 1, &rest, &len, reterr);
         if (k < 0)
                 return k;
