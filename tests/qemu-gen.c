@@ -264,3 +264,38 @@ int qemu_gen_nested(const uint8_t *in, size_t len, const NvBlob *blobs, size_t n
         *ret_len = out.len;
         return 0;
 }
+
+int qemu_gen_strip_ram(const uint8_t *in, size_t len, uint8_t **ret, size_t *ret_len) {
+        _cleanup_(nv_qemu_image_freep) NvQemuImage *img = NULL;
+        static const uint8_t ram_name[] = { 3, 'r', 'a', 'm' };
+        Buf out = {};
+        size_t ram;
+        uint32_t id;
+        int r;
+
+        r = nv_qemu_image_parse(in, len, &img, NULL);
+        if (r < 0)
+                return r;
+        if (img->container != NV_QEMU_CONTAINER_STREAM || len < 13 || in[8] != 0x07)
+                return -EINVAL;
+        ram = 13 + (size_t) (in[9] << 24 | in[10] << 16 | in[11] << 8 | in[12]);
+        if (ram + 5 > img->off_devices || in[ram] != 0x01)
+                return -EINVAL;
+        id = (uint32_t) (in[ram + 1] << 24 | in[ram + 2] << 16 | in[ram + 3] << 8 | in[ram + 4]);
+        r = put(&out, in, ram + 5);                                                    /* header, configuration, START and its id */
+        r = r < 0 ? r : put(&out, ram_name, sizeof(ram_name));
+        r = r < 0 ? r : put_be(&out, 0, 4);                                            /* instance */
+        r = r < 0 ? r : put_be(&out, 4, 4);                                            /* version */
+        r = r < 0 ? r : put_be(&out, 0x04, 8);                                         /* MEM_SIZE, no blocks */
+        r = r < 0 ? r : put_be(&out, 0x10, 8);                                         /* EOS */
+        r = r < 0 ? r : put(&out, (const uint8_t[]) { 0x7e }, 1);
+        r = r < 0 ? r : put_be(&out, id, 4);
+        r = r < 0 ? r : put(&out, in + img->off_devices, len - (size_t) img->off_devices);
+        if (r < 0) {
+                free(out.p);
+                return r;
+        }
+        *ret = out.p;
+        *ret_len = out.len;
+        return 0;
+}

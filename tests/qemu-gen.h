@@ -10,3 +10,6 @@
  * with no data: that vCPU keeps none), as QEMU on KVM writes it.
  */
 int qemu_gen_nested(const uint8_t *in, size_t len, const NvBlob *blobs, size_t n_blobs, uint8_t **ret, size_t *ret_len);
+
+/* The bare stream in[0..len) (configuration without subsections) with its RAM section replaced by an empty one. */
+int qemu_gen_strip_ram(const uint8_t *in, size_t len, uint8_t **ret, size_t *ret_len);
