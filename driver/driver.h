@@ -144,10 +144,14 @@ typedef struct NvMaintOptions {
 void nv_maint_report_clear(NvMaintReport *r);
 
 /* What the libvirt hook knows: this host and its directories, never a libvirt connection. */
+/* Where libvirt's QEMU driver (qemu:///system) keeps managed-save images, NAME.save; libvirt's path, not ours. */
+#define NV_QEMU_SAVE_DIR "/var/lib/libvirt/qemu/save"
+
 typedef struct NvHookContext {
         const NvHostInfo *host;
         const char *state_dir;
         const char *runtime_dir;
+        const char *qemu_save_dir; /* libvirt's managed-save images (NAME.save), checked on restore; NULL: not checked */
 } NvHookContext;
 
 /*
