@@ -14,14 +14,6 @@
 #include "macro.h"
 #include "qemu-private.h"
 
-enum {
-        SEC_EOF = 0x00,
-        SEC_FULL = 0x04,
-        SEC_SUBSECTION = 0x05,
-        SEC_VMDESC = 0x06,
-        SEC_FOOTER = 0x7e,
-};
-
 #define WALK_MAX_DEPTH 16u
 #define ARRAY_MAX (1u << 20)
 #define JSON_MAX_DEPTH 64
@@ -125,7 +117,7 @@ static int walk_subsections(Walk *w, json_object *desc, unsigned depth, NvError 
                         return bad_desc(w, "subsections", reterr);
                 if ((k = nv_qemu_read_u8(&w->r, &t, reterr)) < 0)
                         return k;
-                if (t != SEC_SUBSECTION)
+                if (t != NV_QEMU_SEC_SUBSECTION)
                         return nv_error_set(reterr, -EBADMSG, _("The QEMU stream lacks its subsection '%s' at offset 0x%llx."), want,
                                             (unsigned long long) (where(w) - 1));
                 if ((k = nv_qemu_read_str8(&w->r, name, reterr)) < 0 || (k = nv_qemu_read_be32(&w->r, &version, reterr)) < 0)
@@ -162,7 +154,7 @@ static bool vmdesc_at(const uint8_t *tail, size_t len, size_t *ret_j) {
         size_t n = nul ? (size_t) (nul - tail) : 0;
 
         for (size_t p = n >= 4 ? n - 4 : 0; nul && p <= n + 1 && p + 6 <= len; p++)
-                if (tail[p] == SEC_VMDESC && nv_be32(tail + p + 1) == len - p - 5 && tail[p + 5] == '{') {
+                if (tail[p] == NV_QEMU_SEC_VMDESC && nv_be32(tail + p + 1) == len - p - 5 && tail[p + 5] == '{') {
                         *ret_j = p + 5;
                         return true;
                 }
@@ -259,7 +251,7 @@ static int device_section(Walk *w, json_object *devices, size_t *next, NvQemuIma
         }
         w->vcpu = NULL;
         img->n_sections++;
-        if (nv_qemu_peek(&w->r, &t, reterr) == 1 && t == SEC_FOOTER) {
+        if (nv_qemu_peek(&w->r, &t, reterr) == 1 && t == NV_QEMU_SEC_FOOTER) {
                 uint32_t fid;
                 (void) nv_qemu_read_u8(&w->r, &t, reterr);
                 if ((k = nv_qemu_read_be32(&w->r, &fid, reterr)) < 0)
@@ -292,13 +284,13 @@ int nv_qemu_devices_parse(const uint8_t *tail, size_t len, uint64_t base, NvQemu
 
                 if ((k = nv_qemu_read_u8(&w.r, &t, reterr)) < 0)
                         break;
-                if (t == SEC_EOF) {
+                if (t == NV_QEMU_SEC_EOF) {
                         if (w.r.pos != vmdesc_off)
                                 k = nv_error_set(reterr, -EBADMSG, _("The QEMU stream has %zu bytes between its end marker (offset 0x%llx) and its layout description."),
                                                  vmdesc_off - (size_t) w.r.pos, (unsigned long long) where(&w));
                         break;
                 }
-                if (t != SEC_FULL) {
+                if (t != NV_QEMU_SEC_FULL) {
                         k = nv_error_set(reterr, -EBADMSG, _("The QEMU stream has section type 0x%02x among its device sections (offset 0x%llx)."), t,
                                          (unsigned long long) (where(&w) - 1));
                         break;

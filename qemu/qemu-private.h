@@ -12,6 +12,20 @@
 #endif
 #define streq(a, b) (strcmp((a), (b)) == 0)
 
+/* The stream's section types (one byte before each section). */
+enum {
+        NV_QEMU_SEC_EOF = 0x00,
+        NV_QEMU_SEC_START = 0x01,
+        NV_QEMU_SEC_PART = 0x02,
+        NV_QEMU_SEC_END = 0x03,
+        NV_QEMU_SEC_FULL = 0x04,
+        NV_QEMU_SEC_SUBSECTION = 0x05,
+        NV_QEMU_SEC_VMDESC = 0x06,
+        NV_QEMU_SEC_CONFIGURATION = 0x07,
+        NV_QEMU_SEC_COMMAND = 0x08,
+        NV_QEMU_SEC_FOOTER = 0x7e,
+};
+
 /*
  * The stream is read front to back once.  RAM pages are skipped (lseek on a
  * file, read and dropped from a pipe), so a guest's memory is never held.

@@ -42,16 +42,8 @@ static ssize_t refill(NvQemuReader *r, NvError **reterr) {
         return n;
 }
 
-int nv_qemu_read(NvQemuReader *r, void *p, size_t n, NvError **reterr) {
-        uint8_t *out = p;
-
-        if (r->fd < 0) {
-                if (n > r->mem_len - r->pos)
-                        return ended(r, n, reterr);
-                memcpy(out, r->mem + r->pos, n);
-                r->pos += n;
-                return 0;
-        }
+/* n bytes from the read-ahead and the descriptor behind it, copied to out unless out is NULL (skipped). */
+static int consume(NvQemuReader *r, uint8_t *out, uint64_t n, NvError **reterr) {
         while (n > 0) {
                 size_t k;
 
@@ -60,15 +52,27 @@ int nv_qemu_read(NvQemuReader *r, void *p, size_t n, NvError **reterr) {
                         if (got < 0)
                                 return (int) got;
                         if (got == 0)
-                                return ended(r, n, reterr);
+                                return ended(r, (size_t) MIN(n, SIZE_MAX), reterr);
                 }
-                k = MIN(n, r->buf_len - r->buf_off);
-                memcpy(out, r->buf + r->buf_off, k);
+                k = (size_t) MIN(n, (uint64_t) (r->buf_len - r->buf_off));
+                if (out) {
+                        memcpy(out, r->buf + r->buf_off, k);
+                        out += k;
+                }
                 r->buf_off += k;
                 r->pos += k;
-                out += k;
                 n -= k;
         }
+        return 0;
+}
+
+int nv_qemu_read(NvQemuReader *r, void *p, size_t n, NvError **reterr) {
+        if (r->fd >= 0)
+                return consume(r, p, n, reterr);
+        if (n > r->mem_len - r->pos)
+                return ended(r, n, reterr);
+        memcpy(p, r->mem + r->pos, n);
+        r->pos += n;
         return 0;
 }
 
@@ -89,22 +93,7 @@ int nv_qemu_skip(NvQemuReader *r, uint64_t n, NvError **reterr) {
                 r->pos += n;
                 return 0;
         }
-        while (n > 0) {
-                size_t k;
-
-                if (r->buf_off == r->buf_len) {
-                        ssize_t got = refill(r, reterr);
-                        if (got < 0)
-                                return (int) got;
-                        if (got == 0)
-                                return ended(r, (size_t) MIN(n, SIZE_MAX), reterr);
-                }
-                k = (size_t) MIN(n, (uint64_t) (r->buf_len - r->buf_off));
-                r->buf_off += k;
-                r->pos += k;
-                n -= k;
-        }
-        return 0;
+        return consume(r, NULL, n, reterr);
 }
 
 int nv_qemu_peek(NvQemuReader *r, uint8_t *ret, NvError **reterr) {

@@ -12,18 +12,6 @@
 #include "macro.h"
 #include "qemu-private.h"
 
-enum {
-        SEC_EOF = 0x00,
-        SEC_START = 0x01,
-        SEC_PART = 0x02,
-        SEC_END = 0x03,
-        SEC_FULL = 0x04,
-        SEC_SUBSECTION = 0x05,
-        SEC_CONFIGURATION = 0x07,
-        SEC_COMMAND = 0x08,
-        SEC_FOOTER = 0x7e,
-};
-
 /* RAM page record flags (the low bits of the BE u64 address). */
 enum {
         RAM_ZERO = 0x02,
@@ -104,7 +92,7 @@ static int read_configuration(NvQemuReader *r, NvQemuImage *img, StreamState *st
 
                 /* Subsections follow while the next byte says so. */
                 k = nv_qemu_peek(r, &t, reterr);
-                if (k <= 0 || t != SEC_SUBSECTION)
+                if (k <= 0 || t != NV_QEMU_SEC_SUBSECTION)
                         return k;
                 if ((k = nv_qemu_read_u8(r, &t, reterr)) < 0 || (k = config_subsection(r, img, st, reterr)) < 0)
                         return k;
@@ -257,7 +245,7 @@ static int devices(NvQemuReader *r, NvQemuImage *img, NvError **reterr) {
         tail = malloc(len + 1);
         if (!tail)
                 return -ENOMEM;
-        tail[0] = SEC_FULL;
+        tail[0] = NV_QEMU_SEC_FULL;
         if (len)
                 memcpy(tail + 1, rest, len);
         return nv_qemu_devices_parse(tail, len + 1, base, img, reterr);
@@ -283,25 +271,25 @@ int nv_qemu_stream_parse(NvQemuReader *r, NvQemuImage *img, NvError **reterr) {
                 if ((k = nv_qemu_read_u8(r, &t, reterr)) < 0)
                         return k;
                 switch (t) {
-                case SEC_CONFIGURATION:
+                case NV_QEMU_SEC_CONFIGURATION:
                         k = read_configuration(r, img, &st, reterr);
                         break;
-                case SEC_START:
+                case NV_QEMU_SEC_START:
                         k = section_start(r, img, &st, reterr);
                         break;
-                case SEC_PART:
-                case SEC_END:
+                case NV_QEMU_SEC_PART:
+                case NV_QEMU_SEC_END:
                         k = section_part(r, img, &st, reterr);
                         break;
-                case SEC_FOOTER:
+                case NV_QEMU_SEC_FOOTER:
                         k = section_footer(r, &st, reterr);
                         break;
-                case SEC_COMMAND:
+                case NV_QEMU_SEC_COMMAND:
                         k = command(r, reterr);
                         break;
-                case SEC_FULL:
+                case NV_QEMU_SEC_FULL:
                         return devices(r, img, reterr);
-                case SEC_EOF:
+                case NV_QEMU_SEC_EOF:
                         return nv_error_set(reterr, -EBADMSG, _("The QEMU stream ends at offset 0x%llx without any device state."),
                                             (unsigned long long) where(r));
                 default:
