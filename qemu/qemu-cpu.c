@@ -129,6 +129,8 @@ int nv_qemu_cpu_field(NvQemuVcpu *v, const char *vmsd, const char *field, const 
                         v->off_hflags2 = off;
                 else if (i == F_EFER)
                         v->off_efer = off;
+                else if (i == F_VMCS12 || i == F_VMCB12)
+                        v->off_data = off;
                 v->seen |= 1u << i;
                 v->have_cpu_fields = (v->seen & 0x1fu) == 0x1fu; /* hflags, hflags2, efer, vm_hsave, cr0 */
                 v->have_vmx |= i == F_VMXON_PA;

@@ -57,6 +57,7 @@ typedef struct NvQemuVcpu {
         /* Where things are in the file (uncompressed images; in the decompressed stream otherwise). */
         uint64_t off_hflags, off_hflags2, off_efer;
         uint64_t off_section_end; /* after the last subsection, where the section footer starts */
+        uint64_t off_data;        /* the vmcb12 or vmcs12 bytes, 0 if none */
         bool have_nested;      /* the cpu/nested_state subsection was there */
         /* The stream's own header fields, as QEMU wrote them. */
         uint16_t stream_flags;

@@ -35,6 +35,12 @@ for f in tcg-pc-2vcpu.qemu libvirt-raw.save libvirt-gzip.save; do
         check "verify $f: exit 0" test $rc -eq 0
 done
 
+# A real stream QEMU refuses to load itself: TCG stopped in L2 (hflags HF_GUEST) but kept no KVM nested state.
+xz -dc "$DATA/tcg-svm-l2.qemu.xz" >"$work/l2.qemu"
+out=$("$NESTVIRT" verify "$work/l2.qemu"); rc=$?
+check "QEMU's own refusal of a real stream: exit 1" test $rc -eq 1
+check "QEMU's own refusal of a real stream: named as QEMU says it" contains "$out" "vCPU 0: QEMU itself refuses this nested state while loading, before the kernel sees it: vCPU set in guest-mode inconsistent with migrated kernel nested state (hflags has HF_GUEST, the stream has no nested state)"
+
 # SVM: vCPU 0 runs L2, vCPU 1 has SVME on without L2 (QEMU sends no subsection for it).
 "$GEN" "$DATA/tcg-pc-2vcpu.qemu" "$work/svm.qemu" "$BLOBS/svm-guest-mode.raw" "$BLOBS/svm-idle.raw"
 "$NESTVIRT" inspect --json "$work/svm.qemu" >"$work/svm.json"; rc=$?

@@ -85,6 +85,8 @@ json_object *cli_qemu_vcpu_json(const NvQemuVcpu *v) {
                 json_object_object_add(q, "stream_flags", json_object_new_int(v->stream_flags));
                 json_object_object_add(q, "stream_format", json_object_new_int(v->format));
                 json_object_object_add(q, "stream_size", json_object_new_int64(v->size));
+                if (v->off_data)
+                        json_object_object_add(q, "data_offset", json_object_new_uint64(v->off_data));
         }
         if (v->have_cpu_fields) {
                 json_object_object_add(q, "hflags_guest", json_object_new_boolean(v->hflags & NV_QEMU_HF_GUEST));

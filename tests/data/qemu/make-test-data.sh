@@ -16,6 +16,17 @@ printf 'migrate "exec:cat > %s"\nquit\n' "$work/s.qemu" |
         qemu-system-x86_64 -nodefaults -display none -accel tcg -m 16 -smp 2 -S -M pc-i440fx-7.2 -monitor stdio >/dev/null
 cp "$work/s.qemu" "$out/tcg-pc-2vcpu.qemu"
 
+# The reference VMM's L1 hypervisor (tests/e2e/qemu-l1) under TCG with SVM, stopped while its L2
+# runs: hflags has HF_GUEST but TCG keeps no KVM nested state, and QEMU 7.2 refuses to load its own
+# stream ("vCPU set in guest-mode inconsistent with migrated kernel nested state").  Needs the build.
+l1=${NESTVIRT_BUILD:-$out/../../../build}/tests/qemu-l1.bin
+if [[ -r $l1 ]]; then
+        { sleep 3; printf 'stop\nmigrate "exec:cat > %s"\n' "$work/l2.qemu"; sleep 3; echo quit; } |
+                qemu-system-x86_64 -nodefaults -display none -net none -accel tcg -cpu max -m 16 -smp 2 \
+                        -M pc-i440fx-7.2 -kernel "$l1" -monitor stdio >/dev/null
+        xz -9 -c "$work/l2.qemu" >"$out/tcg-svm-l2.qemu.xz"
+fi
+
 # libvirt save images from libvirt's QEMU driver run in-process (no daemon).
 mkdir -p "$work/root/etc"
 cat >"$work/dom.xml" <<XML
