@@ -89,7 +89,8 @@ static int parse_args(Cli *cli, int argc, char **argv, NvValidateContext *ctx, N
                                  "Check a snapshot file or raw blob: integrity, then every blob against the\n"
                                  "kernel's KVM_SET_NESTED_STATE rules.  Exit 0 if the kernel would accept\n"
                                  "everything; 1 if the file is damaged or a blob would be refused, with one\n"
-                                 "line per vCPU; 2 if the file cannot be read.\n\n"
+                                 "line per vCPU; 2 if the file cannot be read.  FILE may also be a QEMU migration\n"
+                                 "stream or libvirt save image: QEMU's own load-time checks come first.\n\n"
                                  "  -m, --maxphyaddr N   the target vCPU's guest MAXPHYADDR (bits, 32 to 52)\n"
                                  "  -v, --vendor V       the target host's vendor: vmx or svm\n"
                                  "  -j, --json           print the verdict as JSON\n"));
