@@ -127,4 +127,16 @@ check "QEMU said nothing on loading (warnings aside)" not said
 sed 's/^/# qemu: /' "$D/qemu.err"
 quit_qemu
 
+# The kernel as referee for the ASID 0 verdict: QEMU loads that copy, KVM_SET_NESTED_STATE fails,
+# QEMU ignores it and the guest triple-faults; with reboot=shutdown,shutdown=pause it stops there
+# instead of rebooting.  QEMU prints nothing about it.
+qemu -action reboot=shutdown,shutdown=pause -incoming "exec:cat $D/asid0.qemu"
+for _ in $(seq 300); do mon "info status"; sleep 0.2; loaded && break; kill -0 "$QPID" 2>/dev/null || break; done
+mon cont
+for _ in $(seq 100); do mon "info status"; sleep 0.1; grep -q "VM status: paused (shutdown)" "$D/mon" && break; done
+check "ASID 0 loaded by QEMU: the guest is lost (QEMU stopped it on its triple fault)" grep -q "VM status: paused (shutdown)" "$D/mon"
+check "ASID 0 loaded by QEMU: QEMU said nothing (warnings aside)" not said
+sed 's/^/# qemu: /' "$D/qemu.err"
+quit_qemu
+
 tap_end
