@@ -32,7 +32,7 @@ check "inspect says why a vCPU has no nested state" contains "$out" "vCPU 1: no 
 check "inspect --json of libvirt's gzip save image" json 'o["type"] == "libvirt-save" and o["libvirt"]["compression"] == "gzip" and o["libvirt"]["domain"] == "nv-tcg" and len(o["vcpus"]) == 2 and not o["vcpus"][0]["qemu"]["nested_subsection"]' "$work/lv.json"
 for f in tcg-pc-2vcpu.qemu libvirt-raw.save libvirt-gzip.save; do
         "$NESTVIRT" verify "$DATA/$f" >/dev/null; rc=$?
-        check "verify $f: exit 0" test $rc -eq 0
+        check "verify $f (no nested state: nothing unchecked): exit 0" test $rc -eq 0
 done
 
 # A real stream QEMU refuses to load itself: TCG stopped in L2 (hflags HF_GUEST) but kept no KVM nested state.
@@ -51,7 +51,8 @@ check "the stream's notes: vmcb12 save area is L1's" json 'any("L1\x27s state at
 out=$("$NESTVIRT" inspect "$work/svm.qemu" --vcpu 0 --field control.asid)
 check "inspect --vcpu --field" contains "$out" "control.asid                   0x1"
 out=$("$NESTVIRT" verify "$work/svm.qemu"); rc=$?
-check "verify of the SVM stream: exit 0" test $rc -eq 0
+check "verify of the SVM stream: exit 3 (accepted; host facts not given)" test $rc -eq 3
+check "verify: the unchecked facts named" contains "$out" "note: not checked: guest-physical addresses checked against the architectural 52-bit limit only"
 check "verify: vCPU 0 ok" contains "$out" "vCPU 0: ok (4224 bytes)"
 check "verify: vCPU 1 has none, and why" contains "$out" "vCPU 1: no nested subsection: L1 has EFER.SVME on"
 check "verify: what the stream does not carry" contains "$out" "note: QEMU's stream: the SVM header beyond vmcb_pa is not carried"
@@ -88,8 +89,9 @@ check "size 8192 on SVM: exit 1, rule qemu on size" json 'o["vcpus"][0]["rule"] 
 "$GEN" "$DATA/libvirt-raw.save" "$work/vmx.save" - "$BLOBS/vmx-guest-mode-shadow.raw"
 "$NESTVIRT" inspect --json "$work/vmx.save" >"$work/vmx.json"; rc=$?
 check "inspect --json of a libvirt image with VMX state" json 'o["type"] == "libvirt-save" and o["vendor"] == "vmx" and o["vcpus"][1]["size"] == 8320 and "GUEST_RIP" in o["vcpus"][1]["fields"] and any("preemption timer" in n for n in o["stream_notes"])' "$work/vmx.json"
-"$NESTVIRT" verify "$work/vmx.save" >/dev/null; rc=$?
-check "verify of the VMX libvirt image: exit 0" test $rc -eq 0
+"$NESTVIRT" verify --json "$work/vmx.save" >"$work/vmx-verify.json"; rc=$?
+check "verify of the VMX libvirt image: exit 3, accepted with rules unchecked" test $rc -eq 3
+check "verify --json: the verdict says so" json 'o["verdict"] == "accepted-unchecked" and o["refused"] == 0 and len(o["not_checked"]) > 0' "$work/vmx-verify.json"
 
 # Unreadable: a cut stream is damaged (exit 1, where it ended); a missing file could not be read (exit 2).
 head -c 200000 "$work/svm.qemu" >"$work/cut.qemu"
