@@ -301,6 +301,8 @@ err=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough --dest-caps "$tmp/none
 check "migrate-check that cannot check: exit 2, not 1" test $rc -eq 2
 err=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough 2>&1); rc=$?
 check "migrate-check needs --dest-caps" contains "$err" "needs --dest-caps FILE"
+out=$("$NESTVIRT" migrate-check --help)
+check "migrate-check --help names --src-caps" contains "$out" "  -S, --src-caps FILE      the source's capabilities (default: this host, measured)"
 # Nested VMX MSRs of two VMX hosts (tests/data/caps-vmx-a.xml, -b.xml): B lacks five of A's
 # controls and capabilities and forces two controls A lets L1 clear.  Each is a problem line of its own.
 out=$("$NESTVIRT" -c "$URI" migrate-check vmx-custom --src-caps "$DATA/caps-vmx-a.xml" --dest-caps "$DATA/caps-vmx-b.xml"); rc=$?
