@@ -9,15 +9,12 @@ typedef struct VmxWords {
         uint64_t may1[VMX_WORD_COUNT];  /* what L1 may set or use (allowed-1 settings, capabilities) */
 } VmxWords;
 
-static const struct {
-        VmxWord word;
-        unsigned bit;
-        const char *qemu, *intel;
-} features[] = {
+const NvVmxFeature nv_vmx_features[] = {
 #define ROW(w, b, q, i) { w, b, q, i },
         VMX_FEATURES(ROW)
 #undef ROW
 };
+const size_t nv_vmx_n_features = ELEMENTSOF(nv_vmx_features);
 
 static const struct {
         VmxWord word;
@@ -42,9 +39,9 @@ static bool has(uint64_t v, unsigned bit) {
 static uint64_t named_flags(VmxWord word) {
         uint64_t mask = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(features); i++)
-                if (features[i].word == word)
-                        mask |= 1ULL << features[i].bit;
+        for (size_t i = 0; i < ELEMENTSOF(nv_vmx_features); i++)
+                if (nv_vmx_features[i].word == word)
+                        mask |= 1ULL << nv_vmx_features[i].bit;
         return mask;
 }
 
@@ -78,10 +75,10 @@ static void vmx_words(const uint64_t *m, VmxWords *w) {
 }
 
 static void name_bit(NvVmxCapDiff *d) {
-        for (size_t i = 0; i < ELEMENTSOF(features); i++)
-                if (features[i].word == d->word && features[i].bit == d->bit) {
-                        d->qemu = features[i].qemu;
-                        d->intel = features[i].intel;
+        for (size_t i = 0; i < ELEMENTSOF(nv_vmx_features); i++)
+                if (nv_vmx_features[i].word == d->word && nv_vmx_features[i].bit == d->bit) {
+                        d->qemu = nv_vmx_features[i].qemu;
+                        d->intel = nv_vmx_features[i].intel;
                         return;
                 }
 }

@@ -33,6 +33,16 @@ typedef struct NvVmxCapDiff {
         uint64_t src, dst;  /* FEWER, DIFFERS: the two values */
 } NvVmxCapDiff;
 
+/* The rows of VMX_FEATURES, in its order. */
+typedef struct NvVmxFeature {
+        VmxWord word;
+        unsigned bit;
+        const char *qemu, *intel;
+} NvVmxFeature;
+
+extern const NvVmxFeature nv_vmx_features[];
+extern const size_t nv_vmx_n_features;
+
 /*
  * Every difference that stops L1 from moving from src to dst (both the 18
  * MSRs IA32_VMX_BASIC .. IA32_VMX_VMFUNC), at most max of them into ret,
