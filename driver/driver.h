@@ -22,6 +22,7 @@
 #include "cpu-def.h"
 #include "host.h"
 #include "vmm-backend.h"
+#include "vmx-caps.h"
 
 typedef struct NvDriver NvDriver;
 
@@ -100,6 +101,8 @@ typedef struct NvMigrateCheck {
         char problems[NV_MIGRATE_MAX_PROBLEMS][256];
         size_t n_unchecked; /* checks that could not be made, each a static untranslated N_() string */
         const char *unchecked[4];
+        size_t n_vmx;       /* the nested VMX differences among the problems, as data (--json) */
+        NvVmxCapDiff vmx[NV_MIGRATE_MAX_PROBLEMS];
 } NvMigrateCheck;
 
 /*

@@ -68,7 +68,6 @@ static void vmx_problem(NvMigrateCheck *c, const NvVmxCapDiff *d) {
  * source lets L1 clear.  Unmeasured MSRs are a note, never a problem.
  */
 static void check_vmx_msrs(const NvHostInfo *src, const NvHostInfo *dst, NvMigrateCheck *c) {
-        NvVmxCapDiff diffs[NV_MIGRATE_MAX_PROBLEMS];
         size_t n;
 
         if (!src->target.have_vmx_msrs)
@@ -77,9 +76,10 @@ static void check_vmx_msrs(const NvHostInfo *src, const NvHostInfo *dst, NvMigra
                 unchecked(c, N_("the destination's capabilities document has no nested VMX capability MSRs: the VMX controls were not compared"));
         if (!src->target.have_vmx_msrs || !dst->target.have_vmx_msrs)
                 return;
-        n = nv_vmx_caps_compare(src->target.vmx_msrs, dst->target.vmx_msrs, diffs, ELEMENTSOF(diffs));
-        for (size_t i = 0; i < n && i < ELEMENTSOF(diffs); i++)
-                vmx_problem(c, &diffs[i]);
+        n = nv_vmx_caps_compare(src->target.vmx_msrs, dst->target.vmx_msrs, c->vmx, ELEMENTSOF(c->vmx));
+        c->n_vmx = n < ELEMENTSOF(c->vmx) ? n : ELEMENTSOF(c->vmx);
+        for (size_t i = 0; i < c->n_vmx; i++)
+                vmx_problem(c, &c->vmx[i]);
 }
 
 static void check_dest(const NvDomainDef *d, int vendor, const NvHostInfo *src, const NvHostInfo *dst, NvMigrateCheck *c) {

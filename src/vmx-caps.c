@@ -131,6 +131,20 @@ size_t nv_vmx_caps_compare(const uint64_t src[NV_VMX_MSR_COUNT], const uint64_t 
         return d.n;
 }
 
+const char *nv_vmx_word_id(VmxWord word) {
+        static const char *const ids[VMX_WORD_COUNT] = {
+                "pin", "primary", "secondary", "exit", "entry", "vmfunc", "ept-vpid", "misc", "basic",
+        };
+
+        return word < VMX_WORD_COUNT ? ids[word] : "?";
+}
+
+const char *nv_vmx_cap_kind_id(NvVmxCapKind kind) {
+        static const char *const ids[] = { "lacks", "forces", "fewer", "differs" };
+
+        return (unsigned) kind < ELEMENTSOF(ids) ? ids[kind] : "?";
+}
+
 const char *nv_vmx_word_name(VmxWord word) {
         static const char *const names[VMX_WORD_COUNT] = {
                 [VMX_WORD_PIN] = N_("pin-based VM-execution control"),

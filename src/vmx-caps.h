@@ -56,6 +56,11 @@ extern const size_t nv_vmx_n_features;
 size_t nv_vmx_caps_compare(const uint64_t src[NV_VMX_MSR_COUNT], const uint64_t dst[NV_VMX_MSR_COUNT], NvVmxCapDiff *ret,
                            size_t max);
 
+/* The word's short id, as --json and docs/vmx-controls.md spell it: "pin", "primary", "secondary", ... */
+const char *nv_vmx_word_id(VmxWord word);
+/* The kind as --json spells it: "lacks", "forces", "fewer", "differs". */
+const char *nv_vmx_cap_kind_id(NvVmxCapKind kind);
+
 /* The word's name in Intel's terms ("secondary processor-based VM-execution control"), translated. */
 const char *nv_vmx_word_name(VmxWord word);
 

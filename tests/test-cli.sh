@@ -322,8 +322,13 @@ import json, sys
 o = json.loads(sys.argv[1])
 assert sys.argv[2] == "1" and o["vendor"] == "vmx" and o["can_migrate"] is False and o["verdict"] == "refused"
 names = [p.split(",")[0].rsplit(" ", 1)[1] for p in o["problems"]]
-assert names == ["vmx-cr3-load-noexit", "vmx-cr3-store-noexit", "vmx-shadow-vmcs", "vmx-tsc-scaling",
-                 "vmx-entry-load-perf-global-ctrl", "vmx-ept-1gb", "vmx-zero-len-inject"], names' "$out" $rc
+want = ["vmx-cr3-load-noexit", "vmx-cr3-store-noexit", "vmx-shadow-vmcs", "vmx-tsc-scaling",
+        "vmx-entry-load-perf-global-ctrl", "vmx-ept-1gb", "vmx-zero-len-inject"]
+assert names == want, names
+assert [v["feature"] for v in o["vmx"]] == want
+assert [(v["kind"], v["word"], v["bit"]) for v in o["vmx"]] == [("forces", "primary", 15), ("forces", "primary", 16),
+        ("lacks", "secondary", 14), ("lacks", "secondary", 25), ("lacks", "entry", 13), ("lacks", "ept-vpid", 17), ("lacks", "misc", 30)]
+assert o["vmx"][2]["intel"] == "VMCS shadowing"' "$out" $rc
 out=$("$NESTVIRT" -c "$URI" migrate-check vmx-custom --src-caps "$DATA/caps-vmx-b.xml" --dest-caps "$DATA/caps-vmx-a.xml"); rc=$?
 check "migrate-check VMX B -> A: nothing missing, exit 3 (no saved state to judge)" test $rc -eq 3
 check "migrate-check VMX B -> A: ok, no VMX line" contains "$out" "  ok: same vendor, nested enabled, KVM_CAP_NESTED_STATE 8320 fits"

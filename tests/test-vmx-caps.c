@@ -135,10 +135,6 @@ static void test_fields_and_unknown_bits(void **state) {
         assert_int_equal(d[2].dst, 0);
 }
 
-static const char *const word_names[VMX_WORD_COUNT] = {
-        "pin", "primary", "secondary", "exit", "entry", "vmfunc", "ept-vpid", "misc", "basic",
-};
-
 
 /* "| word | bit | Intel | `vmx-...` or — |": the row's index in table, or a failure. */
 static size_t check_row(char *line) {
@@ -154,7 +150,7 @@ static size_t check_row(char *line) {
                         *--e = '\0';
                 cell[i] = c;
         }
-        for (word = 0; word < VMX_WORD_COUNT && strcmp(word_names[word], cell[0]) != 0; word++)
+        for (word = 0; word < VMX_WORD_COUNT && strcmp(nv_vmx_word_id(word), cell[0]) != 0; word++)
                 ;
         bit = (unsigned) strtoul(cell[1], NULL, 10);
         for (size_t i = 0; i < nv_vmx_n_features; i++) {

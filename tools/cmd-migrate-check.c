@@ -78,6 +78,29 @@ static unsigned check_saved_state(const NvDomainDef *def, const NvHostInfo *dst,
         return cli_verify_blobs(s, &ctx, notes, vcpus);
 }
 
+/* The VMX differences as data: what a script acts on without parsing the problem lines. */
+static json_object *vmx_json(const NvMigrateCheck *c) {
+        json_object *a = json_object_new_array();
+
+        for (size_t i = 0; i < c->n_vmx; i++) {
+                const NvVmxCapDiff *d = &c->vmx[i];
+                json_object *o = json_object_new_object();
+                bool field = d->kind == NV_VMX_CAP_FEWER || d->kind == NV_VMX_CAP_DIFFERS;
+
+                json_object_object_add(o, "kind", json_object_new_string(nv_vmx_cap_kind_id(d->kind)));
+                json_object_object_add(o, "word", json_object_new_string(nv_vmx_word_id(d->word)));
+                json_object_object_add(o, "bit", field ? NULL : json_object_new_int((int) d->bit));
+                json_object_object_add(o, "feature", d->qemu ? json_object_new_string(d->qemu) : NULL);
+                json_object_object_add(o, "intel", d->intel ? json_object_new_string(d->intel) : NULL);
+                if (field) {
+                        json_object_object_add(o, "source", json_object_new_uint64(d->src));
+                        json_object_object_add(o, "destination", json_object_new_uint64(d->dst));
+                }
+                json_object_array_add(a, o);
+        }
+        return a;
+}
+
 static void report_json(const char *name, const NvHostInfo *dst, const NvMigrateCheck *c, json_object *vcpus, unsigned bad,
                         const CliNotes *notes) {
         json_object *o = json_object_new_object(), *d = json_object_new_object(), *p = json_object_new_array();
@@ -95,6 +118,7 @@ static void report_json(const char *name, const NvHostInfo *dst, const NvMigrate
         json_object_object_add(o, "destination", d);
         json_object_object_add(o, "can_migrate", json_object_new_boolean(c->n_problems == 0));
         json_object_object_add(o, "problems", p);
+        json_object_object_add(o, "vmx", vmx_json(c));
         json_object_object_add(o, "vcpus", json_object_get(vcpus));
         json_object_object_add(o, "refused", json_object_new_int64(bad));
         json_object_object_add(o, "not_checked", nc);
