@@ -181,10 +181,14 @@ int nv_cpu_cache_save(NvConn *c, const char *state_dir, const NvHostInfo *host, 
 int nv_cpu_cache_apply(const char *state_dir, const NvHostInfo *host, NvDomainDef *def, const char **ret_why);
 
 /* What the libvirt hook knows: this host and its directories, never a libvirt connection. */
+/* Where libvirt's QEMU driver (qemu:///system) keeps managed-save images, NAME.save; libvirt's path, not ours. */
+#define NV_QEMU_SAVE_DIR "/var/lib/libvirt/qemu/save"
+
 typedef struct NvHookContext {
         const NvHostInfo *host;
         const char *state_dir;
         const char *runtime_dir;
+        const char *qemu_save_dir; /* libvirt's managed-save images (NAME.save), checked on restore; NULL: not checked */
 } NvHookContext;
 
 /*
