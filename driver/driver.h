@@ -22,6 +22,7 @@
 #include "cpu-def.h"
 #include "host.h"
 #include "vmm-backend.h"
+#include "vmx-caps.h"
 
 typedef struct NvDriver NvDriver;
 
@@ -99,9 +100,18 @@ typedef struct NvMigrateCheck {
         int vendor;        /* NV_FORMAT_* of the state that would travel; -1: none to carry */
         size_t n_problems; /* 0: it can go */
         char problems[NV_MIGRATE_MAX_PROBLEMS][256];
+        size_t n_unchecked; /* checks that could not be made, each a static untranslated N_() string */
+        const char *unchecked[4];
+        size_t n_vmx;       /* the nested VMX differences among the problems, as data (--json) */
+        NvVmxCapDiff vmx[NV_MIGRATE_MAX_PROBLEMS];
 } NvMigrateCheck;
 
-/* From the two hosts' facts and the domain's XML alone: same vendor, nested on, state size, a nested mode there. */
+/*
+ * From the two hosts' facts and the domain's XML alone: same vendor, nested
+ * on, state size, a nested mode there; for VMX, every control or capability
+ * of the source's nested VMX MSRs the destination lacks or forces (a note in
+ * unchecked where either host's MSRs were not measured).
+ */
 void nv_migrate_check(const NvDomainDef *def, const NvHostInfo *src, const NvHostInfo *dst, NvMigrateCheck *ret);
 /*
  * The CPU half, for QEMU domains on libvirt: the domain's CPU (its <cpu>;
