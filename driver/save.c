@@ -146,6 +146,8 @@ int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSa
                 return r;
         if (o->keep_frozen || res.found_frozen)
                 res.frozen_usec = 0; /* still frozen: there is no duration yet */
+        /* A ptrace freeze ends with this process; a kept one was granted only because the VMM paused itself. */
+        res.own_pause = o->keep_frozen && vmm.b == &nv_vmm_backend_process;
         *ret = res;
         res = (NvSaveResult) {};
         return 0;
