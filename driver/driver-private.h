@@ -137,6 +137,14 @@ void nv_landed_forget(const char *runtime_dir, const char *uuid);
 /* A landed file nothing loaded, removed with its note (the hook's release, or its prepare refusal). */
 void nv_landed_remove(const char *runtime_dir, const char *state_dir, const NvDomainDef *def);
 
+/*
+ * hook-qemu.c, on `restore begin`: QEMU's nested state in the domain's
+ * managed-save image, refused if this host cannot load it (naming vCPU,
+ * rule and field); no image, no nested state or an unreadable image is
+ * let through (with a line in libvirt's log for the last two).
+ */
+int nv_hook_guard_qemu_image(const NvHookContext *ctx, const NvDomainDef *def, NvError **reterr);
+
 static inline void nv_domain_entry_clear(NvDomainEntry *e) {
         e->def = nv_domain_def_free(e->def);
 }

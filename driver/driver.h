@@ -22,6 +22,7 @@
 #include "cpu-def.h"
 #include "host.h"
 #include "vmm-backend.h"
+#include "vmx-caps.h"
 
 typedef struct NvDriver NvDriver;
 
@@ -98,9 +99,18 @@ typedef struct NvMigrateCheck {
         int vendor;        /* NV_FORMAT_* of the state that would travel; -1: none to carry */
         size_t n_problems; /* 0: it can go */
         char problems[NV_MIGRATE_MAX_PROBLEMS][256];
+        size_t n_unchecked; /* checks that could not be made, each a static untranslated N_() string */
+        const char *unchecked[4];
+        size_t n_vmx;       /* the nested VMX differences among the problems, as data (--json) */
+        NvVmxCapDiff vmx[NV_MIGRATE_MAX_PROBLEMS];
 } NvMigrateCheck;
 
-/* From the two hosts' facts and the domain's XML alone: same vendor, nested on, state size, a nested mode there. */
+/*
+ * From the two hosts' facts and the domain's XML alone: same vendor, nested
+ * on, state size, a nested mode there; for VMX, every control or capability
+ * of the source's nested VMX MSRs the destination lacks or forces (a note in
+ * unchecked where either host's MSRs were not measured).
+ */
 void nv_migrate_check(const NvDomainDef *def, const NvHostInfo *src, const NvHostInfo *dst, NvMigrateCheck *ret);
 /*
  * The CPU half, for QEMU domains on libvirt: the domain's CPU (its <cpu>;
@@ -180,10 +190,14 @@ int nv_cpu_cache_save(NvConn *c, const char *state_dir, const NvHostInfo *host, 
 int nv_cpu_cache_apply(const char *state_dir, const NvHostInfo *host, NvDomainDef *def, const char **ret_why);
 
 /* What the libvirt hook knows: this host and its directories, never a libvirt connection. */
+/* Where libvirt's QEMU driver (qemu:///system) keeps managed-save images, NAME.save; libvirt's path, not ours. */
+#define NV_QEMU_SAVE_DIR "/var/lib/libvirt/qemu/save"
+
 typedef struct NvHookContext {
         const NvHostInfo *host;
         const char *state_dir;
         const char *runtime_dir;
+        const char *qemu_save_dir; /* libvirt's managed-save images (NAME.save), checked on restore; NULL: not checked */
 } NvHookContext;
 
 /*

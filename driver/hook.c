@@ -6,7 +6,9 @@
  *
  *   prepare begin   refuse a domain that requires a nested mode this host cannot give
  *   migrate begin   XML filter: verify the incoming state; an inline snapshot is
- *   restore begin   written to this host's state directory and referenced instead
+ *   restore begin   written to this host's state directory and referenced instead;
+ *                   on restore, QEMU's own nested state in the domain's managed-save
+ *                   image is checked too (hook-qemu.c)
  *   release end     drop the domain's lock file, and landed state nothing loaded
  */
 #include <fcntl.h>
@@ -137,6 +139,11 @@ int nv_hook_run(const NvHookContext *ctx, const char *const argv[4], const char 
                 return nv_error_wrap(reterr, r, _("The hook for domain '%s' (%s %s) got unusable XML"), argv[0], argv[1], argv[2]);
         if (strcmp(argv[1], "prepare") == 0 && strcmp(argv[2], "begin") == 0)
                 return hook_prepare(ctx, def, reterr);
+        if (strcmp(argv[1], "restore") == 0 && strcmp(argv[2], "begin") == 0) {
+                r = nv_hook_guard_qemu_image(ctx, def, reterr);
+                if (r < 0)
+                        return r;
+        }
         if ((strcmp(argv[1], "migrate") == 0 || strcmp(argv[1], "restore") == 0) && strcmp(argv[2], "begin") == 0)
                 return hook_filter(ctx, def, xml, len, ret_xml, reterr);
         if (strcmp(argv[1], "release") == 0 && strcmp(argv[2], "end") == 0)

@@ -12,6 +12,7 @@
 
 #include "conn-private.h"
 #include "driver-private.h"
+#include "vmx-caps.h"
 
 static void problem(NvMigrateCheck *c, const char *fmt, ...) _printf_(2, 3);
 static void problem(NvMigrateCheck *c, const char *fmt, ...) {
@@ -34,7 +35,54 @@ static int travelling_vendor(const NvDomainDef *d, const NvHostInfo *src) {
         return d->meta && d->meta->has_state ? d->meta->state.vendor : -1;
 }
 
-static void check_dest(const NvDomainDef *d, int vendor, const NvHostInfo *dst, NvMigrateCheck *c) {
+static void unchecked(NvMigrateCheck *c, const char *why) {
+        if (c->n_unchecked < ELEMENTSOF(c->unchecked))
+                c->unchecked[c->n_unchecked++] = why;
+}
+
+static void vmx_problem(NvMigrateCheck *c, const NvVmxCapDiff *d) {
+        const char *word = nv_vmx_word_name(d->word), *intel = d->intel ? d->intel : _("not in nestvirt's table");
+
+        if (d->kind == NV_VMX_CAP_LACKS && d->qemu)
+                problem(c, _("nested VMX: the destination lacks %s, the %s \"%s\" (bit %u)"), d->qemu, word, intel, d->bit);
+        else if (d->kind == NV_VMX_CAP_LACKS)
+                problem(c, _("nested VMX: the destination lacks the %s \"%s\" (bit %u; no vmx-* name)"), word, intel, d->bit);
+        else if (d->kind == NV_VMX_CAP_REQUIRES && d->qemu)
+                problem(c, _("nested VMX: the destination forces %s, the %s \"%s\" (bit %u), to 1; the source lets L1 clear it"),
+                        d->qemu, word, intel, d->bit);
+        else if (d->kind == NV_VMX_CAP_REQUIRES)
+                problem(c, _("nested VMX: the destination forces the %s \"%s\" (bit %u) to 1; the source lets L1 clear it"), word,
+                        intel, d->bit);
+        else if (d->kind == NV_VMX_CAP_FEWER)
+                problem(c, _("nested VMX: %s: %llu on the source, only %llu on the destination"), intel, (unsigned long long) d->src,
+                        (unsigned long long) d->dst);
+        else
+                problem(c, _("nested VMX: %s: %#llx on the source, %#llx on the destination"), intel, (unsigned long long) d->src,
+                        (unsigned long long) d->dst);
+}
+
+/*
+ * What an L1 hypervisor uses of the VMX its vCPU offers must be there
+ * after the move: each control or capability the source offers and the
+ * destination does not, each control the destination forces that the
+ * source lets L1 clear.  Unmeasured MSRs are a note, never a problem.
+ */
+static void check_vmx_msrs(const NvHostInfo *src, const NvHostInfo *dst, NvMigrateCheck *c) {
+        size_t n;
+
+        if (!src->target.have_vmx_msrs)
+                unchecked(c, N_("the source's nested VMX capability MSRs were not measured: its VMX controls were not compared with the destination's"));
+        if (!dst->target.have_vmx_msrs)
+                unchecked(c, N_("the destination's capabilities document has no nested VMX capability MSRs: the VMX controls were not compared"));
+        if (!src->target.have_vmx_msrs || !dst->target.have_vmx_msrs)
+                return;
+        n = nv_vmx_caps_compare(src->target.vmx_msrs, dst->target.vmx_msrs, c->vmx, ELEMENTSOF(c->vmx));
+        c->n_vmx = n < ELEMENTSOF(c->vmx) ? n : ELEMENTSOF(c->vmx);
+        for (size_t i = 0; i < c->n_vmx; i++)
+                vmx_problem(c, &c->vmx[i]);
+}
+
+static void check_dest(const NvDomainDef *d, int vendor, const NvHostInfo *src, const NvHostInfo *dst, NvMigrateCheck *c) {
         const char *why;
 
         if (dst->cpu_vendor != vendor)
@@ -50,12 +98,14 @@ static void check_dest(const NvDomainDef *d, int vendor, const NvHostInfo *dst, 
                         dst->nested_state_max);
         if (dst->cpu_vendor == vendor && dst->nested != NV_NO && nv_domain_def_nested_mode(d, dst, &why) < 0)
                 problem(c, _("on the destination the domain would get no nested mode: %s"), why);
+        if (vendor == NV_FORMAT_VMX && dst->cpu_vendor == vendor && dst->nested != NV_NO)
+                check_vmx_msrs(src, dst, c);
 }
 
 void nv_migrate_check(const NvDomainDef *def, const NvHostInfo *src, const NvHostInfo *dst, NvMigrateCheck *ret) {
         *ret = (NvMigrateCheck) { .vendor = travelling_vendor(def, src) };
         if (ret->vendor >= 0)
-                check_dest(def, ret->vendor, dst, ret);
+                check_dest(def, ret->vendor, src, dst, ret);
         else if (def->meta && def->meta->nested == NV_NESTED_POLICY_REQUIRED)
                 problem(ret, _("the domain's policy requires nested virtualization but it has none on this host"));
 }

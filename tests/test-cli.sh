@@ -301,6 +301,51 @@ err=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough --dest-caps "$tmp/none
 check "migrate-check that cannot check: exit 2, not 1" test $rc -eq 2
 err=$("$NESTVIRT" -c "$URI" migrate-check svm-passthrough 2>&1); rc=$?
 check "migrate-check needs --dest-caps" contains "$err" "needs --dest-caps FILE"
+out=$("$NESTVIRT" migrate-check --help)
+check "migrate-check --help names --src-caps" contains "$out" "  -S, --src-caps FILE      the source's capabilities (default: this host, measured)"
+# Nested VMX MSRs of two VMX hosts (tests/data/caps-vmx-a.xml, -b.xml): B lacks five of A's
+# controls and capabilities and forces two controls A lets L1 clear.  Each is a problem line of its own.
+out=$("$NESTVIRT" -c "$URI" migrate-check vmx-custom --src-caps "$DATA/caps-vmx-a.xml" --dest-caps "$DATA/caps-vmx-b.xml"); rc=$?
+check "migrate-check VMX A -> B: exit 1" test $rc -eq 1
+check "migrate-check VMX A -> B: every control named, exactly" test "$out" = "vmx-custom -> destination (vmx, kernel 6.1.0-57-cloud-amd64):
+  - nested VMX: the destination forces vmx-cr3-load-noexit, the primary processor-based VM-execution control \"CR3-load exiting\" (bit 15), to 1; the source lets L1 clear it
+  - nested VMX: the destination forces vmx-cr3-store-noexit, the primary processor-based VM-execution control \"CR3-store exiting\" (bit 16), to 1; the source lets L1 clear it
+  - nested VMX: the destination lacks vmx-shadow-vmcs, the secondary processor-based VM-execution control \"VMCS shadowing\" (bit 14)
+  - nested VMX: the destination lacks vmx-tsc-scaling, the secondary processor-based VM-execution control \"use TSC scaling\" (bit 25)
+  - nested VMX: the destination lacks vmx-entry-load-perf-global-ctrl, the VM-entry control \"load IA32_PERF_GLOBAL_CTRL\" (bit 13)
+  - nested VMX: the destination lacks vmx-ept-1gb, the EPT/VPID capability \"1-GByte EPT pages\" (bit 17)
+  - nested VMX: the destination lacks vmx-zero-len-inject, the IA32_VMX_MISC capability \"event injection with instruction length 0\" (bit 30)
+vmx-custom cannot migrate there: 7 problems."
+out=$("$NESTVIRT" -c "$URI" migrate-check vmx-custom --json --src-caps "$DATA/caps-vmx-a.xml" --dest-caps "$DATA/caps-vmx-b.xml"); rc=$?
+check "migrate-check --json VMX A -> B: the seven problems, refused" python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+assert sys.argv[2] == "1" and o["vendor"] == "vmx" and o["can_migrate"] is False and o["verdict"] == "refused"
+names = [p.split(",")[0].rsplit(" ", 1)[1] for p in o["problems"]]
+want = ["vmx-cr3-load-noexit", "vmx-cr3-store-noexit", "vmx-shadow-vmcs", "vmx-tsc-scaling",
+        "vmx-entry-load-perf-global-ctrl", "vmx-ept-1gb", "vmx-zero-len-inject"]
+assert names == want, names
+assert [v["feature"] for v in o["vmx"]] == want
+assert [(v["kind"], v["word"], v["bit"]) for v in o["vmx"]] == [("forces", "primary", 15), ("forces", "primary", 16),
+        ("lacks", "secondary", 14), ("lacks", "secondary", 25), ("lacks", "entry", 13), ("lacks", "ept-vpid", 17), ("lacks", "misc", 30)]
+assert o["vmx"][2]["intel"] == "VMCS shadowing"' "$out" $rc
+out=$("$NESTVIRT" -c "$URI" migrate-check vmx-custom --src-caps "$DATA/caps-vmx-b.xml" --dest-caps "$DATA/caps-vmx-a.xml"); rc=$?
+check "migrate-check VMX B -> A: nothing missing, exit 3 (no saved state to judge)" test $rc -eq 3
+check "migrate-check VMX B -> A: ok, no VMX line" contains "$out" "  ok: same vendor, nested enabled, KVM_CAP_NESTED_STATE 8320 fits"
+check "migrate-check VMX B -> A names no control" not_contains "$out" "nested VMX"
+# A document without the MSRs (no <target>: an older nestvirt, a host not measured) is a note, never a problem.
+sed '/<target/,/<\/target>/d' "$DATA/caps-vmx-b.xml" >"$tmp/caps-vmx-b-old.xml"
+out=$("$NESTVIRT" -c "$URI" migrate-check vmx-custom --json --src-caps "$DATA/caps-vmx-a.xml" --dest-caps "$tmp/caps-vmx-b-old.xml"); rc=$?
+check "migrate-check VMX, destination MSRs unknown: exit 3, a note" python3 -c '
+import json, sys
+o = json.loads(sys.argv[1]); assert sys.argv[2] == "3" and o["problems"] == [] and o["verdict"] == "accepted-unchecked"
+assert "the destination'"'"'s capabilities document has no nested VMX capability MSRs: the VMX controls were not compared" in o["not_checked"]' "$out" $rc
+# The source is this host by default, its MSRs measured on a scratch vCPU: a fake Intel host with nested on and no KVM has none.
+root=$tmp/host-intel-on
+cp -r "$DATA/host-intel-off" "$root" && echo Y >"$root/sys/module/kvm_intel/parameters/nested"
+out=$(NESTVIRT_HOST_ROOT=$root "$NESTVIRT" -c "$URI" migrate-check vmx-custom --dest-caps "$DATA/caps-vmx-a.xml"); rc=$?
+check "migrate-check VMX from this host, not measured: exit 3" test $rc -eq 3
+check "migrate-check VMX from this host, not measured: says so" contains "$out" "note: not checked: the source's nested VMX capability MSRs were not measured: its VMX controls were not compared with the destination's"
 out=$("$NESTVIRT" -c "$URI" capabilities --domains)
 check "capabilities --domains" contains "$out" "vmx-custom           none    NOT SUPPORTED, nested required (the domain asks for vmx but this host is AMD (svm))"
 unset NESTVIRT_HOST_ROOT

@@ -40,6 +40,9 @@ check "the core library's message in German" contains "$out" "Prüfsumme der Dat
 out=$(de verify "$DATA/snapshots/good.nvstate")
 check "the validator's notes in German" contains "$out" "Hinweis: nicht geprüft: S4: ob die vCPU im SMM ist, ist unbekannt"
 
+node=$(realpath "$DATA/../../data/examples/node.xml")
+out=$(de -c "test://$node" migrate-check vmx-custom --src-caps "$DATA/caps-vmx-a.xml" --dest-caps "$DATA/caps-vmx-b.xml")
+check "migrate-check's nested VMX lines in German" contains "$out" '  - verschachteltes VMX: dem Ziel fehlt vmx-shadow-vmcs, sekundäre prozessorbasierte VM-Ausführungssteuerung "VMCS shadowing" (Bit 14)'
 out=$(LC_ALL=C.UTF-8 LANGUAGE=de NESTVIRT_LOCALEDIR=$LOCALEDIR "$NESTVIRTD" --help)
 check "nestvirtd --help in German" contains "$out" "Aufruf: nestvirtd [--connect URI]"
 out=$(de maintenance save-all --keep-frozen --frobnicate 2>&1)

@@ -9,6 +9,7 @@
 
 #include "cli-domain.h"
 #include "cli-file.h"
+#include "cli-qemu.h"
 #include "cli.h"
 #include "fields.h"
 #include "util.h"
@@ -154,6 +155,73 @@ static void print_text(json_object *o) {
                 print_blob_text(json_object_array_get_idx(vcpus, i));
 }
 
+/* A vCPU of a QEMU image in text: its nested state as for a snapshot, or why it has none. */
+static void print_qemu_vcpu(json_object *b) {
+        json_object *q = json_object_object_get(b, "qemu"), *v;
+
+        if (json_object_object_get(b, "format"))
+                print_blob_text(b);
+        else if ((v = json_object_object_get(q, "refused_by_qemu")))
+                printf(_("vCPU %s: QEMU itself refuses this nested state: %s (%s = 0x%llx)\n"),
+                       json_object_get_string(json_object_object_get(b, "vcpu")), json_object_get_string(v),
+                       json_object_get_string(json_object_object_get(q, "field")),
+                       (unsigned long long) json_object_get_uint64(json_object_object_get(q, "value")));
+        else
+                printf(_("vCPU %s: %s\n"), json_object_get_string(json_object_object_get(b, "vcpu")),
+                       json_object_get_string(json_object_object_get(q, "no_nested_state")));
+        json_object_object_foreach(q, key, val) {
+                if (strcmp(key, "hflags_guest") == 0 || strcmp(key, "hflags2_gif") == 0 || strcmp(key, "efer_svme") == 0 ||
+                    strcmp(key, "stream_flags") == 0)
+                        printf("  qemu.%-25s %s\n", key, json_object_get_string(val));
+        }
+}
+
+/* inspect of a QEMU migration stream or libvirt save image: every vCPU, with or without nested state. */
+static int inspect_qemu(Cli *cli, const char *path, const InspectArgs *a, NvError **reterr) {
+        _cleanup_(nv_qemu_image_freep) NvQemuImage *img = NULL;
+        json_object *o, *vcpus;
+        int r;
+
+        r = nv_qemu_image_read(path, &img, reterr);
+        if (r < 0)
+                return r;
+        o = cli_qemu_image_json(path, img);
+        vcpus = json_object_new_array();
+        json_object_object_add(o, "vcpus", vcpus);
+        for (size_t i = 0; i < img->n_vcpus; i++) {
+                const NvQemuVcpu *v = &img->vcpus[i];
+                json_object *b;
+
+                if (a->vcpu >= 0 && v->index != (uint32_t) a->vcpu)
+                        continue;
+                if (v->blob.data && !v->qemu_refusal) {
+                        b = blob_json(v->index, &v->blob, a, reterr);
+                        if (!b) {
+                                json_object_put(o);
+                                return (*reterr)->code;
+                        }
+                } else {
+                        b = json_object_new_object();
+                        json_object_object_add(b, "vcpu", json_object_new_int64(v->index));
+                }
+                json_object_object_add(b, "qemu", cli_qemu_vcpu_json(v));
+                json_object_array_add(vcpus, b);
+        }
+        if (a->vcpu >= 0 && json_object_array_length(vcpus) == 0) {
+                json_object_put(o);
+                return nv_error_set(reterr, -ENOENT, _("'%s' has no vCPU %ld."), path, a->vcpu);
+        }
+        if (cli->json)
+                cli_print_json(o);
+        else {
+                cli_qemu_print_image(o);
+                for (size_t i = 0; i < json_object_array_length(vcpus); i++)
+                        print_qemu_vcpu(json_object_array_get_idx(vcpus, i));
+        }
+        json_object_put(o);
+        return 0;
+}
+
 int cmd_inspect(Cli *cli, int argc, char **argv, NvError **reterr) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -173,8 +241,9 @@ int cmd_inspect(Cli *cli, int argc, char **argv, NvError **reterr) {
                 switch (c) {
                 case 'h':
                         printf(_("Usage: nestvirt inspect FILE [--vcpu N] [--field NAME] [--json]\n"
-                                 "Show a snapshot file or a raw nested-state blob: format, size, flags, guest\n"
-                                 "mode and the key vmcs12/vmcb12 fields.\n\n"
+                                 "Show a snapshot file, a raw nested-state blob, a QEMU migration stream or a\n"
+                                 "libvirt save image: per vCPU the format, size, flags, guest mode and the key\n"
+                                 "vmcs12/vmcb12 fields.\n\n"
                                  "  --vcpu N       only vCPU N\n"
                                  "  --field NAME   only this field (a VMCS name such as GUEST_RIP, its encoding\n"
                                  "                 such as 0x681e, or a vmcb12 field such as control.asid)\n"
@@ -197,6 +266,8 @@ int cmd_inspect(Cli *cli, int argc, char **argv, NvError **reterr) {
         }
         if (optind + 1 != argc)
                 return nv_error_set(reterr, -EINVAL, _("'inspect' takes exactly one FILE; see 'nestvirt inspect --help'."));
+        if (cli_is_qemu_file(argv[optind]))
+                return inspect_qemu(cli, argv[optind], &a, reterr);
         r = cli_load_state_file(argv[optind], &s, &raw, reterr);
         if (r < 0)
                 return r;

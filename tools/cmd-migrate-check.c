@@ -2,7 +2,9 @@
 /*
  * nestvirt migrate-check DOMAIN --dest-caps FILE: can this domain's nested
  * state move to the host that wrote FILE (`nestvirt capabilities --xml`)?
- * Every reason it cannot is printed, then the domain's saved nested state
+ * For VMX, the nested VMX capability MSRs of the source (this host,
+ * measured, or --src-caps FILE) and of FILE are compared control by
+ * control.  Every reason it cannot is printed, then the domain's saved nested state
  * is judged by the verify engine with the destination's measured facts
  * (its CPUID, VMX MSRs, probed kernel rules).  Exit 1 if there is any
  * reason or a blob the destination would refuse, 3 if nothing was found
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli-backend.h"
 #include "cli-domain.h"
 #include "cli-file.h"
 #include "driver.h"
@@ -75,6 +78,29 @@ static unsigned check_saved_state(const NvDomainDef *def, const NvHostInfo *dst,
         return cli_verify_blobs(s, &ctx, notes, vcpus);
 }
 
+/* The VMX differences as data: what a script acts on without parsing the problem lines. */
+static json_object *vmx_json(const NvMigrateCheck *c) {
+        json_object *a = json_object_new_array();
+
+        for (size_t i = 0; i < c->n_vmx; i++) {
+                const NvVmxCapDiff *d = &c->vmx[i];
+                json_object *o = json_object_new_object();
+                bool field = d->kind == NV_VMX_CAP_FEWER || d->kind == NV_VMX_CAP_DIFFERS;
+
+                json_object_object_add(o, "kind", json_object_new_string(nv_vmx_cap_kind_id(d->kind)));
+                json_object_object_add(o, "word", json_object_new_string(nv_vmx_word_id(d->word)));
+                json_object_object_add(o, "bit", field ? NULL : json_object_new_int((int) d->bit));
+                json_object_object_add(o, "feature", d->qemu ? json_object_new_string(d->qemu) : NULL);
+                json_object_object_add(o, "intel", d->intel ? json_object_new_string(d->intel) : NULL);
+                if (field) {
+                        json_object_object_add(o, "source", json_object_new_uint64(d->src));
+                        json_object_object_add(o, "destination", json_object_new_uint64(d->dst));
+                }
+                json_object_array_add(a, o);
+        }
+        return a;
+}
+
 static void report_json(const char *name, const NvHostInfo *dst, const NvMigrateCheck *c, json_object *vcpus, unsigned bad,
                         const CliNotes *notes) {
         json_object *o = json_object_new_object(), *d = json_object_new_object(), *p = json_object_new_array();
@@ -92,6 +118,7 @@ static void report_json(const char *name, const NvHostInfo *dst, const NvMigrate
         json_object_object_add(o, "destination", d);
         json_object_object_add(o, "can_migrate", json_object_new_boolean(c->n_problems == 0));
         json_object_object_add(o, "problems", p);
+        json_object_object_add(o, "vmx", vmx_json(c));
         json_object_object_add(o, "vcpus", json_object_get(vcpus));
         json_object_object_add(o, "refused", json_object_new_int64(bad));
         json_object_object_add(o, "not_checked", nc);
@@ -123,7 +150,24 @@ static int check_cpu(NvConn *conn, const NvDomainDef *def, const char *domcaps, 
         return nv_migrate_check_cpu(conn, def, xml, dest, c, reterr);
 }
 
-static int run_check(Cli *cli, const char *name, const char *caps, const char *domcaps, NvError **reterr) {
+/*
+ * The source's facts: this host as probed now (its nested VMX MSRs
+ * measured on a scratch vCPU where the kernel can, as `capabilities`
+ * does), or the document another host wrote, to check a move between two
+ * hosts from a third.
+ */
+static int source_facts(Cli *cli, const char *src_caps, NvHostInfo *ret, NvError **reterr) {
+        int r;
+
+        if (src_caps)
+                return cli_read_dest_caps(src_caps, ret, reterr);
+        r = cli_host_facts(cli, ret, reterr);
+        if (r >= 0 && !cli->force_sim && ret->cpu_vendor == NV_FORMAT_VMX)
+                nv_host_probe_target(cli_host_root(), NULL, ret);
+        return r;
+}
+
+static int run_check(Cli *cli, const char *name, const char *caps, const char *src_caps, const char *domcaps, NvError **reterr) {
         _cleanup_(nv_conn_freep) NvConn *conn = NULL;
         _cleanup_(nv_domain_def_freep) NvDomainDef *def = NULL;
         NvDomainEntry e = {};
@@ -134,13 +178,15 @@ static int run_check(Cli *cli, const char *name, const char *caps, const char *d
         unsigned bad = 0;
         int r;
 
-        if ((r = cli_read_dest_caps(caps, &dst, reterr)) < 0 || (r = cli_host_facts(cli, &src, reterr)) < 0 ||
+        if ((r = cli_read_dest_caps(caps, &dst, reterr)) < 0 || (r = source_facts(cli, src_caps, &src, reterr)) < 0 ||
             (r = nv_conn_open(cli->uri, NULL, NULL, &conn, reterr)) < 0 || (r = nv_conn_get_domain(conn, name, &e, reterr)) < 0)
                 return r;
         def = e.def;
         nv_migrate_check(def, &src, &dst, &c);
         if (domcaps && (r = check_cpu(conn, def, domcaps, &c, reterr)) < 0)
                 return r;
+        for (size_t i = 0; i < c.n_unchecked; i++)
+                cli_notes_add(&notes, c.unchecked[i]);
         if (cli->json) {
                 vcpus = json_object_new_array();
                 if (c.vendor >= 0 && c.n_problems == 0)
@@ -162,20 +208,24 @@ int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr) {
                 { "help", no_argument, NULL, 'h' },
                 { "dest-caps", required_argument, NULL, 'd' },
                 { "dest-domcaps", required_argument, NULL, 'D' },
+                { "src-caps", required_argument, NULL, 'S' },
                 { "json", no_argument, NULL, 'j' },
                 { "sim", no_argument, NULL, 's' },
                 {},
         };
-        const char *caps = NULL, *domcaps = NULL;
+        const char *caps = NULL, *domcaps = NULL, *src_caps = NULL;
         int c;
 
-        while ((c = getopt_long(argc, argv, "hd:D:js", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hd:D:S:js", opts, NULL)) >= 0) {
                 if (c == 'h') {
-                        printf(_("Usage: nestvirt [-c URI] migrate-check DOMAIN --dest-caps FILE [--dest-domcaps FILE] [--json] [--sim]\n"
+                        printf(_("Usage: nestvirt [-c URI] migrate-check DOMAIN --dest-caps FILE [--src-caps FILE]\n"
+                                 "                              [--dest-domcaps FILE] [--json] [--sim]\n"
                                  "Check whether DOMAIN's nested state can move to the host whose\n"
                                  "'nestvirt capabilities --xml' is in FILE: same CPU vendor, nested enabled\n"
-                                 "there, the state size within its KVM_CAP_NESTED_STATE.  With the\n"
-                                 "destination's 'virsh domcapabilities' (QEMU domains), every CPU feature and\n"
+                                 "there, the state size within its KVM_CAP_NESTED_STATE, and for VMX each\n"
+                                 "control or capability of the nested VMX MSRs that the source offers and\n"
+                                 "the destination lacks or forces, named in Intel's terms and as vmx-*.  With\n"
+                                 "the destination's 'virsh domcapabilities' (QEMU domains), every CPU feature and\n"
                                  "VMX control the domain needs that the destination's CPU lacks, as this\n"
                                  "host's libvirt expands both.  Prints every reason it cannot, then judges\n"
                                  "its saved nested state by FILE's measured rules.  Exit 0: it can go, every\n"
@@ -183,7 +233,7 @@ int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr) {
                                  "3: nothing found but rules unchecked (listed as notes); 2: it could not\n"
                                  "check.\n\n"
                                  "  -d, --dest-caps FILE     the destination's capabilities\n"
-                                 "  -D, --dest-domcaps FILE  the destination's libvirt domain capabilities\n"
+                                 "  -D, --dest-domcaps FILE  the destination's libvirt domain capabilities\n"                                 "  -S, --src-caps FILE      the source's capabilities (default: this host, measured)\n"
                                  "  -j, --json               print the verdict as JSON\n"
                                  "  -s, --sim                judge against the simulated KVM instead of this host\n"));
                         return 0;
@@ -191,6 +241,8 @@ int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr) {
                         caps = optarg;
                 else if (c == 'D')
                         domcaps = optarg;
+                else if (c == 'S')
+                        src_caps = optarg;
                 else if (c == 'j')
                         cli->json = true;
                 else if (c == 's')
@@ -202,5 +254,5 @@ int cmd_migrate_check(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return nv_error_set(reterr, -EINVAL, _("'migrate-check' needs --dest-caps FILE (the destination's 'nestvirt capabilities --xml')."));
         if (optind + 1 != argc)
                 return nv_error_set(reterr, -EINVAL, _("'migrate-check' takes exactly one DOMAIN."));
-        return run_check(cli, argv[optind], caps, domcaps, reterr);
+        return run_check(cli, argv[optind], caps, src_caps, domcaps, reterr);
 }

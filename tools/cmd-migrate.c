@@ -124,7 +124,8 @@ static int hook(int argc, char **argv, NvError **reterr) {
                          "libvirt.  prepare begin: refuse a domain that requires nested virtualization this\n"
                          "host cannot give.  migrate begin, restore begin: verify the incoming nested state\n"
                          "and land inline state in a local file; the rewritten XML goes to standard output\n"
-                         "(nothing: unchanged).  release end: drop the domain's lock file.\n"));
+                         "(nothing: unchanged); on restore begin also QEMU's own nested state in the\n"
+                         "domain's managed-save image.  release end: drop the domain's lock file.\n"));
                 return 0;
         }
         if (argc != 5)
@@ -135,7 +136,8 @@ static int hook(int argc, char **argv, NvError **reterr) {
                 r = nv_host_probe(cli_host_root(), NULL, &host, reterr);
         if (r >= 0)
                 r = nv_hook_run(&(NvHookContext) { .host = &host, .state_dir = nv_default_dir(false),
-                                                                    .runtime_dir = nv_default_dir(true) },
+                                                                    .runtime_dir = nv_default_dir(true),
+                                                                    .qemu_save_dir = getenv("NESTVIRT_QEMU_SAVE_DIR") ?: NV_QEMU_SAVE_DIR },
                                                   (const char *const *) argv + 1, xml, len, &out, reterr);
         if (r >= 0 && out)
                 fputs(out, stdout);

@@ -12,6 +12,7 @@
 
 #include "cli-backend.h"
 #include "cli-file.h"
+#include "cli-qemu.h"
 #include "cli.h"
 #include "fileio.h"
 
@@ -117,6 +118,27 @@ static int unpack_to(const NvSnapshot *s, const char *dir, bool force, NvError *
         return 0;
 }
 
+/*
+ * The nested state QEMU would load, per vCPU, from a QEMU stream or libvirt
+ * save image; a vCPU without any is said on stderr and has no file.
+ */
+static int load_qemu(const char *path, NvSnapshot **ret, NvError **reterr) {
+        _cleanup_(nv_qemu_image_freep) NvQemuImage *img = NULL;
+        int r;
+
+        r = nv_qemu_image_read(path, &img, reterr);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < img->n_vcpus; i++) {
+                const NvQemuVcpu *v = &img->vcpus[i];
+                if (v->qemu_refusal)
+                        fprintf(stderr, _("vCPU %u: not written: QEMU itself refuses this nested state: %s\n"), v->index, _(v->qemu_refusal));
+                else if (!v->blob.data)
+                        fprintf(stderr, _("vCPU %u: not written: %s\n"), v->index, _(nv_qemu_vcpu_no_nested_reason(v)));
+        }
+        return cli_qemu_snapshot(img, ret, reterr);
+}
+
 int cmd_unpack(Cli *cli, int argc, char **argv, NvError **reterr) {
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -133,7 +155,8 @@ int cmd_unpack(Cli *cli, int argc, char **argv, NvError **reterr) {
                 switch (c) {
                 case 'h':
                         printf(_("Usage: nestvirt unpack FILE -d DIR [--force]\n"
-                                 "Write each vCPU's raw nested-state blob of a snapshot to DIR/vcpu-N.raw.\n\n"
+                                 "Write each vCPU's raw nested-state blob of a snapshot, a QEMU migration stream\n"
+                                 "or a libvirt save image to DIR/vcpu-N.raw.\n\n"
                                  "  -d, --directory DIR  where to write the blobs\n"
                                  "  -f, --force          replace files there (else refused if any exists)\n"));
                         return 0;
@@ -151,7 +174,10 @@ int cmd_unpack(Cli *cli, int argc, char **argv, NvError **reterr) {
                 return nv_error_set(reterr, -EINVAL, _("'unpack' needs -d DIR for the raw files."));
         if (optind + 1 != argc)
                 return nv_error_set(reterr, -EINVAL, _("'unpack' takes exactly one FILE."));
-        r = cli_load_state_file(argv[optind], &s, &raw, reterr);
+        if (cli_is_qemu_file(argv[optind]))
+                r = load_qemu(argv[optind], &s, reterr);
+        else
+                r = cli_load_state_file(argv[optind], &s, &raw, reterr);
         if (r < 0)
                 return r;
         return unpack_to(s, dir, force, reterr);

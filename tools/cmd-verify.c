@@ -17,6 +17,7 @@
 
 #include "cli-domain.h"
 #include "cli-file.h"
+#include "cli-qemu.h"
 #include "cli.h"
 #include "util.h"
 #include "validate.h"
@@ -36,7 +37,7 @@ static void notes_add(CliNotes *notes, const NvValidateResult *res) {
 }
 
 /* One vCPU's verdict as JSON: accepted, or the rule, field, value and errno of the refusal. */
-static json_object *vcpu_json(uint32_t index, size_t len, const NvValidateResult *res) {
+json_object *cli_verify_vcpu_json(uint32_t index, size_t len, const NvValidateResult *res) {
         json_object *o = json_object_new_object();
 
         json_object_object_add(o, "vcpu", json_object_new_int64(index));
@@ -61,7 +62,7 @@ unsigned cli_verify_blobs(const NvSnapshot *s, const NvValidateContext *ctx, Cli
                 bad += !ok;
                 notes_add(notes, &res);
                 if (vcpus)
-                        json_object_array_add(vcpus, vcpu_json(s->vcpus[i].index, b->len, &res));
+                        json_object_array_add(vcpus, cli_verify_vcpu_json(s->vcpus[i].index, b->len, &res));
                 else if (ok)
                         printf(_("vCPU %u: ok (%zu bytes)\n"), s->vcpus[i].index, b->len);
                 else
@@ -100,7 +101,8 @@ static int parse_args(Cli *cli, int argc, char **argv, NvValidateContext *ctx, C
                                  "everything and every rule was checked; 3 if it would accept what could be\n"
                                  "checked but some rules need facts not given (listed as notes); 1 if the\n"
                                  "file is damaged or a blob would be refused, with one line per vCPU; 2 if\n"
-                                 "the file cannot be read.\n\n"
+                                 "the file cannot be read.  FILE may also be a QEMU migration stream or\n"
+                                 "libvirt save image: QEMU's own load-time checks come first.\n\n"
                                  "  -d, --dest-caps FILE the target host's capabilities document, as its\n"
                                  "                       capabilities command writes it: vendor, MAXPHYADDR,\n"
                                  "                       CPUID, VMX MSRs and the kernel rules it probed\n"
@@ -194,6 +196,8 @@ int cmd_verify(Cli *cli, int argc, char **argv, NvError **reterr) {
         if (r <= 0)
                 return r;
         path = argv[optind];
+        if (cli_is_qemu_file(path))
+                return cli_verify_qemu(cli, path, &ctx, &notes, reterr);
         r = cli_read_file(path, &buf, &len, reterr); /* cannot read: the command could not run */
         if (r < 0)
                 return r;
