@@ -65,6 +65,7 @@ typedef struct NvSaveResult {
         uint64_t bytes;            /* size of the snapshot file */
         uint64_t frozen_usec;      /* how long the VMM stayed frozen (0 with keep_frozen or found_frozen) */
         bool found_frozen;         /* the VMM was frozen already (a kept freeze): left frozen */
+        bool own_pause;            /* keep_frozen of a process-transport VMM: its own pause keeps it stopped, not us */
 } NvSaveResult;
 
 typedef struct NvRestoreOptions {

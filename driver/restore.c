@@ -77,6 +77,12 @@ static int check_incoming(const NvVmm *vmm, const NvDomainDef *def, NvError **re
                                     _("The VMM of domain '%s' booted the VM afresh instead of resuming it, or runs it already: its "
                                       "old nested state is not loaded into a running VM (--force loads it anyway)."),
                                     def->name);
+        if (vmm->b == &nv_vmm_backend_process) /* it says nothing: we watch its threads, and could not */
+                return nv_error_set(reterr, -ESTALE,
+                                    _("nestvirt could not tell whether the VMM of domain '%s' (a process with no nestvirt code) "
+                                      "waits paused or runs its vCPUs: its old nested state is not loaded (--force loads it "
+                                      "anyway)."),
+                                    def->name);
         return nv_error_set(reterr, -ESTALE,
                             _("The VMM of domain '%s' does not say whether it resumed from a saved state (it has no Incoming "
                               "property): its old nested state is not loaded (--force loads it anyway)."),

@@ -178,6 +178,8 @@ static int save_begin(NvDriver *d, const char *domain, const NvSaveOptions *o, b
         job->kept = o->keep_frozen;
         if (o->keep_frozen || job->res.found_frozen)
                 job->res.frozen_usec = 0; /* still frozen: there is no duration yet */
+        /* A ptrace freeze ends with this process; a kept one was granted only because the VMM paused itself. */
+        job->res.own_pause = o->keep_frozen && job->vmm.b == &nv_vmm_backend_process;
         *ret = job;
         return 0;
 }

@@ -59,7 +59,10 @@ static void save_report(const Cli *cli, const SaveArgs *a, const NvSaveResult *r
                        a->domain,
                        res->ref.vcpus, res->guest_mode_vcpus, nv_format_to_string(res->ref.vendor), (unsigned long long) res->bytes);
                 printf(_("  file:   %s\n  sha256: %s\n"), res->ref.path, res->ref.sha256);
-                if (a->keep_frozen)
+                if (res->own_pause)
+                        printf(_("The VMM stays paused by its own pause (nestvirt reached it through ptrace and let it go): "
+                                 "save its own state now, then stop it.\n"));
+                else if (a->keep_frozen)
                         printf(_("The VMM stays frozen (--keep-frozen): save its own state now, then stop it.\n"));
                 else if (res->found_frozen)
                         printf(_("The VMM was frozen already (kept by an earlier save or another client) and stays frozen.\n"));
@@ -76,6 +79,7 @@ static void save_report(const Cli *cli, const SaveArgs *a, const NvSaveResult *r
         json_object_object_add(o, "guest_mode_vcpus", json_object_new_int64(res->guest_mode_vcpus));
         json_object_object_add(o, "bytes", json_object_new_int64((int64_t) res->bytes));
         json_object_object_add(o, "kept_frozen", json_object_new_boolean(a->keep_frozen || res->found_frozen));
+        json_object_object_add(o, "own_pause", json_object_new_boolean(res->own_pause));
         json_object_object_add(o, "frozen_usec", json_object_new_int64((int64_t) res->frozen_usec));
         cli_print_json(o);
         json_object_put(o);

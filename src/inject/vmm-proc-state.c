@@ -135,6 +135,31 @@ static int set_one(NvVmmProc *p, unsigned i, const NvBlob *b, NvError **reterr) 
         return r < 0 ? nv_error_wrap(reterr, r, _("KVM_SET_NESTED_STATE of vCPU %u"), v->id) : 0;
 }
 
+/*
+ * After a SET failed: the n_set vCPUs loaded before it get what they held
+ * back, and the error says so, or says loudly that one could not be.
+ */
+static int roll_back(NvVmmProc *p, unsigned n_set, const NvBlob *before, int r, NvError **reterr) {
+        _cleanup_free_ char *why = NULL;
+        unsigned failed = 0;
+
+        for (unsigned j = 0; j < n_set; j++)
+                if (set_one(p, j, &before[j], NULL) < 0)
+                        failed++;
+        if (n_set == 0 || !reterr || !(why = strdup(nv_error_message(*reterr, r))))
+                return r;
+        nv_error_clear(reterr);
+        if (failed)
+                return nv_error_set(reterr, r,
+                                    _("%s; %u of the %u vCPUs loaded before it could not be set back to what they held: the "
+                                      "VMM's nested state is mixed now, do not resume it"),
+                                    why, failed, n_set);
+        return nv_error_set(reterr, r,
+                            dngettext(GETTEXT_PACKAGE, "%s; the %u vCPU loaded before it was set back to what it held",
+                                      "%s; the %u vCPUs loaded before it were set back to what they held", n_set),
+                            why, n_set);
+}
+
 int nv_vmm_proc_load(NvVmmProc *p, const NvSnapshot *s, NvError **reterr) {
         unsigned n = nv_vmm_proc_n_vcpus(p), i;
         _cleanup_free_ NvBlob *before = calloc(n ? n : 1, sizeof *before);
@@ -149,8 +174,7 @@ int nv_vmm_proc_load(NvVmmProc *p, const NvSnapshot *s, NvError **reterr) {
         for (i = 0; r >= 0 && i < n; i++) {
                 r = set_one(p, i, &s->vcpus[i].blob, reterr);
                 if (r < 0)
-                        for (unsigned j = 0; j < i; j++)
-                                (void) set_one(p, j, &before[j], NULL); /* what was there */
+                        r = roll_back(p, i, before, r, reterr);
         }
         for (i = 0; i < n; i++)
                 nv_blob_clear(&before[i]);

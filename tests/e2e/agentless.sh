@@ -13,18 +13,23 @@
 # the running VMM, a restore into it, a tracer that cannot suspend the
 # VMM's seccomp filter), save killed at random points, save of a VMM whose
 # seccomp filter forbids the ioctl (suspended: we run as root), and save →
-# SIGKILL → restart paused → restore → L2 continues in guest mode.
+# SIGKILL → restart paused → restore → L2 continues in guest mode.  The
+# load's roll-back: a snapshot whose last vCPU the kernel refuses (the
+# validator's rule S9 off, a test-only knob) leaves every vCPU as it was.
+# maintenance save-all → SIGKILL → restart paused → restore-all; the
+# same through nestvirtd's Save and Restore jobs on a private bus.
 set -u
 NESTVIRT=$1
 TESTVMM=$2
 SECCOMP_EXEC=$3 # runs a program under a filter that kills it on KVM_GET/SET_NESTED_STATE
+NESTVIRTD=${4:-} BUSCONF=${5:-} # nestvirtd and a private bus's configuration (its jobs run if dbus-daemon and busctl are here)
 
 . "$(dirname "$0")/../tap.sh"
 not_contains() { ! grep -qF -- "$2" <<<"$1"; }
 
 D=$(mktemp -d)
-VMM=
-cleanup() { [[ -n $VMM ]] && kill -9 "$VMM" 2>/dev/null; rm -rf "$D"; }
+VMM= DAEMONS=
+cleanup() { [[ -n $VMM ]] && kill -9 "$VMM" 2>/dev/null; [[ -n $DAEMONS ]] && kill $DAEMONS 2>/dev/null; wait; rm -rf "$D"; }
 trap cleanup EXIT
 
 start_vmm() { # ARGS...: starts the VMM ($WRAP in front, if set), waits for "ready"; VMM=pid, also in $D/vmm.pid
@@ -157,6 +162,14 @@ XML
 }
 nv() { "$NESTVIRT" -c "test://$D/node.xml" "$@"; }
 field() { sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$1"; } # JSON TEXT KEY: a flat value
+restart_referencing() { # JSON WHAT: a save's JSON; the VMM killed, the node references the snapshot, restarted paused
+        path=$(field "$1" path) sha=$(field "$1" sha256) # path: also for the caller
+        check "$2: every vCPU was in guest mode" guest_mode_all "$path"
+        saved=$(counters)
+        stop_vmm
+        node "$(printf '\n    <nestvirt:state path="%s" sha256="%s" vendor="svm" vcpus="2" time="2026-11-30T00:00:00Z"/>' "$path" "$sha")"
+        check "the VMM restarts paused from its own state" start_vmm --restore
+}
 stop_vmm
 node
 start_vmm
@@ -235,18 +248,124 @@ check "migrate-begin's XML carries the state inline" contains "$out" "<nestvirt:
 out=$(nv save l1 --keep-frozen --json 2>&1); rc=$?
 echo "# $out"
 check "save --keep-frozen of the paused VMM exits 0" test $rc -eq 0
-path=$(field "$out" path) sha=$(field "$out" sha256)
-check "the paused VMM's vCPUs were all in guest mode" guest_mode_all "$path"
-saved=$(counters)
-stop_vmm
-node "$(printf '\n    <nestvirt:state path="%s" sha256="%s" vendor="svm" vcpus="2" time="2026-11-30T00:00:00Z"/>' "$path" "$sha")"
-check "the VMM restarts paused from its own state" start_vmm --restore
+check "... and says its own pause keeps it stopped, not nestvirt" test "$(field "$out" own_pause)" = true
+restart_referencing "$out" "the paused VMM's save"
 out=$(nv restore l1 2>&1); rc=$?
 echo "# $out"
 check "restore of the domain into the paused VMM exits 0" test $rc -eq 0
 check "restore names the file" contains "$out" "from $path"
-resume_and_check restore
+
+# The load's roll-back (all or nothing), in the paused, restored VMM.  A snapshot whose vCPU 0 differs from
+# what vCPU 0 holds (control.int_vector) and whose vCPU 1, the last one set, has a vmcb12 asid of 0: the
+# kernel refuses that SET, after vCPU 0's.  The validator refuses it before any SET (rule S9) unless the
+# test-only knob NESTVIRT_TEST_DISABLE_RULE turns the rule off; `load --pid` has no scratch-vCPU check, so
+# the blob reaches the VMM's own KVM_SET_NESTED_STATE.
+poke() { printf "$3" | dd of="$1" bs=1 seek=$(($2)) conv=notrunc 2>/dev/null; } # FILE OFFSET BYTES
+unpack() { rm -rf "$2"; "$NESTVIRT" unpack "$1" -d "$2" >/dev/null; } # SNAPSHOT DIR: DIR/vcpu-N.raw
+held() { # NAME: collects the VMM's nested state into $D/NAME.nvstate and $D/NAME/vcpu-N.raw
+        "$NESTVIRT" collect --pid "$VMM" -o "$D/$1.nvstate" >/dev/null && unpack "$D/$1.nvstate" "$D/$1"
+}
+held before
+check "before the refused load, every vCPU is in guest mode" guest_mode_all "$D/before.nvstate"
+unpack "$D/before.nvstate" "$D/mixed"
+poke "$D/mixed/vcpu-0.raw" '0x80 + 0x64' '\x5a\xa5\x01\x00' # control.int_vector
+poke "$D/mixed/vcpu-1.raw" '0x80 + 0x58' '\0\0\0\0'         # control.asid
+differs() { ! cmp -s "$1" "$2"; }
+check "the test's vCPU 0 blob differs from what vCPU 0 holds" differs "$D/mixed/vcpu-0.raw" "$D/before/vcpu-0.raw"
+# That the comparison below can fail: vCPU 0's blob alone (vCPU 1 its own) loads, and a collect shows it.
+"$NESTVIRT" pack "$D/mixed/vcpu-0.raw" "$D/before/vcpu-1.raw" -o "$D/v0.nvstate" >/dev/null
+out=$("$NESTVIRT" load --pid "$VMM" "$D/v0.nvstate" 2>&1); rc=$?
+check "vCPU 0's changed blob alone loads (exit $rc)" test $rc -eq 0
+held v0
+check "... and a collect shows it on vCPU 0" cmp -s "$D/mixed/vcpu-0.raw" "$D/v0/vcpu-0.raw"
+out=$("$NESTVIRT" load --pid "$VMM" "$D/before.nvstate" 2>&1); rc=$?
+check "the state before loads back (exit $rc)" test $rc -eq 0
+"$NESTVIRT" pack "$D/mixed/vcpu-0.raw" "$D/mixed/vcpu-1.raw" -o "$D/mixed.nvstate" >/dev/null
+out=$("$NESTVIRT" load --pid "$VMM" "$D/mixed.nvstate" 2>&1); rc=$?
+echo "# $out"
+check "without the knob the validator refuses vCPU 1 before any SET (exit $rc)" contains "$out" "vCPU 1: Rule S9: control.asid"
+out=$(NESTVIRT_TEST_DISABLE_RULE=S9 "$NESTVIRT" load --pid "$VMM" "$D/mixed.nvstate" 2>&1); rc=$?
+echo "# $out"
+check "with rule S9 off the load fails (exit $rc)" test $rc -ne 0
+check "... at the kernel's SET of vCPU 1, the last one" contains "$out" "KVM_SET_NESTED_STATE of vCPU 1"
+check "... and says vCPU 0, set before it, was set back" contains "$out" "the 1 vCPU loaded before it was set back to what it held"
+held after
+check "after the refused load vCPU 0 holds exactly what it held before" cmp -s "$D/before/vcpu-0.raw" "$D/after/vcpu-0.raw"
+check "... and so does vCPU 1" cmp -s "$D/before/vcpu-1.raw" "$D/after/vcpu-1.raw"
+resume_and_check "restore and the refused load"
+
+# maintenance restore-all through the process transport: save-all of the VMM paused by its own API,
+# SIGKILL, restart paused, restore-all, resume.
+pause_own_state
+out=$(nv maintenance save-all --json 2>&1); rc=$?
+echo "# ${out//$'\n'/ }"
+check "save-all of the paused process VMM exits 0" test $rc -eq 0
+restart_referencing "$out" "save-all"
+out=$(nv maintenance restore-all 2>&1); rc=$?
+echo "# ${out//$'\n'/ / }"
+check "restore-all through the process transport exits 0" test $rc -eq 0
+check "restore-all restored the domain" contains "$out" "restore-all: 1 restored, 0 skipped, 0 failed."
+check "restore-all's record is gone" test ! -e "$NESTVIRT_STATE_DIR/maintenance.list"
+resume_and_check restore-all
 stop_vmm
+
+# nestvirtd's Save and Restore jobs through the process transport, on a private dbus-daemon (root: no
+# polkit).  nestvirtd keeps one libvirt connection, so the reference its Save job sets is the one its
+# Restore job reads.
+nestvirtd_jobs() {
+        local bus daemon out
+        export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$D/bus
+        B() { busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" "$@"; }
+        . "$(dirname "$0")/../dbus/nestvirtd.sh"
+        job_result() { # METHOD SIGNATURE ARGS...: runs a job to its end; prints "STATE: RESULT"
+                local job
+                job=$(path_of "$(B call "${M[@]}" "$@")")
+                echo "$(job_wait "$job"): $(prop "$job" org.nestvirt.NestedState1.Job Result)"
+        }
+        node
+        dbus-daemon --config-file="$BUSCONF" --address="$DBUS_SYSTEM_BUS_ADDRESS" --nofork --nopidfile 2>"$D/bus.err" &
+        bus=$!
+        for _ in $(seq 50); do [[ -S $D/bus ]] && break; sleep 0.1; done
+        "$NESTVIRTD" --connect "test://$D/node.xml" --linger 300 2>"$D/nestvirtd.err" &
+        daemon=$!
+        DAEMONS="$bus $daemon"
+        on_bus() { B list 2>/dev/null | grep -q '^org\.nestvirt\.NestedState1 '; } # (busctl status wants more of /proc than the VM has)
+        for _ in $(seq 50); do on_bus && break; sleep 0.1; done
+        check "nestvirtd is on the private bus" on_bus
+
+        start_vmm
+        sleep 0.3
+        c0=$(counters)
+        out=$(job_result Save sa{sv}u l1 0 0)
+        echo "# $out"
+        check "nestvirtd's Save job of the running process VMM completes" contains "$out" "completed: Saved 2 vCPU(s)"
+        sleep 0.3
+        c1=$(counters)
+        check "L2 runs on after the Save job ($c0 -> $c1)" all_greater "$c0" "$c1"
+        pause_own_state
+        out=$(job_result Save sa{sv}u l1 0 0)
+        echo "# $out"
+        check "the Save job of the paused VMM completes" contains "$out" "completed: Saved 2 vCPU(s)"
+        check "... with every vCPU in guest mode" guest_mode_all "$(sed -n 's/.* to \(.*\)\.$/\1/p' <<<"$out")"
+        saved=$(counters)
+        stop_vmm
+        check "the VMM restarts paused from its own state" start_vmm --restore
+        out=$(job_result Restore sa{sv}u l1 0 0)
+        echo "# $out"
+        check "nestvirtd's Restore job into the restarted, paused VMM completes" contains "$out" "completed: Restored 2 vCPU(s)"
+        resume_and_check "nestvirtd's Restore job"
+        stop_vmm
+        kill $DAEMONS
+        wait $DAEMONS 2>/dev/null
+        sed 's/^/# /' "$D/bus.err" "$D/nestvirtd.err"
+        DAEMONS=
+        unset DBUS_SYSTEM_BUS_ADDRESS
+}
+if [[ -n $NESTVIRTD ]] && command -v dbus-daemon >/dev/null && command -v busctl >/dev/null; then
+        nestvirtd_jobs
+else
+        echo "# nestvirtd's jobs not run: ${NESTVIRTD:+no dbus-daemon or busctl here}${NESTVIRTD:-no nestvirtd given}"
+fi
 
 # How long collect stops a running VMM of N vCPUs (each running L2), for the documentation.
 for n in 1 4 8; do
