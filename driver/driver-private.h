@@ -101,16 +101,33 @@ typedef struct NvLanding {
         const char *dir;
         const char *domain;
         const char *time;   /* the reference's time; NULL: now */
+        bool staged;        /* written without fsync (nv_file_write_staged): the caller syncs before m is stored */
 } NvLanding;
 
 /*
  * Writes img (parsed as s) durably and makes it m's current reference, the
  * old one moving to previous.  *ret_path (optional) is the file.  On
- * failure nothing was written and m is unchanged.
+ * failure nothing was written and m is unchanged.  With l->staged the
+ * file is not durable yet, and m must not reach libvirt before it is.
  */
 int nv_land_image(const NvLanding *l, const uint8_t *img, size_t len, const NvSnapshot *s, NvNestedMeta *m, char **ret_path,
                   NvError **reterr);
 int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr);
+
+/*
+ * A save in two halves, for save-all's batches.  Staged: frozen,
+ * collected, thawed, verified, the file written without fsync; the domain
+ * stays locked and, with keep_frozen, its VMM frozen by our hold.  Landed,
+ * once the caller made the file durable (nv_fs_sync() of the state
+ * directory): the domain's XML points at it.  A job abandoned instead
+ * removes its file and ends a kept hold, and the domain keeps its
+ * previous snapshot.  Land and abandon consume the job.
+ */
+typedef struct NvSaveJob NvSaveJob;
+int nv_save_stage(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveJob **ret, NvError **reterr);
+int nv_save_land(NvSaveJob *job, NvSaveResult *ret, NvError **reterr);
+/* Returns r, with a failed thaw added to *reterr. */
+int nv_save_abandon(NvSaveJob *job, int r, NvError **reterr);
 
 /* cleanup.c: under the domain's lock, temporary files and snapshots nothing references in STATE_DIR/DOMAIN. */
 void nv_sweep_state_dir(NvDriver *d, const NvDomainEntry *e);

@@ -197,7 +197,7 @@ int nv_land_image(const NvLanding *l, const uint8_t *img, size_t len, const NvSn
                 return r;
         if (!path)
                 return -ENOMEM;
-        r = nv_file_write_atomic(path, img, len, reterr);
+        r = (l->staged ? nv_file_write_staged : nv_file_write_atomic)(path, img, len, reterr);
         if (r < 0)
                 return r;
         ref.path = path;

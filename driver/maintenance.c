@@ -17,13 +17,16 @@
  *
  * Up to o->jobs domains are under way at once, each in a worker thread
  * doing that domain's whole step (its freeze means what it meant
- * sequentially: one domain's VMM, frozen for its own collect).  The record
- * is rewritten as a group commit: a worker whose domain is saved writes
- * the record if no one does, and goes on to its next domain if someone
- * does; the writer's next round holds every domain saved meanwhile.  A
- * domain is reported saved once a durable record holds it.  The snapshot
- * files' fsyncs, issued by several workers at once, share the
- * filesystem's journal commits.
+ * sequentially: one domain's VMM, frozen for its own collect).  A worker
+ * stages its domain (collected, its file written without fsync) and then
+ * commits, as a group commit: if no worker is committing it does, else it
+ * goes on to its next domain.  A commit round takes every domain staged up
+ * to its start: one syncfs() of the state directory's filesystem makes
+ * all their files durable, then each domain's XML is pointed at its file,
+ * then the record is rewritten once with them.  A domain is reported
+ * saved once a durable record holds it; no XML or record ever names a
+ * file before it is durable, and a failed sync leaves every domain of
+ * the round with its previous snapshot.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -171,6 +174,8 @@ struct Pool {
         int r;          /* < 0: out of memory, no item is begun any more */
         bool *pending;  /* [item]: saved, not in a durable record yet */
         size_t n_pending;
+        NvSaveJob **jobs; /* [item]: staged, its file not durable yet (save-all) */
+        size_t *round;  /* the items of the commit under way */
         bool writing;   /* a worker writes the record now */
 };
 
@@ -216,10 +221,14 @@ static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, S
         size_t jobs = o->jobs < rep->n ? o->jobs : rep->n, started = 0;
         _cleanup_free_ pthread_t *threads = calloc(jobs ?: 1, sizeof(pthread_t));
         _cleanup_free_ bool *pending = calloc(rep->n ?: 1, sizeof(bool));
+        _cleanup_free_ NvSaveJob **staged = calloc(rep->n ?: 1, sizeof(NvSaveJob *));
+        _cleanup_free_ size_t *round = calloc(rep->n ?: 1, sizeof(size_t));
 
-        if (!threads || !pending)
+        if (!threads || !pending || !staged || !round)
                 return -ENOMEM;
         p.pending = pending;
+        p.jobs = staged;
+        p.round = round;
         for (; started + 1 < jobs; started++) /* jobs 0 or 1, or no domain: this thread alone */
                 if (pthread_create(&threads[started], NULL, pool_work, &p) != 0)
                         break;
@@ -249,62 +258,104 @@ static void record_written_locked(Pool *p, const size_t *items, size_t n, int r,
 }
 
 /*
- * Writes the record until no saved domain waits for it; called and
- * returns locked.  Each write holds every domain saved up to its start,
- * and only then are they reported saved: the record names exactly the
- * domains reported.
+ * Item i's file is durable (r >= 0: its domain's XML is pointed at it,
+ * and it may go into the record) or not (why: its job is abandoned, the
+ * domain keeps its previous snapshot, and the item fails).  Unlocked.
  */
-static void record_commit_locked(Pool *p) {
-        _cleanup_free_ size_t *items = calloc(p->rep->n ?: 1, sizeof(size_t));
+static bool land_item(Pool *p, size_t i, int r, const NvError *why) {
+        NvMaintItem *it = &p->rep->items[i];
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        NvSaveJob *job = TAKE_PTR(p->jobs[i]);
+        NvSaveResult res = {};
 
-        p->writing = true;
-        while (p->n_pending > 0) {
-                _cleanup_(nv_error_freep) NvError *err = NULL;
-                _cleanup_free_ char *buf = NULL;
-                size_t size = 0, n = 0, lines;
-                int r = items ? 0 : -ENOMEM;
-
-                for (size_t i = 0; items && i < p->rep->n; i++)
-                        if (p->pending[i])
-                                items[n++] = i;
-                if (r >= 0)
-                        r = record_format(p->rep, NV_MAINT_DONE, &buf, &size, &lines);
-                pthread_mutex_unlock(&p->lock);
-                if (r >= 0)
-                        r = record_store(p->d, buf, size, lines, &err);
-                pthread_mutex_lock(&p->lock);
-                if (!items) { /* no room to say which: every pending domain fails, unrecorded */
-                        for (size_t i = 0; i < p->rep->n; i++)
-                                if (p->pending[i])
-                                        record_written_locked(p, &i, 1, r, err);
-                } else
-                        record_written_locked(p, items, n, r, err);
+        if (r < 0) {
+                r = nv_error_set(&err, r, "%s", nv_error_message(why, r));
+                r = nv_error_wrap(&err, r, _("Not saved: the snapshot could not be made durable, so the domain keeps its previous one"));
+                r = nv_save_abandon(job, r, &err);
+        } else
+                r = nv_save_land(job, &res, &err);
+        pthread_mutex_lock(&p->lock);
+        if (r >= 0) {
+                it->save = res;
+                memcpy(it->sha256, res.ref.sha256, sizeof(it->sha256));
+                it->status = NV_MAINT_DONE; /* finish() sets it again; the record needs it now */
+        } else {
+                p->pending[i] = false;
+                p->n_pending--;
+                pool_finish(p, i, r, err);
         }
+        pthread_mutex_unlock(&p->lock);
+        return r >= 0;
+}
+
+/* The record of every domain landed so far, durably; then the n landed in this round are reported.  Locked. */
+static void record_round_locked(Pool *p, size_t n) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, lines = 0;
+        int r = record_format(p->rep, NV_MAINT_DONE, &buf, &size, &lines);
+
+        pthread_mutex_unlock(&p->lock);
+        if (r >= 0)
+                r = record_store(p->d, buf, size, lines, &err);
+        pthread_mutex_lock(&p->lock);
+        record_written_locked(p, p->round, n, r, err);
+}
+
+/*
+ * One commit of every domain staged up to its start: one sync makes all
+ * their files durable, then each domain's XML is pointed at its file,
+ * then the record names them.  Nothing refers to a file before the sync.
+ * Called and returns locked.
+ */
+static void commit_round_locked(Pool *p) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        size_t n = 0, landed = 0;
+        int r;
+
+        for (size_t i = 0; i < p->rep->n; i++)
+                if (p->pending[i])
+                        p->round[n++] = i;
+        pthread_mutex_unlock(&p->lock);
+        r = nv_fs_sync(p->d->state_dir, &err); /* save-all writes below the state directory only */
+        for (size_t k = 0; k < n; k++)
+                if (land_item(p, p->round[k], r, err))
+                        p->round[landed++] = p->round[k];
+        pthread_mutex_lock(&p->lock);
+        if (landed > 0)
+                record_round_locked(p, landed);
+}
+
+/*
+ * Commits until no staged domain waits; called and returns locked.  Each
+ * round holds every domain staged up to its start, and only then are they
+ * reported saved: the record names exactly the domains reported.
+ */
+static void commit_locked(Pool *p) {
+        p->writing = true;
+        while (p->n_pending > 0)
+                commit_round_locked(p);
         p->writing = false;
 }
 
 /*
- * Item i is saved: it waits for the record.  If no worker writes the
- * record now this one does (with every domain saved meanwhile); else it
- * goes on to its next domain and the writer's next round takes item i.
+ * Item i is staged: it waits for the commit.  If no worker commits now
+ * this one does (with every domain staged meanwhile); else it goes on to
+ * its next domain and the committer's next round takes item i.
  */
 static void record_saved(Pool *p, size_t i) {
-        NvMaintItem *it = &p->rep->items[i];
-
         pthread_mutex_lock(&p->lock);
-        memcpy(it->sha256, it->save.ref.sha256, sizeof(it->sha256));
-        it->status = NV_MAINT_DONE; /* finish() sets it again; the record needs it now */
         p->pending[i] = true;
         p->n_pending++;
         if (!p->writing)
-                record_commit_locked(p);
+                commit_locked(p);
         pthread_mutex_unlock(&p->lock);
 }
 
-/* Saved, then recorded with the others saved so far (and reported then). */
+/* Staged (collected, written without fsync), then made durable, referenced and recorded with the others staged so far. */
 static int save_step(Pool *p, size_t i, NvError **err) {
         NvMaintItem *it = &p->rep->items[i];
-        int r = nv_driver_save(p->d, it->uuid, &(NvSaveOptions) { .keep_frozen = p->o->keep_frozen }, &it->save, err);
+        int r = nv_save_stage(p->d, it->uuid, &(NvSaveOptions) { .keep_frozen = p->o->keep_frozen }, &p->jobs[i], err);
 
         if (r < 0)
                 return r;

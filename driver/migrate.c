@@ -84,6 +84,6 @@ int nv_driver_migrate_begin(NvDriver *d, const char *domain, const NvMigrateOpti
                 return r;
         /* Kept frozen: the source is about to stop.  A failed begin thaws it and changes nothing. */
         r = nv_vmm_collect_with(vmm.b, vmm.h, /* keep= */ true, build_xml,
-                                &(BeginCall) { .d = d, .o = o, .def = e.def, .vmm = &vmm, .ret_xml = ret_xml }, NULL, NULL, reterr);
+                                &(BeginCall) { .d = d, .o = o, .def = e.def, .vmm = &vmm, .ret_xml = ret_xml }, NULL, NULL, NULL, reterr);
         return r < 0 ? nv_error_wrap(reterr, r, _("Migration of domain '%s' cannot begin"), e.def->name) : 0;
 }

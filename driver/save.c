@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The save flow: freeze, collect into memory, thaw; then parse and
- * validate, write durably, point the domain's XML at the new file.  The
+ * validate, write durably, point the domain's XML at the new file.
+ * save-all splits it after the write (NvSaveJob): its files are written
+ * without fsync, made durable together, and only then referenced.  The
  * freeze holds the collect alone (what the VMM pays for, docs/performance.md);
  * the image is still the state of the freeze's instant.  The order is what
  * keeps a failure harmless: until the metadata is updated the domain still
@@ -73,82 +75,147 @@ static void prune(NvDriver *d, const NvDomainDef *def, const char *dropped) {
                 (void) unlink(dropped);
 }
 
+struct NvSaveJob {
+        NvDriver *d;
+        NvDomainEntry e;
+        NvDomainLock *lock;
+        NvVmm vmm;
+        const char *file;
+        bool staged_only; /* save-all: the file left for the caller's sync, landed by the caller */
+        bool kept;        /* our kept freeze still holds: abandoning ends it */
+        uint64_t token;
+        char *path;       /* written, not referenced yet */
+        char *dropped;    /* the reference the landing pushes out of the history */
+        NvSaveResult res;
+};
+
+static void job_free(NvSaveJob *job) {
+        nv_domain_entry_clear(&job->e);
+        nv_domain_unlockp(&job->lock);
+        nv_vmm_clear(&job->vmm);
+        free(job->path);
+        free(job->dropped);
+        nv_save_result_clear(&job->res);
+        free(job);
+}
+
 /*
  * The VMM's image: parsed and verified (once: the one parse of this save),
- * against the VMM's own vCPU count and vendor too; landed (written and
- * referenced, the file's one SHA-256); the reference written to libvirt
- * live and (if persistent) config.
+ * against the VMM's own vCPU count and vendor too; written (durably unless
+ * staged only) and made the reference in the domain's metadata in memory,
+ * with the file's one SHA-256.  libvirt does not see it yet.
  */
-static int store(NvDriver *d, const NvDomainEntry *e, const NvVmm *vmm, const char *file, const uint8_t *img, size_t len,
-                 NvSaveResult *res, NvError **reterr) {
-        NvNestedMeta *m = e->def->meta;
+static int stage_image(NvSaveJob *job, const uint8_t *img, size_t len, NvError **reterr) {
+        const NvVmm *vmm = &job->vmm;
+        NvNestedMeta *m = job->e.def->meta;
         _cleanup_(nv_incoming_clear) NvIncoming in = {};
-        _cleanup_free_ char *resolved = NULL, *path = NULL, *dropped = NULL;
-        unsigned affect = NV_AFFECT_LIVE | (e->persistent ? NV_AFFECT_CONFIG : 0);
+        _cleanup_free_ char *resolved = NULL;
         int r;
 
         r = nv_incoming_verify(&(NvVerify) { .vendor = vmm->b->vendor(vmm->h), .vcpus = vmm->b->vcpu_count(vmm->h) }, img, len, &in,
                                reterr);
         if (r < 0)
-                return nv_error_wrap(reterr, r, _("The VMM of domain '%s' returned state that cannot be saved"), e->def->name);
-        if (file && (r = resolve_path(e->def, file, &resolved, reterr)) < 0)
+                return nv_error_wrap(reterr, r, _("The VMM of domain '%s' returned state that cannot be saved"), job->e.def->name);
+        if (job->file && (r = resolve_path(job->e.def, job->file, &resolved, reterr)) < 0)
                 return r;
-        if (m->n_previous == NV_META_MAX_PREVIOUS && !(dropped = strdup(m->previous[NV_META_MAX_PREVIOUS - 1].path)))
+        if (m->n_previous == NV_META_MAX_PREVIOUS && !(job->dropped = strdup(m->previous[NV_META_MAX_PREVIOUS - 1].path)))
                 return -ENOMEM;
-        r = nv_land_image(&(NvLanding) { .path = resolved, .dir = d->state_dir, .domain = e->def->name }, img, len, in.snap, m,
-                          &path, reterr);
-        if (r >= 0)
-                r = nv_conn_set_meta(d->conn, e->def->name, m, affect, reterr);
-        if (r < 0) {
-                if (path)
-                        (void) unlink(path); /* nothing references it: the previous snapshot is still the domain's */
+        r = nv_land_image(&(NvLanding) { .path = resolved, .dir = job->d->state_dir, .domain = job->e.def->name,
+                                         .staged = job->staged_only },
+                          img, len, in.snap, m, &job->path, reterr);
+        if (r < 0)
                 return r;
-        }
-        prune(d, e->def, dropped);
-        res->guest_mode_vcpus = in.guest_mode_vcpus;
-        res->ref = m->state;
-        res->ref.path = TAKE_PTR(path);
-        res->bytes = len;
+        job->res.guest_mode_vcpus = in.guest_mode_vcpus;
+        job->res.bytes = len;
         return 0;
 }
 
-typedef struct SaveCall {
-        NvDriver *d;
-        const NvDomainEntry *e;
-        const NvVmm *vmm;
-        const char *file;
-        NvSaveResult *res;
-} SaveCall;
+/* The reference written to libvirt, live and (if persistent) config; a failure removes the file nothing references. */
+static int land(NvSaveJob *job, NvError **reterr) {
+        unsigned affect = NV_AFFECT_LIVE | (job->e.persistent ? NV_AFFECT_CONFIG : 0);
+        int r = nv_conn_set_meta(job->d->conn, job->e.def->name, job->e.def->meta, affect, reterr);
 
-static int store_collected(const uint8_t *img, size_t len, void *userdata, NvError **reterr) {
-        SaveCall *c = userdata;
+        if (r < 0) {
+                (void) unlink(job->path); /* the previous snapshot is still the domain's */
+                free(job->path);
+                job->path = NULL;
+                return r;
+        }
+        prune(job->d, job->e.def, job->dropped);
+        job->res.ref = job->e.def->meta->state;
+        job->res.ref.path = TAKE_PTR(job->path);
+        return 0;
+}
 
-        return store(c->d, c->e, c->vmm, c->file, img, len, c->res, reterr);
+/* Run on the collected image: after the thaw, or still frozen with --keep-frozen. */
+static int stage_collected(const uint8_t *img, size_t len, void *userdata, NvError **reterr) {
+        NvSaveJob *job = userdata;
+        int r = stage_image(job, img, len, reterr);
+
+        return r < 0 || job->staged_only ? r : land(job, reterr);
+}
+
+/* Collected while frozen, stored after the thaw: what the XML points at is the state of the freeze's instant. */
+static int save_begin(NvDriver *d, const char *domain, const NvSaveOptions *o, bool staged_only, NvSaveJob **ret,
+                      NvError **reterr) {
+        NvSaveJob *job = calloc(1, sizeof(*job));
+        int r;
+
+        if (!job)
+                return -ENOMEM;
+        *job = (NvSaveJob) { .d = d, .file = o->file, .staged_only = staged_only };
+        r = nv_driver_begin(d, domain, &job->e, &job->lock, &job->vmm, reterr);
+        if (r >= 0) {
+                nv_sweep_state_dir(d, &job->e); /* what a killed save of this domain left */
+                nv_snapshot_prepare();          /* OpenSSL's first-use start-up, not on the way to the reference */
+                r = nv_vmm_collect_with(job->vmm.b, job->vmm.h, o->keep_frozen, stage_collected, job, &job->res.frozen_usec,
+                                        &job->res.found_frozen, &job->token, reterr);
+        }
+        if (r < 0) {
+                job_free(job); /* nothing written is left: a failed step removed its file */
+                return r;
+        }
+        job->kept = o->keep_frozen;
+        if (o->keep_frozen || job->res.found_frozen)
+                job->res.frozen_usec = 0; /* still frozen: there is no duration yet */
+        /* A ptrace freeze ends with this process; a kept one was granted only because the VMM paused itself. */
+        job->res.own_pause = o->keep_frozen && job->vmm.b == &nv_vmm_backend_process;
+        *ret = job;
+        return 0;
+}
+
+int nv_save_stage(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveJob **ret, NvError **reterr) {
+        return save_begin(d, domain, o, /* staged_only= */ true, ret, reterr);
+}
+
+int nv_save_abandon(NvSaveJob *job, int r, NvError **reterr) {
+        if (job->path)
+                (void) unlink(job->path); /* never referenced: the previous snapshot is still the domain's */
+        if (job->kept)
+                r = nv_vmm_thaw_after(job->vmm.b, job->vmm.h, job->token, r, reterr);
+        job_free(job);
+        return r;
+}
+
+int nv_save_land(NvSaveJob *job, NvSaveResult *ret, NvError **reterr) {
+        int r = land(job, reterr);
+
+        if (r < 0)
+                return nv_save_abandon(job, r, reterr);
+        *ret = job->res;
+        job->res = (NvSaveResult) {};
+        job_free(job);
+        return 0;
 }
 
 int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveResult *ret, NvError **reterr) {
-        _cleanup_(nv_domain_entry_clear) NvDomainEntry e = {};
-        _cleanup_(nv_domain_unlockp) NvDomainLock *lock = NULL;
-        _cleanup_(nv_vmm_clear) NvVmm vmm = {};
-        _cleanup_(nv_save_result_clear) NvSaveResult res = {};
-        int r;
+        NvSaveJob *job = NULL;
+        int r = save_begin(d, domain, o, /* staged_only= */ false, &job, reterr);
 
-        r = nv_driver_begin(d, domain, &e, &lock, &vmm, reterr);
         if (r < 0)
                 return r;
-        nv_sweep_state_dir(d, &e); /* what a killed save of this domain left */
-        nv_snapshot_prepare(); /* OpenSSL's first-use start-up, not on the way to the reference */
-        /* Collected while frozen, stored after the thaw: what the XML points at is the state of the freeze's instant. */
-        r = nv_vmm_collect_with(vmm.b, vmm.h, o->keep_frozen, store_collected,
-                                &(SaveCall) { .d = d, .e = &e, .vmm = &vmm, .file = o->file, .res = &res }, &res.frozen_usec,
-                                &res.found_frozen, reterr);
-        if (r < 0)
-                return r;
-        if (o->keep_frozen || res.found_frozen)
-                res.frozen_usec = 0; /* still frozen: there is no duration yet */
-        /* A ptrace freeze ends with this process; a kept one was granted only because the VMM paused itself. */
-        res.own_pause = o->keep_frozen && vmm.b == &nv_vmm_backend_process;
-        *ret = res;
-        res = (NvSaveResult) {};
+        *ret = job->res; /* landed in the flow, durably */
+        job->res = (NvSaveResult) {};
+        job_free(job);
         return 0;
 }

@@ -89,10 +89,12 @@ typedef int (*NvVmmImageFunc)(const uint8_t *img, size_t len, void *userdata, Nv
  * frozen by us.  *ret_frozen_usec (optional) is how long our freeze lasted
  * (until the thaw; with keep until act returned); *ret_found_frozen
  * (optional) whether it was frozen before (and stays so).  Never hands act
- * partial state.
+ * partial state.  *ret_kept_token (optional): with keep, the hold that
+ * stays after a success, for a step after the flow that fails and must
+ * end it (nv_vmm_thaw_after()).
  */
 int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmImageFunc act, void *userdata,
-                        uint64_t *ret_frozen_usec, bool *ret_found_frozen, NvError **reterr);
+                        uint64_t *ret_frozen_usec, bool *ret_found_frozen, uint64_t *ret_kept_token, NvError **reterr);
 
 /* Freeze, collect, thaw: a copy of the image in *ret_img, and how long the VMM stayed frozen. */
 int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec,

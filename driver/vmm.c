@@ -36,7 +36,7 @@ static int freeze(const NvVmmBackend *b, NvVmmHandle *h, bool keep, uint64_t *re
 }
 
 int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmImageFunc act, void *userdata,
-                        uint64_t *ret_frozen_usec, bool *ret_found_frozen, NvError **reterr) {
+                        uint64_t *ret_frozen_usec, bool *ret_found_frozen, uint64_t *ret_kept_token, NvError **reterr) {
         _cleanup_free_ uint8_t *img = NULL;
         uint64_t token, start;
         size_t len = 0;
@@ -56,6 +56,8 @@ int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmI
                 *ret_frozen_usec = nv_now_usec(CLOCK_MONOTONIC) - start;
         if (ret_found_frozen)
                 *ret_found_frozen = found;
+        if (ret_kept_token)
+                *ret_kept_token = token;
         if (!keep && r >= 0)
                 r = act(img, len, userdata, reterr);
         return r;

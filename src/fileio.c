@@ -58,7 +58,8 @@ static int fsync_dir_of(const char *path) {
         return 0;
 }
 
-int nv_file_write_atomic(const char *path, const void *data, size_t len, NvError **reterr) {
+/* durable: fsync of the file before the rename and of the directory after it; else the caller's sync does that. */
+static int write_atomic(const char *path, const void *data, size_t len, bool durable, NvError **reterr) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -73,7 +74,7 @@ int nv_file_write_atomic(const char *path, const void *data, size_t len, NvError
         if (fd < 0)
                 return nv_error_set(reterr, -errno, _("Cannot create a temporary file next to '%s': %s"), path, strerror(errno));
         r = nv_loop_write(fd, data, len);
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && durable && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && rename(tmp, path) < 0)
                 r = -errno;
@@ -81,9 +82,25 @@ int nv_file_write_atomic(const char *path, const void *data, size_t len, NvError
                 unlink(tmp);
                 return nv_error_set(reterr, r, _("Cannot write '%s': %s"), path, strerror(-r));
         }
-        r = fsync_dir_of(path);
+        r = durable ? fsync_dir_of(path) : 0;
         if (r < 0)
                 return nv_error_set(reterr, r, _("Wrote '%s' but could not make its directory entry durable: %s"), path,
                                     strerror(-r));
+        return 0;
+}
+
+int nv_file_write_atomic(const char *path, const void *data, size_t len, NvError **reterr) {
+        return write_atomic(path, data, len, /* durable= */ true, reterr);
+}
+
+int nv_file_write_staged(const char *path, const void *data, size_t len, NvError **reterr) {
+        return write_atomic(path, data, len, /* durable= */ false, reterr);
+}
+
+int nv_fs_sync(const char *dir, NvError **reterr) {
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0 || syncfs(fd) < 0)
+                return nv_error_set(reterr, -errno, _("Cannot flush the filesystem of '%s' to disk: %s"), dir, strerror(errno));
         return 0;
 }

@@ -22,3 +22,14 @@ int nv_file_read(const char *path, size_t max, uint8_t **ret, size_t *ret_len, N
  * temporary file.  Refuses if path is a symlink or not a regular file.
  */
 int nv_file_write_atomic(const char *path, const void *data, size_t len, NvError **reterr);
+
+/*
+ * nv_file_write_atomic() without its two fsyncs: the file is in place
+ * (the previous one replaced by the rename) but not durable until the
+ * caller syncs its filesystem (nv_fs_sync()).  For many files made
+ * durable in one step; nothing may refer to the file before that step.
+ */
+int nv_file_write_staged(const char *path, const void *data, size_t len, NvError **reterr);
+
+/* syncfs() of the filesystem dir is on: every file written there so far, data and names, is durable. */
+int nv_fs_sync(const char *dir, NvError **reterr);

@@ -13,7 +13,9 @@
  *    restarted, restore-all brings L2 back on all of them;
  *  - restore-all's record: failures stay for a retry, a domain saved anew
  *    since is skipped, a VM booted afresh (its VMM not Incoming) is left
- *    alone, and the record goes once nothing is left.
+ *    alone, and the record goes once nothing is left;
+ *  - save-all's one sync per batch: no reference to a file before it is
+ *    durable, and a failed sync changes no reference.
  *
  *   test-driver TESTVMM
  */
@@ -528,6 +530,146 @@ static void test_restore_all_bad_record(void **state) {
         nv_driver_free(d);
 }
 
+/*
+ * save-all's durable step, seen from syncfs() (linked with --wrap=syncfs):
+ * every file a reference or the record names must have existed at an
+ * earlier syncfs, and a failing syncfs must leave every reference as it
+ * was, no file behind, and no VMM frozen.
+ */
+#define DURABLE_DOMAINS 6
+#define DURABLE_MAX 64
+
+int __real_syncfs(int fd);
+int __wrap_syncfs(int fd);
+
+static struct {
+        NvDriver *d;
+        Vmm *v;
+        bool fail;
+        unsigned calls, violations;
+        char synced[DURABLE_MAX][512]; /* the snapshot files durable so far */
+        unsigned n_synced;
+} durable;
+
+static bool was_synced(const char *path) {
+        for (unsigned k = 0; k < durable.n_synced; k++)
+                if (strcmp(durable.synced[k], path) == 0)
+                        return true;
+        return false;
+}
+
+/* Every domain's live and config reference: a file an earlier syncfs made durable (or none).  No cmocka here: not the main thread. */
+static unsigned unsynced_refs(void) {
+        unsigned bad = 0;
+
+        for (unsigned i = 0; i < DURABLE_DOMAINS; i++)
+                for (unsigned affect = NV_AFFECT_LIVE; affect <= NV_AFFECT_CONFIG; affect++) {
+                        NvNestedMeta *m = NULL;
+
+                        if (nv_conn_get_meta(nv_driver_conn(durable.d), durable.v[i].name, affect, &m, NULL) < 0 || !m)
+                                bad++;
+                        else if (m->has_state && !was_synced(m->state.path))
+                                bad++;
+                        nv_nested_meta_free(m);
+                }
+        return bad;
+}
+
+/* The snapshot files there are now: durable once the real syncfs returns. */
+static void note_files(void) {
+        for (unsigned i = 0; i < DURABLE_DOMAINS; i++) {
+                char path[128];
+                DIR *dd;
+
+                snprintf(path, sizeof(path), "%s/state/%s", dir, durable.v[i].name);
+                if (!(dd = opendir(path)))
+                        continue;
+                for (struct dirent *de; (de = readdir(dd));)
+                        if (de->d_name[0] != '.' && !strstr(de->d_name, ".tmp-") && durable.n_synced < DURABLE_MAX)
+                                snprintf(durable.synced[durable.n_synced++], sizeof(durable.synced[0]), "%s/%s", path,
+                                         de->d_name);
+                closedir(dd);
+        }
+}
+
+int __wrap_syncfs(int fd) {
+        if (!durable.d) /* another test */
+                return __real_syncfs(fd);
+        durable.calls++;
+        durable.violations += unsynced_refs(); /* a reference written before its file's sync */
+        if (durable.fail) {
+                errno = EIO;
+                return -1;
+        }
+        if (__real_syncfs(fd) < 0)
+                return -1;
+        note_files();
+        return 0;
+}
+
+static void save_all_jobs(NvDriver *d, bool keep_frozen, NvMaintReport *rep) {
+        NvError *err = NULL;
+        int r = nv_driver_save_all(d, &(NvMaintOptions) { .keep_frozen = keep_frozen, .jobs = 3 }, rep, &err);
+
+        if (r < 0)
+                print_error("%s\n", nv_error_message(err, r));
+        assert_int_equal(r, 0);
+}
+
+static void test_save_all_durable_before_referenced(void **state) {
+        NvMaintReport rep = {};
+        char *before[DURABLE_DOMAINS][2];
+        Vmm v[DURABLE_DOMAINS];
+        char uri[256];
+
+        for (unsigned i = 0; i < DURABLE_DOMAINS; i++)
+                vmm_init(&v[i], 60 + i);
+        write_node(v, DURABLE_DOMAINS, uri);
+        for (unsigned i = 0; i < DURABLE_DOMAINS; i++)
+                vmm_start(&v[i], false);
+        durable.d = driver_open(uri);
+        durable.v = v;
+
+        for (int cycle = 0; cycle < 2; cycle++) { /* the second replaces references the first wrote */
+                save_all_jobs(durable.d, false, &rep);
+                assert_int_equal(rep.n_done, DURABLE_DOMAINS);
+                nv_maint_report_clear(&rep);
+        }
+        assert_true(durable.calls > 0);
+        assert_int_equal(durable.violations, 0);
+        assert_int_equal(unsynced_refs(), 0);
+        assert_int_equal(record_lines(), DURABLE_DOMAINS);
+
+        /* The durable step fails: nothing is referenced or recorded, nothing left behind, no VMM left frozen. */
+        for (unsigned i = 0; i < DURABLE_DOMAINS; i++) {
+                NvNestedMeta *m = meta(durable.d, v[i].name, NV_AFFECT_LIVE);
+
+                assert_int_equal(m->n_previous, 1);
+                assert_non_null(before[i][0] = strdup(m->state.path));
+                assert_non_null(before[i][1] = strdup(m->previous[0].path));
+                nv_nested_meta_free(m);
+        }
+        durable.fail = true;
+        save_all_jobs(durable.d, /* keep_frozen= */ true, &rep);
+        durable.fail = false;
+        assert_int_equal(rep.n_failed, DURABLE_DOMAINS);
+        assert_non_null(strstr(rep.items[0].message, "durable"));
+        printf("# %s: %s\n", rep.items[0].domain, rep.items[0].message);
+        nv_maint_report_clear(&rep);
+        for (unsigned i = 0; i < DURABLE_DOMAINS; i++) {
+                assert_refs(durable.d, v[i].name, (const char *const *) before[i], 2);
+                assert_int_equal(state_files(v[i].name), 2); /* the two cycles' files, no third */
+                assert_true(vmm_runs(&v[i]));               /* kept frozen, then thawed by the failure */
+                free(before[i][0]);
+                free(before[i][1]);
+        }
+        assert_int_equal(record_lines(), 0);
+        nv_driver_free(durable.d);
+        durable = (typeof(durable)) {};
+        for (unsigned i = 0; i < DURABLE_DOMAINS; i++)
+                vmm_stop(&v[i]);
+}
+
 static int teardown(void **state) {
         char cmd[128];
 
@@ -543,6 +685,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_maintenance_with_a_hung_vmm),
                 cmocka_unit_test(test_restore_all_record),
                 cmocka_unit_test(test_restore_all_bad_record),
+                cmocka_unit_test(test_save_all_durable_before_referenced),
         };
 
         if (argc != 2) {
