@@ -51,6 +51,7 @@ static int wait_progress(Flow *f, const uint64_t *than, uint64_t *now, unsigned 
         uint64_t deadline = nv_now_usec(CLOCK_MONOTONIC) + FLOW_WAIT_USEC;
         int r;
 
+        *stuck = 0; /* set on every return; said here for the optimizer, which cannot see it through the loop */
         usleep(FLOW_RUN_USEC);
         for (;;) {
                 r = cli_vmm_counters(&f->vmm, now, f->n, reterr);
@@ -213,7 +214,7 @@ static int step_refuse(Flow *f, NvError **reterr) {
 static int flow_run(Flow *f, const char *uri, NvError **reterr) {
         uint64_t c[FLOW_MAX_VCPUS], zero[FLOW_MAX_VCPUS] = {};
         _cleanup_free_ char *state = NULL, *run = NULL;
-        unsigned i;
+        unsigned i = 0; /* start_vmm() could fail with -ETIMEDOUT too */
         int r;
 
         if (asprintf(&state, "%s/state", f->dir) < 0 || asprintf(&run, "%s/run", f->dir) < 0)
