@@ -52,6 +52,10 @@ static int check_fit(const NvVerify *v, const NvSnapshot *s, NvIncoming *in, NvE
 
         if (v->ref && s->n_vcpus != v->ref->vcpus)
                 return nv_error_set(reterr, -EINVAL, _("%s holds %zu vCPUs, but the XML says %u."), what, s->n_vcpus, v->ref->vcpus);
+        /* The reference is copied into the XML as it stands: it must say what the bytes are. */
+        if (v->ref && v->ref->vendor >= 0 && s->vendor != v->ref->vendor)
+                return nv_error_set(reterr, -EINVAL, _("%s holds %s state, but the XML says %s."), what, nv_format_to_string(s->vendor) ?: "?",
+                                    nv_format_to_string(v->ref->vendor) ?: "?");
         if (v->vcpus && s->n_vcpus != v->vcpus) {
                 in->problem = NV_PROBLEM_INCOMPATIBLE;
                 return nv_error_set(reterr, -EXDEV, _("%s holds %zu vCPUs but the VMM has %u."), what, s->n_vcpus, v->vcpus);
