@@ -2,6 +2,7 @@
 /* libvirt's public API, and nothing else of libvirt. */
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -334,13 +335,83 @@ int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvErro
         return 0;
 }
 
-/* The domain holds a reference to its connection: usable after a reconnect replaced it. */
+void nv_domain_refs_free(NvDomainRef *refs, size_t n) {
+        for (size_t i = 0; refs && i < n; i++)
+                free(refs[i].name);
+        free(refs);
+}
+
+static int by_ref_name(const void *a, const void *b) {
+        return strcmp(((const NvDomainRef *) a)->name, ((const NvDomainRef *) b)->name);
+}
+
+/* 1: dom has our element (live), 0: it has none. */
+static int has_meta(virDomainPtr dom, NvError **reterr) {
+        _cleanup_free_ char *xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, VIR_DOMAIN_AFFECT_LIVE);
+        virErrorPtr err;
+
+        if (xml)
+                return 1;
+        err = virGetLastError();
+        if (err && (err->code == VIR_ERR_NO_DOMAIN_METADATA || err->code == VIR_ERR_NO_DOMAIN))
+                return 0; /* none, or gone since the listing: nothing to do for it */
+        return libvirt_error(reterr, -EIO, virDomainGetName(dom));
+}
+
+int nv_conn_list_nested(NvConn *c, NvDomainRef **ret, size_t *ret_n, NvError **reterr) {
+        _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
+        virDomainPtr *doms = NULL;
+        NvDomainRef *refs;
+        size_t k = 0;
+        int n, r = 0;
+
+        n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+        if (n < 0)
+                return libvirt_error(reterr, -EIO, _("Cannot list domains"));
+        refs = calloc((size_t) n + 1, sizeof(*refs));
+        for (int i = 0; i < n; i++) {
+                _cleanup_(domain_unrefp) virDomainPtr dom = doms[i];
+
+                if (!refs || r < 0 || (r = has_meta(dom, reterr)) <= 0)
+                        continue;
+                if (!(refs[k].name = strdup(virDomainGetName(dom))) || virDomainGetUUIDString(dom, refs[k].uuid) < 0)
+                        r = -ENOMEM;
+                k++;
+        }
+        free(doms);
+        if (!refs || r < 0) {
+                nv_domain_refs_free(refs, k);
+                return refs ? r : -ENOMEM;
+        }
+        qsort(refs, k, sizeof(*refs), by_ref_name);
+        *ret = refs;
+        *ret_n = k;
+        return 0;
+}
+
+/* 8-4-4-4-12 hex digits: what libvirt could take as a UUID. */
+static bool uuid_shaped(const char *s) {
+        size_t i;
+
+        for (i = 0; s[i] && i < 36; i++)
+                if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-' : !isxdigit((unsigned char) s[i]))
+                        return false;
+        return i == 36 && !s[i];
+}
+
+/*
+ * By UUID first when the string is shaped like one, as virsh does, else
+ * by name first: each miss is a round trip to the daemon, and save-all
+ * and nestvirtd name domains by UUID.  The domain holds a reference to
+ * its connection: usable after a reconnect replaced it.
+ */
 static virDomainPtr lookup(NvConn *c, const char *name, NvError **reterr) {
         _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
-        virDomainPtr dom = virDomainLookupByName(conn, name);
+        bool uuid = uuid_shaped(name);
+        virDomainPtr dom = uuid ? virDomainLookupByUUIDString(conn, name) : virDomainLookupByName(conn, name);
 
         if (!dom)
-                dom = virDomainLookupByUUIDString(conn, name);
+                dom = uuid ? virDomainLookupByName(conn, name) : virDomainLookupByUUIDString(conn, name);
         if (!dom)
                 nv_error_set(reterr, -ENOENT, _("Domain '%s' not found."), name);
         return dom;

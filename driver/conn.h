@@ -79,6 +79,20 @@ int nv_conn_run_events(NvConn *c, int timeout_ms, NvError **reterr);
 int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvError **reterr);
 void nv_domain_entries_free(NvDomainEntry *e, size_t n);
 
+/* A domain by name and UUID alone. */
+typedef struct NvDomainRef {
+        char *name;
+        char uuid[37];
+} NvDomainRef;
+
+/*
+ * The running domains that have our metadata element (parsed or not),
+ * sorted by name: one small call per domain, no XML fetched or parsed, so
+ * that save-all begins its workers at once.  Free with nv_domain_refs_free().
+ */
+int nv_conn_list_nested(NvConn *c, NvDomainRef **ret, size_t *ret_n, NvError **reterr);
+void nv_domain_refs_free(NvDomainRef *refs, size_t n);
+
 /* One domain by name or UUID. */
 int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError **reterr);
 

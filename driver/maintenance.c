@@ -364,16 +364,15 @@ static int save_step(Pool *p, size_t i, NvError **err) {
 }
 
 int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr) {
-        NvDomainEntry *e = NULL;
+        NvDomainRef *refs = NULL;
         size_t n = 0;
         int r;
 
         *ret = (NvMaintReport) {};
-        r = nv_conn_list(d->conn, /* all= */ false, &e, &n, reterr);
+        r = nv_conn_list_nested(d->conn, &refs, &n, reterr);
         for (size_t i = 0; r >= 0 && i < n; i++)
-                if (nv_domain_entry_nested(&e[i]))
-                        r = report_add(ret, e[i].def->name, e[i].def->uuid, NULL);
-        nv_domain_entries_free(e, n);
+                r = report_add(ret, refs[i].name, refs[i].uuid, NULL);
+        nv_domain_refs_free(refs, n);
         if (r >= 0) /* a new cycle: nothing of the last one's record may outlive it */
                 r = record_write(d, &(NvMaintReport) {}, NV_MAINT_DONE, reterr);
         return r < 0 ? r : run_items(d, o, ret, save_step);

@@ -1,18 +1,35 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Benchmark (meson test --benchmark): `nestvirt maintenance save-all` of
- * 10, 50 and 100 domains on libvirt's test driver, each with a VMM of its
- * own (1 SVM vCPU in L2, the agent on a p2p socket), one after another
- * (--jobs 1) and with the default workers, alternating.  Prints the wall
- * time of each (median and minimum of RUNS; a command's process start
- * included) and their ratios.  Target: 100 domains with the default
- * workers in at most 40 % of the sequential time (medians).  It reports;
- * it does not fail on figures.
+ * 10, 50 and 100 domains, each with a VMM of its own (1 SVM vCPU in L2,
+ * the agent on a p2p socket), one after another (--jobs 1) and with the
+ * default workers, alternating.  Prints the wall time of each (median and
+ * minimum of RUNS; a command's process start included) and their ratios,
+ * on two libvirt setups:
+ *
+ *  - a libvirt daemon holding the domains, as on a host (qemu:///system):
+ *    a private libvirtd, run as nobody, serving its test driver over its
+ *    unix socket; the benchmark keeps a connection of its own open, so
+ *    that test:///default and the domains it started live on.  Needs
+ *    root (to run the daemon as another uid), libvirtd and setpriv.
+ *  - libvirt's test driver in the nestvirt process (test:///NODE.xml): it
+ *    reads and parses its whole node file at every connect, about 40 ms
+ *    for 100 domains on our machines, a cost of libvirt's that both runs
+ *    pay serially and no daemon has.
+ *
+ * Target: 100 domains with the default workers in at most 40 % of the
+ * sequential time (medians), judged on the daemon setup when it can run.
+ * It reports; it does not fail on figures.
  *
  *   bench-save-all NESTVIRT
  */
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "util.h"
@@ -25,9 +42,22 @@ static void uuid_of(unsigned i, char ret[37]) {
         snprintf(ret, 37, "9d3e4b1a-0c2f-4e5d-8a7b-%012u", i);
 }
 
-/* The node file of the test driver: n running domains, domain i's VMM at dir/mI.sock. */
-static int write_node(const char *dir, unsigned n, char *ret_path, size_t size) {
+/* Domain i's definition: its VMM at dir/mI.sock, our metadata naming it. */
+static void domain_xml(FILE *f, const char *dir, unsigned i) {
         char uuid[37];
+
+        uuid_of(i, uuid);
+        fprintf(f,
+                "<domain type='test'><name>m%u</name><uuid>%s</uuid>\n"
+                "  <metadata><nestvirt:nested xmlns:nestvirt='http://nestvirt.org/schemas/domain/nested/1.0'>\n"
+                "    <nestvirt:vmm transport='socket' socket='%s/m%u.sock'/></nestvirt:nested></metadata>\n"
+                "  <memory>1048576</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>\n"
+                "  <cpu mode='host-passthrough'/></domain>\n",
+                i, uuid, dir, i);
+}
+
+/* The node file of the test driver: n running domains. */
+static int write_node(const char *dir, unsigned n, char *ret_path, size_t size) {
         FILE *f;
 
         snprintf(ret_path, size, "%s/node.xml", dir);
@@ -35,23 +65,63 @@ static int write_node(const char *dir, unsigned n, char *ret_path, size_t size) 
         if (!f)
                 return -errno;
         fputs("<node>\n", f);
-        for (unsigned i = 0; i < n; i++) {
-                uuid_of(i, uuid);
-                fprintf(f,
-                        "<domain type='test'><name>m%u</name><uuid>%s</uuid>\n"
-                        "  <metadata><nestvirt:nested xmlns:nestvirt='http://nestvirt.org/schemas/domain/nested/1.0'>\n"
-                        "    <nestvirt:vmm transport='socket' socket='%s/m%u.sock'/></nestvirt:nested></metadata>\n"
-                        "  <memory>1048576</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>\n"
-                        "  <cpu mode='host-passthrough'/></domain>\n",
-                        i, uuid, dir, i);
-        }
+        for (unsigned i = 0; i < n; i++)
+                domain_xml(f, dir, i);
         fputs("</node>\n", f);
         return fclose(f) == 0 ? 0 : -EIO;
 }
 
-/* One save-all; its wall time in ms, < 0 if it failed. */
-static double save_all_ms(const char *nestvirt, const char *uri, const char *jobs) {
-        uint64_t start = nv_now_usec(CLOCK_MONOTONIC);
+/* The processes a save-all works with besides its own: the VMMs and the daemon (pid 0: none). */
+typedef struct Peers {
+        const pid_t *vmms;
+        size_t n_vmms;
+        pid_t daemon;
+} Peers;
+
+/* CPU time a process has used, all its threads, in ns (the scheduler's account: finer than clock ticks). */
+static uint64_t cpu_ns(pid_t pid) {
+        char path[300], line[128];
+        uint64_t sum = 0;
+        struct dirent *de;
+        DIR *d;
+
+        snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+        d = opendir(path);
+        while (d && (de = readdir(d))) {
+                unsigned long long ns;
+                FILE *f;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int) pid, de->d_name);
+                f = fopen(path, "re");
+                if (f && fgets(line, sizeof(line), f) && sscanf(line, "%llu", &ns) == 1)
+                        sum += ns;
+                if (f)
+                        fclose(f);
+        }
+        if (d)
+                closedir(d);
+        return sum;
+}
+
+static uint64_t peers_cpu_ns(const Peers *p) {
+        uint64_t sum = p->daemon > 0 ? cpu_ns(p->daemon) : 0;
+
+        for (size_t i = 0; i < p->n_vmms; i++)
+                sum += cpu_ns(p->vmms[i]);
+        return sum;
+}
+
+typedef struct Run {
+        double wall_ms;
+        double cpu_ms; /* of every process involved: nestvirt, its VMMs, the daemon */
+} Run;
+
+/* One save-all; false if it failed. */
+static bool save_all(const char *nestvirt, const char *uri, const char *jobs, const Peers *peers, Run *ret) {
+        uint64_t before = peers_cpu_ns(peers), start = nv_now_usec(CLOCK_MONOTONIC);
+        struct rusage ru;
         int status;
         pid_t pid = fork();
 
@@ -62,9 +132,12 @@ static double save_all_ms(const char *nestvirt, const char *uri, const char *job
                 execl(nestvirt, nestvirt, "-c", uri, "maintenance", "save-all", "--json", jobs ? "--jobs" : NULL, jobs, NULL);
                 _exit(127);
         }
-        if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return -1;
-        return (double) (nv_now_usec(CLOCK_MONOTONIC) - start) / 1e3;
+        if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return false;
+        ret->wall_ms = (double) (nv_now_usec(CLOCK_MONOTONIC) - start) / 1e3;
+        ret->cpu_ms = (double) (peers_cpu_ns(peers) - before) / 1e6 + (double) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                      (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+        return true;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -73,25 +146,159 @@ static int cmp_double(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-/* RUNS of each, one after the other alternating (the machine's load hits both alike); false if one failed. */
-static bool measure(const char *nestvirt, const char *uri, double seq[RUNS], double par[RUNS]) {
+/* Medians of RUNS of each, one after the other alternating (the machine's load hits both alike); false if one failed. */
+static bool measure(const char *nestvirt, const char *uri, const Peers *peers, Run *ret_seq, Run *ret_par) {
+        double seq[RUNS], par[RUNS], seq_cpu[RUNS], par_cpu[RUNS];
+
         for (int k = 0; k < RUNS; k++) {
-                seq[k] = save_all_ms(nestvirt, uri, "1");
-                par[k] = save_all_ms(nestvirt, uri, NULL);
-                if (seq[k] < 0 || par[k] < 0)
+                Run s, p;
+
+                if (!save_all(nestvirt, uri, "1", peers, &s) || !save_all(nestvirt, uri, NULL, peers, &p))
                         return false;
+                seq[k] = s.wall_ms, seq_cpu[k] = s.cpu_ms;
+                par[k] = p.wall_ms, par_cpu[k] = p.cpu_ms;
         }
         qsort(seq, RUNS, sizeof(double), cmp_double);
         qsort(par, RUNS, sizeof(double), cmp_double);
+        qsort(seq_cpu, RUNS, sizeof(double), cmp_double);
+        qsort(par_cpu, RUNS, sizeof(double), cmp_double);
+        *ret_seq = (Run) { seq[RUNS / 2], seq_cpu[RUNS / 2] };
+        *ret_par = (Run) { par[RUNS / 2], par_cpu[RUNS / 2] };
         return true;
 }
 
-int main(int argc, char **argv) {
+/* A private libvirtd (test driver) as nobody, its state under dir/lv; and our connection keeping test:///default alive. */
+typedef struct Daemon {
+        pid_t pid;
+        char sock[256];
+        char uri[320];
+        virConnectPtr conn;
+        unsigned defined; /* domains m0.. started on it */
+} Daemon;
+
+static void silent(void *userdata, virErrorPtr err) {
+}
+
+static bool daemon_start(Daemon *dm, const char *dir) {
+        char lv[64], home[80], run[80], env[5][240], *envp[6];
+        const char *libvirtd = access("/usr/sbin/libvirtd", X_OK) == 0 ? "/usr/sbin/libvirtd" : NULL;
+
+        if (geteuid() != 0 || !libvirtd || access("/usr/bin/setpriv", X_OK) != 0)
+                return false;
+        snprintf(lv, sizeof(lv), "%s/lv", dir);
+        snprintf(home, sizeof(home), "%s/home", lv);
+        snprintf(run, sizeof(run), "%s/run", lv);
+        if (chmod(dir, 0755) < 0 || mkdir(lv, 0700) < 0 || mkdir(home, 0700) < 0 || mkdir(run, 0700) < 0 ||
+            chown(lv, 65534, 65534) < 0 || chown(home, 65534, 65534) < 0 || chown(run, 65534, 65534) < 0)
+                return false;
+        snprintf(dm->sock, sizeof(dm->sock), "%s/libvirt/libvirt-sock", run);
+        snprintf(env[0], sizeof(env[0]), "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+        snprintf(env[1], sizeof(env[1]), "HOME=%s", home);
+        snprintf(env[2], sizeof(env[2]), "XDG_RUNTIME_DIR=%s", run);
+        snprintf(env[3], sizeof(env[3]), "XDG_CONFIG_HOME=%s/.config", home);
+        snprintf(env[4], sizeof(env[4]), "XDG_CACHE_HOME=%s/.cache", home);
+        for (int k = 0; k < 5; k++)
+                envp[k] = env[k];
+        envp[5] = NULL;
+        dm->pid = fork();
+        if (dm->pid == 0) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+                prctl(PR_SET_PDEATHSIG, SIGTERM);
+                dup2(null, STDOUT_FILENO);
+                dup2(null, STDERR_FILENO);
+                execle("/usr/bin/setpriv", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", libvirtd, "--timeout", "0",
+                       NULL, envp);
+                _exit(127);
+        }
+        if (dm->pid < 0)
+                return false;
+        snprintf(dm->uri, sizeof(dm->uri), "test+unix:///default?socket=%s", dm->sock);
+        virSetErrorFunc(NULL, silent);
+        for (int k = 0; k < 100 && !dm->conn; k++) {
+                if (access(dm->sock, F_OK) == 0)
+                        dm->conn = virConnectOpen(dm->uri);
+                if (!dm->conn)
+                        usleep(100 * 1000);
+        }
+        return dm->conn != NULL;
+}
+
+/* Domains m0..m(n-1) running on the daemon (the ones before stay). */
+static bool daemon_domains(Daemon *dm, const char *dir, unsigned n) {
+        for (; dm->defined < n; dm->defined++) {
+                char *xml = NULL;
+                size_t size = 0;
+                FILE *f = open_memstream(&xml, &size);
+                virDomainPtr dom;
+
+                if (!f)
+                        return false;
+                domain_xml(f, dir, dm->defined);
+                fclose(f);
+                dom = virDomainCreateXML(dm->conn, xml, 0);
+                free(xml);
+                if (!dom)
+                        return false;
+                virDomainFree(dom);
+        }
+        return true;
+}
+
+static void daemon_stop(Daemon *dm) {
+        if (dm->conn)
+                virConnectClose(dm->conn);
+        if (dm->pid > 0) {
+                kill(dm->pid, SIGTERM);
+                waitpid(dm->pid, NULL, 0);
+        }
+}
+
+/*
+ * One table: save-all of each count on this setup; the median ratio at 100
+ * domains (0: not measured).  The CPU columns add up every process
+ * involved: on n CPUs the default run cannot take less wall time than its
+ * CPU time / n (the floor), whatever the workers do.
+ */
+static double table(const char *nestvirt, const char *dir, Daemon *dm, const Peers *peers) {
         static const unsigned counts[] = { 10, 50, 100 };
-        char dir[] = "/tmp/nestvirt-bench-all-XXXXXX", sock[128], node[128], uri[160], env[160], uuid[37];
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        char node[128], uri[160];
+        double ratio100 = 0;
+
+        printf("%s\n", dm ? "libvirt daemon (private libvirtd, test driver over its socket), as on a host:"
+                          : "libvirt's test driver in the nestvirt process (reads its node file at each connect):");
+        printf("%8s %12s %12s %7s %12s %12s %12s %9s\n", "domains", "--jobs 1", "default", "ratio", "--jobs 1 cpu", "default cpu",
+               "cpu floor", "vs floor");
+        for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
+                Run seq, par;
+                double floor;
+
+                if (dm ? !daemon_domains(dm, dir, counts[i]) : write_node(dir, counts[i], node, sizeof(node)) < 0) {
+                        printf("%8u setup failed\n", counts[i]);
+                        break;
+                }
+                snprintf(uri, sizeof(uri), "test://%s", node);
+                if (!measure(nestvirt, dm ? dm->uri : uri, peers, &seq, &par)) {
+                        printf("%8u save-all failed\n", counts[i]);
+                        break;
+                }
+                floor = par.cpu_ms / (double) (cpus > 0 ? cpus : 1);
+                printf("%8u %12.1f %12.1f %6.2fx %12.1f %12.1f %12.1f %8.2fx\n", counts[i], seq.wall_ms, par.wall_ms,
+                       par.wall_ms / seq.wall_ms, seq.cpu_ms, par.cpu_ms, floor, par.wall_ms / floor);
+                if (counts[i] == 100)
+                        ratio100 = par.wall_ms / seq.wall_ms;
+        }
+        return ratio100;
+}
+
+int main(int argc, char **argv) {
+        char dir[] = "/tmp/nestvirt-bench-all-XXXXXX", sock[128], env[160], uuid[37];
         pid_t pids[MAX_DOMAINS];
         unsigned started = 0;
-        double ratio100 = 0;
+        double local = 0, daemon = 0;
+        Daemon dm = {};
+        bool have_daemon;
 
         if (argc != 2 || !mkdtemp(dir))
                 return 1;
@@ -107,29 +314,28 @@ int main(int argc, char **argv) {
                 if (pids[started] < 0)
                         break;
         }
-        printf("nestvirt maintenance save-all, 1 SVM vCPU per domain, %d runs each (ms, wall, process start included)\n", RUNS);
-        printf("%8s %12s %12s %8s %12s %12s %8s\n", "domains", "--jobs 1 med", "default med", "ratio", "--jobs 1 min",
-               "default min", "ratio");
-        for (size_t i = 0; started == MAX_DOMAINS && i < ELEMENTSOF(counts); i++) {
-                double seq[RUNS], par[RUNS], sm, pm;
+        printf("nestvirt maintenance save-all, 1 SVM vCPU per domain, %d runs each (ms, medians; wall with process start, CPU of every process involved), %ld CPUs\n",
+               RUNS, sysconf(_SC_NPROCESSORS_ONLN));
+        if (started == MAX_DOMAINS) {
+                Peers peers = { .vmms = pids, .n_vmms = started };
 
-                if (write_node(dir, counts[i], node, sizeof(node)) < 0)
-                        break;
-                snprintf(uri, sizeof(uri), "test://%s", node);
-                if (!measure(argv[1], uri, seq, par)) {
-                        printf("%8u save-all failed\n", counts[i]);
-                        break;
-                }
-                sm = seq[RUNS / 2];
-                pm = par[RUNS / 2];
-                printf("%8u %12.1f %12.1f %7.2fx %12.1f %12.1f %7.2fx\n", counts[i], sm, pm, pm / sm, seq[0], par[0],
-                       par[0] / seq[0]);
-                if (counts[i] == 100)
-                        ratio100 = pm / sm;
+                have_daemon = daemon_start(&dm, dir);
+                peers.daemon = dm.pid;
+                if (have_daemon)
+                        daemon = table(argv[1], dir, &dm, &peers);
+                else
+                        printf("no libvirt daemon setup (needs root, /usr/sbin/libvirtd and setpriv)\n");
+                daemon_stop(&dm);
+                peers.daemon = 0;
+                local = table(argv[1], dir, NULL, &peers);
         }
-        if (ratio100 > 0)
-                printf("target: 100 domains with the default workers in at most 40%% of the sequential time (median ratio <= 0.40): "
-                       "%s (%.2f)\n", ratio100 <= 0.4 ? "met" : "NOT met", ratio100);
+        if (daemon > 0 || local > 0) {
+                double ratio = daemon > 0 ? daemon : local;
+
+                printf("target: 100 domains with the default workers in at most 40%% of the sequential time (median ratio <= 0.40), "
+                       "%s: %s (%.2f)\n", daemon > 0 ? "libvirt daemon" : "in-process test driver", ratio <= 0.4 ? "met" : "NOT met",
+                       ratio);
+        }
         for (unsigned i = 0; i < started; i++)
                 stop_vmm(pids[i]);
         if (system(NULL)) {
@@ -138,5 +344,5 @@ int main(int argc, char **argv) {
                 snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
                 (void) !system(cmd);
         }
-        return started == MAX_DOMAINS && ratio100 > 0 ? 0 : 1;
+        return local > 0 ? 0 : 1;
 }

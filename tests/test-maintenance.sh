@@ -123,7 +123,10 @@ cat >"$T/broken.xml" <<XML
   <metadata><nestvirt:nested xmlns:nestvirt="http://nestvirt.org/schemas/domain/nested/1.0">
     <nestvirt:vmm transport="socket" socket="$T/m0.sock"/></nestvirt:nested></metadata>
   <memory>1048576</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os>
-  <cpu mode='host-passthrough'/></domain></node>
+  <cpu mode='host-passthrough'/></domain>
+<domain type='test'><name>plain</name><uuid>$(uuid 51)</uuid>
+  <metadata><other:x xmlns:other="http://example.org/other/1"><other:y/></other:x></metadata>
+  <memory>1048576</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain></node>
 XML
 nvb() { "$NESTVIRT" -c "test://$T/broken.xml" "$@"; }
 out=$(nvb list --all); rc=$?
@@ -133,12 +136,14 @@ check "list: the other domain as always" grep -qE "^ good +running +(svm|vmx|non
 json=$(nvb list --all --json); rc=$?
 check "list --json: exit 0, the reason in 'broken'" test $rc -eq 0 -a "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d[0]["nested"], "carrier-pigeon" in d[0]["broken"], d[1]["name"])' "$json")" = "broken True good"
 out=$(. "$(dirname "$0")/../data/completion/nestvirt"; _nestvirt_domains "$NESTVIRT" "test://$T/broken.xml")
-check "completion: every domain name, the broken one too" test "$(echo $out)" = "bad good"
+check "completion: every domain name, the broken one too" test "$(echo $out)" = "bad good plain"
 out=$(nvb maintenance save-all); rc=$? # "good" is m0, restored above and running
 check "save-all with a broken domain: exit 1" test $rc -eq 1
 check "save-all: the broken domain failed, with the reason" contains "$out" "bad: FAILED:"
 check "save-all: ... naming what is wrong" grep -q "bad: FAILED: .*carrier-pigeon" <<<"$out"
 check "save-all: the other domain saved" contains "$out" "good: saved"
+check "save-all: a domain without our metadata (another's only) is left out" test -z "$(grep plain <<<"$out")"
+check "save-all: ... and not counted" contains "$out" "1 saved, 0 skipped, 1 failed"
 
 # A save-all stopped partway (issue 15.1) records exactly what it saved, and
 # nothing of an earlier cycle survives it; restore-all then restores exactly
