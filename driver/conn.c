@@ -358,30 +358,82 @@ static int has_meta(virDomainPtr dom, NvError **reterr) {
         return libvirt_error(reterr, -EIO, virDomainGetName(dom));
 }
 
-int nv_conn_list_nested(NvConn *c, NvDomainRef **ret, size_t *ret_n, NvError **reterr) {
+/* The domains' metadata asked by up to jobs threads at once: the calls are round trips to the daemon, one per domain. */
+typedef struct MetaScan {
+        virDomainPtr *doms;
+        int n;
+        atomic_int next;
+        int8_t *nested; /* [domain]: 1 has our element, 0 not, < 0 the call failed */
+        pthread_mutex_t lock;
+        NvError *err; /* the first failure */
+        int r;
+} MetaScan;
+
+static void *scan_work(void *userdata) {
+        MetaScan *m = userdata;
+        int i;
+
+        while ((i = atomic_fetch_add(&m->next, 1)) < m->n) {
+                _cleanup_(nv_error_freep) NvError *err = NULL;
+                int r = has_meta(m->doms[i], &err);
+
+                m->nested[i] = (int8_t) (r < 0 ? -1 : r);
+                pthread_mutex_lock(&m->lock);
+                if (r < 0 && m->r >= 0) {
+                        m->r = r;
+                        m->err = TAKE_PTR(err);
+                }
+                pthread_mutex_unlock(&m->lock);
+        }
+        return NULL;
+}
+
+static int scan_meta(virDomainPtr *doms, int n, unsigned jobs, int8_t *nested, NvError **reterr) {
+        MetaScan m = { .doms = doms, .n = n, .nested = nested, .lock = PTHREAD_MUTEX_INITIALIZER };
+        pthread_t threads[NV_CONN_MAX_JOBS];
+        unsigned started = 0;
+
+        jobs = jobs < (unsigned) n ? jobs : (unsigned) n;
+        for (; started + 1 < jobs && started < NV_CONN_MAX_JOBS; started++)
+                if (pthread_create(&threads[started], NULL, scan_work, &m) != 0)
+                        break; /* fewer threads: the others do its share */
+        (void) scan_work(&m);
+        for (unsigned k = 0; k < started; k++)
+                pthread_join(threads[k], NULL);
+        pthread_mutex_destroy(&m.lock);
+        if (m.r < 0 && reterr)
+                *reterr = TAKE_PTR(m.err);
+        nv_error_free(m.err);
+        return m.r;
+}
+
+int nv_conn_list_nested(NvConn *c, unsigned jobs, NvDomainRef **ret, size_t *ret_n, NvError **reterr) {
         _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
+        _cleanup_free_ int8_t *nested = NULL;
         virDomainPtr *doms = NULL;
         NvDomainRef *refs;
         size_t k = 0;
-        int n, r = 0;
+        int n, r;
 
         n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
         if (n < 0)
                 return libvirt_error(reterr, -EIO, _("Cannot list domains"));
         refs = calloc((size_t) n + 1, sizeof(*refs));
+        nested = calloc((size_t) n + 1, sizeof(*nested));
+        r = refs && nested ? scan_meta(doms, n, jobs ?: 1, nested, reterr) : -ENOMEM;
         for (int i = 0; i < n; i++) {
                 _cleanup_(domain_unrefp) virDomainPtr dom = doms[i];
 
-                if (!refs || r < 0 || (r = has_meta(dom, reterr)) <= 0)
+                if (r < 0 || nested[i] <= 0)
                         continue;
                 if (!(refs[k].name = strdup(virDomainGetName(dom))) || virDomainGetUUIDString(dom, refs[k].uuid) < 0)
                         r = -ENOMEM;
                 k++;
         }
         free(doms);
-        if (!refs || r < 0) {
+        if (r < 0) {
                 nv_domain_refs_free(refs, k);
-                return refs ? r : -ENOMEM;
+                return r;
         }
         qsort(refs, k, sizeof(*refs), by_ref_name);
         *ret = refs;

@@ -85,12 +85,16 @@ typedef struct NvDomainRef {
         char uuid[37];
 } NvDomainRef;
 
+/* The most threads nv_conn_list_nested() runs. */
+#define NV_CONN_MAX_JOBS 64u
+
 /*
  * The running domains that have our metadata element (parsed or not),
- * sorted by name: one small call per domain, no XML fetched or parsed, so
- * that save-all begins its workers at once.  Free with nv_domain_refs_free().
+ * sorted by name: one small call per domain, by up to jobs threads at
+ * once, no XML fetched or parsed, so that save-all begins its workers
+ * soon.  Free with nv_domain_refs_free().
  */
-int nv_conn_list_nested(NvConn *c, NvDomainRef **ret, size_t *ret_n, NvError **reterr);
+int nv_conn_list_nested(NvConn *c, unsigned jobs, NvDomainRef **ret, size_t *ret_n, NvError **reterr);
 void nv_domain_refs_free(NvDomainRef *refs, size_t n);
 
 /* One domain by name or UUID. */

@@ -18,15 +18,17 @@
  * Up to o->jobs domains are under way at once, each in a worker thread
  * doing that domain's whole step (its freeze means what it meant
  * sequentially: one domain's VMM, frozen for its own collect).  A worker
- * stages its domain (collected, its file written without fsync) and then
- * commits, as a group commit: if no worker is committing it does, else it
- * goes on to its next domain.  A commit round takes every domain staged up
- * to its start: one syncfs() of the state directory's filesystem makes
- * all their files durable, then each domain's XML is pointed at its file,
- * then the record is rewritten once with them.  A domain is reported
- * saved once a durable record holds it; no XML or record ever names a
- * file before it is durable, and a failed sync leaves every domain of
- * the round with its previous snapshot.
+ * stages its domain (collected, its file written without fsync), waits
+ * for a sync that covers the file, points the domain's XML at it, and
+ * hands the domain to the record.  Syncs and record writes are group
+ * commits: if none is under way the worker does it, for every domain
+ * waiting, else its domain goes into the next one.  So one syncfs() of
+ * the state directory's filesystem makes a batch of files durable, one
+ * rewrite of the record names a batch of domains, and the libvirt calls
+ * of each domain run in its own worker, never queued behind another's.
+ * A domain is reported saved once a durable record holds it; no XML or
+ * record ever names a file before it is durable, and a failed sync leaves
+ * every domain of that sync with its previous snapshot.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -154,11 +156,11 @@ static int record_write(NvDriver *d, const NvMaintReport *rep, NvMaintStatus kee
 
 /*
  * The workers of one run.  lock guards the report, next, r and the group
- * commit (requested, durable, writing, failed_*); steps run without it.
+ * commits (the sync, land and record fields); steps run without it.
  */
 typedef struct Pool Pool;
 
-/* A step's outcome besides done (0), skipped (1) and failed (< 0): saved, its record write and report to come. */
+/* A step's outcome besides done (0), skipped (1) and failed (< 0): saved, its landing, record and report to come. */
 #define STEP_RECORDING 2
 
 /* One domain's work on rep->items[i]: 0 done, 1 skipped, < 0 failed (why in *err), or STEP_RECORDING.  Runs unlocked. */
@@ -170,13 +172,24 @@ struct Pool {
         NvMaintReport *rep;
         StepFunc step;
         pthread_mutex_t lock;
+        pthread_cond_t changed; /* a landing to do, or a sync ended: what an idle worker waits for */
         size_t next;    /* the next item to begin */
         int r;          /* < 0: out of memory, no item is begun any more */
-        bool *pending;  /* [item]: saved, not in a durable record yet */
+        NvSaveJob **jobs; /* [item]: staged, not landed yet (save-all) */
+        /* Items whose file waits for a sync, and whether a worker syncs now. */
+        bool *unsynced;
+        size_t n_unsynced;
+        bool syncing;
+        size_t *sync_round; /* the items of the sync under way */
+        /* Synced items, to be landed by whichever worker is free: their sync's outcome (why: its message). */
+        size_t *landq, land_head, land_tail;
+        int *sync_r;
+        char **sync_why;
+        /* Landed items, not in a durable record yet, and whether a worker writes the record now. */
+        bool *pending;
         size_t n_pending;
-        NvSaveJob **jobs; /* [item]: staged, its file not durable yet (save-all) */
-        size_t *round;  /* the items of the commit under way */
-        bool writing;   /* a worker writes the record now */
+        bool writing;
+        size_t *round; /* the items of the record write under way */
 };
 
 /* Ends item i's step under the lock; < 0 (out of memory) stops the run. */
@@ -186,29 +199,82 @@ static void pool_finish(Pool *p, size_t i, int r, const NvError *err) {
                 p->r = r;
 }
 
-/* Item after item until none is left: progress and outcome under the lock, the step without it. */
+/* Begins item i, with progress; runs its step unlocked.  Called and returns locked. */
+static void begin_item_locked(Pool *p, size_t i) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        int r;
+
+        if (p->o->progress)
+                p->o->progress(i, p->rep->n, &p->rep->items[i], false, p->o->userdata);
+        r = check_cancel(p->o, &err);
+        if (r == 0) {
+                pthread_mutex_unlock(&p->lock);
+                r = p->step(p, i, &err);
+                pthread_mutex_lock(&p->lock);
+        }
+        if (r != STEP_RECORDING)
+                pool_finish(p, i, r, err);
+}
+
+static void land_and_record(Pool *p, size_t i);
+static void sync_locked(Pool *p);
+
+/*
+ * Work until none is left: a synced domain to land first (its XML and
+ * record wait), else the next domain to begin; with neither, wait while
+ * a sync may still hand out landings.
+ */
 static void *pool_work(void *userdata) {
         Pool *p = userdata;
 
         pthread_mutex_lock(&p->lock);
-        while (p->r >= 0 && p->next < p->rep->n) {
-                _cleanup_(nv_error_freep) NvError *err = NULL;
-                size_t i = p->next++;
-                int r;
+        for (;;) {
+                if (p->land_head < p->land_tail) {
+                        size_t i = p->landq[p->land_head++];
 
-                if (p->o->progress)
-                        p->o->progress(i, p->rep->n, &p->rep->items[i], false, p->o->userdata);
-                r = check_cancel(p->o, &err);
-                if (r == 0) {
                         pthread_mutex_unlock(&p->lock);
-                        r = p->step(p, i, &err);
+                        land_and_record(p, i);
                         pthread_mutex_lock(&p->lock);
-                }
-                if (r != STEP_RECORDING)
-                        pool_finish(p, i, r, err);
+                } else if (p->r >= 0 && p->next < p->rep->n)
+                        begin_item_locked(p, p->next++);
+                else if (p->syncing)
+                        pthread_cond_wait(&p->changed, &p->lock);
+                else if (p->n_unsynced > 0)
+                        sync_locked(p);
+                else
+                        break;
         }
         pthread_mutex_unlock(&p->lock);
         return NULL;
+}
+
+/* The arrays of a pool of n items; false: out of memory. */
+static bool pool_alloc(Pool *p, size_t n) {
+        n = n ?: 1;
+        p->jobs = calloc(n, sizeof(NvSaveJob *));
+        p->unsynced = calloc(n, sizeof(bool));
+        p->sync_round = calloc(n, sizeof(size_t));
+        p->landq = calloc(n, sizeof(size_t));
+        p->sync_r = calloc(n, sizeof(int));
+        p->sync_why = calloc(n, sizeof(char *));
+        p->pending = calloc(n, sizeof(bool));
+        p->round = calloc(n, sizeof(size_t));
+        return p->jobs && p->unsynced && p->sync_round && p->landq && p->sync_r && p->sync_why && p->pending && p->round;
+}
+
+static void pool_free(Pool *p, size_t n) {
+        for (size_t i = 0; p->sync_why && i < n; i++)
+                free(p->sync_why[i]);
+        free(p->jobs);
+        free(p->unsynced);
+        free(p->sync_round);
+        free(p->landq);
+        free(p->sync_r);
+        free(p->sync_why);
+        free(p->pending);
+        free(p->round);
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->changed);
 }
 
 /*
@@ -217,25 +283,21 @@ static void *pool_work(void *userdata) {
  * memory.  A worker that cannot be started leaves its share to the others.
  */
 static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, StepFunc step) {
-        Pool p = { .d = d, .o = o, .rep = rep, .step = step, .lock = PTHREAD_MUTEX_INITIALIZER };
+        Pool p = { .d = d, .o = o, .rep = rep, .step = step, .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER };
         size_t jobs = o->jobs < rep->n ? o->jobs : rep->n, started = 0;
         _cleanup_free_ pthread_t *threads = calloc(jobs ?: 1, sizeof(pthread_t));
-        _cleanup_free_ bool *pending = calloc(rep->n ?: 1, sizeof(bool));
-        _cleanup_free_ NvSaveJob **staged = calloc(rep->n ?: 1, sizeof(NvSaveJob *));
-        _cleanup_free_ size_t *round = calloc(rep->n ?: 1, sizeof(size_t));
 
-        if (!threads || !pending || !staged || !round)
+        if (!threads || !pool_alloc(&p, rep->n)) {
+                pool_free(&p, rep->n);
                 return -ENOMEM;
-        p.pending = pending;
-        p.jobs = staged;
-        p.round = round;
+        }
         for (; started + 1 < jobs; started++) /* jobs 0 or 1, or no domain: this thread alone */
                 if (pthread_create(&threads[started], NULL, pool_work, &p) != 0)
                         break;
         (void) pool_work(&p);
         for (size_t k = 0; k < started; k++)
                 pthread_join(threads[k], NULL);
-        pthread_mutex_destroy(&p.lock);
+        pool_free(&p, rep->n);
         return p.r;
 }
 
@@ -257,44 +319,17 @@ static void record_written_locked(Pool *p, const size_t *items, size_t n, int r,
         p->n_pending -= n;
 }
 
-/*
- * Item i's file is durable (r >= 0: its domain's XML is pointed at it,
- * and it may go into the record) or not (why: its job is abandoned, the
- * domain keeps its previous snapshot, and the item fails).  Unlocked.
- */
-static bool land_item(Pool *p, size_t i, int r, const NvError *why) {
-        NvMaintItem *it = &p->rep->items[i];
-        _cleanup_(nv_error_freep) NvError *err = NULL;
-        NvSaveJob *job = TAKE_PTR(p->jobs[i]);
-        NvSaveResult res = {};
-
-        if (r < 0) {
-                r = nv_error_set(&err, r, "%s", nv_error_message(why, r));
-                r = nv_error_wrap(&err, r, _("Not saved: the snapshot could not be made durable, so the domain keeps its previous one"));
-                r = nv_save_abandon(job, r, &err);
-        } else
-                r = nv_save_land(job, &res, &err);
-        pthread_mutex_lock(&p->lock);
-        if (r >= 0) {
-                it->save = res;
-                memcpy(it->sha256, res.ref.sha256, sizeof(it->sha256));
-                it->status = NV_MAINT_DONE; /* finish() sets it again; the record needs it now */
-        } else {
-                p->pending[i] = false;
-                p->n_pending--;
-                pool_finish(p, i, r, err);
-        }
-        pthread_mutex_unlock(&p->lock);
-        return r >= 0;
-}
-
-/* The record of every domain landed so far, durably; then the n landed in this round are reported.  Locked. */
-static void record_round_locked(Pool *p, size_t n) {
+/* The record of every domain landed so far, durably; then the items of this write are reported.  Called and returns locked. */
+static void record_round_locked(Pool *p) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
         _cleanup_free_ char *buf = NULL;
-        size_t size = 0, lines = 0;
-        int r = record_format(p->rep, NV_MAINT_DONE, &buf, &size, &lines);
+        size_t size = 0, lines = 0, n = 0;
+        int r;
 
+        for (size_t i = 0; i < p->rep->n; i++)
+                if (p->pending[i])
+                        p->round[n++] = i;
+        r = record_format(p->rep, NV_MAINT_DONE, &buf, &size, &lines);
         pthread_mutex_unlock(&p->lock);
         if (r >= 0)
                 r = record_store(p->d, buf, size, lines, &err);
@@ -303,63 +338,108 @@ static void record_round_locked(Pool *p, size_t n) {
 }
 
 /*
- * One commit of every domain staged up to its start: one sync makes all
- * their files durable, then each domain's XML is pointed at its file,
- * then the record names them.  Nothing refers to a file before the sync.
- * Called and returns locked.
- */
-static void commit_round_locked(Pool *p) {
-        _cleanup_(nv_error_freep) NvError *err = NULL;
-        size_t n = 0, landed = 0;
-        int r;
-
-        for (size_t i = 0; i < p->rep->n; i++)
-                if (p->pending[i])
-                        p->round[n++] = i;
-        pthread_mutex_unlock(&p->lock);
-        r = nv_fs_sync(p->d->state_dir, &err); /* save-all writes below the state directory only */
-        for (size_t k = 0; k < n; k++)
-                if (land_item(p, p->round[k], r, err))
-                        p->round[landed++] = p->round[k];
-        pthread_mutex_lock(&p->lock);
-        if (landed > 0)
-                record_round_locked(p, landed);
-}
-
-/*
- * Commits until no staged domain waits; called and returns locked.  Each
- * round holds every domain staged up to its start, and only then are they
- * reported saved: the record names exactly the domains reported.
- */
-static void commit_locked(Pool *p) {
-        p->writing = true;
-        while (p->n_pending > 0)
-                commit_round_locked(p);
-        p->writing = false;
-}
-
-/*
- * Item i is staged: it waits for the commit.  If no worker commits now
- * this one does (with every domain staged meanwhile); else it goes on to
- * its next domain and the committer's next round takes item i.
+ * Item i is landed: it waits for the record.  If no worker writes the
+ * record now this one does (with every domain landed meanwhile, until
+ * none waits); else it goes on and the writer's next round takes item i.
+ * Only then are items reported saved: the record names exactly the
+ * domains reported.
  */
 static void record_saved(Pool *p, size_t i) {
         pthread_mutex_lock(&p->lock);
+        p->rep->items[i].status = NV_MAINT_DONE; /* what the record holds; finish() sets it again */
         p->pending[i] = true;
         p->n_pending++;
-        if (!p->writing)
-                commit_locked(p);
+        if (!p->writing) {
+                p->writing = true;
+                while (p->n_pending > 0)
+                        record_round_locked(p);
+                p->writing = false;
+        }
         pthread_mutex_unlock(&p->lock);
 }
 
-/* Staged (collected, written without fsync), then made durable, referenced and recorded with the others staged so far. */
+/*
+ * Item i's file is durable (its sync's r >= 0: its domain's XML is
+ * pointed at it, and it goes into the record) or not (its job is
+ * abandoned, the domain keeps its previous snapshot, and the item fails).
+ * Unlocked.
+ */
+static void land_and_record(Pool *p, size_t i) {
+        NvMaintItem *it = &p->rep->items[i];
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        NvSaveJob *job = TAKE_PTR(p->jobs[i]);
+        NvSaveResult res = {};
+        int r = p->sync_r[i];
+
+        if (r < 0) {
+                r = nv_error_set(&err, r, "%s", p->sync_why[i] ?: strerror(-r));
+                r = nv_error_wrap(&err, r, _("Not saved: the snapshot could not be made durable, so the domain keeps its previous one"));
+                r = nv_save_abandon(job, r, &err);
+        } else
+                r = nv_save_land(job, &res, &err);
+        pthread_mutex_lock(&p->lock);
+        if (r >= 0) {
+                it->save = res;
+                memcpy(it->sha256, res.ref.sha256, sizeof(it->sha256));
+        } else
+                pool_finish(p, i, r, err);
+        pthread_mutex_unlock(&p->lock);
+        if (r >= 0)
+                record_saved(p, i);
+}
+
+/* One syncfs() for every item waiting for one; they go to the landing queue.  Called and returns locked. */
+static void sync_round_locked(Pool *p) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        size_t n = 0;
+        int r;
+
+        for (size_t i = 0; i < p->rep->n; i++)
+                if (p->unsynced[i]) {
+                        p->unsynced[i] = false;
+                        p->sync_round[n++] = i;
+                }
+        p->n_unsynced -= n;
+        pthread_mutex_unlock(&p->lock);
+        r = nv_fs_sync(p->d->state_dir, &err); /* save-all writes below the state directory only */
+        pthread_mutex_lock(&p->lock);
+        for (size_t k = 0; k < n; k++) {
+                size_t i = p->sync_round[k];
+
+                p->sync_r[i] = r;
+                if (r < 0)
+                        p->sync_why[i] = strdup(nv_error_message(err, r)); /* NULL: the landing says strerror */
+                p->landq[p->land_tail++] = i;
+        }
+        pthread_cond_broadcast(&p->changed);
+}
+
+/*
+ * Syncs until no file waits, each round taking every file staged up to
+ * its start (those of workers that went on meanwhile too); the landings
+ * go to whichever workers are free.  Called and returns locked.
+ */
+static void sync_locked(Pool *p) {
+        p->syncing = true;
+        while (p->n_unsynced > 0)
+                sync_round_locked(p);
+        p->syncing = false;
+        pthread_cond_broadcast(&p->changed);
+}
+
+/* Staged (collected, written without fsync); the sync, landing and record follow as group commits. */
 static int save_step(Pool *p, size_t i, NvError **err) {
         NvMaintItem *it = &p->rep->items[i];
         int r = nv_save_stage(p->d, it->uuid, &(NvSaveOptions) { .keep_frozen = p->o->keep_frozen }, &p->jobs[i], err);
 
         if (r < 0)
                 return r;
-        record_saved(p, i);
+        pthread_mutex_lock(&p->lock);
+        p->unsynced[i] = true;
+        p->n_unsynced++;
+        if (!p->syncing)
+                sync_locked(p);
+        pthread_mutex_unlock(&p->lock);
         return STEP_RECORDING;
 }
 
@@ -369,7 +449,7 @@ int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret,
         int r;
 
         *ret = (NvMaintReport) {};
-        r = nv_conn_list_nested(d->conn, &refs, &n, reterr);
+        r = nv_conn_list_nested(d->conn, o->jobs, &refs, &n, reterr);
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = report_add(ret, refs[i].name, refs[i].uuid, NULL);
         nv_domain_refs_free(refs, n);
