@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "driver-private.h"
@@ -176,6 +177,7 @@ struct Pool {
         size_t next;    /* the next item to begin */
         int r;          /* < 0: out of memory, no item is begun any more */
         NvSaveJob **jobs; /* [item]: staged, not landed yet (save-all) */
+        size_t n_staging, n_landing; /* workers collecting a domain, or pointing its XML at its file, now */
         /* Items whose file waits for a sync, and whether a worker syncs now. */
         bool *unsynced;
         size_t n_unsynced;
@@ -191,6 +193,34 @@ struct Pool {
         bool writing;
         size_t *round; /* the items of the record write under way */
 };
+
+/*
+ * How long a sync or a record write waits for the workers still staging
+ * or landing a domain, so that theirs go into the same batch: each sync
+ * and each rewrite of the record is a round of calls and journal commits,
+ * paid once per batch, not once per domain.  Bounded: a worker stuck on a
+ * hung VMM holds up nobody else's domain longer than this.
+ */
+#define COMMIT_DELAY_USEC 4000
+
+/*
+ * The workers whose domain may still join a batch: for a sync those
+ * staging; for the record those too (their domain is synced and landed
+ * next), and those landing or about to.
+ */
+static size_t batch_feeders(const Pool *p, bool record) {
+        return p->n_staging + (record ? p->n_landing + (p->land_tail - p->land_head) : 0);
+}
+
+/* Waits until no other worker feeds the batch or COMMIT_DELAY_USEC passed.  Called and returns locked. */
+static void wait_batch_locked(Pool *p, bool record) {
+        uint64_t end = nv_now_usec(CLOCK_MONOTONIC) + COMMIT_DELAY_USEC;
+        struct timespec ts = { .tv_sec = (time_t) (end / 1000000), .tv_nsec = (long) (end % 1000000) * 1000 };
+
+        while (batch_feeders(p, record) > 0)
+                if (pthread_cond_timedwait(&p->changed, &p->lock, &ts) == ETIMEDOUT)
+                        break;
+}
 
 /* Ends item i's step under the lock; < 0 (out of memory) stops the run. */
 static void pool_finish(Pool *p, size_t i, int r, const NvError *err) {
@@ -232,6 +262,7 @@ static void *pool_work(void *userdata) {
                 if (p->land_head < p->land_tail) {
                         size_t i = p->landq[p->land_head++];
 
+                        p->n_landing++;
                         pthread_mutex_unlock(&p->lock);
                         land_and_record(p, i);
                         pthread_mutex_lock(&p->lock);
@@ -283,10 +314,15 @@ static void pool_free(Pool *p, size_t n) {
  * memory.  A worker that cannot be started leaves its share to the others.
  */
 static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, StepFunc step) {
-        Pool p = { .d = d, .o = o, .rep = rep, .step = step, .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER };
+        Pool p = { .d = d, .o = o, .rep = rep, .step = step, .lock = PTHREAD_MUTEX_INITIALIZER };
         size_t jobs = o->jobs < rep->n ? o->jobs : rep->n, started = 0;
         _cleanup_free_ pthread_t *threads = calloc(jobs ?: 1, sizeof(pthread_t));
+        pthread_condattr_t attr;
 
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* wait_batch_locked()'s deadline */
+        pthread_cond_init(&p.changed, &attr);
+        pthread_condattr_destroy(&attr);
         if (!threads || !pool_alloc(&p, rep->n)) {
                 pool_free(&p, rep->n);
                 return -ENOMEM;
@@ -344,18 +380,18 @@ static void record_round_locked(Pool *p) {
  * Only then are items reported saved: the record names exactly the
  * domains reported.
  */
-static void record_saved(Pool *p, size_t i) {
-        pthread_mutex_lock(&p->lock);
+static void record_saved_locked(Pool *p, size_t i) {
         p->rep->items[i].status = NV_MAINT_DONE; /* what the record holds; finish() sets it again */
         p->pending[i] = true;
         p->n_pending++;
-        if (!p->writing) {
-                p->writing = true;
-                while (p->n_pending > 0)
-                        record_round_locked(p);
-                p->writing = false;
+        if (p->writing)
+                return;
+        p->writing = true;
+        while (p->n_pending > 0) {
+                wait_batch_locked(p, /* record= */ true);
+                record_round_locked(p);
         }
-        pthread_mutex_unlock(&p->lock);
+        p->writing = false;
 }
 
 /*
@@ -378,14 +414,15 @@ static void land_and_record(Pool *p, size_t i) {
         } else
                 r = nv_save_land(job, &res, &err);
         pthread_mutex_lock(&p->lock);
+        p->n_landing--;
+        pthread_cond_broadcast(&p->changed); /* a record write may wait for it */
         if (r >= 0) {
                 it->save = res;
                 memcpy(it->sha256, res.ref.sha256, sizeof(it->sha256));
+                record_saved_locked(p, i);
         } else
                 pool_finish(p, i, r, err);
         pthread_mutex_unlock(&p->lock);
-        if (r >= 0)
-                record_saved(p, i);
 }
 
 /* One syncfs() for every item waiting for one; they go to the landing queue.  Called and returns locked. */
@@ -421,8 +458,10 @@ static void sync_round_locked(Pool *p) {
  */
 static void sync_locked(Pool *p) {
         p->syncing = true;
-        while (p->n_unsynced > 0)
+        while (p->n_unsynced > 0) {
+                wait_batch_locked(p, /* record= */ false);
                 sync_round_locked(p);
+        }
         p->syncing = false;
         pthread_cond_broadcast(&p->changed);
 }
@@ -430,11 +469,19 @@ static void sync_locked(Pool *p) {
 /* Staged (collected, written without fsync); the sync, landing and record follow as group commits. */
 static int save_step(Pool *p, size_t i, NvError **err) {
         NvMaintItem *it = &p->rep->items[i];
-        int r = nv_save_stage(p->d, it->uuid, &(NvSaveOptions) { .keep_frozen = p->o->keep_frozen }, &p->jobs[i], err);
+        int r;
 
-        if (r < 0)
-                return r;
         pthread_mutex_lock(&p->lock);
+        p->n_staging++;
+        pthread_mutex_unlock(&p->lock);
+        r = nv_save_stage(p->d, it->uuid, &(NvSaveOptions) { .keep_frozen = p->o->keep_frozen }, &p->jobs[i], err);
+        pthread_mutex_lock(&p->lock);
+        p->n_staging--;
+        pthread_cond_broadcast(&p->changed); /* a sync may wait for it */
+        if (r < 0) {
+                pthread_mutex_unlock(&p->lock);
+                return r;
+        }
         p->unsynced[i] = true;
         p->n_unsynced++;
         if (!p->syncing)
