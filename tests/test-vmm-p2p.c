@@ -22,6 +22,7 @@
 
 static char dir[64];
 static const char *data_dir; /* tests/data/snapshots */
+static const char *xml_path; /* data/org.nestvirt.Vmm1.xml */
 
 static void socket_path(char *buf, size_t size, const char *name) {
         snprintf(buf, size, "%s/%s.sock", dir, name);
@@ -562,6 +563,57 @@ static void test_combined_unsupported(void **state) {
         stop_vmm(v);
 }
 
+/* The names of every <method name="..."> in xml, each followed by a space: " Freeze Thaw ...". */
+static void method_names(const char *xml, char *out, size_t size) {
+        static const char tag[] = "<method name=\"";
+        size_t n = 0;
+
+        out[0] = '\0';
+        for (const char *p = strstr(xml, tag); p; p = strstr(p, tag)) {
+                const char *q;
+
+                p += strlen(tag);
+                q = strchr(p, '"');
+                assert_non_null(q);
+                assert_true(n + (size_t) (q - p) + 2 < size);
+                n += (size_t) snprintf(out + n, size - n, " %.*s", (int) (q - p), p);
+        }
+        assert_true(n + 2 < size);
+        strcat(out, " ");
+}
+
+/* The introspection XML we ship names exactly the methods the agent serves. */
+static void test_xml_in_sync(void **state) {
+        char p[128], shipped[512], served[512];
+        sd_bus_message *reply = NULL;
+        uint8_t *xml = NULL;
+        const char *live;
+        size_t len;
+        sd_bus *bus;
+        pid_t v;
+
+        assert_int_equal(nv_file_read(xml_path, 1 << 20, &xml, &len, NULL), 0);
+        xml = realloc(xml, len + 1);
+        xml[len] = '\0';
+        method_names((const char *) xml, shipped, sizeof(shipped));
+        socket_path(p, sizeof(p), "introspect");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 1, CHILD_NORMAL);
+        bus = raw_connect(p);
+        assert_true(sd_bus_call_method(bus, NULL, NV_VMM_OBJECT_PATH, "org.freedesktop.DBus.Introspectable", "Introspect", NULL, &reply,
+                                       "") >= 0);
+        assert_true(sd_bus_message_read(reply, "s", &live) > 0);
+        live = strstr(live, "<interface name=\"" NV_VMM_INTERFACE "\"");
+        assert_non_null(live);
+        method_names(live, served, sizeof(served));
+        if (strcmp(shipped, served) != 0)
+                fail_msg("data/org.nestvirt.Vmm1.xml has methods '%s', the agent serves '%s'", shipped, served);
+        assert_non_null(strstr(served, " Collect ")); /* the newest */
+        sd_bus_message_unref(reply);
+        sd_bus_flush_close_unref(bus);
+        free(xml);
+        stop_vmm(v);
+}
+
 int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_collect_load),   cmocka_unit_test(test_load_version_1), cmocka_unit_test(test_refusals),
@@ -569,11 +621,12 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_hang_then_thaw), cmocka_unit_test(test_caller_not_allowed),
                 cmocka_unit_test(test_pause_fails),    cmocka_unit_test(test_combined_calls),
                 cmocka_unit_test(test_combined_found_frozen), cmocka_unit_test(test_combined_refusals),
-                cmocka_unit_test(test_combined_unsupported),
+                cmocka_unit_test(test_combined_unsupported), cmocka_unit_test(test_xml_in_sync),
         };
         int r;
 
         data_dir = argc > 1 ? argv[1] : "tests/data/snapshots";
+        xml_path = argc > 2 ? argv[2] : "data/org.nestvirt.Vmm1.xml";
         snprintf(dir, sizeof(dir), "/tmp/nestvirt-p2p-XXXXXX");
         if (!mkdtemp(dir))
                 return 1;
