@@ -496,6 +496,13 @@ static int reply_state(NvAgent *a, sd_bus_message *m, int fd, size_t len, unsign
         return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
 }
 
+/* The options of a method that knows none (skipped, as the protocol says), then authorize. */
+static int read_no_options(NvAgent *a, sd_bus_message *m, sd_bus_error *error) {
+        int r = sd_bus_message_skip(m, "a{sv}");
+
+        return r < 0 ? r : authorize(a, m, error);
+}
+
 static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
         _cleanup_close_ int fd = -1;
@@ -504,10 +511,7 @@ static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
         size_t len = 0;
         int r;
 
-        r = sd_bus_message_skip(m, "a{sv}");
-        if (r < 0)
-                return r;
-        r = authorize(a, m, error);
+        r = read_no_options(a, m, error);
         if (r < 0)
                 return r;
         if (!a->frozen)
@@ -535,10 +539,7 @@ static int method_collect(sd_bus_message *m, void *userdata, sd_bus_error *error
         size_t len = 0;
         int r, t;
 
-        r = sd_bus_message_skip(m, "a{sv}");
-        if (r < 0)
-                return r;
-        r = authorize(a, m, error);
+        r = read_no_options(a, m, error);
         if (r < 0)
                 return r;
         if (nv_kvm_nested_state_max(a->vmm.kvm) <= 0)
@@ -601,10 +602,7 @@ static int method_set_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
 
         r = sd_bus_message_read(m, "h", &fd);
         if (r >= 0)
-                r = sd_bus_message_skip(m, "a{sv}");
-        if (r < 0)
-                return r;
-        r = authorize(a, m, error);
+                r = read_no_options(a, m, error);
         if (r < 0)
                 return r;
         if (!a->frozen)
@@ -631,10 +629,7 @@ static int method_load(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
         r = sd_bus_message_read(m, "h", &fd);
         if (r >= 0)
-                r = sd_bus_message_skip(m, "a{sv}");
-        if (r < 0)
-                return r;
-        r = authorize(a, m, error);
+                r = read_no_options(a, m, error);
         if (r >= 0 && nv_kvm_nested_state_max(a->vmm.kvm) <= 0)
                 r = unsupported(error);
         if (r >= 0)

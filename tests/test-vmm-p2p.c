@@ -113,28 +113,6 @@ static void test_collect_load(void **state) {
         }
 }
 
-/* Loads img into the VMM at path and expects the named error; the VMM's state must not change. */
-static void load_refused(const char *path, const uint8_t *img, size_t len, const char *expect) {
-        uint8_t *before = NULL, *after = NULL;
-        size_t blen, alen;
-        NvError *err = NULL;
-        NvVmmHandle *h;
-
-        collect(path, &before, &blen);
-        h = connect_to(path, NULL);
-        assert_non_null(h);
-        assert_true(nv_vmm_load(&nv_vmm_backend_dbus, h, img, len, &err) < 0);
-        if (!strstr(err->message, expect))
-                fail_msg("got '%s', want '%s'", err->message, expect);
-        nv_vmm_backend_dbus.disconnect(h);
-        assert_int_equal(frozen(path), 0);
-        collect(path, &after, &alen);
-        assert_true(same_blobs(before, blen, after, alen));
-        nv_error_free(err);
-        free(before);
-        free(after);
-}
-
 /* Re-serializes img after changing a byte of vCPU i's blob, so that checksums match. */
 static void patch_blob(uint8_t **img, size_t *len, size_t i, size_t off, uint32_t value) {
         NvSnapshot *s = NULL;
@@ -144,36 +122,6 @@ static void patch_blob(uint8_t **img, size_t *len, size_t i, size_t off, uint32_
         free(*img);
         assert_int_equal(nv_snapshot_serialize(s, img, len, NULL), 0);
         nv_snapshot_free(s);
-}
-
-static void test_refusals(void **state) {
-        char pv[128], ps[128], ps3[128];
-        uint8_t *vmx = NULL, *svm = NULL, *svm3 = NULL;
-        size_t vlen, slen, s3len;
-        pid_t v, s, s3;
-
-        socket_path(pv, sizeof(pv), "vmx");
-        socket_path(ps, sizeof(ps), "svm");
-        socket_path(ps3, sizeof(ps3), "svm3");
-        v = spawn_vmm(pv, NV_FORMAT_VMX, 2, CHILD_NORMAL);
-        s = spawn_vmm(ps, NV_FORMAT_SVM, 2, CHILD_NORMAL);
-        s3 = spawn_vmm(ps3, NV_FORMAT_SVM, 3, CHILD_NORMAL);
-        collect(pv, &vmx, &vlen);
-        collect(ps, &svm, &slen);
-        collect(ps3, &svm3, &s3len);
-        load_refused(ps, vmx, vlen, "VendorMismatch");
-        load_refused(ps, svm3, s3len, "VcpuCountMismatch");
-        svm[slen - 100] ^= 1; /* damage: the reader in the VMM catches it */
-        load_refused(ps, svm, slen, "BadMemfd");
-        svm[slen - 100] ^= 1;
-        patch_blob(&svm, &slen, 1, NV_OFF_DATA + VMCB_CTL_ASID, 0); /* vCPU 1: ASID 0 */
-        load_refused(ps, svm, slen, "Rule S9: control.asid");
-        free(vmx);
-        free(svm);
-        free(svm3);
-        stop_vmm(v);
-        stop_vmm(s);
-        stop_vmm(s3);
 }
 
 /* SetNestedState with an fd the backend would never send; returns the error name. */
@@ -194,26 +142,21 @@ static char *raw_set(const char *path, int fd) {
         return name;
 }
 
-static void test_bad_memfds(void **state) {
-        char p[128], *msg;
-        uint8_t *img = NULL;
-        size_t len;
+/* An unsealed, a truncated and an oversized memfd of img, each sent by send, each refused by name. */
+static void check_bad_memfds(const char *path, const uint8_t *img, size_t len, char *(*send)(const char *path, int fd)) {
+        char *msg;
         int fd;
-        pid_t v;
 
-        socket_path(p, sizeof(p), "memfd");
-        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_NORMAL);
-        collect(p, &img, &len);
         /* Unsealed: the sender could change it after it was checked. */
         fd = memfd_create("x", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         assert_int_equal(write(fd, img, len), (ssize_t) len);
-        msg = raw_set(p, fd);
+        msg = send(path, fd);
         assert_non_null(strstr(msg, "not a sealed memfd"));
         free(msg);
         close(fd);
         /* Truncated, but sealed. */
         assert_int_equal(nv_memfd_seal_new(img, len / 2, &fd, NULL), 0);
-        msg = raw_set(p, fd);
+        msg = send(path, fd);
         assert_non_null(strstr(msg, "truncated or appended"));
         free(msg);
         close(fd);
@@ -221,11 +164,23 @@ static void test_bad_memfds(void **state) {
         fd = memfd_create("x", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         assert_int_equal(ftruncate(fd, (off_t) NV_SNAPSHOT_MAX_SIZE + 1), 0);
         assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK), 0);
-        msg = raw_set(p, fd);
+        msg = send(path, fd);
         assert_non_null(strstr(msg, "more than the"));
         free(msg);
         close(fd);
-        assert_int_equal(frozen(p), 0);
+        assert_int_equal(frozen(path), 0);
+}
+
+static void test_bad_memfds(void **state) {
+        char p[128];
+        uint8_t *img = NULL;
+        size_t len;
+        pid_t v;
+
+        socket_path(p, sizeof(p), "memfd");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_NORMAL);
+        collect(p, &img, &len);
+        check_bad_memfds(p, img, len, raw_set);
         free(img);
         stop_vmm(v);
 }
@@ -448,27 +403,6 @@ static void test_combined_found_frozen(void **state) {
         stop_vmm(v);
 }
 
-/* Load refuses img with an error naming expect; pauses: how often the VMM may pause for it (0: refused before). */
-static void load_once_refused(const char *path, const uint8_t *img, size_t len, const char *expect, unsigned pauses) {
-        uint8_t *before = NULL, *after = NULL;
-        size_t blen, alen;
-        uint64_t n, usec;
-        char *msg = NULL;
-
-        collect(path, &before, &blen);
-        n = *child_pauses;
-        assert_true(load_once(path, img, len, &usec, &msg) < 0);
-        if (!msg || !strstr(msg, expect))
-                fail_msg("got '%s', want '%s'", msg ?: "", expect);
-        assert_int_equal(*child_pauses, n + pauses);
-        assert_int_equal(frozen(path), 0);
-        collect(path, &after, &alen);
-        assert_true(same_blobs(before, blen, after, alen));
-        free(msg);
-        free(before);
-        free(after);
-}
-
 /* Load of an fd the backend would never send: the error's message (freed by the caller). */
 static char *raw_load(const char *path, int fd) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -481,55 +415,96 @@ static char *raw_load(const char *path, int fd) {
         return msg;
 }
 
+/* Freeze, SetNestedState, Thaw through the backend: as load_once. */
+static int load_three(const char *path, const uint8_t *img, size_t len, char **msg) {
+        NvVmmHandle *h = connect_to(path, NULL);
+        NvError *err = NULL;
+        uint64_t token;
+        int r;
+
+        assert_non_null(h);
+        assert_int_equal(nv_vmm_backend_dbus.freeze(h, false, &token, NULL), 0);
+        r = nv_vmm_backend_dbus.set_state(h, img, len, &err);
+        r = nv_vmm_thaw_after(&nv_vmm_backend_dbus, h, token, r, &err);
+        *msg = r < 0 && err ? strdup(err->message) : NULL;
+        nv_error_free(err);
+        nv_vmm_backend_dbus.disconnect(h);
+        return r;
+}
+
 /*
- * Every check that needs no vCPU is made before Load pauses: wrong vendor,
- * wrong vCPU count, a damaged, unsealed or truncated memfd never pause the
- * VM; a blob KVM would refuse is found paused, and leaves every vCPU as it was.
+ * Loads img into the VMM at path (Load, or the three calls) and expects an
+ * error naming expect, the VMM paused as often as pauses says (Load: 0
+ * when refused before it pauses), running after, its state unchanged.
  */
-static void test_combined_refusals(void **state) {
-        char pv[128], ps[128], ps3[128], *msg;
+static void load_refused(const char *path, const uint8_t *img, size_t len, bool combined, const char *expect, unsigned pauses) {
+        uint8_t *before = NULL, *after = NULL;
+        size_t blen, alen;
+        uint64_t n, usec;
+        char *msg = NULL;
+
+        collect(path, &before, &blen);
+        n = *child_pauses;
+        assert_true((combined ? load_once(path, img, len, &usec, &msg) : load_three(path, img, len, &msg)) < 0);
+        if (!msg || !strstr(msg, expect))
+                fail_msg("got '%s', want '%s'", msg ?: "", expect);
+        assert_int_equal(*child_pauses, n + pauses);
+        assert_int_equal(frozen(path), 0);
+        collect(path, &after, &alen);
+        assert_true(same_blobs(before, blen, after, alen));
+        free(msg);
+        free(before);
+        free(after);
+}
+
+/*
+ * Wrong vendor, wrong vCPU count, a damaged image, a blob KVM would
+ * refuse: each refused by name, the VMM as it was.  Load makes every check
+ * that needs no vCPU before it pauses (with the memfd's seals and size);
+ * a blob's rules are checked against the paused vCPUs.
+ */
+static void refusals(bool combined) {
+        char pv[128], ps[128], ps3[128];
         uint8_t *vmx = NULL, *svm = NULL, *svm3 = NULL;
         size_t vlen, slen, s3len;
+        unsigned early = combined ? 0 : 1; /* pauses for what needs no vCPU */
         uint64_t n;
         pid_t v, s, s3;
-        int fd;
 
-        socket_path(pv, sizeof(pv), "cvmx");
-        socket_path(ps, sizeof(ps), "csvm");
-        socket_path(ps3, sizeof(ps3), "csvm3");
+        socket_path(pv, sizeof(pv), "vmx");
+        socket_path(ps, sizeof(ps), "svm");
+        socket_path(ps3, sizeof(ps3), "svm3");
         v = spawn_vmm(pv, NV_FORMAT_VMX, 2, CHILD_NORMAL);
         s = spawn_vmm(ps, NV_FORMAT_SVM, 2, CHILD_NORMAL);
         s3 = spawn_vmm(ps3, NV_FORMAT_SVM, 3, CHILD_NORMAL);
         collect(pv, &vmx, &vlen);
         collect(ps, &svm, &slen);
         collect(ps3, &svm3, &s3len);
-        load_once_refused(ps, vmx, vlen, NV_VMM_ERROR_VENDOR_MISMATCH, 0);
-        load_once_refused(ps, svm3, s3len, NV_VMM_ERROR_VCPU_COUNT_MISMATCH, 0);
-        svm[slen - 100] ^= 1;
-        load_once_refused(ps, svm, slen, NV_VMM_ERROR_BAD_MEMFD, 0);
+        load_refused(ps, vmx, vlen, combined, NV_VMM_ERROR_VENDOR_MISMATCH, early);
+        load_refused(ps, svm3, s3len, combined, NV_VMM_ERROR_VCPU_COUNT_MISMATCH, early);
+        svm[slen - 100] ^= 1; /* damage: the reader in the VMM catches it */
+        load_refused(ps, svm, slen, combined, NV_VMM_ERROR_BAD_MEMFD, early);
         svm[slen - 100] ^= 1;
         n = *child_pauses;
-        fd = memfd_create("x", MFD_CLOEXEC | MFD_ALLOW_SEALING); /* unsealed */
-        assert_int_equal(write(fd, svm, slen), (ssize_t) slen);
-        msg = raw_load(ps, fd);
-        assert_non_null(strstr(msg, "not a sealed memfd"));
-        free(msg);
-        close(fd);
-        assert_int_equal(nv_memfd_seal_new(svm, slen / 2, &fd, NULL), 0);
-        msg = raw_load(ps, fd);
-        assert_non_null(strstr(msg, "truncated or appended"));
-        free(msg);
-        close(fd);
+        if (combined) /* SetNestedState's: test_bad_memfds */
+                check_bad_memfds(ps, svm, slen, raw_load);
         assert_int_equal(*child_pauses, n);
-        assert_int_equal(frozen(ps), 0);
-        patch_blob(&svm, &slen, 1, NV_OFF_DATA + VMCB_CTL_ASID, 0); /* vCPU 1: ASID 0, a rule checked against the paused vCPU */
-        load_once_refused(ps, svm, slen, "Rule S9: control.asid", 1);
+        patch_blob(&svm, &slen, 1, NV_OFF_DATA + VMCB_CTL_ASID, 0); /* vCPU 1: ASID 0 */
+        load_refused(ps, svm, slen, combined, "Rule S9: control.asid", 1);
         free(vmx);
         free(svm);
         free(svm3);
         stop_vmm(v);
         stop_vmm(s);
         stop_vmm(s3);
+}
+
+static void test_refusals(void **state) {
+        refusals(false);
+}
+
+static void test_combined_refusals(void **state) {
+        refusals(true);
 }
 
 /*
