@@ -77,6 +77,7 @@ struct NvAgent {
         NvAgentVmm vmm;
         char *vm_uuid;
         bool frozen;            /* any hold: the property Frozen */
+        bool call_paused;       /* paused by a Collect or Load for the call's length (Frozen stays as it was) */
         uint64_t frozen_since;  /* FrozenSince: CLOCK_REALTIME usec of the first hold's pause, 0 when not frozen */
         bool incoming;          /* resumed from a saved state, nested state not loaded yet */
         Hold holds[MAX_HOLDS];
@@ -450,7 +451,7 @@ static int call_hold_begin(NvAgent *a, CallHold *h, sd_bus_error *error) {
         r = a->vmm.pause(a->vmm.userdata);
         if (r < 0) /* as Freeze's */
                 return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM could not pause its vCPUs: %s", strerror(-r));
-        h->paused = true;
+        h->paused = a->call_paused = true;
         return 0;
 }
 
@@ -460,6 +461,7 @@ static int call_hold_end(NvAgent *a, CallHold *h) {
 
         if (!h->paused)
                 return 0;
+        a->call_paused = false;
         r = a->vmm.resume(a->vmm.userdata);
         h->usec = nv_now_usec(CLOCK_MONOTONIC) - h->start ?: 1;
         return r;
@@ -1025,5 +1027,5 @@ NvAgent *nv_agent_free(NvAgent *a) {
 }
 
 bool nv_agent_frozen(const NvAgent *a) {
-        return a->frozen;
+        return a->frozen || a->call_paused;
 }
