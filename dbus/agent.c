@@ -77,6 +77,7 @@ struct NvAgent {
         NvAgentVmm vmm;
         char *vm_uuid;
         bool frozen;            /* any hold: the property Frozen */
+        bool call_paused;       /* paused by a Collect or Load for the call's length (Frozen stays as it was) */
         uint64_t frozen_since;  /* FrozenSince: CLOCK_REALTIME usec of the first hold's pause, 0 when not frozen */
         bool incoming;          /* resumed from a saved state, nested state not loaded yet */
         Hold holds[MAX_HOLDS];
@@ -391,6 +392,14 @@ static int method_freeze(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return sd_bus_reply_method_return(m, "t", a->holds[a->n_holds - 1].token);
 }
 
+static int unsupported(sd_bus_error *error) {
+        return sd_bus_error_set(error, NV_VMM_ERROR_UNSUPPORTED, "This kernel cannot save nested state (KVM_CAP_NESTED_STATE is 0).");
+}
+
+static int resume_failed(sd_bus_error *error, int r) {
+        return sd_bus_error_set_errnof(error, -r, "The VMM could not resume its vCPUs: %s", strerror(-r));
+}
+
 /* Thaw(token): ends that hold.  Option "all": ends every hold, kept ones too (an operator's thaw). */
 static int method_thaw(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         static const char *const names[] = { NV_VMM_OPTION_ALL };
@@ -415,18 +424,88 @@ static int method_thaw(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "That token names no freeze held on this VMM.");
         r = all ? holds_end(a, NULL) : hold_end(a, i);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, -r, "The VMM could not resume its vCPUs: %s", strerror(-r));
+                return resume_failed(error, r);
         return sd_bus_reply_method_return(m, NULL);
 }
 
-/* No "sha256" since format version 2: a hash inside the freeze is what the format's CRC-32Cs avoid. */
-static int append_info(sd_bus_message *reply, size_t size, size_t vcpus, unsigned guest) {
-        return sd_bus_message_append(reply, "a{sv}", 4, "size", "t", (uint64_t) size, "vcpus", "u", (uint32_t) vcpus,
-                                     "guest-mode-vcpus", "u", guest, "format-version", "u", NV_SNAPSHOT_VERSION);
+/*
+ * The hold of one Collect or Load, for that call only: it pauses the vCPUs
+ * only if no hold has, and ends before the reply.  It has no token and
+ * changes neither Frozen nor FrozenSince: the agent answers one call at a
+ * time, so nobody could have seen them change, and on a bus each
+ * PropertiesChanged is one more trip through the daemon.
+ */
+typedef struct CallHold {
+        bool paused;   /* this call paused the vCPUs (no other hold existed) */
+        uint64_t start; /* CLOCK_MONOTONIC usec, just before the pause */
+        uint64_t usec;  /* set by call_hold_end: from before the pause to after the resume; 0 if not paused */
+} CallHold;
+
+static int call_hold_begin(NvAgent *a, CallHold *h, sd_bus_error *error) {
+        int r;
+
+        *h = (CallHold) {};
+        if (a->frozen)
+                return 0; /* another hold has the VMM frozen: it stays so */
+        h->start = nv_now_usec(CLOCK_MONOTONIC);
+        r = a->vmm.pause(a->vmm.userdata);
+        if (r < 0) /* as Freeze's */
+                return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM could not pause its vCPUs: %s", strerror(-r));
+        h->paused = a->call_paused = true;
+        return 0;
+}
+
+/* Resumes what call_hold_begin paused; the window, rounded up so that a pause is never 0. */
+static int call_hold_end(NvAgent *a, CallHold *h) {
+        int r;
+
+        if (!h->paused)
+                return 0;
+        a->call_paused = false;
+        r = a->vmm.resume(a->vmm.userdata);
+        h->usec = nv_now_usec(CLOCK_MONOTONIC) - h->start ?: 1;
+        return r;
+}
+
+/*
+ * GetNestedState's info; with hold (Collect) also "frozen-usec" and
+ * "found-frozen".  No "sha256" since format version 2: a hash inside the
+ * freeze is what the format's CRC-32Cs avoid.
+ */
+static int append_info(sd_bus_message *reply, size_t size, size_t vcpus, unsigned guest, const CallHold *hold, bool found) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}", "size", "t", (uint64_t) size, "vcpus", "u", (uint32_t) vcpus,
+                                          "guest-mode-vcpus", "u", guest, "format-version", "u", NV_SNAPSHOT_VERSION);
+        if (r >= 0 && hold)
+                r = sd_bus_message_append(reply, "{sv}{sv}", NV_VMM_INFO_FROZEN_USEC, "t", hold->usec, NV_VMM_INFO_FOUND_FROZEN, "b",
+                                          found);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+/* The state and its info as m's reply. */
+static int reply_state(NvAgent *a, sd_bus_message *m, int fd, size_t len, unsigned guest, const CallHold *hold, bool found) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "h", fd);
+        if (r >= 0)
+                r = append_info(reply, len, a->vmm.n_vcpus, guest, hold, found);
+        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
+/* The options of a method that knows none (skipped, as the protocol says), then authorize. */
+static int read_no_options(NvAgent *a, sd_bus_message *m, sd_bus_error *error) {
+        int r = sd_bus_message_skip(m, "a{sv}");
+
+        return r < 0 ? r : authorize(a, m, error);
 }
 
 static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(nv_error_freep) NvError *err = NULL;
         _cleanup_close_ int fd = -1;
         NvAgent *a = userdata;
@@ -434,66 +513,140 @@ static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
         size_t len = 0;
         int r;
 
-        r = sd_bus_message_skip(m, "a{sv}");
-        if (r < 0)
-                return r;
-        r = authorize(a, m, error);
+        r = read_no_options(a, m, error);
         if (r < 0)
                 return r;
         if (!a->frozen)
                 return sd_bus_error_set(error, NV_VMM_ERROR_NOT_FROZEN, "Freeze the VM before collecting its nested state.");
         if (nv_kvm_nested_state_max(a->vmm.kvm) <= 0)
-                return sd_bus_error_set(error, NV_VMM_ERROR_UNSUPPORTED, "This kernel cannot save nested state (KVM_CAP_NESTED_STATE is 0).");
+                return unsupported(error);
         r = collect(a, &fd, &len, &guest, &err);
         if (r < 0)
                 return nv_to_bus_error(error, NV_VMM_ERROR_FAILED, r, err);
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "h", fd);
-        if (r >= 0)
-                r = append_info(reply, len, a->vmm.n_vcpus, guest);
-        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+        return reply_state(a, m, fd, len, guest, NULL, false);
 }
 
-static int method_set_nested_state(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
+/*
+ * Freeze, GetNestedState and Thaw in one call: the freeze lasts only the
+ * collect, and a caller through a bus pays one round trip, not three.  A
+ * VMM frozen by another hold stays frozen ("found-frozen").
+ */
+static int method_collect(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
-        _cleanup_free_ NvBlob *blobs = NULL;
-        _cleanup_(nv_memfd_map_clear) NvMemfdMap img = NV_MEMFD_MAP_NULL;
+        _cleanup_close_ int fd = -1;
         NvAgent *a = userdata;
-        const char *name = NV_VMM_ERROR_BAD_MEMFD;
-        int fd, r;
+        unsigned guest = 0;
+        CallHold hold;
+        bool found;
+        size_t len = 0;
+        int r, t;
 
-        r = sd_bus_message_read(m, "h", &fd);
-        if (r >= 0)
-                r = sd_bus_message_skip(m, "a{sv}");
+        r = read_no_options(a, m, error);
         if (r < 0)
                 return r;
-        r = authorize(a, m, error);
+        if (nv_kvm_nested_state_max(a->vmm.kvm) <= 0)
+                return unsupported(error); /* before any pause */
+        found = a->frozen;
+        r = call_hold_begin(a, &hold, error);
         if (r < 0)
                 return r;
-        if (!a->frozen)
-                return sd_bus_error_set(error, NV_VMM_ERROR_NOT_FROZEN, "Freeze the VM before loading nested state.");
-        blobs = calloc(a->vmm.n_vcpus ?: 1, sizeof(NvBlob));
-        if (!blobs)
+        r = collect(a, &fd, &len, &guest, &err);
+        t = call_hold_end(a, &hold);
+        if (r < 0)
+                return nv_to_bus_error(error, NV_VMM_ERROR_FAILED, r, err);
+        if (t < 0)
+                return resume_failed(error, t);
+        return reply_state(a, m, fd, len, guest, &hold, found);
+}
+
+/*
+ * The image in fd, parsed and matched to our vCPUs (*ret_img, *ret_s and
+ * blobs borrow each other): every check that needs no vCPU, so that
+ * Load refuses a bad image before it pauses anything.
+ */
+static int load_prepare(NvAgent *a, int fd, NvMemfdMap *ret_img, NvSnapshot **ret_s, NvBlob **ret_blobs, sd_bus_error *error) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        const char *name = NV_VMM_ERROR_BAD_MEMFD;
+        int r;
+
+        *ret_blobs = calloc(a->vmm.n_vcpus ?: 1, sizeof(NvBlob));
+        if (!*ret_blobs)
                 return -ENOMEM;
         /* Read in place: the seals keep the sender from changing it; s only borrows its bytes. */
-        r = nv_memfd_map_sealed(fd, NV_SNAPSHOT_MAX_SIZE, 0, &img, &err);
+        r = nv_memfd_map_sealed(fd, NV_SNAPSHOT_MAX_SIZE, 0, ret_img, &err);
         if (r >= 0)
-                r = nv_snapshot_parse_view(img.data, img.size, &s, &err);
+                r = nv_snapshot_parse_view(ret_img->data, ret_img->size, ret_s, &err);
         if (r >= 0)
-                r = match_vcpus(a, s, blobs, &name, &err);
-        if (r >= 0) {
-                name = NV_VMM_ERROR_INVALID_STATE;
-                r = nv_vcpus_set_nested_all(a->vmm.vcpus, a->vmm.n_vcpus, blobs, &err);
-        }
+                r = match_vcpus(a, *ret_s, *ret_blobs, &name, &err);
+        return r < 0 ? nv_to_bus_error(error, name, r, err) : 0;
+}
+
+/* Every vCPU gets its blob (validated first against its own state: all or nothing); Incoming ends. */
+static int load_blobs(NvAgent *a, const NvBlob *blobs, sd_bus_error *error) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        int r = nv_vcpus_set_nested_all(a->vmm.vcpus, a->vmm.n_vcpus, blobs, &err);
+
         if (r < 0)
-                return nv_to_bus_error(error, name, r, err);
+                return nv_to_bus_error(error, NV_VMM_ERROR_INVALID_STATE, r, err);
         if (a->incoming) {
                 a->incoming = false; /* its nested state is in: no longer waiting for it */
                 emit_changed(a, "Incoming", NULL);
         }
-        return sd_bus_reply_method_return(m, NULL);
+        return 0;
+}
+
+static int method_set_nested_state(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
+        _cleanup_free_ NvBlob *blobs = NULL;
+        _cleanup_(nv_memfd_map_clear) NvMemfdMap img = NV_MEMFD_MAP_NULL;
+        NvAgent *a = userdata;
+        int fd, r;
+
+        r = sd_bus_message_read(m, "h", &fd);
+        if (r >= 0)
+                r = read_no_options(a, m, error);
+        if (r < 0)
+                return r;
+        if (!a->frozen)
+                return sd_bus_error_set(error, NV_VMM_ERROR_NOT_FROZEN, "Freeze the VM before loading nested state.");
+        r = load_prepare(a, fd, &img, &s, &blobs, error);
+        if (r >= 0)
+                r = load_blobs(a, blobs, error);
+        return r < 0 ? r : sd_bus_reply_method_return(m, NULL);
+}
+
+/*
+ * Freeze, SetNestedState and Thaw in one call.  The memfd's seals and
+ * size, the parse, the vendor and the vCPUs are checked before the pause,
+ * so a bad image never pauses the VM; the checks against each vCPU's own
+ * state need it paused, and a refusal there leaves every vCPU as it was.
+ */
+static int method_load(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
+        _cleanup_free_ NvBlob *blobs = NULL;
+        _cleanup_(nv_memfd_map_clear) NvMemfdMap img = NV_MEMFD_MAP_NULL;
+        NvAgent *a = userdata;
+        CallHold hold;
+        int fd, r, t;
+
+        r = sd_bus_message_read(m, "h", &fd);
+        if (r >= 0)
+                r = read_no_options(a, m, error);
+        if (r >= 0 && nv_kvm_nested_state_max(a->vmm.kvm) <= 0)
+                r = unsupported(error);
+        if (r >= 0)
+                r = load_prepare(a, fd, &img, &s, &blobs, error);
+        if (r >= 0)
+                r = call_hold_begin(a, &hold, error);
+        if (r < 0)
+                return r;
+        r = load_blobs(a, blobs, error);
+        t = call_hold_end(a, &hold);
+        if (r < 0)
+                return r;
+        if (t < 0)
+                return resume_failed(error, t);
+        return sd_bus_reply_method_return(m, "a{sv}", 1, NV_VMM_INFO_FROZEN_USEC, "t", hold.usec);
 }
 
 static const sd_bus_vtable vmm_vtable[] = {
@@ -511,6 +664,10 @@ static const sd_bus_vtable vmm_vtable[] = {
                                 method_get_nested_state, SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("SetNestedState", SD_BUS_ARGS("h", state, "a{sv}", options), SD_BUS_NO_RESULT,
                                 method_set_nested_state, SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("Collect", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("h", state, "a{sv}", info), method_collect,
+                                SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("Load", SD_BUS_ARGS("h", state, "a{sv}", options), SD_BUS_RESULT("a{sv}", info), method_load,
+                                SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_VTABLE_END,
 };
 
@@ -870,5 +1027,5 @@ NvAgent *nv_agent_free(NvAgent *a) {
 }
 
 bool nv_agent_frozen(const NvAgent *a) {
-        return a->frozen;
+        return a->frozen || a->call_paused;
 }

@@ -64,7 +64,7 @@ int nv_agent_serve_fd(NvAgent *a, int fd, sd_event *event, NvError **reterr);
 /* Serves on an existing bus connection; each call's sender uid is checked. */
 int nv_agent_attach_bus(NvAgent *a, sd_bus *bus, NvError **reterr);
 
-/* Whether the VM is frozen through the agent right now. */
+/* Whether the VM is frozen through the agent right now (by a hold, or inside a Collect or Load). */
 bool nv_agent_frozen(const NvAgent *a);
 
 NV_END_DECLS

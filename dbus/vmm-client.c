@@ -24,6 +24,7 @@ struct NvVmmHandle {
         int staged_fd; /* stage_state's sealed memfd of staged_img, for the next set_state */
         const uint8_t *staged_img;
         size_t staged_len;
+        bool no_collect, no_load; /* the VMM answered UnknownMethod to Collect / Load (an agent from before them): not asked again */
 };
 
 uint64_t nv_vmm_timeout_usec(unsigned n_vcpus) {
@@ -51,6 +52,19 @@ static int call(NvVmmHandle *h, const char *method, sd_bus_message *m, sd_bus_me
         int r = sd_bus_call(h->bus, m, h->timeout, &e, ret);
 
         return r < 0 ? call_failed(h, method, r, &e, reterr) : 0;
+}
+
+/*
+ * As call, for a method older VMMs do not have: 0 (nothing set) when this
+ * one answers UnknownMethod, 1 when it answered.
+ */
+static int call_newer(NvVmmHandle *h, const char *method, sd_bus_message *m, sd_bus_message **ret, NvError **reterr) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = sd_bus_call(h->bus, m, h->timeout, &e, ret);
+
+        if (r < 0 && sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_METHOD))
+                return 0;
+        return r < 0 ? call_failed(h, method, r, &e, reterr) : 1;
 }
 
 static int new_call(NvVmmHandle *h, const char *method, sd_bus_message **ret) {
@@ -271,7 +285,7 @@ static int client_freeze(NvVmmHandle *h, bool keep, uint64_t *ret_token, NvError
                 return r;
         r = sd_bus_message_read(reply, "t", ret_token);
         if (r < 0)
-                return nv_error_set(reterr, r, _("The VMM's Freeze reply is malformed."));
+                return nv_error_set(reterr, r, _("The VMM's %s reply is malformed."), "Freeze");
         return 0;
 }
 
@@ -328,44 +342,89 @@ static int client_thaw_all(NvVmmHandle *h, NvError **reterr) {
         return thaw_call(h, token, true, reterr);
 }
 
-/* The "size" entry of GetNestedState's info dict; 0 if absent. */
-static int read_info_size(sd_bus_message *reply, uint64_t *ret) {
+/* What a state-bearing reply's info says; keys a VMM does not send stay 0. */
+typedef struct CallInfo {
+        uint64_t size, frozen_usec;
+        int found_frozen;
+} CallInfo;
+
+/* One info entry we know; the rest skipped (a known key of another type fails the read). */
+static int read_info_entry(sd_bus_message *reply, const char *key, CallInfo *info) {
+        if (strcmp(key, "size") == 0)
+                return sd_bus_message_read(reply, "v", "t", &info->size);
+        if (strcmp(key, NV_VMM_INFO_FROZEN_USEC) == 0)
+                return sd_bus_message_read(reply, "v", "t", &info->frozen_usec);
+        if (strcmp(key, NV_VMM_INFO_FOUND_FROZEN) == 0)
+                return sd_bus_message_read(reply, "v", "b", &info->found_frozen);
+        return sd_bus_message_skip(reply, "v");
+}
+
+static int read_info(sd_bus_message *reply, CallInfo *ret) {
         const char *key;
         int r;
 
-        *ret = 0;
+        *ret = (CallInfo) {};
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
                 r = sd_bus_message_read(reply, "s", &key);
                 if (r >= 0)
-                        r = strcmp(key, "size") == 0 ? sd_bus_message_read(reply, "v", "t", ret) : sd_bus_message_skip(reply, "v");
+                        r = read_info_entry(reply, key, ret);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(reply);
         }
         return r < 0 ? r : sd_bus_message_exit_container(reply);
 }
 
-static int client_get_state(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, NvError **reterr) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+/* The memfd and info of a GetNestedState or Collect reply. */
+static int read_state_reply(const char *method, sd_bus_message *reply, uint8_t **ret_img, size_t *ret_len, CallInfo *info,
+                            NvError **reterr) {
         _cleanup_free_ uint8_t *img = NULL;
-        uint64_t size;
         size_t len;
         int r, fd;
 
-        if ((r = new_call(h, "GetNestedState", &m)) < 0 || (r = sd_bus_message_append(m, "a{sv}", 0)) < 0)
-                return r;
-        r = call(h, "GetNestedState", m, &reply, reterr);
-        if (r < 0)
-                return r;
-        if ((r = sd_bus_message_read(reply, "h", &fd)) < 0 || (r = read_info_size(reply, &size)) < 0)
-                return nv_error_set(reterr, r, _("The VMM's GetNestedState reply is malformed."));
+        if ((r = sd_bus_message_read(reply, "h", &fd)) < 0 || (r = read_info(reply, info)) < 0)
+                return nv_error_set(reterr, r, _("The VMM's %s reply is malformed."), method);
         /* Bounded and sealed, not parsed: the caller parses it once, as hostile input, after the thaw. */
-        r = nv_memfd_read_sealed(fd, NV_SNAPSHOT_MAX_SIZE, size, &img, &len, reterr);
+        r = nv_memfd_read_sealed(fd, NV_SNAPSHOT_MAX_SIZE, info->size, &img, &len, reterr);
         if (r < 0)
                 return r;
         *ret_img = TAKE_PTR(img);
         *ret_len = len;
         return 0;
+}
+
+static int client_get_state(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, NvError **reterr) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        CallInfo info;
+        int r;
+
+        if ((r = new_call(h, "GetNestedState", &m)) < 0 || (r = sd_bus_message_append(m, "a{sv}", 0)) < 0)
+                return r;
+        r = call(h, "GetNestedState", m, &reply, reterr);
+        return r < 0 ? r : read_state_reply("GetNestedState", reply, ret_img, ret_len, &info, reterr);
+}
+
+/* Collect: freeze, collect and thaw in the VMM, one round trip; 0 if the VMM has no Collect. */
+static int client_collect_once(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec, bool *ret_found_frozen,
+                               NvError **reterr) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        CallInfo info;
+        int r;
+
+        if (h->no_collect)
+                return 0;
+        if ((r = new_call(h, "Collect", &m)) < 0 || (r = sd_bus_message_append(m, "a{sv}", 0)) < 0)
+                return r;
+        r = call_newer(h, "Collect", m, &reply, reterr);
+        h->no_collect = r == 0;
+        if (r <= 0)
+                return r;
+        r = read_state_reply("Collect", reply, ret_img, ret_len, &info, reterr);
+        if (r < 0)
+                return r;
+        *ret_frozen_usec = info.frozen_usec;
+        *ret_found_frozen = info.found_frozen;
+        return 1;
 }
 
 /* The memfd for a set_state to come, filled and sealed before the freeze. */
@@ -388,6 +447,29 @@ static int client_set_state(NvVmmHandle *h, const uint8_t *img, size_t len, NvEr
         if ((r = new_call(h, "SetNestedState", &m)) < 0 || (r = sd_bus_message_append(m, "ha{sv}", fd, 0)) < 0)
                 return r;
         return call(h, "SetNestedState", m, NULL, reterr);
+}
+
+/* Load: freeze, load and thaw in the VMM, one round trip; 0 if the VMM has no Load (the staged memfd stays for set_state). */
+static int client_load_once(NvVmmHandle *h, const uint8_t *img, size_t len, uint64_t *ret_frozen_usec, NvError **reterr) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        CallInfo info;
+        int r;
+
+        if (h->no_load)
+                return 0;
+        if ((h->staged_fd < 0 || h->staged_img != img || h->staged_len != len) && (r = client_stage_state(h, img, len, reterr)) < 0)
+                return r;
+        if ((r = new_call(h, "Load", &m)) < 0 || (r = sd_bus_message_append(m, "ha{sv}", h->staged_fd, 0)) < 0)
+                return r;
+        r = call_newer(h, "Load", m, &reply, reterr);
+        h->no_load = r == 0;
+        if (r <= 0)
+                return r;
+        h->staged_fd = safe_close(h->staged_fd); /* sent: a later load stages its own */
+        if ((r = read_info(reply, &info)) < 0)
+                return nv_error_set(reterr, r, _("The VMM's %s reply is malformed."), "Load");
+        *ret_frozen_usec = info.frozen_usec;
+        return 1;
 }
 
 static unsigned client_vcpu_count(NvVmmHandle *h) {
@@ -415,6 +497,8 @@ const NvVmmBackend nv_vmm_backend_dbus = {
         .get_state = client_get_state,
         .stage_state = client_stage_state,
         .set_state = client_set_state,
+        .collect_once = client_collect_once,
+        .load_once = client_load_once,
         .vcpu_count = client_vcpu_count,
         .vendor = client_vendor,
         .vm_uuid = client_vm_uuid,

@@ -20,6 +20,10 @@ NV_BEGIN_DECLS
 #define NV_VMM_OPTION_KEEP_FROZEN "keep-frozen"
 /* Thaw option "all" (b): end every freeze held, kept ones too, whatever the token. */
 #define NV_VMM_OPTION_ALL "all"
+/* Collect's info: how long the call kept the vCPUs paused (t, usec; 0 when it found them frozen)... */
+#define NV_VMM_INFO_FROZEN_USEC "frozen-usec"
+/* ...and whether another hold had them frozen (b): they stay so.  Load's info has "frozen-usec". */
+#define NV_VMM_INFO_FOUND_FROZEN "found-frozen"
 #define NV_VMM_ERROR_NOT_FROZEN "org.nestvirt.Vmm1.Error.NotFrozen"
 #define NV_VMM_ERROR_BUSY "org.nestvirt.Vmm1.Error.Busy"
 #define NV_VMM_ERROR_UNSUPPORTED "org.nestvirt.Vmm1.Error.Unsupported"

@@ -48,6 +48,24 @@ typedef struct NvVmmBackend {
         int (*stage_state)(NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr);
         /* Needs a freeze.  Loads a snapshot image into every vCPU, all or nothing. */
         int (*set_state)(NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr);
+        /*
+         * Optional (NULL: the three calls instead).  Freeze, get_state and
+         * thaw done inside the VMM in one call, with a hold of its own that
+         * pauses only if no other hold has: the freeze lasts the VMM's
+         * collect alone, and a bus costs one round trip, not three.
+         * *ret_frozen_usec: how long the VMM says this call kept its vCPUs
+         * paused (0 if it found them frozen); *ret_found_frozen: another
+         * hold has it frozen, and it stays so.  Returns 1 when done, 0 when
+         * this VMM has no such call (asked once per handle), or -errno.
+         */
+        int (*collect_once)(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec, bool *ret_found_frozen,
+                            NvError **reterr);
+        /*
+         * Optional, as collect_once for freeze, set_state and thaw: all or
+         * nothing, and an image the VMM can refuse without its vCPUs (seals,
+         * size, format, vendor, vCPU count) never pauses it.
+         */
+        int (*load_once)(NvVmmHandle *h, const uint8_t *img, size_t len, uint64_t *ret_frozen_usec, NvError **reterr);
         /* The VMM's vCPU count and vendor (NV_FORMAT_*), as learnt at connect. */
         unsigned (*vcpu_count)(NvVmmHandle *h);
         int (*vendor)(NvVmmHandle *h);
@@ -76,7 +94,10 @@ extern const NvVmmBackend nv_vmm_backend_process;
 typedef int (*NvVmmImageFunc)(const uint8_t *img, size_t len, void *userdata, NvError **reterr);
 
 /*
- * Every sequence below freezes with a hold of its own and ends only that
+ * Every sequence below without keep uses the backend's collect_once or
+ * load_once when it has them and the VMM answers them; otherwise, and
+ * with keep, the three calls.  Either way it
+ * freezes with a hold of its own and ends only that
  * hold (freezes are per caller, docs/vmm-protocol.md): a VMM found frozen
  * already (kept frozen by an earlier save for the VMM's own save to come,
  * or frozen by another client) stays frozen, or the nested state and the
@@ -86,8 +107,10 @@ typedef int (*NvVmmImageFunc)(const uint8_t *img, size_t len, void *userdata, Nv
  * act on the image: the freeze holds the collect alone, and the image is
  * still the state of that instant.  With keep the VMM stays frozen, so act
  * runs before the end, and a failure thaws: a failure never leaves the VMM
- * frozen by us.  *ret_frozen_usec (optional) is how long our freeze lasted
- * (until the thaw; with keep until act returned); *ret_found_frozen
+ * frozen by us.  *ret_frozen_usec (optional) is how long our freeze lasted:
+ * with collect_once as the VMM measured it, from its pause to its resume (0
+ * if it found the VMM frozen); with the three calls from the Freeze's reply
+ * until the thaw's (with keep until act returned); *ret_found_frozen
  * (optional) whether it was frozen before (and stays so).  Never hands act
  * partial state.  *ret_kept_token (optional): with keep, the hold that
  * stays after a success, for a step after the flow that fails and must
@@ -108,7 +131,11 @@ int nv_vmm_thaw_after(const NvVmmBackend *b, NvVmmHandle *h, uint64_t token, int
 
 /* Stage (before the freeze), freeze, load, thaw; thaws on every path.  A refused load leaves the VMM as it was. */
 int nv_vmm_load(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr);
-/* The same; *ret_frozen_usec (optional): from the freeze's reply to the thaw's, the staging before it not counted. */
+/*
+ * The same; *ret_frozen_usec (optional): with load_once the VMM's own
+ * pause-to-resume window (0 if it was frozen by someone else); with the three
+ * calls from the freeze's reply to the thaw's; the staging before it never counted.
+ */
 int nv_vmm_load_timed(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, uint64_t *ret_frozen_usec,
                       NvError **reterr);
 

@@ -35,6 +35,23 @@ static int freeze(const NvVmmBackend *b, NvVmmHandle *h, bool keep, uint64_t *re
         return b->freeze(h, keep, ret_token, reterr);
 }
 
+/* The combined call if the backend and the VMM have it: 1 done, 0 use the three calls, <0 failed. */
+static int collect_once(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, size_t *ret_len, uint64_t *ret_frozen_usec,
+                        bool *ret_found, NvError **reterr) {
+        uint64_t usec = 0;
+        bool found = false;
+        int r;
+
+        if (!b->collect_once)
+                return 0;
+        r = b->collect_once(h, ret_img, ret_len, &usec, &found, reterr);
+        if (r > 0 && ret_frozen_usec)
+                *ret_frozen_usec = usec;
+        if (r > 0 && ret_found)
+                *ret_found = found;
+        return r;
+}
+
 int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmImageFunc act, void *userdata,
                         uint64_t *ret_frozen_usec, bool *ret_found_frozen, uint64_t *ret_kept_token, NvError **reterr) {
         _cleanup_free_ uint8_t *img = NULL;
@@ -43,6 +60,11 @@ int nv_vmm_collect_with(const NvVmmBackend *b, NvVmmHandle *h, bool keep, NvVmmI
         bool found;
         int r;
 
+        if (!keep && (r = collect_once(b, h, &img, &len, ret_frozen_usec, ret_found_frozen, reterr)) != 0) {
+                if (ret_kept_token)
+                        *ret_kept_token = 0;
+                return r < 0 ? r : act(img, len, userdata, reterr);
+        }
         r = freeze(b, h, keep, &token, &found, reterr);
         if (r < 0)
                 return r;
@@ -70,7 +92,14 @@ int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, siz
         size_t len = 0;
         int r;
 
-        r = freeze(b, h, /* keep= */ false, &token, NULL, reterr);
+        r = collect_once(b, h, &img, &len, ret_frozen_usec, NULL, reterr);
+        if (r > 0) {
+                *ret_img = TAKE_PTR(img);
+                *ret_len = len;
+                return 0;
+        }
+        if (r == 0)
+                r = freeze(b, h, /* keep= */ false, &token, NULL, reterr);
         if (r < 0)
                 return r;
         start = nv_now_usec(CLOCK_MONOTONIC);
@@ -87,11 +116,17 @@ int nv_vmm_collect(const NvVmmBackend *b, NvVmmHandle *h, uint8_t **ret_img, siz
 
 int nv_vmm_load_timed(const NvVmmBackend *b, NvVmmHandle *h, const uint8_t *img, size_t len, uint64_t *ret_frozen_usec,
                       NvError **reterr) {
-        uint64_t token, start;
+        uint64_t token, start, usec = 0;
         int r;
 
         if (b->stage_state && (r = b->stage_state(h, img, len, reterr)) < 0)
                 return r;
+        r = b->load_once ? b->load_once(h, img, len, &usec, reterr) : 0;
+        if (r != 0) {
+                if (r > 0 && ret_frozen_usec)
+                        *ret_frozen_usec = usec;
+                return r < 0 ? r : 0;
+        }
         r = freeze(b, h, /* keep= */ false, &token, NULL, reterr);
         if (r < 0)
                 return r;

@@ -2,7 +2,9 @@
 /*
  * Benchmark (meson test --benchmark): the fixed cost of the VMM protocol
  * through a bus against peer-to-peer.  At 1 vCPU the state is tiny, so what
- * is measured is the calls themselves: one collect + load (Freeze,
+ * is measured is the calls themselves: one collect + load as the CLI's
+ * save and restore make them (Collect, then Load: one call each, the
+ * freeze inside the VMM; an agent without them would get Freeze,
  * GetNestedState, Thaw, Freeze, SetNestedState, Thaw) on an open
  * connection ("warm"), and connect (the properties) plus the first
  * collect + load ("cold", what one CLI command pays).  Both VMMs run under a private dbus-daemon (dbus-run-session),

@@ -15,6 +15,20 @@
 #include "vmm-client.h"
 #include "vmm-protocol.h"
 
+/* nv_vmm_collect_with's act: keeps a copy of the image. */
+static size_t image_len;
+
+static int keep_image(const uint8_t *img, size_t len, void *userdata, NvError **reterr) {
+        uint8_t **copy = userdata;
+
+        (void) reterr;
+        *copy = malloc(len);
+        assert_non_null(*copy);
+        memcpy(*copy, img, len);
+        image_len = len;
+        return 0;
+}
+
 static NvVmmHandle *connect_name(const char *name, NvError **reterr) {
         NvNestedMeta meta = { .transport = NV_VMM_TRANSPORT_BUS, .bus = NV_BUS_SESSION, .bus_name = (char *) name,
                               .object_path = (char *) NV_VMM_OBJECT_PATH };
@@ -124,6 +138,94 @@ static void test_caller_gone_ends_its_freeze(void **state) {
         stop_vmm(vmm);
 }
 
+static void assert_blobs_equal(const uint8_t *x, size_t xlen, const uint8_t *y, size_t ylen) {
+        NvSnapshot *a = NULL, *b = NULL;
+
+        assert_int_equal(nv_snapshot_parse(x, xlen, &a, NULL), 0);
+        assert_int_equal(nv_snapshot_parse(y, ylen, &b, NULL), 0);
+        assert_int_equal(a->n_vcpus, b->n_vcpus);
+        for (size_t i = 0; i < a->n_vcpus; i++) {
+                assert_int_equal(a->vcpus[i].blob.len, b->vcpus[i].blob.len);
+                assert_memory_equal(a->vcpus[i].blob.data, b->vcpus[i].blob.data, a->vcpus[i].blob.len);
+        }
+        nv_snapshot_free(a);
+        nv_snapshot_free(b);
+}
+
+/*
+ * Collect and Load on a bus: one call each, the state the same as the
+ * three calls give, the VMM running after.
+ */
+static void test_combined_on_bus(void **state) {
+        const char *name = "org.nestvirt.test.Combined";
+        pid_t vmm = spawn_vmm("bus:org.nestvirt.test.Combined", NV_FORMAT_SVM, 4, CHILD_NORMAL);
+        uint8_t *img = NULL, *three = NULL;
+        size_t len, tlen;
+        uint64_t usec = 0, token, pauses;
+        bool found = true;
+        NvVmmHandle *h;
+
+        assert_true(vmm > 0);
+        h = connect_name(name, NULL);
+        assert_non_null(h);
+        assert_int_equal(nv_vmm_backend_dbus.freeze(h, false, &token, NULL), 0);
+        assert_int_equal(nv_vmm_backend_dbus.get_state(h, &three, &tlen, NULL), 0);
+        assert_int_equal(nv_vmm_backend_dbus.thaw(h, token, NULL), 0);
+        pauses = *child_pauses;
+        assert_int_equal(nv_vmm_backend_dbus.collect_once(h, &img, &len, &usec, &found, NULL), 1);
+        assert_false(found);
+        assert_true(usec > 0);
+        assert_blobs_equal(img, len, three, tlen);
+        assert_int_equal(nv_vmm_backend_dbus.load_once(h, img, len, &usec, NULL), 1);
+        assert_int_equal(*child_pauses, pauses + 2);
+        assert_int_equal(nv_vmm_backend_dbus.frozen(h, NULL, NULL), 0);
+        nv_vmm_backend_dbus.disconnect(h);
+        free(img);
+        img = NULL;
+        h = connect_name(name, NULL);
+        assert_non_null(h);
+        assert_int_equal(nv_vmm_backend_dbus.collect_once(h, &img, &len, &usec, &found, NULL), 1);
+        nv_vmm_backend_dbus.disconnect(h);
+        assert_blobs_equal(img, len, three, tlen); /* loaded back into itself: unchanged */
+        free(img);
+        free(three);
+        stop_vmm(vmm);
+}
+
+/*
+ * An agent from before Collect and Load (they answer UnknownMethod): the
+ * client falls back to the three calls, with the same results, and asks
+ * the newer calls once per connection, not at every collect and load.
+ */
+static void test_fallback_to_three_calls(void **state) {
+        const char *name = "org.nestvirt.test.Old";
+        pid_t vmm = spawn_vmm("bus:org.nestvirt.test.Old", NV_FORMAT_SVM, 2, CHILD_OLD_AGENT);
+        uint8_t *img = NULL;
+        size_t len;
+        uint64_t usec = 0;
+        bool found = true;
+        NvVmmHandle *h;
+
+        assert_true(vmm > 0);
+        *child_unknown_calls = 0;
+        h = connect_name(name, NULL);
+        assert_non_null(h);
+        for (int k = 0; k < 3; k++) {
+                assert_int_equal(nv_vmm_collect_with(&nv_vmm_backend_dbus, h, false, keep_image, &img, &usec, &found, NULL, NULL), 0);
+                assert_false(found); /* from the Frozen property, as before */
+                assert_true(usec > 0);
+                assert_int_equal(nv_vmm_load(&nv_vmm_backend_dbus, h, img, image_len, NULL), 0);
+                assert_int_equal(nv_vmm_backend_dbus.frozen(h, NULL, NULL), 0);
+                free(img);
+                img = NULL;
+        }
+        assert_int_equal(*child_unknown_calls, 2); /* Collect once, Load once */
+        assert_int_equal(nv_vmm_backend_dbus.collect_once(h, &img, &len, &usec, &found, NULL), 0);
+        assert_int_equal(*child_unknown_calls, 2); /* remembered: not asked again */
+        nv_vmm_backend_dbus.disconnect(h);
+        stop_vmm(vmm);
+}
+
 static void test_unknown_name(void **state) {
         NvError *err = NULL;
 
@@ -136,6 +238,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_collect_load_on_bus),
                 cmocka_unit_test(test_caller_gone_ends_its_freeze),
+                cmocka_unit_test(test_combined_on_bus),
+                cmocka_unit_test(test_fallback_to_three_calls),
                 cmocka_unit_test(test_unknown_name),
         };
 

@@ -22,6 +22,7 @@
 
 static char dir[64];
 static const char *data_dir; /* tests/data/snapshots */
+static const char *xml_path; /* data/org.nestvirt.Vmm1.xml */
 
 static void socket_path(char *buf, size_t size, const char *name) {
         snprintf(buf, size, "%s/%s.sock", dir, name);
@@ -112,28 +113,6 @@ static void test_collect_load(void **state) {
         }
 }
 
-/* Loads img into the VMM at path and expects the named error; the VMM's state must not change. */
-static void load_refused(const char *path, const uint8_t *img, size_t len, const char *expect) {
-        uint8_t *before = NULL, *after = NULL;
-        size_t blen, alen;
-        NvError *err = NULL;
-        NvVmmHandle *h;
-
-        collect(path, &before, &blen);
-        h = connect_to(path, NULL);
-        assert_non_null(h);
-        assert_true(nv_vmm_load(&nv_vmm_backend_dbus, h, img, len, &err) < 0);
-        if (!strstr(err->message, expect))
-                fail_msg("got '%s', want '%s'", err->message, expect);
-        nv_vmm_backend_dbus.disconnect(h);
-        assert_int_equal(frozen(path), 0);
-        collect(path, &after, &alen);
-        assert_true(same_blobs(before, blen, after, alen));
-        nv_error_free(err);
-        free(before);
-        free(after);
-}
-
 /* Re-serializes img after changing a byte of vCPU i's blob, so that checksums match. */
 static void patch_blob(uint8_t **img, size_t *len, size_t i, size_t off, uint32_t value) {
         NvSnapshot *s = NULL;
@@ -143,36 +122,6 @@ static void patch_blob(uint8_t **img, size_t *len, size_t i, size_t off, uint32_
         free(*img);
         assert_int_equal(nv_snapshot_serialize(s, img, len, NULL), 0);
         nv_snapshot_free(s);
-}
-
-static void test_refusals(void **state) {
-        char pv[128], ps[128], ps3[128];
-        uint8_t *vmx = NULL, *svm = NULL, *svm3 = NULL;
-        size_t vlen, slen, s3len;
-        pid_t v, s, s3;
-
-        socket_path(pv, sizeof(pv), "vmx");
-        socket_path(ps, sizeof(ps), "svm");
-        socket_path(ps3, sizeof(ps3), "svm3");
-        v = spawn_vmm(pv, NV_FORMAT_VMX, 2, CHILD_NORMAL);
-        s = spawn_vmm(ps, NV_FORMAT_SVM, 2, CHILD_NORMAL);
-        s3 = spawn_vmm(ps3, NV_FORMAT_SVM, 3, CHILD_NORMAL);
-        collect(pv, &vmx, &vlen);
-        collect(ps, &svm, &slen);
-        collect(ps3, &svm3, &s3len);
-        load_refused(ps, vmx, vlen, "VendorMismatch");
-        load_refused(ps, svm3, s3len, "VcpuCountMismatch");
-        svm[slen - 100] ^= 1; /* damage: the reader in the VMM catches it */
-        load_refused(ps, svm, slen, "BadMemfd");
-        svm[slen - 100] ^= 1;
-        patch_blob(&svm, &slen, 1, NV_OFF_DATA + VMCB_CTL_ASID, 0); /* vCPU 1: ASID 0 */
-        load_refused(ps, svm, slen, "Rule S9: control.asid");
-        free(vmx);
-        free(svm);
-        free(svm3);
-        stop_vmm(v);
-        stop_vmm(s);
-        stop_vmm(s3);
 }
 
 /* SetNestedState with an fd the backend would never send; returns the error name. */
@@ -193,26 +142,21 @@ static char *raw_set(const char *path, int fd) {
         return name;
 }
 
-static void test_bad_memfds(void **state) {
-        char p[128], *msg;
-        uint8_t *img = NULL;
-        size_t len;
+/* An unsealed, a truncated and an oversized memfd of img, each sent by send, each refused by name. */
+static void check_bad_memfds(const char *path, const uint8_t *img, size_t len, char *(*send)(const char *path, int fd)) {
+        char *msg;
         int fd;
-        pid_t v;
 
-        socket_path(p, sizeof(p), "memfd");
-        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_NORMAL);
-        collect(p, &img, &len);
         /* Unsealed: the sender could change it after it was checked. */
         fd = memfd_create("x", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         assert_int_equal(write(fd, img, len), (ssize_t) len);
-        msg = raw_set(p, fd);
+        msg = send(path, fd);
         assert_non_null(strstr(msg, "not a sealed memfd"));
         free(msg);
         close(fd);
         /* Truncated, but sealed. */
         assert_int_equal(nv_memfd_seal_new(img, len / 2, &fd, NULL), 0);
-        msg = raw_set(p, fd);
+        msg = send(path, fd);
         assert_non_null(strstr(msg, "truncated or appended"));
         free(msg);
         close(fd);
@@ -220,11 +164,23 @@ static void test_bad_memfds(void **state) {
         fd = memfd_create("x", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         assert_int_equal(ftruncate(fd, (off_t) NV_SNAPSHOT_MAX_SIZE + 1), 0);
         assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK), 0);
-        msg = raw_set(p, fd);
+        msg = send(path, fd);
         assert_non_null(strstr(msg, "more than the"));
         free(msg);
         close(fd);
-        assert_int_equal(frozen(p), 0);
+        assert_int_equal(frozen(path), 0);
+}
+
+static void test_bad_memfds(void **state) {
+        char p[128];
+        uint8_t *img = NULL;
+        size_t len;
+        pid_t v;
+
+        socket_path(p, sizeof(p), "memfd");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_NORMAL);
+        collect(p, &img, &len);
+        check_bad_memfds(p, img, len, raw_set);
         free(img);
         stop_vmm(v);
 }
@@ -251,7 +207,7 @@ static pid_t collect_fails(const char *name, ChildMode mode, const char *needle)
 }
 
 static void test_crash_mid_call(void **state) {
-        waitpid(collect_fails("crash", CHILD_CRASH_ON_FREEZE, "Freeze"), NULL, 0);
+        waitpid(collect_fails("crash", CHILD_CRASH_ON_FREEZE, "Collect"), NULL, 0);
 }
 
 /* A VMM that cannot stop its vCPUs now answers Freeze with the protocol's Busy, and stays running. */
@@ -259,7 +215,7 @@ static void test_pause_fails(void **state) {
         stop_vmm(collect_fails("busy", CHILD_PAUSE_FAILS, NV_VMM_ERROR_BUSY));
 }
 
-/* Freeze outlives the timeout: the caller gives up, and the VMM ends up thawed. */
+/* The pause inside Collect outlives the timeout: the caller gives up, and the VMM ends up thawed. */
 static void test_hang_then_thaw(void **state) {
         char p[128];
         uint8_t *img = NULL;
@@ -274,7 +230,7 @@ static void test_hang_then_thaw(void **state) {
         h = connect_to(p, NULL);
         assert_non_null(h);
         assert_true(nv_vmm_collect(&nv_vmm_backend_dbus, h, &img, &len, NULL, &err) < 0);
-        assert_non_null(strstr(err->message, "did not answer Freeze within"));
+        assert_non_null(strstr(err->message, "did not answer Collect within"));
         nv_vmm_backend_dbus.disconnect(h);
         unsetenv("NESTVIRT_VMM_TIMEOUT_MS");
         usleep(1800 * 1000); /* the VMM finishes its pause, sees its freezer gone, and thaws */
@@ -338,16 +294,314 @@ static void test_load_version_1(void **state) {
         stop_vmm(v);
 }
 
+/* Collect through the backend's combined call, which this VMM must have. */
+static void collect_once(const char *path, uint8_t **img, size_t *len, uint64_t *usec, bool *found) {
+        NvVmmHandle *h = connect_to(path, NULL);
+
+        assert_non_null(h);
+        assert_int_equal(nv_vmm_backend_dbus.collect_once(h, img, len, usec, found, NULL), 1);
+        nv_vmm_backend_dbus.disconnect(h);
+}
+
+/* The three calls, as --keep-frozen saves and older agents still use them. */
+static void collect_three(const char *path, uint8_t **img, size_t *len) {
+        NvVmmHandle *h = connect_to(path, NULL);
+        uint64_t token;
+
+        assert_non_null(h);
+        assert_int_equal(nv_vmm_backend_dbus.freeze(h, false, &token, NULL), 0);
+        assert_int_equal(nv_vmm_backend_dbus.get_state(h, img, len, NULL), 0);
+        assert_int_equal(nv_vmm_backend_dbus.thaw(h, token, NULL), 0);
+        nv_vmm_backend_dbus.disconnect(h);
+}
+
+/* Load through the combined call: 1, or -errno and the error's message in *msg (freed by the caller). */
+static int load_once(const char *path, const uint8_t *img, size_t len, uint64_t *usec, char **msg) {
+        NvVmmHandle *h = connect_to(path, NULL);
+        NvError *err = NULL;
+        int r;
+
+        assert_non_null(h);
+        r = nv_vmm_backend_dbus.load_once(h, img, len, usec, &err);
+        if (msg)
+                *msg = r < 0 && err ? strdup(err->message) : NULL;
+        nv_error_free(err);
+        nv_vmm_backend_dbus.disconnect(h);
+        return r;
+}
+
+/*
+ * Collect and Load: one call each, the same state as the three calls, one
+ * pause each (the VMM's own count), and the VMM running afterwards.
+ */
+static void test_combined_calls(void **state) {
+        char pa[128], pb[128];
+        uint8_t *img = NULL, *three = NULL, *again = NULL;
+        size_t len, tlen, alen;
+        uint64_t usec = 0, pauses;
+        bool found = true;
+        pid_t a, b;
+
+        socket_path(pa, sizeof(pa), "ca");
+        socket_path(pb, sizeof(pb), "cb");
+        a = spawn_vmm(pa, NV_FORMAT_SVM, 8, CHILD_NORMAL);
+        b = spawn_vmm(pb, NV_FORMAT_SVM, 8, CHILD_FRESH);
+        collect_three(pa, &three, &tlen);
+        pauses = *child_pauses;
+        collect_once(pa, &img, &len, &usec, &found);
+        assert_int_equal(*child_pauses, pauses + 1);
+        assert_true(usec > 0);
+        assert_false(found);
+        assert_int_equal(frozen(pa), 0);
+        assert_true(same_blobs(img, len, three, tlen));
+        pauses = *child_pauses;
+        usec = 0;
+        assert_int_equal(load_once(pb, img, len, &usec, NULL), 1);
+        assert_int_equal(*child_pauses, pauses + 1);
+        assert_true(usec > 0);
+        assert_int_equal(frozen(pb), 0);
+        collect_three(pb, &again, &alen);
+        assert_true(same_blobs(img, len, again, alen));
+        free(img);
+        free(three);
+        free(again);
+        stop_vmm(a);
+        stop_vmm(b);
+}
+
+/* A VMM held frozen by someone else: Collect and Load neither pause nor resume it, and say so. */
+static void test_combined_found_frozen(void **state) {
+        char p[128];
+        sd_bus_message *reply = NULL;
+        sd_bus *holder;
+        uint8_t *img = NULL;
+        size_t len;
+        uint64_t token, usec = 1, pauses;
+        bool found = false;
+        pid_t v;
+
+        socket_path(p, sizeof(p), "held");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_NORMAL);
+        holder = raw_connect(p);
+        assert_true(sd_bus_call_method(holder, NULL, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Freeze", NULL, &reply, "a{sv}", 0) >= 0);
+        assert_true(sd_bus_message_read(reply, "t", &token) > 0);
+        reply = sd_bus_message_unref(reply);
+        pauses = *child_pauses;
+        collect_once(p, &img, &len, &usec, &found);
+        assert_true(found);
+        assert_int_equal(usec, 0);
+        assert_int_equal(frozen(p), 1);
+        usec = 1;
+        assert_int_equal(load_once(p, img, len, &usec, NULL), 1);
+        assert_int_equal(usec, 0);
+        assert_int_equal(frozen(p), 1);
+        assert_int_equal(*child_pauses, pauses); /* never paused again, and never resumed under the holder */
+        assert_true(sd_bus_call_method(holder, NULL, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Thaw", NULL, NULL, "ta{sv}", token, 0) >= 0);
+        assert_int_equal(frozen(p), 0);
+        sd_bus_flush_close_unref(holder);
+        free(img);
+        stop_vmm(v);
+}
+
+/* Load of an fd the backend would never send: the error's message (freed by the caller). */
+static char *raw_load(const char *path, int fd) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus *bus = raw_connect(path);
+        char *msg;
+
+        assert_true(sd_bus_call_method(bus, NULL, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Load", &e, NULL, "ha{sv}", fd, 0) < 0);
+        msg = strdup(e.message);
+        sd_bus_flush_close_unref(bus);
+        return msg;
+}
+
+/* Freeze, SetNestedState, Thaw through the backend: as load_once. */
+static int load_three(const char *path, const uint8_t *img, size_t len, char **msg) {
+        NvVmmHandle *h = connect_to(path, NULL);
+        NvError *err = NULL;
+        uint64_t token;
+        int r;
+
+        assert_non_null(h);
+        assert_int_equal(nv_vmm_backend_dbus.freeze(h, false, &token, NULL), 0);
+        r = nv_vmm_backend_dbus.set_state(h, img, len, &err);
+        r = nv_vmm_thaw_after(&nv_vmm_backend_dbus, h, token, r, &err);
+        *msg = r < 0 && err ? strdup(err->message) : NULL;
+        nv_error_free(err);
+        nv_vmm_backend_dbus.disconnect(h);
+        return r;
+}
+
+/*
+ * Loads img into the VMM at path (Load, or the three calls) and expects an
+ * error naming expect, the VMM paused as often as pauses says (Load: 0
+ * when refused before it pauses), running after, its state unchanged.
+ */
+static void load_refused(const char *path, const uint8_t *img, size_t len, bool combined, const char *expect, unsigned pauses) {
+        uint8_t *before = NULL, *after = NULL;
+        size_t blen, alen;
+        uint64_t n, usec;
+        char *msg = NULL;
+
+        collect(path, &before, &blen);
+        n = *child_pauses;
+        assert_true((combined ? load_once(path, img, len, &usec, &msg) : load_three(path, img, len, &msg)) < 0);
+        if (!msg || !strstr(msg, expect))
+                fail_msg("got '%s', want '%s'", msg ?: "", expect);
+        assert_int_equal(*child_pauses, n + pauses);
+        assert_int_equal(frozen(path), 0);
+        collect(path, &after, &alen);
+        assert_true(same_blobs(before, blen, after, alen));
+        free(msg);
+        free(before);
+        free(after);
+}
+
+/*
+ * Wrong vendor, wrong vCPU count, a damaged image, a blob KVM would
+ * refuse: each refused by name, the VMM as it was.  Load makes every check
+ * that needs no vCPU before it pauses (with the memfd's seals and size);
+ * a blob's rules are checked against the paused vCPUs.
+ */
+static void refusals(bool combined) {
+        char pv[128], ps[128], ps3[128];
+        uint8_t *vmx = NULL, *svm = NULL, *svm3 = NULL;
+        size_t vlen, slen, s3len;
+        unsigned early = combined ? 0 : 1; /* pauses for what needs no vCPU */
+        uint64_t n;
+        pid_t v, s, s3;
+
+        socket_path(pv, sizeof(pv), "vmx");
+        socket_path(ps, sizeof(ps), "svm");
+        socket_path(ps3, sizeof(ps3), "svm3");
+        v = spawn_vmm(pv, NV_FORMAT_VMX, 2, CHILD_NORMAL);
+        s = spawn_vmm(ps, NV_FORMAT_SVM, 2, CHILD_NORMAL);
+        s3 = spawn_vmm(ps3, NV_FORMAT_SVM, 3, CHILD_NORMAL);
+        collect(pv, &vmx, &vlen);
+        collect(ps, &svm, &slen);
+        collect(ps3, &svm3, &s3len);
+        load_refused(ps, vmx, vlen, combined, NV_VMM_ERROR_VENDOR_MISMATCH, early);
+        load_refused(ps, svm3, s3len, combined, NV_VMM_ERROR_VCPU_COUNT_MISMATCH, early);
+        svm[slen - 100] ^= 1; /* damage: the reader in the VMM catches it */
+        load_refused(ps, svm, slen, combined, NV_VMM_ERROR_BAD_MEMFD, early);
+        svm[slen - 100] ^= 1;
+        n = *child_pauses;
+        if (combined) /* SetNestedState's: test_bad_memfds */
+                check_bad_memfds(ps, svm, slen, raw_load);
+        assert_int_equal(*child_pauses, n);
+        patch_blob(&svm, &slen, 1, NV_OFF_DATA + VMCB_CTL_ASID, 0); /* vCPU 1: ASID 0 */
+        load_refused(ps, svm, slen, combined, "Rule S9: control.asid", 1);
+        free(vmx);
+        free(svm);
+        free(svm3);
+        stop_vmm(v);
+        stop_vmm(s);
+        stop_vmm(s3);
+}
+
+static void test_refusals(void **state) {
+        refusals(false);
+}
+
+static void test_combined_refusals(void **state) {
+        refusals(true);
+}
+
+/*
+ * A kernel without nested state: Collect and Load say Unsupported and never
+ * pause.  Raw calls: the backend does not even connect to a VMM whose
+ * Vendor is empty.
+ */
+static void test_combined_unsupported(void **state) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        char p[128], *msg;
+        uint8_t tiny[64] = {};
+        uint64_t n;
+        sd_bus *bus;
+        pid_t v;
+        int fd;
+
+        socket_path(p, sizeof(p), "nonested");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_NO_NESTED);
+        n = *child_pauses;
+        bus = raw_connect(p);
+        assert_true(sd_bus_call_method(bus, NULL, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Collect", &e, NULL, "a{sv}", 0) < 0);
+        assert_string_equal(e.name, NV_VMM_ERROR_UNSUPPORTED);
+        sd_bus_flush_close_unref(bus);
+        assert_int_equal(nv_memfd_seal_new(tiny, sizeof(tiny), &fd, NULL), 0);
+        msg = raw_load(p, fd);
+        assert_non_null(strstr(msg, "KVM_CAP_NESTED_STATE is 0"));
+        free(msg);
+        close(fd);
+        assert_int_equal(*child_pauses, n);
+        assert_int_equal(frozen(p), 0);
+        stop_vmm(v);
+}
+
+/* The names of every <method name="..."> in xml, each followed by a space: " Freeze Thaw ...". */
+static void method_names(const char *xml, char *out, size_t size) {
+        static const char tag[] = "<method name=\"";
+        size_t n = 0;
+
+        out[0] = '\0';
+        for (const char *p = strstr(xml, tag); p; p = strstr(p, tag)) {
+                const char *q;
+
+                p += strlen(tag);
+                q = strchr(p, '"');
+                assert_non_null(q);
+                assert_true(n + (size_t) (q - p) + 2 < size);
+                n += (size_t) snprintf(out + n, size - n, " %.*s", (int) (q - p), p);
+        }
+        assert_true(n + 2 < size);
+        strcat(out, " ");
+}
+
+/* The introspection XML we ship names exactly the methods the agent serves. */
+static void test_xml_in_sync(void **state) {
+        char p[128], shipped[512], served[512];
+        sd_bus_message *reply = NULL;
+        uint8_t *xml = NULL;
+        const char *live;
+        size_t len;
+        sd_bus *bus;
+        pid_t v;
+
+        assert_int_equal(nv_file_read(xml_path, 1 << 20, &xml, &len, NULL), 0);
+        xml = realloc(xml, len + 1);
+        xml[len] = '\0';
+        method_names((const char *) xml, shipped, sizeof(shipped));
+        socket_path(p, sizeof(p), "introspect");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 1, CHILD_NORMAL);
+        bus = raw_connect(p);
+        assert_true(sd_bus_call_method(bus, NULL, NV_VMM_OBJECT_PATH, "org.freedesktop.DBus.Introspectable", "Introspect", NULL, &reply,
+                                       "") >= 0);
+        assert_true(sd_bus_message_read(reply, "s", &live) > 0);
+        live = strstr(live, "<interface name=\"" NV_VMM_INTERFACE "\"");
+        assert_non_null(live);
+        method_names(live, served, sizeof(served));
+        if (strcmp(shipped, served) != 0)
+                fail_msg("data/org.nestvirt.Vmm1.xml has methods '%s', the agent serves '%s'", shipped, served);
+        assert_non_null(strstr(served, " Collect ")); /* the newest */
+        sd_bus_message_unref(reply);
+        sd_bus_flush_close_unref(bus);
+        free(xml);
+        stop_vmm(v);
+}
+
 int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_collect_load),   cmocka_unit_test(test_load_version_1), cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_bad_memfds),     cmocka_unit_test(test_crash_mid_call),
                 cmocka_unit_test(test_hang_then_thaw), cmocka_unit_test(test_caller_not_allowed),
-                cmocka_unit_test(test_pause_fails),
+                cmocka_unit_test(test_pause_fails),    cmocka_unit_test(test_combined_calls),
+                cmocka_unit_test(test_combined_found_frozen), cmocka_unit_test(test_combined_refusals),
+                cmocka_unit_test(test_combined_unsupported), cmocka_unit_test(test_xml_in_sync),
         };
         int r;
 
         data_dir = argc > 1 ? argv[1] : "tests/data/snapshots";
+        xml_path = argc > 2 ? argv[2] : "data/org.nestvirt.Vmm1.xml";
         snprintf(dir, sizeof(dir), "/tmp/nestvirt-p2p-XXXXXX");
         if (!mkdtemp(dir))
                 return 1;

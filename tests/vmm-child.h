@@ -30,6 +30,8 @@ typedef enum ChildMode {
         CHILD_PAUSE_FAILS,     /* the pause callback fails (the VMM cannot stop its vCPUs now) */
         CHILD_FRESH,           /* vCPUs restored from the VMM's own state but not in L2 yet: EFER.SVME set */
         CHILD_SHADOW,          /* as CHILD_NORMAL, VMX L2 with a shadow vmcs12: the largest (8320-byte) states */
+        CHILD_NO_NESTED,       /* a kernel whose KVM_CAP_NESTED_STATE is 0 */
+        CHILD_OLD_AGENT,       /* on a bus only: an agent from before Collect and Load (they answer UnknownMethod) */
 } ChildMode;
 
 typedef struct ChildCtx {
@@ -44,6 +46,8 @@ typedef struct ChildCtx {
  * the benchmark reads the freeze window as the VMM saw it.
  */
 static volatile uint64_t *child_window_ns;
+/* On the same page: how often the VMMs paused their vCPUs, and the Collect/Load calls an old agent turned away. */
+static volatile uint64_t *child_pauses, *child_unknown_calls;
 
 static uint64_t child_now_ns(void) {
         struct timespec ts;
@@ -62,6 +66,8 @@ static int child_pause(void *userdata) {
         if (c->mode == CHILD_PAUSE_FAILS)
                 return -EAGAIN;
         c->pauses++;
+        if (child_pauses)
+                (*child_pauses)++;
         c->paused_at_ns = child_now_ns();
         return 0;
 }
@@ -78,11 +84,25 @@ static int child_resume(void *userdata) {
 /* The VmUuid of the VMMs spawned from now on (a benchmark of many domains gives each its own). */
 static const char *child_vm_uuid = "5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e01";
 
+/* CHILD_OLD_AGENT: Collect and Load answered as by an agent that does not have them (filters run before the objects). */
+static int child_old_agent_filter(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *member = sd_bus_message_get_member(m);
+
+        (void) userdata, (void) error;
+        if (!sd_bus_message_is_method_call(m, "org.nestvirt.Vmm1", NULL) || !member ||
+            (strcmp(member, "Collect") != 0 && strcmp(member, "Load") != 0))
+                return 0;
+        if (child_unknown_calls)
+                (*child_unknown_calls)++;
+        return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_UNKNOWN_METHOD, "Unknown method %s.", member) ?: 1;
+}
+
 /* Serves on path (a p2p socket), or as "bus:NAME" under NAME on the session bus. */
-static int child_serve(NvAgent *agent, const char *path, sd_event *event, sd_bus **ret_bus) {
+static int child_serve(NvAgent *agent, const char *path, ChildMode mode, sd_event *event, sd_bus **ret_bus) {
         if (strncmp(path, "bus:", 4) != 0)
                 return nv_agent_listen(agent, path, event, NULL);
         if (sd_bus_open_user(ret_bus) < 0 || nv_agent_attach_bus(agent, *ret_bus, NULL) < 0 ||
+            (mode == CHILD_OLD_AGENT && sd_bus_add_filter(*ret_bus, NULL, child_old_agent_filter, NULL) < 0) ||
             sd_bus_request_name(*ret_bus, path + 4, 0) < 0 || sd_bus_attach_event(*ret_bus, event, 0) < 0)
                 return -EIO;
         return 0;
@@ -100,11 +120,14 @@ static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode m
         sigset_t ss;
 
         nv_sim_config_init(&cfg, vendor);
+        cfg.no_nested_state = mode == CHILD_NO_NESTED;
         if (nv_sim_backend_open(&cfg, &kvm, &sim, NULL) < 0 || nv_kvm_create_vm(kvm, NULL) < 0)
                 return 1;
         for (unsigned i = 0; i < n; i++) {
                 if (nv_kvm_create_vcpu(kvm, i, &vcpus[i], NULL) < 0)
                         return 1;
+                if (mode == CHILD_NO_NESTED)
+                        continue; /* nothing nested to set up */
                 if (mode == CHILD_FRESH) {
                         struct kvm_sregs sr;
                         if (nv_kvm_get_sregs(vcpus[i], &sr, NULL) < 0)
@@ -125,7 +148,7 @@ static int child_main(const char *path, NvFormat vendor, unsigned n, ChildMode m
         sigaddset(&ss, SIGTERM);
         sigprocmask(SIG_BLOCK, &ss, NULL);
         if (sd_event_new(&event) < 0 || sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL) < 0 ||
-            nv_agent_new(&vmm, &agent, NULL) < 0 || child_serve(agent, path, event, &bus) < 0)
+            nv_agent_new(&vmm, &agent, NULL) < 0 || child_serve(agent, path, mode, event, &bus) < 0)
                 return 1;
         (void) !write(ready_fd, "r", 1);
         close(ready_fd);
@@ -148,6 +171,8 @@ static pid_t spawn_vmm(const char *path, NvFormat vendor, unsigned n, ChildMode 
         if (!child_window_ns) {
                 void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
                 child_window_ns = page == MAP_FAILED ? NULL : page;
+                child_pauses = child_window_ns ? child_window_ns + 1 : NULL;
+                child_unknown_calls = child_window_ns ? child_window_ns + 2 : NULL;
         }
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -1;
