@@ -18,17 +18,16 @@
  * Up to o->jobs domains are under way at once, each in a worker thread
  * doing that domain's whole step (its freeze means what it meant
  * sequentially: one domain's VMM, frozen for its own collect).  A worker
- * stages its domain (collected, its file written without fsync), waits
- * for a sync that covers the file, points the domain's XML at it, and
- * hands the domain to the record.  Syncs and record writes are group
- * commits: if none is under way the worker does it, for every domain
- * waiting, else its domain goes into the next one.  So one syncfs() of
- * the state directory's filesystem makes a batch of files durable, one
- * rewrite of the record names a batch of domains, and the libvirt calls
- * of each domain run in its own worker, never queued behind another's.
- * A domain is reported saved once a durable record holds it; no XML or
- * record ever names a file before it is durable, and a failed sync leaves
- * every domain of that sync with its previous snapshot.
+ * stages its domain (collected, its file written without fsync) and goes
+ * on; three group commits follow, each done by the worker that finds none
+ * under way, for every domain waiting: a sync (one syncfs() of the state
+ * directory's filesystem makes a batch of files durable), the landing
+ * (each synced domain's XML pointed at its file, by whichever worker is
+ * free, so that the libvirt calls of domains run in parallel), and the
+ * record (one rewrite names a batch of landed domains).  A domain is
+ * reported saved once a durable record holds it; no XML or record ever
+ * names a file before it is durable, and a failed sync leaves every
+ * domain of that sync with its previous snapshot.
  */
 #include <fcntl.h>
 #include <pthread.h>
