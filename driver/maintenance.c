@@ -172,54 +172,38 @@ struct Pool {
         NvMaintReport *rep;
         StepFunc step;
         pthread_mutex_t lock;
-        pthread_cond_t changed; /* a landing to do, or a sync ended: what an idle worker waits for */
+        pthread_cond_t changed; /* work for an idle worker may have come: a landing, a commit due, a commit ended */
         size_t next;    /* the next item to begin */
         int r;          /* < 0: out of memory, no item is begun any more */
         NvSaveJob **jobs; /* [item]: staged, not landed yet (save-all) */
         size_t n_staging, n_landing; /* workers collecting a domain, or pointing its XML at its file, now */
-        /* Items whose file waits for a sync, and whether a worker syncs now. */
+        /* Items whose file waits for a sync (the first since when), and whether a worker syncs now. */
         bool *unsynced;
         size_t n_unsynced;
+        uint64_t unsynced_since;
         bool syncing;
         size_t *sync_round; /* the items of the sync under way */
         /* Synced items, to be landed by whichever worker is free: their sync's outcome (why: its message). */
         size_t *landq, land_head, land_tail;
         int *sync_r;
         char **sync_why;
-        /* Landed items, not in a durable record yet, and whether a worker writes the record now. */
+        /* Landed items, not in a durable record yet (the first since when), and whether a worker writes it now. */
         bool *pending;
         size_t n_pending;
+        uint64_t pending_since;
         bool writing;
         size_t *round; /* the items of the record write under way */
 };
 
 /*
- * How long a sync or a record write waits for the workers still staging
- * or landing a domain, so that theirs go into the same batch: each sync
+ * How long a sync or a record write may wait for the workers still
+ * staging or landing a domain, so that theirs join the batch: each sync
  * and each rewrite of the record is a round of calls and journal commits,
  * paid once per batch, not once per domain.  Bounded: a worker stuck on a
- * hung VMM holds up nobody else's domain longer than this.
+ * hung VMM holds up nobody else's domain longer than this.  Nobody waits
+ * idle for it while there is a domain to begin or to land.
  */
 #define COMMIT_DELAY_USEC 4000
-
-/*
- * The workers whose domain may still join a batch: for a sync those
- * staging; for the record those too (their domain is synced and landed
- * next), and those landing or about to.
- */
-static size_t batch_feeders(const Pool *p, bool record) {
-        return p->n_staging + (record ? p->n_landing + (p->land_tail - p->land_head) : 0);
-}
-
-/* Waits until no other worker feeds the batch or COMMIT_DELAY_USEC passed.  Called and returns locked. */
-static void wait_batch_locked(Pool *p, bool record) {
-        uint64_t end = nv_now_usec(CLOCK_MONOTONIC) + COMMIT_DELAY_USEC;
-        struct timespec ts = { .tv_sec = (time_t) (end / 1000000), .tv_nsec = (long) (end % 1000000) * 1000 };
-
-        while (batch_feeders(p, record) > 0)
-                if (pthread_cond_timedwait(&p->changed, &p->lock, &ts) == ETIMEDOUT)
-                        break;
-}
 
 /* Ends item i's step under the lock; < 0 (out of memory) stops the run. */
 static void pool_finish(Pool *p, size_t i, int r, const NvError *err) {
@@ -245,19 +229,134 @@ static void begin_item_locked(Pool *p, size_t i) {
                 pool_finish(p, i, r, err);
 }
 
-static void land_and_record(Pool *p, size_t i);
-static void sync_locked(Pool *p);
+/* Record written (r >= 0) or not: each item in it is reported, done or failed. */
+static void record_written_locked(Pool *p, const size_t *items, size_t n, int r, const NvError *why) {
+        for (size_t k = 0; k < n; k++) {
+                NvMaintItem *it = &p->rep->items[items[k]];
+                _cleanup_(nv_error_freep) NvError *err = NULL;
+                int q = 0;
+
+                p->pending[items[k]] = false;
+                if (r < 0) {
+                        it->sha256[0] = '\0'; /* not in the record: restore-all will not know it */
+                        q = nv_error_set(&err, r, "%s", nv_error_message(why, r));
+                        q = nv_error_wrap(&err, q, _("Saved to %s, but not recorded for restore-all"), it->save.ref.path);
+                }
+                pool_finish(p, items[k], q, err);
+        }
+        p->n_pending -= n;
+}
+
+/* One rewrite of the record with every domain landed so far; then those waiting for it are reported.  Called and returns locked. */
+static void record_round_locked(Pool *p) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, lines = 0, n = 0;
+        int r;
+
+        for (size_t i = 0; i < p->rep->n; i++)
+                if (p->pending[i])
+                        p->round[n++] = i;
+        r = record_format(p->rep, NV_MAINT_DONE, &buf, &size, &lines);
+        p->writing = true;
+        pthread_mutex_unlock(&p->lock);
+        if (r >= 0)
+                r = record_store(p->d, buf, size, lines, &err);
+        pthread_mutex_lock(&p->lock);
+        p->writing = false;
+        record_written_locked(p, p->round, n, r, err);
+        pthread_cond_broadcast(&p->changed);
+}
+
+/* One syncfs() for every item waiting for one; they go to the landing queue.  Called and returns locked. */
+static void sync_round_locked(Pool *p) {
+        _cleanup_(nv_error_freep) NvError *err = NULL;
+        size_t n = 0;
+        int r;
+
+        for (size_t i = 0; i < p->rep->n; i++)
+                if (p->unsynced[i]) {
+                        p->unsynced[i] = false;
+                        p->sync_round[n++] = i;
+                }
+        p->n_unsynced = 0;
+        p->syncing = true;
+        pthread_mutex_unlock(&p->lock);
+        r = nv_fs_sync(p->d->state_dir, &err); /* save-all writes below the state directory only */
+        pthread_mutex_lock(&p->lock);
+        p->syncing = false;
+        for (size_t k = 0; k < n; k++) {
+                size_t i = p->sync_round[k];
+
+                p->sync_r[i] = r;
+                if (r < 0)
+                        p->sync_why[i] = strdup(nv_error_message(err, r)); /* NULL: the landing says strerror */
+                p->landq[p->land_tail++] = i;
+        }
+        pthread_cond_broadcast(&p->changed);
+}
+
+static void earliest(uint64_t *deadline, uint64_t t) {
+        if (t < *deadline)
+                *deadline = t;
+}
 
 /*
- * Work until none is left: a synced domain to land first (its XML and
- * record wait), else the next domain to begin; with neither, wait while
- * a sync may still hand out landings.
+ * Runs the sync or the record write if one is due: something waits for
+ * it, no worker does it now, and either no other worker is about to add
+ * to it or its oldest has waited COMMIT_DELAY_USEC.  Otherwise
+ * *deadline (if earlier) becomes when one will be due.  Called and
+ * returns locked; true if it ran one.
+ */
+static bool commit_due_locked(Pool *p, uint64_t *deadline) {
+        uint64_t now = nv_now_usec(CLOCK_MONOTONIC);
+
+        if (p->n_unsynced > 0 && !p->syncing) {
+                if (p->n_staging == 0 || now >= p->unsynced_since + COMMIT_DELAY_USEC) {
+                        sync_round_locked(p);
+                        return true;
+                }
+                earliest(deadline, p->unsynced_since + COMMIT_DELAY_USEC);
+        }
+        if (p->n_pending > 0 && !p->writing) {
+                /* Domains staged, synced or being landed now are the record's next lines. */
+                size_t feeders = p->n_staging + p->n_unsynced + p->syncing + (p->land_tail - p->land_head) + p->n_landing;
+
+                if (feeders == 0 || now >= p->pending_since + COMMIT_DELAY_USEC) {
+                        record_round_locked(p);
+                        return true;
+                }
+                earliest(deadline, p->pending_since + COMMIT_DELAY_USEC);
+        }
+        return false;
+}
+
+/* Waits for a change, or until deadline (CLOCK_MONOTONIC usec; UINT64_MAX: none).  Called and returns locked. */
+static void wait_change_locked(Pool *p, uint64_t deadline) {
+        struct timespec ts = { .tv_sec = (time_t) (deadline / 1000000), .tv_nsec = (long) (deadline % 1000000) * 1000 };
+
+        if (deadline == UINT64_MAX)
+                pthread_cond_wait(&p->changed, &p->lock);
+        else
+                (void) pthread_cond_timedwait(&p->changed, &p->lock, &ts);
+}
+
+static void land_and_record(Pool *p, size_t i);
+
+/*
+ * Work until none is left: a commit that is due, a synced domain to land
+ * (its XML and record wait), the next domain to begin; with none of
+ * these, wait while a commit is under way or will be due.
  */
 static void *pool_work(void *userdata) {
         Pool *p = userdata;
 
         pthread_mutex_lock(&p->lock);
         for (;;) {
+                uint64_t deadline = UINT64_MAX;
+
+                if (commit_due_locked(p, &deadline))
+                        continue;
                 if (p->land_head < p->land_tail) {
                         size_t i = p->landq[p->land_head++];
 
@@ -267,12 +366,10 @@ static void *pool_work(void *userdata) {
                         pthread_mutex_lock(&p->lock);
                 } else if (p->r >= 0 && p->next < p->rep->n)
                         begin_item_locked(p, p->next++);
-                else if (p->syncing)
-                        pthread_cond_wait(&p->changed, &p->lock);
-                else if (p->n_unsynced > 0)
-                        sync_locked(p);
+                else if (p->syncing || p->writing || deadline != UINT64_MAX)
+                        wait_change_locked(p, deadline);
                 else
-                        break;
+                        break; /* what other workers still hold, they commit themselves */
         }
         pthread_mutex_unlock(&p->lock);
         return NULL;
@@ -319,7 +416,7 @@ static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, S
         pthread_condattr_t attr;
 
         pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* wait_batch_locked()'s deadline */
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* wait_change_locked()'s deadline */
         pthread_cond_init(&p.changed, &attr);
         pthread_condattr_destroy(&attr);
         if (!threads || !pool_alloc(&p, rep->n)) {
@@ -336,68 +433,12 @@ static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, S
         return p.r;
 }
 
-/* Record written (r >= 0) or not: each item in it is reported, done or failed. */
-static void record_written_locked(Pool *p, const size_t *items, size_t n, int r, const NvError *why) {
-        for (size_t k = 0; k < n; k++) {
-                NvMaintItem *it = &p->rep->items[items[k]];
-                _cleanup_(nv_error_freep) NvError *err = NULL;
-                int q = 0;
-
-                p->pending[items[k]] = false;
-                if (r < 0) {
-                        it->sha256[0] = '\0'; /* not in the record: restore-all will not know it */
-                        q = nv_error_set(&err, r, "%s", nv_error_message(why, r));
-                        q = nv_error_wrap(&err, q, _("Saved to %s, but not recorded for restore-all"), it->save.ref.path);
-                }
-                pool_finish(p, items[k], q, err);
-        }
-        p->n_pending -= n;
-}
-
-/* The record of every domain landed so far, durably; then the items of this write are reported.  Called and returns locked. */
-static void record_round_locked(Pool *p) {
-        _cleanup_(nv_error_freep) NvError *err = NULL;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, lines = 0, n = 0;
-        int r;
-
-        for (size_t i = 0; i < p->rep->n; i++)
-                if (p->pending[i])
-                        p->round[n++] = i;
-        r = record_format(p->rep, NV_MAINT_DONE, &buf, &size, &lines);
-        pthread_mutex_unlock(&p->lock);
-        if (r >= 0)
-                r = record_store(p->d, buf, size, lines, &err);
-        pthread_mutex_lock(&p->lock);
-        record_written_locked(p, p->round, n, r, err);
-}
-
-/*
- * Item i is landed: it waits for the record.  If no worker writes the
- * record now this one does (with every domain landed meanwhile, until
- * none waits); else it goes on and the writer's next round takes item i.
- * Only then are items reported saved: the record names exactly the
- * domains reported.
- */
-static void record_saved_locked(Pool *p, size_t i) {
-        p->rep->items[i].status = NV_MAINT_DONE; /* what the record holds; finish() sets it again */
-        p->pending[i] = true;
-        p->n_pending++;
-        if (p->writing)
-                return;
-        p->writing = true;
-        while (p->n_pending > 0) {
-                wait_batch_locked(p, /* record= */ true);
-                record_round_locked(p);
-        }
-        p->writing = false;
-}
-
 /*
  * Item i's file is durable (its sync's r >= 0: its domain's XML is
- * pointed at it, and it goes into the record) or not (its job is
- * abandoned, the domain keeps its previous snapshot, and the item fails).
- * Unlocked.
+ * pointed at it, and it waits for the record) or not (its job is
+ * abandoned, the domain keeps its previous snapshot, and the item
+ * fails).  Only a domain in a durable record is reported saved: the
+ * record names exactly the domains reported.  Unlocked.
  */
 static void land_and_record(Pool *p, size_t i) {
         NvMaintItem *it = &p->rep->items[i];
@@ -414,58 +455,20 @@ static void land_and_record(Pool *p, size_t i) {
                 r = nv_save_land(job, &res, &err);
         pthread_mutex_lock(&p->lock);
         p->n_landing--;
-        pthread_cond_broadcast(&p->changed); /* a record write may wait for it */
         if (r >= 0) {
                 it->save = res;
                 memcpy(it->sha256, res.ref.sha256, sizeof(it->sha256));
-                record_saved_locked(p, i);
+                it->status = NV_MAINT_DONE; /* what the record holds; finish() sets it again */
+                p->pending[i] = true;
+                if (p->n_pending++ == 0)
+                        p->pending_since = nv_now_usec(CLOCK_MONOTONIC);
         } else
                 pool_finish(p, i, r, err);
+        pthread_cond_broadcast(&p->changed);
         pthread_mutex_unlock(&p->lock);
 }
 
-/* One syncfs() for every item waiting for one; they go to the landing queue.  Called and returns locked. */
-static void sync_round_locked(Pool *p) {
-        _cleanup_(nv_error_freep) NvError *err = NULL;
-        size_t n = 0;
-        int r;
-
-        for (size_t i = 0; i < p->rep->n; i++)
-                if (p->unsynced[i]) {
-                        p->unsynced[i] = false;
-                        p->sync_round[n++] = i;
-                }
-        p->n_unsynced -= n;
-        pthread_mutex_unlock(&p->lock);
-        r = nv_fs_sync(p->d->state_dir, &err); /* save-all writes below the state directory only */
-        pthread_mutex_lock(&p->lock);
-        for (size_t k = 0; k < n; k++) {
-                size_t i = p->sync_round[k];
-
-                p->sync_r[i] = r;
-                if (r < 0)
-                        p->sync_why[i] = strdup(nv_error_message(err, r)); /* NULL: the landing says strerror */
-                p->landq[p->land_tail++] = i;
-        }
-        pthread_cond_broadcast(&p->changed);
-}
-
-/*
- * Syncs until no file waits, each round taking every file staged up to
- * its start (those of workers that went on meanwhile too); the landings
- * go to whichever workers are free.  Called and returns locked.
- */
-static void sync_locked(Pool *p) {
-        p->syncing = true;
-        while (p->n_unsynced > 0) {
-                wait_batch_locked(p, /* record= */ false);
-                sync_round_locked(p);
-        }
-        p->syncing = false;
-        pthread_cond_broadcast(&p->changed);
-}
-
-/* Staged (collected, written without fsync); the sync, landing and record follow as group commits. */
+/* Staged (collected, written without fsync); the sync, landing and record follow as group commits (pool_work()). */
 static int save_step(Pool *p, size_t i, NvError **err) {
         NvMaintItem *it = &p->rep->items[i];
         int r;
@@ -476,17 +479,14 @@ static int save_step(Pool *p, size_t i, NvError **err) {
         r = nv_save_stage(p->d, it->uuid, &(NvSaveOptions) { .keep_frozen = p->o->keep_frozen }, &p->jobs[i], err);
         pthread_mutex_lock(&p->lock);
         p->n_staging--;
-        pthread_cond_broadcast(&p->changed); /* a sync may wait for it */
-        if (r < 0) {
-                pthread_mutex_unlock(&p->lock);
-                return r;
+        if (r >= 0) {
+                p->unsynced[i] = true;
+                if (p->n_unsynced++ == 0)
+                        p->unsynced_since = nv_now_usec(CLOCK_MONOTONIC);
         }
-        p->unsynced[i] = true;
-        p->n_unsynced++;
-        if (!p->syncing)
-                sync_locked(p);
+        pthread_cond_broadcast(&p->changed);
         pthread_mutex_unlock(&p->lock);
-        return STEP_RECORDING;
+        return r < 0 ? r : STEP_RECORDING;
 }
 
 int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr) {
