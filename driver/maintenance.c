@@ -19,8 +19,8 @@
  * doing that domain's whole step (its freeze means what it meant
  * sequentially: one domain's VMM, frozen for its own collect).  A worker
  * stages its domain (collected, its file written without fsync) and goes
- * on; three group commits follow, each done by the worker that finds none
- * under way, for every domain waiting: a sync (one syncfs() of the state
+ * on; three group commits follow, each run by the first worker that finds
+ * it due (commit_due_locked()), for every domain waiting: a sync (one syncfs() of the state
  * directory's filesystem makes a batch of files durable), the landing
  * (each synced domain's XML pointed at its file, by whichever worker is
  * free, so that the libvirt calls of domains run in parallel), and the
@@ -196,14 +196,14 @@ struct Pool {
 };
 
 /*
- * How long a sync or a record write may wait for the workers still
- * staging or landing a domain, so that theirs join the batch: each sync
+ * How long a sync or a record write may wait, by default, for the workers
+ * still staging or landing a domain, so that theirs join the batch: each sync
  * and each rewrite of the record is a round of calls and journal commits,
  * paid once per batch, not once per domain.  Bounded: a worker stuck on a
  * hung VMM holds up nobody else's domain longer than this.  Nobody waits
  * idle for it while there is a domain to begin or to land.
  */
-#define COMMIT_DELAY_USEC 4000
+#define COMMIT_DELAY_USEC 4000u
 
 /* Ends item i's step under the lock; < 0 (out of memory) stops the run. */
 static void pool_finish(Pool *p, size_t i, int r, const NvError *err) {
@@ -304,29 +304,29 @@ static void earliest(uint64_t *deadline, uint64_t t) {
 /*
  * Runs the sync or the record write if one is due: something waits for
  * it, no worker does it now, and either no other worker is about to add
- * to it or its oldest has waited COMMIT_DELAY_USEC.  Otherwise
+ * to it or its oldest has waited the commit delay.  Otherwise
  * *deadline (if earlier) becomes when one will be due.  Called and
  * returns locked; true if it ran one.
  */
 static bool commit_due_locked(Pool *p, uint64_t *deadline) {
-        uint64_t now = nv_now_usec(CLOCK_MONOTONIC);
+        uint64_t now = nv_now_usec(CLOCK_MONOTONIC), delay = p->o->commit_delay_usec ?: COMMIT_DELAY_USEC;
 
         if (p->n_unsynced > 0 && !p->syncing) {
-                if (p->n_staging == 0 || now >= p->unsynced_since + COMMIT_DELAY_USEC) {
+                if (p->n_staging == 0 || now >= p->unsynced_since + delay) {
                         sync_round_locked(p);
                         return true;
                 }
-                earliest(deadline, p->unsynced_since + COMMIT_DELAY_USEC);
+                earliest(deadline, p->unsynced_since + delay);
         }
         if (p->n_pending > 0 && !p->writing) {
                 /* Domains staged, synced or being landed now are the record's next lines. */
                 size_t feeders = p->n_staging + p->n_unsynced + p->syncing + (p->land_tail - p->land_head) + p->n_landing;
 
-                if (feeders == 0 || now >= p->pending_since + COMMIT_DELAY_USEC) {
+                if (feeders == 0 || now >= p->pending_since + delay) {
                         record_round_locked(p);
                         return true;
                 }
-                earliest(deadline, p->pending_since + COMMIT_DELAY_USEC);
+                earliest(deadline, p->pending_since + delay);
         }
         return false;
 }
