@@ -24,6 +24,7 @@ tap_end() {
 # is installed (.ci/install-deps), and what the kernel sees every thread wait on.
 stacks() {
         local t
+        [[ -d /proc/$1 ]] || { echo "# $2 (pid $1) has ended"; return 0; }
         echo "# stacks of $2 (pid $1, $(grep -s '^State:' "/proc/$1/status" | tr -s '\t' ' '))"
         for t in /proc/"$1"/task/*; do
                 echo "#   thread ${t##*/} waits in $(cat "$t/wchan" 2>/dev/null)"
