@@ -194,16 +194,28 @@ node # the XML references cycle A's snapshots, as a host's would
 
 # interrupted KILL: save-all, signalled while m1's (hung) VMM is tried
 inode() { stat -c '%i %y' "$T/state/maintenance.list" 2>/dev/null; } # mtime too: inode numbers are reused
+# "INODE MTIME DOMAINS" of the record, both read through one open file, as
+# save-all may replace it meanwhile; nothing if there is none.  Read by name
+# twice, a count of the last cycle's record could meet the name of no file
+# (save-all removes the old record first), taken for a new one.
+record_now() {
+        local fd
+        { exec {fd}<"$T/state/maintenance.list"; } 2>/dev/null || return 0
+        echo "$(stat -L -c '%i %y' /dev/stdin <&$fd) $(grep -vc '^#' <&$fd)"
+        exec {fd}<&-
+}
 interrupted() { # SIGNAL [JOBS [LINES]]: signalled once the record has LINES domains (default: one after another, 1)
-        local out=$T/interrupted.out old
+        local out=$T/interrupted.out old now
         old=$(inode) # a kept-frozen VMM saved twice may give the same bytes: the record's file tells the runs apart
         kill -STOP ${PID[1]}
         "$NESTVIRT" -c "test://$T/node.xml" maintenance save-all --keep-frozen --jobs "${2:-1}" >"$out" 2>&1 & local nv_pid=$!
         NEW=
         for ((k = 0; k < 2400; k++)); do # saved and recorded (up to 120 s on a loaded machine)
-                [[ $(record | wc -l) -eq ${3:-1} && $(inode) != "$old" ]] && { NEW=$(inode); break; }
+                now=$(record_now)
+                [[ ${now##* } == "${3:-1}" && ${now% *} != "$old" ]] && { NEW=${now% *}; break; }
                 sleep 0.05
         done
+        [[ -n $NEW ]] || { echo "# save-all recorded no ${3:-1} domains within 120 s"; stacks $nv_pid "save-all"; stacks ${PID[0]} "m0's VMM"; }
         kill -"$1" $nv_pid; wait $nv_pid; RC=$?
         kill -CONT ${PID[1]}
         SAID=$(cat "$out")
