@@ -353,8 +353,9 @@ static int has_meta(virDomainPtr dom, NvError **reterr) {
         if (xml)
                 return 1;
         err = virGetLastError();
-        if (err && (err->code == VIR_ERR_NO_DOMAIN_METADATA || err->code == VIR_ERR_NO_DOMAIN))
-                return 0; /* none, or gone since the listing: nothing to do for it */
+        /* None; or gone, or stopped (its live metadata: "not running") since the listing: nothing to save. */
+        if (err && (err->code == VIR_ERR_NO_DOMAIN_METADATA || err->code == VIR_ERR_NO_DOMAIN || err->code == VIR_ERR_OPERATION_INVALID))
+                return 0;
         return libvirt_error(reterr, -EIO, virDomainGetName(dom));
 }
 
@@ -426,8 +427,10 @@ int nv_conn_list_nested(NvConn *c, unsigned jobs, NvDomainRef **ret, size_t *ret
 
                 if (r < 0 || nested[i] <= 0)
                         continue;
-                if (!(refs[k].name = strdup(virDomainGetName(dom))) || virDomainGetUUIDString(dom, refs[k].uuid) < 0)
+                if (!(refs[k].name = strdup(virDomainGetName(dom))))
                         r = -ENOMEM;
+                else if (virDomainGetUUIDString(dom, refs[k].uuid) < 0)
+                        r = libvirt_error(reterr, -EIO, refs[k].name);
                 k++;
         }
         free(doms);

@@ -139,6 +139,7 @@ typedef struct NvMigrateOptions {
 /* --- host maintenance: every nested domain at once (save-all, restore-all) --- */
 
 typedef enum NvMaintStatus {
+        NV_MAINT_NOT_BEGUN, /* the run ended before this domain's turn (out of memory, or its record could not be removed) */
         NV_MAINT_DONE,
         NV_MAINT_SKIPPED, /* nothing to do for this domain (message says why) */
         NV_MAINT_FAILED,

@@ -9,9 +9,10 @@
  * that was booted afresh or saved anew since must not get old state, and
  * the record is what says the state is still the one to load.
  *
- * The record is durable after every domain: a save-all stopped partway
- * (SIGTERM at systemd's stop timeout, SIGKILL, power) leaves a record of
- * exactly the domains it saved.  It starts by removing the previous
+ * The record is durable before a domain is reported saved: a save-all
+ * stopped partway (SIGTERM at systemd's stop timeout, SIGKILL, power)
+ * leaves a record of the domains it saved (killed during a rewrite, of
+ * that rewrite's batch too: their XML names their durable files).  It starts by removing the previous
  * cycle's record, so that no line of an earlier cycle survives to restore
  * a stale snapshot into a domain this cycle did not save.
  *
@@ -27,7 +28,8 @@
  * record (one rewrite names a batch of landed domains).  A domain is
  * reported saved once a durable record holds it; no XML or record ever
  * names a file before it is durable, and a failed sync leaves every
- * domain of that sync with its previous snapshot.
+ * domain of that sync, and of every later one, with its previous
+ * snapshot (syncfs() reports a write-back error once).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -113,7 +115,12 @@ static int remove_durably(const char *dir, const char *path, NvError **reterr) {
         return 0;
 }
 
-/* The record's text: the items with the given status; *ret_n of them. */
+/* What the record keeps of an item: save-all, those saved; restore-all, those failed or not begun (for the next run). */
+static bool record_keeps(NvMaintStatus s, NvMaintStatus keep) {
+        return s == keep || (keep == NV_MAINT_FAILED && s == NV_MAINT_NOT_BEGUN);
+}
+
+/* The record's text: the items record_keeps(); *ret_n of them. */
 static int record_format(const NvMaintReport *rep, NvMaintStatus keep, char **ret, size_t *ret_size, size_t *ret_n) {
         size_t n = 0;
         FILE *f = open_memstream(ret, ret_size);
@@ -122,10 +129,11 @@ static int record_format(const NvMaintReport *rep, NvMaintStatus keep, char **re
                 return -ENOMEM;
         fputs(RECORD_HEADER, f);
         for (size_t i = 0; i < rep->n; i++)
-                if (rep->items[i].status == keep && rep->items[i].sha256[0] && ++n)
+                if (record_keeps(rep->items[i].status, keep) && rep->items[i].sha256[0] && ++n)
                         fprintf(f, "%s %s %s\n", rep->items[i].uuid, rep->items[i].sha256, rep->items[i].domain);
         if (fclose(f) != 0) {
                 free(*ret);
+                *ret = NULL; /* the callers' cleanup frees it too */
                 return -ENOMEM;
         }
         *ret_n = n;
@@ -177,7 +185,15 @@ struct Pool {
         int r;          /* < 0: out of memory, no item is begun any more */
         NvSaveJob **jobs; /* [item]: staged, not landed yet (save-all) */
         size_t n_staging, n_landing; /* workers collecting a domain, or pointing its XML at its file, now */
-        /* Items whose file waits for a sync (the first since when), and whether a worker syncs now. */
+        /*
+         * Items whose file waits for a sync (the first since when), and
+         * whether a worker syncs now; through sync_fd, opened before any
+         * file was written.  A failed sync fails every later one too
+         * (sync_err): the error may have been a later round's file's, and
+         * syncfs() reports it once.
+         */
+        int sync_fd;
+        int sync_err;
         bool *unsynced;
         size_t n_unsynced;
         uint64_t unsynced_since;
@@ -187,9 +203,9 @@ struct Pool {
         size_t *landq, land_head, land_tail;
         int *sync_r;
         char **sync_why;
-        /* Landed items, not in a durable record yet (the first since when), and whether a worker writes it now. */
+        /* Landed items, not in a record write yet (the first since when), and whether a worker writes it now. */
         bool *pending;
-        size_t n_pending;
+        size_t n_pending, n_recording;
         uint64_t pending_since;
         bool writing;
         size_t *round; /* the items of the record write under way */
@@ -212,7 +228,11 @@ static void pool_finish(Pool *p, size_t i, int r, const NvError *err) {
                 p->r = r;
 }
 
-/* Begins item i, with progress; runs its step unlocked.  Called and returns locked. */
+/*
+ * Begins item i, with progress; runs its step unlocked, counted in
+ * n_staging from before the unlock (a commit deciding meanwhile must see
+ * it).  Called and returns locked.
+ */
 static void begin_item_locked(Pool *p, size_t i) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
         int r;
@@ -221,9 +241,12 @@ static void begin_item_locked(Pool *p, size_t i) {
                 p->o->progress(i, p->rep->n, &p->rep->items[i], false, p->o->userdata);
         r = check_cancel(p->o, &err);
         if (r == 0) {
+                p->n_staging++;
                 pthread_mutex_unlock(&p->lock);
                 r = p->step(p, i, &err);
                 pthread_mutex_lock(&p->lock);
+                p->n_staging--;
+                pthread_cond_broadcast(&p->changed); /* a commit may wait for it */
         }
         if (r != STEP_RECORDING)
                 pool_finish(p, i, r, err);
@@ -236,7 +259,6 @@ static void record_written_locked(Pool *p, const size_t *items, size_t n, int r,
                 _cleanup_(nv_error_freep) NvError *err = NULL;
                 int q = 0;
 
-                p->pending[items[k]] = false;
                 if (r < 0) {
                         it->sha256[0] = '\0'; /* not in the record: restore-all will not know it */
                         q = nv_error_set(&err, r, "%s", nv_error_message(why, r));
@@ -244,7 +266,7 @@ static void record_written_locked(Pool *p, const size_t *items, size_t n, int r,
                 }
                 pool_finish(p, items[k], q, err);
         }
-        p->n_pending -= n;
+        p->n_recording = 0;
 }
 
 /* One rewrite of the record with every domain landed so far; then those waiting for it are reported.  Called and returns locked. */
@@ -255,8 +277,12 @@ static void record_round_locked(Pool *p) {
         int r;
 
         for (size_t i = 0; i < p->rep->n; i++)
-                if (p->pending[i])
+                if (p->pending[i]) {
+                        p->pending[i] = false;
                         p->round[n++] = i;
+                }
+        p->n_pending = 0; /* what lands meanwhile waits for the next write, from when it landed */
+        p->n_recording = n;
         r = record_format(p->rep, NV_MAINT_DONE, &buf, &size, &lines);
         p->writing = true;
         pthread_mutex_unlock(&p->lock);
@@ -282,8 +308,12 @@ static void sync_round_locked(Pool *p) {
         p->n_unsynced = 0;
         p->syncing = true;
         pthread_mutex_unlock(&p->lock);
-        r = nv_fs_sync(p->d->state_dir, &err); /* save-all writes below the state directory only */
+        r = p->sync_err < 0 ? nv_error_set(&err, p->sync_err, _("An earlier sync of this run failed, and its error may have been "
+                                                                 "this snapshot's: %s"), strerror(-p->sync_err))
+                            : nv_fs_sync_fd(p->sync_fd, p->d->state_dir, &err); /* save-all writes below the state directory only */
         pthread_mutex_lock(&p->lock);
+        if (r < 0 && p->sync_err == 0)
+                p->sync_err = r;
         p->syncing = false;
         for (size_t k = 0; k < n; k++) {
                 size_t i = p->sync_round[k];
@@ -407,10 +437,10 @@ static void pool_free(Pool *p, size_t n) {
 /*
  * Every item, past failures, with progress before and after each, by up
  * to o->jobs workers (this thread one of them); < 0 only for out of
- * memory.  A worker that cannot be started leaves its share to the others.
+ * memory.  sync_fd: the state directory, for save-all's syncs (-1: none).  A worker that cannot be started leaves its share to the others.
  */
-static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, StepFunc step) {
-        Pool p = { .d = d, .o = o, .rep = rep, .step = step, .lock = PTHREAD_MUTEX_INITIALIZER };
+static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, StepFunc step, int sync_fd) {
+        Pool p = { .d = d, .o = o, .rep = rep, .step = step, .lock = PTHREAD_MUTEX_INITIALIZER, .sync_fd = sync_fd };
         size_t jobs = o->jobs < rep->n ? o->jobs : rep->n, started = 0;
         _cleanup_free_ pthread_t *threads = calloc(jobs ?: 1, sizeof(pthread_t));
         pthread_condattr_t attr;
@@ -437,8 +467,7 @@ static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, S
  * Item i's file is durable (its sync's r >= 0: its domain's XML is
  * pointed at it, and it waits for the record) or not (its job is
  * abandoned, the domain keeps its previous snapshot, and the item
- * fails).  Only a domain in a durable record is reported saved: the
- * record names exactly the domains reported.  Unlocked.
+ * fails).  Only a domain in a durable record is reported saved.  Unlocked.
  */
 static void land_and_record(Pool *p, size_t i) {
         NvMaintItem *it = &p->rep->items[i];
@@ -473,12 +502,8 @@ static int save_step(Pool *p, size_t i, NvError **err) {
         NvMaintItem *it = &p->rep->items[i];
         int r;
 
-        pthread_mutex_lock(&p->lock);
-        p->n_staging++;
-        pthread_mutex_unlock(&p->lock);
         r = nv_save_stage(p->d, it->uuid, &(NvSaveOptions) { .keep_frozen = p->o->keep_frozen }, &p->jobs[i], err);
         pthread_mutex_lock(&p->lock);
-        p->n_staging--;
         if (r >= 0) {
                 p->unsynced[i] = true;
                 if (p->n_unsynced++ == 0)
@@ -490,6 +515,7 @@ static int save_step(Pool *p, size_t i, NvError **err) {
 }
 
 int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret, NvError **reterr) {
+        _cleanup_close_ int sync_fd = -EBADF;
         NvDomainRef *refs = NULL;
         size_t n = 0;
         int r;
@@ -501,7 +527,13 @@ int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret,
         nv_domain_refs_free(refs, n);
         if (r >= 0) /* a new cycle: nothing of the last one's record may outlive it */
                 r = record_write(d, &(NvMaintReport) {}, NV_MAINT_DONE, reterr);
-        return r < 0 ? r : run_items(d, o, ret, save_step);
+        if (r >= 0)
+                r = nv_mkdir_p(d->state_dir, 0700, reterr);
+        if (r < 0)
+                return r;
+        /* Opened before any snapshot is written: its syncfs() then reports their write-back errors. */
+        sync_fd = open(d->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return run_items(d, o, ret, save_step, sync_fd < 0 ? -errno : sync_fd);
 }
 
 static bool all_hex(const char *s, size_t n, bool dashes) {
@@ -592,7 +624,7 @@ int nv_driver_restore_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *r
         *ret = (NvMaintReport) {};
         r = record_read(d, ret, reterr);
         if (r >= 0)
-                r = run_items(d, o, ret, restore_step);
+                r = run_items(d, o, ret, restore_step, -EBADF);
         /* What failed stays recorded for the next run; what was done or cannot be done is dropped. */
         return r < 0 ? r : record_write(d, ret, NV_MAINT_FAILED, reterr);
 }

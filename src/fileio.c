@@ -97,10 +97,15 @@ int nv_file_write_staged(const char *path, const void *data, size_t len, NvError
         return write_atomic(path, data, len, /* durable= */ false, reterr);
 }
 
+int nv_fs_sync_fd(int fd, const char *dir, NvError **reterr) {
+        if (fd < 0 || syncfs(fd) < 0)
+                return nv_error_set(reterr, fd < 0 ? fd : -errno, _("Cannot flush the filesystem of '%s' to disk: %s"), dir,
+                                    strerror(fd < 0 ? -fd : errno));
+        return 0;
+}
+
 int nv_fs_sync(const char *dir, NvError **reterr) {
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-        if (fd < 0 || syncfs(fd) < 0)
-                return nv_error_set(reterr, -errno, _("Cannot flush the filesystem of '%s' to disk: %s"), dir, strerror(errno));
-        return 0;
+        return nv_fs_sync_fd(fd < 0 ? -errno : fd, dir, reterr);
 }

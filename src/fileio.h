@@ -33,3 +33,11 @@ int nv_file_write_staged(const char *path, const void *data, size_t len, NvError
 
 /* syncfs() of the filesystem dir is on: every file written there so far, data and names, is durable. */
 int nv_fs_sync(const char *dir, NvError **reterr);
+
+/*
+ * The same through fd, a directory opened before the files were written:
+ * syncfs() reports a write-back error of the filesystem only to a file
+ * description opened before the error (Linux 5.8 and later; earlier ones
+ * report none), and only once to each.  dir names it in the error.
+ */
+int nv_fs_sync_fd(int fd, const char *dir, NvError **reterr);

@@ -543,9 +543,11 @@ static void test_restore_all_bad_record(void **state) {
 
 /*
  * save-all's durable step, seen from syncfs() (linked with --wrap=syncfs):
- * every file a reference or the record names must have existed at an
- * earlier syncfs, and a failing syncfs must leave every reference as it
- * was, no file behind, and no VMM frozen.
+ * every file a reference or the record names must have existed when an
+ * earlier syncfs began, and a failing syncfs must leave every reference as
+ * it was, no file behind, and no VMM frozen; the syncs after a failed one
+ * fail too (syncfs() reports an error once, and it may have been their
+ * file's).  A slow syncfs makes workers stage and land while it runs.
  */
 #define DURABLE_DOMAINS 6
 #define DURABLE_MAX 64
@@ -556,7 +558,8 @@ int __wrap_syncfs(int fd);
 static struct {
         NvDriver *d;
         Vmm *v;
-        bool fail;
+        bool fail_next;  /* the next syncfs fails, and only that one */
+        unsigned slow_ms; /* each syncfs takes this long */
         unsigned calls, violations;
         char synced[DURABLE_MAX][512]; /* the snapshot files durable so far */
         unsigned n_synced;
@@ -608,24 +611,31 @@ static void note_files(void) {
 }
 
 int __wrap_syncfs(int fd) {
+        unsigned before = durable.n_synced;
+
         if (!durable.d) /* another test */
                 return __real_syncfs(fd);
         durable.calls++;
         durable.violations += unsynced_refs(); /* a reference written before its file's sync */
-        if (durable.fail) {
+        note_files(); /* what exists as the sync begins; a file written during it needs the next */
+        usleep(durable.slow_ms * 1000);
+        if (durable.fail_next) {
+                durable.fail_next = false;
+                durable.n_synced = before;
                 errno = EIO;
                 return -1;
         }
-        if (__real_syncfs(fd) < 0)
+        if (__real_syncfs(fd) < 0) {
+                durable.n_synced = before;
                 return -1;
-        note_files();
+        }
         return 0;
 }
 
-static void save_all_jobs(NvDriver *d, bool keep_frozen, NvMaintReport *rep) {
+/* delay_usec: the commit delay; 0: the default. */
+static void save_all_jobs(NvDriver *d, bool keep_frozen, unsigned delay_usec, NvMaintReport *rep) {
         NvError *err = NULL;
-        /* A commit delay long enough that only the workers' own timing makes a batch end. */
-        int r = nv_driver_save_all(d, &(NvMaintOptions) { .keep_frozen = keep_frozen, .jobs = 3, .commit_delay_usec = 2000000 }, rep,
+        int r = nv_driver_save_all(d, &(NvMaintOptions) { .keep_frozen = keep_frozen, .jobs = 3, .commit_delay_usec = delay_usec }, rep,
                                    &err);
 
         if (r < 0)
@@ -647,16 +657,22 @@ static void test_save_all_durable_before_referenced(void **state) {
         durable.d = driver_open(uri);
         durable.v = v;
 
-        for (int cycle = 0; cycle < 2; cycle++) { /* the second replaces references the first wrote */
-                unsigned calls = durable.calls;
+        /* Group commits: with a long commit delay three workers' domains share syncs. */
+        unsigned calls = durable.calls;
 
-                save_all_jobs(durable.d, false, &rep);
-                assert_int_equal(rep.n_done, DURABLE_DOMAINS);
-                nv_maint_report_clear(&rep);
-                /* Group commits: three workers' domains share syncs. */
-                printf("# cycle %d: %u domains, %u syncs\n", cycle, DURABLE_DOMAINS, durable.calls - calls);
-                assert_in_range(durable.calls - calls, 1, DURABLE_DOMAINS - 2);
-        }
+        save_all_jobs(durable.d, false, 2000000, &rep);
+        assert_int_equal(rep.n_done, DURABLE_DOMAINS);
+        nv_maint_report_clear(&rep);
+        printf("# long delay: %u domains, %u syncs\n", DURABLE_DOMAINS, durable.calls - calls);
+        assert_in_range(durable.calls - calls, 1, DURABLE_DOMAINS - 2);
+        /* No delay and a slow syncfs: domains are staged and landed while one runs (and replace the references above). */
+        calls = durable.calls;
+        durable.slow_ms = 40;
+        save_all_jobs(durable.d, false, 1, &rep);
+        assert_int_equal(rep.n_done, DURABLE_DOMAINS);
+        nv_maint_report_clear(&rep);
+        printf("# slow syncs: %u domains, %u syncs\n", DURABLE_DOMAINS, durable.calls - calls);
+        assert_true(durable.calls - calls >= 2);
         assert_true(durable.calls > 0);
         assert_true(durable.n_synced < DURABLE_MAX); /* every file seen, none missed for want of room */
         assert_int_equal(durable.violations, 0);
@@ -672,12 +688,19 @@ static void test_save_all_durable_before_referenced(void **state) {
                 assert_non_null(before[i][1] = strdup(m->previous[0].path));
                 nv_nested_meta_free(m);
         }
-        durable.fail = true;
-        save_all_jobs(durable.d, /* keep_frozen= */ true, &rep);
-        durable.fail = false;
+        /* The first sync fails, slowly: the domains staged meanwhile have later syncs, which fail too. */
+        durable.fail_next = true;
+        durable.slow_ms = 200;
+        save_all_jobs(durable.d, /* keep_frozen= */ true, 1, &rep);
+        durable.slow_ms = 0;
         assert_int_equal(rep.n_failed, DURABLE_DOMAINS);
-        assert_non_null(strstr(rep.items[0].message, "durable"));
-        printf("# %s: %s\n", rep.items[0].domain, rep.items[0].message);
+        unsigned later = 0;
+        for (unsigned i = 0; i < DURABLE_DOMAINS; i++) {
+                assert_non_null(strstr(rep.items[i].message, "durable"));
+                later += strstr(rep.items[i].message, "An earlier sync") != NULL;
+        }
+        printf("# %s: %s\n# %u domains failed for an earlier sync's error\n", rep.items[0].domain, rep.items[0].message, later);
+        assert_true(later > 0);
         nv_maint_report_clear(&rep);
         for (unsigned i = 0; i < DURABLE_DOMAINS; i++) {
                 assert_refs(durable.d, v[i].name, (const char *const *) before[i], 2);

@@ -269,6 +269,9 @@ check "record not writable: exit 1" test $rc -eq 1
 check "record not writable: m2 saved, but reported failed, not recorded" grep -q "m2: FAILED: Saved to $T/state/m2/.*, but not recorded for restore-all" <<<"$out"
 check "record not writable: m3 too" grep -q "m3: FAILED: Saved to .*, but not recorded for restore-all" <<<"$out"
 check "record not writable: the summary counts them failed" contains "$out" "save-all: 1 saved, 0 skipped, 3 failed."
+out=$(nv maintenance save-all 2>&1); rc=$? # the last cycle's record cannot be removed: nothing begins
+check "the last record cannot be removed: exit 2, naming it" test $rc -eq 2 && contains "$out" "maintenance.list"
+check "... no domain reported saved, each one not begun" test "$(grep -c '^  not begun ' <<<"$out")" -eq 4 -a -z "$(grep -i ' saved:\| saved ' <<<"$out")"
 rmdir "$T/state/maintenance.list"
 
 err=$(nv maintenance save-all --jobs 0 2>&1); rc=$?

@@ -63,13 +63,15 @@ static const char *verb(const Maint *m, NvMaintStatus s) {
                 return _("FAILED");
         if (s == NV_MAINT_SKIPPED)
                 return _("skipped");
+        if (s == NV_MAINT_NOT_BEGUN)
+                return _("not begun");
         return m->save ? _("saved") : _("restored");
 }
 
 /* What went right, in a few words. */
 static void detail(const Maint *m, const NvMaintItem *it, char *buf, size_t size) {
         if (it->status != NV_MAINT_DONE)
-                snprintf(buf, size, "%s", it->message);
+                snprintf(buf, size, "%s", it->message ?: "");
         else if (m->save)
                 snprintf(buf, size, dngettext(GETTEXT_PACKAGE, "%u vCPU, %llu bytes, %s", "%u vCPUs, %llu bytes, %s", it->save.ref.vcpus), it->save.ref.vcpus, (unsigned long long) it->save.bytes,
                          it->save.ref.path);
@@ -132,8 +134,8 @@ static void report_text(const Maint *m, const NvMaintReport *rep) {
                 printf(_("The saved VMMs stay frozen (--keep-frozen): the host's own save of the VMs comes next.\n"));
 }
 
-NV_DEFINE_PRIVATE_STRING_TABLE(maint_status, [NV_MAINT_DONE] = "done", [NV_MAINT_SKIPPED] = "skipped",
-                               [NV_MAINT_FAILED] = "failed")
+NV_DEFINE_PRIVATE_STRING_TABLE(maint_status, [NV_MAINT_NOT_BEGUN] = "not-begun", [NV_MAINT_DONE] = "done",
+                               [NV_MAINT_SKIPPED] = "skipped", [NV_MAINT_FAILED] = "failed")
 
 static json_object *item_json(const Maint *m, const NvMaintItem *it) {
         json_object *o = json_object_new_object();
