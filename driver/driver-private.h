@@ -101,7 +101,8 @@ typedef struct NvLanding {
         const char *dir;
         const char *domain;
         const char *time;   /* the reference's time; NULL: now */
-        bool staged;        /* written without fsync (nv_file_write_staged): the caller syncs before m is stored */
+        bool staged;        /* written without fsync (nv_file_write_staged): the caller syncs dir's filesystem before m is stored;
+                               a file on another filesystem is written durably instead */
 } NvLanding;
 
 /*

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "byteorder.h"
@@ -188,6 +189,22 @@ const char *nv_policy_name(NvProblem problem) {
         return problem == NV_PROBLEM_MISSING ? "onMissing" : problem == NV_PROBLEM_INCOMPATIBLE ? "onIncompatible" : NULL;
 }
 
+/*
+ * Whether the directory of path is on the filesystem of dir: a sync of
+ * dir's filesystem makes a file there durable.  Not (or unknown) for a
+ * domain's directory that an operator mounted or linked elsewhere.
+ */
+static bool same_filesystem(const char *path, const char *dir) {
+        _cleanup_free_ char *parent = strdup(path);
+        struct stat a, b;
+        char *slash = parent ? strrchr(parent, '/') : NULL;
+
+        if (!slash || slash == parent)
+                return false;
+        *slash = '\0';
+        return stat(parent, &a) == 0 && stat(dir, &b) == 0 && a.st_dev == b.st_dev;
+}
+
 int nv_land_image(const NvLanding *l, const uint8_t *img, size_t len, const NvSnapshot *s, NvNestedMeta *m, char **ret_path,
                   NvError **reterr) {
         _cleanup_free_ char *path = NULL;
@@ -201,7 +218,8 @@ int nv_land_image(const NvLanding *l, const uint8_t *img, size_t len, const NvSn
                 return r;
         if (!path)
                 return -ENOMEM;
-        r = (l->staged ? nv_file_write_staged : nv_file_write_atomic)(path, img, len, reterr);
+        /* Staged only where the caller's sync of l->dir's filesystem will reach it; elsewhere durable now. */
+        r = (l->staged && same_filesystem(path, l->dir) ? nv_file_write_staged : nv_file_write_atomic)(path, img, len, reterr);
         if (r < 0)
                 return r;
         ref.path = path;

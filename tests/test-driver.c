@@ -716,6 +716,68 @@ static void test_save_all_durable_before_referenced(void **state) {
                 vmm_stop(&v[i]);
 }
 
+/*
+ * A domain's state directory on another filesystem (an operator's mount
+ * or link): the state directory's syncfs() does not reach it, so save-all
+ * writes that domain's file durably itself.  Seen from fsync() (linked
+ * with --wrap=fsync): some fsync must land below that directory.
+ */
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+static struct {
+        const char *below;
+        unsigned hits;
+} elsewhere;
+
+int __wrap_fsync(int fd) {
+        char link[64], target[512];
+        ssize_t n;
+
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = elsewhere.below ? readlink(link, target, sizeof(target) - 1) : -1;
+        if (n > 0) {
+                target[n] = '\0';
+                elsewhere.hits += strncmp(target, elsewhere.below, strlen(elsewhere.below)) == 0;
+        }
+        return __real_fsync(fd);
+}
+
+static void test_save_all_domain_dir_elsewhere(void **state) {
+        char other[] = "/dev/shm/nestvirt-elsewhere-XXXXXX", link[256], uri[256], cmd[300];
+        struct stat a, b;
+        NvMaintReport rep = {};
+        Vmm v[2];
+        NvDriver *d;
+
+        snprintf(link, sizeof(link), "%s/state", dir);
+        mkdir(link, 0700); /* the other tests may have made it */
+        if (!mkdtemp(other) || stat(other, &a) < 0 || stat(link, &b) < 0 || a.st_dev == b.st_dev) {
+                printf("# skipped: no other filesystem at /dev/shm\n");
+                rmdir(other);
+                return;
+        }
+        for (unsigned i = 0; i < 2; i++)
+                vmm_init(&v[i], 80 + i);
+        snprintf(link, sizeof(link), "%s/state/%s", dir, v[0].name);
+        assert_int_equal(symlink(other, link), 0);
+        write_node(v, 2, uri);
+        for (unsigned i = 0; i < 2; i++)
+                vmm_start(&v[i], false);
+        d = driver_open(uri);
+        elsewhere.below = other;
+        save_all_jobs(d, false, 0, &rep);
+        elsewhere.below = NULL;
+        assert_int_equal(rep.n_done, 2);
+        printf("# fsyncs below %s: %u\n", other, elsewhere.hits);
+        assert_true(elsewhere.hits > 0);
+        nv_maint_report_clear(&rep);
+        nv_driver_free(d);
+        for (unsigned i = 0; i < 2; i++)
+                vmm_stop(&v[i]);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", other);
+        assert_int_equal(system(cmd), 0);
+}
+
 static int teardown(void **state) {
         char cmd[128];
 
@@ -732,6 +794,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_restore_all_record),
                 cmocka_unit_test(test_restore_all_bad_record),
                 cmocka_unit_test(test_save_all_durable_before_referenced),
+                cmocka_unit_test(test_save_all_domain_dir_elsewhere),
         };
 
         if (argc != 2) {
