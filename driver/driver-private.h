@@ -119,7 +119,7 @@ int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr);
  * A save in two halves, for save-all's batches.  Staged: frozen,
  * collected, thawed, verified, the file written without fsync; the domain
  * stays locked and, with keep_frozen, its VMM frozen by our hold.  Landed,
- * once the caller made the file durable (nv_fs_sync() of the state
+ * once the caller made the file durable (nv_fs_sync_fd() of the state
  * directory): the domain's XML points at it.  A job abandoned instead
  * removes its file and ends a kept hold, and the domain keeps its
  * previous snapshot.  Land and abandon consume the job.

@@ -174,6 +174,26 @@ typedef struct Pool Pool;
 /* One domain's work on rep->items[i]: 0 done, 1 skipped, < 0 failed (why in *err), or STEP_RECORDING.  Runs unlocked. */
 typedef int (*StepFunc)(Pool *p, size_t i, NvError **err);
 
+/*
+ * Items waiting for one group commit, in arrival order.  Each item passes
+ * through each queue once, so items (one slot per item) never wraps; a
+ * round takes [head, tail) as it finds it.  since: when the oldest came.
+ */
+typedef struct Queue {
+        size_t *items, head, tail;
+        uint64_t since;
+} Queue;
+
+static size_t queue_len(const Queue *q) {
+        return q->tail - q->head;
+}
+
+static void queue_push(Queue *q, size_t i) {
+        if (queue_len(q) == 0)
+                q->since = nv_now_usec(CLOCK_MONOTONIC);
+        q->items[q->tail++] = i;
+}
+
 struct Pool {
         NvDriver *d;
         const NvMaintOptions *o;
@@ -186,29 +206,22 @@ struct Pool {
         NvSaveJob **jobs; /* [item]: staged, not landed yet (save-all) */
         size_t n_staging, n_landing; /* workers collecting a domain, or pointing its XML at its file, now */
         /*
-         * Items whose file waits for a sync (the first since when), and
-         * whether a worker syncs now; through sync_fd, opened before any
-         * file was written.  A failed sync fails every later one too
-         * (sync_err): the error may have been a later round's file's, and
-         * syncfs() reports it once.
+         * Items whose file waits for a sync, and whether a worker syncs
+         * now; through sync_fd, opened before any file was written.  A
+         * failed sync fails every later one too (sync_err): the error may
+         * have been a later round's file's, and syncfs() reports it once.
          */
         int sync_fd;
         int sync_err;
-        bool *unsynced;
-        size_t n_unsynced;
-        uint64_t unsynced_since;
+        Queue unsynced;
         bool syncing;
-        size_t *sync_round; /* the items of the sync under way */
         /* Synced items, to be landed by whichever worker is free: their sync's outcome (why: its message). */
-        size_t *landq, land_head, land_tail;
+        Queue landq;
         int *sync_r;
         char **sync_why;
-        /* Landed items, not in a record write yet (the first since when), and whether a worker writes it now. */
-        bool *pending;
-        size_t n_pending, n_recording;
-        uint64_t pending_since;
+        /* Landed items, not in a record write yet, and whether a worker writes it now. */
+        Queue pending;
         bool writing;
-        size_t *round; /* the items of the record write under way */
 };
 
 /*
@@ -266,23 +279,16 @@ static void record_written_locked(Pool *p, const size_t *items, size_t n, int r,
                 }
                 pool_finish(p, items[k], q, err);
         }
-        p->n_recording = 0;
 }
 
 /* One rewrite of the record with every domain landed so far; then those waiting for it are reported.  Called and returns locked. */
 static void record_round_locked(Pool *p) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
         _cleanup_free_ char *buf = NULL;
-        size_t size = 0, lines = 0, n = 0;
+        size_t size = 0, lines = 0, from = p->pending.head, n = queue_len(&p->pending);
         int r;
 
-        for (size_t i = 0; i < p->rep->n; i++)
-                if (p->pending[i]) {
-                        p->pending[i] = false;
-                        p->round[n++] = i;
-                }
-        p->n_pending = 0; /* what lands meanwhile waits for the next write, from when it landed */
-        p->n_recording = n;
+        p->pending.head = p->pending.tail; /* what lands meanwhile waits for the next write, from when it landed */
         r = record_format(p->rep, NV_MAINT_DONE, &buf, &size, &lines);
         p->writing = true;
         pthread_mutex_unlock(&p->lock);
@@ -290,22 +296,17 @@ static void record_round_locked(Pool *p) {
                 r = record_store(p->d, buf, size, lines, &err);
         pthread_mutex_lock(&p->lock);
         p->writing = false;
-        record_written_locked(p, p->round, n, r, err);
+        record_written_locked(p, p->pending.items + from, n, r, err);
         pthread_cond_broadcast(&p->changed);
 }
 
 /* One syncfs() for every item waiting for one; they go to the landing queue.  Called and returns locked. */
 static void sync_round_locked(Pool *p) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
-        size_t n = 0;
+        size_t from = p->unsynced.head, to = p->unsynced.tail;
         int r;
 
-        for (size_t i = 0; i < p->rep->n; i++)
-                if (p->unsynced[i]) {
-                        p->unsynced[i] = false;
-                        p->sync_round[n++] = i;
-                }
-        p->n_unsynced = 0;
+        p->unsynced.head = to;
         p->syncing = true;
         pthread_mutex_unlock(&p->lock);
         r = p->sync_err < 0 ? nv_error_set(&err, p->sync_err, _("An earlier sync of this run failed, and its error may have been "
@@ -315,13 +316,13 @@ static void sync_round_locked(Pool *p) {
         if (r < 0 && p->sync_err == 0)
                 p->sync_err = r;
         p->syncing = false;
-        for (size_t k = 0; k < n; k++) {
-                size_t i = p->sync_round[k];
+        for (size_t k = from; k < to; k++) {
+                size_t i = p->unsynced.items[k];
 
                 p->sync_r[i] = r;
                 if (r < 0)
                         p->sync_why[i] = strdup(nv_error_message(err, r)); /* NULL: the landing says strerror */
-                p->landq[p->land_tail++] = i;
+                queue_push(&p->landq, i);
         }
         pthread_cond_broadcast(&p->changed);
 }
@@ -341,22 +342,22 @@ static void earliest(uint64_t *deadline, uint64_t t) {
 static bool commit_due_locked(Pool *p, uint64_t *deadline) {
         uint64_t now = nv_now_usec(CLOCK_MONOTONIC), delay = p->o->commit_delay_usec ?: COMMIT_DELAY_USEC;
 
-        if (p->n_unsynced > 0 && !p->syncing) {
-                if (p->n_staging == 0 || now >= p->unsynced_since + delay) {
+        if (queue_len(&p->unsynced) > 0 && !p->syncing) {
+                if (p->n_staging == 0 || now >= p->unsynced.since + delay) {
                         sync_round_locked(p);
                         return true;
                 }
-                earliest(deadline, p->unsynced_since + delay);
+                earliest(deadline, p->unsynced.since + delay);
         }
-        if (p->n_pending > 0 && !p->writing) {
+        if (queue_len(&p->pending) > 0 && !p->writing) {
                 /* Domains staged, synced or being landed now are the record's next lines. */
-                size_t feeders = p->n_staging + p->n_unsynced + p->syncing + (p->land_tail - p->land_head) + p->n_landing;
+                size_t feeders = p->n_staging + queue_len(&p->unsynced) + p->syncing + queue_len(&p->landq) + p->n_landing;
 
-                if (feeders == 0 || now >= p->pending_since + delay) {
+                if (feeders == 0 || now >= p->pending.since + delay) {
                         record_round_locked(p);
                         return true;
                 }
-                earliest(deadline, p->pending_since + delay);
+                earliest(deadline, p->pending.since + delay);
         }
         return false;
 }
@@ -387,8 +388,8 @@ static void *pool_work(void *userdata) {
 
                 if (commit_due_locked(p, &deadline))
                         continue;
-                if (p->land_head < p->land_tail) {
-                        size_t i = p->landq[p->land_head++];
+                if (queue_len(&p->landq) > 0) {
+                        size_t i = p->landq.items[p->landq.head++];
 
                         p->n_landing++;
                         pthread_mutex_unlock(&p->lock);
@@ -409,27 +410,23 @@ static void *pool_work(void *userdata) {
 static bool pool_alloc(Pool *p, size_t n) {
         n = n ?: 1;
         p->jobs = calloc(n, sizeof(NvSaveJob *));
-        p->unsynced = calloc(n, sizeof(bool));
-        p->sync_round = calloc(n, sizeof(size_t));
-        p->landq = calloc(n, sizeof(size_t));
+        p->unsynced.items = calloc(n, sizeof(size_t));
+        p->landq.items = calloc(n, sizeof(size_t));
+        p->pending.items = calloc(n, sizeof(size_t));
         p->sync_r = calloc(n, sizeof(int));
         p->sync_why = calloc(n, sizeof(char *));
-        p->pending = calloc(n, sizeof(bool));
-        p->round = calloc(n, sizeof(size_t));
-        return p->jobs && p->unsynced && p->sync_round && p->landq && p->sync_r && p->sync_why && p->pending && p->round;
+        return p->jobs && p->unsynced.items && p->landq.items && p->pending.items && p->sync_r && p->sync_why;
 }
 
 static void pool_free(Pool *p, size_t n) {
         for (size_t i = 0; p->sync_why && i < n; i++)
                 free(p->sync_why[i]);
         free(p->jobs);
-        free(p->unsynced);
-        free(p->sync_round);
-        free(p->landq);
+        free(p->unsynced.items);
+        free(p->landq.items);
+        free(p->pending.items);
         free(p->sync_r);
         free(p->sync_why);
-        free(p->pending);
-        free(p->round);
         pthread_mutex_destroy(&p->lock);
         pthread_cond_destroy(&p->changed);
 }
@@ -488,9 +485,7 @@ static void land_and_record(Pool *p, size_t i) {
                 it->save = res;
                 memcpy(it->sha256, res.ref.sha256, sizeof(it->sha256));
                 it->status = NV_MAINT_DONE; /* what the record holds; finish() sets it again */
-                p->pending[i] = true;
-                if (p->n_pending++ == 0)
-                        p->pending_since = nv_now_usec(CLOCK_MONOTONIC);
+                queue_push(&p->pending, i);
         } else
                 pool_finish(p, i, r, err);
         pthread_cond_broadcast(&p->changed);
@@ -504,11 +499,8 @@ static int save_step(Pool *p, size_t i, NvError **err) {
 
         r = nv_save_stage(p->d, it->uuid, &(NvSaveOptions) { .keep_frozen = p->o->keep_frozen }, &p->jobs[i], err);
         pthread_mutex_lock(&p->lock);
-        if (r >= 0) {
-                p->unsynced[i] = true;
-                if (p->n_unsynced++ == 0)
-                        p->unsynced_since = nv_now_usec(CLOCK_MONOTONIC);
-        }
+        if (r >= 0)
+                queue_push(&p->unsynced, i);
         pthread_cond_broadcast(&p->changed);
         pthread_mutex_unlock(&p->lock);
         return r < 0 ? r : STEP_RECORDING;

@@ -103,9 +103,3 @@ int nv_fs_sync_fd(int fd, const char *dir, NvError **reterr) {
                                     strerror(fd < 0 ? -fd : errno));
         return 0;
 }
-
-int nv_fs_sync(const char *dir, NvError **reterr) {
-        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        return nv_fs_sync_fd(fd < 0 ? -errno : fd, dir, reterr);
-}

@@ -26,18 +26,17 @@ int nv_file_write_atomic(const char *path, const void *data, size_t len, NvError
 /*
  * nv_file_write_atomic() without its two fsyncs: the file is in place
  * (the previous one replaced by the rename) but not durable until the
- * caller syncs its filesystem (nv_fs_sync()).  For many files made
+ * caller syncs its filesystem (nv_fs_sync_fd()).  For many files made
  * durable in one step; nothing may refer to the file before that step.
  */
 int nv_file_write_staged(const char *path, const void *data, size_t len, NvError **reterr);
 
-/* syncfs() of the filesystem dir is on: every file written there so far, data and names, is durable. */
-int nv_fs_sync(const char *dir, NvError **reterr);
-
 /*
- * The same through fd, a directory opened before the files were written:
- * syncfs() reports a write-back error of the filesystem only to a file
- * description opened before the error (Linux 5.8 and later; earlier ones
- * report none), and only once to each.  dir names it in the error.
+ * syncfs() of the filesystem fd is on (the directory dir, opened before
+ * the files were written, or -errno if it could not be): every file
+ * written there so far, data and names, is durable.  syncfs() reports
+ * a write-back error of the filesystem only to a file description opened
+ * before the error (Linux 5.8 and later; earlier ones report none), and
+ * only once to each.  dir names it in the error.
  */
 int nv_fs_sync_fd(int fd, const char *dir, NvError **reterr);
