@@ -427,6 +427,11 @@ static int client_collect_once(NvVmmHandle *h, uint8_t **ret_img, size_t *ret_le
         return 1;
 }
 
+/* Whether the staged memfd holds img and len (what stage_state was given for them). */
+static bool staged_for(const NvVmmHandle *h, const uint8_t *img, size_t len) {
+        return h->staged_fd >= 0 && h->staged_img == img && h->staged_len == len;
+}
+
 /* The memfd for a set_state to come, filled and sealed before the freeze. */
 static int client_stage_state(NvVmmHandle *h, const uint8_t *img, size_t len, NvError **reterr) {
         h->staged_fd = safe_close(h->staged_fd);
@@ -440,7 +445,7 @@ static int client_set_state(NvVmmHandle *h, const uint8_t *img, size_t len, NvEr
         _cleanup_close_ int fd = -1;
         int r;
 
-        if (h->staged_fd >= 0 && h->staged_img == img && h->staged_len == len)
+        if (staged_for(h, img, len))
                 fd = TAKE_FD(h->staged_fd);
         else if ((r = nv_memfd_seal_new(img, len, &fd, reterr)) < 0)
                 return r;
@@ -457,7 +462,7 @@ static int client_load_once(NvVmmHandle *h, const uint8_t *img, size_t len, uint
 
         if (h->no_load)
                 return 0;
-        if ((h->staged_fd < 0 || h->staged_img != img || h->staged_len != len) && (r = client_stage_state(h, img, len, reterr)) < 0)
+        if (!staged_for(h, img, len) && (r = client_stage_state(h, img, len, reterr)) < 0)
                 return r;
         if ((r = new_call(h, "Load", &m)) < 0 || (r = sd_bus_message_append(m, "ha{sv}", h->staged_fd, 0)) < 0)
                 return r;

@@ -364,7 +364,7 @@ typedef struct MetaScan {
         virDomainPtr *doms;
         int n;
         atomic_int next;
-        int8_t *nested; /* [domain]: 1 has our element, 0 not, < 0 the call failed */
+        bool *nested; /* [domain]: has our element (a failed call fails the scan) */
         pthread_mutex_t lock;
         NvError *err; /* the first failure */
         int r;
@@ -378,7 +378,7 @@ static void *scan_work(void *userdata) {
                 _cleanup_(nv_error_freep) NvError *err = NULL;
                 int r = has_meta(m->doms[i], &err);
 
-                m->nested[i] = (int8_t) (r < 0 ? -1 : r);
+                m->nested[i] = r > 0;
                 pthread_mutex_lock(&m->lock);
                 if (r < 0 && m->r >= 0) {
                         m->r = r;
@@ -389,7 +389,7 @@ static void *scan_work(void *userdata) {
         return NULL;
 }
 
-static int scan_meta(virDomainPtr *doms, int n, unsigned jobs, int8_t *nested, NvError **reterr) {
+static int scan_meta(virDomainPtr *doms, int n, unsigned jobs, bool *nested, NvError **reterr) {
         MetaScan m = { .doms = doms, .n = n, .nested = nested, .lock = PTHREAD_MUTEX_INITIALIZER };
         pthread_t threads[NV_CONN_MAX_JOBS];
         unsigned started = 0;
@@ -410,7 +410,7 @@ static int scan_meta(virDomainPtr *doms, int n, unsigned jobs, int8_t *nested, N
 
 int nv_conn_list_nested(NvConn *c, unsigned jobs, NvDomainRef **ret, size_t *ret_n, NvError **reterr) {
         _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
-        _cleanup_free_ int8_t *nested = NULL;
+        _cleanup_free_ bool *nested = NULL;
         virDomainPtr *doms = NULL;
         NvDomainRef *refs;
         size_t k = 0;
@@ -425,7 +425,7 @@ int nv_conn_list_nested(NvConn *c, unsigned jobs, NvDomainRef **ret, size_t *ret
         for (int i = 0; i < n; i++) {
                 _cleanup_(domain_unrefp) virDomainPtr dom = doms[i];
 
-                if (r < 0 || nested[i] <= 0)
+                if (r < 0 || !nested[i])
                         continue;
                 if (!(refs[k].name = strdup(virDomainGetName(dom))))
                         r = -ENOMEM;
