@@ -39,6 +39,8 @@ void cli_dest_context(const NvHostInfo *dst, NvValidateContext *ctx, CliNotes *n
  * kernel would refuse.
  */
 unsigned cli_verify_blobs(const NvSnapshot *s, const NvValidateContext *ctx, CliNotes *notes, json_object *vcpus);
+/* One blob of vCPU index the same way; false: the kernel would refuse it. */
+bool cli_verify_blob(uint32_t index, const NvBlob *b, const NvValidateContext *ctx, CliNotes *notes, json_object *vcpus);
 /* "accepted", "accepted-unchecked" or "refused", and its exit status (0, 3, 1). */
 const char *cli_verdict_name(unsigned bad, const CliNotes *notes);
 int cli_verdict_exit(unsigned bad, const CliNotes *notes);

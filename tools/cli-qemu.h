@@ -25,8 +25,5 @@ json_object *cli_qemu_vcpu_json(const NvQemuVcpu *v);
 /* Prints the file's description lines (text output). */
 void cli_qemu_print_image(json_object *o);
 
-/* One vCPU's verdict as verify prints it in JSON (cmd-verify.c). */
-json_object *cli_verify_vcpu_json(uint32_t index, size_t len, const NvValidateResult *res);
-
 /* verify for a QEMU stream or libvirt save image, with the context the options gave. */
 int cli_verify_qemu(Cli *cli, const char *path, const NvValidateContext *ctx, CliNotes *notes, NvError **reterr);

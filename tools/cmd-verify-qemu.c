@@ -19,11 +19,6 @@ typedef struct Verdicts {
         unsigned bad;
 } Verdicts;
 
-static void add_notes(Verdicts *vd, const NvValidateResult *res) {
-        for (size_t i = 0; i < res->n_unchecked; i++)
-                cli_notes_add(vd->notes, res->unchecked[i]);
-}
-
 static void qemu_refused(Verdicts *vd, const NvQemuVcpu *v) {
         char msg[512];
 
@@ -59,23 +54,13 @@ static void no_nested(Verdicts *vd, const NvQemuVcpu *v) {
 
 static void verify_vcpu(Verdicts *vd, const NvQemuVcpu *v, const NvValidateContext *base) {
         NvValidateContext ctx = *base;
-        NvValidateResult res;
-        bool ok;
 
         if (v->qemu_refusal)
                 return qemu_refused(vd, v);
         if (!v->blob.data)
                 return no_nested(vd, v);
         nv_qemu_validate_context(v, &ctx);
-        ok = nv_validate(v->blob.data, v->blob.len, &ctx, &res) >= 0;
-        vd->bad += !ok;
-        add_notes(vd, &res);
-        if (vd->vcpus)
-                json_object_array_add(vd->vcpus, cli_verify_vcpu_json(v->index, v->blob.len, &res));
-        else if (ok)
-                printf(_("vCPU %u: ok (%zu bytes)\n"), v->index, v->blob.len);
-        else
-                printf(_("vCPU %u: %s\n"), v->index, res.message);
+        vd->bad += !cli_verify_blob(v->index, &v->blob, &ctx, vd->notes, vd->vcpus);
 }
 
 /* The stream could not be read: a damaged file is a finding (exit 1); a file that cannot be opened is an error. */

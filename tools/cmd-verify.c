@@ -31,13 +31,8 @@ void cli_notes_add(CliNotes *notes, const char *text) {
                 notes->text[notes->n++] = text;
 }
 
-static void notes_add(CliNotes *notes, const NvValidateResult *res) {
-        for (size_t i = 0; i < res->n_unchecked; i++)
-                cli_notes_add(notes, res->unchecked[i]);
-}
-
 /* One vCPU's verdict as JSON: accepted, or the rule, field, value and errno of the refusal. */
-json_object *cli_verify_vcpu_json(uint32_t index, size_t len, const NvValidateResult *res) {
+static json_object *verify_vcpu_json(uint32_t index, size_t len, const NvValidateResult *res) {
         json_object *o = json_object_new_object();
 
         json_object_object_add(o, "vcpu", json_object_new_int64(index));
@@ -51,23 +46,26 @@ json_object *cli_verify_vcpu_json(uint32_t index, size_t len, const NvValidateRe
         return o;
 }
 
+bool cli_verify_blob(uint32_t index, const NvBlob *b, const NvValidateContext *ctx, CliNotes *notes, json_object *vcpus) {
+        NvValidateResult res;
+        bool ok = nv_validate(b->data, b->len, ctx, &res) >= 0;
+
+        for (size_t i = 0; i < res.n_unchecked; i++)
+                cli_notes_add(notes, res.unchecked[i]);
+        if (vcpus)
+                json_object_array_add(vcpus, verify_vcpu_json(index, b->len, &res));
+        else if (ok)
+                printf(_("vCPU %u: ok (%zu bytes)\n"), index, b->len);
+        else
+                printf(_("vCPU %u: %s\n"), index, res.message);
+        return ok;
+}
+
 unsigned cli_verify_blobs(const NvSnapshot *s, const NvValidateContext *ctx, CliNotes *notes, json_object *vcpus) {
         unsigned bad = 0;
 
-        for (size_t i = 0; i < s->n_vcpus; i++) {
-                const NvBlob *b = &s->vcpus[i].blob;
-                NvValidateResult res;
-                bool ok = nv_validate(b->data, b->len, ctx, &res) >= 0;
-
-                bad += !ok;
-                notes_add(notes, &res);
-                if (vcpus)
-                        json_object_array_add(vcpus, cli_verify_vcpu_json(s->vcpus[i].index, b->len, &res));
-                else if (ok)
-                        printf(_("vCPU %u: ok (%zu bytes)\n"), s->vcpus[i].index, b->len);
-                else
-                        printf(_("vCPU %u: %s\n"), s->vcpus[i].index, res.message);
-        }
+        for (size_t i = 0; i < s->n_vcpus; i++)
+                bad += !cli_verify_blob(s->vcpus[i].index, &s->vcpus[i].blob, ctx, notes, vcpus);
         return bad;
 }
 
