@@ -4,6 +4,7 @@
  * timedated.c: state, helpers, property getters, methods, vtable.  Every
  * method: read -> validate -> authorize -> act -> emit -> reply.
  */
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,8 +159,8 @@ static int caller_allowed(NvAgent *a, sd_bus_message *m) {
         if (!c)
                 return 0;
         if (!sd_bus_is_bus_client(bus)) {
-                if (a->p2p_checked)
-                        return 1; /* peer credentials checked at accept, or a peer the VMM chose (serve_fd) */
+                if (c->accepted || a->p2p_checked)
+                        return 1; /* peer credentials checked at accept or OpenChannel, or a peer the VMM chose (serve_fd) */
                 if (c->peer_allowed < 0 && caller_uid(c, m, &uid) >= 0) /* one peer: its credentials do not change */
                         c->peer_allowed = uid == 0 || uid == a->vmm.allowed_uid;
                 return c->peer_allowed > 0;
@@ -649,6 +650,51 @@ static int method_load(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return sd_bus_reply_method_return(m, "a{sv}", 1, NV_VMM_INFO_FROZEN_USEC, "t", hold.usec);
 }
 
+static int serve_connection(NvAgent *a, int fd, uid_t uid, sd_event *event);
+static bool peer_vetted(NvAgent *a, int fd, uid_t *ret_uid);
+static bool evict_if_full(NvAgent *a);
+
+/*
+ * A caller on a bus asks for a connection of its own: one end of a unix
+ * socket pair it made, served as if accepted on our socket.  Its later
+ * calls then come straight to us, where through the bus each call and
+ * reply passes the bus daemon twice (about the cost of the call itself).
+ * The bus caller is authorized first; the socket's peer credentials (the
+ * process that made the pair) are then vetted as at accept, and the
+ * connection counts against the same bounds.
+ */
+static int method_open_channel(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        NvAgent *a = userdata;
+        sd_event *event;
+        int fd, type = 0, family = 0, r;
+        socklen_t len = sizeof(int);
+        uid_t uid;
+
+        r = sd_bus_message_read(m, "h", &fd);
+        if (r < 0)
+                return r;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM ||
+            getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &(socklen_t) { sizeof(int) }) < 0 || family != AF_UNIX)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The channel must be a connected unix stream socket.");
+        r = read_no_options(a, m, error);
+        if (r < 0)
+                return r;
+        event = a->event ?: sd_bus_get_event(sd_bus_message_get_bus(m));
+        if (!event)
+                return sd_bus_error_set(error, NV_VMM_ERROR_UNSUPPORTED, "This VMM serves no connections of its own.");
+        if (!peer_vetted(a, fd, &uid))
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only the nestvirt driver's own socket may be a channel.");
+        if (!evict_if_full(a))
+                return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM serves %d connections already.", MAX_CONNECTIONS);
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3); /* the message keeps its own */
+        if (fd < 0)
+                return -errno;
+        r = serve_connection(a, fd, uid, event);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Cannot serve the channel: %s", strerror(-r));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 static const sd_bus_vtable vmm_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("VmUuid", "s", property_get_uuid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -668,6 +714,7 @@ static const sd_bus_vtable vmm_vtable[] = {
                                 SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("Load", SD_BUS_ARGS("h", state, "a{sv}", options), SD_BUS_RESULT("a{sv}", info), method_load,
                                 SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("OpenChannel", SD_BUS_ARGS("h", socket, "a{sv}", options), SD_BUS_NO_RESULT, method_open_channel, 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -901,18 +948,24 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_source_set_enabled(a->listener, SD_EVENT_ON);
 }
 
-/* Full: room from the longest-silent connection, or accepting waits (callers queue in the backlog). */
-static bool make_room(NvAgent *a) {
-        Conn *victim = conn_evictable(a, 0, true);
+/* Room for one more connection: when full, the longest-silent one gives way, if one has been silent long enough. */
+static bool evict_if_full(NvAgent *a) {
+        Conn *victim;
         size_t total;
 
         (void) conns_of(a, 0, &total);
         if (total < MAX_CONNECTIONS)
                 return true;
-        if (victim) {
+        victim = conn_evictable(a, 0, true);
+        if (victim)
                 conn_drop(a, conn_index(a, victim));
+        return victim != NULL;
+}
+
+/* Full and none to evict: accepting waits (callers queue in the backlog). */
+static bool make_room(NvAgent *a) {
+        if (evict_if_full(a))
                 return true;
-        }
         (void) sd_event_source_set_enabled(a->listener, SD_EVENT_OFF);
         if (a->retry) {
                 (void) sd_event_source_set_time(a->retry, now_usec() + EVICT_MIN_IDLE_USEC);
@@ -935,11 +988,22 @@ static bool within_uid_bound(NvAgent *a, uid_t uid) {
         return victim != NULL;
 }
 
+/* fd's peer is root or the allowed uid (*ret_uid), within its share of the connections. */
+static bool peer_vetted(NvAgent *a, int fd, uid_t *ret_uid) {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || (cred.uid != 0 && cred.uid != a->vmm.allowed_uid) ||
+            !within_uid_bound(a, cred.uid))
+                return false;
+        *ret_uid = cred.uid;
+        return true;
+}
+
 /* A new p2p connection: who is it, and if allowed, a server bus on it. */
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         NvAgent *a = userdata;
-        struct ucred cred;
-        socklen_t len = sizeof(cred);
+        uid_t uid;
         int c;
 
         if (!make_room(a))
@@ -947,12 +1011,11 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (c < 0)
                 return 0;
-        if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || (cred.uid != 0 && cred.uid != a->vmm.allowed_uid) ||
-            !within_uid_bound(a, cred.uid)) {
+        if (!peer_vetted(a, c, &uid)) {
                 safe_close(c); /* closed unheard: only the driver may talk to the VMM, and within its share */
                 return 0;
         }
-        (void) serve_connection(a, c, cred.uid, sd_event_source_get_event(s));
+        (void) serve_connection(a, c, uid, sd_event_source_get_event(s));
         return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <systemd/sd-bus.h>
 
 #include "snapshot.h"
@@ -238,6 +239,48 @@ static int handle_ready(NvVmmHandle *h, int r, NvVmmHandle **ret, NvError **rete
         return 0;
 }
 
+/*
+ * On a bus: a connection of our own to the VMM (OpenChannel, one end of a
+ * socket pair we make), and the handle moves to it.  Each later call is
+ * then one trip, where through the bus daemon it is two each way, which
+ * at a small VM costs as much as the call itself.  A VMM that answers an
+ * error (an agent from before OpenChannel, or one at its connection
+ * bound) keeps being called on the bus; one that does not answer fails.
+ */
+static int open_channel(NvVmmHandle *h, NvError **reterr) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_unrefp) sd_bus *chan = NULL;
+        _cleanup_close_ int mine = -EBADF, theirs = -EBADF;
+        int pair[2], r;
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+                return nv_error_set(reterr, -errno, _("Cannot create a socket: %s"), strerror(errno));
+        mine = pair[0], theirs = pair[1];
+        r = sd_bus_call_method(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "OpenChannel", &e, NULL, "ha{sv}", theirs, 0);
+        if (r < 0 && e.name && !sd_bus_error_has_names(&e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT))
+                return 0;
+        if (r < 0)
+                return call_failed(h, "OpenChannel", r, &e, reterr);
+        r = sd_bus_new(&chan);
+        if (r >= 0)
+                r = sd_bus_set_fd(chan, mine, mine);
+        if (r >= 0) {
+                TAKE_FD(mine);
+                r = sd_bus_negotiate_fds(chan, 1);
+        }
+        if (r >= 0)
+                r = sd_bus_start(chan);
+        if (r >= 0)
+                r = wait_ready(chan, h->timeout);
+        if (r < 0)
+                return nv_error_set(reterr, r, _("The VMM '%s' opened a channel but it does not work: %s"), h->dest, strerror(-r));
+        sd_bus_flush_close_unref(h->bus);
+        h->bus = TAKE_PTR(chan);
+        free(h->dest);
+        h->dest = NULL; /* peer-to-peer from here */
+        return 1;
+}
+
 static int client_connect(const NvNestedMeta *meta, NvVmmHandle **ret, NvError **reterr) {
         NvVmmHandle *h = calloc(1, sizeof(*h));
         int r;
@@ -249,6 +292,8 @@ static int client_connect(const NvNestedMeta *meta, NvVmmHandle **ret, NvError *
         h->path = strdup(meta->object_path ?: NV_VMM_OBJECT_PATH);
         h->dest = meta->transport == NV_VMM_TRANSPORT_BUS && meta->bus_name ? strdup(meta->bus_name) : NULL;
         r = open_bus(meta, &h->bus, reterr);
+        if (r >= 0 && h->dest)
+                r = open_channel(h, reterr);
         return handle_ready(h, r, ret, reterr);
 }
 

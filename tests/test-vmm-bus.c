@@ -7,6 +7,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -193,7 +195,7 @@ static void test_combined_on_bus(void **state) {
 }
 
 /*
- * An agent from before Collect and Load (they answer UnknownMethod): the
+ * An agent from before Collect, Load and OpenChannel (they answer UnknownMethod): the
  * client falls back to the three calls, with the same results, and asks
  * the newer calls once per connection, not at every collect and load.
  */
@@ -219,10 +221,143 @@ static void test_fallback_to_three_calls(void **state) {
                 free(img);
                 img = NULL;
         }
-        assert_int_equal(*child_unknown_calls, 2); /* Collect once, Load once */
+        assert_int_equal(*child_unknown_calls, 3); /* OpenChannel once (at connect), Collect once, Load once */
         assert_int_equal(nv_vmm_backend_dbus.collect_once(h, &img, &len, &usec, &found, NULL), 0);
-        assert_int_equal(*child_unknown_calls, 2); /* remembered: not asked again */
+        assert_int_equal(*child_unknown_calls, 3); /* remembered: not asked again */
         nv_vmm_backend_dbus.disconnect(h);
+        stop_vmm(vmm);
+}
+
+/* One collect + load through h, the VMM running after. */
+static void cycle(NvVmmHandle *h) {
+        uint8_t *img = NULL;
+        size_t len;
+
+        assert_int_equal(nv_vmm_collect(&nv_vmm_backend_dbus, h, &img, &len, NULL, NULL), 0);
+        assert_int_equal(nv_vmm_load(&nv_vmm_backend_dbus, h, img, len, NULL), 0);
+        assert_int_equal(nv_vmm_backend_dbus.frozen(h, NULL, NULL), 0);
+        free(img);
+}
+
+/*
+ * The client asks a VMM on a bus for a channel of its own and makes every
+ * later call there: only OpenChannel passes the bus.  A freeze made on the
+ * channel ends when the channel closes, as on the bus.
+ */
+static void test_channel(void **state) {
+        const char *name = "org.nestvirt.test.Channel";
+        pid_t vmm = spawn_vmm("bus:org.nestvirt.test.Channel", NV_FORMAT_SVM, 2, CHILD_NORMAL);
+        uint64_t token;
+        NvVmmHandle *h;
+
+        assert_true(vmm > 0);
+        *child_bus_calls = 0;
+        h = connect_name(name, NULL);
+        assert_non_null(h);
+        assert_int_equal(nv_vmm_backend_dbus.vcpu_count(h), 2);
+        for (int k = 0; k < 3; k++)
+                cycle(h);
+        assert_int_equal(*child_bus_calls, 1); /* OpenChannel */
+        assert_int_equal(nv_vmm_backend_dbus.freeze(h, false, &token, NULL), 0);
+        assert_int_equal(nv_vmm_backend_dbus.frozen(h, NULL, NULL), 1);
+        nv_vmm_backend_dbus.disconnect(h);
+        assert_int_equal(frozen_settled(name, 0), 0);
+        stop_vmm(vmm);
+}
+
+/* An agent from before OpenChannel: the client stays on the bus, with the same results. */
+static void test_no_channel_stays_on_bus(void **state) {
+        pid_t vmm = spawn_vmm("bus:org.nestvirt.test.NoChannel", NV_FORMAT_SVM, 2, CHILD_NO_CHANNEL);
+        NvVmmHandle *h;
+
+        assert_true(vmm > 0);
+        *child_bus_calls = *child_unknown_calls = 0;
+        h = connect_name("org.nestvirt.test.NoChannel", NULL);
+        assert_non_null(h);
+        for (int k = 0; k < 3; k++)
+                cycle(h);
+        assert_int_equal(*child_unknown_calls, 1);
+        assert_int_equal(*child_bus_calls, 1 + 3 * 2); /* OpenChannel, then Collect and Load each time */
+        nv_vmm_backend_dbus.disconnect(h);
+        stop_vmm(vmm);
+}
+
+/* OpenChannel on bus with fd: 0, or < 0 with the error's name in *ret_name (static). */
+static int open_channel_raw(sd_bus *bus, const char *name, int fd, const char **ret_name) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = sd_bus_call_method(bus, name, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "OpenChannel", &e, NULL, "ha{sv}", fd, 0);
+
+        *ret_name = NULL;
+        if (r < 0 && e.name)
+                *ret_name = strcmp(e.name, SD_BUS_ERROR_INVALID_ARGS) == 0   ? SD_BUS_ERROR_INVALID_ARGS
+                            : strcmp(e.name, SD_BUS_ERROR_ACCESS_DENIED) == 0 ? SD_BUS_ERROR_ACCESS_DENIED
+                            : strcmp(e.name, NV_VMM_ERROR_BUSY) == 0           ? NV_VMM_ERROR_BUSY
+                                                                               : "other";
+        sd_bus_error_free(&e);
+        return r < 0 ? r : 0;
+}
+
+/* A socket pair made under another uid (this thread's alone: the raw syscall, not glibc's process-wide one). */
+static bool pair_as_other_uid(int pair[2]) {
+        bool ok;
+
+        if (geteuid() != 0 || syscall(SYS_setresuid, -1, 65534, -1) != 0)
+                return false;
+        ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0;
+        assert_int_equal(syscall(SYS_setresuid, -1, 0, -1), 0);
+        return ok;
+}
+
+/*
+ * What OpenChannel refuses: an fd that is not a unix stream socket, a
+ * socket made by a uid that may not call the VMM, and a channel past the
+ * agent's connection bound; the client then stays on the bus.
+ */
+static void test_channel_refusals(void **state) {
+        const char *name = "org.nestvirt.test.Refuse", *ename;
+        pid_t vmm = spawn_vmm("bus:org.nestvirt.test.Refuse", NV_FORMAT_SVM, 2, CHILD_NORMAL);
+        int pipefd[2], pair[2], ends[64];
+        size_t n = 0;
+        sd_bus *bus = NULL;
+        NvVmmHandle *h;
+
+        assert_true(vmm > 0);
+        assert_int_equal(sd_bus_open_user(&bus), 0);
+        assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+        assert_true(open_channel_raw(bus, name, pipefd[0], &ename) < 0);
+        assert_string_equal(ename, SD_BUS_ERROR_INVALID_ARGS);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        if (pair_as_other_uid(pair)) {
+                assert_true(open_channel_raw(bus, name, pair[1], &ename) < 0);
+                assert_string_equal(ename, SD_BUS_ERROR_ACCESS_DENIED);
+                close(pair[0]);
+                close(pair[1]);
+        } else
+                printf("# not root: the other-uid channel is not tried\n");
+        /* Channels that never speak, until the agent is full (none has been silent for the eviction's second). */
+        for (;;) {
+                assert_true(n < ELEMENTSOF(ends));
+                assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+                if (open_channel_raw(bus, name, pair[1], &ename) < 0) {
+                        close(pair[0]);
+                        close(pair[1]);
+                        break;
+                }
+                close(pair[1]);
+                ends[n++] = pair[0];
+        }
+        assert_string_equal(ename, NV_VMM_ERROR_BUSY);
+        assert_true(n >= 32);
+        *child_bus_calls = 0;
+        h = connect_name(name, NULL);
+        assert_non_null(h);
+        cycle(h);
+        assert_int_equal(*child_bus_calls, 3); /* OpenChannel refused, Collect and Load on the bus */
+        nv_vmm_backend_dbus.disconnect(h);
+        for (size_t k = 0; k < n; k++)
+                close(ends[k]);
+        sd_bus_flush_close_unref(bus);
         stop_vmm(vmm);
 }
 
@@ -240,6 +375,9 @@ int main(void) {
                 cmocka_unit_test(test_caller_gone_ends_its_freeze),
                 cmocka_unit_test(test_combined_on_bus),
                 cmocka_unit_test(test_fallback_to_three_calls),
+                cmocka_unit_test(test_channel),
+                cmocka_unit_test(test_no_channel_stays_on_bus),
+                cmocka_unit_test(test_channel_refusals),
                 cmocka_unit_test(test_unknown_name),
         };
 

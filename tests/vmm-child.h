@@ -31,7 +31,8 @@ typedef enum ChildMode {
         CHILD_FRESH,           /* vCPUs restored from the VMM's own state but not in L2 yet: EFER.SVME set */
         CHILD_SHADOW,          /* as CHILD_NORMAL, VMX L2 with a shadow vmcs12: the largest (8320-byte) states */
         CHILD_NO_NESTED,       /* a kernel whose KVM_CAP_NESTED_STATE is 0 */
-        CHILD_OLD_AGENT,       /* on a bus only: an agent from before Collect and Load (they answer UnknownMethod) */
+        CHILD_OLD_AGENT,       /* on a bus only: an agent from before Collect, Load and OpenChannel (they answer UnknownMethod) */
+        CHILD_NO_CHANNEL,      /* on a bus only: an agent from before OpenChannel (it answers UnknownMethod) */
 } ChildMode;
 
 typedef struct ChildCtx {
@@ -46,8 +47,12 @@ typedef struct ChildCtx {
  * the benchmark reads the freeze window as the VMM saw it.
  */
 static volatile uint64_t *child_window_ns;
-/* On the same page: how often the VMMs paused their vCPUs, and the Collect/Load calls an old agent turned away. */
-static volatile uint64_t *child_pauses, *child_unknown_calls;
+/*
+ * On the same page: how often the VMMs paused their vCPUs, the calls an
+ * old agent turned away, and the org.nestvirt.Vmm1 calls that came
+ * through the bus (not on a channel).
+ */
+static volatile uint64_t *child_pauses, *child_unknown_calls, *child_bus_calls;
 
 static uint64_t child_now_ns(void) {
         struct timespec ts;
@@ -84,13 +89,24 @@ static int child_resume(void *userdata) {
 /* The VmUuid of the VMMs spawned from now on (a benchmark of many domains gives each its own). */
 static const char *child_vm_uuid = "5f1c8a2e-7a31-4c55-9d0e-1a2b3c4d5e01";
 
-/* CHILD_OLD_AGENT: Collect and Load answered as by an agent that does not have them (filters run before the objects). */
-static int child_old_agent_filter(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/*
+ * Counts the Vmm1 calls that come through the bus; CHILD_OLD_AGENT and
+ * CHILD_NO_CHANNEL answer the methods such an agent did not have as it
+ * would (filters run before the objects).
+ */
+static int child_bus_filter(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         const char *member = sd_bus_message_get_member(m);
+        ChildMode mode = (ChildMode) (intptr_t) userdata;
+        bool unknown;
 
-        (void) userdata, (void) error;
-        if (!sd_bus_message_is_method_call(m, "org.nestvirt.Vmm1", NULL) || !member ||
-            (strcmp(member, "Collect") != 0 && strcmp(member, "Load") != 0))
+        (void) error;
+        if (!sd_bus_message_is_method_call(m, "org.nestvirt.Vmm1", NULL) || !member)
+                return 0;
+        if (child_bus_calls)
+                (*child_bus_calls)++;
+        unknown = strcmp(member, "OpenChannel") == 0 ? mode == CHILD_OLD_AGENT || mode == CHILD_NO_CHANNEL
+                                                     : mode == CHILD_OLD_AGENT && (strcmp(member, "Collect") == 0 || strcmp(member, "Load") == 0);
+        if (!unknown)
                 return 0;
         if (child_unknown_calls)
                 (*child_unknown_calls)++;
@@ -102,7 +118,7 @@ static int child_serve(NvAgent *agent, const char *path, ChildMode mode, sd_even
         if (strncmp(path, "bus:", 4) != 0)
                 return nv_agent_listen(agent, path, event, NULL);
         if (sd_bus_open_user(ret_bus) < 0 || nv_agent_attach_bus(agent, *ret_bus, NULL) < 0 ||
-            (mode == CHILD_OLD_AGENT && sd_bus_add_filter(*ret_bus, NULL, child_old_agent_filter, NULL) < 0) ||
+            sd_bus_add_filter(*ret_bus, NULL, child_bus_filter, (void *) (intptr_t) mode) < 0 ||
             sd_bus_request_name(*ret_bus, path + 4, 0) < 0 || sd_bus_attach_event(*ret_bus, event, 0) < 0)
                 return -EIO;
         return 0;
@@ -173,6 +189,7 @@ static pid_t spawn_vmm(const char *path, NvFormat vendor, unsigned n, ChildMode 
                 child_window_ns = page == MAP_FAILED ? NULL : page;
                 child_pauses = child_window_ns ? child_window_ns + 1 : NULL;
                 child_unknown_calls = child_window_ns ? child_window_ns + 2 : NULL;
+                child_bus_calls = child_window_ns ? child_window_ns + 3 : NULL;
         }
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -1;
