@@ -72,8 +72,14 @@ const NvHostInfo *nv_driver_host(const NvDriver *d) {
 }
 
 int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr) {
-        _cleanup_free_ char *p = strdup(path);
+        _cleanup_free_ char *p = NULL;
 
+        /* Usually it is there already: one call, not one per component (save-all makes several per domain). */
+        if (mkdir(path, mode) == 0 || errno == EEXIST)
+                return 0;
+        if (errno != ENOENT)
+                return nv_error_set(reterr, -errno, _("Cannot create directory '%s': %s"), path, strerror(errno));
+        p = strdup(path);
         if (!p)
                 return -ENOMEM;
         for (char *s = p + 1;; s++) {
@@ -95,13 +101,13 @@ int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr) {
  * operations in one process (nestvirtd's jobs) exclude each other just as
  * two processes do, and the lock goes away with the process.
  */
-int nv_domain_lock(NvDriver *d, const NvDomainDef *def, NvDomainLock **ret, NvError **reterr) {
+int nv_domain_lock(NvDriver *d, const char *uuid, const char *name, NvDomainLock **ret, NvError **reterr) {
         _cleanup_free_ char *dir = NULL, *path = NULL;
         _cleanup_close_ int fd = -EBADF;
         NvDomainLock *l;
         int r;
 
-        if (asprintf(&dir, "%s/locks", d->runtime_dir) < 0 || asprintf(&path, "%s/%s.lock", dir, def->uuid) < 0)
+        if (asprintf(&dir, "%s/locks", d->runtime_dir) < 0 || asprintf(&path, "%s/%s.lock", dir, uuid) < 0)
                 return -ENOMEM;
         r = nv_mkdir_p(dir, 0700, reterr);
         if (r < 0)
@@ -112,7 +118,7 @@ int nv_domain_lock(NvDriver *d, const NvDomainDef *def, NvDomainLock **ret, NvEr
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
                 if (errno == EWOULDBLOCK)
                         return nv_error_set(reterr, -EBUSY, _("Another nestvirt operation on domain '%s' is in progress."),
-                                            def->name);
+                                            name);
                 return nv_error_set(reterr, -errno, _("Cannot lock '%s': %s"), path, strerror(errno));
         }
         l = malloc(sizeof(*l));
@@ -197,7 +203,27 @@ int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainL
 
         r = nv_driver_get_nested_domain(d, domain, e, reterr);
         if (r >= 0)
-                r = nv_domain_lock(d, e->def, lock, reterr);
+                r = nv_domain_lock(d, e->def->uuid, e->def->name, lock, reterr);
+        if (r >= 0)
+                r = nv_driver_connect_vmm(d, e->def, vmm, reterr);
+        return r;
+}
+
+/*
+ * As nv_driver_begin, for a domain save-all listed: locked first, so that
+ * the metadata read next is the latest (a save that landed meanwhile is
+ * in it), and one call to libvirt instead of a lookup and the whole XML.
+ */
+int nv_driver_begin_listed(NvDriver *d, const NvDomainRef *ref, NvDomainEntry *e, NvDomainLock **lock, NvVmm *vmm,
+                           NvError **reterr) {
+        int r;
+
+        r = nv_domain_lock(d, ref->uuid, ref->name, lock, reterr);
+        if (r >= 0)
+                r = nv_conn_get_listed(d->conn, ref, e, reterr);
+        if (r >= 0 && !e->def->meta)
+                r = nv_error_set(reterr, -ENOENT, _("Domain '%s' has no <nestvirt:nested> metadata naming its VMM (see docs/domain-xml.md)."),
+                                 ref->name);
         if (r >= 0)
                 r = nv_driver_connect_vmm(d, e->def, vmm, reterr);
         return r;
