@@ -336,8 +336,11 @@ int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvErro
 }
 
 void nv_domain_refs_free(NvDomainRef *refs, size_t n) {
-        for (size_t i = 0; refs && i < n; i++)
+        for (size_t i = 0; refs && i < n; i++) {
                 free(refs[i].name);
+                if (refs[i].dom)
+                        virDomainFree(refs[i].dom);
+        }
         free(refs);
 }
 
@@ -408,31 +411,51 @@ static int scan_meta(virDomainPtr *doms, int n, unsigned jobs, bool *nested, NvE
         return m.r;
 }
 
+/* Whether dom is among the n in list (by UUID: no call to the daemon). */
+static bool listed_in(virDomainPtr dom, virDomainPtr *list, int n) {
+        unsigned char a[VIR_UUID_BUFLEN], b[VIR_UUID_BUFLEN];
+
+        if (virDomainGetUUID(dom, a) < 0)
+                return false;
+        for (int i = 0; i < n; i++)
+                if (virDomainGetUUID(list[i], b) == 0 && memcmp(a, b, sizeof(a)) == 0)
+                        return true;
+        return false;
+}
+
 int nv_conn_list_nested(NvConn *c, unsigned jobs, NvDomainRef **ret, size_t *ret_n, NvError **reterr) {
         _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
         _cleanup_free_ bool *nested = NULL;
-        virDomainPtr *doms = NULL;
+        virDomainPtr *doms = NULL, *persistent = NULL;
         NvDomainRef *refs;
         size_t k = 0;
-        int n, r;
+        int n, n_persistent = 0, r;
 
         n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
         if (n < 0)
                 return libvirt_error(reterr, -EIO, _("Cannot list domains"));
+        /* Which are persistent, in one more call rather than one per domain. */
+        n_persistent = virConnectListAllDomains(conn, &persistent, VIR_CONNECT_LIST_DOMAINS_ACTIVE | VIR_CONNECT_LIST_DOMAINS_PERSISTENT);
         refs = calloc((size_t) n + 1, sizeof(*refs));
         nested = calloc((size_t) n + 1, sizeof(*nested));
-        r = refs && nested ? scan_meta(doms, n, jobs ?: 1, nested, reterr) : -ENOMEM;
+        r = n_persistent < 0 ? libvirt_error(reterr, -EIO, _("Cannot list domains"))
+            : refs && nested ? scan_meta(doms, n, jobs ?: 1, nested, reterr)
+                             : -ENOMEM;
         for (int i = 0; i < n; i++) {
                 _cleanup_(domain_unrefp) virDomainPtr dom = doms[i];
 
                 if (r < 0 || !nested[i])
                         continue;
+                refs[k].persistent = listed_in(dom, persistent, n_persistent);
                 if (!(refs[k].name = strdup(virDomainGetName(dom))))
                         r = -ENOMEM;
                 else if (virDomainGetUUIDString(dom, refs[k].uuid) < 0)
                         r = libvirt_error(reterr, -EIO, refs[k].name);
-                k++;
+                refs[k++].dom = TAKE_PTR(dom);
         }
+        for (int i = 0; i < n_persistent; i++)
+                virDomainFree(persistent[i]);
+        free(persistent);
         free(doms);
         if (r < 0) {
                 nv_domain_refs_free(refs, k);
@@ -478,6 +501,32 @@ int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError 
         return dom ? entry_from_domain(c, dom, /* broken= */ false, ret, reterr) : -ENOENT;
 }
 
+int nv_conn_get_listed(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr) {
+        _cleanup_free_ char *xml = virDomainGetMetadata(ref->dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, VIR_DOMAIN_AFFECT_LIVE);
+        NvDomainDef *def = calloc(1, sizeof(*def));
+        virErrorPtr err = xml ? NULL : virGetLastError();
+        int r = 0;
+
+        if (!def || !(def->name = strdup(ref->name))) {
+                nv_domain_def_free(def);
+                return -ENOMEM;
+        }
+        def->cpu_mode = def->feature[0] = def->feature[1] = -1;
+        memcpy(def->uuid, ref->uuid, sizeof(def->uuid));
+        if (xml)
+                r = nv_nested_meta_parse(xml, strlen(xml), 0, &def->meta, reterr);
+        else if (err && (err->code == VIR_ERR_OPERATION_INVALID || err->code == VIR_ERR_NO_DOMAIN))
+                r = nv_error_set(reterr, -ESRCH, _("Domain '%s' is not running: there is no VMM to talk to."), ref->name);
+        else if (!err || err->code != VIR_ERR_NO_DOMAIN_METADATA)
+                r = libvirt_error(reterr, -EIO, _("Cannot read the nestvirt metadata"));
+        if (r < 0) {
+                nv_domain_def_free(def);
+                return xml ? nv_error_wrap(reterr, r, _("Domain '%s'"), ref->name) : r;
+        }
+        *ret = (NvDomainEntry) { .def = def, .active = true, .persistent = ref->persistent };
+        return 0;
+}
+
 int nv_conn_get_xml(NvConn *c, const char *name, bool migratable, char **ret, NvError **reterr) {
         _cleanup_(domain_unrefp) virDomainPtr dom = lookup(c, name, reterr);
 
@@ -487,19 +536,30 @@ int nv_conn_get_xml(NvConn *c, const char *name, bool migratable, char **ret, Nv
         return *ret ? 0 : libvirt_error(reterr, -EIO, name);
 }
 
-int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsigned affect, NvError **reterr) {
+/* dom: NULL to look name up. */
+static int set_meta(NvConn *c, virDomainPtr dom, const char *name, const NvNestedMeta *meta, unsigned affect, NvError **reterr) {
         _cleanup_free_ char *xml = NULL;
-        _cleanup_(domain_unrefp) virDomainPtr dom = NULL;
+        _cleanup_(domain_unrefp) virDomainPtr found = NULL;
         int r;
 
         /* Un-namespaced XML: libvirt applies the namespace and the prefix itself. */
         if (meta && (r = nv_nested_meta_format(meta, /* prefix= */ false, &xml, reterr)) < 0)
                 return r;
-        dom = lookup(c, name, reterr);
-        if (!dom)
+        if (!dom && !(dom = found = lookup(c, name, reterr)))
                 return -ENOENT;
         r = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, NV_META_PREFIX, NV_META_NAMESPACE, affect);
         return r < 0 ? libvirt_error(reterr, -EIO, _("Cannot write the nestvirt metadata")) : 0;
+}
+
+int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsigned affect, NvError **reterr) {
+        return set_meta(c, NULL, name, meta, affect, reterr);
+}
+
+int nv_conn_set_listed_meta(NvConn *c, const NvDomainRef *ref, const NvNestedMeta *meta, unsigned affect, NvError **reterr) {
+        _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
+
+        /* After a reconnect the handle's connection is the closed one: by UUID on the new. */
+        return set_meta(c, virDomainGetConnect(ref->dom) == conn ? ref->dom : NULL, ref->uuid, meta, affect, reterr);
 }
 
 /* Our element's text, NULL (and 0) if the domain has none. */

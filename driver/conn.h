@@ -79,10 +79,12 @@ int nv_conn_run_events(NvConn *c, int timeout_ms, NvError **reterr);
 int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvError **reterr);
 void nv_domain_entries_free(NvDomainEntry *e, size_t n);
 
-/* A domain by name and UUID alone. */
+/* A domain by name and UUID, as nv_conn_list_nested() found it. */
 typedef struct NvDomainRef {
         char *name;
         char uuid[37];
+        bool persistent;        /* when listed */
+        struct _virDomain *dom; /* libvirt's handle: later calls on it need no lookup */
 } NvDomainRef;
 
 /* The most threads nv_conn_list_nested() runs. */
@@ -100,6 +102,14 @@ void nv_domain_refs_free(NvDomainRef *refs, size_t n);
 /* One domain by name or UUID. */
 int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError **reterr);
 
+/*
+ * A listed domain as a save needs it, in one call: its name, UUID and our
+ * element read now (def->meta NULL if it has none any more), active (-ESRCH
+ * if it stopped), persistent as listed.  Nothing else of its XML is read:
+ * the CPU fields of def are unknown (-1).
+ */
+int nv_conn_get_listed(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr);
+
 /* The domain's XML (live if running); migratable: as libvirt sends it to a migration destination. */
 int nv_conn_get_xml(NvConn *c, const char *name, bool migratable, char **ret, NvError **reterr);
 
@@ -108,6 +118,8 @@ int nv_conn_get_xml(NvConn *c, const char *name, bool migratable, char **ret, Nv
  * the given NV_AFFECT_* flags; NULL meta removes it.
  */
 int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsigned affect, NvError **reterr);
+/* The same for a listed domain, through its handle while it belongs to the current connection. */
+int nv_conn_set_listed_meta(NvConn *c, const NvDomainRef *ref, const NvNestedMeta *meta, unsigned affect, NvError **reterr);
 
 /*
  * Reads our element (live when affect is NV_AFFECT_LIVE, config when

@@ -43,6 +43,8 @@ int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmm *ret, NvErr
  * what was taken (e and lock are cleanup-managed there).
  */
 int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainLock **lock, NvVmm *vmm, NvError **reterr);
+int nv_driver_begin_listed(NvDriver *d, const NvDomainRef *ref, NvDomainEntry *e, NvDomainLock **lock, NvVmm *vmm,
+                           NvError **reterr);
 /* Every blob against the kernel's rules, with target's measured facts (NULL: none); counts the vCPUs in guest mode. */
 int nv_driver_check_blobs(const NvSnapshot *s, const NvHostInfo *target, unsigned *ret_guest_mode, NvError **reterr);
 /* A new snapshot file name below STATE_DIR/DOMAIN (created 0700). */
@@ -125,7 +127,7 @@ int nv_mkdir_p(const char *path, mode_t mode, NvError **reterr);
  * previous snapshot.  Land and abandon consume the job.
  */
 typedef struct NvSaveJob NvSaveJob;
-int nv_save_stage(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveJob **ret, NvError **reterr);
+int nv_save_stage(NvDriver *d, const NvDomainRef *ref, const NvSaveOptions *o, NvSaveJob **ret, NvError **reterr);
 int nv_save_land(NvSaveJob *job, NvSaveResult *ret, NvError **reterr);
 /* Returns r, with a failed thaw added to *reterr. */
 int nv_save_abandon(NvSaveJob *job, int r, NvError **reterr);

@@ -288,6 +288,6 @@ int nv_hook_run(const NvHookContext *ctx, const char *const argv[4], const char 
 typedef struct NvDomainLock NvDomainLock;
 
 /* Takes the domain's lock without waiting: -EBUSY names the domain if another operation holds it. */
-int nv_domain_lock(NvDriver *d, const NvDomainDef *def, NvDomainLock **ret, NvError **reterr);
+int nv_domain_lock(NvDriver *d, const char *uuid, const char *name, NvDomainLock **ret, NvError **reterr);
 NvDomainLock *nv_domain_unlock(NvDomainLock *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NvDomainLock *, nv_domain_unlock);

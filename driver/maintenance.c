@@ -203,6 +203,7 @@ struct Pool {
         pthread_cond_t changed; /* work for an idle worker may have come: a landing, a commit due, a commit ended */
         size_t next;    /* the next item to begin */
         int r;          /* < 0: out of memory, no item is begun any more */
+        const NvDomainRef *refs; /* [item]: save-all's domains as listed */
         NvSaveJob **jobs; /* [item]: staged, not landed yet (save-all) */
         size_t n_staging, n_landing; /* workers collecting a domain, or pointing its XML at its file, now */
         /*
@@ -436,8 +437,8 @@ static void pool_free(Pool *p, size_t n) {
  * to o->jobs workers (this thread one of them); < 0 only for out of
  * memory.  sync_fd: the state directory, for save-all's syncs (-1: none).  A worker that cannot be started leaves its share to the others.
  */
-static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, StepFunc step, int sync_fd) {
-        Pool p = { .d = d, .o = o, .rep = rep, .step = step, .lock = PTHREAD_MUTEX_INITIALIZER, .sync_fd = sync_fd };
+static int run_items(NvDriver *d, const NvMaintOptions *o, NvMaintReport *rep, StepFunc step, const NvDomainRef *refs, int sync_fd) {
+        Pool p = { .d = d, .o = o, .rep = rep, .step = step, .lock = PTHREAD_MUTEX_INITIALIZER, .refs = refs, .sync_fd = sync_fd };
         size_t jobs = o->jobs < rep->n ? o->jobs : rep->n, started = 0;
         _cleanup_free_ pthread_t *threads = calloc(jobs ?: 1, sizeof(pthread_t));
         pthread_condattr_t attr;
@@ -494,10 +495,9 @@ static void land_and_record(Pool *p, size_t i) {
 
 /* Staged (collected, written without fsync); the sync, landing and record follow as group commits (pool_work()). */
 static int save_step(Pool *p, size_t i, NvError **err) {
-        NvMaintItem *it = &p->rep->items[i];
         int r;
 
-        r = nv_save_stage(p->d, it->uuid, &(NvSaveOptions) { .keep_frozen = p->o->keep_frozen }, &p->jobs[i], err);
+        r = nv_save_stage(p->d, &p->refs[i], &(NvSaveOptions) { .keep_frozen = p->o->keep_frozen }, &p->jobs[i], err);
         pthread_mutex_lock(&p->lock);
         if (r >= 0)
                 queue_push(&p->unsynced, i);
@@ -514,18 +514,19 @@ int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret,
 
         *ret = (NvMaintReport) {};
         r = nv_conn_list_nested(d->conn, o->jobs, &refs, &n, reterr);
-        for (size_t i = 0; r >= 0 && i < n; i++)
+        for (size_t i = 0; r >= 0 && i < n; i++) /* items[i] is refs[i] */
                 r = report_add(ret, refs[i].name, refs[i].uuid, NULL);
-        nv_domain_refs_free(refs, n);
         if (r >= 0) /* a new cycle: nothing of the last one's record may outlive it */
                 r = record_write(d, &(NvMaintReport) {}, NV_MAINT_DONE, reterr);
         if (r >= 0)
                 r = nv_mkdir_p(d->state_dir, 0700, reterr);
-        if (r < 0)
-                return r;
-        /* Opened before any snapshot is written: its syncfs() then reports their write-back errors. */
-        sync_fd = open(d->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        return run_items(d, o, ret, save_step, sync_fd < 0 ? -errno : sync_fd);
+        if (r >= 0) {
+                /* Opened before any snapshot is written: its syncfs() then reports their write-back errors. */
+                sync_fd = open(d->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                r = run_items(d, o, ret, save_step, refs, sync_fd < 0 ? -errno : sync_fd);
+        }
+        nv_domain_refs_free(refs, n);
+        return r;
 }
 
 static bool all_hex(const char *s, size_t n, bool dashes) {
@@ -616,7 +617,7 @@ int nv_driver_restore_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *r
         *ret = (NvMaintReport) {};
         r = record_read(d, ret, reterr);
         if (r >= 0)
-                r = run_items(d, o, ret, restore_step, -EBADF);
+                r = run_items(d, o, ret, restore_step, NULL, -EBADF);
         /* What failed stays recorded for the next run; what was done or cannot be done is dropped. */
         return r < 0 ? r : record_write(d, ret, NV_MAINT_FAILED, reterr);
 }

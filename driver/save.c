@@ -77,6 +77,7 @@ static void prune(NvDriver *d, const NvDomainDef *def, const char *dropped) {
 
 struct NvSaveJob {
         NvDriver *d;
+        const NvDomainRef *ref; /* save-all: the domain as listed (its handle), the caller's */
         NvDomainEntry e;
         NvDomainLock *lock;
         NvVmm vmm;
@@ -133,7 +134,8 @@ static int stage_image(NvSaveJob *job, const uint8_t *img, size_t len, NvError *
 /* The reference written to libvirt, live and (if persistent) config; a failure removes the file nothing references. */
 static int land(NvSaveJob *job, NvError **reterr) {
         unsigned affect = NV_AFFECT_LIVE | (job->e.persistent ? NV_AFFECT_CONFIG : 0);
-        int r = nv_conn_set_meta(job->d->conn, job->e.def->name, job->e.def->meta, affect, reterr);
+        int r = job->ref ? nv_conn_set_listed_meta(job->d->conn, job->ref, job->e.def->meta, affect, reterr)
+                         : nv_conn_set_meta(job->d->conn, job->e.def->name, job->e.def->meta, affect, reterr);
 
         if (r < 0) {
                 (void) unlink(job->path); /* the previous snapshot is still the domain's */
@@ -155,16 +157,21 @@ static int stage_collected(const uint8_t *img, size_t len, void *userdata, NvErr
         return r < 0 || job->staged_only ? r : land(job, reterr);
 }
 
-/* Collected while frozen, stored after the thaw: what the XML points at is the state of the freeze's instant. */
-static int save_begin(NvDriver *d, const char *domain, const NvSaveOptions *o, bool staged_only, NvSaveJob **ret,
+/*
+ * Collected while frozen, stored after the thaw: what the XML points at is
+ * the state of the freeze's instant.  The domain by name (domain) or as
+ * save-all listed it (ref); staged only for save-all.
+ */
+static int save_begin(NvDriver *d, const char *domain, const NvDomainRef *ref, const NvSaveOptions *o, NvSaveJob **ret,
                       NvError **reterr) {
         NvSaveJob *job = calloc(1, sizeof(*job));
         int r;
 
         if (!job)
                 return -ENOMEM;
-        *job = (NvSaveJob) { .d = d, .file = o->file, .staged_only = staged_only };
-        r = nv_driver_begin(d, domain, &job->e, &job->lock, &job->vmm, reterr);
+        *job = (NvSaveJob) { .d = d, .ref = ref, .file = o->file, .staged_only = ref != NULL };
+        r = ref ? nv_driver_begin_listed(d, ref, &job->e, &job->lock, &job->vmm, reterr)
+                : nv_driver_begin(d, domain, &job->e, &job->lock, &job->vmm, reterr);
         if (r >= 0) {
                 nv_sweep_state_dir(d, &job->e); /* what a killed save of this domain left */
                 nv_snapshot_prepare();          /* OpenSSL's first-use start-up, not on the way to the reference */
@@ -184,8 +191,8 @@ static int save_begin(NvDriver *d, const char *domain, const NvSaveOptions *o, b
         return 0;
 }
 
-int nv_save_stage(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveJob **ret, NvError **reterr) {
-        return save_begin(d, domain, o, /* staged_only= */ true, ret, reterr);
+int nv_save_stage(NvDriver *d, const NvDomainRef *ref, const NvSaveOptions *o, NvSaveJob **ret, NvError **reterr) {
+        return save_begin(d, NULL, ref, o, ret, reterr);
 }
 
 int nv_save_abandon(NvSaveJob *job, int r, NvError **reterr) {
@@ -210,7 +217,7 @@ int nv_save_land(NvSaveJob *job, NvSaveResult *ret, NvError **reterr) {
 
 int nv_driver_save(NvDriver *d, const char *domain, const NvSaveOptions *o, NvSaveResult *ret, NvError **reterr) {
         NvSaveJob *job = NULL;
-        int r = save_begin(d, domain, o, /* staged_only= */ false, &job, reterr);
+        int r = save_begin(d, domain, NULL, o, &job, reterr);
 
         if (r < 0)
                 return r;

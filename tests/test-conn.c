@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conn-private.h"
 #include "conn.h"
 #include "cpu-def.h"
 #include "driver.h"
@@ -188,6 +189,75 @@ static void test_list_with_broken_domain(void **state) {
         rmdir(dir);
 }
 
+/*
+ * save-all's listing: the running domains with our element, persistent
+ * or not as listed; then each as a save reads it, later: its metadata as
+ * it is by then (a save that landed meanwhile is in it), none if it was
+ * removed, -ESRCH if it stopped.  Writing through the listed handle.
+ */
+static void test_list_nested_then_read(void **state) {
+        NvNestedMeta *m = nv_nested_meta_new(), *back = NULL;
+        NvStateRef s = { .path = (char *) "/var/lib/nestvirt/svm-passthrough/9.nvstate",
+                         .sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                         .vendor = NV_FORMAT_SVM, .vcpus = 4, .time = "2026-12-01T12:00:00Z" };
+        virConnectPtr raw;
+        virDomainPtr dom;
+        NvDomainRef *refs = NULL;
+        NvDomainEntry e = {};
+        NvError *err = NULL;
+        NvConn *c = NULL;
+        size_t n;
+
+        assert_int_equal(nv_conn_open(uri, NULL, NULL, &c, NULL), 0);
+        raw = nv_conn_virt(c);
+        /* A transient running domain with our element. */
+        dom = virDomainCreateXML(raw,
+                                 "<domain type='test'><name>transient-nested</name><memory>1024</memory><os><type>hvm</type></os>"
+                                 "<metadata><nestvirt:nested xmlns:nestvirt='http://nestvirt.org/schemas/domain/nested/1.0'>"
+                                 "<nestvirt:vmm transport='socket' socket='/run/t.sock'/></nestvirt:nested></metadata></domain>",
+                                 0);
+        assert_non_null(dom);
+        virDomainFree(dom);
+        assert_int_equal(nv_conn_list_nested(c, 3, &refs, &n, NULL), 0);
+        assert_int_equal(n, 3); /* sorted by name; host-model-new and nested-disabled have no element */
+        assert_string_equal(refs[0].name, "svm-passthrough");
+        assert_true(refs[0].persistent);
+        assert_string_equal(refs[1].name, "transient-nested");
+        assert_false(refs[1].persistent);
+        assert_string_equal(refs[2].name, "vmx-custom");
+        /* A save landed after the listing: read now, it is there. */
+        m->socket = strdup("/run/nestvirt/svm-passthrough.sock");
+        assert_int_equal(nv_nested_meta_push_state(m, &s), 0);
+        nv_nested_meta_post_parse(m);
+        assert_int_equal(nv_conn_set_meta(c, "svm-passthrough", m, NV_AFFECT_LIVE, NULL), 0);
+        assert_int_equal(nv_conn_get_listed(c, &refs[0], &e, NULL), 0);
+        assert_true(e.active && e.persistent);
+        assert_string_equal(e.def->uuid, refs[0].uuid);
+        assert_non_null(e.def->meta);
+        assert_string_equal(e.def->meta->state.path, s.path);
+        nv_domain_def_free(e.def);
+        /* Written through the listed handle, read back by name. */
+        m->state.vcpus = 2;
+        assert_int_equal(nv_conn_set_listed_meta(c, &refs[1], m, NV_AFFECT_LIVE, NULL), 0);
+        assert_int_equal(nv_conn_get_meta(c, "transient-nested", NV_AFFECT_LIVE, &back, NULL), 0);
+        assert_non_null(back);
+        assert_int_equal(back->state.vcpus, 2);
+        back = nv_nested_meta_free(back);
+        /* Its element removed since: no metadata.  Stopped since: not running. */
+        assert_int_equal(nv_conn_set_meta(c, "transient-nested", NULL, NV_AFFECT_LIVE, NULL), 0);
+        assert_int_equal(nv_conn_get_listed(c, &refs[1], &e, NULL), 0);
+        assert_null(e.def->meta);
+        nv_domain_def_free(e.def);
+        assert_int_equal(virDomainDestroy(refs[2].dom), 0);
+        assert_int_equal(nv_conn_get_listed(c, &refs[2], &e, &err), -ESRCH);
+        assert_non_null(strstr(err->message, "vmx-custom"));
+        nv_error_free(err);
+        nv_domain_refs_free(refs, n);
+        nv_nested_meta_free(m);
+        virConnectClose(raw);
+        nv_conn_free(c);
+}
+
 static void test_bad_uri(void **state) {
         NvError *err = NULL;
         NvConn *c = NULL;
@@ -236,6 +306,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_set_meta_and_event),
                 cmocka_unit_test(test_lifecycle_event),
                 cmocka_unit_test(test_list_with_broken_domain),
+                cmocka_unit_test(test_list_nested_then_read),
                 cmocka_unit_test(test_bad_uri),
                 cmocka_unit_test(test_cpu_comparison),
         };
