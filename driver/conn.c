@@ -335,12 +335,16 @@ int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvErro
         return 0;
 }
 
+void nv_domain_ref_clear(NvDomainRef *ref) {
+        free(ref->name);
+        if (ref->dom)
+                virDomainFree(ref->dom);
+        *ref = (NvDomainRef) {};
+}
+
 void nv_domain_refs_free(NvDomainRef *refs, size_t n) {
-        for (size_t i = 0; refs && i < n; i++) {
-                free(refs[i].name);
-                if (refs[i].dom)
-                        virDomainFree(refs[i].dom);
-        }
+        for (size_t i = 0; refs && i < n; i++)
+                nv_domain_ref_clear(&refs[i]);
         free(refs);
 }
 
@@ -499,6 +503,27 @@ int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError 
         _cleanup_(domain_unrefp) virDomainPtr dom = lookup(c, name, reterr);
 
         return dom ? entry_from_domain(c, dom, /* broken= */ false, ret, reterr) : -ENOENT;
+}
+
+int nv_conn_find(NvConn *c, const char *name, NvDomainRef *ret, NvError **reterr) {
+        virDomainPtr dom = lookup(c, name, reterr);
+
+        if (!dom)
+                return -ENOENT;
+        *ret = (NvDomainRef) { .dom = dom, .name = strdup(virDomainGetName(dom) ?: "") };
+        if (!ret->name) {
+                nv_domain_ref_clear(ret);
+                return -ENOMEM;
+        }
+        if (virDomainGetUUIDString(dom, ret->uuid) < 0) {
+                nv_domain_ref_clear(ret);
+                return libvirt_error(reterr, -EIO, name);
+        }
+        return 0;
+}
+
+int nv_conn_get_found(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr) {
+        return entry_from_domain(c, ref->dom, /* broken= */ false, ret, reterr);
 }
 
 int nv_conn_get_listed(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr) {

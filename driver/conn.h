@@ -79,13 +79,15 @@ int nv_conn_run_events(NvConn *c, int timeout_ms, NvError **reterr);
 int nv_conn_list(NvConn *c, bool all, NvDomainEntry **ret, size_t *ret_n, NvError **reterr);
 void nv_domain_entries_free(NvDomainEntry *e, size_t n);
 
-/* A domain by name and UUID, as nv_conn_list_nested() found it. */
+/* A domain by name and UUID, as nv_conn_list_nested() or nv_conn_find() found it. */
 typedef struct NvDomainRef {
         char *name;
         char uuid[37];
-        bool persistent;        /* when listed */
+        bool persistent;        /* nv_conn_list_nested(): when listed */
         struct _virDomain *dom; /* libvirt's handle: later calls on it need no lookup */
 } NvDomainRef;
+
+void nv_domain_ref_clear(NvDomainRef *ref);
 
 /* The most threads nv_conn_list_nested() runs. */
 #define NV_CONN_MAX_JOBS 64u
@@ -101,6 +103,14 @@ void nv_domain_refs_free(NvDomainRef *refs, size_t n);
 
 /* One domain by name or UUID. */
 int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError **reterr);
+
+/*
+ * The same in two steps, so that a flow can take the domain's lock in
+ * between: found by name or UUID (one lookup), then read (its XML and
+ * state), as the lock holder sees it.
+ */
+int nv_conn_find(NvConn *c, const char *name, NvDomainRef *ret, NvError **reterr);
+int nv_conn_get_found(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr);
 
 /*
  * A listed domain as a save needs it, in one call: its name, UUID and our

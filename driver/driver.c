@@ -149,25 +149,33 @@ void nv_restore_result_clear(NvRestoreResult *r) {
 }
 
 /* A running domain with our metadata: what every flow on a VMM needs. */
+/* e (just read) has our metadata and runs; else e is freed. */
+static int nested_and_running(NvDomainEntry *e, NvError **reterr) {
+        int r = 0;
+
+        if (!e->def->meta)
+                r = nv_error_set(reterr, -ENOENT,
+                                 _("Domain '%s' has no <nestvirt:nested> metadata naming its VMM (see docs/domain-xml.md)."),
+                                 e->def->name);
+        else if (!e->active)
+                r = nv_error_set(reterr, -ESRCH, _("Domain '%s' is not running: there is no VMM to talk to."), e->def->name);
+        if (r < 0) {
+                nv_domain_def_free(e->def);
+                e->def = NULL;
+        }
+        return r;
+}
+
 int nv_driver_get_nested_domain(NvDriver *d, const char *name, NvDomainEntry *ret, NvError **reterr) {
         NvDomainEntry e = {};
         int r;
 
         r = nv_conn_get_domain(d->conn, name, &e, reterr);
-        if (r < 0)
-                return r;
-        if (!e.def->meta)
-                r = nv_error_set(reterr, -ENOENT,
-                                 _("Domain '%s' has no <nestvirt:nested> metadata naming its VMM (see docs/domain-xml.md)."),
-                                 e.def->name);
-        else if (!e.active)
-                r = nv_error_set(reterr, -ESRCH, _("Domain '%s' is not running: there is no VMM to talk to."), e.def->name);
-        if (r < 0) {
-                nv_domain_def_free(e.def);
-                return r;
-        }
-        *ret = e;
-        return 0;
+        if (r >= 0)
+                r = nested_and_running(&e, reterr);
+        if (r >= 0)
+                *ret = e;
+        return r;
 }
 
 const NvVmmBackend *nv_driver_backend(const NvDriver *d, const NvNestedMeta *meta) {
@@ -198,22 +206,28 @@ int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmm *ret, NvErr
         return 0;
 }
 
+/*
+ * Found, locked, then read: what the flow works from is the domain as the
+ * lock holder sees it.  Read before the lock, a save that landed while we
+ * waited for it would be missing from the history we write back.
+ */
 int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainLock **lock, NvVmm *vmm, NvError **reterr) {
+        _cleanup_(nv_domain_ref_clear) NvDomainRef ref = {};
         int r;
 
-        r = nv_driver_get_nested_domain(d, domain, e, reterr);
+        r = nv_conn_find(d->conn, domain, &ref, reterr);
         if (r >= 0)
-                r = nv_domain_lock(d, e->def->uuid, e->def->name, lock, reterr);
+                r = nv_domain_lock(d, ref.uuid, ref.name, lock, reterr);
+        if (r >= 0)
+                r = nv_conn_get_found(d->conn, &ref, e, reterr);
+        if (r >= 0)
+                r = nested_and_running(e, reterr);
         if (r >= 0)
                 r = nv_driver_connect_vmm(d, e->def, vmm, reterr);
         return r;
 }
 
-/*
- * As nv_driver_begin, for a domain save-all listed: locked first, so that
- * the metadata read next is the latest (a save that landed meanwhile is
- * in it), and one call to libvirt instead of a lookup and the whole XML.
- */
+/* As nv_driver_begin, for a domain save-all listed: one call to libvirt (our element alone), not the whole XML. */
 int nv_driver_begin_listed(NvDriver *d, const NvDomainRef *ref, NvDomainEntry *e, NvDomainLock **lock, NvVmm *vmm,
                            NvError **reterr) {
         int r;
@@ -221,9 +235,8 @@ int nv_driver_begin_listed(NvDriver *d, const NvDomainRef *ref, NvDomainEntry *e
         r = nv_domain_lock(d, ref->uuid, ref->name, lock, reterr);
         if (r >= 0)
                 r = nv_conn_get_listed(d->conn, ref, e, reterr);
-        if (r >= 0 && !e->def->meta)
-                r = nv_error_set(reterr, -ENOENT, _("Domain '%s' has no <nestvirt:nested> metadata naming its VMM (see docs/domain-xml.md)."),
-                                 ref->name);
+        if (r >= 0)
+                r = nested_and_running(e, reterr);
         if (r >= 0)
                 r = nv_driver_connect_vmm(d, e->def, vmm, reterr);
         return r;

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -261,6 +262,60 @@ static void test_history_across_failed_saves(void **state) {
         vmm_stop(&v);
         unlink(mine);
         for (int i = 0; i < 6; i++)
+                free(p[i]);
+}
+
+static void save_all_jobs(NvDriver *d, bool keep_frozen, unsigned delay_usec, NvMaintReport *rep);
+
+/* A save of hook_domain that lands just before the next domain lock is taken (flock() wrapped). */
+static NvDriver *hook_driver;
+static const char *hook_domain;
+static char *hook_path;
+
+int __real_flock(int fd, int op);
+int __wrap_flock(int fd, int op);
+
+int __wrap_flock(int fd, int op) {
+        const char *domain = hook_domain;
+
+        if (domain && (op & LOCK_EX)) {
+                hook_domain = NULL; /* its own lock is taken plainly */
+                assert_int_equal(save(hook_driver, domain, NULL, &hook_path, NULL), 0);
+        }
+        return __real_flock(fd, op);
+}
+
+/*
+ * Another save lands while this one is on its way to the domain's lock:
+ * this one reads the metadata under the lock, so the other's snapshot
+ * stays in the history it writes (read before the lock, it was lost).
+ * The same for save-all.
+ */
+static void test_save_landing_before_the_lock(void **state) {
+        char *p[3] = {};
+        NvMaintReport rep = {};
+        NvDriver *d;
+        Vmm v;
+
+        d = one_domain(&v, 0);
+        assert_int_equal(save(d, v.name, NULL, &p[0], NULL), 0);
+        hook_driver = d, hook_domain = v.name;
+        assert_int_equal(save(d, v.name, NULL, &p[1], NULL), 0);
+        assert_null(hook_domain); /* the other save ran */
+        assert_refs(d, v.name, (const char *[]) { p[1], hook_path, p[0] }, 3);
+        p[2] = TAKE_PTR(hook_path);
+        hook_domain = v.name;
+        save_all_jobs(d, false, 0, &rep);
+        assert_null(hook_domain);
+        assert_int_equal(rep.n, 1);
+        assert_int_equal(rep.items[0].status, NV_MAINT_DONE);
+        assert_refs(d, v.name, (const char *[]) { rep.items[0].save.ref.path, hook_path, p[1], p[2] }, 4);
+        nv_maint_report_clear(&rep);
+        free(hook_path);
+        hook_path = NULL;
+        nv_driver_free(d);
+        vmm_stop(&v);
+        for (int i = 0; i < 3; i++)
                 free(p[i]);
 }
 
@@ -792,6 +847,7 @@ static int teardown(void **state) {
 int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_history_across_failed_saves),
+                cmocka_unit_test(test_save_landing_before_the_lock),
                 cmocka_unit_test(test_save_keeps_metadata_as_written),
                 cmocka_unit_test(test_save_thaws_before_writing),
                 cmocka_unit_test(test_maintenance_with_a_hung_vmm),
