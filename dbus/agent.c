@@ -651,8 +651,20 @@ static int method_load(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 }
 
 static int serve_connection(NvAgent *a, int fd, uid_t uid, sd_event *event);
-static bool peer_vetted(NvAgent *a, int fd, uid_t *ret_uid);
-static bool evict_if_full(NvAgent *a);
+static bool peer_vetted(NvAgent *a, int fd, const Conn *keep, uid_t *ret_uid);
+static bool evict_if_full(NvAgent *a, const Conn *keep);
+
+/* fd: a connected unix stream socket (not a listening one). */
+static bool connected_stream(int fd) {
+        struct sockaddr_un peer;
+        socklen_t len = sizeof(peer);
+        int type = 0, family = 0, listening = 1;
+
+        return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &(socklen_t) { sizeof(int) }) == 0 && type == SOCK_STREAM &&
+               getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &(socklen_t) { sizeof(int) }) == 0 && family == AF_UNIX &&
+               getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &(socklen_t) { sizeof(int) }) == 0 && !listening &&
+               getpeername(fd, (struct sockaddr *) &peer, &len) == 0;
+}
 
 /*
  * A caller on a bus asks for a connection of its own: one end of a unix
@@ -665,26 +677,28 @@ static bool evict_if_full(NvAgent *a);
  */
 static int method_open_channel(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         NvAgent *a = userdata;
+        Conn *caller = conn_of(a, m);
         sd_event *event;
-        int fd, type = 0, family = 0, r;
-        socklen_t len = sizeof(int);
         uid_t uid;
+        int fd, r;
 
         r = sd_bus_message_read(m, "h", &fd);
         if (r < 0)
                 return r;
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM ||
-            getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &(socklen_t) { sizeof(int) }) < 0 || family != AF_UNIX)
+        if (!connected_stream(fd))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "The channel must be a connected unix stream socket.");
         r = read_no_options(a, m, error);
         if (r < 0)
                 return r;
+        /* Peer to peer already: nothing to gain, and the caller's own connection must never give way for it. */
+        if (!sd_bus_is_bus_client(sd_bus_message_get_bus(m)))
+                return sd_bus_error_set(error, NV_VMM_ERROR_UNSUPPORTED, "A channel is for callers on a bus; this connection is one.");
         event = a->event ?: sd_bus_get_event(sd_bus_message_get_bus(m));
         if (!event)
                 return sd_bus_error_set(error, NV_VMM_ERROR_UNSUPPORTED, "This VMM serves no connections of its own.");
-        if (!peer_vetted(a, fd, &uid))
+        if (!peer_vetted(a, fd, caller, &uid))
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only the nestvirt driver's own socket may be a channel.");
-        if (!evict_if_full(a))
+        if (!evict_if_full(a, caller))
                 return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM serves %d connections already.", MAX_CONNECTIONS);
         fd = fcntl(fd, F_DUPFD_CLOEXEC, 3); /* the message keeps its own */
         if (fd < 0)
@@ -912,15 +926,15 @@ static int serve_connection(NvAgent *a, int fd, uid_t uid, sd_event *event) {
         return r;
 }
 
-/* The accepted connection silent the longest, for uid (or any, root's last), if silent long enough to give way. */
-static Conn *conn_evictable(NvAgent *a, uid_t uid, bool any) {
+/* The accepted connection silent the longest, for uid (or any, root's last), if silent long enough to give way; never keep (a caller's own). */
+static Conn *conn_evictable(NvAgent *a, uid_t uid, bool any, const Conn *keep) {
         uint64_t limit = now_usec() - EVICT_MIN_IDLE_USEC;
         Conn *best = NULL;
 
         for (size_t i = 0; i < MAX_CONNECTIONS; i++) {
                 Conn *c = a->conns[i];
 
-                if (!c || !c->accepted || c->last_active > limit || (!any && c->uid != uid))
+                if (!c || c == keep || !c->accepted || c->last_active > limit || (!any && c->uid != uid))
                         continue;
                 if (!best || (best->uid == 0) > (c->uid == 0) ||
                     ((best->uid == 0) == (c->uid == 0) && c->last_active < best->last_active))
@@ -948,15 +962,15 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_source_set_enabled(a->listener, SD_EVENT_ON);
 }
 
-/* Room for one more connection: when full, the longest-silent one gives way, if one has been silent long enough. */
-static bool evict_if_full(NvAgent *a) {
+/* Room for one more connection: when full, the longest-silent one other than keep gives way, if one has been silent long enough. */
+static bool evict_if_full(NvAgent *a, const Conn *keep) {
         Conn *victim;
         size_t total;
 
         (void) conns_of(a, 0, &total);
         if (total < MAX_CONNECTIONS)
                 return true;
-        victim = conn_evictable(a, 0, true);
+        victim = conn_evictable(a, 0, true, keep);
         if (victim)
                 conn_drop(a, conn_index(a, victim));
         return victim != NULL;
@@ -964,7 +978,7 @@ static bool evict_if_full(NvAgent *a) {
 
 /* Full and none to evict: accepting waits (callers queue in the backlog). */
 static bool make_room(NvAgent *a) {
-        if (evict_if_full(a))
+        if (evict_if_full(a, NULL))
                 return true;
         (void) sd_event_source_set_enabled(a->listener, SD_EVENT_OFF);
         if (a->retry) {
@@ -976,25 +990,25 @@ static bool make_room(NvAgent *a) {
 }
 
 /* A uid other than root and the VMM's own, at its bound: its own longest-silent connection gives way, or it is refused. */
-static bool within_uid_bound(NvAgent *a, uid_t uid) {
+static bool within_uid_bound(NvAgent *a, uid_t uid, const Conn *keep) {
         Conn *victim;
         size_t total;
 
         if (uid == 0 || uid == geteuid() || conns_of(a, uid, &total) < MAX_PER_UID)
                 return true;
-        victim = conn_evictable(a, uid, false);
+        victim = conn_evictable(a, uid, false, keep);
         if (victim)
                 conn_drop(a, conn_index(a, victim));
         return victim != NULL;
 }
 
-/* fd's peer is root or the allowed uid (*ret_uid), within its share of the connections. */
-static bool peer_vetted(NvAgent *a, int fd, uid_t *ret_uid) {
+/* fd's peer is root or the allowed uid (*ret_uid), within its share of the connections (keep never gives way for it). */
+static bool peer_vetted(NvAgent *a, int fd, const Conn *keep, uid_t *ret_uid) {
         struct ucred cred;
         socklen_t len = sizeof(cred);
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || (cred.uid != 0 && cred.uid != a->vmm.allowed_uid) ||
-            !within_uid_bound(a, cred.uid))
+            !within_uid_bound(a, cred.uid, keep))
                 return false;
         *ret_uid = cred.uid;
         return true;
@@ -1011,7 +1025,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (c < 0)
                 return 0;
-        if (!peer_vetted(a, c, &uid)) {
+        if (!peer_vetted(a, c, NULL, &uid)) {
                 safe_close(c); /* closed unheard: only the driver may talk to the VMM, and within its share */
                 return 0;
         }

@@ -240,12 +240,22 @@ static int handle_ready(NvVmmHandle *h, int r, NvVmmHandle **ret, NvError **rete
 }
 
 /*
+ * The answers to OpenChannel after which the VMM is called on the bus as
+ * before: an agent from before it, one at its connection bound or without
+ * an event loop for it, one that refuses our socket's credentials (the
+ * bus's own check of us may still pass: user namespaces), and a bus that
+ * passes no fds.  Anything else is a fault to report, not to hide.
+ */
+static bool stay_on_bus(const sd_bus_error *e) {
+        return sd_bus_error_has_names(e, SD_BUS_ERROR_UNKNOWN_METHOD, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_NOT_SUPPORTED,
+                                      NV_VMM_ERROR_BUSY, NV_VMM_ERROR_UNSUPPORTED);
+}
+
+/*
  * On a bus: a connection of our own to the VMM (OpenChannel, one end of a
  * socket pair we make), and the handle moves to it.  Each later call is
  * then one trip, where through the bus daemon it is two each way, which
- * at a small VM costs as much as the call itself.  A VMM that answers an
- * error (an agent from before OpenChannel, or one at its connection
- * bound) keeps being called on the bus; one that does not answer fails.
+ * at a small VM costs as much as the call itself.
  */
 static int open_channel(NvVmmHandle *h, NvError **reterr) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -257,7 +267,7 @@ static int open_channel(NvVmmHandle *h, NvError **reterr) {
                 return nv_error_set(reterr, -errno, _("Cannot create a socket: %s"), strerror(errno));
         mine = pair[0], theirs = pair[1];
         r = sd_bus_call_method(h->bus, h->dest, h->path, NV_VMM_INTERFACE, "OpenChannel", &e, NULL, "ha{sv}", theirs, 0);
-        if (r < 0 && e.name && !sd_bus_error_has_names(&e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT))
+        if (r < 0 && stay_on_bus(&e))
                 return 0;
         if (r < 0)
                 return call_failed(h, "OpenChannel", r, &e, reterr);

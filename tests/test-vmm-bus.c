@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -309,9 +310,9 @@ static bool pair_as_other_uid(int pair[2]) {
 }
 
 /*
- * What OpenChannel refuses: an fd that is not a unix stream socket, a
- * socket made by a uid that may not call the VMM, and a channel past the
- * agent's connection bound; the client then stays on the bus.
+ * What OpenChannel refuses: an fd that is not a connected unix stream
+ * socket, a socket made by a uid that may not call the VMM, and a channel
+ * past the agent's connection bound; the client then stays on the bus.
  */
 static void test_channel_refusals(void **state) {
         const char *name = "org.nestvirt.test.Refuse", *ename;
@@ -328,6 +329,16 @@ static void test_channel_refusals(void **state) {
         assert_string_equal(ename, SD_BUS_ERROR_INVALID_ARGS);
         close(pipefd[0]);
         close(pipefd[1]);
+        /* A unix stream socket, but not connected, or listening: not a channel either. */
+        pair[0] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(pair[0] >= 0);
+        assert_true(open_channel_raw(bus, name, pair[0], &ename) < 0);
+        assert_string_equal(ename, SD_BUS_ERROR_INVALID_ARGS);
+        assert_int_equal(bind(pair[0], (struct sockaddr *) &(struct sockaddr_un) { .sun_family = AF_UNIX }, sizeof(sa_family_t)), 0);
+        assert_int_equal(listen(pair[0], 1), 0); /* on an abstract address the kernel chose */
+        assert_true(open_channel_raw(bus, name, pair[0], &ename) < 0);
+        assert_string_equal(ename, SD_BUS_ERROR_INVALID_ARGS);
+        close(pair[0]);
         if (pair_as_other_uid(pair)) {
                 assert_true(open_channel_raw(bus, name, pair[1], &ename) < 0);
                 assert_string_equal(ename, SD_BUS_ERROR_ACCESS_DENIED);

@@ -9,6 +9,7 @@
  */
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -538,6 +539,42 @@ static void test_combined_unsupported(void **state) {
         stop_vmm(v);
 }
 
+/*
+ * OpenChannel is for callers on a bus: on a p2p connection it is refused,
+ * and the caller's own connection never gives way for it, even with the
+ * agent full of connections silent long enough to be evicted (the
+ * caller's among them, the oldest).
+ */
+static void test_no_channel_on_p2p(void **state) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus *conns[64];
+        size_t n = 0;
+        char p[128];
+        int pair[2];
+        pid_t v;
+
+        socket_path(p, sizeof(p), "nochannel");
+        v = spawn_vmm(p, NV_FORMAT_SVM, 2, CHILD_NORMAL);
+        /* Each answered once, so that every one is in the agent's table before the next. */
+        for (; n < ELEMENTSOF(conns); n++) {
+                int b = -1;
+
+                conns[n] = raw_connect(p);
+                assert_true(sd_bus_get_property_trivial(conns[n], NULL, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "Frozen", NULL, 'b', &b) >= 0);
+        }
+        usleep(1200 * 1000); /* silent past the eviction's second */
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+        assert_true(sd_bus_call_method(conns[0], NULL, NV_VMM_OBJECT_PATH, NV_VMM_INTERFACE, "OpenChannel", &e, NULL, "ha{sv}", pair[1], 0) <
+                    0);
+        assert_string_equal(e.name, NV_VMM_ERROR_UNSUPPORTED);
+        assert_int_equal(frozen(p), 0); /* the VMM lives (it gave the oldest silent connection way for this one) */
+        close(pair[0]);
+        close(pair[1]);
+        for (size_t k = 0; k < n; k++)
+                sd_bus_flush_close_unref(conns[k]);
+        stop_vmm(v);
+}
+
 /* The names of every <method name="..."> in xml, each followed by a space: " Freeze Thaw ...". */
 static void method_names(const char *xml, char *out, size_t size) {
         static const char tag[] = "<method name=\"";
@@ -596,7 +633,8 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_hang_then_thaw), cmocka_unit_test(test_caller_not_allowed),
                 cmocka_unit_test(test_pause_fails),    cmocka_unit_test(test_combined_calls),
                 cmocka_unit_test(test_combined_found_frozen), cmocka_unit_test(test_combined_refusals),
-                cmocka_unit_test(test_combined_unsupported), cmocka_unit_test(test_xml_in_sync),
+                cmocka_unit_test(test_combined_unsupported), cmocka_unit_test(test_no_channel_on_p2p),
+                cmocka_unit_test(test_xml_in_sync),
         };
         int r;
 
