@@ -415,51 +415,31 @@ static int scan_meta(virDomainPtr *doms, int n, unsigned jobs, bool *nested, NvE
         return m.r;
 }
 
-/* Whether dom is among the n in list (by UUID: no call to the daemon). */
-static bool listed_in(virDomainPtr dom, virDomainPtr *list, int n) {
-        unsigned char a[VIR_UUID_BUFLEN], b[VIR_UUID_BUFLEN];
-
-        if (virDomainGetUUID(dom, a) < 0)
-                return false;
-        for (int i = 0; i < n; i++)
-                if (virDomainGetUUID(list[i], b) == 0 && memcmp(a, b, sizeof(a)) == 0)
-                        return true;
-        return false;
-}
-
 int nv_conn_list_nested(NvConn *c, unsigned jobs, NvDomainRef **ret, size_t *ret_n, NvError **reterr) {
         _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
         _cleanup_free_ bool *nested = NULL;
-        virDomainPtr *doms = NULL, *persistent = NULL;
+        virDomainPtr *doms = NULL;
         NvDomainRef *refs;
         size_t k = 0;
-        int n, n_persistent = 0, r;
+        int n, r;
 
         n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
         if (n < 0)
                 return libvirt_error(reterr, -EIO, _("Cannot list domains"));
-        /* Which are persistent, in one more call rather than one per domain. */
-        n_persistent = virConnectListAllDomains(conn, &persistent, VIR_CONNECT_LIST_DOMAINS_ACTIVE | VIR_CONNECT_LIST_DOMAINS_PERSISTENT);
         refs = calloc((size_t) n + 1, sizeof(*refs));
         nested = calloc((size_t) n + 1, sizeof(*nested));
-        r = n_persistent < 0 ? libvirt_error(reterr, -EIO, _("Cannot list domains"))
-            : refs && nested ? scan_meta(doms, n, jobs ?: 1, nested, reterr)
-                             : -ENOMEM;
+        r = refs && nested ? scan_meta(doms, n, jobs ?: 1, nested, reterr) : -ENOMEM;
         for (int i = 0; i < n; i++) {
                 _cleanup_(domain_unrefp) virDomainPtr dom = doms[i];
 
                 if (r < 0 || !nested[i])
                         continue;
-                refs[k].persistent = listed_in(dom, persistent, n_persistent);
                 if (!(refs[k].name = strdup(virDomainGetName(dom))))
                         r = -ENOMEM;
                 else if (virDomainGetUUIDString(dom, refs[k].uuid) < 0)
                         r = libvirt_error(reterr, -EIO, refs[k].name);
                 refs[k++].dom = TAKE_PTR(dom);
         }
-        for (int i = 0; i < n_persistent; i++)
-                virDomainFree(persistent[i]);
-        free(persistent);
         free(doms);
         if (r < 0) {
                 nv_domain_refs_free(refs, k);
@@ -507,48 +487,80 @@ int nv_conn_get_domain(NvConn *c, const char *name, NvDomainEntry *ret, NvError 
 
 int nv_conn_find(NvConn *c, const char *name, NvDomainRef *ret, NvError **reterr) {
         virDomainPtr dom = lookup(c, name, reterr);
+        int r = 0;
 
         if (!dom)
                 return -ENOENT;
         *ret = (NvDomainRef) { .dom = dom, .name = strdup(virDomainGetName(dom) ?: "") };
-        if (!ret->name) {
+        if (!ret->name)
+                r = -ENOMEM;
+        else if (virDomainGetUUIDString(dom, ret->uuid) < 0)
+                r = libvirt_error(reterr, -EIO, name); /* before the free below resets libvirt's last error */
+        if (r < 0)
                 nv_domain_ref_clear(ret);
-                return -ENOMEM;
-        }
-        if (virDomainGetUUIDString(dom, ret->uuid) < 0) {
-                nv_domain_ref_clear(ret);
-                return libvirt_error(reterr, -EIO, name);
-        }
-        return 0;
+        return r;
+}
+
+/*
+ * ref's domain on the current connection (a reference of the caller's):
+ * its handle, unless nestvirtd reconnected since and the handle's
+ * connection is the closed one; then looked up anew by UUID.
+ */
+static virDomainPtr current_domain(NvConn *c, const NvDomainRef *ref, NvError **reterr) {
+        _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
+
+        if (virDomainGetConnect(ref->dom) == conn && virDomainRef(ref->dom) == 0)
+                return ref->dom;
+        return lookup(c, ref->uuid, reterr);
 }
 
 int nv_conn_get_found(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr) {
-        return entry_from_domain(c, ref->dom, /* broken= */ false, ret, reterr);
+        _cleanup_(domain_unrefp) virDomainPtr dom = current_domain(c, ref, reterr);
+
+        return dom ? entry_from_domain(c, dom, /* broken= */ false, ret, reterr) : -ENOENT;
+}
+
+/* def->meta from our element as dom has it live now: NULL if none; -ESRCH if dom stopped. */
+static int read_live_meta(virDomainPtr dom, NvDomainDef *def, NvError **reterr) {
+        _cleanup_free_ char *xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, VIR_DOMAIN_AFFECT_LIVE);
+        virErrorPtr err = xml ? NULL : virGetLastError();
+        int r;
+
+        if (xml) {
+                r = nv_nested_meta_parse(xml, strlen(xml), 0, &def->meta, reterr);
+                return r < 0 ? nv_error_wrap(reterr, r, _("Domain '%s'"), def->name) : 0;
+        }
+        if (err && (err->code == VIR_ERR_OPERATION_INVALID || err->code == VIR_ERR_NO_DOMAIN))
+                return nv_error_set(reterr, -ESRCH, _("Domain '%s' is not running: there is no VMM to talk to."), def->name);
+        if (!err || err->code != VIR_ERR_NO_DOMAIN_METADATA)
+                return libvirt_error(reterr, -EIO, _("Cannot read the nestvirt metadata"));
+        return 0;
 }
 
 int nv_conn_get_listed(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr) {
-        _cleanup_free_ char *xml = virDomainGetMetadata(ref->dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, VIR_DOMAIN_AFFECT_LIVE);
-        NvDomainDef *def = calloc(1, sizeof(*def));
-        virErrorPtr err = xml ? NULL : virGetLastError();
-        int r = 0;
+        _cleanup_(domain_unrefp) virDomainPtr dom = current_domain(c, ref, reterr);
+        NvDomainDef *def;
+        int persistent, r;
 
+        if (!dom)
+                return -ENOENT;
+        def = calloc(1, sizeof(*def));
         if (!def || !(def->name = strdup(ref->name))) {
                 nv_domain_def_free(def);
                 return -ENOMEM;
         }
         def->cpu_mode = def->feature[0] = def->feature[1] = -1;
         memcpy(def->uuid, ref->uuid, sizeof(def->uuid));
-        if (xml)
-                r = nv_nested_meta_parse(xml, strlen(xml), 0, &def->meta, reterr);
-        else if (err && (err->code == VIR_ERR_OPERATION_INVALID || err->code == VIR_ERR_NO_DOMAIN))
-                r = nv_error_set(reterr, -ESRCH, _("Domain '%s' is not running: there is no VMM to talk to."), ref->name);
-        else if (!err || err->code != VIR_ERR_NO_DOMAIN_METADATA)
-                r = libvirt_error(reterr, -EIO, _("Cannot read the nestvirt metadata"));
+        r = read_live_meta(dom, def, reterr);
+        /* Now, under the caller's lock: defined or undefined since the listing, the landing's config write follows. */
+        persistent = r < 0 ? 0 : virDomainIsPersistent(dom);
+        if (r >= 0 && persistent < 0)
+                r = libvirt_error(reterr, -EIO, ref->name);
         if (r < 0) {
                 nv_domain_def_free(def);
-                return xml ? nv_error_wrap(reterr, r, _("Domain '%s'"), ref->name) : r;
+                return r;
         }
-        *ret = (NvDomainEntry) { .def = def, .active = true, .persistent = ref->persistent };
+        *ret = (NvDomainEntry) { .def = def, .active = true, .persistent = persistent == 1 };
         return 0;
 }
 
@@ -581,10 +593,9 @@ int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsi
 }
 
 int nv_conn_set_listed_meta(NvConn *c, const NvDomainRef *ref, const NvNestedMeta *meta, unsigned affect, NvError **reterr) {
-        _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
+        _cleanup_(domain_unrefp) virDomainPtr dom = current_domain(c, ref, reterr);
 
-        /* After a reconnect the handle's connection is the closed one: by UUID on the new. */
-        return set_meta(c, virDomainGetConnect(ref->dom) == conn ? ref->dom : NULL, ref->uuid, meta, affect, reterr);
+        return dom ? set_meta(c, dom, ref->name, meta, affect, reterr) : -ENOENT;
 }
 
 /* Our element's text, NULL (and 0) if the domain has none. */

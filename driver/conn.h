@@ -83,7 +83,6 @@ void nv_domain_entries_free(NvDomainEntry *e, size_t n);
 typedef struct NvDomainRef {
         char *name;
         char uuid[37];
-        bool persistent;        /* nv_conn_list_nested(): when listed */
         struct _virDomain *dom; /* libvirt's handle: later calls on it need no lookup */
 } NvDomainRef;
 
@@ -113,10 +112,10 @@ int nv_conn_find(NvConn *c, const char *name, NvDomainRef *ret, NvError **reterr
 int nv_conn_get_found(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr);
 
 /*
- * A listed domain as a save needs it, in one call: its name, UUID and our
- * element read now (def->meta NULL if it has none any more), active (-ESRCH
- * if it stopped), persistent as listed.  Nothing else of its XML is read:
- * the CPU fields of def are unknown (-1).
+ * A listed domain as a save needs it, in two small calls: its name, UUID
+ * and our element read now (def->meta NULL if it has none any more),
+ * active (-ESRCH if it stopped), persistent.  Nothing else of its XML is
+ * read: the CPU fields of def are unknown (-1).
  */
 int nv_conn_get_listed(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr);
 

@@ -207,6 +207,29 @@ int nv_driver_connect_vmm(NvDriver *d, const NvDomainDef *def, NvVmm *ret, NvErr
 }
 
 /*
+ * ref's lock; when it cannot be taken (another operation holds it, or the
+ * locks' directory is not ours to write), a domain that is not ours to
+ * handle anyway (no metadata, not running) says so instead, as it did
+ * before the lock came first.  e is the caller's to clear.
+ */
+static int lock_or_say_why(NvDriver *d, const NvDomainRef *ref, NvDomainEntry *e, NvDomainLock **lock, NvError **reterr) {
+        _cleanup_(nv_error_freep) NvError *why = NULL;
+        int r = nv_domain_lock(d, ref->uuid, ref->name, lock, &why);
+
+        if (r >= 0)
+                return r;
+        if (nv_conn_get_found(d->conn, ref, e, NULL) >= 0) {
+                int q = nested_and_running(e, reterr);
+
+                if (q < 0)
+                        return q;
+        }
+        if (reterr)
+                *reterr = TAKE_PTR(why);
+        return r;
+}
+
+/*
  * Found, locked, then read: what the flow works from is the domain as the
  * lock holder sees it.  Read before the lock, a save that landed while we
  * waited for it would be missing from the history we write back.
@@ -217,7 +240,7 @@ int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainL
 
         r = nv_conn_find(d->conn, domain, &ref, reterr);
         if (r >= 0)
-                r = nv_domain_lock(d, ref.uuid, ref.name, lock, reterr);
+                r = lock_or_say_why(d, &ref, e, lock, reterr);
         if (r >= 0)
                 r = nv_conn_get_found(d->conn, &ref, e, reterr);
         if (r >= 0)

@@ -190,10 +190,10 @@ static void test_list_with_broken_domain(void **state) {
 }
 
 /*
- * save-all's listing: the running domains with our element, persistent
- * or not as listed; then each as a save reads it, later: its metadata as
- * it is by then (a save that landed meanwhile is in it), none if it was
- * removed, -ESRCH if it stopped.  Writing through the listed handle.
+ * save-all's listing: the running domains with our element; then each as
+ * a save reads it, later: its metadata as it is by then (a save that
+ * landed meanwhile is in it), persistent or not, none if it was removed,
+ * -ESRCH if it stopped.  Writing through the listed handle.
  */
 static void test_list_nested_then_read(void **state) {
         NvNestedMeta *m = nv_nested_meta_new(), *back = NULL;
@@ -221,10 +221,11 @@ static void test_list_nested_then_read(void **state) {
         assert_int_equal(nv_conn_list_nested(c, 3, &refs, &n, NULL), 0);
         assert_int_equal(n, 3); /* sorted by name; host-model-new and nested-disabled have no element */
         assert_string_equal(refs[0].name, "svm-passthrough");
-        assert_true(refs[0].persistent);
         assert_string_equal(refs[1].name, "transient-nested");
-        assert_false(refs[1].persistent);
         assert_string_equal(refs[2].name, "vmx-custom");
+        assert_int_equal(nv_conn_get_listed(c, &refs[1], &e, NULL), 0);
+        assert_false(e.persistent);
+        nv_domain_def_free(e.def);
         /* A save landed after the listing: read now, it is there. */
         m->socket = strdup("/run/nestvirt/svm-passthrough.sock");
         assert_int_equal(nv_nested_meta_push_state(m, &s), 0);

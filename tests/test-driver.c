@@ -319,6 +319,36 @@ static void test_save_landing_before_the_lock(void **state) {
                 free(p[i]);
 }
 
+/*
+ * With the domain's lock held elsewhere: a nested domain is busy; a
+ * domain without our metadata says that, not that it is busy (what is
+ * wrong with the domain itself comes first, as before the lock did).
+ */
+static void test_lock_held_errors(void **state) {
+        NvDomainLock *held = NULL, *plain_held = NULL;
+        NvDomainRef plain = {};
+        NvError *err = NULL;
+        NvDriver *d;
+        Vmm v;
+
+        d = one_domain(&v, 0);
+        assert_int_equal(nv_conn_find(nv_driver_conn(d), "plain", &plain, NULL), 0);
+        assert_int_equal(nv_domain_lock(d, v.uuid, v.name, &held, NULL), 0);
+        assert_int_equal(nv_domain_lock(d, plain.uuid, plain.name, &plain_held, NULL), 0);
+        assert_int_equal(save(d, v.name, NULL, NULL, &err), -EBUSY);
+        assert_non_null(strstr(err->message, "in progress"));
+        err = nv_error_free(err);
+        assert_int_equal(save(d, "plain", NULL, NULL, &err), -ENOENT);
+        assert_non_null(strstr(err->message, "no <nestvirt:nested> metadata"));
+        err = nv_error_free(err);
+        nv_domain_unlock(plain_held);
+        nv_domain_unlock(held);
+        assert_true(vmm_runs(&v));
+        nv_domain_ref_clear(&plain);
+        nv_driver_free(d);
+        vmm_stop(&v);
+}
+
 /* What a save had written when it thawed the VMM: the D-Bus backend with its thaw counting the domain's files. */
 static const char *watched_domain;
 static unsigned files_at_thaw, thaws;
@@ -848,6 +878,7 @@ int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_history_across_failed_saves),
                 cmocka_unit_test(test_save_landing_before_the_lock),
+                cmocka_unit_test(test_lock_held_errors),
                 cmocka_unit_test(test_save_keeps_metadata_as_written),
                 cmocka_unit_test(test_save_thaws_before_writing),
                 cmocka_unit_test(test_maintenance_with_a_hung_vmm),
