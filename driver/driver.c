@@ -148,7 +148,6 @@ void nv_restore_result_clear(NvRestoreResult *r) {
         *r = (NvRestoreResult) {};
 }
 
-/* A running domain with our metadata: what every flow on a VMM needs. */
 /* e (just read) has our metadata and runs; else e is freed. */
 static int nested_and_running(NvDomainEntry *e, NvError **reterr) {
         int r = 0;
@@ -166,6 +165,7 @@ static int nested_and_running(NvDomainEntry *e, NvError **reterr) {
         return r;
 }
 
+/* A running domain with our metadata: what every flow on a VMM needs. */
 int nv_driver_get_nested_domain(NvDriver *d, const char *name, NvDomainEntry *ret, NvError **reterr) {
         NvDomainEntry e = {};
         int r;
@@ -250,7 +250,7 @@ int nv_driver_begin(NvDriver *d, const char *domain, NvDomainEntry *e, NvDomainL
         return r;
 }
 
-/* As nv_driver_begin, for a domain save-all listed: one call to libvirt (our element alone), not the whole XML. */
+/* As nv_driver_begin, for a domain save-all listed: two small calls to libvirt (our element, persistence), not the whole XML. */
 int nv_driver_begin_listed(NvDriver *d, const NvDomainRef *ref, NvDomainEntry *e, NvDomainLock **lock, NvVmm *vmm,
                            NvError **reterr) {
         int r;
