@@ -353,17 +353,34 @@ static int by_ref_name(const void *a, const void *b) {
 }
 
 /* 1: dom has our element (live), 0: it has none. */
-static int has_meta(virDomainPtr dom, NvError **reterr) {
-        _cleanup_free_ char *xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, VIR_DOMAIN_AFFECT_LIVE);
+/*
+ * Our element of dom (affect), the one reading of libvirt's answer: 1 and
+ * its text in *ret; 0, it has none; -ESRCH, dom is gone or stopped (its
+ * live metadata: "not running"); -EIO, anything else, libvirt's error
+ * still the last one for the caller to report.
+ */
+static int fetch_meta(virDomainPtr dom, unsigned affect, char **ret) {
         virErrorPtr err;
 
-        if (xml)
+        *ret = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, affect);
+        if (*ret)
                 return 1;
         err = virGetLastError();
-        /* None; or gone, or stopped (its live metadata: "not running") since the listing: nothing to save. */
-        if (err && (err->code == VIR_ERR_NO_DOMAIN_METADATA || err->code == VIR_ERR_NO_DOMAIN || err->code == VIR_ERR_OPERATION_INVALID))
+        if (err && err->code == VIR_ERR_NO_DOMAIN_METADATA)
                 return 0;
-        return libvirt_error(reterr, -EIO, virDomainGetName(dom));
+        if (err && (err->code == VIR_ERR_NO_DOMAIN || err->code == VIR_ERR_OPERATION_INVALID))
+                return -ESRCH;
+        return -EIO;
+}
+
+static int has_meta(virDomainPtr dom, NvError **reterr) {
+        _cleanup_free_ char *xml = NULL;
+        int r = fetch_meta(dom, VIR_DOMAIN_AFFECT_LIVE, &xml);
+
+        /* None; or gone, or stopped since the listing: nothing to save. */
+        if (r == -ESRCH)
+                return 0;
+        return r == -EIO ? libvirt_error(reterr, -EIO, virDomainGetName(dom)) : r;
 }
 
 /* The domains' metadata asked by up to jobs threads at once: the calls are round trips to the daemon, one per domain. */
@@ -522,19 +539,16 @@ int nv_conn_get_found(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvE
 
 /* def->meta from our element as dom has it live now: NULL if none; -ESRCH if dom stopped. */
 static int read_live_meta(virDomainPtr dom, NvDomainDef *def, NvError **reterr) {
-        _cleanup_free_ char *xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, VIR_DOMAIN_AFFECT_LIVE);
-        virErrorPtr err = xml ? NULL : virGetLastError();
-        int r;
+        _cleanup_free_ char *xml = NULL;
+        int r = fetch_meta(dom, VIR_DOMAIN_AFFECT_LIVE, &xml);
 
-        if (xml) {
+        if (r > 0) {
                 r = nv_nested_meta_parse(xml, strlen(xml), 0, &def->meta, reterr);
                 return r < 0 ? nv_error_wrap(reterr, r, _("Domain '%s'"), def->name) : 0;
         }
-        if (err && (err->code == VIR_ERR_OPERATION_INVALID || err->code == VIR_ERR_NO_DOMAIN))
+        if (r == -ESRCH)
                 return nv_error_set(reterr, -ESRCH, _("Domain '%s' is not running: there is no VMM to talk to."), def->name);
-        if (!err || err->code != VIR_ERR_NO_DOMAIN_METADATA)
-                return libvirt_error(reterr, -EIO, _("Cannot read the nestvirt metadata"));
-        return 0;
+        return r == -EIO ? libvirt_error(reterr, -EIO, _("Cannot read the nestvirt metadata")) : 0;
 }
 
 int nv_conn_get_listed(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr) {
@@ -601,17 +615,10 @@ int nv_conn_set_listed_meta(NvConn *c, const NvDomainRef *ref, const NvNestedMet
 /* Our element's text, NULL (and 0) if the domain has none. */
 static int get_meta_xml(NvConn *c, const char *name, unsigned affect, char **ret, NvError **reterr) {
         _cleanup_(domain_unrefp) virDomainPtr dom = lookup(c, name, reterr);
-        virErrorPtr err;
 
         if (!dom)
                 return -ENOENT;
-        *ret = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NV_META_NAMESPACE, affect);
-        if (*ret)
-                return 0;
-        err = virGetLastError();
-        if (err && err->code == VIR_ERR_NO_DOMAIN_METADATA)
-                return 0;
-        return libvirt_error(reterr, -EIO, _("Cannot read the nestvirt metadata"));
+        return fetch_meta(dom, affect, ret) < 0 ? libvirt_error(reterr, -EIO, _("Cannot read the nestvirt metadata")) : 0;
 }
 
 int nv_conn_get_meta(NvConn *c, const char *name, unsigned affect, NvNestedMeta **ret, NvError **reterr) {
