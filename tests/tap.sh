@@ -4,6 +4,8 @@
 #   contains TEXT NEEDLE     TEXT holds NEEDLE (literally)
 #   tap_end                  the plan and the counts; the test's exit status
 #   stacks PID NAME          each thread's stack of a process that seems hung, as comments
+# A test that cannot run here prints "1..0 # SKIP why" and exits 0: meson
+# counts that plan as skipped, while exit status 77 from a TAP test is an error.
 passes=0 fails=0
 
 check() {

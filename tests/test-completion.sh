@@ -9,7 +9,7 @@ NESTVIRT=$1
 COMPLETION=$2
 HELPERS=$3  # bash-completion's bash_completion, '' when it is not installed
 NODE=$4     # data/examples/node.xml, absolute
-[[ -n $HELPERS && -r $HELPERS ]] || { echo "1..0 # SKIP bash-completion is not installed"; exit 77; }
+[[ -n $HELPERS && -r $HELPERS ]] || { echo "1..0 # SKIP bash-completion is not installed"; exit 0; }
 # shellcheck source=/dev/null
 source "$HELPERS"
 # shellcheck source=../data/completion/nestvirt

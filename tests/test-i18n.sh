@@ -17,7 +17,7 @@ POLICY=$6    # the built data/org.nestvirt.policy, merged with the catalogs
 
 # LANGUAGE is honoured only in a locale other than C; C.UTF-8 is built into
 # glibc (2.35 and later), so it needs no locales package.
-LC_ALL=C.UTF-8 locale 2>&1 | grep -q 'Cannot set' && { echo "1..0 # SKIP no C.UTF-8 locale here"; exit 77; }
+LC_ALL=C.UTF-8 locale 2>&1 | grep -q 'Cannot set' && { echo "1..0 # SKIP no C.UTF-8 locale here"; exit 0; }
 de() { LC_ALL=C.UTF-8 LANGUAGE=de NESTVIRT_LOCALEDIR=$LOCALEDIR "$NESTVIRT" "$@"; }
 
 for po in "$PODIR"/*.po; do

@@ -16,7 +16,7 @@ NESTVIRTD=$3 BUSCONF=$4 # nestvirtd on a private dbus-daemon keeps the cache too
 . "$(dirname "$0")/tap.sh"
 
 for p in virsh qemu-system-x86_64; do
-        command -v "$p" >/dev/null || { echo "1..0 # SKIP $p is not installed (packages libvirt-clients, qemu-system-x86)"; exit 77; }
+        command -v "$p" >/dev/null || { echo "1..0 # SKIP $p is not installed (packages libvirt-clients, qemu-system-x86)"; exit 0; }
 done
 T=$(mktemp -d /tmp/nestvirt-qemu-XXXXXX)
 U="qemu:///embed?root=$T/root"
@@ -36,7 +36,7 @@ mkdir -p "$T/root/etc" "$T/state" "$T/run"
 # The QEMU driver runs QEMU as the build's qemu user when root; no virtlogd here.
 { [[ $(id -u) == 0 ]] && printf 'user = "root"\ngroup = "root"\n'; echo 'stdio_handler = "file"'; } >"$T/root/etc/qemu.conf"
 if ! virsh -c "$U" domcapabilities --virttype qemu >"$T/domcaps.xml" 2>"$T/err"; then
-        echo "1..0 # SKIP qemu:///embed cannot start here: $(grep error "$T/err" | tail -1)"; exit 77
+        echo "1..0 # SKIP qemu:///embed cannot start here: $(grep error "$T/err" | tail -1)"; exit 0
 fi
 export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run NESTVIRT_HOST_ROOT=$DATA/host-amd
 

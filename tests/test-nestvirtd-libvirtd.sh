@@ -13,8 +13,8 @@ set -u
 NESTVIRTD=$1 TESTVMM=$2 BUSCONF=$3
 LIBVIRTD=$(command -v libvirtd || echo /usr/sbin/libvirtd)
 command -v dbus-daemon >/dev/null && command -v busctl >/dev/null && command -v setpriv >/dev/null && [ -x "$LIBVIRTD" ] || {
-        echo "1..0 # SKIP needs libvirtd (package libvirt-daemon), dbus-daemon, busctl and setpriv"; exit 77; }
-[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root, to run libvirtd as another uid"; exit 77; }
+        echo "1..0 # SKIP needs libvirtd (package libvirt-daemon), dbus-daemon, busctl and setpriv"; exit 0; }
+[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root, to run libvirtd as another uid"; exit 0; }
 T=$(mktemp -d /tmp/nestvirtd-lv-XXXXXX)
 chmod 755 "$T"
 export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run

@@ -11,8 +11,8 @@
 # names the pidfile and sees no freeze.
 set -u
 NESTVIRTD=$1 VMM_BIN=$2 BUSCONF=$3 DATA=$4 NESTVIRT=$5
-command -v dbus-daemon >/dev/null && command -v busctl >/dev/null || { echo "1..0 # SKIP needs dbus-daemon and busctl"; exit 77; }
-[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root (ptrace of the VMM, no polkit)"; exit 77; }
+command -v dbus-daemon >/dev/null && command -v busctl >/dev/null || { echo "1..0 # SKIP needs dbus-daemon and busctl"; exit 0; }
+[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root (ptrace of the VMM, no polkit)"; exit 0; }
 T=$(mktemp -d /tmp/nestvirtd-process-XXXXXX)
 export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus
@@ -32,7 +32,7 @@ VMM=$!
 exec {HOLD}>"$T/in" # the VMM runs until this closes
 for ((i = 0; i < 100; i++)); do
         ls -l /proc/$VMM/fd 2>/dev/null | grep -q 'kvm-vcpu:1' && break
-        kill -0 $VMM 2>/dev/null || { echo "1..0 # SKIP no KVM VM on this machine: $(cat "$T/vmm.err")"; exit 77; }
+        kill -0 $VMM 2>/dev/null || { echo "1..0 # SKIP no KVM VM on this machine: $(cat "$T/vmm.err")"; exit 0; }
         sleep 0.1
 done
 echo $VMM >"$T/vmm.pid"

@@ -12,8 +12,8 @@ set -u
 NESTVIRTD=$1 TESTVMM=$2 FAKE_POLKIT=$3 BUSCONF=$4 IFACE_XML=$5 REGISTER_CALL=$6
 DATA=$7 # tests/: the host facts are a fake AMD host's, and destination capabilities to check against
 command -v dbus-daemon >/dev/null && command -v busctl >/dev/null && command -v setpriv >/dev/null || {
-        echo "1..0 # SKIP needs dbus-daemon, busctl and setpriv"; exit 77; }
-[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root, to call as another uid"; exit 77; }
+        echo "1..0 # SKIP needs dbus-daemon, busctl and setpriv"; exit 0; }
+[ "$(id -u)" -eq 0 ] || { echo "1..0 # SKIP needs root, to call as another uid"; exit 0; }
 T=$(mktemp -d /tmp/nestvirtd-XXXXXX)
 chmod 755 "$T" # the unprivileged caller reaches the bus socket here
 export NESTVIRT_STATE_DIR=$T/state NESTVIRT_RUNTIME_DIR=$T/run
