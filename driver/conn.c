@@ -352,7 +352,6 @@ static int by_ref_name(const void *a, const void *b) {
         return strcmp(((const NvDomainRef *) a)->name, ((const NvDomainRef *) b)->name);
 }
 
-/* 1: dom has our element (live), 0: it has none. */
 /*
  * Our element of dom (affect), the one reading of libvirt's answer: 1 and
  * its text in *ret; 0, it has none; -ESRCH, dom is gone or stopped (its
@@ -373,6 +372,7 @@ static int fetch_meta(virDomainPtr dom, unsigned affect, char **ret) {
         return -EIO;
 }
 
+/* 1: dom has our element (live); 0: it has none. */
 static int has_meta(virDomainPtr dom, NvError **reterr) {
         _cleanup_free_ char *xml = NULL;
         int r = fetch_meta(dom, VIR_DOMAIN_AFFECT_LIVE, &xml);
@@ -383,58 +383,8 @@ static int has_meta(virDomainPtr dom, NvError **reterr) {
         return r == -EIO ? libvirt_error(reterr, -EIO, virDomainGetName(dom)) : r;
 }
 
-/* The domains' metadata asked by up to jobs threads at once: the calls are round trips to the daemon, one per domain. */
-typedef struct MetaScan {
-        virDomainPtr *doms;
-        int n;
-        atomic_int next;
-        bool *nested; /* [domain]: has our element (a failed call fails the scan) */
-        pthread_mutex_t lock;
-        NvError *err; /* the first failure */
-        int r;
-} MetaScan;
-
-static void *scan_work(void *userdata) {
-        MetaScan *m = userdata;
-        int i;
-
-        while ((i = atomic_fetch_add(&m->next, 1)) < m->n) {
-                _cleanup_(nv_error_freep) NvError *err = NULL;
-                int r = has_meta(m->doms[i], &err);
-
-                m->nested[i] = r > 0;
-                pthread_mutex_lock(&m->lock);
-                if (r < 0 && m->r >= 0) {
-                        m->r = r;
-                        m->err = TAKE_PTR(err);
-                }
-                pthread_mutex_unlock(&m->lock);
-        }
-        return NULL;
-}
-
-static int scan_meta(virDomainPtr *doms, int n, unsigned jobs, bool *nested, NvError **reterr) {
-        MetaScan m = { .doms = doms, .n = n, .nested = nested, .lock = PTHREAD_MUTEX_INITIALIZER };
-        pthread_t threads[NV_CONN_MAX_JOBS];
-        unsigned started = 0;
-
-        jobs = jobs < (unsigned) n ? jobs : (unsigned) n;
-        for (; started + 1 < jobs && started < NV_CONN_MAX_JOBS; started++)
-                if (pthread_create(&threads[started], NULL, scan_work, &m) != 0)
-                        break; /* fewer threads: the others do its share */
-        (void) scan_work(&m);
-        for (unsigned k = 0; k < started; k++)
-                pthread_join(threads[k], NULL);
-        pthread_mutex_destroy(&m.lock);
-        if (m.r < 0 && reterr)
-                *reterr = TAKE_PTR(m.err);
-        nv_error_free(m.err);
-        return m.r;
-}
-
-int nv_conn_list_nested(NvConn *c, unsigned jobs, NvDomainRef **ret, size_t *ret_n, NvError **reterr) {
+int nv_conn_list_nested(NvConn *c, NvDomainRef **ret, size_t *ret_n, NvError **reterr) {
         _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
-        _cleanup_free_ bool *nested = NULL;
         virDomainPtr *doms = NULL;
         NvDomainRef *refs;
         size_t k = 0;
@@ -444,12 +394,12 @@ int nv_conn_list_nested(NvConn *c, unsigned jobs, NvDomainRef **ret, size_t *ret
         if (n < 0)
                 return libvirt_error(reterr, -EIO, _("Cannot list domains"));
         refs = calloc((size_t) n + 1, sizeof(*refs));
-        nested = calloc((size_t) n + 1, sizeof(*nested));
-        r = refs && nested ? scan_meta(doms, n, jobs ?: 1, nested, reterr) : -ENOMEM;
+        r = refs ? 0 : -ENOMEM;
+        /* One call at a time: a libvirt connection answers one caller's calls in a row faster than many callers' at once. */
         for (int i = 0; i < n; i++) {
                 _cleanup_(domain_unrefp) virDomainPtr dom = doms[i];
 
-                if (r < 0 || !nested[i])
+                if (r < 0 || (r = has_meta(dom, reterr)) <= 0)
                         continue;
                 if (!(refs[k].name = strdup(virDomainGetName(dom))))
                         r = -ENOMEM;
@@ -554,7 +504,7 @@ static int read_live_meta(virDomainPtr dom, NvDomainDef *def, NvError **reterr) 
 int nv_conn_get_listed(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr) {
         _cleanup_(domain_unrefp) virDomainPtr dom = current_domain(c, ref, reterr);
         NvDomainDef *def;
-        int persistent, r;
+        int r;
 
         if (!dom)
                 return -ENOENT;
@@ -566,15 +516,11 @@ int nv_conn_get_listed(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, Nv
         def->cpu_mode = def->feature[0] = def->feature[1] = -1;
         memcpy(def->uuid, ref->uuid, sizeof(def->uuid));
         r = read_live_meta(dom, def, reterr);
-        /* Now, under the caller's lock: defined or undefined since the listing, the landing's config write follows. */
-        persistent = r < 0 ? 0 : virDomainIsPersistent(dom);
-        if (r >= 0 && persistent < 0)
-                r = libvirt_error(reterr, -EIO, ref->name);
         if (r < 0) {
                 nv_domain_def_free(def);
                 return r;
         }
-        *ret = (NvDomainEntry) { .def = def, .active = true, .persistent = persistent == 1 };
+        *ret = (NvDomainEntry) { .def = def, .active = true }; /* persistent: not asked */
         return 0;
 }
 
@@ -585,6 +531,34 @@ int nv_conn_get_xml(NvConn *c, const char *name, bool migratable, char **ret, Nv
                 return -ENOENT;
         *ret = virDomainGetXMLDesc(dom, migratable ? VIR_DOMAIN_XML_MIGRATABLE : 0);
         return *ret ? 0 : libvirt_error(reterr, -EIO, name);
+}
+
+/*
+ * A write of the config too, refused: because the domain has none now
+ * (transient), then the live write goes alone.  libvirt refuses that with
+ * the code of any invalid operation, so the domain is asked, after the
+ * refusal, which is what the caller hears if it was anything else.
+ */
+static int write_meta(virDomainPtr dom, const char *xml, unsigned affect, NvError **reterr) {
+        unsigned flags = (affect & ~NV_AFFECT_CONFIG_IF_PERSISTENT) | (affect & NV_AFFECT_CONFIG_IF_PERSISTENT ? NV_AFFECT_CONFIG : 0);
+        _cleanup_(nv_error_freep) NvError *why = NULL;
+        virErrorPtr err;
+        int r;
+
+        if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, NV_META_PREFIX, NV_META_NAMESPACE, flags) == 0)
+                return 0;
+        err = virGetLastError();
+        r = libvirt_error(&why, -EIO, _("Cannot write the nestvirt metadata"));
+        if ((affect & NV_AFFECT_CONFIG_IF_PERSISTENT) && !(affect & NV_AFFECT_CONFIG) && err &&
+            err->code == VIR_ERR_OPERATION_INVALID && virDomainIsPersistent(dom) == 0) {
+                if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, NV_META_PREFIX, NV_META_NAMESPACE,
+                                         flags & ~NV_AFFECT_CONFIG) == 0)
+                        return 0;
+                return libvirt_error(reterr, -EIO, _("Cannot write the nestvirt metadata"));
+        }
+        if (reterr)
+                *reterr = TAKE_PTR(why);
+        return r;
 }
 
 /* dom: NULL to look name up. */
@@ -598,8 +572,7 @@ static int set_meta(NvConn *c, virDomainPtr dom, const char *name, const NvNeste
                 return r;
         if (!dom && !(dom = found = lookup(c, name, reterr)))
                 return -ENOENT;
-        r = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, NV_META_PREFIX, NV_META_NAMESPACE, affect);
-        return r < 0 ? libvirt_error(reterr, -EIO, _("Cannot write the nestvirt metadata")) : 0;
+        return write_meta(dom, xml, affect, reterr);
 }
 
 int nv_conn_set_meta(NvConn *c, const char *name, const NvNestedMeta *meta, unsigned affect, NvError **reterr) {

@@ -35,6 +35,12 @@ static inline bool nv_domain_entry_nested(const NvDomainEntry *e) {
 #define NV_AFFECT_CURRENT 0u
 #define NV_AFFECT_LIVE 1u
 #define NV_AFFECT_CONFIG 2u
+/*
+ * A write's config too if the domain has one when libvirt writes: one call
+ * for a persistent domain, where asking first would be two and could be
+ * outdated by a define or undefine in between.
+ */
+#define NV_AFFECT_CONFIG_IF_PERSISTENT 4u
 
 /*
  * Event callback: kind is "lifecycle" or "metadata" (detail: libvirt's
@@ -88,16 +94,13 @@ typedef struct NvDomainRef {
 
 void nv_domain_ref_clear(NvDomainRef *ref);
 
-/* The most threads nv_conn_list_nested() runs. */
-#define NV_CONN_MAX_JOBS 64u
-
 /*
  * The running domains that have our metadata element (parsed or not),
- * sorted by name: one small call per domain, by up to jobs threads at
- * once, no XML fetched or parsed, so that save-all begins its workers
- * soon.  Free with nv_domain_refs_free().
+ * sorted by name: one small call per domain, no XML fetched or parsed,
+ * so that save-all begins its workers soon.  Free with
+ * nv_domain_refs_free().
  */
-int nv_conn_list_nested(NvConn *c, unsigned jobs, NvDomainRef **ret, size_t *ret_n, NvError **reterr);
+int nv_conn_list_nested(NvConn *c, NvDomainRef **ret, size_t *ret_n, NvError **reterr);
 void nv_domain_refs_free(NvDomainRef *refs, size_t n);
 
 /* One domain by name or UUID. */
@@ -112,10 +115,11 @@ int nv_conn_find(NvConn *c, const char *name, NvDomainRef *ret, NvError **reterr
 int nv_conn_get_found(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr);
 
 /*
- * A listed domain as a save needs it, in two small calls: its name, UUID
+ * A listed domain as a save needs it, in one small call: its name, UUID
  * and our element read now (def->meta NULL if it has none any more),
- * active (-ESRCH if it stopped), persistent.  Nothing else of its XML is
- * read: the CPU fields of def are unknown (-1).
+ * active (-ESRCH if it stopped).  Nothing else is read: the CPU fields of
+ * def are unknown (-1), and persistent is false, not asked (the landing
+ * writes with NV_AFFECT_CONFIG_IF_PERSISTENT).
  */
 int nv_conn_get_listed(NvConn *c, const NvDomainRef *ref, NvDomainEntry *ret, NvError **reterr);
 

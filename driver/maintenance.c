@@ -233,7 +233,7 @@ struct Pool {
  * hung VMM holds up nobody else's domain longer than this.  Nobody waits
  * idle for it while there is a domain to begin or to land.
  */
-#define COMMIT_DELAY_USEC 4000u
+#define COMMIT_DELAY_USEC 20000u
 
 /* Ends item i's step under the lock; < 0 (out of memory) stops the run. */
 static void pool_finish(Pool *p, size_t i, int r, const NvError *err) {
@@ -513,7 +513,7 @@ int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret,
         int r;
 
         *ret = (NvMaintReport) {};
-        r = nv_conn_list_nested(d->conn, o->jobs, &refs, &n, reterr);
+        r = nv_conn_list_nested(d->conn, &refs, &n, reterr);
         for (size_t i = 0; r >= 0 && i < n; i++) /* items[i] is refs[i] */
                 r = report_add(ret, refs[i].name, refs[i].uuid, NULL);
         if (r >= 0) /* a new cycle: nothing of the last one's record may outlive it */

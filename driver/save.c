@@ -131,9 +131,12 @@ static int stage_image(NvSaveJob *job, const uint8_t *img, size_t len, NvError *
         return 0;
 }
 
-/* The reference written to libvirt, live and (if persistent) config; a failure removes the file nothing references. */
+/*
+ * The reference written to libvirt, live and config if the domain has one
+ * as libvirt writes it; a failure removes the file nothing references.
+ */
 static int land(NvSaveJob *job, NvError **reterr) {
-        unsigned affect = NV_AFFECT_LIVE | (job->e.persistent ? NV_AFFECT_CONFIG : 0);
+        unsigned affect = NV_AFFECT_LIVE | NV_AFFECT_CONFIG_IF_PERSISTENT;
         int r = job->ref ? nv_conn_set_listed_meta(job->d->conn, job->ref, job->e.def->meta, affect, reterr)
                          : nv_conn_set_meta(job->d->conn, job->e.def->name, job->e.def->meta, affect, reterr);
 

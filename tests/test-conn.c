@@ -192,8 +192,10 @@ static void test_list_with_broken_domain(void **state) {
 /*
  * save-all's listing: the running domains with our element; then each as
  * a save reads it, later: its metadata as it is by then (a save that
- * landed meanwhile is in it), persistent or not, none if it was removed,
- * -ESRCH if it stopped.  Writing through the listed handle.
+ * landed meanwhile is in it), none if it was removed, -ESRCH if it
+ * stopped.  Writing through the listed handle, config too if libvirt
+ * finds the domain persistent: a transient one gets the live write alone,
+ * a stopped one the refusal.
  */
 static void test_list_nested_then_read(void **state) {
         NvNestedMeta *m = nv_nested_meta_new(), *back = NULL;
@@ -218,13 +220,13 @@ static void test_list_nested_then_read(void **state) {
                                  0);
         assert_non_null(dom);
         virDomainFree(dom);
-        assert_int_equal(nv_conn_list_nested(c, 3, &refs, &n, NULL), 0);
+        assert_int_equal(nv_conn_list_nested(c, &refs, &n, NULL), 0);
         assert_int_equal(n, 3); /* sorted by name; host-model-new and nested-disabled have no element */
         assert_string_equal(refs[0].name, "svm-passthrough");
         assert_string_equal(refs[1].name, "transient-nested");
         assert_string_equal(refs[2].name, "vmx-custom");
         assert_int_equal(nv_conn_get_listed(c, &refs[1], &e, NULL), 0);
-        assert_false(e.persistent);
+        assert_true(e.active);
         nv_domain_def_free(e.def);
         /* A save landed after the listing: read now, it is there. */
         m->socket = strdup("/run/nestvirt/svm-passthrough.sock");
@@ -232,18 +234,27 @@ static void test_list_nested_then_read(void **state) {
         nv_nested_meta_post_parse(m);
         assert_int_equal(nv_conn_set_meta(c, "svm-passthrough", m, NV_AFFECT_LIVE, NULL), 0);
         assert_int_equal(nv_conn_get_listed(c, &refs[0], &e, NULL), 0);
-        assert_true(e.active && e.persistent);
+        assert_true(e.active);
         assert_string_equal(e.def->uuid, refs[0].uuid);
         assert_non_null(e.def->meta);
         assert_string_equal(e.def->meta->state.path, s.path);
         nv_domain_def_free(e.def);
-        /* Written through the listed handle, read back by name. */
+        /* Written through the listed handle, read back by name: transient, live alone. */
         m->state.vcpus = 2;
-        assert_int_equal(nv_conn_set_listed_meta(c, &refs[1], m, NV_AFFECT_LIVE, NULL), 0);
+        assert_int_equal(nv_conn_set_listed_meta(c, &refs[1], m, NV_AFFECT_LIVE | NV_AFFECT_CONFIG_IF_PERSISTENT, NULL), 0);
         assert_int_equal(nv_conn_get_meta(c, "transient-nested", NV_AFFECT_LIVE, &back, NULL), 0);
         assert_non_null(back);
         assert_int_equal(back->state.vcpus, 2);
         back = nv_nested_meta_free(back);
+        /* Persistent: live and config. */
+        m->state.vcpus = 3;
+        assert_int_equal(nv_conn_set_listed_meta(c, &refs[0], m, NV_AFFECT_LIVE | NV_AFFECT_CONFIG_IF_PERSISTENT, NULL), 0);
+        for (unsigned affect = NV_AFFECT_LIVE; affect <= NV_AFFECT_CONFIG; affect++) {
+                assert_int_equal(nv_conn_get_meta(c, "svm-passthrough", affect, &back, NULL), 0);
+                assert_non_null(back);
+                assert_int_equal(back->state.vcpus, 3);
+                back = nv_nested_meta_free(back);
+        }
         /* Its element removed since: no metadata.  Stopped since: not running. */
         assert_int_equal(nv_conn_set_meta(c, "transient-nested", NULL, NV_AFFECT_LIVE, NULL), 0);
         assert_int_equal(nv_conn_get_listed(c, &refs[1], &e, NULL), 0);
@@ -252,7 +263,14 @@ static void test_list_nested_then_read(void **state) {
         assert_int_equal(virDomainDestroy(refs[2].dom), 0);
         assert_int_equal(nv_conn_get_listed(c, &refs[2], &e, &err), -ESRCH);
         assert_non_null(strstr(err->message, "vmx-custom"));
+        err = nv_error_free(err);
+        /* Persistent and stopped: libvirt's refusal of the live write, not a config write alone. */
+        assert_true(nv_conn_set_listed_meta(c, &refs[2], m, NV_AFFECT_LIVE | NV_AFFECT_CONFIG_IF_PERSISTENT, &err) < 0);
+        assert_non_null(strstr(err->message, "Cannot write the nestvirt metadata"));
         nv_error_free(err);
+        assert_int_equal(nv_conn_get_meta(c, "vmx-custom", NV_AFFECT_CONFIG, &back, NULL), 0);
+        assert_true(!back || back->state.vcpus != 3);
+        nv_nested_meta_free(back);
         nv_domain_refs_free(refs, n);
         nv_nested_meta_free(m);
         virConnectClose(raw);
