@@ -171,7 +171,7 @@ typedef struct NvMaintOptions {
         bool keep_frozen;             /* save-all: leave every saved VMM frozen (the host is going down) */
         unsigned jobs;                /* domains under way at once, each in a thread of its own; 0 or 1: one after another */
         const atomic_bool *cancel;    /* optional: once true, the domains not begun yet fail as cancelled */
-        /* save-all: how long a sync or record write may wait for domains about to join it; 0: 4 ms (docs/maintenance.md) */
+        /* save-all: how long a sync or record write may wait for domains about to join it; 0: 20 ms (docs/maintenance.md) */
         unsigned commit_delay_usec;
         NvMaintProgressFunc progress; /* optional */
         void *userdata;
