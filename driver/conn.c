@@ -534,31 +534,26 @@ int nv_conn_get_xml(NvConn *c, const char *name, bool migratable, char **ret, Nv
 }
 
 /*
- * A write of the config too, refused: because the domain has none now
- * (transient), then the live write goes alone.  libvirt refuses that with
- * the code of any invalid operation, so the domain is asked, after the
- * refusal, which is what the caller hears if it was anything else.
+ * A write of the config too, refused as an invalid operation: libvirt
+ * gives that code for two reasons only, checked in this order (its
+ * virDomainObjUpdateModificationImpact()): the domain is not running, or
+ * it is transient, with no config to write.  The live write alone is then
+ * right for a transient domain and refused again, with libvirt's own
+ * message, for a stopped one: no call to ask which it was.
  */
 static int write_meta(virDomainPtr dom, const char *xml, unsigned affect, NvError **reterr) {
         unsigned flags = (affect & ~NV_AFFECT_CONFIG_IF_PERSISTENT) | (affect & NV_AFFECT_CONFIG_IF_PERSISTENT ? NV_AFFECT_CONFIG : 0);
-        _cleanup_(nv_error_freep) NvError *why = NULL;
         virErrorPtr err;
-        int r;
 
         if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, NV_META_PREFIX, NV_META_NAMESPACE, flags) == 0)
                 return 0;
         err = virGetLastError();
-        r = libvirt_error(&why, -EIO, _("Cannot write the nestvirt metadata"));
         if ((affect & NV_AFFECT_CONFIG_IF_PERSISTENT) && !(affect & NV_AFFECT_CONFIG) && err &&
-            err->code == VIR_ERR_OPERATION_INVALID && virDomainIsPersistent(dom) == 0) {
-                if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, NV_META_PREFIX, NV_META_NAMESPACE,
-                                         flags & ~NV_AFFECT_CONFIG) == 0)
-                        return 0;
-                return libvirt_error(reterr, -EIO, _("Cannot write the nestvirt metadata"));
-        }
-        if (reterr)
-                *reterr = TAKE_PTR(why);
-        return r;
+            err->code == VIR_ERR_OPERATION_INVALID &&
+            virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, NV_META_PREFIX, NV_META_NAMESPACE,
+                                 flags & ~NV_AFFECT_CONFIG) == 0)
+                return 0;
+        return libvirt_error(reterr, -EIO, _("Cannot write the nestvirt metadata"));
 }
 
 /* dom: NULL to look name up. */

@@ -37,7 +37,8 @@ static inline bool nv_domain_entry_nested(const NvDomainEntry *e) {
 #define NV_AFFECT_CONFIG 2u
 /*
  * A write's config too if the domain has one when libvirt writes: one call
- * for a persistent domain, where asking first would be two and could be
+ * for a persistent domain, two for a transient one (the refusal, then the
+ * live write alone), where asking first would be one more and could be
  * outdated by a define or undefine in between.
  */
 #define NV_AFFECT_CONFIG_IF_PERSISTENT 4u
