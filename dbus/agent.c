@@ -216,22 +216,30 @@ static int holds_end(NvAgent *a, const Conn *conn) {
 }
 
 /*
- * Every vCPU's blob, as a snapshot image in a sealed memfd: KVM writes
- * each blob where the image has it, and the image is the memfd's own
- * pages, so nothing is copied (docs/performance.md).
+ * The memfd a collect fills, made, sized and its pages written once
+ * before the caller pauses the vCPUs: a new memfd's pages cost a trap
+ * each at their first write on some machines, which would otherwise fall
+ * inside the freeze (docs/performance.md).
  */
-static int collect(NvAgent *a, int *ret_fd, size_t *ret_len, unsigned *ret_guest, NvError **reterr) {
+static int collect_prepare(NvAgent *a, NvMemfdMap *ret, NvError **reterr) {
+        return nv_memfd_map_new(nv_snapshot_image_max(a->vmm.n_vcpus, nv_vcpu_nested_room(a->vmm.vcpus[0])),
+                                nv_snapshot_image_max(a->vmm.n_vcpus, nv_format_max_size(nv_kvm_vendor(a->vmm.kvm))), ret, reterr);
+}
+
+/*
+ * Every vCPU's blob, as a snapshot image in the sealed memfd m (from
+ * collect_prepare()): KVM writes each blob where the image has it, and
+ * the image is the memfd's own pages, so nothing is copied
+ * (docs/performance.md).
+ */
+static int collect(NvAgent *a, NvMemfdMap *m, int *ret_fd, size_t *ret_len, unsigned *ret_guest, NvError **reterr) {
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = nv_snapshot_new(nv_kvm_vendor(a->vmm.kvm));
-        _cleanup_(nv_memfd_map_clear) NvMemfdMap m = NV_MEMFD_MAP_NULL;
         NvSnapshotBuilder b;
         int r;
 
         if (!s)
                 return -ENOMEM;
-        r = nv_memfd_map_new(nv_snapshot_image_max(a->vmm.n_vcpus, nv_vcpu_nested_room(a->vmm.vcpus[0])),
-                             nv_snapshot_image_max(a->vmm.n_vcpus, nv_format_max_size(s->vendor)), &m, reterr);
-        if (r >= 0)
-                r = nv_snapshot_builder_init(&b, s->vendor, m.data, m.size, a->vmm.n_vcpus, reterr);
+        r = nv_snapshot_builder_init(&b, s->vendor, m->data, m->size, a->vmm.n_vcpus, reterr);
         if (r >= 0)
                 r = nv_vcpus_get_nested_image(a->vmm.vcpus, a->vmm.n_vcpus, &b, ret_guest, reterr);
         if (r < 0)
@@ -240,7 +248,7 @@ static int collect(NvAgent *a, int *ret_fd, size_t *ret_len, unsigned *ret_guest
         /* The host facts a later restore or migration check compares against (probed once, at start). */
         nv_snapshot_stamp(s, a->have_host ? &a->host : NULL);
         r = nv_snapshot_builder_finish(&b, s, ret_len, reterr);
-        return r < 0 ? r : nv_memfd_map_seal(&m, *ret_len, ret_fd, reterr);
+        return r < 0 ? r : nv_memfd_map_seal(m, *ret_len, ret_fd, reterr);
 }
 
 /* The blobs of snapshot s, matched to our vCPUs by id; names the mismatch. */
@@ -508,6 +516,7 @@ static int read_no_options(NvAgent *a, sd_bus_message *m, sd_bus_error *error) {
 
 static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
+        _cleanup_(nv_memfd_map_clear) NvMemfdMap map = NV_MEMFD_MAP_NULL;
         _cleanup_close_ int fd = -1;
         NvAgent *a = userdata;
         unsigned guest = 0;
@@ -521,7 +530,9 @@ static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
                 return sd_bus_error_set(error, NV_VMM_ERROR_NOT_FROZEN, "Freeze the VM before collecting its nested state.");
         if (nv_kvm_nested_state_max(a->vmm.kvm) <= 0)
                 return unsupported(error);
-        r = collect(a, &fd, &len, &guest, &err);
+        r = collect_prepare(a, &map, &err);
+        if (r >= 0)
+                r = collect(a, &map, &fd, &len, &guest, &err);
         if (r < 0)
                 return nv_to_bus_error(error, NV_VMM_ERROR_FAILED, r, err);
         return reply_state(a, m, fd, len, guest, NULL, false);
@@ -534,6 +545,7 @@ static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
  */
 static int method_collect(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
+        _cleanup_(nv_memfd_map_clear) NvMemfdMap map = NV_MEMFD_MAP_NULL;
         _cleanup_close_ int fd = -1;
         NvAgent *a = userdata;
         unsigned guest = 0;
@@ -547,11 +559,14 @@ static int method_collect(sd_bus_message *m, void *userdata, sd_bus_error *error
                 return r;
         if (nv_kvm_nested_state_max(a->vmm.kvm) <= 0)
                 return unsupported(error); /* before any pause */
+        r = collect_prepare(a, &map, &err);
+        if (r < 0)
+                return nv_to_bus_error(error, NV_VMM_ERROR_FAILED, r, err);
         found = a->frozen;
         r = call_hold_begin(a, &hold, error);
         if (r < 0)
                 return r;
-        r = collect(a, &fd, &len, &guest, &err);
+        r = collect(a, &map, &fd, &len, &guest, &err);
         t = call_hold_end(a, &hold);
         if (r < 0)
                 return nv_to_bus_error(error, NV_VMM_ERROR_FAILED, r, err);
