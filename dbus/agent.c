@@ -217,9 +217,10 @@ static int holds_end(NvAgent *a, const Conn *conn) {
 
 /*
  * The memfd a collect fills, made, sized and its pages written once
- * before the caller pauses the vCPUs: a new memfd's pages cost a trap
- * each at their first write on some machines, which would otherwise fall
- * inside the freeze (docs/performance.md).
+ * before Collect pauses the vCPUs: a new memfd's pages cost a trap each
+ * at their first write on some machines, which would otherwise fall
+ * inside the freeze (docs/performance.md).  GetNestedState comes when a
+ * Freeze already holds the vCPUs, so there it is paid frozen, as before.
  */
 static int collect_prepare(NvAgent *a, NvMemfdMap *ret, NvError **reterr) {
         return nv_memfd_map_new(nv_snapshot_image_max(a->vmm.n_vcpus, nv_vcpu_nested_room(a->vmm.vcpus[0])),
