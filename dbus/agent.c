@@ -86,6 +86,8 @@ struct NvAgent {
         bool p2p_checked;       /* connections were vetted at accept time */
         NvHostInfo host;        /* this host's facts for the snapshot header: probed at start, not inside a freeze */
         bool have_host;
+        NvWarm work;            /* one image's room, made at the first need and kept: Collect builds in it, Load reads into it */
+        NvWarm undo;            /* Load's room for the states it replaces, made and kept likewise */
         Conn *conns[MAX_CONNECTIONS];
         sd_event *event;
         sd_event_source *listener, *retry;
@@ -216,31 +218,38 @@ static int holds_end(NvAgent *a, const Conn *conn) {
 }
 
 /*
- * The memfd a collect fills, made, sized and its pages written once
- * before Collect pauses the vCPUs: a new memfd's pages cost a trap each
- * at their first write on some machines, which would otherwise fall
- * inside the freeze (docs/performance.md).  GetNestedState comes when a
- * Freeze already holds the vCPUs, so there it is paid frozen, as before.
+ * The work buffer, made and its pages written when first needed, before
+ * any pause, and kept: Collect builds each image in it and Load reads
+ * each one into it.  A new buffer's pages cost a trap each at their first
+ * write on some machines, far more than the bytes (docs/performance.md);
+ * kept, they cost one image and one set of vCPU states (the undo buffer
+ * Load keeps the replaced states in): about 2 MiB at 256 SVM vCPUs.
  */
-static int collect_prepare(NvAgent *a, NvMemfdMap *ret, NvError **reterr) {
-        return nv_memfd_map_new(nv_snapshot_image_max(a->vmm.n_vcpus, nv_vcpu_nested_room(a->vmm.vcpus[0])),
-                                nv_snapshot_image_max(a->vmm.n_vcpus, nv_format_max_size(nv_kvm_vendor(a->vmm.kvm))), ret, reterr);
+static int work_ensure(NvAgent *a, NvError **reterr) {
+        size_t n = a->vmm.n_vcpus, likely = nv_format_max_size(nv_kvm_vendor(a->vmm.kvm));
+        size_t room = nv_snapshot_image_max(n, nv_vcpu_nested_room(a->vmm.vcpus[0]));
+        int r = 0;
+
+        if (!a->work.data)
+                r = nv_warm_reserve(&a->work, room, nv_snapshot_image_max(n, likely));
+        if (r >= 0 && !a->undo.data)
+                r = nv_warm_reserve(&a->undo, room = nv_vcpus_undo_size(a->vmm.vcpus, n), n * (likely + 8));
+        return r < 0 ? nv_error_set(reterr, r, _("Cannot reserve %zu bytes for the nested state: %s"), room, strerror(-r)) : 0;
 }
 
 /*
- * Every vCPU's blob, as a snapshot image in the sealed memfd m (from
- * collect_prepare()): KVM writes each blob where the image has it, and
- * the image is the memfd's own pages, so nothing is copied
- * (docs/performance.md).
+ * Every vCPU's blob, as a snapshot image in the work buffer: KVM writes
+ * each blob where the image has it.  This is what a freeze holds; the
+ * copy into a memfd comes after (seal()).
  */
-static int collect(NvAgent *a, NvMemfdMap *m, int *ret_fd, size_t *ret_len, unsigned *ret_guest, NvError **reterr) {
+static int collect(NvAgent *a, size_t *ret_len, unsigned *ret_guest, NvError **reterr) {
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = nv_snapshot_new(nv_kvm_vendor(a->vmm.kvm));
         NvSnapshotBuilder b;
         int r;
 
         if (!s)
                 return -ENOMEM;
-        r = nv_snapshot_builder_init(&b, s->vendor, m->data, m->size, a->vmm.n_vcpus, reterr);
+        r = nv_snapshot_builder_init(&b, s->vendor, a->work.data, a->work.size, a->vmm.n_vcpus, reterr);
         if (r >= 0)
                 r = nv_vcpus_get_nested_image(a->vmm.vcpus, a->vmm.n_vcpus, &b, ret_guest, reterr);
         if (r < 0)
@@ -248,8 +257,15 @@ static int collect(NvAgent *a, NvMemfdMap *m, int *ret_fd, size_t *ret_len, unsi
         s->cap_nested_state = (uint32_t) nv_kvm_nested_state_max(a->vmm.kvm);
         /* The host facts a later restore or migration check compares against (probed once, at start). */
         nv_snapshot_stamp(s, a->have_host ? &a->host : NULL);
-        r = nv_snapshot_builder_finish(&b, s, ret_len, reterr);
-        return r < 0 ? r : nv_memfd_map_seal(m, *ret_len, ret_fd, reterr);
+        return nv_snapshot_builder_finish(&b, s, ret_len, reterr);
+}
+
+/*
+ * The collected image, copied by the kernel into a new sealed memfd: one
+ * pass, without the page traps a memfd written in place would take.
+ */
+static int seal(NvAgent *a, size_t len, int *ret_fd, NvError **reterr) {
+        return nv_memfd_seal_new(a->work.data, len, ret_fd, reterr);
 }
 
 /* The blobs of snapshot s, matched to our vCPUs by id; names the mismatch. */
@@ -388,6 +404,9 @@ static int method_freeze(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (a->n_holds == MAX_HOLDS)
                 return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM holds %d freezes already; thaw one first.", MAX_HOLDS);
         if (!a->frozen) {
+                /* A GetNestedState likely follows: its buffer made now, not frozen (a failure is the Get's to report). */
+                if (nv_kvm_nested_state_max(a->vmm.kvm) > 0)
+                        (void) work_ensure(a, NULL);
                 r = a->vmm.pause(a->vmm.userdata);
                 if (r < 0) /* the protocol's name for "cannot freeze now", whatever the VMM's reason */
                         return sd_bus_error_setf(error, NV_VMM_ERROR_BUSY, "The VMM could not pause its vCPUs: %s", strerror(-r));
@@ -517,7 +536,6 @@ static int read_no_options(NvAgent *a, sd_bus_message *m, sd_bus_error *error) {
 
 static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
-        _cleanup_(nv_memfd_map_clear) NvMemfdMap map = NV_MEMFD_MAP_NULL;
         _cleanup_close_ int fd = -1;
         NvAgent *a = userdata;
         unsigned guest = 0;
@@ -531,9 +549,11 @@ static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
                 return sd_bus_error_set(error, NV_VMM_ERROR_NOT_FROZEN, "Freeze the VM before collecting its nested state.");
         if (nv_kvm_nested_state_max(a->vmm.kvm) <= 0)
                 return unsupported(error);
-        r = collect_prepare(a, &map, &err);
+        r = work_ensure(a, &err); /* made at the Freeze, unless that failed */
         if (r >= 0)
-                r = collect(a, &map, &fd, &len, &guest, &err);
+                r = collect(a, &len, &guest, &err);
+        if (r >= 0)
+                r = seal(a, len, &fd, &err);
         if (r < 0)
                 return nv_to_bus_error(error, NV_VMM_ERROR_FAILED, r, err);
         return reply_state(a, m, fd, len, guest, NULL, false);
@@ -546,7 +566,6 @@ static int method_get_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
  */
 static int method_collect(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
-        _cleanup_(nv_memfd_map_clear) NvMemfdMap map = NV_MEMFD_MAP_NULL;
         _cleanup_close_ int fd = -1;
         NvAgent *a = userdata;
         unsigned guest = 0;
@@ -560,15 +579,17 @@ static int method_collect(sd_bus_message *m, void *userdata, sd_bus_error *error
                 return r;
         if (nv_kvm_nested_state_max(a->vmm.kvm) <= 0)
                 return unsupported(error); /* before any pause */
-        r = collect_prepare(a, &map, &err);
+        r = work_ensure(a, &err);
         if (r < 0)
                 return nv_to_bus_error(error, NV_VMM_ERROR_FAILED, r, err);
         found = a->frozen;
         r = call_hold_begin(a, &hold, error);
         if (r < 0)
                 return r;
-        r = collect(a, &map, &fd, &len, &guest, &err);
+        r = collect(a, &len, &guest, &err);
         t = call_hold_end(a, &hold);
+        if (r >= 0)
+                r = seal(a, len, &fd, &err); /* resumed: the VM runs while the image is copied */
         if (r < 0)
                 return nv_to_bus_error(error, NV_VMM_ERROR_FAILED, r, err);
         if (t < 0)
@@ -577,22 +598,48 @@ static int method_collect(sd_bus_message *m, void *userdata, sd_bus_error *error
 }
 
 /*
- * The image in fd, parsed and matched to our vCPUs (*ret_img, *ret_s and
- * blobs borrow each other): every check that needs no vCPU, so that
- * Load refuses a bad image before it pauses anything.
+ * The image in fd, copied into the work buffer (or, if it does not fit
+ * there, into *ret_own): our own copy, which no sender can change while
+ * it is checked and loaded, in memory whose pages are already there.
  */
-static int load_prepare(NvAgent *a, int fd, NvMemfdMap *ret_img, NvSnapshot **ret_s, NvBlob **ret_blobs, sd_bus_error *error) {
+static int load_read(NvAgent *a, int fd, const uint8_t **ret_img, size_t *ret_len, uint8_t **ret_own, NvError **reterr) {
+        uint8_t *buf;
+        size_t size = 0;
+        int r;
+
+        r = nv_memfd_check_sealed(fd, NV_SNAPSHOT_MAX_SIZE, 0, &size, reterr);
+        if (r < 0)
+                return r;
+        if (size == 0)
+                return nv_error_set(reterr, -EBADMSG, _("The state memfd is empty."));
+        if (work_ensure(a, NULL) >= 0 && size <= a->work.size)
+                buf = a->work.data;
+        else if (!(buf = *ret_own = malloc(size))) /* larger than any image of our vCPUs: read, to be refused by name */
+                return -ENOMEM;
+        *ret_img = buf;
+        *ret_len = size;
+        return nv_memfd_pread(fd, buf, size, reterr);
+}
+
+/*
+ * The image in fd, parsed and matched to our vCPUs (*ret_s and blobs
+ * borrow the bytes load_read() put in the work buffer or *ret_own): every
+ * check that needs no vCPU, so that Load refuses a bad image before it
+ * pauses anything.
+ */
+static int load_prepare(NvAgent *a, int fd, uint8_t **ret_own, NvSnapshot **ret_s, NvBlob **ret_blobs, sd_bus_error *error) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
         const char *name = NV_VMM_ERROR_BAD_MEMFD;
+        const uint8_t *img = NULL;
+        size_t len = 0;
         int r;
 
         *ret_blobs = calloc(a->vmm.n_vcpus ?: 1, sizeof(NvBlob));
         if (!*ret_blobs)
                 return -ENOMEM;
-        /* Read in place: the seals keep the sender from changing it; s only borrows its bytes. */
-        r = nv_memfd_map_sealed(fd, NV_SNAPSHOT_MAX_SIZE, 0, ret_img, &err);
+        r = load_read(a, fd, &img, &len, ret_own, &err);
         if (r >= 0)
-                r = nv_snapshot_parse_view(ret_img->data, ret_img->size, ret_s, &err);
+                r = nv_snapshot_parse_view(img, len, ret_s, &err);
         if (r >= 0)
                 r = match_vcpus(a, *ret_s, *ret_blobs, &name, &err);
         return r < 0 ? nv_to_bus_error(error, name, r, err) : 0;
@@ -601,7 +648,8 @@ static int load_prepare(NvAgent *a, int fd, NvMemfdMap *ret_img, NvSnapshot **re
 /* Every vCPU gets its blob (validated first against its own state: all or nothing); Incoming ends. */
 static int load_blobs(NvAgent *a, const NvBlob *blobs, sd_bus_error *error) {
         _cleanup_(nv_error_freep) NvError *err = NULL;
-        int r = nv_vcpus_set_nested_all(a->vmm.vcpus, a->vmm.n_vcpus, blobs, &err);
+        /* The undo buffer is there unless its reservation failed (then it is allocated for the call). */
+        int r = nv_vcpus_set_nested_all(a->vmm.vcpus, a->vmm.n_vcpus, blobs, a->undo.data, a->undo.size, &err);
 
         if (r < 0)
                 return nv_to_bus_error(error, NV_VMM_ERROR_INVALID_STATE, r, err);
@@ -615,7 +663,7 @@ static int load_blobs(NvAgent *a, const NvBlob *blobs, sd_bus_error *error) {
 static int method_set_nested_state(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
         _cleanup_free_ NvBlob *blobs = NULL;
-        _cleanup_(nv_memfd_map_clear) NvMemfdMap img = NV_MEMFD_MAP_NULL;
+        _cleanup_free_ uint8_t *own = NULL;
         NvAgent *a = userdata;
         int fd, r;
 
@@ -626,7 +674,7 @@ static int method_set_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
                 return r;
         if (!a->frozen)
                 return sd_bus_error_set(error, NV_VMM_ERROR_NOT_FROZEN, "Freeze the VM before loading nested state.");
-        r = load_prepare(a, fd, &img, &s, &blobs, error);
+        r = load_prepare(a, fd, &own, &s, &blobs, error);
         if (r >= 0)
                 r = load_blobs(a, blobs, error);
         return r < 0 ? r : sd_bus_reply_method_return(m, NULL);
@@ -641,7 +689,7 @@ static int method_set_nested_state(sd_bus_message *m, void *userdata, sd_bus_err
 static int method_load(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(nv_snapshot_freep) NvSnapshot *s = NULL;
         _cleanup_free_ NvBlob *blobs = NULL;
-        _cleanup_(nv_memfd_map_clear) NvMemfdMap img = NV_MEMFD_MAP_NULL;
+        _cleanup_free_ uint8_t *own = NULL;
         NvAgent *a = userdata;
         CallHold hold;
         int fd, r, t;
@@ -652,7 +700,7 @@ static int method_load(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         if (r >= 0 && nv_kvm_nested_state_max(a->vmm.kvm) <= 0)
                 r = unsupported(error);
         if (r >= 0)
-                r = load_prepare(a, fd, &img, &s, &blobs, error);
+                r = load_prepare(a, fd, &own, &s, &blobs, error);
         if (r >= 0)
                 r = call_hold_begin(a, &hold, error);
         if (r < 0)
@@ -1114,6 +1162,8 @@ NvAgent *nv_agent_free(NvAgent *a) {
         if (a->socket_path)
                 (void) unlink(a->socket_path);
         free(a->socket_path);
+        nv_warm_release(&a->work);
+        nv_warm_release(&a->undo);
         free(a->vm_uuid);
         free(a);
         return NULL;

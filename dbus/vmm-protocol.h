@@ -37,39 +37,16 @@ NV_BEGIN_DECLS
 int nv_memfd_seal_new(const void *data, size_t len, int *ret_fd, NvError **reterr);
 
 /*
- * Reads a memfd someone else sealed: refuses an fd without the write,
- * grow and shrink seals (the sender could still change it), larger than
- * max, or whose size differs from expect (unless expect is 0).
+ * A memfd someone else sealed: refuses an fd without the write, grow and
+ * shrink seals (the sender could still change it), larger than max, or
+ * whose size differs from expect (unless expect is 0).  *ret_size: its size.
  */
+int nv_memfd_check_sealed(int fd, size_t max, uint64_t expect, size_t *ret_size, NvError **reterr);
+
+/* Reads the first size bytes of fd into buf (size from nv_memfd_check_sealed: the seals keep it so). */
+int nv_memfd_pread(int fd, void *buf, size_t size, NvError **reterr);
+
+/* Both: the memfd's bytes in a new buffer. */
 int nv_memfd_read_sealed(int fd, size_t max, uint64_t expect, uint8_t **ret, size_t *ret_len, NvError **reterr);
-
-/* A memfd mapped: written in place by its creator, or read in place by its receiver. */
-typedef struct NvMemfdMap {
-        int fd;
-        uint8_t *data;
-        size_t size; /* mapped bytes */
-} NvMemfdMap;
-#define NV_MEMFD_MAP_NULL ((NvMemfdMap) { .fd = -1 })
-
-/*
- * A new memfd of cap bytes (sparse: only what is written takes memory),
- * mapped for writing: the agent builds the snapshot image in it, KVM
- * writing each blob in place.  The first expect bytes (what is likely to
- * be written) get their pages at once.
- */
-int nv_memfd_map_new(size_t cap, size_t expect, NvMemfdMap *ret, NvError **reterr);
-
-/* Unmaps m, cuts its memfd to len bytes and seals it (write, grow, shrink, seal); *ret_fd takes the fd. */
-int nv_memfd_map_seal(NvMemfdMap *m, size_t len, int *ret_fd, NvError **reterr);
-
-/*
- * Maps a memfd someone else sealed, read-only, with the checks of
- * nv_memfd_read_sealed: the seals keep the bytes from changing or
- * shrinking under the reader, so nothing is copied.  fd stays the caller's.
- */
-int nv_memfd_map_sealed(int fd, size_t max, uint64_t expect, NvMemfdMap *ret, NvError **reterr);
-
-/* Unmaps, and closes an fd the map owns (nv_memfd_map_new's). */
-void nv_memfd_map_clear(NvMemfdMap *m);
 
 NV_END_DECLS

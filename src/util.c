@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdint.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -50,6 +52,38 @@ int nv_loop_write(int fd, const void *buf, size_t len) {
                 len -= (size_t) n;
         }
         return 0;
+}
+
+#define HUGE_PAGE ((size_t) 2 << 20) /* x86's transparent huge page */
+#define ROUND_UP(x, to) (((x) + (to) - 1) / (to) * (to))
+
+int nv_warm_reserve(NvWarm *w, size_t size, size_t touch) {
+        size_t span = ROUND_UP(size, HUGE_PAGE) + HUGE_PAGE, head;
+        uint8_t *p;
+
+        if (size == 0 || size > SIZE_MAX / 2)
+                return -EINVAL;
+        p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+                return -errno;
+        /* Aligned to a huge page, so that the kernel can back it with them. */
+        head = ROUND_UP((uintptr_t) p, HUGE_PAGE) - (uintptr_t) p;
+        if (head)
+                (void) munmap(p, head);
+        (void) munmap(p + head + ROUND_UP(size, HUGE_PAGE), span - head - ROUND_UP(size, HUGE_PAGE));
+        p += head;
+        size = ROUND_UP(size, HUGE_PAGE);
+        (void) madvise(p, size, MADV_HUGEPAGE); /* an optimisation: refused where THP is off, and then it does not matter */
+        for (size_t off = 0; off < (touch < size ? touch : size); off += 4096) /* the smallest x86 page */
+                ((volatile uint8_t *) p)[off] = 0;
+        *w = (NvWarm) { .data = p, .size = size };
+        return 0;
+}
+
+void nv_warm_release(NvWarm *w) {
+        if (w->data)
+                (void) munmap(w->data, w->size);
+        *w = (NvWarm) { 0 };
 }
 
 uint64_t nv_now_usec(clockid_t clock) {

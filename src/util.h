@@ -48,5 +48,24 @@ int nv_parse_unsigned(const char *s, unsigned base, uint64_t max, uint64_t *ret)
 /* Writes all len bytes to fd, retrying short writes and EINTR.  Returns 0 or -errno. */
 int nv_loop_write(int fd, const void *buf, size_t len);
 
+/*
+ * Memory kept warm for work that repeats: its pages are made and written
+ * once, when it is reserved, and stay.  On some virtual machines a fresh
+ * page costs a trap of several microseconds at its first write, which for
+ * a megabyte is far more than writing the bytes (docs/performance.md).
+ */
+typedef struct NvWarm {
+        uint8_t *data;
+        size_t size;
+} NvWarm;
+
+/*
+ * Reserves size bytes (sparse: only what is written takes memory) and
+ * writes the first touch of them once.  Transparent huge pages are asked
+ * for: where the host gives them, a megabyte takes one fault, not 256.
+ */
+int nv_warm_reserve(NvWarm *w, size_t size, size_t touch);
+void nv_warm_release(NvWarm *w);
+
 /* The time on clock (CLOCK_MONOTONIC, CLOCK_REALTIME) in microseconds. */
 uint64_t nv_now_usec(clockid_t clock);

@@ -184,31 +184,57 @@ int nv_vcpus_get_nested_image(NvVcpu *const *vcpus, size_t n, NvSnapshotBuilder 
         return 0;
 }
 
-/* Every vCPU's current nested state, for the way back: one buffer, a slot of room bytes each. */
-static int keep_current(NvVcpu *const *vcpus, size_t n, size_t room, uint8_t **ret, NvError **reterr) {
-        _cleanup_free_ uint8_t *buf = malloc(n * room ?: 1);
-        size_t len;
+/* Each kept state starts 8-aligned, as KVM's own structure is. */
+#define ALIGN8(x) (((x) + (size_t) 7) & ~(size_t) 7)
+
+size_t nv_vcpus_undo_size(NvVcpu *const *vcpus, size_t n) {
+        return n ? n * ALIGN8(nv_vcpu_nested_room(vcpus[0])) : 0;
+}
+
+/*
+ * Every vCPU's current nested state, for the way back, one after the
+ * other in undo (each kvm_nested_state says its own size): only the bytes
+ * KVM wrote are touched, however large its room.
+ */
+static int keep_current(NvVcpu *const *vcpus, size_t n, uint8_t *undo, size_t undo_size, NvError **reterr) {
+        size_t off = 0, len = 0;
         int r;
 
-        if (!buf)
-                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                r = nv_vcpu_get_nested_into(vcpus[i], /* quiesce= */ true, buf + i * room, room, &len, reterr);
+                r = nv_vcpu_get_nested_into(vcpus[i], /* quiesce= */ true, undo + off, undo_size - off, &len, reterr);
                 if (r < 0)
                         return r;
+                off += ALIGN8(len);
         }
-        *ret = TAKE_PTR(buf);
         return 0;
 }
 
-int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs, NvError **reterr) {
+/* The first n vCPUs get back what keep_current() kept (a best effort: each is tried). */
+static void undo_to(NvVcpu *const *vcpus, size_t n, const uint8_t *undo) {
+        size_t off = 0;
+
+        for (size_t j = 0; j < n; j++) {
+                const struct kvm_nested_state *st = (const struct kvm_nested_state *) (undo + off);
+
+                (void) nv_kvm_set_nested_state_raw(vcpus[j], st);
+                off += ALIGN8(st->size);
+        }
+}
+
+int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs, void *undo, size_t undo_size, NvError **reterr) {
         _cleanup_free_ NvValidateContext *ctx = calloc(n ?: 1, sizeof(NvValidateContext));
-        _cleanup_free_ uint8_t *before = NULL;
-        size_t i, room = n ? nv_vcpu_nested_room(vcpus[0]) : 0;
+        _cleanup_free_ uint8_t *own = NULL;
+        size_t i;
         int r = 0;
 
         if (!ctx)
                 return -ENOMEM;
+        if (!undo || undo_size < nv_vcpus_undo_size(vcpus, n)) {
+                undo_size = nv_vcpus_undo_size(vcpus, n);
+                undo = own = malloc(undo_size ?: 1);
+                if (!own)
+                        return -ENOMEM;
+        }
         /* 1. Every blob must pass before any vCPU is touched. */
         for (i = 0; i < n && r >= 0; i++) {
                 r = nv_vcpu_validate_context(vcpus[i], &ctx[i], reterr);
@@ -218,15 +244,14 @@ int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs,
         if (r < 0)
                 return nv_error_wrap(reterr, r, _("vCPU %zu refused, no vCPU was changed"), i - 1);
         /* 2. Keep the current state, then load; undo on the first refusal. */
-        r = keep_current(vcpus, n, room, &before, reterr);
+        r = keep_current(vcpus, n, undo, undo_size, reterr);
         if (r < 0)
                 return r;
         for (i = 0; i < n && r >= 0; i++)
                 r = nv_vcpu_set_nested(vcpus[i], &blobs[i], &ctx[i], reterr);
         if (r < 0) {
                 /* Includes the refused vCPU: a failed SET may already have left nested mode. */
-                for (size_t j = 0; j < i; j++)
-                        (void) nv_kvm_set_nested_state_raw(vcpus[j], (const struct kvm_nested_state *) (before + j * room));
+                undo_to(vcpus, i, undo);
                 r = nv_error_wrap(reterr, r, _("vCPU %zu refused by the kernel; every vCPU got its previous nested state back"), i - 1);
         }
         return r < 0 ? r : 0;

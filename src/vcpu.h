@@ -127,7 +127,13 @@ int nv_vcpus_get_nested_image(NvVcpu *const *vcpus, size_t n, NvSnapshotBuilder 
  * Loads blobs[i] into vcpus[i] for all i, all-or-nothing: every blob is
  * validated first; if the kernel then refuses one, the vCPUs already
  * loaded get their previous nested state back.  The error names the vCPU.
+ * The previous states are kept in undo (undo_size bytes, at least
+ * nv_vcpus_undo_size()): a caller that loads again and again passes memory
+ * it keeps, whose pages are there already; NULL: allocated here.
  */
-int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs, NvError **reterr);
+int nv_vcpus_set_nested_all(NvVcpu *const *vcpus, size_t n, const NvBlob *blobs, void *undo, size_t undo_size, NvError **reterr);
+
+/* The undo room nv_vcpus_set_nested_all() needs for n vCPUs like vcpus[0]. */
+size_t nv_vcpus_undo_size(NvVcpu *const *vcpus, size_t n);
 
 NV_END_DECLS

@@ -225,11 +225,11 @@ static void all_or_nothing(unsigned n) {
         }
         assert_int_equal(nv_vcpus_get_nested_all(a.vcpus, n, blobs, NULL), 0);
         put_le64(blobs[n - 1].data + NV_OFF_VMCB_PA, 0x123); /* unaligned: rule S6 */
-        assert_int_equal(nv_vcpus_set_nested_all(b.vcpus, n, blobs, &err), -EINVAL);
+        assert_int_equal(nv_vcpus_set_nested_all(b.vcpus, n, blobs, NULL, 0, &err), -EINVAL);
         assert_non_null(strstr(err->message, "S6"));
         assert_int_equal(nv_sim_ioctl_count(b.sim, KVM_SET_NESTED_STATE), 0);
         put_le64(blobs[n - 1].data + NV_OFF_VMCB_PA, 0x300000);
-        assert_int_equal(nv_vcpus_set_nested_all(b.vcpus, n, blobs, NULL), 0);
+        assert_int_equal(nv_vcpus_set_nested_all(b.vcpus, n, blobs, NULL, 0, NULL), 0);
         for (unsigned i = 0; i < n; i++) {
                 assert_int_equal(nv_vcpu_get_nested(b.vcpus[i], true, &check, NULL), 1);
                 nv_blob_clear(&check);
@@ -263,7 +263,7 @@ static void test_vmx_1024_shadow(void **state) {
         for (unsigned i = 0; i < n; i++)
                 assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, i, /* with_shadow= */ true), 0);
         assert_int_equal(nv_vcpus_get_nested_all(a.vcpus, n, blobs, NULL), 0);
-        assert_int_equal(nv_vcpus_set_nested_all(b.vcpus, n, blobs, NULL), 0);
+        assert_int_equal(nv_vcpus_set_nested_all(b.vcpus, n, blobs, NULL, 0, NULL), 0);
         for (unsigned i = 0; i < n; i++) {
                 assert_int_equal(blobs[i].len, NV_VMX_MAX_SIZE);
                 assert_int_equal(nv_vcpu_get_nested(b.vcpus[i], true, &check, NULL), 1);
@@ -288,7 +288,7 @@ static void test_all_or_nothing_kernel_refusal(void **state) {
                 assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, i, false), 0);
         assert_int_equal(nv_vcpus_get_nested_all(a.vcpus, 4, blobs, NULL), 0);
         nv_sim_set_vmentry_checks_fail(b.sim, true);
-        assert_int_equal(nv_vcpus_set_nested_all(b.vcpus, 4, blobs, &err), -EINVAL);
+        assert_int_equal(nv_vcpus_set_nested_all(b.vcpus, 4, blobs, NULL, 0, &err), -EINVAL);
         assert_non_null(strstr(err->message, "vCPU 0"));
         for (unsigned i = 0; i < 4; i++) {
                 assert_int_equal(nv_vcpu_get_nested(b.vcpus[i], true, &check, NULL), 0); /* not in guest mode */

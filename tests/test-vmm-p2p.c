@@ -458,19 +458,23 @@ static void load_refused(const char *path, const uint8_t *img, size_t len, bool 
         free(after);
 }
 
+/* vCPUs whose image is larger than the 2 MiB a 2-vCPU VMM keeps for reading one: read into memory of its own. */
+#define BIG_VCPUS 520
+
 /*
- * Wrong vendor, wrong vCPU count, a damaged image, a blob KVM would
- * refuse: each refused by name, the VMM as it was.  Load makes every check
+ * Wrong vendor, wrong vCPU count (also in an image larger than the VMM's
+ * work buffer), a damaged image, a blob KVM would refuse: each refused by
+ * name, the VMM as it was.  Load makes every check
  * that needs no vCPU before it pauses (with the memfd's seals and size);
  * a blob's rules are checked against the paused vCPUs.
  */
 static void refusals(bool combined) {
-        char pv[128], ps[128], ps3[128];
-        uint8_t *vmx = NULL, *svm = NULL, *svm3 = NULL;
-        size_t vlen, slen, s3len;
+        char pv[128], ps[128], ps3[128], pbig[128];
+        uint8_t *vmx = NULL, *svm = NULL, *svm3 = NULL, *big = NULL;
+        size_t vlen, slen, s3len, biglen;
         unsigned early = combined ? 0 : 1; /* pauses for what needs no vCPU */
         uint64_t n;
-        pid_t v, s, s3;
+        pid_t v, s, s3, b;
 
         socket_path(pv, sizeof(pv), "vmx");
         socket_path(ps, sizeof(ps), "svm");
@@ -478,11 +482,18 @@ static void refusals(bool combined) {
         v = spawn_vmm(pv, NV_FORMAT_VMX, 2, CHILD_NORMAL);
         s = spawn_vmm(ps, NV_FORMAT_SVM, 2, CHILD_NORMAL);
         s3 = spawn_vmm(ps3, NV_FORMAT_SVM, 3, CHILD_NORMAL);
+        socket_path(pbig, sizeof(pbig), "svmbig");
+        b = spawn_vmm(pbig, NV_FORMAT_SVM, BIG_VCPUS, CHILD_NORMAL);
         collect(pv, &vmx, &vlen);
         collect(ps, &svm, &slen);
         collect(ps3, &svm3, &s3len);
+        collect(pbig, &big, &biglen);
+        stop_vmm(b);
+        assert_true(biglen > (2u << 20));
         load_refused(ps, vmx, vlen, combined, NV_VMM_ERROR_VENDOR_MISMATCH, early);
         load_refused(ps, svm3, s3len, combined, NV_VMM_ERROR_VCPU_COUNT_MISMATCH, early);
+        load_refused(ps, big, biglen, combined, NV_VMM_ERROR_VCPU_COUNT_MISMATCH, early);
+        free(big);
         svm[slen - 100] ^= 1; /* damage: the reader in the VMM catches it */
         load_refused(ps, svm, slen, combined, NV_VMM_ERROR_BAD_MEMFD, early);
         svm[slen - 100] ^= 1;
