@@ -57,23 +57,40 @@ int nv_loop_write(int fd, const void *buf, size_t len) {
 #define HUGE_PAGE ((size_t) 2 << 20) /* x86's transparent huge page */
 #define ROUND_UP(x, to) (((x) + (to) - 1) / (to) * (to))
 
-int nv_warm_reserve(NvWarm *w, size_t size, size_t touch) {
-        size_t span = ROUND_UP(size, HUGE_PAGE) + HUGE_PAGE, head;
+/* size bytes of new anonymous memory, aligned to a huge page when that much is asked for (*ret_size: what was mapped). */
+static uint8_t *map_anon(size_t size, size_t *ret_size) {
+        size_t page = (size_t) sysconf(_SC_PAGESIZE), span, head;
         uint8_t *p;
 
-        if (size == 0 || size > SIZE_MAX / 2)
-                return -EINVAL;
+        if (size < HUGE_PAGE / 2) {
+                /* Small: a huge page would be zeroed whole for a few pages' use. */
+                *ret_size = ROUND_UP(size, page);
+                p = mmap(NULL, *ret_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                return p == MAP_FAILED ? NULL : p;
+        }
+        *ret_size = ROUND_UP(size, HUGE_PAGE);
+        span = *ret_size + HUGE_PAGE;
         p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
-                return -errno;
+                return NULL;
         /* Aligned to a huge page, so that the kernel can back it with them. */
         head = ROUND_UP((uintptr_t) p, HUGE_PAGE) - (uintptr_t) p;
         if (head)
                 (void) munmap(p, head);
-        (void) munmap(p + head + ROUND_UP(size, HUGE_PAGE), span - head - ROUND_UP(size, HUGE_PAGE));
+        (void) munmap(p + head + *ret_size, span - head - *ret_size);
         p += head;
-        size = ROUND_UP(size, HUGE_PAGE);
-        (void) madvise(p, size, MADV_HUGEPAGE); /* an optimisation: refused where THP is off, and then it does not matter */
+        (void) madvise(p, *ret_size, MADV_HUGEPAGE); /* an optimisation: refused where THP is off, and then it does not matter */
+        return p;
+}
+
+int nv_warm_reserve(NvWarm *w, size_t size, size_t touch) {
+        uint8_t *p;
+
+        if (size == 0 || size > SIZE_MAX / 2)
+                return -EINVAL;
+        p = map_anon(size, &size);
+        if (!p)
+                return -errno;
         for (size_t off = 0; off < (touch < size ? touch : size); off += 4096) /* the smallest x86 page */
                 ((volatile uint8_t *) p)[off] = 0;
         *w = (NvWarm) { .data = p, .size = size };

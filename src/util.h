@@ -61,8 +61,9 @@ typedef struct NvWarm {
 
 /*
  * Reserves size bytes (sparse: only what is written takes memory) and
- * writes the first touch of them once.  Transparent huge pages are asked
- * for: where the host gives them, a megabyte takes one fault, not 256.
+ * writes the first touch of them once.  From a megabyte on, transparent
+ * huge pages are asked for: where the host gives them, a megabyte takes
+ * one fault, not 256.
  */
 int nv_warm_reserve(NvWarm *w, size_t size, size_t touch);
 void nv_warm_release(NvWarm *w);
