@@ -277,6 +277,45 @@ static void test_list_nested_then_read(void **state) {
         nv_conn_free(c);
 }
 
+/* Many running domains, some with our element: the listing returns exactly those, sorted by name. */
+static void test_list_nested_many(void **state) {
+        virConnectPtr raw;
+        NvDomainRef *refs = NULL;
+        NvConn *c = NULL;
+        size_t n;
+
+        assert_int_equal(nv_conn_open(uri, NULL, NULL, &c, NULL), 0);
+        raw = nv_conn_virt(c);
+        for (unsigned i = 0; i < 40; i++) {
+                char xml[1024];
+                virDomainPtr dom;
+
+                /* Named in an order libvirt lists differently: the even ones nested. */
+                snprintf(xml, sizeof(xml),
+                         "<domain type='test'><name>many-%02u</name><memory>1024</memory><os><type>hvm</type></os>%s</domain>",
+                         (i * 7) % 40,
+                         (i * 7) % 2 ? ""
+                                     : "<metadata><nestvirt:nested xmlns:nestvirt='http://nestvirt.org/schemas/domain/nested/1.0'>"
+                                       "<nestvirt:vmm transport='socket' socket='/run/t.sock'/></nestvirt:nested></metadata>");
+                dom = virDomainCreateXML(raw, xml, 0);
+                assert_non_null(dom);
+                virDomainFree(dom);
+        }
+        assert_int_equal(nv_conn_list_nested(c, &refs, &n, NULL), 0);
+        assert_int_equal(n, 2 + 20); /* svm-passthrough and vmx-custom of the node, and many-00, -02, ... -38 */
+        for (size_t i = 0; i < 20; i++) {
+                char want[16];
+
+                snprintf(want, sizeof(want), "many-%02zu", 2 * i);
+                assert_string_equal(refs[i].name, want);
+                assert_non_null(refs[i].dom);
+        }
+        assert_string_equal(refs[20].name, "svm-passthrough");
+        assert_string_equal(refs[21].name, "vmx-custom");
+        nv_domain_refs_free(refs, n);
+        nv_conn_free(c);
+}
+
 static void test_bad_uri(void **state) {
         NvError *err = NULL;
         NvConn *c = NULL;
@@ -326,6 +365,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_lifecycle_event),
                 cmocka_unit_test(test_list_with_broken_domain),
                 cmocka_unit_test(test_list_nested_then_read),
+                cmocka_unit_test(test_list_nested_many),
                 cmocka_unit_test(test_bad_uri),
                 cmocka_unit_test(test_cpu_comparison),
         };
