@@ -100,6 +100,28 @@ static void test_loop_write(void **state) {
         assert_int_equal(nv_loop_write(-1, out, 1), -EBADF);
 }
 
+/* Warm memory: page-rounded when small, whole huge pages aligned to one from a megabyte on, all of it writable. */
+static void test_warm(void **state) {
+        NvWarm w = {};
+
+        assert_int_equal(nv_warm_reserve(&w, 0, 0), -EINVAL);
+        assert_null(w.data);
+        assert_int_equal(nv_warm_reserve(&w, 10000, 10000), 0);
+        assert_non_null(w.data);
+        assert_true(w.size >= 10000 && w.size % 4096 == 0 && w.size < (1u << 20));
+        assert_int_equal(w.data[0], 0);
+        memset(w.data, 0x5a, w.size);
+        nv_warm_release(&w);
+        assert_null(w.data);
+        assert_int_equal(w.size, 0);
+        assert_int_equal(nv_warm_reserve(&w, (3u << 20) + 1, 1u << 20), 0);
+        assert_int_equal(w.size, 4u << 20);
+        assert_int_equal((uintptr_t) w.data % (2u << 20), 0);
+        memset(w.data, 0x5a, w.size);
+        nv_warm_release(&w);
+        nv_warm_release(&w); /* twice: nothing left to unmap */
+}
+
 static void test_now(void **state) {
         uint64_t a = nv_now_usec(CLOCK_MONOTONIC), b;
 
@@ -140,6 +162,7 @@ int main(void) {
                 cmocka_unit_test(test_string_table),
                 cmocka_unit_test(test_loop_write),
                 cmocka_unit_test(test_crc32c),
+                cmocka_unit_test(test_warm),
                 cmocka_unit_test(test_now),
         };
 

@@ -276,6 +276,60 @@ static void test_vmx_1024_shadow(void **state) {
         test_vm_free(&b);
 }
 
+/*
+ * The same from undo memory the caller keeps, as the agent passes it:
+ * the kept states, large (in VMX operation with a vmcs12) and small (not
+ * in VMX operation), packed one after the other, each go back to its vCPU
+ * byte for byte when the kernel refuses vCPU 3.  (Back out of guest mode:
+ * the simulated refusal refuses every guest-mode load, the way back's
+ * too.)
+ */
+static void test_rollback_from_caller_undo(void **state) {
+        NvBlob blobs[5] = {}, before[5] = {}, check = {};
+        NvError *err = NULL;
+        uint8_t *undo;
+        size_t size;
+        TestVm a, b;
+
+        test_vm_new_vendor(&a, NV_FORMAT_VMX, 5);
+        test_vm_new_vendor(&b, NV_FORMAT_VMX, 5);
+        /* b's vCPUs 0 and 1: in VMX operation with a current vmcs12, out of guest mode. */
+        for (unsigned i = 0; i < 2; i++) {
+                assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, i, false), 0);
+                assert_int_equal(nv_vcpu_get_nested(a.vcpus[i], true, &check, NULL), 1);
+                ((struct kvm_nested_state *) check.data)->flags &= (uint16_t) ~(KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_RUN_PENDING);
+                assert_int_equal(nv_vcpu_set_nested(b.vcpus[i], &check, NULL, NULL), 0);
+                nv_blob_clear(&check);
+        }
+        test_vm_free(&a);
+        test_vm_new_vendor(&a, NV_FORMAT_VMX, 5);
+        assert_int_equal(nv_sim_vcpu_enter_l2(a.sim, 3, false), 0); /* the only blob in guest mode: the refused one */
+        assert_int_equal(nv_vcpus_get_nested_all(a.vcpus, 5, blobs, NULL), 0);
+        for (unsigned i = 0; i < 5; i++) {
+                assert_int_equal(nv_vcpu_get_nested(b.vcpus[i], true, &before[i], NULL), 0);
+                assert_int_equal(before[i].len, i < 2 ? 128u + 4096u : 128u);
+        }
+        size = nv_vcpus_undo_size(b.vcpus, 5);
+        undo = malloc(size);
+        assert_non_null(undo);
+        memset(undo, 0xa5, size);
+        nv_sim_set_vmentry_checks_fail(b.sim, true);
+        assert_true(nv_vcpus_set_nested_all(b.vcpus, 5, blobs, undo, size, &err) < 0);
+        assert_non_null(strstr(err->message, "vCPU 3"));
+        for (unsigned i = 0; i < 5; i++) {
+                assert_int_equal(nv_vcpu_get_nested(b.vcpus[i], true, &check, NULL), 0);
+                assert_int_equal(check.len, before[i].len);
+                assert_memory_equal(check.data, before[i].data, check.len);
+                nv_blob_clear(&check);
+                nv_blob_clear(&before[i]);
+                nv_blob_clear(&blobs[i]);
+        }
+        free(undo);
+        nv_error_free(err);
+        test_vm_free(&a);
+        test_vm_free(&b);
+}
+
 /* The kernel refuses vCPU k after 0..k-1 were loaded: they get their old state back. */
 static void test_all_or_nothing_kernel_refusal(void **state) {
         NvBlob blobs[4] = {}, check = {};
@@ -367,6 +421,7 @@ int main(void) {
                 cmocka_unit_test(test_all_or_nothing),
                 cmocka_unit_test(test_vmx_1024_shadow),
                 cmocka_unit_test(test_all_or_nothing_kernel_refusal),
+                cmocka_unit_test(test_rollback_from_caller_undo),
                 cmocka_unit_test(test_recovered_error_is_cleared),
                 cmocka_unit_test(test_out_param_untouched),
         };
