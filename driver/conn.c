@@ -2,7 +2,6 @@
 /* libvirt's public API, and nothing else of libvirt. */
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -418,16 +417,6 @@ int nv_conn_list_nested(NvConn *c, NvDomainRef **ret, size_t *ret_n, NvError **r
         return 0;
 }
 
-/* 8-4-4-4-12 hex digits: what libvirt could take as a UUID. */
-static bool uuid_shaped(const char *s) {
-        size_t i;
-
-        for (i = 0; s[i] && i < 36; i++)
-                if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-' : !isxdigit((unsigned char) s[i]))
-                        return false;
-        return i == 36 && !s[i];
-}
-
 /*
  * By UUID first when the string is shaped like one, as virsh does, else
  * by name first: each miss is a round trip to the daemon, and save-all
@@ -436,7 +425,7 @@ static bool uuid_shaped(const char *s) {
  */
 static virDomainPtr lookup(NvConn *c, const char *name, NvError **reterr) {
         _cleanup_(conn_unrefp) virConnectPtr conn = conn_ref(c);
-        bool uuid = uuid_shaped(name);
+        bool uuid = nv_uuid_shaped(name, strlen(name));
         virDomainPtr dom = uuid ? virDomainLookupByUUIDString(conn, name) : virDomainLookupByName(conn, name);
 
         if (!dom)

@@ -529,10 +529,9 @@ int nv_driver_save_all(NvDriver *d, const NvMaintOptions *o, NvMaintReport *ret,
         return r;
 }
 
-static bool all_hex(const char *s, size_t n, bool dashes) {
+static bool all_hex(const char *s, size_t n) {
         for (size_t i = 0; i < n; i++)
-                if (!(s[i] >= '0' && s[i] <= '9') && !(s[i] >= 'a' && s[i] <= 'f') && !(s[i] >= 'A' && s[i] <= 'F') &&
-                    !(dashes && s[i] == '-'))
+                if (!(s[i] >= '0' && s[i] <= '9') && !(s[i] >= 'a' && s[i] <= 'f') && !(s[i] >= 'A' && s[i] <= 'F'))
                         return false;
         return true;
 }
@@ -541,8 +540,8 @@ static bool all_hex(const char *s, size_t n, bool dashes) {
 static int record_parse_line(char *line, unsigned lineno, const char *path, NvMaintReport *rep, NvError **reterr) {
         size_t len = strlen(line);
 
-        if (len < 36 + 1 + 64 + 2 || line[36] != ' ' || line[101] != ' ' || !all_hex(line, 36, true) ||
-            !all_hex(line + 37, 64, false) || len - 102 > 255)
+        if (len < 36 + 1 + 64 + 2 || line[36] != ' ' || line[101] != ' ' || !nv_uuid_shaped(line, 36) ||
+            !all_hex(line + 37, 64) || len - 102 > 255)
                 return nv_error_set(reterr, -EBADMSG, _("%s:%u: not a record line (UUID SHA256 NAME)."), path, lineno);
         line[36] = line[101] = '\0';
         return report_add(rep, line + 102, line, line + 37);

@@ -38,6 +38,15 @@ int nv_parse_unsigned(const char *s, unsigned base, uint64_t max, uint64_t *ret)
         return 0;
 }
 
+bool nv_uuid_shaped(const char *s, size_t n) {
+        if (n != 36)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-' : digit_value(s[i]) > 15)
+                        return false;
+        return true;
+}
+
 int nv_loop_write(int fd, const void *buf, size_t len) {
         const uint8_t *p = buf;
 

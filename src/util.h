@@ -45,6 +45,9 @@
  */
 int nv_parse_unsigned(const char *s, unsigned base, uint64_t max, uint64_t *ret);
 
+/* Whether the n bytes at s are a UUID as libvirt writes one: 8-4-4-4-12 hex digits. */
+bool nv_uuid_shaped(const char *s, size_t n);
+
 /* Writes all len bytes to fd, retrying short writes and EINTR.  Returns 0 or -errno. */
 int nv_loop_write(int fd, const void *buf, size_t len);
 

@@ -100,6 +100,19 @@ static void test_loop_write(void **state) {
         assert_int_equal(nv_loop_write(-1, out, 1), -EBADF);
 }
 
+/* UUIDs as libvirt writes them, and near misses. */
+static void test_uuid_shaped(void **state) {
+        const char *good = "7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5E31";
+
+        assert_true(nv_uuid_shaped(good, strlen(good)));
+        assert_true(nv_uuid_shaped("7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5e31 and more", 36));
+        assert_false(nv_uuid_shaped(good, 35));
+        assert_false(nv_uuid_shaped("7b2c8a2e7a31-4c55-9d0e-1a2b3c4d5e31-", 36)); /* a dash out of place */
+        assert_false(nv_uuid_shaped("7b2c8a2e-7a31-4c55-9d0e-1a2b3c4d5g31", 36));
+        assert_false(nv_uuid_shaped("7b2c8a2e7a314c559d0e1a2b3c4d5e31", 32));
+        assert_false(nv_uuid_shaped("", 0));
+}
+
 /* Warm memory: page-rounded when small, whole huge pages aligned to one from a megabyte on, all of it writable. */
 static void test_warm(void **state) {
         NvWarm w = {};
@@ -162,6 +175,7 @@ int main(void) {
                 cmocka_unit_test(test_string_table),
                 cmocka_unit_test(test_loop_write),
                 cmocka_unit_test(test_crc32c),
+                cmocka_unit_test(test_uuid_shaped),
                 cmocka_unit_test(test_warm),
                 cmocka_unit_test(test_now),
         };

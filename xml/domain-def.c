@@ -158,7 +158,7 @@ static int parse_identity(xmlNodePtr root, NvDomainDef *d, NvError **reterr) {
                 return nv_error_set(reterr, -EINVAL,
                                     _("Domain name '%s' is refused: it must not be '.' or '..', nor contain '/' or control characters."),
                                     d->name);
-        if (!uuid || strlen(uuid) != 36 || strspn(uuid, "0123456789abcdefABCDEF-") != 36)
+        if (!uuid || !nv_uuid_shaped(uuid, strlen(uuid)))
                 return nv_error_set(reterr, -EINVAL, _("Domain '%s': <uuid>%s</uuid> is not a UUID."), d->name, uuid ? uuid : "");
         strcpy(d->uuid, uuid);
         return 0;
