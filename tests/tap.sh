@@ -15,6 +15,7 @@ check() {
 }
 
 contains() { grep -qF -- "$2" <<<"$1" || { echo "# not in: ${1:0:400}"; false; }; }
+matches() { grep -qE -- "$2" <<<"$1" || { echo "# no match for $2 in: ${1:0:2000}"; false; }; }
 
 tap_end() {
         echo "1..$((passes + fails))"
