@@ -612,7 +612,8 @@ static int load_read(NvAgent *a, int fd, const uint8_t **ret_img, size_t *ret_le
                 return r;
         if (size == 0)
                 return nv_error_set(reterr, -EBADMSG, _("The state memfd is empty."));
-        if (work_ensure(a, NULL) >= 0 && size <= a->work.size)
+        (void) work_ensure(a, NULL); /* made at the first need; if that failed, the image gets memory of its own */
+        if (a->work.data && size <= a->work.size)
                 buf = a->work.data;
         else if (!(buf = *ret_own = malloc(size))) /* larger than any image of our vCPUs: read, to be refused by name */
                 return -ENOMEM;

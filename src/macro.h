@@ -21,6 +21,8 @@
 #define _warn_unused_result_ __attribute__((warn_unused_result))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+/* x rounded up to a multiple of to. */
+#define ALIGN_TO(x, to) (((x) + (to) - 1) / (to) * (to))
 
 /* Defines foo_freep(T **p) calling foo_free(*p) for use with _cleanup_. */
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) NV_DEFINE_FREEP(type, func)

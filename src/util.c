@@ -64,7 +64,6 @@ int nv_loop_write(int fd, const void *buf, size_t len) {
 }
 
 #define HUGE_PAGE ((size_t) 2 << 20) /* x86's transparent huge page */
-#define ROUND_UP(x, to) (((x) + (to) - 1) / (to) * (to))
 
 /* size bytes of new anonymous memory, aligned to a huge page when that much is asked for (*ret_size: what was mapped). */
 static uint8_t *map_anon(size_t size, size_t *ret_size) {
@@ -73,17 +72,17 @@ static uint8_t *map_anon(size_t size, size_t *ret_size) {
 
         if (size < HUGE_PAGE / 2) {
                 /* Small: a huge page would be zeroed whole for a few pages' use. */
-                *ret_size = ROUND_UP(size, page);
+                *ret_size = ALIGN_TO(size, page);
                 p = mmap(NULL, *ret_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
                 return p == MAP_FAILED ? NULL : p;
         }
-        *ret_size = ROUND_UP(size, HUGE_PAGE);
+        *ret_size = ALIGN_TO(size, HUGE_PAGE);
         span = *ret_size + HUGE_PAGE;
         p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
                 return NULL;
         /* Aligned to a huge page, so that the kernel can back it with them. */
-        head = ROUND_UP((uintptr_t) p, HUGE_PAGE) - (uintptr_t) p;
+        head = ALIGN_TO((uintptr_t) p, HUGE_PAGE) - (uintptr_t) p;
         if (head)
                 (void) munmap(p, head);
         (void) munmap(p + head + *ret_size, span - head - *ret_size);

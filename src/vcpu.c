@@ -185,10 +185,8 @@ int nv_vcpus_get_nested_image(NvVcpu *const *vcpus, size_t n, NvSnapshotBuilder 
 }
 
 /* Each kept state starts 8-aligned, as KVM's own structure is. */
-#define ALIGN8(x) (((x) + (size_t) 7) & ~(size_t) 7)
-
 size_t nv_vcpus_undo_size(NvVcpu *const *vcpus, size_t n) {
-        return n ? n * ALIGN8(nv_vcpu_nested_room(vcpus[0])) : 0;
+        return n ? n * ALIGN_TO(nv_vcpu_nested_room(vcpus[0]), (size_t) 8) : 0;
 }
 
 /*
@@ -204,7 +202,7 @@ static int keep_current(NvVcpu *const *vcpus, size_t n, uint8_t *undo, size_t un
                 r = nv_vcpu_get_nested_into(vcpus[i], /* quiesce= */ true, undo + off, undo_size - off, &len, reterr);
                 if (r < 0)
                         return r;
-                off += ALIGN8(len);
+                off += ALIGN_TO(len, (size_t) 8);
         }
         return 0;
 }
@@ -217,7 +215,7 @@ static void undo_to(NvVcpu *const *vcpus, size_t n, const uint8_t *undo) {
                 const struct kvm_nested_state *st = (const struct kvm_nested_state *) (undo + off);
 
                 (void) nv_kvm_set_nested_state_raw(vcpus[j], st);
-                off += ALIGN8(st->size);
+                off += ALIGN_TO((size_t) st->size, (size_t) 8);
         }
 }
 
